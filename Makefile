@@ -1,0 +1,53 @@
+# The two README commands: `make run` and `make test`. Every target is idempotent.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+VPY := $(VENV)/bin/python
+APT_PACKAGES := libvirt-daemon-system libvirt-daemon-driver-qemu libvirt-clients libvirt-dev \
+	pkg-config gcc qemu-utils qemu-system-x86 fio cpio gzip python3-venv
+GUEST_CACHE ?= /var/cache/virttui/test-guest
+
+.PHONY: run test deps venv daemons guest lint bench snapshots clean
+
+run: deps venv daemons
+	$(VENV)/bin/virttui $(ARGS)
+
+test: deps venv daemons guest
+	VIRTTUI_GUEST_DIR=$(GUEST_CACHE)/current $(VPY) -m pytest -q $(PYTEST_ARGS)
+
+# apt-get only what is missing, so a warm machine pays nothing.
+deps:
+	@missing=""; for p in $(APT_PACKAGES); do \
+		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+		echo "apt-get install:$$missing"; \
+		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing; \
+	fi
+
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(VPY) || $(PYTHON) -m venv $(VENV)
+	$(VPY) -m pip install -q --upgrade pip
+	$(VPY) -m pip install -q -e '.[test]'
+	touch $@
+
+daemons:
+	@bash scripts/ensure-libvirtd.sh
+
+guest: deps
+	@bash scripts/build-test-guest.sh $(GUEST_CACHE)
+
+lint: venv
+	$(VENV)/bin/ruff check src tests benchmarks
+	$(VENV)/bin/ruff format --check src tests benchmarks
+
+bench: deps venv daemons
+	$(VPY) benchmarks/run_all.py
+
+snapshots: venv
+	$(VPY) -m pytest -q tests/test_snapshots.py --snapshot-update
+
+clean:
+	rm -rf $(VENV) dist build

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Start virtlogd and libvirtd when they are not running: systemctl where systemd runs, the daemons
+# directly where it does not (containers, CI). Idempotent; never fails the caller when a daemon
+# cannot start (virttui then offers its demo host).
+set -u
+if [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; then
+    systemctl start virtlogd.socket libvirtd.socket libvirtd.service 2>/dev/null || true
+    exit 0
+fi
+mkdir -p /var/log/libvirt /run/libvirt
+pgrep -x virtlogd >/dev/null || virtlogd -d || true
+if ! pgrep -x libvirtd >/dev/null; then
+    rm -f /run/libvirtd.pid
+    libvirtd -d || { echo "libvirtd could not be started" >&2; exit 0; }
+fi
+# Wait until the socket answers so the next command can connect.
+for _ in $(seq 1 50); do
+    virsh -c qemu:///system -q version >/dev/null 2>&1 && exit 0
+    sleep 0.1
+done
+echo "libvirtd started but qemu:///system does not answer yet" >&2
+exit 0

@@ -1,0 +1,3 @@
+from virttui.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""Backend: libvirt, qemu-img, fio and host probes. Never imports Textual."""
