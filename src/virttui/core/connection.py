@@ -1,0 +1,341 @@
+"""One object per libvirt URI: connects, polls bulk stats, listens for events, reconnects.
+
+Threads: the libvirt event loop thread (shared, see libvirt_runtime) delivers domain events and
+the close callback; one poller thread per host owns connecting and the stats round trip. Callers
+(UI workers) run blocking libvirt calls through `call()`. The listener is called from those
+background threads and must hand results to its own thread (Textual: post_message).
+"""
+
+from __future__ import annotations
+
+import enum
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol, TypeVar
+from urllib.parse import urlsplit
+
+import libvirt
+
+from virttui.core import libvirt_runtime
+from virttui.core.stats import STATS_FLAGS, DomainRow, RateTracker, parse_record
+
+T = TypeVar("T")
+
+BACKOFF_START = 0.5
+BACKOFF_MAX = 5.0
+AUTOSTART_EVERY = 30.0  # seconds between autostart re-reads when no event asked for one
+EVENT_COALESCE = 0.05  # a burst of events causes one re-poll, not one per event
+
+
+class NotConnected(RuntimeError):
+    """The host is down or reconnecting; the message says why."""
+
+
+class ConnState(enum.Enum):
+    CONNECTING = "connecting"
+    CONNECTED = "connected"
+    DISCONNECTED = "disconnected"
+    STOPPED = "stopped"
+
+
+@dataclass(frozen=True, slots=True)
+class HostSnapshot:
+    uri: str
+    taken_at: float
+    host_cpus: int
+    rows: tuple[DomainRow, ...]
+    poll_seconds: float  # how long the bulk RPC took
+
+
+@dataclass(frozen=True, slots=True)
+class DomainEvent:
+    uri: str
+    uuid: str
+    name: str
+    kind: str  # "lifecycle", "reboot", "device-added", "device-removed", "metadata"
+    event: int
+    detail: int
+
+
+class HostListener(Protocol):
+    def host_state_changed(
+        self, host: HostConnection, state: ConnState, error: str | None
+    ) -> None: ...
+
+    def host_sampled(self, host: HostConnection, snapshot: HostSnapshot) -> None: ...
+
+    def host_event(self, host: HostConnection, event: DomainEvent) -> None: ...
+
+
+_REMOTE_TRANSPORTS = ("ssh", "libssh", "libssh2", "tcp", "tls")
+
+
+def is_local_uri(uri: str) -> bool:
+    """True when the hypervisor runs on this machine (its /proc and /sys describe it)."""
+    parts = urlsplit(uri)
+    transport = parts.scheme.partition("+")[2]
+    if transport in _REMOTE_TRANSPORTS:
+        return parts.hostname in (None, "", "localhost", "127.0.0.1", "::1")
+    return not parts.hostname or parts.hostname in ("localhost", "127.0.0.1", "::1")
+
+
+def effective_uri(uri: str) -> str:
+    """ssh must never prompt on our terminal (it would corrupt the screen): ask libvirt for no_tty."""
+    parts = urlsplit(uri)
+    if parts.scheme.endswith("+ssh") and "no_tty" not in parts.query:
+        sep = "&" if parts.query else "?"
+        return f"{uri}{sep}no_tty=1"
+    return uri
+
+
+class HostConnection:
+    """A configured host: keeps trying to be connected for as long as it exists."""
+
+    def __init__(
+        self,
+        uri: str,
+        *,
+        readonly: bool = False,
+        refresh: float = 1.0,
+        listener: HostListener | None = None,
+        label: str | None = None,
+    ) -> None:
+        self.uri = uri
+        self.label = label or uri
+        self.readonly = readonly
+        self.is_local = is_local_uri(uri)
+        self._refresh = max(0.1, refresh)
+        self._listener = listener
+        self._conn: libvirt.virConnect | None = None
+        self._conn_lock = threading.Lock()
+        self._callback_ids: list[int] = []
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._lost = threading.Event()
+        self._autostart_due = True
+        self._autostart: frozenset[str] | None = None
+        self._autostart_at = 0.0
+        self._rates = RateTracker()
+        self._thread: threading.Thread | None = None
+        self.host_cpus = 1
+        self.state = ConnState.STOPPED
+        self.last_error: str | None = None
+
+    # ----------------------------------------------------------------- control
+    def start(self) -> None:
+        if self._thread is not None:
+            return
+        libvirt_runtime.ensure_event_loop()
+        self._stop.clear()
+        self._thread = threading.Thread(
+            target=self._run, name=f"virttui-host {self.uri}", daemon=True
+        )
+        self._thread.start()
+
+    def stop(self, timeout: float = 2.0) -> None:
+        self._stop.set()
+        self._wake.set()
+        thread, self._thread = self._thread, None
+        if thread is not None:
+            thread.join(timeout)
+        self._drop_connection()
+        self._set_state(ConnState.STOPPED, None)
+
+    @property
+    def refresh(self) -> float:
+        return self._refresh
+
+    def set_refresh(self, seconds: float) -> None:
+        self._refresh = max(0.1, seconds)
+        self._wake.set()
+
+    def refresh_now(self, *, autostart: bool = False) -> None:
+        if autostart:
+            self._autostart_due = True
+        self._wake.set()
+
+    @property
+    def connected(self) -> bool:
+        return self.state is ConnState.CONNECTED
+
+    def call(self, fn: Callable[[libvirt.virConnect], T]) -> T:
+        """Run `fn(conn)` on the live connection. Blocks: only from worker threads."""
+        conn = self._conn
+        if conn is None or self.state is not ConnState.CONNECTED:
+            raise NotConnected(
+                f"{self.label}: not connected"
+                + (f" ({self.last_error})" if self.last_error else "")
+            )
+        return fn(conn)
+
+    # ----------------------------------------------------------------- internals
+    def _set_state(self, state: ConnState, error: str | None) -> None:
+        changed = state is not self.state or error != self.last_error
+        self.state = state
+        self.last_error = error
+        if changed and self._listener is not None:
+            self._listener.host_state_changed(self, state, error)
+
+    def _open(self) -> libvirt.virConnect:
+        uri = effective_uri(self.uri)
+        return libvirt.openReadOnly(uri) if self.readonly else libvirt.open(uri)
+
+    def _connect(self) -> None:
+        conn = self._open()
+        try:
+            # Keepalive makes a hung remote host show as disconnected instead of freezing calls.
+            conn.setKeepAlive(5, 3)
+        except libvirt.libvirtError:
+            pass  # local drivers have no keepalive
+        try:
+            conn.registerCloseCallback(self._on_close, None)
+        except libvirt.libvirtError:
+            pass  # in-process drivers (test:///) never close underneath us
+        ids: list[int] = []
+        for event_id, cb in (
+            (libvirt.VIR_DOMAIN_EVENT_ID_LIFECYCLE, self._on_lifecycle),
+            (libvirt.VIR_DOMAIN_EVENT_ID_REBOOT, self._on_reboot),
+            (libvirt.VIR_DOMAIN_EVENT_ID_DEVICE_ADDED, self._on_device_added),
+            (libvirt.VIR_DOMAIN_EVENT_ID_DEVICE_REMOVED, self._on_device_removed),
+            (libvirt.VIR_DOMAIN_EVENT_ID_METADATA_CHANGE, self._on_metadata),
+        ):
+            try:
+                ids.append(conn.domainEventRegisterAny(None, event_id, cb, None))
+            except libvirt.libvirtError:
+                pass  # a driver without this event still gets polled
+        try:
+            self.host_cpus = int(conn.getInfo()[2]) or 1
+        except libvirt.libvirtError:
+            self.host_cpus = 1
+        with self._conn_lock:
+            self._conn = conn
+            self._callback_ids = ids
+        self._lost.clear()
+        self._rates.reset()
+        self._autostart_due = True
+
+    def _drop_connection(self) -> None:
+        with self._conn_lock:
+            conn, self._conn = self._conn, None
+            ids, self._callback_ids = self._callback_ids, []
+        if conn is None:
+            return
+        for cb_id in ids:
+            try:
+                conn.domainEventDeregisterAny(cb_id)
+            except libvirt.libvirtError:
+                pass
+        try:
+            conn.unregisterCloseCallback()
+        except libvirt.libvirtError:
+            pass
+        try:
+            conn.close()
+        except libvirt.libvirtError:
+            pass
+
+    def _on_close(self, _conn: libvirt.virConnect, reason: int, _opaque: Any) -> None:
+        # Runs on the event loop thread: never call libvirt here, just tell the poller and the UI.
+        reasons = {
+            libvirt.VIR_CONNECT_CLOSE_REASON_ERROR: "connection error",
+            libvirt.VIR_CONNECT_CLOSE_REASON_EOF: "libvirtd closed the connection",
+            libvirt.VIR_CONNECT_CLOSE_REASON_KEEPALIVE: "keepalive timeout",
+            libvirt.VIR_CONNECT_CLOSE_REASON_CLIENT: "closed",
+        }
+        if self._stop.is_set():
+            return
+        self._lost.set()
+        self._set_state(ConnState.DISCONNECTED, reasons.get(reason, "connection lost"))
+        self._wake.set()
+
+    def _emit(self, dom: libvirt.virDomain, kind: str, event: int, detail: int) -> None:
+        if self._listener is not None:
+            self._listener.host_event(
+                self, DomainEvent(self.uri, dom.UUIDString(), dom.name(), kind, event, detail)
+            )
+        if kind in ("lifecycle", "metadata"):
+            # DEFINED/UNDEFINED may change the autostart set too.
+            self._autostart_due = self._autostart_due or event in (
+                libvirt.VIR_DOMAIN_EVENT_DEFINED,
+                libvirt.VIR_DOMAIN_EVENT_UNDEFINED,
+            )
+        self._wake.set()
+
+    def _on_lifecycle(
+        self, _c: Any, dom: libvirt.virDomain, event: int, detail: int, _o: Any
+    ) -> None:
+        self._emit(dom, "lifecycle", event, detail)
+
+    def _on_reboot(self, _c: Any, dom: libvirt.virDomain, _o: Any) -> None:
+        self._emit(dom, "reboot", 0, 0)
+
+    def _on_device_added(self, _c: Any, dom: libvirt.virDomain, _dev: str, _o: Any) -> None:
+        self._emit(dom, "device-added", 0, 0)
+
+    def _on_device_removed(self, _c: Any, dom: libvirt.virDomain, _dev: str, _o: Any) -> None:
+        self._emit(dom, "device-removed", 0, 0)
+
+    def _on_metadata(
+        self, _c: Any, dom: libvirt.virDomain, mtype: int, _nsuri: Any, _o: Any
+    ) -> None:
+        self._emit(dom, "metadata", mtype, 0)
+
+    def _poll(self, conn: libvirt.virConnect) -> HostSnapshot:
+        now = time.monotonic()
+        if self._autostart_due or now - self._autostart_at > AUTOSTART_EVERY:
+            doms = conn.listAllDomains(libvirt.VIR_CONNECT_LIST_DOMAINS_AUTOSTART)
+            self._autostart = frozenset(d.UUIDString() for d in doms)
+            self._autostart_due = False
+            self._autostart_at = now
+        started = time.monotonic()
+        records = conn.getAllDomainStats(STATS_FLAGS, 0)
+        taken = time.monotonic()
+        samples = [parse_record(dom, stats) for dom, stats in records]
+        rows = self._rates.update(samples, taken, self.host_cpus, self._autostart)
+        return HostSnapshot(self.uri, taken, self.host_cpus, tuple(rows), taken - started)
+
+    def _connection_is_dead(self, conn: libvirt.virConnect) -> bool:
+        if self._lost.is_set():
+            return True
+        try:
+            return conn.isAlive() != 1
+        except libvirt.libvirtError:
+            return True
+
+    def _run(self) -> None:
+        backoff = BACKOFF_START
+        while not self._stop.is_set():
+            conn = self._conn
+            if conn is None or self._lost.is_set():
+                self._drop_connection()
+                if self.state is not ConnState.DISCONNECTED:
+                    self._set_state(ConnState.CONNECTING, self.last_error)
+                try:
+                    self._connect()
+                except libvirt.libvirtError as exc:
+                    self._set_state(ConnState.DISCONNECTED, libvirt_runtime.error_message(exc))
+                    self._stop.wait(backoff)
+                    backoff = min(BACKOFF_MAX, backoff * 2)
+                    continue
+                backoff = BACKOFF_START
+                self._set_state(ConnState.CONNECTED, None)
+                continue
+            try:
+                snapshot = self._poll(conn)
+            except libvirt.libvirtError as exc:
+                message = libvirt_runtime.error_message(exc)
+                if self._connection_is_dead(conn):
+                    self._lost.set()
+                    self._set_state(ConnState.DISCONNECTED, message)
+                    continue
+                self.last_error = message  # transient: keep the connection, try next round
+            else:
+                if self._listener is not None and not self._lost.is_set():
+                    self._listener.host_sampled(self, snapshot)
+            self._wake.wait(self._refresh)
+            if self._wake.is_set():
+                self._wake.clear()
+                # Let a burst of events settle so it costs one round trip.
+                self._stop.wait(EVENT_COALESCE)

@@ -1,0 +1,180 @@
+"""Turn `getAllDomainStats` records into per-domain rows with rates.
+
+One bulk RPC per refresh returns cumulative counters (cpu.time in ns, block/net bytes); rates are
+deltas between two successive samples of the same domain divided by the wall-clock interval.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import libvirt
+
+# What one poll asks for: state, CPU time, memory, vCPU count, NIC and disk counters.
+STATS_FLAGS = (
+    libvirt.VIR_DOMAIN_STATS_STATE
+    | libvirt.VIR_DOMAIN_STATS_CPU_TOTAL
+    | libvirt.VIR_DOMAIN_STATS_BALLOON
+    | libvirt.VIR_DOMAIN_STATS_VCPU
+    | libvirt.VIR_DOMAIN_STATS_INTERFACE
+    | libvirt.VIR_DOMAIN_STATS_BLOCK
+)
+
+
+@dataclass(frozen=True, slots=True)
+class RawSample:
+    """Counters of one domain as returned by one bulk stats call."""
+
+    uuid: str
+    name: str
+    dom_id: int
+    state: int
+    reason: int
+    cpu_time_ns: int | None
+    vcpus: int | None
+    vcpus_max: int | None
+    mem_kib: int | None
+    mem_max_kib: int | None
+    rd_bytes: int
+    wr_bytes: int
+    rx_bytes: int
+    tx_bytes: int
+
+
+@dataclass(frozen=True, slots=True)
+class DomainRow:
+    """What the domain list shows for one domain at one instant."""
+
+    uuid: str
+    name: str
+    dom_id: int
+    state: int
+    reason: int
+    vcpus: int | None
+    vcpus_max: int | None
+    mem_kib: int | None
+    mem_max_kib: int | None
+    cpu_host_pct: float | None  # share of all host CPUs, like virt-top
+    cpu_vcpu_pct: float | None  # share of the domain's own vCPUs
+    disk_rd_bps: float | None
+    disk_wr_bps: float | None
+    net_rx_bps: float | None
+    net_tx_bps: float | None
+    autostart: bool | None
+
+    @property
+    def active(self) -> bool:
+        return self.dom_id >= 0
+
+
+def _sum_indexed(stats: Mapping[str, Any], prefix: str, field: str) -> int:
+    count = stats.get(f"{prefix}.count", 0)
+    total = 0
+    for i in range(count):
+        value = stats.get(f"{prefix}.{i}.{field}")
+        if value is not None:
+            total += value
+    return total
+
+
+def parse_record(dom: libvirt.virDomain, stats: Mapping[str, Any]) -> RawSample:
+    """One `getAllDomainStats` record; `dom.name()`/`UUIDString()`/`ID()` are cached, no RPC."""
+    return RawSample(
+        uuid=dom.UUIDString(),
+        name=dom.name(),
+        dom_id=dom.ID(),
+        state=stats.get("state.state", libvirt.VIR_DOMAIN_NOSTATE),
+        reason=stats.get("state.reason", 0),
+        cpu_time_ns=stats.get("cpu.time"),
+        vcpus=stats.get("vcpu.current"),
+        vcpus_max=stats.get("vcpu.maximum"),
+        mem_kib=stats.get("balloon.current"),
+        mem_max_kib=stats.get("balloon.maximum"),
+        rd_bytes=_sum_indexed(stats, "block", "rd.bytes"),
+        wr_bytes=_sum_indexed(stats, "block", "wr.bytes"),
+        rx_bytes=_sum_indexed(stats, "net", "rx.bytes"),
+        tx_bytes=_sum_indexed(stats, "net", "tx.bytes"),
+    )
+
+
+def _rate(now: int, before: int, seconds: float) -> float:
+    # Counters restart at zero when a domain restarts: never show a negative rate.
+    return max(0.0, (now - before) / seconds)
+
+
+class RateTracker:
+    """Remembers the previous sample of every domain and derives rates from the next one."""
+
+    def __init__(self) -> None:
+        self._prev: dict[str, tuple[float, RawSample]] = {}
+
+    def reset(self) -> None:
+        self._prev.clear()
+
+    def update(
+        self,
+        samples: Iterable[RawSample],
+        now: float,
+        host_cpus: int,
+        autostart: frozenset[str] | None,
+    ) -> list[DomainRow]:
+        rows: list[DomainRow] = []
+        prev_map = self._prev
+        next_map: dict[str, tuple[float, RawSample]] = {}
+        host_cpus = max(1, host_cpus)
+        for s in samples:
+            next_map[s.uuid] = (now, s)
+            cpu_host = cpu_vcpu = rd = wr = rx = tx = None
+            prev = prev_map.get(s.uuid)
+            if prev is not None and s.dom_id >= 0 and prev[1].dom_id == s.dom_id:
+                seconds = now - prev[0]
+                p = prev[1]
+                if seconds > 0:
+                    if s.cpu_time_ns is not None and p.cpu_time_ns is not None:
+                        busy = _rate(s.cpu_time_ns, p.cpu_time_ns, seconds) / 1e9 * 100.0
+                        cpu_host = busy / host_cpus
+                        cpu_vcpu = busy / max(1, s.vcpus or 1)
+                    rd = _rate(s.rd_bytes, p.rd_bytes, seconds)
+                    wr = _rate(s.wr_bytes, p.wr_bytes, seconds)
+                    rx = _rate(s.rx_bytes, p.rx_bytes, seconds)
+                    tx = _rate(s.tx_bytes, p.tx_bytes, seconds)
+            rows.append(
+                DomainRow(
+                    uuid=s.uuid,
+                    name=s.name,
+                    dom_id=s.dom_id,
+                    state=s.state,
+                    reason=s.reason,
+                    vcpus=s.vcpus,
+                    vcpus_max=s.vcpus_max,
+                    mem_kib=s.mem_kib,
+                    mem_max_kib=s.mem_max_kib,
+                    cpu_host_pct=cpu_host,
+                    cpu_vcpu_pct=cpu_vcpu,
+                    disk_rd_bps=rd,
+                    disk_wr_bps=wr,
+                    net_rx_bps=rx,
+                    net_tx_bps=tx,
+                    autostart=None if autostart is None else s.uuid in autostart,
+                )
+            )
+        self._prev = next_map
+        return rows
+
+
+STATE_NAMES: dict[int, str] = {
+    libvirt.VIR_DOMAIN_NOSTATE: "no state",
+    libvirt.VIR_DOMAIN_RUNNING: "running",
+    libvirt.VIR_DOMAIN_BLOCKED: "blocked",
+    libvirt.VIR_DOMAIN_PAUSED: "paused",
+    libvirt.VIR_DOMAIN_SHUTDOWN: "shutting down",
+    libvirt.VIR_DOMAIN_SHUTOFF: "shut off",
+    libvirt.VIR_DOMAIN_CRASHED: "crashed",
+    libvirt.VIR_DOMAIN_PMSUSPENDED: "suspended",
+}
+
+
+def state_name(state: int) -> str:
+    return STATE_NAMES.get(state, f"state {state}")
