@@ -1,5 +1,79 @@
-"""Command line entry point (filled in below)."""
+"""Command line entry point. Imports stay lazy: `--version` and argument errors never load Textual."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from virttui import __version__
+
+DEFAULT_URI = "qemu:///system"
 
 
-def main() -> int:
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="virttui",
+        description="Terminal UI for libvirt/KVM hosts. `virttui check` prints a host capability report.",
+        epilog="Remote hosts: --connect qemu+ssh://user@host/system (key or agent auth; ssh never prompts).",
+    )
+    parser.add_argument(
+        "--connect",
+        "-c",
+        action="append",
+        metavar="URI",
+        default=[],
+        help="libvirt URI; repeat to open several hosts (default: $LIBVIRT_DEFAULT_URI, else qemu:///system)",
+    )
+    parser.add_argument(
+        "--readonly", "-r", action="store_true", help="open read-only; every action is disabled"
+    )
+    parser.add_argument(
+        "--demo", action="store_true", help="open the bundled demo host (libvirt test driver)"
+    )
+    parser.add_argument(
+        "--demo-fallback",
+        action="store_true",
+        help="when the default host cannot be reached, open the demo host automatically (make run)",
+    )
+    parser.add_argument(
+        "--refresh", type=float, default=1.0, metavar="SECONDS", help="stats refresh interval"
+    )
+    parser.add_argument(
+        "--ascii",
+        action="store_true",
+        default=None,
+        help="ASCII glyphs only (automatic on TERM=linux)",
+    )
+    parser.add_argument("--version", action="version", version=f"virttui {__version__}")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args_list = sys.argv[1:] if argv is None else argv
+    if args_list[:1] == ["check"]:
+        from virttui.check import main as check_main
+
+        return check_main(args_list[1:])
+    args = build_parser().parse_args(args_list)
+    if args.refresh <= 0:
+        build_parser().error("--refresh must be positive")
+
+    from virttui.app import HostSpec, VirtTUIApp
+
+    specs: list[HostSpec] = [HostSpec(uri) for uri in args.connect]
+    if args.demo:
+        from virttui.demo import demo_uri
+
+        specs.append(HostSpec(demo_uri(), demo=True))
+    if not specs:
+        specs.append(HostSpec(os.environ.get("LIBVIRT_DEFAULT_URI") or DEFAULT_URI))
+    app = VirtTUIApp(
+        specs,
+        readonly=args.readonly,
+        refresh=args.refresh,
+        demo_fallback=args.demo_fallback or (not args.connect and not args.demo),
+        ascii_glyphs=args.ascii,
+    )
+    app.run()
     return 0

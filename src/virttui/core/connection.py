@@ -101,8 +101,10 @@ class HostConnection:
         refresh: float = 1.0,
         listener: HostListener | None = None,
         label: str | None = None,
+        on_connect: Callable[[libvirt.virConnect], object] | None = None,
     ) -> None:
         self.uri = uri
+        self._on_connect = on_connect
         self.label = label or uri
         self.readonly = readonly
         self.is_local = is_local_uri(uri)
@@ -209,6 +211,11 @@ class HostConnection:
             self.host_cpus = int(conn.getInfo()[2]) or 1
         except libvirt.libvirtError:
             self.host_cpus = 1
+        if self._on_connect is not None:
+            try:
+                self._on_connect(conn)
+            except libvirt.libvirtError:
+                pass  # optional set-up (demo extras) must not block connecting
         with self._conn_lock:
             self._conn = conn
             self._callback_ids = ids

@@ -1,0 +1,305 @@
+"""The virttui application: owns the hosts, the domain model and the screens."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from rich.text import Text
+from textual import work
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.message import Message
+from textual.screen import Screen
+from textual.worker import get_current_worker
+
+from virttui.core.connection import ConnState, DomainEvent, HostConnection, HostSnapshot
+from virttui.core.domain_store import DomainStore
+from virttui.core.libvirt_runtime import error_message
+from virttui.core.lifecycle import LIFECYCLE, action_allowed
+from virttui.resources import stylesheets
+from virttui.screens.confirm import ConfirmScreen
+from virttui.screens.domains import DomainsScreen
+from virttui.widgets.glyphs import pick_glyphs
+
+DEMO_LABEL = "demo host (libvirt test driver)"
+
+
+@dataclass(frozen=True, slots=True)
+class HostSpec:
+    uri: str
+    label: str | None = None
+    demo: bool = False
+
+
+class HostStateChanged(Message):
+    def __init__(self, uri: str, state: ConnState, error: str | None) -> None:
+        self.uri, self.state, self.error = uri, state, error
+        super().__init__()
+
+
+class HostSampled(Message):
+    def __init__(self, uri: str, snapshot: HostSnapshot) -> None:
+        self.uri, self.snapshot = uri, snapshot
+        super().__init__()
+
+
+class HostDomainEvent(Message):
+    def __init__(self, event: DomainEvent) -> None:
+        self.event = event
+        super().__init__()
+
+
+class _Listener:
+    """Called on libvirt/poller threads; hands everything to the UI thread as messages."""
+
+    def __init__(self, app: App[None]) -> None:
+        self.app = app
+
+    def host_state_changed(self, host: HostConnection, state: ConnState, error: str | None) -> None:
+        self.app.post_message(HostStateChanged(host.uri, state, error))
+
+    def host_sampled(self, host: HostConnection, snapshot: HostSnapshot) -> None:
+        self.app.post_message(HostSampled(host.uri, snapshot))
+
+    def host_event(self, host: HostConnection, event: DomainEvent) -> None:
+        self.app.post_message(HostDomainEvent(event))
+
+
+class VirtTUIApp(App[None]):
+    TITLE = "virttui"
+    CSS_PATH = stylesheets()  # type: ignore[assignment]
+    ENABLE_COMMAND_PALETTE = True
+    BINDINGS = [
+        Binding("q", "quit", "Quit", id="app.quit"),
+        Binding("D", "open_demo", "Demo host", show=False, id="app.demo"),
+    ]
+
+    def __init__(
+        self,
+        hosts: Iterable[HostSpec],
+        *,
+        readonly: bool = False,
+        refresh: float = 1.0,
+        demo_fallback: bool = False,
+        ascii_glyphs: bool | None = None,
+    ) -> None:
+        super().__init__()
+        self.host_specs = list(hosts)
+        self.readonly = readonly
+        self.refresh_seconds = refresh
+        self.demo_fallback = demo_fallback
+        self.glyphs = pick_glyphs(ascii_glyphs)
+        self.store = DomainStore()
+        self.hosts: dict[str, HostConnection] = {}
+        self._listener = _Listener(self)
+        self._fallback_done = False
+        self.theme = "textual-dark"
+
+    # ------------------------------------------------------------------ start-up
+    def on_mount(self) -> None:
+        for spec in self.host_specs:
+            label = DEMO_LABEL if spec.demo else (spec.label or spec.uri)
+            self.store.add_host(spec.uri, label, readonly=self.readonly)
+        self.push_screen(DomainsScreen())
+        # Paint first, then connect: the first stats round trip never delays the first frame.
+        self.call_after_refresh(self._start_hosts)
+
+    def _start_hosts(self) -> None:
+        for spec in self.host_specs:
+            self.start_host(spec)
+
+    def start_host(self, spec: HostSpec) -> HostConnection:
+        existing = self.hosts.get(spec.uri)
+        if existing is not None:
+            return existing
+        label = DEMO_LABEL if spec.demo else (spec.label or spec.uri)
+        self.store.add_host(spec.uri, label, readonly=self.readonly)
+        host = HostConnection(
+            spec.uri,
+            readonly=self.readonly,
+            refresh=self.refresh_seconds,
+            listener=self._listener,
+            label=label,
+            on_connect=_demo_extras if spec.demo else None,
+        )
+        self.hosts[spec.uri] = host
+        host.start()
+        return host
+
+    def open_demo(self) -> None:
+        from virttui.demo import demo_uri
+
+        self.start_host(HostSpec(demo_uri(), demo=True))
+        self.refresh_domains(force=True)
+
+    def set_refresh(self, seconds: float) -> None:
+        self.refresh_seconds = seconds
+        for host in self.hosts.values():
+            host.set_refresh(seconds)
+
+    async def action_quit(self) -> None:
+        self.exit()
+
+    def on_unmount(self) -> None:
+        for host in self.hosts.values():
+            host.stop(timeout=0.5)
+
+    # ------------------------------------------------------------------ model updates
+    def domains_screen(self) -> DomainsScreen | None:
+        for screen in self.screen_stack:
+            if isinstance(screen, DomainsScreen):
+                return screen
+        return None
+
+    def refresh_domains(self, force: bool = False) -> None:
+        screen = self.domains_screen()
+        if screen is not None and screen.is_mounted:
+            screen.refresh_view(force=force)
+
+    def on_host_state_changed(self, message: HostStateChanged) -> None:
+        self.store.set_host_state(message.uri, message.state.value, message.error)
+        if message.state is ConnState.DISCONNECTED:
+            self._maybe_fall_back(message.uri, message.error)
+        self.refresh_domains()
+        screen = self.domains_screen()
+        if screen is not None and screen.is_mounted:
+            screen.refresh_bindings()
+
+    def _maybe_fall_back(self, uri: str, error: str | None) -> None:
+        """No daemon reachable at start: open the demo host and say so (never silently)."""
+        if self._fallback_done or not self.host_specs or uri != self.host_specs[0].uri:
+            return
+        self._fallback_done = True
+        text = Text()
+        text.append(f"Cannot reach {uri}: ", style="bold")
+        text.append(error or "no libvirt daemon")
+        if self.demo_fallback:
+            self.open_demo()
+            text.append(
+                ". Showing the bundled DEMO host (libvirt test driver); the real host keeps being retried."
+            )
+        else:
+            text.append(". Press D for the bundled demo host; this host keeps being retried.")
+        screen = self.domains_screen()
+        if screen is not None and screen.is_mounted:
+            screen.set_banner(text)
+
+    def on_host_sampled(self, message: HostSampled) -> None:
+        snap = message.snapshot
+        self.store.apply_rows(message.uri, snap.rows, snap.host_cpus)
+        self.refresh_domains()
+
+    def on_host_domain_event(self, message: HostDomainEvent) -> None:
+        # The poller re-polls right after an event; nothing to do here but keep the key bindings fresh.
+        screen = self.domains_screen()
+        if screen is not None and screen.is_mounted:
+            screen.refresh_bindings()
+
+    # ------------------------------------------------------------------ actions
+    def action_targets(self) -> list[tuple[str, str]]:
+        """Selected domains, else the one under the cursor, as (uri, uuid)."""
+        screen = self.domains_screen()
+        if screen is None or not screen.is_mounted:
+            return []
+        table = screen.table
+        if table.selected:
+            keys = [k.split("\x00", 1) for k in sorted(table.selected)]
+            return [(u, d) for u, d in keys if self.store.row(u, d) is not None]
+        item = table.current
+        if item is None or item.uuid is None:
+            return []
+        return [(item.uri, item.uuid)]
+
+    def run_lifecycle(self, action_id: str) -> None:
+        action = LIFECYCLE[action_id]
+        targets = [
+            t for t in self.action_targets() if action_allowed(action, self._domain_state(t))
+        ]
+        if not targets:
+            return
+        if any(self.hosts[u].readonly for u, _ in targets):
+            self.notify("Read-only connection: actions are disabled", severity="warning")
+            return
+        if action.destructive:
+            names = ", ".join(self._domain_name(t) for t in targets)
+            question = Text()
+            question.append(f"{action.title}: ", style="bold")
+            question.append(names)
+            question.append(f"?\n\n{action.help}")
+
+            def answered(ok: bool | None) -> None:
+                if ok:
+                    self._run_action_worker(action_id, targets)
+
+            self.push_screen(ConfirmScreen(question, confirm_label=action.title), answered)
+        else:
+            self._run_action_worker(action_id, targets)
+
+    def _domain_state(self, target: tuple[str, str]) -> int | None:
+        row = self.store.row(*target)
+        return None if row is None else row.state
+
+    def _domain_name(self, target: tuple[str, str]) -> str:
+        row = self.store.row(*target)
+        return target[1] if row is None else row.name
+
+    @work(thread=True, group="actions", exit_on_error=False)
+    def _run_action_worker(self, action_id: str, targets: list[tuple[str, str]]) -> None:
+        action = LIFECYCLE[action_id]
+        worker = get_current_worker()
+        for uri, uuid in targets:
+            if worker.is_cancelled:
+                return
+            host = self.hosts[uri]
+            name = self._domain_name((uri, uuid))
+            try:
+                host.call(lambda conn, u=uuid: action.run(conn.lookupByUUIDString(u)))
+            except Exception as exc:  # noqa: BLE001 - every failure is shown, none crashes the UI
+                self.call_from_thread(
+                    self.notify,
+                    f"{name}: {error_message(exc)}",
+                    title=f"{action.title} failed",
+                    severity="error",
+                    markup=False,
+                )
+            else:
+                self.call_from_thread(
+                    self.notify, f"{name} {action.verb}", title=action.title, markup=False
+                )
+            host.refresh_now()
+
+    def action_open_demo(self) -> None:
+        self.open_demo()
+
+    # ------------------------------------------------------------------ palette
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        if isinstance(screen, DomainsScreen):
+            for action in LIFECYCLE.values():
+                yield SystemCommand(
+                    f"Domain: {action.title}",
+                    action.help,
+                    lambda a=action.id: self.run_lifecycle(a),
+                )
+            yield SystemCommand(
+                "List: filter", "Filter domains by name or state", screen.action_filter
+            )
+            yield SystemCommand(
+                "List: next sort column", "Cycle the sort column", screen.action_sort_next
+            )
+            yield SystemCommand(
+                "List: reverse sort", "Reverse the sort order", screen.action_sort_reverse
+            )
+            yield SystemCommand(
+                "List: CPU% per host / per vCPU", "Toggle the CPU% basis", screen.action_cpu_mode
+            )
+            yield SystemCommand(
+                "Open the demo host", "Bundled libvirt test-driver host", self.open_demo
+            )
+
+
+def _demo_extras(conn: object) -> None:
+    from virttui.demo import apply_demo_extras
+
+    apply_demo_extras(conn)

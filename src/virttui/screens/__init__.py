@@ -1,0 +1,1 @@
+"""Screens: thin layers that compose widgets, bind keys and start workers."""

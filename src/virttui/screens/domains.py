@@ -1,0 +1,189 @@
+"""The domain list: every configured host and its domains, live."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import Footer, Input, Static
+
+from virttui.core.domain_store import SORT_KEYS, ListItem
+from virttui.core.lifecycle import LIFECYCLE, action_allowed
+from virttui.widgets.domain_table import DomainTable
+
+REFRESH_STEPS = (0.5, 1.0, 2.0, 5.0, 10.0)
+SORTABLE = [
+    c
+    for c in ("name", "state", "cpu", "vcpus", "mem", "rd", "wr", "rx", "tx", "auto")
+    if c in SORT_KEYS
+]
+
+
+class DomainsScreen(Screen[None]):
+    BINDINGS = [
+        Binding("s", "lifecycle('start')", "Start", id="domain.start", tooltip="Boot the domain"),
+        Binding(
+            "h", "lifecycle('shutdown')", "Shutdown", id="domain.shutdown", tooltip="ACPI shutdown"
+        ),
+        Binding("r", "lifecycle('reboot')", "Reboot", id="domain.reboot"),
+        Binding("p", "lifecycle('pause')", "Pause", id="domain.pause", tooltip="Pause or resume"),
+        Binding(
+            "F",
+            "lifecycle('destroy')",
+            "Off!",
+            id="domain.destroy",
+            tooltip="Force off (asks first)",
+        ),
+        Binding("slash", "filter", "Filter", id="list.filter"),
+        Binding("o", "sort_next", "Sort", id="list.sort"),
+        Binding("O", "sort_reverse", "Reverse", show=False, id="list.sort_reverse"),
+        Binding("c", "cpu_mode", "CPU% mode", show=False, id="list.cpu_mode"),
+        Binding("plus,equals_sign", "refresh_step(-1)", "Faster", show=False, id="list.faster"),
+        Binding("minus", "refresh_step(1)", "Slower", show=False, id="list.slower"),
+        Binding("space", "toggle_select", "Select", show=False, id="list.select"),
+        Binding("escape", "clear_filter", "Clear filter", show=False),
+    ]
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="banner")
+        yield DomainTable(self.app.store, glyphs=self.app.glyphs, id="domains")  # type: ignore[attr-defined]
+        yield Input(placeholder="filter by name or state; Enter keeps it, Esc clears", id="filter")
+        yield Static(id="status")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#filter", Input).display = False
+        self.query_one("#banner", Static).display = False
+        self.table.focus()
+        self.refresh_view(force=True)
+
+    @property
+    def table(self) -> DomainTable:
+        return self.query_one(DomainTable)
+
+    # ------------------------------------------------------------------ view
+    def on_screen_resume(self) -> None:
+        self.refresh_view(force=True)
+
+    def refresh_view(self, force: bool = False) -> None:
+        if not self.is_current and not force:
+            return  # hidden: the next resume catches up
+        self.table.sync(force=force)
+        self.update_status()
+
+    def set_banner(self, text: Text | None) -> None:
+        banner = self.query_one("#banner", Static)
+        banner.display = text is not None
+        if text is not None:
+            banner.update(text)
+
+    def update_status(self) -> None:
+        store = self.app.store  # type: ignore[attr-defined]
+        hosts = store.hosts.values()
+        cpus = ", ".join(str(h.host_cpus) for h in hosts if h.state == "connected") or "?"
+        mode = f"CPU% of host ({cpus} CPUs)" if store.cpu_mode == "host" else "CPU% of own vCPUs"
+        parts = [mode, f"every {self.app.refresh_seconds:g}s", f"{store.domain_count()} domains"]  # type: ignore[attr-defined]
+        if store.filter_text:
+            parts.append(f"filter: {store.filter_text}")
+        if self.table.selected:
+            parts.append(f"{len(self.table.selected)} selected")
+        self.query_one("#status", Static).update(Text(" · ".join(parts)))
+
+    # ------------------------------------------------------------------ actions
+    def current_item(self) -> ListItem | None:
+        return self.table.current
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "lifecycle":
+            targets = self.app.action_targets()  # type: ignore[attr-defined]
+            if not targets:
+                return None
+            lifecycle = LIFECYCLE[str(parameters[0])]
+            for uri, uuid in targets:
+                host = self.app.hosts.get(uri)  # type: ignore[attr-defined]
+                row = self.app.store.row(uri, uuid)  # type: ignore[attr-defined]
+                if host is None or host.readonly or row is None:
+                    return None
+                if not action_allowed(lifecycle, row.state):
+                    return None
+            return True
+        return True
+
+    def action_lifecycle(self, action_id: str) -> None:
+        self.app.run_lifecycle(action_id)  # type: ignore[attr-defined]
+
+    def action_toggle_select(self) -> None:
+        self.table.toggle_selected()
+        self.update_status()
+        self.refresh_bindings()
+
+    def action_filter(self) -> None:
+        box = self.query_one("#filter", Input)
+        box.display = True
+        box.value = self.app.store.filter_text  # type: ignore[attr-defined]
+        box.focus()
+
+    @on(Input.Changed, "#filter")
+    def _filter_changed(self, event: Input.Changed) -> None:
+        self.app.store.filter_text = event.value  # type: ignore[attr-defined]
+        self.app.store.version += 1  # type: ignore[attr-defined]
+        self.refresh_view(force=True)
+
+    @on(Input.Submitted, "#filter")
+    def _filter_done(self, _event: Input.Submitted) -> None:
+        self.query_one("#filter", Input).display = False
+        self.table.focus()
+
+    def action_clear_filter(self) -> None:
+        box = self.query_one("#filter", Input)
+        box.value = ""
+        box.display = False
+        self.table.focus()
+
+    def _set_sort(self, column: str, reverse: bool) -> None:
+        store = self.app.store  # type: ignore[attr-defined]
+        store.sort_column = column
+        store.sort_reverse = reverse
+        store.version += 1
+        self.refresh_view(force=True)
+
+    def action_sort_next(self) -> None:
+        store = self.app.store  # type: ignore[attr-defined]
+        index = SORTABLE.index(store.sort_column) if store.sort_column in SORTABLE else -1
+        column = SORTABLE[(index + 1) % len(SORTABLE)]
+        # Numbers are most useful biggest first; names and states alphabetically.
+        self._set_sort(column, column not in ("name", "state"))
+
+    def action_sort_reverse(self) -> None:
+        store = self.app.store  # type: ignore[attr-defined]
+        self._set_sort(store.sort_column, not store.sort_reverse)
+
+    @on(DomainTable.HeaderClicked)
+    def _header_clicked(self, event: DomainTable.HeaderClicked) -> None:
+        store = self.app.store  # type: ignore[attr-defined]
+        if event.column not in SORT_KEYS:
+            return
+        if store.sort_column == event.column:
+            self._set_sort(event.column, not store.sort_reverse)
+        else:
+            self._set_sort(event.column, event.column not in ("name", "state"))
+
+    def action_cpu_mode(self) -> None:
+        store = self.app.store  # type: ignore[attr-defined]
+        store.cpu_mode = "vcpu" if store.cpu_mode == "host" else "host"
+        store.version += 1
+        self.refresh_view(force=True)
+
+    def action_refresh_step(self, direction: int) -> None:
+        current = self.app.refresh_seconds  # type: ignore[attr-defined]
+        steps = list(REFRESH_STEPS)
+        index = min(range(len(steps)), key=lambda i: abs(steps[i] - current))
+        index = max(0, min(len(steps) - 1, index + direction))
+        self.app.set_refresh(steps[index])  # type: ignore[attr-defined]
+        self.update_status()
+
+    @on(DomainTable.Highlighted)
+    def _highlighted(self, _event: DomainTable.Highlighted) -> None:
+        self.refresh_bindings()

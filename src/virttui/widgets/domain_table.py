@@ -1,0 +1,337 @@
+"""The domain list: a virtual table drawn line by line.
+
+Only the rows on screen are rendered on each refresh, so 1000 domains cost what 20 do. Every piece
+of text from libvirt goes into a Segment as plain text: no markup is ever parsed from it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rich.cells import cell_len, set_cell_size
+from rich.segment import Segment
+from rich.style import Style
+from textual import events
+from textual.binding import Binding
+from textual.geometry import Size
+from textual.message import Message
+from textual.reactive import reactive
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+from virttui.core.domain_store import DomainStore, ListItem
+from virttui.core.stats import DomainRow
+from virttui.core.units import human_kib, human_rate
+from virttui.widgets.glyphs import Glyphs, pick_glyphs, sparkline
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    id: str
+    label: str
+    width: int
+    priority: int  # 0 always shown; higher numbers are dropped first on narrow terminals
+    right: bool = False
+
+
+COLUMNS: tuple[Column, ...] = (
+    Column("name", "Name", 12, 0),
+    Column("state", "State", 8, 0),
+    Column("cpu", "CPU%", 5, 0, right=True),
+    Column("spark", "CPU hist", 10, 3),
+    Column("vcpus", "vCPU", 4, 1, right=True),
+    Column("mem", "Memory", 11, 1, right=True),
+    Column("rd", "Disk rd", 8, 2, right=True),
+    Column("wr", "Disk wr", 8, 2, right=True),
+    Column("rx", "Net rx", 8, 4, right=True),
+    Column("tx", "Net tx", 8, 4, right=True),
+    Column("auto", "Auto", 4, 3),
+)
+
+NAME_MAX = 32
+SHORT_STATE = {
+    0: "nostate",
+    1: "running",
+    2: "blocked",
+    3: "paused",
+    4: "shutdown",
+    5: "shutoff",
+    6: "crashed",
+    7: "pmsusp",
+}
+
+
+def layout_columns(width: int) -> list[tuple[Column, int]]:
+    """Drop low-priority columns until the rest fit; the name column takes what is left."""
+    cols = list(COLUMNS)
+    for priority in (4, 3, 2, 1):
+        fixed = sum(c.width + 1 for c in cols if c.id != "name")
+        if fixed + COLUMNS[0].width + 1 <= width:
+            break
+        cols = [c for c in cols if c.priority < priority]
+    fixed = sum(c.width + 1 for c in cols if c.id != "name")
+    name_w = max(COLUMNS[0].width, min(NAME_MAX, width - fixed - 1))
+    return [(c, name_w if c.id == "name" else c.width) for c in cols]
+
+
+def fit(text: str, width: int, right: bool = False) -> str:
+    """Pad or cut to exactly `width` cells; CJK and emoji count as two."""
+    if cell_len(text) > width:
+        return (
+            set_cell_size(text[: width * 2], width - 1) + "…"
+            if width > 1
+            else set_cell_size(text, width)
+        )
+    pad = width - cell_len(text)
+    return " " * pad + text if right else text + " " * pad
+
+
+class DomainTable(ScrollView, can_focus=True):
+    """Keyboard-driven list of hosts and their domains."""
+
+    BINDINGS = [
+        Binding("up,k", "cursor(-1)", "Up", show=False),
+        Binding("down,j", "cursor(1)", "Down", show=False),
+        Binding("pageup", "cursor(-10)", "Page up", show=False),
+        Binding("pagedown", "cursor(10)", "Page down", show=False),
+        Binding("home", "cursor_to(0)", "Top", show=False),
+        Binding("end", "cursor_to(-1)", "Bottom", show=False),
+    ]
+
+    COMPONENT_CLASSES = {
+        "domain-table--header",
+        "domain-table--host",
+        "domain-table--cursor",
+        "domain-table--running",
+        "domain-table--paused",
+        "domain-table--off",
+        "domain-table--crashed",
+        "domain-table--selected",
+    }
+
+    cursor = reactive(0, always_update=True, repaint=True)
+
+    class Highlighted(Message):
+        def __init__(self, item: ListItem | None) -> None:
+            self.item = item
+            super().__init__()
+
+    class Activated(Message):
+        def __init__(self, item: ListItem) -> None:
+            self.item = item
+            super().__init__()
+
+    class HeaderClicked(Message):
+        def __init__(self, column: str) -> None:
+            self.column = column
+            super().__init__()
+
+    def __init__(
+        self, store: DomainStore, *, glyphs: Glyphs | None = None, id: str | None = None
+    ) -> None:
+        super().__init__(id=id)
+        self.store = store
+        self.glyphs = glyphs or pick_glyphs()
+        self.items: list[ListItem] = []
+        self.selected: set[str] = set()
+        self._cursor_key: str | None = None
+        self._auto_cursor = True  # until the user moves, the cursor seeks the first domain
+        self._seen_version = -1
+
+    # ---------------------------------------------------------------- model sync
+    def sync(self, force: bool = False) -> None:
+        """Re-read the store; cheap when nothing changed. Keeps the cursor on the same item."""
+        if not force and self.store.version == self._seen_version:
+            return
+        self._seen_version = self.store.version
+        self.items = self.store.items()
+        self.virtual_size = Size(self.size.width, len(self.items) + 1)
+        index = 0
+        found = False
+        if self._cursor_key is not None:
+            for i, item in enumerate(self.items):
+                if item.key == self._cursor_key:
+                    index, found = i, True
+                    break
+            else:
+                index = min(self.cursor, max(0, len(self.items) - 1))
+        if self._auto_cursor and (not found or self.items[index].uuid is None):
+            index = next((i for i, it in enumerate(self.items) if it.uuid is not None), index)
+        item = self._item_at(index)
+        self._move(index, announce=item is None or item.key != self._cursor_key)
+        self.refresh()
+
+    def _item_at(self, index: int) -> ListItem | None:
+        return self.items[index] if 0 <= index < len(self.items) else None
+
+    @property
+    def current(self) -> ListItem | None:
+        return self._item_at(self.cursor)
+
+    def _move(self, index: int, announce: bool = True) -> None:
+        if not self.items:
+            self.cursor = 0
+            self._cursor_key = None
+            if announce:
+                self.post_message(self.Highlighted(None))
+            return
+        index = max(0, min(index, len(self.items) - 1))
+        self.cursor = index
+        self._cursor_key = self.items[index].key
+        self._scroll_cursor_into_view()
+        if announce:
+            self.post_message(self.Highlighted(self.items[index]))
+
+    def _scroll_cursor_into_view(self) -> None:
+        body = max(1, self.size.height - 1)
+        top = int(self.scroll_y)
+        if self.cursor < top:
+            self.scroll_to(y=self.cursor, animate=False)
+        elif self.cursor >= top + body:
+            self.scroll_to(y=self.cursor - body + 1, animate=False)
+
+    def action_cursor(self, delta: int) -> None:
+        self._auto_cursor = False
+        self._move(self.cursor + delta)
+
+    def action_cursor_to(self, index: int) -> None:
+        self._auto_cursor = False
+        self._move(len(self.items) - 1 if index < 0 else index)
+
+    def key_enter(self) -> None:
+        item = self.current
+        if item is not None:
+            self.post_message(self.Activated(item))
+
+    def toggle_selected(self) -> None:
+        item = self.current
+        if item is None or item.uuid is None:
+            return
+        self.selected.symmetric_difference_update({item.key})
+        self.refresh()
+
+    def on_resize(self, _event: events.Resize) -> None:
+        self.virtual_size = Size(self.size.width, len(self.items) + 1)
+
+    def on_click(self, event: events.Click) -> None:
+        if event.y == 0:
+            x = 0
+            for col, width in layout_columns(self.size.width):
+                if x <= event.x < x + width + 1:
+                    self.post_message(self.HeaderClicked(col.id))
+                    return
+                x += width + 1
+            return
+        index = int(self.scroll_y) + event.y - 1
+        if 0 <= index < len(self.items):
+            self._auto_cursor = False
+            self._move(index)
+            if event.chain >= 2:
+                self.post_message(self.Activated(self.items[index]))
+
+    # ---------------------------------------------------------------- rendering
+    def header_label(self, col: Column) -> str:
+        label = col.label
+        if col.id == "cpu":
+            label = "CPU%" if self.store.cpu_mode == "host" else "vCPU%"
+        if col.id == self.store.sort_column:
+            label += "v" if self.store.sort_reverse else "^"
+        return label
+
+    def render_line(self, y: int) -> Strip:
+        width = self.size.width
+        columns = layout_columns(width)
+        if y == 0:
+            style = self.get_component_rich_style("domain-table--header")
+            text = " ".join(fit(self.header_label(c), w, c.right) for c, w in columns)
+            return Strip([Segment(fit(text, width), style)], width)
+        index = int(self.scroll_y) + y - 1
+        item = self._item_at(index)
+        base = self.rich_style
+        if item is None:
+            return Strip.blank(width, base)
+        is_cursor = index == self.cursor and self.has_focus_within_screen()
+        if item.uuid is None:
+            segments = self._host_segments(item, width)
+        else:
+            segments = self._domain_segments(item, columns)
+        strip = Strip(segments).adjust_cell_length(width, base)
+        if is_cursor:
+            strip = strip.apply_style(self.get_component_rich_style("domain-table--cursor"))
+        return strip
+
+    def has_focus_within_screen(self) -> bool:
+        # Keep the cursor visible while a filter input or footer has focus.
+        return True
+
+    def _host_segments(self, item: ListItem, width: int) -> list[Segment]:
+        entry = self.store.hosts.get(item.uri)
+        style = self.get_component_rich_style("domain-table--host")
+        if entry is None:
+            return [Segment(fit("", width), style)]
+        count = len(entry.rows)
+        state = entry.state + (" (read-only)" if entry.readonly else "")
+        text = f"{entry.label}  [{state}]  {count} domain{'s' if count != 1 else ''}"
+        if entry.error and entry.state != "connected":
+            text += f"  {entry.error}"
+        return [Segment(fit(text, width), style)]
+
+    def _state_style(self, row: DomainRow) -> Style:
+        name = {1: "running", 2: "running", 3: "paused", 7: "paused", 6: "crashed"}.get(
+            row.state, "off"
+        )
+        return self.get_component_rich_style(f"domain-table--{name}")
+
+    def cell_text(self, row: DomainRow, col: Column, width: int, item: ListItem) -> str:
+        cid = col.id
+        if cid == "name":
+            mark = self.glyphs.selected if item.key in self.selected else ""
+            return mark + row.name
+        if cid == "state":
+            return SHORT_STATE.get(row.state, str(row.state))
+        if cid == "cpu":
+            value = self.store.cpu_value(row)
+            return "-" if value is None else f"{value:.1f}"
+        if cid == "spark":
+            entry = self.store.hosts.get(item.uri)
+            series = entry.cpu_history.get(row.uuid) if entry else None
+            return sparkline(list(series) if series else [], width, self.glyphs)
+        if cid == "vcpus":
+            return "-" if row.vcpus is None else str(row.vcpus)
+        if cid == "mem":
+            if row.mem_kib is None:
+                return "-"
+            if row.mem_max_kib and row.mem_max_kib != row.mem_kib:
+                return f"{human_kib(row.mem_kib)}/{human_kib(row.mem_max_kib)}"
+            return human_kib(row.mem_kib)
+        if cid == "rd":
+            return human_rate(row.disk_rd_bps)
+        if cid == "wr":
+            return human_rate(row.disk_wr_bps)
+        if cid == "rx":
+            return human_rate(row.net_rx_bps)
+        if cid == "tx":
+            return human_rate(row.net_tx_bps)
+        if cid == "auto":
+            return (
+                "?"
+                if row.autostart is None
+                else (self.glyphs.yes if row.autostart else self.glyphs.no)
+            )
+        return ""
+
+    def _domain_segments(self, item: ListItem, columns: list[tuple[Column, int]]) -> list[Segment]:
+        row = self.store.row(item.uri, item.uuid or "")
+        if row is None:
+            return []
+        segments: list[Segment] = []
+        selected = item.key in self.selected
+        sel_style = self.get_component_rich_style("domain-table--selected") if selected else None
+        for col, width in columns:
+            text = fit(self.cell_text(row, col, width, item), width, col.right)
+            style = self._state_style(row) if col.id == "state" else None
+            if col.id == "name" and sel_style is not None:
+                style = sel_style
+            segments.append(Segment(text, style))
+            segments.append(Segment(" "))
+        return segments
