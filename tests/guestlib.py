@@ -1,0 +1,410 @@
+"""The tiny real test guest: domain XML, disk images, lifecycle and serial-console helpers.
+
+The guest is Debian's cloud kernel plus a busybox initramfs built by
+`scripts/build-test-guest.sh` (`make guest`). It boots under TCG in a few seconds, prints
+`virttui test guest ready` and keeps a root shell on the serial console (ttyS0) and on the VGA
+text console (tty1).
+
+Non-blocking streams (the serial console) need the libvirt event loop: call
+`virttui.core.libvirt_runtime.ensure_event_loop()` (or `open_system_conn()`) before opening the
+connection the guest lives on.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import secrets
+import subprocess
+import threading
+import time
+import uuid as uuidlib
+import xml.etree.ElementTree as ET
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import libvirt
+
+from virttui.core.libvirt_runtime import ensure_event_loop
+
+DEFAULT_GUEST_DIR = Path("/var/cache/virttui/test-guest/current")
+IMAGES_DIR = Path("/var/lib/libvirt/images")
+SYSTEM_URI = "qemu:///system"
+GUEST_CMDLINE = "console=tty1 console=ttyS0"
+READY_BANNER = "virttui test guest ready"
+# PS1 is '\h:\w# ' and the shell starts in /root.
+SHELL_PROMPT = "virttui-guest:~# "
+
+
+def guest_dir() -> Path:
+    """Directory holding `vmlinuz`, `initrd.gz` and `versions` (env VIRTTUI_GUEST_DIR)."""
+    return Path(os.environ.get("VIRTTUI_GUEST_DIR") or DEFAULT_GUEST_DIR)
+
+
+def guest_kernel() -> Path:
+    return guest_dir() / "vmlinuz"
+
+
+def guest_initrd() -> Path:
+    return guest_dir() / "initrd.gz"
+
+
+def guest_available() -> bool:
+    """True when the kernel and initramfs have been built."""
+    return guest_kernel().is_file() and guest_initrd().is_file()
+
+
+def guest_versions() -> dict[str, str]:
+    """The `versions` file of the build (kernel_release, kernel_version, busybox_version...)."""
+    out: dict[str, str] = {}
+    path = guest_dir() / "versions"
+    if path.is_file():
+        for line in path.read_text().splitlines():
+            key, sep, value = line.partition("=")
+            if sep:
+                out[key.strip()] = value.strip()
+    return out
+
+
+def open_system_conn(uri: str = SYSTEM_URI) -> libvirt.virConnect:
+    """Open a connection with the event loop running, so console streams work on it."""
+    ensure_event_loop()
+    return libvirt.open(uri)
+
+
+def tiny_guest_xml(
+    name: str,
+    disk_path: str | os.PathLike[str],
+    *,
+    memory_mib: int = 128,
+    vcpus: int = 1,
+    uuid: str | None = None,
+    vnc: bool = True,
+    extra_devices: str = "",
+    cmdline: str = GUEST_CMDLINE,
+    serial_log: str | os.PathLike[str] | None = None,
+) -> str:
+    """Domain XML for the tiny guest (TCG: `type='qemu'`, no KVM needed).
+
+    `extra_devices` is raw XML (one or more elements) appended to `<devices>`. `serial_log`
+    makes virtlogd copy everything the serial port prints into that file, connected or not.
+    """
+    kernel = guest_kernel().resolve()
+    initrd = guest_initrd().resolve()
+    dom = ET.Element("domain", type="qemu")
+    ET.SubElement(dom, "name").text = name
+    if uuid is not None:
+        ET.SubElement(dom, "uuid").text = str(uuidlib.UUID(uuid))
+    ET.SubElement(dom, "memory", unit="MiB").text = str(memory_mib)
+    ET.SubElement(dom, "currentMemory", unit="MiB").text = str(memory_mib)
+    ET.SubElement(dom, "vcpu", placement="static").text = str(vcpus)
+    os_el = ET.SubElement(dom, "os")
+    ET.SubElement(os_el, "type", arch="x86_64", machine="pc").text = "hvm"
+    ET.SubElement(os_el, "kernel").text = str(kernel)
+    ET.SubElement(os_el, "initrd").text = str(initrd)
+    ET.SubElement(os_el, "cmdline").text = cmdline
+    features = ET.SubElement(dom, "features")
+    ET.SubElement(features, "acpi")
+    ET.SubElement(dom, "on_poweroff").text = "destroy"
+    ET.SubElement(dom, "on_reboot").text = "restart"
+    ET.SubElement(dom, "on_crash").text = "destroy"
+
+    devices = ET.SubElement(dom, "devices")
+    disk = ET.SubElement(devices, "disk", type="file", device="disk")
+    ET.SubElement(disk, "driver", name="qemu", type="qcow2")
+    ET.SubElement(disk, "source", file=str(disk_path))
+    ET.SubElement(disk, "target", dev="vda", bus="virtio")
+    iface = ET.SubElement(devices, "interface", type="user")
+    ET.SubElement(iface, "model", type="virtio")
+    serial = ET.SubElement(devices, "serial", type="pty")
+    if serial_log is not None:
+        ET.SubElement(serial, "log", file=str(serial_log), append="off")
+    ET.SubElement(serial, "target", port="0")
+    console = ET.SubElement(devices, "console", type="pty")
+    ET.SubElement(console, "target", type="serial", port="0")
+    if vnc:
+        ET.SubElement(
+            devices, "graphics", type="vnc", port="-1", autoport="yes", listen="127.0.0.1"
+        )
+        video = ET.SubElement(devices, "video")
+        ET.SubElement(video, "model", type="vga")
+    ET.SubElement(devices, "memballoon", model="virtio")
+    if extra_devices.strip():
+        wrapper = ET.fromstring(f"<devices>{extra_devices}</devices>")
+        devices.extend(list(wrapper))
+    ET.indent(dom)
+    return ET.tostring(dom, encoding="unicode")
+
+
+def create_qcow2(path: str | os.PathLike[str], size: str = "64M") -> Path:
+    """An empty qcow2 image (`qemu-img create -f qcow2`)."""
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    subprocess.run(
+        ["qemu-img", "create", "-q", "-f", "qcow2", str(out), size],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return out
+
+
+def unique_name(prefix: str = "vt-test") -> str:
+    return f"{prefix}-{secrets.token_hex(4)}"
+
+
+def remove_domain(dom: libvirt.virDomain) -> None:
+    """Destroy (if active) and undefine with every metadata flag; errors for a gone domain are
+    ignored."""
+    with contextlib.suppress(libvirt.libvirtError):
+        if dom.isActive():
+            dom.destroy()
+    flags = (
+        libvirt.VIR_DOMAIN_UNDEFINE_MANAGED_SAVE
+        | libvirt.VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA
+        | libvirt.VIR_DOMAIN_UNDEFINE_CHECKPOINTS_METADATA
+        | libvirt.VIR_DOMAIN_UNDEFINE_NVRAM
+    )
+    try:
+        dom.undefineFlags(flags)
+    except libvirt.libvirtError as exc:
+        if exc.get_error_code() == libvirt.VIR_ERR_NO_DOMAIN:
+            return
+        # Older daemons reject unknown flags; a transient domain has nothing to undefine.
+        with contextlib.suppress(libvirt.libvirtError):
+            dom.undefine()
+
+
+@contextlib.contextmanager
+def running_guest(
+    conn: libvirt.virConnect,
+    name_prefix: str = "vt-test",
+    start: bool = True,
+    *,
+    disk_size: str = "64M",
+    **kw: Any,
+) -> Iterator[libvirt.virDomain]:
+    """Define (persistent) a tiny guest with a fresh qcow2 disk, start it unless `start=False`,
+    yield the virDomain; afterwards destroy, undefine and delete the disk, even on errors.
+
+    Extra keywords go to `tiny_guest_xml` (memory_mib, vcpus, uuid, vnc, extra_devices...).
+    The serial output is logged to /var/log/libvirt/qemu/<name>-serial0.log while it runs
+    (`dom_serial_log(dom)`); that log and libvirt's <name>.log are deleted with the domain.
+    """
+    name = unique_name(name_prefix)
+    IMAGES_DIR.mkdir(parents=True, exist_ok=True)
+    disk = IMAGES_DIR / f"{name}.qcow2"
+    log = serial_log_path(name)
+    kw.setdefault("serial_log", log)
+    dom: libvirt.virDomain | None = None
+    try:
+        create_qcow2(disk, disk_size)
+        dom = conn.defineXML(tiny_guest_xml(name, disk, **kw))
+        if start:
+            dom.create()
+        yield dom
+    finally:
+        if dom is not None:
+            remove_domain(dom)
+        # libvirt's own per-domain QEMU log is left behind by undefine.
+        for path in (disk, log, log.with_name(f"{name}.log")):
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+
+
+def serial_log_path(name: str) -> Path:
+    return Path("/var/log/libvirt/qemu") / f"{name}-serial0.log"
+
+
+def dom_serial_log(dom: libvirt.virDomain) -> str:
+    """Everything the guest printed on ttyS0 so far (from virtlogd's file), for diagnostics."""
+    try:
+        return serial_log_path(dom.name()).read_text(errors="replace")
+    except OSError:
+        return ""
+
+
+class SerialConsole:
+    """The guest's serial console over a non-blocking libvirt stream.
+
+    A reader thread collects everything into `text`; `wait_for` waits for a substring that
+    appears after a given offset. Use as a context manager: the stream is always aborted.
+    The connection must have been opened after `ensure_event_loop()`.
+    """
+
+    def __init__(self, dom: libvirt.virDomain, *, force: bool = True) -> None:
+        self._dom = dom
+        self._stream = dom.connect().newStream(libvirt.VIR_STREAM_NONBLOCK)
+        self._cond = threading.Condition()
+        self._buf = io.StringIO()
+        self._closed = False
+        self._eof = False
+        self._error: BaseException | None = None
+        flags = libvirt.VIR_DOMAIN_CONSOLE_FORCE if force else 0
+        try:
+            dom.openConsole(None, self._stream, flags)
+        except BaseException:
+            with contextlib.suppress(libvirt.libvirtError):
+                self._stream.abort()
+            raise
+        self._thread = threading.Thread(target=self._read, name="serial-reader", daemon=True)
+        self._thread.start()
+
+    def __enter__(self) -> SerialConsole:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def text(self) -> str:
+        with self._cond:
+            return self._buf.getvalue()
+
+    def _read(self) -> None:
+        while True:
+            with self._cond:
+                if self._closed:
+                    return
+            try:
+                data = self._stream.recv(65536)
+            except libvirt.libvirtError as exc:
+                with self._cond:
+                    if not self._closed:
+                        self._error = exc
+                    self._eof = True
+                    self._cond.notify_all()
+                return
+            if data == -2:  # nothing yet (EAGAIN)
+                time.sleep(0.02)
+                continue
+            if isinstance(data, bytes) and data:
+                with self._cond:
+                    self._buf.write(data.decode("utf-8", errors="replace"))
+                    self._cond.notify_all()
+                continue
+            with self._cond:  # b"": the console was closed (guest stopped, or stolen)
+                self._eof = True
+                self._cond.notify_all()
+            return
+
+    def send(self, data: str | bytes) -> None:
+        raw = data.encode() if isinstance(data, str) else data
+        deadline = time.monotonic() + 10
+        while raw:
+            sent = self._stream.send(raw)
+            if sent == -2:
+                if time.monotonic() > deadline:
+                    raise TimeoutError("serial console does not accept input")
+                time.sleep(0.02)
+                continue
+            raw = raw[sent:]
+
+    def mark(self) -> int:
+        """Current length of the collected text: pass to `wait_for(start=...)`."""
+        with self._cond:
+            return len(self._buf.getvalue())
+
+    def wait_for(self, needle: str, timeout: float, *, start: int = 0) -> str:
+        """Wait until `needle` appears in the output after offset `start`; return the output
+        from `start` up to and including it. Raises TimeoutError with the output seen."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while True:
+                text = self._buf.getvalue()
+                pos = text.find(needle, start)
+                if pos >= 0:
+                    return text[start : pos + len(needle)]
+                if self._eof:
+                    raise TimeoutError(
+                        f"serial console closed before {needle!r} "
+                        f"({self._error or 'end of stream'}); output:\n{text[start:]}"
+                    )
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise TimeoutError(
+                        f"{needle!r} not seen on the serial console within {timeout:.0f}s; "
+                        f"output:\n{text[start:]}"
+                    )
+                self._cond.wait(min(left, 0.5))
+
+    def run(self, command: str, timeout: float = 20.0) -> str:
+        """Run a shell command on the serial shell and return its output (stdout and stderr,
+        newlines normalised to "\\n").
+
+        The output is cut out between two marker lines; the markers are typed split in
+        quotes, so the echoed (and possibly wrapped) command line never matches them.
+        The command must not read stdin.
+        """
+        tag = secrets.token_hex(4)
+        begin, end = f"__vt_{tag}_begin__\r\n", f"__vt_{tag}_end__"
+        start = self.mark()
+        self.send(f"echo '__vt_{tag}''_begin__'; {command}; echo '__vt_{tag}''_end__'\n")
+        text = self.wait_for(end, timeout, start=start)
+        body = text[text.index(begin) + len(begin) : -len(end)]
+        return body.replace("\r\n", "\n").replace("\r", "")
+
+    def close(self) -> None:
+        with self._cond:
+            if self._closed:
+                return
+            self._closed = True
+            self._cond.notify_all()
+        self._thread.join(timeout=5)
+        with contextlib.suppress(libvirt.libvirtError):
+            self._stream.abort()
+
+
+def wait_for_serial_text(dom: libvirt.virDomain, text: str, timeout: float = 60.0) -> str:
+    """Open the serial console, wait for `text`, close it; return everything seen until then.
+
+    Output printed before the console was opened is lost (QEMU drops it while no one reads
+    the pty), so call this right after starting the domain, or use `SerialConsole`.
+    """
+    with SerialConsole(dom) as console:
+        return console.wait_for(text, timeout)
+
+
+def wait_for_shell(console: SerialConsole, timeout: float = 60.0, *, banner: bool = True) -> float:
+    """Wait for the boot banner (unless `banner=False`) and then a working shell prompt;
+    return the seconds waited.
+
+    Sends a newline now and then, so a prompt printed before the console opened is re-printed.
+    """
+    t0 = time.monotonic()
+    deadline = t0 + timeout
+    if banner:
+        console.wait_for(READY_BANNER, timeout)
+    while True:
+        start = console.mark()
+        console.send("\n")
+        try:
+            console.wait_for(
+                SHELL_PROMPT, min(2.0, max(0.1, deadline - time.monotonic())), start=start
+            )
+            return time.monotonic() - t0
+        except TimeoutError:
+            if time.monotonic() >= deadline:
+                raise
+
+
+def screenshot(dom: libvirt.virDomain, screen: int = 0) -> tuple[str, bytes]:
+    """Take a screenshot of the graphics console: (mime type, image bytes, usually PPM)."""
+    stream = dom.connect().newStream(0)
+    chunks: list[bytes] = []
+    try:
+        mime = dom.screenshot(stream, screen, 0)
+
+        def sink(_st: libvirt.virStream, data: bytes, _opaque: object) -> int:
+            chunks.append(data)
+            return len(data)
+
+        stream.recvAll(sink, None)
+        stream.finish()
+    except BaseException:
+        with contextlib.suppress(libvirt.libvirtError):
+            stream.abort()
+        raise
+    return str(mime), b"".join(chunks)
