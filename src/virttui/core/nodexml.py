@@ -28,6 +28,7 @@ import uuid
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable
 from pathlib import Path
+from urllib.parse import quote
 from xml.sax.saxutils import escape, quoteattr
 
 import libvirt
@@ -305,9 +306,12 @@ def write_node_xml(
 
 
 def node_uri(path: str | os.PathLike[str], *, daemon: bool = False) -> str:
-    """``test:///abs/path`` (in-process driver) or ``test+unix:///abs/path`` (via libvirtd)."""
+    """``test:///abs/path`` (in-process driver) or ``test+unix:///abs/path`` (via libvirtd).
+
+    The path is percent-encoded: libvirt refuses URIs with raw spaces and decodes ``%XX``.
+    """
     scheme = "test+unix" if daemon else "test"
-    return f"{scheme}://{Path(path).resolve().as_posix()}"
+    return f"{scheme}://{quote(Path(path).resolve().as_posix(), safe='/')}"
 
 
 def autostart_marked(conn: libvirt.virConnect) -> list[libvirt.virDomain]:
