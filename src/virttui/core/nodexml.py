@@ -315,16 +315,18 @@ def node_uri(path: str | os.PathLike[str], *, daemon: bool = False) -> str:
 
 
 def autostart_marked(conn: libvirt.virConnect) -> list[libvirt.virDomain]:
-    """Persistent domains whose ``<metadata>`` carries ``<virttui:nodexml autostart="yes"/>``."""
+    """Persistent domains whose ``<metadata>`` carries ``<virttui:nodexml autostart="yes"/>``.
+
+    Reads the inactive XML rather than calling ``virDomainGetMetadata``, which reports an error
+    (printed to stderr unless an error handler is registered) for every unmarked domain.
+    """
     marked: list[libvirt.virDomain] = []
     for dom in conn.listAllDomains(libvirt.VIR_CONNECT_LIST_DOMAINS_PERSISTENT):
-        try:
-            xml = dom.metadata(libvirt.VIR_DOMAIN_METADATA_ELEMENT, NODEXML_NS)
-        except libvirt.libvirtError as exc:
-            if exc.get_error_code() == libvirt.VIR_ERR_NO_DOMAIN_METADATA:
-                continue
-            raise
-        if ET.fromstring(xml).get("autostart") == "yes":
+        xml = dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE)
+        if NODEXML_NS not in xml:
+            continue
+        mark = ET.fromstring(xml).find(f"./metadata/{{{NODEXML_NS}}}nodexml")
+        if mark is not None and mark.get("autostart") == "yes":
             marked.append(dom)
     return marked
 
