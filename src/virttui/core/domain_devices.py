@@ -1,0 +1,307 @@
+"""Add and remove hardware, and change CD-ROM media, live where libvirt can, else in the config.
+
+Every helper returns `Applied` (live and/or persistent, with the reason a live change was
+refused). When a driver cannot attach/detach a device class in the persistent config at all
+(graphics, on some libvirt versions), the definition is edited and redefined instead.
+"""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from collections.abc import Callable
+
+import libvirt
+
+from virttui.core import device_xml
+from virttui.core.action_result import (
+    AFFECT_CONFIG,
+    Applied,
+    DomainActionError,
+    apply_live_else_config,
+    domain_name,
+    libvirt_errors,
+)
+from virttui.core.domain_redefine import INACTIVE_SECURE, redefine
+from virttui.core.libvirt_runtime import error_message
+
+
+def attach(dom: libvirt.virDomain, xml: str, action: str = "attach device") -> Applied:
+    return _with_redefine_fallback(
+        dom, action, lambda f: dom.attachDeviceFlags(xml, f), lambda root: _append(root, xml)
+    )
+
+
+def detach(dom: libvirt.virDomain, xml: str, action: str = "detach device") -> Applied:
+    """Detach; a live unplug needs the guest's cooperation and may finish after this returns."""
+    return _with_redefine_fallback(
+        dom, action, lambda f: dom.detachDeviceFlags(xml, f), lambda root: _remove(root, xml)
+    )
+
+
+def _with_redefine_fallback(
+    dom: libvirt.virDomain,
+    action: str,
+    call: Callable[[int], object],
+    edit: Callable[[ET.Element], None],
+) -> Applied:
+    try:
+        return apply_live_else_config(dom, action, call)
+    except DomainActionError as exc:
+        if "not supported" not in exc.message or not _persistent(dom):
+            raise
+        redefine(dom, action, edit)
+        return Applied(live=False, config=True, note=f"config edited directly: {exc.message}")
+
+
+def _persistent(dom: libvirt.virDomain) -> bool:
+    try:
+        return bool(dom.isPersistent())
+    except libvirt.libvirtError:
+        return False
+
+
+def _devices(root: ET.Element) -> ET.Element:
+    devices = root.find("devices")
+    if devices is None:
+        devices = ET.SubElement(root, "devices")
+    return devices
+
+
+def _append(root: ET.Element, xml: str) -> None:
+    _devices(root).append(ET.fromstring(xml))
+
+
+def _child_attr(el: ET.Element, child: str, name: str) -> str:
+    found = el.find(child)
+    return found.get(name, "") if found is not None else ""
+
+
+def _key(el: ET.Element) -> tuple[str, str]:
+    """What libvirt matches a device by: disk target, NIC MAC, char port, graphics type."""
+    if el.tag == "disk":
+        return el.tag, _child_attr(el, "target", "dev")
+    if el.tag == "interface":
+        return el.tag, _child_attr(el, "mac", "address").lower()
+    if el.tag in ("serial", "console", "parallel", "channel"):
+        return el.tag, _child_attr(el, "target", "port")
+    if el.tag == "graphics":
+        return el.tag, el.get("type", "")
+    return el.tag, ET.tostring(el, encoding="unicode")
+
+
+def _remove(root: ET.Element, xml: str) -> None:
+    wanted = ET.fromstring(xml)
+    devices = _devices(root)
+    for el in list(devices):
+        if _key(el) == _key(wanted):
+            devices.remove(el)
+            return
+    raise libvirt.libvirtError(f"no matching <{wanted.tag}> in the persistent definition")
+
+
+def _tree(dom: libvirt.virDomain, action: str, *, config: bool = False) -> ET.Element:
+    with libvirt_errors(action, domain_name(dom)):
+        live = dom.isActive() and not config
+        return ET.fromstring(dom.XMLDesc(0 if live else INACTIVE_SECURE))
+
+
+def _used_targets(dom: libvirt.virDomain, action: str) -> set[str]:
+    used: set[str] = set()
+    for config in (False, True):
+        root = _tree(dom, action, config=config)
+        used |= {t.get("dev", "") for t in root.iterfind("devices/disk/target")}
+    return used
+
+
+# ---- disks -------------------------------------------------------------------------------
+
+
+def add_disk_path(
+    dom: libvirt.virDomain,
+    path: str,
+    *,
+    bus: str = "virtio",
+    cache: str = "",
+    fmt: str = "",
+    target: str = "",
+) -> tuple[Applied, str]:
+    """Attach an existing file or block device. Returns (where applied, target used)."""
+    target = target or device_xml.next_target(bus, _used_targets(dom, "add disk"))
+    xml = device_xml.disk_xml(target, bus=bus, path=path, fmt=fmt, cache=cache)
+    return attach(dom, xml, "add disk"), target
+
+
+def add_disk_new_volume(
+    dom: libvirt.virDomain,
+    pool_name: str,
+    volume_name: str,
+    capacity_bytes: int,
+    *,
+    fmt: str = "qcow2",
+    bus: str = "virtio",
+    cache: str = "",
+    target: str = "",
+) -> tuple[Applied, str, str]:
+    """Create a volume in `pool_name` and attach it. Returns (applied, target, volume path).
+    The volume is deleted again if the attach fails."""
+    name = domain_name(dom)
+    vol_el = ET.Element("volume")
+    ET.SubElement(vol_el, "name").text = volume_name
+    ET.SubElement(vol_el, "capacity", unit="bytes").text = str(capacity_bytes)
+    ET.SubElement(vol_el, "allocation", unit="bytes").text = "0"
+    if fmt:
+        ET.SubElement(ET.SubElement(vol_el, "target"), "format", type=fmt)
+    with libvirt_errors("add disk", name):
+        pool = dom.connect().storagePoolLookupByName(pool_name)
+        vol = pool.createXML(ET.tostring(vol_el, encoding="unicode"), 0)
+        path = vol.path()
+    try:
+        applied, used = add_disk_path(dom, path, bus=bus, cache=cache, fmt=fmt, target=target)
+    except BaseException:
+        try:
+            vol.delete(0)
+        except libvirt.libvirtError:
+            pass
+        raise
+    return applied, used, path
+
+
+def _find_disk(root: ET.Element, target: str) -> ET.Element | None:
+    for disk in root.iterfind("devices/disk"):
+        t = disk.find("target")
+        if t is not None and t.get("dev") == target:
+            return disk
+    return None
+
+
+def remove_disk(dom: libvirt.virDomain, target: str) -> Applied:
+    """Detach the disk with this target (its storage is left alone)."""
+    disk = _find_disk(_tree(dom, "remove disk"), target) or _find_disk(
+        _tree(dom, "remove disk", config=True), target
+    )
+    if disk is None:
+        raise DomainActionError("remove disk", domain_name(dom), f"no disk {target}")
+    return detach(dom, ET.tostring(disk, encoding="unicode"), "remove disk")
+
+
+# ---- CD-ROM ------------------------------------------------------------------------------
+
+
+def add_cdrom(
+    dom: libvirt.virDomain, *, bus: str = "sata", path: str = "", target: str = ""
+) -> tuple[Applied, str]:
+    """Add a CD-ROM drive (empty or with `path`). SATA/IDE drives cannot be hot-plugged: on a
+    running domain this lands in the config with a note."""
+    target = target or device_xml.next_target(bus, _used_targets(dom, "add CD-ROM"))
+    return attach(dom, device_xml.cdrom_xml(target, bus=bus, path=path), "add CD-ROM"), target
+
+
+def _change_media(dom: libvirt.virDomain, target: str, path: str, action: str) -> Applied:
+    results: list[Applied] = []
+    name = domain_name(dom)
+    with libvirt_errors(action, name):
+        active = bool(dom.isActive())
+        persistent = bool(dom.isPersistent())
+    scopes = [(libvirt.VIR_DOMAIN_AFFECT_LIVE, False)] if active else []
+    if persistent:
+        scopes.append((AFFECT_CONFIG, True))
+    notes: list[str] = []
+    for flag, config in scopes:
+        disk = _find_disk(_tree(dom, action, config=config), target)
+        if disk is None or disk.get("device") not in ("cdrom", "floppy"):
+            notes.append(f"no CD-ROM {target} in the {'config' if config else 'running domain'}")
+            continue
+        for src in disk.findall("source"):
+            disk.remove(src)
+        if path:
+            disk.set("type", "block" if path.startswith("/dev/") else "file")
+            src = ET.Element("source", {"dev" if path.startswith("/dev/") else "file": path})
+            disk.insert(_source_index(disk), src)
+        try:
+            dom.updateDeviceFlags(ET.tostring(disk, encoding="unicode"), flag)
+            results.append(Applied(live=not config, config=config))
+        except libvirt.libvirtError as exc:
+            if not config or not results:
+                raise DomainActionError(action, name, error_message(exc)) from exc
+            notes.append(error_message(exc))
+    if not results:
+        raise DomainActionError(action, name, "; ".join(notes) or "nothing to change")
+    return Applied(
+        live=any(r.live for r in results),
+        config=any(r.config for r in results),
+        note="; ".join(notes),
+    )
+
+
+def _source_index(disk: ET.Element) -> int:
+    for i, child in enumerate(disk):
+        if child.tag == "driver":
+            return i + 1
+    return 0
+
+
+def insert_media(dom: libvirt.virDomain, target: str, path: str) -> Applied:
+    """Put the image at `path` into CD-ROM `target` (running domain and config)."""
+    if not path:
+        raise DomainActionError("insert media", domain_name(dom), "no image path given")
+    return _change_media(dom, target, path, "insert media")
+
+
+def eject_media(dom: libvirt.virDomain, target: str) -> Applied:
+    return _change_media(dom, target, "", "eject media")
+
+
+# ---- NIC, serial, graphics ----------------------------------------------------------------
+
+
+def add_nic(
+    dom: libvirt.virDomain, *, network: str = "", bridge: str = "", model: str = "virtio"
+) -> Applied:
+    try:
+        xml = device_xml.nic_xml(network=network, bridge=bridge, model=model)
+    except ValueError as exc:
+        raise DomainActionError("add NIC", domain_name(dom), str(exc)) from exc
+    return attach(dom, xml, "add NIC")
+
+
+def remove_nic(dom: libvirt.virDomain, mac: str) -> Applied:
+    for config in (False, True):
+        for nic in _tree(dom, "remove NIC", config=config).iterfind("devices/interface"):
+            m = nic.find("mac")
+            if m is not None and m.get("address", "").lower() == mac.lower():
+                return detach(dom, ET.tostring(nic, encoding="unicode"), "remove NIC")
+    raise DomainActionError("remove NIC", domain_name(dom), f"no NIC with MAC {mac}")
+
+
+def add_serial(dom: libvirt.virDomain, port: int | None = None) -> Applied:
+    """Add a pty serial port (the first free port number unless given)."""
+    if port is None:
+        used = {
+            t.get("port")
+            for config in (False, True)
+            for t in _tree(dom, "add serial", config=config).iterfind("devices/serial/target")
+        }
+        port = next(p for p in range(32) if str(p) not in used)
+    return attach(dom, device_xml.serial_xml(port), "add serial")
+
+
+def remove_serial(dom: libvirt.virDomain, port: int) -> Applied:
+    return detach(dom, device_xml.serial_xml(port), "remove serial")
+
+
+def add_graphics(
+    dom: libvirt.virDomain, kind: str = "vnc", *, listen: str = "127.0.0.1", password: str = ""
+) -> Applied:
+    try:
+        xml = device_xml.graphics_xml(kind, listen=listen, password=password)
+    except ValueError as exc:
+        raise DomainActionError("add graphics", domain_name(dom), str(exc)) from exc
+    return attach(dom, xml, "add graphics")
+
+
+def remove_graphics(dom: libvirt.virDomain, kind: str) -> Applied:
+    for config in (False, True):
+        for g in _tree(dom, "remove graphics", config=config).iterfind("devices/graphics"):
+            if g.get("type") == kind:
+                return detach(dom, ET.tostring(g, encoding="unicode"), "remove graphics")
+    raise DomainActionError("remove graphics", domain_name(dom), f"no {kind} graphics")

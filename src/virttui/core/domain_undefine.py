@@ -1,0 +1,133 @@
+"""Undefine a domain with virt-manager's choices, deleting exactly the storage volumes ticked.
+
+The domain is undefined first and the volumes deleted after, so a refused undefine never costs
+data; each volume then gets its own result. Only paths that are disks of this domain are
+accepted, and nothing is deleted while the domain runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import libvirt
+
+from virttui.core.action_result import DomainActionError, domain_name, libvirt_errors
+from virttui.core.domain_model import DiskDef
+from virttui.core.domain_xml_parse import parse_domain_xml
+from virttui.core.libvirt_runtime import error_message
+
+
+@dataclass(frozen=True)
+class VolumeDeletion:
+    path: str
+    ok: bool
+    message: str = ""  # libvirt's message when not ok
+
+
+@dataclass(frozen=True)
+class UndefineResult:
+    name: str
+    volumes: tuple[VolumeDeletion, ...] = ()
+
+    @property
+    def all_ok(self) -> bool:
+        return all(v.ok for v in self.volumes)
+
+
+@dataclass(frozen=True)
+class StorageChoice:
+    """One row of the "also delete" checklist."""
+
+    target: str
+    path: str
+    device: str
+    default_ticked: bool  # writable, unshared disks; never CD-ROMs or shared/read-only disks
+
+
+def _disk_path(conn: libvirt.virConnect, disk: DiskDef) -> str:
+    if disk.source_path:
+        return disk.source_path
+    if disk.source_pool and disk.source_volume:
+        try:
+            pool = conn.storagePoolLookupByName(disk.source_pool)
+            return pool.storageVolLookupByName(disk.source_volume).path()
+        except libvirt.libvirtError:
+            return ""
+    return ""
+
+
+def storage_choices(dom: libvirt.virDomain) -> list[StorageChoice]:
+    """The local disk paths of the domain, for the undefine checklist."""
+    with libvirt_errors("list storage", domain_name(dom)):
+        definition = parse_domain_xml(dom.XMLDesc(0))
+        conn = dom.connect()
+    rows: list[StorageChoice] = []
+    for disk in definition.disks:
+        path = _disk_path(conn, disk)
+        if not path or any(r.path == path for r in rows):
+            continue
+        ticked = disk.device in ("disk", "lun") and not disk.readonly and not disk.shareable
+        rows.append(StorageChoice(disk.target, path, disk.device, ticked))
+    return rows
+
+
+def _has_checkpoints(dom: libvirt.virDomain) -> bool:
+    try:
+        return bool(dom.listAllCheckpoints(0))
+    except libvirt.libvirtError:
+        return False
+
+
+def _flags(dom: libvirt.virDomain, managed_save: bool, snapshots: bool, nvram: bool) -> int:
+    flags = 0
+    if managed_save:
+        flags |= libvirt.VIR_DOMAIN_UNDEFINE_MANAGED_SAVE
+    if snapshots:
+        flags |= libvirt.VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA
+        if _has_checkpoints(dom):  # only then: some drivers reject the flag outright
+            flags |= libvirt.VIR_DOMAIN_UNDEFINE_CHECKPOINTS_METADATA
+    firmware = parse_domain_xml(dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE)).firmware
+    if firmware.nvram or firmware.kind == "efi":  # libvirt wants an explicit choice then
+        flags |= (
+            libvirt.VIR_DOMAIN_UNDEFINE_NVRAM if nvram else libvirt.VIR_DOMAIN_UNDEFINE_KEEP_NVRAM
+        )
+    return flags
+
+
+def _delete_volume(conn: libvirt.virConnect, path: str) -> VolumeDeletion:
+    try:
+        vol = conn.storageVolLookupByPath(path)
+        vol.delete(0)
+    except libvirt.libvirtError as exc:
+        return VolumeDeletion(path, False, error_message(exc))
+    return VolumeDeletion(path, True)
+
+
+def undefine(
+    dom: libvirt.virDomain,
+    *,
+    managed_save: bool = False,
+    snapshots_metadata: bool = False,
+    nvram: bool = False,
+    delete_volumes: Sequence[str] = (),
+) -> UndefineResult:
+    """Remove the persistent definition (a running domain stays, as transient), optionally its
+    managed save image, snapshot/checkpoint metadata and NVRAM, then delete the listed volumes."""
+    name = domain_name(dom)
+    with libvirt_errors("undefine", name):
+        conn = dom.connect()
+        active = bool(dom.isActive())
+        allowed = {c.path for c in storage_choices(dom)} if delete_volumes else set()
+        flags = _flags(dom, managed_save, snapshots_metadata, nvram)
+    if delete_volumes and active:
+        raise DomainActionError("undefine", name, "force the domain off before deleting its disks")
+    strangers = [p for p in delete_volumes if p not in allowed]
+    if strangers:
+        raise DomainActionError(
+            "undefine", name, f"not a disk of this domain: {', '.join(strangers)}"
+        )
+    with libvirt_errors("undefine", name):
+        dom.undefineFlags(flags)
+    results = tuple(_delete_volume(conn, path) for path in dict.fromkeys(delete_volumes))
+    return UndefineResult(name, results)
