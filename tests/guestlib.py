@@ -259,6 +259,10 @@ class SerialConsole:
         self.close()
 
     @property
+    def dom(self) -> libvirt.virDomain:
+        return self._dom
+
+    @property
     def text(self) -> str:
         with self._cond:
             return self._buf.getvalue()
@@ -376,7 +380,14 @@ def wait_for_shell(console: SerialConsole, timeout: float = 60.0, *, banner: boo
     t0 = time.monotonic()
     deadline = t0 + timeout
     if banner:
-        console.wait_for(READY_BANNER, timeout)
+        # The banner may have been printed before the console was opened: the virtlogd copy
+        # of the serial output has it anyway.
+        while READY_BANNER not in console.text and READY_BANNER not in dom_serial_log(console.dom):
+            if time.monotonic() >= deadline:
+                raise TimeoutError(
+                    f"{READY_BANNER!r} not seen within {timeout:.0f}s; output:\n{console.text}"
+                )
+            time.sleep(0.1)
     while True:
         start = console.mark()
         console.send("\n")
@@ -408,3 +419,40 @@ def screenshot(dom: libvirt.virDomain, screen: int = 0) -> tuple[str, bytes]:
             stream.abort()
         raise
     return str(mime), b"".join(chunks)
+
+
+# Linux input keycodes (VIR_KEYCODE_SET_LINUX) for typing on the guest's keyboard (tty1).
+_KEY_SHIFT = 42
+_KEYS: dict[str, int] = {
+    **{c: 2 + i for i, c in enumerate("123456789")},
+    "0": 11,
+    **dict(zip("qwertyuiop", range(16, 26), strict=True)),
+    **dict(zip("asdfghjkl", range(30, 39), strict=True)),
+    **dict(zip("zxcvbnm", range(44, 51), strict=True)),
+    "-": 12,
+    "=": 13,
+    ";": 39,
+    "'": 40,
+    "\\": 43,
+    ",": 51,
+    ".": 52,
+    "/": 53,
+    " ": 57,
+    "\n": 28,
+}
+_SHIFTED: dict[str, str] = {
+    "!": "1", "@": "2", "#": "3", "$": "4", "%": "5", "^": "6", "&": "7", "*": "8",
+    "(": "9", ")": "0", "_": "-", "+": "=", ":": ";", '"': "'", "|": "\\", "<": ",",
+    ">": ".", "?": "/",
+}  # fmt: skip
+
+
+def type_keys(dom: libvirt.virDomain, text: str, *, hold_ms: int = 20) -> None:
+    """Type ASCII text on the guest's keyboard (what the VGA console, tty1, reads)."""
+    for ch in text:
+        shift = ch.isupper() or ch in _SHIFTED
+        base = _SHIFTED.get(ch, ch.lower())
+        if base not in _KEYS:
+            raise ValueError(f"no key for {ch!r}")
+        codes = [_KEY_SHIFT, _KEYS[base]] if shift else [_KEYS[base]]
+        dom.sendKey(libvirt.VIR_KEYCODE_SET_LINUX, hold_ms, codes, len(codes), 0)

@@ -1,0 +1,91 @@
+"""Integration tests: a real libvirtd on qemu:///system and the tiny test guest.
+
+Every test here is marked `integration`. Without the guest kernel (`make guest`) they are
+skipped, except under CI (env CI set), where a missing guest fails them loudly.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import libvirt
+import pytest
+
+from tests.guestlib import (
+    SYSTEM_URI,
+    SerialConsole,
+    guest_available,
+    guest_dir,
+    open_system_conn,
+    running_guest,
+    wait_for_shell,
+)
+from virttui.core.libvirt_runtime import error_message
+
+HERE = Path(__file__).parent
+
+
+def in_ci() -> bool:
+    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
+
+
+def _missing_guest_message() -> str:
+    return (
+        f"tiny test guest not built: no vmlinuz/initrd.gz in {guest_dir()} "
+        "(run `make guest`, or set VIRTTUI_GUEST_DIR)"
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    skip = None
+    if not guest_available() and not in_ci():
+        skip = pytest.mark.skip(reason=_missing_guest_message())
+    for item in items:
+        if HERE not in item.path.parents:
+            continue
+        item.add_marker(pytest.mark.integration)
+        if skip is not None:
+            item.add_marker(skip)
+
+
+@pytest.fixture(autouse=True)
+def _require_guest() -> None:
+    # Reached only when not skipped: under CI a missing guest is an error, not a skip.
+    if not guest_available():
+        pytest.fail(_missing_guest_message() + " [CI is set, so this is a failure]")
+
+
+@pytest.fixture(scope="session")
+def system_conn() -> Iterator[libvirt.virConnect]:
+    """One qemu:///system connection for the session, opened after the event loop started."""
+    try:
+        conn = open_system_conn(SYSTEM_URI)
+    except libvirt.libvirtError as exc:
+        pytest.fail(
+            f"libvirtd is unreachable at {SYSTEM_URI}: {error_message(exc)} "
+            "(start it with `bash scripts/ensure-libvirtd.sh`)"
+        )
+    try:
+        yield conn
+    finally:
+        try:
+            conn.close()
+        except libvirt.libvirtError:
+            pass
+
+
+@pytest.fixture
+def tiny_guest(system_conn: libvirt.virConnect) -> Iterator[libvirt.virDomain]:
+    """A running tiny guest (vt-test-<hex>), destroyed, undefined and deleted afterwards."""
+    with running_guest(system_conn) as dom:
+        yield dom
+
+
+@pytest.fixture
+def guest_console(tiny_guest: libvirt.virDomain) -> Iterator[SerialConsole]:
+    """The serial console of `tiny_guest`, once its shell answers."""
+    with SerialConsole(tiny_guest) as console:
+        wait_for_shell(console, timeout=120)
+        yield console
