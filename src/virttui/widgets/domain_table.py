@@ -35,17 +35,17 @@ class Column:
 
 
 COLUMNS: tuple[Column, ...] = (
-    Column("name", "Name", 12, 0),
+    Column("name", "Name", 16, 0),
     Column("state", "State", 8, 0),
     Column("cpu", "CPU%", 5, 0, right=True),
-    Column("spark", "CPU hist", 10, 3),
+    Column("spark", "CPU hist", 8, 3),
     Column("vcpus", "vCPU", 4, 1, right=True),
     Column("mem", "Memory", 11, 1, right=True),
-    Column("rd", "Disk rd", 8, 2, right=True),
-    Column("wr", "Disk wr", 8, 2, right=True),
-    Column("rx", "Net rx", 8, 4, right=True),
-    Column("tx", "Net tx", 8, 4, right=True),
-    Column("auto", "Auto", 4, 3),
+    Column("rd", "Disk rd", 7, 2, right=True),
+    Column("wr", "Disk wr", 7, 2, right=True),
+    Column("rx", "Net rx", 7, 4, right=True),
+    Column("tx", "Net tx", 7, 4, right=True),
+    Column("auto", "Auto", 4, 2),
 )
 
 NAME_MAX = 32
@@ -61,16 +61,24 @@ SHORT_STATE = {
 }
 
 
-def layout_columns(width: int) -> list[tuple[Column, int]]:
-    """Drop low-priority columns until the rest fit; the name column takes what is left."""
+def layout_columns(width: int, name_want: int = 16) -> list[tuple[Column, int]]:
+    """Drop low-priority columns until the rest fit with the name column `name_want` wide.
+
+    Priority 1-2 columns (vCPU, memory, disk, autostart) go only when a 16-cell name does not fit.
+    """
+    name_min = COLUMNS[0].width
+    name_want = max(name_min, min(NAME_MAX, name_want))
     cols = list(COLUMNS)
+
+    def fixed(cs: list[Column]) -> int:
+        return sum(c.width + 1 for c in cs if c.id != "name")
+
     for priority in (4, 3, 2, 1):
-        fixed = sum(c.width + 1 for c in cols if c.id != "name")
-        if fixed + COLUMNS[0].width + 1 <= width:
+        want = name_want if priority > 2 else name_min
+        if fixed(cols) + want + 1 <= width:
             break
         cols = [c for c in cols if c.priority < priority]
-    fixed = sum(c.width + 1 for c in cols if c.id != "name")
-    name_w = max(COLUMNS[0].width, min(NAME_MAX, width - fixed - 1))
+    name_w = max(name_min, min(NAME_MAX, width - fixed(cols) - 1))
     return [(c, name_w if c.id == "name" else c.width) for c in cols]
 
 
@@ -137,6 +145,7 @@ class DomainTable(ScrollView, can_focus=True):
         self._cursor_key: str | None = None
         self._auto_cursor = True  # until the user moves, the cursor seeks the first domain
         self._seen_version = -1
+        self.name_want = 16
 
     # ---------------------------------------------------------------- model sync
     def sync(self, force: bool = False) -> None:
@@ -145,6 +154,10 @@ class DomainTable(ScrollView, can_focus=True):
             return
         self._seen_version = self.store.version
         self.items = self.store.items()
+        self.name_want = max(
+            (cell_len(r.name) + 1 for e in self.store.hosts.values() for r in e.rows.values()),
+            default=16,
+        )
         self.virtual_size = Size(self.size.width, len(self.items) + 1)
         index = 0
         found = False
@@ -216,7 +229,7 @@ class DomainTable(ScrollView, can_focus=True):
     def on_click(self, event: events.Click) -> None:
         if event.y == 0:
             x = 0
-            for col, width in layout_columns(self.size.width):
+            for col, width in layout_columns(self.size.width, self.name_want):
                 if x <= event.x < x + width + 1:
                     self.post_message(self.HeaderClicked(col.id))
                     return
@@ -240,7 +253,7 @@ class DomainTable(ScrollView, can_focus=True):
 
     def render_line(self, y: int) -> Strip:
         width = self.size.width
-        columns = layout_columns(width)
+        columns = layout_columns(width, self.name_want)
         if y == 0:
             style = self.get_component_rich_style("domain-table--header")
             text = " ".join(fit(self.header_label(c), w, c.right) for c, w in columns)

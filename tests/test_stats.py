@@ -1,0 +1,75 @@
+"""Rates from cumulative counters, and parsing of bulk stats records."""
+
+from __future__ import annotations
+
+import libvirt
+from hypothesis import given
+from hypothesis import strategies as st
+
+from virttui.core.stats import RateTracker, RawSample, parse_record
+
+
+def sample(cpu: int | None, rd: int = 0, dom_id: int = 1, vcpus: int = 2) -> RawSample:
+    return RawSample("u1", "vm", dom_id, 1, 1, cpu, vcpus, vcpus, 1024, 2048, rd, 0, 0, 0)
+
+
+def test_cpu_percent_from_cpu_time_delta() -> None:
+    tracker = RateTracker()
+    assert tracker.update([sample(0)], 10.0, 4, None)[0].cpu_host_pct is None
+    # 1 s of CPU time in 2 s of wall time on a 4-CPU host: 50% of one CPU = 12.5% of the host.
+    row = tracker.update([sample(1_000_000_000, rd=4096)], 12.0, 4, None)[0]
+    assert row.cpu_host_pct == 12.5
+    assert row.cpu_vcpu_pct == 25.0  # of its own 2 vCPUs
+    assert row.disk_rd_bps == 2048.0
+
+
+def test_restart_resets_rates_instead_of_going_negative() -> None:
+    tracker = RateTracker()
+    tracker.update([sample(5_000_000_000, dom_id=1)], 1.0, 1, None)
+    row = tracker.update([sample(10, dom_id=2)], 2.0, 1, None)[0]
+    assert row.cpu_host_pct is None  # a new run of the domain has no previous sample
+
+
+@given(
+    st.lists(st.tuples(st.integers(0, 10**12), st.integers(0, 10**12)), min_size=2, max_size=8),
+)
+def test_rates_are_never_negative(counters: list[tuple[int, int]]) -> None:
+    tracker = RateTracker()
+    for t, (cpu, rd) in enumerate(counters):
+        for row in tracker.update([sample(cpu, rd)], float(t + 1), 2, frozenset()):
+            assert row.cpu_host_pct is None or row.cpu_host_pct >= 0
+            assert row.disk_rd_bps is None or row.disk_rd_bps >= 0
+            assert row.autostart is False
+
+
+def test_parse_record_sums_disks_and_nics() -> None:
+    conn = libvirt.open("test:///default")
+    try:
+        dom = conn.lookupByName("test")
+        stats = {
+            "state.state": 1,
+            "state.reason": 1,
+            "cpu.time": 7,
+            "block.count": 2,
+            "block.0.rd.bytes": 10,
+            "block.1.rd.bytes": 5,
+            "block.0.wr.bytes": 1,
+            "net.count": 1,
+            "net.0.rx.bytes": 100,
+            "net.0.tx.bytes": 50,
+            "vcpu.current": 2,
+            "balloon.current": 1024,
+        }
+        s = parse_record(dom, stats)
+        assert (s.name, s.state, s.cpu_time_ns, s.rd_bytes, s.wr_bytes, s.rx_bytes, s.tx_bytes) == (
+            "test",
+            1,
+            7,
+            15,
+            1,
+            100,
+            50,
+        )
+        assert s.uuid == dom.UUIDString()
+    finally:
+        conn.close()
