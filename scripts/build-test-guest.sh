@@ -77,9 +77,9 @@ check_readable() {
     local d
     d=$(readlink -f "$dest")
     while [ "$d" != / ]; do
-        if [ "$(stat -c %A "$d" | cut -c10)" != x ]; then
-            log "warning: $d is not traversable by other users; qemu (libvirt-qemu) may not read the guest kernel"
-        fi
+        case $(stat -c %A "$d" | cut -c10) in x | t) ;; *)
+            log "warning: $d is not traversable by other users; qemu (libvirt-qemu) may not read the guest kernel" ;;
+        esac
         d=$(dirname "$d")
     done
     if id libvirt-qemu >/dev/null 2>&1; then
@@ -167,7 +167,8 @@ add_module() { # name: depth-first, dependencies first
     fi
     dst="$root/lib/modules/$name.ko"
     decompress_module "$src" "$dst"
-    deps=$(tr '\0' '\n' <"$dst" | sed -n 's/^depends=//p' | head -n1)
+    deps=$(tr '\0' '\n' <"$dst" | sed -n 's/^depends=//p')
+    deps=${deps%%$'\n'*}
     for dep in ${deps//,/ }; do
         add_module "${dep//-/_}"
     done
@@ -248,7 +249,10 @@ printf 'root:x:0:\ntty:x:5:\n' >"$root/etc/group"
 printf 'virttui-guest\n' >"$root/etc/hostname"
 
 # ---- pack -------------------------------------------------------------------------------------
-(cd "$root" && find . -print0 | LC_ALL=C sort -z | cpio --null -o -H newc --quiet -R 0:0) |
+# Fixed mtimes, sorted names, zeroed inode numbers: the same packages give the same initrd.
+find "$root" -exec touch -h -d @0 {} +
+(cd "$root" && find . -print0 | LC_ALL=C sort -z |
+    cpio --null -o -H newc --quiet --reproducible -R 0:0) |
     gzip -9n >"$work/out/initrd.gz"
 cp "$vmlinuz" "$work/out/vmlinuz"
 {
