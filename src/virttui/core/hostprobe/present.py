@@ -42,6 +42,7 @@ class Row:
     value: str
     tone: Tone = Tone.PLAIN
     note: str = ""  # a second line: a check's consequence
+    alarm: bool = False  # the value itself is bad (a ratio over 1.0): colour it too
 
 
 @dataclass(frozen=True)
@@ -75,8 +76,9 @@ def ratio_row(label: str, used: float, capacity: float, ratio: float, unit: str 
         text = f"{fmt_kib(used)} / {fmt_kib(capacity)}"
     else:
         text = f"{fmt_count(used)} / {fmt_count(capacity)}"
-    tone = Tone.FAIL if ratio > 1.0 else Tone.PLAIN
-    return Row(label, f"{text} = {ratio:.2f}" + (" overcommitted" if ratio > 1.0 else ""), tone)
+    over = ratio > 1.0
+    value = f"{text} = {ratio:.2f}" + (" overcommitted" if over else "")
+    return Row(label, value, Tone.FAIL if over else Tone.PLAIN, alarm=over)
 
 
 def verdict_section(report: HostReport) -> Section:
