@@ -152,20 +152,35 @@ def test_every_libvirt_state_and_reason_has_words() -> None:
     assert domain_states.reason_name(3, 99) == "reason 99"
 
 
-def test_collect_on_the_test_driver() -> None:
-    conn = libvirt.open("test:///default")
-    try:
-        dom = conn.lookupByName("test")
-        details = collect_domain_details(dom)
-        assert details.active and details.state_text == "running"
-        assert details.persistent and details.autostart is False
-        assert details.has_managed_save is False and details.snapshot_count == 0
-        assert details.definition.nics[0].mac == "aa:bb:cc:dd:ee:ff"
-        usage = details.usage_for("vda")
-        assert usage is not None and usage.via == "blockInfo" and usage.capacity > 0
-        dom.destroy()
-        off = collect_domain_details(dom)
-        assert (off.state_text, off.reason_text, off.active) == ("shut off", "destroyed", False)
-        assert off.definition.domain_id is None
-    finally:
-        conn.close()
+def test_collect_on_the_test_driver(dom: libvirt.virDomain) -> None:
+    details = collect_domain_details(dom)
+    assert details.active and details.state_text == "running"
+    assert details.persistent and details.autostart is False
+    assert details.has_managed_save is False and details.snapshot_count == 0
+    assert details.definition.nics[0].mac == "aa:bb:cc:dd:ee:ff"
+    usage = details.usage_for("vda")
+    assert usage is not None and usage.via == "blockInfo" and usage.capacity > 0
+    dom.destroy()
+    off = collect_domain_details(dom)
+    assert (off.state_text, off.reason_text, off.active) == ("shut off", "destroyed", False)
+    assert off.definition.domain_id is None
+
+
+def test_collect_disk_usage_from_a_storage_volume(conn: libvirt.virConnect) -> None:
+    pool = conn.storagePoolLookupByName("default-pool")
+    vol = pool.createXML("<volume><name>a.img</name><capacity>4096</capacity></volume>")
+    xml = (
+        "<domain type='test'><name>v</name><memory>1024</memory><os><type>hvm</type></os>"
+        f"<devices><disk type='file' device='disk'><source file='{vol.path()}'/>"
+        "<target dev='vda' bus='virtio'/></disk>"
+        "<disk type='volume' device='disk'><source pool='default-pool' volume='a.img'/>"
+        "<target dev='vdb' bus='virtio'/></disk>"
+        "<disk type='file' device='cdrom'><target dev='sda' bus='sata'/><readonly/></disk>"
+        "</devices></domain>"
+    )
+    details = collect_domain_details(conn.defineXML(xml))
+    assert not details.active and details.problems == ()
+    assert [(u.target, u.capacity, u.via) for u in details.disk_usage] == [
+        ("vda", 4096, "storage volume"),
+        ("vdb", 4096, "storage volume"),
+    ]

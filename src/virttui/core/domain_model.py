@@ -97,7 +97,9 @@ class GraphicsDef:
     port: int | None = None  # None while not allocated (-1 in XML)
     tls_port: int | None = None
     autoport: bool = False
-    password_set: bool = False  # the password itself is never read
+    # Whether a password is set; only visible in XML read with VIR_DOMAIN_XML_SECURE.
+    # The password itself is never kept.
+    password_set: bool = False
 
 
 @dataclass(frozen=True)
