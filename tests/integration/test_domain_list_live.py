@@ -1,0 +1,140 @@
+"""The domain list against the real libvirtd (qemu:///system) and the tiny guest."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+
+import libvirt
+
+from tests.guestlib import running_guest
+from tests.pilot_utils import wait_until
+from tests.textshot import screen_text
+from virttui.app import HostSpec, VirtTUIApp
+from virttui.screens.confirm import ConfirmScreen
+
+URI = "qemu:///system"
+
+
+def _row(app: VirtTUIApp, uuid: str):  # noqa: ANN202 - test helper
+    return app.store.row(URI, uuid)
+
+
+def _select(app: VirtTUIApp, uuid: str) -> None:
+    table = app.domains_screen().table  # type: ignore[union-attr]
+    index = next(i for i, item in enumerate(table.items) if item.uuid == uuid)
+    table._auto_cursor = False
+    table._move(index)
+
+
+async def test_start_shows_running_through_events_and_cpu_is_live(
+    system_conn: libvirt.virConnect,
+) -> None:
+    # A 30 s refresh: only the lifecycle event can make the row change within 2 s.
+    app = VirtTUIApp([HostSpec(URI)], refresh=30.0)
+    with running_guest(system_conn, start=False) as dom:
+        uuid = dom.UUIDString()
+        async with app.run_test(size=(100, 30)) as pilot:
+            await wait_until(pilot, lambda: _row(app, uuid) is not None, 10)
+            assert _row(app, uuid).state == libvirt.VIR_DOMAIN_SHUTOFF
+            started = time.monotonic()
+            dom.create()
+            await wait_until(
+                pilot, lambda: _row(app, uuid).state == libvirt.VIR_DOMAIN_RUNNING, 2.0
+            )
+            event_latency = time.monotonic() - started
+            assert event_latency < 2.0
+            # While it boots under TCG the guest burns CPU: CPU% must be live and positive.
+            app.set_refresh(0.5)
+            await wait_until(pilot, lambda: (_row(app, uuid).cpu_host_pct or 0) > 0, 10)
+            row = _row(app, uuid)
+            assert row.vcpus == 1 and row.mem_kib and row.mem_kib > 0
+            assert dom.name() in screen_text(app)
+
+
+async def test_pause_resume_force_off_from_the_list(system_conn: libvirt.virConnect) -> None:
+    app = VirtTUIApp([HostSpec(URI)], refresh=30.0)
+    with running_guest(system_conn) as dom:
+        uuid = dom.UUIDString()
+        async with app.run_test(size=(100, 30)) as pilot:
+            await wait_until(pilot, lambda: _row(app, uuid) is not None, 10)
+            _select(app, uuid)
+            await pilot.press("p")
+            await wait_until(pilot, lambda: _row(app, uuid).state == libvirt.VIR_DOMAIN_PAUSED, 5)
+            assert dom.state()[0] == libvirt.VIR_DOMAIN_PAUSED
+            await pilot.press("p")
+            await wait_until(pilot, lambda: _row(app, uuid).state == libvirt.VIR_DOMAIN_RUNNING, 5)
+            await pilot.press("F")
+            await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+            await pilot.click("#confirm")
+            await wait_until(pilot, lambda: _row(app, uuid).state == libvirt.VIR_DOMAIN_SHUTOFF, 5)
+            assert not dom.isActive()
+
+
+async def test_read_only_system_connection_is_refused_by_libvirtd(
+    system_conn: libvirt.virConnect,
+) -> None:
+    with running_guest(system_conn) as dom:
+        ro = libvirt.openReadOnly(URI)
+        try:
+            try:
+                ro.lookupByUUIDString(dom.UUIDString()).suspend()
+            except libvirt.libvirtError as exc:
+                assert exc.get_error_code() == libvirt.VIR_ERR_OPERATION_DENIED
+            else:
+                raise AssertionError("libvirtd accepted a mutating call on a read-only connection")
+            assert dom.state()[0] == libvirt.VIR_DOMAIN_RUNNING
+        finally:
+            ro.close()
+
+
+def _libvirtd_pids() -> list[int]:
+    out = subprocess.run(["pgrep", "-x", "libvirtd"], capture_output=True, text=True)
+    return [int(p) for p in out.stdout.split()]
+
+
+def _start_libvirtd() -> None:
+    subprocess.run(["bash", "scripts/ensure-libvirtd.sh"], check=False, timeout=60)
+
+
+async def test_survives_libvirtd_restart_and_guest_keeps_running(
+    system_conn: libvirt.virConnect,
+) -> None:
+    app = VirtTUIApp([HostSpec(URI)], refresh=1.0)
+    with running_guest(system_conn) as dom:
+        uuid = dom.UUIDString()
+        name = dom.name()
+        async with app.run_test(size=(100, 30)) as pilot:
+            await wait_until(pilot, lambda: _row(app, uuid) is not None, 10)
+            pids = _libvirtd_pids()
+            assert pids, "libvirtd is not running"
+            try:
+                subprocess.run(["kill", "-TERM", *map(str, pids)], check=True)
+                lost = time.monotonic()
+                await wait_until(pilot, lambda: app.store.hosts[URI].state == "disconnected", 2.0)
+                assert time.monotonic() - lost < 2.0
+                assert "disconnected" in screen_text(app)
+                # Reconnecting is retried with backoff for as long as the host is configured.
+                await pilot.pause(1.5)
+                assert app.store.hosts[URI].state in ("disconnected", "connecting")
+            finally:
+                for _ in range(50):
+                    if not any(_pid_alive(p) for p in pids):
+                        break
+                    time.sleep(0.1)
+                _start_libvirtd()
+            await wait_until(pilot, lambda: app.store.hosts[URI].state == "connected", 15)
+            await wait_until(pilot, lambda: _row(app, uuid) is not None, 5)
+            assert _row(app, uuid).state == libvirt.VIR_DOMAIN_RUNNING
+            assert name in screen_text(app)
+    # The session connection died with the daemon; the guest cleanup above used a fresh one.
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        import os
+
+        os.kill(pid, 0)
+    except OSError:
+        return False
+    return True
