@@ -46,8 +46,10 @@ lint: venv
 bench: deps venv daemons
 	$(VPY) benchmarks/run_all.py
 
+# Regenerate the SVG snapshots after a deliberate UI change and copy them into screenshots/.
 snapshots: venv
-	$(VPY) -m pytest -q tests/test_snapshots.py --snapshot-update
+	$(VPY) -m pytest -q -k snapshot --snapshot-update tests || true
+	$(VPY) scripts/export_screenshots.py
 
 clean:
 	rm -rf $(VENV) dist build
