@@ -6,6 +6,7 @@ skipped, except under CI (env CI set), where a missing guest fails them loudly.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -57,23 +58,46 @@ def _require_guest() -> None:
         pytest.fail(_missing_guest_message() + " [CI is set, so this is a failure]")
 
 
-@pytest.fixture(scope="session")
-def system_conn() -> Iterator[libvirt.virConnect]:
-    """One qemu:///system connection for the session, opened after the event loop started."""
-    try:
-        conn = open_system_conn(SYSTEM_URI)
-    except libvirt.libvirtError as exc:
-        pytest.fail(
-            f"libvirtd is unreachable at {SYSTEM_URI}: {error_message(exc)} "
-            "(start it with `bash scripts/ensure-libvirtd.sh`)"
-        )
-    try:
-        yield conn
-    finally:
+class _SystemConnCache:
+    """One qemu:///system connection shared by the session, reopened if libvirtd was restarted
+    (the daemon-restart test kills it on purpose)."""
+
+    conn: libvirt.virConnect | None = None
+
+    def get(self) -> libvirt.virConnect:
+        conn = self.conn
+        if conn is not None:
+            try:
+                if conn.isAlive() == 1:
+                    conn.getLibVersion()  # a round trip: isAlive alone can miss a fresh EOF
+                    return conn
+            except libvirt.libvirtError:
+                pass
+            with contextlib.suppress(libvirt.libvirtError):
+                conn.close()
         try:
-            conn.close()
-        except libvirt.libvirtError:
-            pass
+            self.conn = open_system_conn(SYSTEM_URI)
+        except libvirt.libvirtError as exc:
+            pytest.fail(
+                f"libvirtd is unreachable at {SYSTEM_URI}: {error_message(exc)} "
+                "(start it with `bash scripts/ensure-libvirtd.sh`)"
+            )
+        return self.conn
+
+
+@pytest.fixture(scope="session")
+def _system_conn_cache() -> Iterator[_SystemConnCache]:
+    cache = _SystemConnCache()
+    yield cache
+    if cache.conn is not None:
+        with contextlib.suppress(libvirt.libvirtError):
+            cache.conn.close()
+
+
+@pytest.fixture
+def system_conn(_system_conn_cache: _SystemConnCache) -> libvirt.virConnect:
+    """A live qemu:///system connection, opened after the libvirt event loop started."""
+    return _system_conn_cache.get()
 
 
 @pytest.fixture

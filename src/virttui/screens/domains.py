@@ -36,6 +36,9 @@ class DomainsScreen(Screen[None]):
             id="domain.destroy",
             tooltip="Force off (asks first)",
         ),
+        Binding(
+            "H", "host_screen", "Host", id="host.open", tooltip="Host capabilities and overcommit"
+        ),
         Binding("slash", "filter", "Filter", id="list.filter"),
         Binding("o", "sort_next", "Sort", id="list.sort"),
         Binding("O", "sort_reverse", "Reverse", show=False, id="list.sort_reverse"),
@@ -113,6 +116,20 @@ class DomainsScreen(Screen[None]):
 
     def action_lifecycle(self, action_id: str) -> None:
         self.app.run_lifecycle(action_id)  # type: ignore[attr-defined]
+
+    def current_uri(self) -> str | None:
+        item = self.table.current
+        if item is not None:
+            return item.uri
+        return next(iter(self.app.hosts), None)  # type: ignore[attr-defined]
+
+    def action_host_screen(self) -> None:
+        from virttui.screens.host import HostScreen
+
+        uri = self.current_uri()
+        host = self.app.hosts.get(uri) if uri else None  # type: ignore[attr-defined]
+        if host is not None:
+            self.app.push_screen(HostScreen(host))
 
     def action_toggle_select(self) -> None:
         self.table.toggle_selected()
