@@ -168,3 +168,42 @@ async def test_ascii_glyphs_on_linux_console(monkeypatch: pytest.MonkeyPatch) ->
     app = VirtTUIApp([HostSpec("test:///default")])
     assert app.glyphs.spark.isascii()
     assert os.environ["TERM"] == "linux"
+
+
+async def test_multi_select_runs_on_all_with_one_confirmation() -> None:
+    app = VirtTUIApp([], refresh=30.0)
+    async with app.run_test(size=(100, 30)) as pilot:
+        app.open_demo()
+        await wait_until(pilot, lambda: connected(app))
+        await pilot.press("slash", *"web-0", "enter")  # web-01 and web-02, both running
+        await pilot.press("home", "down", "shift+down")
+        table = app.screen.query_one(DomainTable)
+        picked = sorted(app.store.row(*k.split("\x00")).name for k in table.selected)
+        assert picked == ["web-01", "web-02"]
+        assert "2 selected" in screen_text(app)
+        await pilot.press("F")
+        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        question = str(app.screen.question)
+        assert "web-01" in question and "web-02" in question
+        await pilot.click("#confirm")
+        uri = next(iter(app.store.hosts))
+        await wait_until(
+            pilot,
+            lambda: all(
+                r.state == libvirt.VIR_DOMAIN_SHUTOFF
+                for r in app.store.hosts[uri].rows.values()
+                if r.name.startswith("web-0")
+            ),
+            3,
+        )
+        # Start applies to both; one mixed-state selection is still allowed (others skipped).
+        await pilot.press("s")
+        await wait_until(
+            pilot,
+            lambda: all(
+                r.state == libvirt.VIR_DOMAIN_RUNNING
+                for r in app.store.hosts[uri].rows.values()
+                if r.name.startswith("web-0")
+            ),
+            3,
+        )

@@ -248,6 +248,7 @@ class VirtTUIApp(App[None]):
     def _run_action_worker(self, action_id: str, targets: list[tuple[str, str]]) -> None:
         action = LIFECYCLE[action_id]
         worker = get_current_worker()
+        results: list[tuple[str, str | None]] = []  # (domain name, libvirt error or None)
         for uri, uuid in targets:
             if worker.is_cancelled:
                 return
@@ -256,18 +257,25 @@ class VirtTUIApp(App[None]):
             try:
                 host.call(lambda conn, u=uuid: action.run(conn.lookupByUUIDString(u)))
             except Exception as exc:  # noqa: BLE001 - every failure is shown, none crashes the UI
-                self.call_from_thread(
-                    self.notify,
-                    f"{name}: {error_message(exc)}",
-                    title=f"{action.title} failed",
-                    severity="error",
-                    markup=False,
-                )
+                results.append((name, error_message(exc)))
             else:
-                self.call_from_thread(
-                    self.notify, f"{name} {action.verb}", title=action.title, markup=False
-                )
+                results.append((name, None))
             host.refresh_now()
+        self.call_from_thread(self._report_results, action.title, action.verb, results)
+
+    def _report_results(self, title: str, verb: str, results: list[tuple[str, str | None]]) -> None:
+        """One notification per action: the per-domain outcome, libvirt's message for failures."""
+        failed = [(n, e) for n, e in results if e is not None]
+        lines = [f"{name}: {error}" if error else f"{name}: {verb}" for name, error in results]
+        if failed:
+            heading = (
+                f"{title} failed"
+                if len(results) == 1
+                else f"{title}: {len(failed)} of {len(results)} failed"
+            )
+            self.notify("\n".join(lines), title=heading, severity="error", markup=False, timeout=10)
+        else:
+            self.notify("\n".join(lines), title=title, markup=False)
 
     def action_open_demo(self) -> None:
         self.open_demo()

@@ -46,6 +46,8 @@ class DomainsScreen(Screen[None]):
         Binding("plus,equals_sign", "refresh_step(-1)", "Faster", show=False, id="list.faster"),
         Binding("minus", "refresh_step(1)", "Slower", show=False, id="list.slower"),
         Binding("space", "toggle_select", "Select", show=False, id="list.select"),
+        Binding("shift+down", "select_move(1)", "Select down", show=False, id="list.select_down"),
+        Binding("shift+up", "select_move(-1)", "Select up", show=False, id="list.select_up"),
         Binding("escape", "clear_filter", "Clear filter", show=False),
     ]
 
@@ -100,18 +102,20 @@ class DomainsScreen(Screen[None]):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "lifecycle":
+            # Enabled when the action applies to at least one target; the others are skipped.
             targets = self.app.action_targets()  # type: ignore[attr-defined]
-            if not targets:
-                return None
             lifecycle = LIFECYCLE[str(parameters[0])]
             for uri, uuid in targets:
                 host = self.app.hosts.get(uri)  # type: ignore[attr-defined]
                 row = self.app.store.row(uri, uuid)  # type: ignore[attr-defined]
-                if host is None or host.readonly or row is None:
-                    return None
-                if not action_allowed(lifecycle, row.state):
-                    return None
-            return True
+                if (
+                    host is not None
+                    and not host.readonly
+                    and row is not None
+                    and action_allowed(lifecycle, row.state)
+                ):
+                    return True
+            return None
         return True
 
     def action_lifecycle(self, action_id: str) -> None:
@@ -133,6 +137,20 @@ class DomainsScreen(Screen[None]):
 
     def action_toggle_select(self) -> None:
         self.table.toggle_selected()
+        self.update_status()
+        self.refresh_bindings()
+
+    def action_select_move(self, delta: int) -> None:
+        """Shift+arrows: tick the current domain and move on, like extending a selection."""
+        table = self.table
+        item = table.current
+        if item is not None and item.uuid is not None:
+            table.selected.add(item.key)
+        table.action_cursor(delta)
+        item = table.current
+        if item is not None and item.uuid is not None:
+            table.selected.add(item.key)
+        table.refresh()
         self.update_status()
         self.refresh_bindings()
 
