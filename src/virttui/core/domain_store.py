@@ -6,11 +6,13 @@ Ordering (filter + sort) is recomputed on demand; with 1000 domains it costs wel
 
 from __future__ import annotations
 
+import time
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from virttui.core.history import DomainHistory, update_histories
 from virttui.core.stats import DomainRow, state_name
 
 HISTORY = 120  # samples of CPU% kept per domain for sparklines and graphs
@@ -26,6 +28,7 @@ class HostEntry:
     host_cpus: int = 1
     rows: dict[str, DomainRow] = field(default_factory=dict)
     cpu_history: dict[str, deque[float]] = field(default_factory=dict)
+    history: dict[str, DomainHistory] = field(default_factory=dict)  # details graphs
     version: int = 0  # bumped on every change, lets views skip work
 
 
@@ -89,7 +92,13 @@ class DomainStore:
         entry.version += 1
         self.version += 1
 
-    def apply_rows(self, uri: str, rows: Iterable[DomainRow], host_cpus: int) -> None:
+    def apply_rows(
+        self,
+        uri: str,
+        rows: Iterable[DomainRow],
+        host_cpus: int,
+        taken_at: float | None = None,
+    ) -> None:
         entry = self.hosts.get(uri)
         if entry is None:
             return
@@ -106,6 +115,9 @@ class DomainStore:
                 series.append(value)
             elif not row.active:
                 series.append(0.0)
+        update_histories(
+            entry.history, new_rows, time.monotonic() if taken_at is None else taken_at
+        )
         entry.rows = new_rows
         entry.host_cpus = host_cpus
         entry.version += 1

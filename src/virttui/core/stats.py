@@ -41,6 +41,11 @@ class RawSample:
     wr_bytes: int
     rx_bytes: int
     tx_bytes: int
+    # Added later: kept last, with defaults, so positional constructions stay valid.
+    rd_reqs: int = 0
+    wr_reqs: int = 0
+    mem_used_kib: int | None = None  # guest view: balloon.available - balloon.unused
+    mem_rss_kib: int | None = None  # host view: resident set of the QEMU process
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +68,11 @@ class DomainRow:
     net_rx_bps: float | None
     net_tx_bps: float | None
     autostart: bool | None
+    # Added later: kept last, with defaults, so positional constructions stay valid.
+    disk_rd_iops: float | None = None
+    disk_wr_iops: float | None = None
+    mem_used_kib: int | None = None
+    mem_rss_kib: int | None = None
 
     @property
     def active(self) -> bool:
@@ -96,7 +106,20 @@ def parse_record(dom: libvirt.virDomain, stats: Mapping[str, Any]) -> RawSample:
         wr_bytes=_sum_indexed(stats, "block", "wr.bytes"),
         rx_bytes=_sum_indexed(stats, "net", "rx.bytes"),
         tx_bytes=_sum_indexed(stats, "net", "tx.bytes"),
+        rd_reqs=_sum_indexed(stats, "block", "rd.reqs"),
+        wr_reqs=_sum_indexed(stats, "block", "wr.reqs"),
+        mem_used_kib=_guest_used_kib(stats),
+        mem_rss_kib=stats.get("balloon.rss"),
     )
+
+
+def _guest_used_kib(stats: Mapping[str, Any]) -> int | None:
+    """Memory the guest uses, when its balloon driver reports stats (needs a stats period)."""
+    available = stats.get("balloon.available")
+    unused = stats.get("balloon.unused")
+    if available is None or unused is None:
+        return None
+    return max(0, available - unused)
 
 
 def _rate(now: int, before: int, seconds: float) -> float:
@@ -126,7 +149,7 @@ class RateTracker:
         host_cpus = max(1, host_cpus)
         for s in samples:
             next_map[s.uuid] = (now, s)
-            cpu_host = cpu_vcpu = rd = wr = rx = tx = None
+            cpu_host = cpu_vcpu = rd = wr = rx = tx = rd_iops = wr_iops = None
             prev = prev_map.get(s.uuid)
             if prev is not None and s.dom_id >= 0 and prev[1].dom_id == s.dom_id:
                 seconds = now - prev[0]
@@ -140,6 +163,8 @@ class RateTracker:
                     wr = _rate(s.wr_bytes, p.wr_bytes, seconds)
                     rx = _rate(s.rx_bytes, p.rx_bytes, seconds)
                     tx = _rate(s.tx_bytes, p.tx_bytes, seconds)
+                    rd_iops = _rate(s.rd_reqs, p.rd_reqs, seconds)
+                    wr_iops = _rate(s.wr_reqs, p.wr_reqs, seconds)
             rows.append(
                 DomainRow(
                     uuid=s.uuid,
@@ -158,6 +183,10 @@ class RateTracker:
                     net_rx_bps=rx,
                     net_tx_bps=tx,
                     autostart=None if autostart is None else s.uuid in autostart,
+                    disk_rd_iops=rd_iops,
+                    disk_wr_iops=wr_iops,
+                    mem_used_kib=s.mem_used_kib,
+                    mem_rss_kib=s.mem_rss_kib,
                 )
             )
         self._prev = next_map
