@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import partial
 
 from rich.text import Text
 from textual import work
@@ -19,6 +20,7 @@ from virttui.core.libvirt_runtime import error_message
 from virttui.core.lifecycle import LIFECYCLE, action_allowed
 from virttui.resources import stylesheets
 from virttui.screens.confirm import ConfirmScreen
+from virttui.screens.details import DetailsScreen
 from virttui.screens.domains import DomainsScreen
 from virttui.widgets.glyphs import pick_glyphs
 
@@ -187,14 +189,26 @@ class VirtTUIApp(App[None]):
 
     def on_host_sampled(self, message: HostSampled) -> None:
         snap = message.snapshot
-        self.store.apply_rows(message.uri, snap.rows, snap.host_cpus)
+        self.store.apply_rows(message.uri, snap.rows, snap.host_cpus, taken_at=snap.taken_at)
         self.refresh_domains()
+        for screen in self.details_screens():
+            screen.store_updated(message.uri)
+
+    def details_screens(self) -> list[DetailsScreen]:
+        return [s for s in self.screen_stack if isinstance(s, DetailsScreen) and s.is_mounted]
+
+    def open_details(self, uri: str, uuid: str) -> None:
+        host = self.hosts.get(uri)
+        if host is not None and self.store.row(uri, uuid) is not None:
+            self.push_screen(DetailsScreen(host, uri, uuid))
 
     def on_host_domain_event(self, message: HostDomainEvent) -> None:
         # The poller re-polls right after an event; nothing to do here but keep the key bindings fresh.
         screen = self.domains_screen()
         if screen is not None and screen.is_mounted:
             screen.refresh_bindings()
+        for details in self.details_screens():
+            details.domain_event(message.event)
 
     # ------------------------------------------------------------------ actions
     def action_targets(self) -> list[tuple[str, str]]:
@@ -211,11 +225,11 @@ class VirtTUIApp(App[None]):
             return []
         return [(item.uri, item.uuid)]
 
-    def run_lifecycle(self, action_id: str) -> None:
+    def run_lifecycle(self, action_id: str, targets: list[tuple[str, str]] | None = None) -> None:
+        """Run a lifecycle action on `targets` (uri, uuid), else on the list's selection."""
         action = LIFECYCLE[action_id]
-        targets = [
-            t for t in self.action_targets() if action_allowed(action, self._domain_state(t))
-        ]
+        candidates = self.action_targets() if targets is None else targets
+        targets = [t for t in candidates if action_allowed(action, self._domain_state(t))]
         if not targets:
             return
         if any(self.hosts[u].readonly for u, _ in targets):
@@ -305,6 +319,31 @@ class VirtTUIApp(App[None]):
             yield SystemCommand(
                 "Open the demo host", "Bundled libvirt test-driver host", self.open_demo
             )
+            item = screen.table.current
+            if item is not None and item.uuid is not None:
+                yield SystemCommand(
+                    "Domain: details",
+                    "Overview, devices, graphs and XML of the domain under the cursor",
+                    lambda i=item: self.open_details(i.uri, i.uuid or ""),
+                )
+        if isinstance(screen, DetailsScreen):
+            for action in LIFECYCLE.values():
+                yield SystemCommand(
+                    f"Domain: {action.title}",
+                    action.help,
+                    lambda a=action.id, t=screen.target: self.run_lifecycle(a, [t]),
+                )
+            for tab, title in (
+                ("tab-overview", "Overview"),
+                ("tab-devices", "Devices"),
+                ("tab-graphs", "Graphs"),
+                ("tab-xml", "XML"),
+            ):
+                yield SystemCommand(
+                    f"Details: {title}", f"Show the {title} tab", partial(screen.action_tab, tab)
+                )
+            yield SystemCommand("Details: search the XML", "Find text", screen.action_search)
+            yield SystemCommand("Details: reload", "Read the domain again", screen.action_reload)
 
 
 def _demo_extras(conn: object) -> None:

@@ -219,6 +219,11 @@ class DomainsScreen(Screen[None]):
         self.app.set_refresh(steps[index])  # type: ignore[attr-defined]
         self.update_status()
 
+    @on(DomainTable.Activated)
+    def _activated(self, event: DomainTable.Activated) -> None:
+        if event.item.uuid is not None:
+            self.app.open_details(event.item.uri, event.item.uuid)  # type: ignore[attr-defined]
+
     @on(DomainTable.Highlighted)
     def _highlighted(self, _event: DomainTable.Highlighted) -> None:
         self.refresh_bindings()
