@@ -24,6 +24,7 @@ from pyte import modes as mo
 from pyte.screens import Char, Margins
 
 DEFAULT_SCROLLBACK = 1000
+DECCKM = 1 << 5  # private mode 1 (application cursor keys), shifted like pyte's private modes
 _ALT_SCREEN_MODES = (1049, 1047, 47)
 
 
@@ -59,6 +60,11 @@ class VtScreen(pyte.Screen):
     def write_process_input(self, data: str) -> None:
         if self._reply is not None:
             self._reply(data)
+
+    @property
+    def app_cursor_keys(self) -> bool:
+        """DECCKM is set: cursor keys send SS3 sequences (vi, less, top)."""
+        return DECCKM in self.mode
 
     # ------------------------------------------------------------------ scrollback
     @property

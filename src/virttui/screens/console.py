@@ -1,0 +1,86 @@
+"""The serial console screen: a TerminalView attached to `virDomainOpenConsole`.
+
+Keys: everything goes to the guest; Ctrl+] leaves (the console stays attached in the
+background, see console_registry); Shift+PgUp/PgDn scroll back. The guest does not learn the
+widget's size over a serial line: the status line shows the `stty cols N rows M` to run.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual.app import App
+from textual.widget import Widget
+
+from virttui.core.serial_console import SerialSession
+from virttui.screens import console_registry
+from virttui.screens.console_base import ConsoleScreen
+from virttui.widgets.terminal_view import TerminalView, stty_command
+
+
+class SerialConsoleScreen(ConsoleScreen):
+    KIND = "serial"
+    TITLE_WORD = "Serial console"
+
+    def __init__(self, host: Any, uuid: str, name: str, *, scrollback: int | None = None) -> None:
+        super().__init__(host, uuid, name)
+        kwargs = {} if scrollback is None else {"scrollback": scrollback}
+        self.terminal = TerminalView(send=self._send, classes="console-view", **kwargs)
+
+    def compose_console(self) -> Widget:
+        return self.terminal
+
+    # ------------------------------------------------------------------ hooks
+    def open_console(self, force: bool, token: int) -> SerialSession:
+        session = SerialSession(
+            on_data=self.terminal.feed,
+            on_ended=lambda reason: self.console_ended(token, reason),
+        )
+        dom = self.host.call(lambda conn: conn.lookupByUUIDString(self.uuid))
+        session.open(dom, force=force)
+        return session
+
+    def close_console(self, handle: Any) -> None:
+        handle.close()
+
+    def console_ready(self, handle: Any) -> None:
+        handle.write(b"\r")  # ask the shell for a fresh prompt: the old one was printed unseen
+
+    def status_extra(self) -> str:
+        vt = self.terminal.vt
+        parts = ["Ctrl+] leaves", "Shift+PgUp/PgDn scrollback"]
+        if self.terminal.history_offset:
+            parts.append(f"scrolled back {self.terminal.history_offset} lines")
+        parts.append(f"size {vt.columns}x{vt.lines}: run `{stty_command(vt.columns, vt.lines)}`")
+        return " · ".join(parts)
+
+    # ------------------------------------------------------------------ events
+    def _send(self, data: bytes) -> None:
+        session = self.handle
+        if isinstance(session, SerialSession):
+            session.write(data)
+
+    def on_terminal_view_leave(self, event: TerminalView.Leave) -> None:
+        event.stop()
+        self.action_leave()
+
+    def on_terminal_view_resized(self, event: TerminalView.Resized) -> None:
+        self.update_status()
+
+    def on_terminal_view_scrolled(self, event: TerminalView.Scrolled) -> None:
+        self.update_status()
+
+
+def open_serial_console(app: App[Any], uri: str, uuid: str) -> SerialConsoleScreen:
+    """Show the serial console of a domain: its existing screen, or a new one."""
+    host = app.hosts[uri]  # type: ignore[attr-defined]
+    entry = console_registry.ConsoleEntry("serial", uri, uuid, _domain_name(app, uri, uuid))
+    screen = console_registry.show(app, entry, SerialConsoleScreen, host, uuid, entry.name)
+    assert isinstance(screen, SerialConsoleScreen)
+    return screen
+
+
+def _domain_name(app: App[Any], uri: str, uuid: str) -> str:
+    store = getattr(app, "store", None)
+    row = store.row(uri, uuid) if store is not None else None
+    return uuid if row is None else str(row.name)

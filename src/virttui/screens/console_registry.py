@@ -1,0 +1,99 @@
+"""Open console screens, one per (kind, uri, uuid), kept installed on the app.
+
+A console screen stays installed (and its stream attached) after the user leaves it, so opening
+the same domain's console again returns to it with its scrollback. At most one console screen
+is on the stack at a time, on top: switching replaces it. Closing uninstalls it, which unmounts
+the screen and closes its stream.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from textual.app import App
+from textual.screen import Screen
+
+Kind = Literal["serial", "graphics"]
+_ATTR = "_virttui_consoles"
+
+
+@dataclass(frozen=True, slots=True)
+class ConsoleEntry:
+    kind: Kind
+    uri: str
+    uuid: str
+    name: str
+
+    @property
+    def screen_name(self) -> str:
+        return f"console:{self.kind}:{self.uri}:{self.uuid}"
+
+    @property
+    def title(self) -> str:
+        return f"{'Serial' if self.kind == 'serial' else 'Graphics'}: {self.name}"
+
+
+def registry(app: App[object]) -> dict[str, ConsoleEntry]:
+    """screen name -> entry, in opening order (a dict kept on the app)."""
+    reg: dict[str, ConsoleEntry] | None = getattr(app, _ATTR, None)
+    if reg is None:
+        reg = {}
+        setattr(app, _ATTR, reg)
+    return reg
+
+
+def entries(app: App[object]) -> list[ConsoleEntry]:
+    return list(registry(app).values())
+
+
+def is_console_screen(app: App[object], screen: Screen[object]) -> bool:
+    return any(
+        app.is_screen_installed(name) and app.get_screen(name) is screen for name in registry(app)
+    )
+
+
+def show(
+    app: App[object], entry: ConsoleEntry, make: type[Screen[object]] | None = None, *args: object
+) -> Screen[object]:
+    """Bring the entry's screen to the top, installing it (`make(*args)`) on first use."""
+    reg = registry(app)
+    name = entry.screen_name
+    if not app.is_screen_installed(name):
+        if make is None:
+            raise KeyError(name)
+        app.install_screen(make(*args), name=name)
+        reg[name] = entry
+    screen = app.get_screen(name)
+    if app.screen is screen:
+        return screen
+    if is_console_screen(app, app.screen):
+        app.switch_screen(name)
+    else:
+        app.push_screen(name)
+    return screen
+
+
+def leave(app: App[object], screen: Screen[object]) -> None:
+    """Go back to what was under the console; the console stays open."""
+    if app.screen is screen and len(app.screen_stack) > 1:
+        app.pop_screen()
+
+
+def close(app: App[object], name: str) -> None:
+    """Close one console: take it off the stack if shown, then uninstall (closes its stream)."""
+    reg = registry(app)
+    if not app.is_screen_installed(name):
+        reg.pop(name, None)
+        return
+    screen = app.get_screen(name)
+    if screen in app.screen_stack:
+        if app.screen is not screen or len(app.screen_stack) < 2:
+            return  # under another screen: leave it alone
+        app.pop_screen()  # off the stack now; uninstalled below, so the pop removes it
+        reg.pop(name, None)
+        app.uninstall_screen(name)
+        return
+    reg.pop(name, None)
+    app.uninstall_screen(name)
+    screen.remove()  # installed screens outlive pops: remove it ourselves (unmount closes it)

@@ -1,0 +1,166 @@
+"""The serial console inside the app (Pilot) against the tiny guest on qemu:///system."""
+
+from __future__ import annotations
+
+import time
+
+import libvirt
+
+from tests.guestlib import (
+    READY_BANNER,
+    SHELL_PROMPT,
+    SYSTEM_URI,
+    SerialConsole,
+    dom_serial_log,
+    guest_versions,
+)
+from tests.pilot_utils import wait_until
+from tests.textshot import screen_text
+from virttui.app import HostSpec, VirtTUIApp
+from virttui.screens import console_registry
+from virttui.screens.console import SerialConsoleScreen, open_serial_console
+from virttui.screens.domains import DomainsScreen
+
+
+def _screen(app: VirtTUIApp) -> str:
+    return "\n".join(app.screen.terminal.display_lines())  # type: ignore[attr-defined]
+
+
+async def _start(pilot, app: VirtTUIApp, dom: libvirt.virDomain) -> SerialConsoleScreen:  # type: ignore[no-untyped-def]
+    await wait_until(pilot, lambda: SYSTEM_URI in app.hosts and app.hosts[SYSTEM_URI].connected, 30)
+    deadline = time.monotonic() + 120
+    while READY_BANNER not in dom_serial_log(dom):
+        assert time.monotonic() < deadline, "guest did not boot"
+        await pilot.pause(0.2)
+    screen = open_serial_console(app, SYSTEM_URI, dom.UUIDString())
+    await wait_until(pilot, lambda: screen.state in ("connected", "busy", "failed"), 30)
+    return screen
+
+
+async def _wait_prompt(pilot, screen: SerialConsoleScreen, timeout: float = 60) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while SHELL_PROMPT.strip() not in "\n".join(screen.terminal.display_lines()):
+        assert time.monotonic() < deadline, "no shell prompt:\n" + "\n".join(
+            screen.terminal.display_lines()
+        )
+        await pilot.press("enter")
+        await pilot.pause(1.0)
+
+
+async def test_shell_fullscreen_leave_and_reopen(tiny_guest: libvirt.virDomain) -> None:
+    app = VirtTUIApp([HostSpec(SYSTEM_URI)], refresh=30.0)
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await _start(pilot, app, tiny_guest)
+        assert screen.state == "connected", screen.notice_text()
+        assert app.screen is screen and app.focused is screen.terminal
+        await _wait_prompt(pilot, screen)
+
+        # Typing goes through the keymap to the guest; the echo and output come back.
+        await pilot.press(*"uname -a", "enter")
+        release = guest_versions()["kernel_release"]
+        await wait_until(pilot, lambda: release in screen_text(app), 30)
+        assert "Linux virttui-guest" in screen_text(app)
+        # busybox asks for the cursor position after each prompt: the widget answered.
+        await wait_until(pilot, lambda: any("R" in r for r in screen.terminal.replies), 10)
+
+        # Ctrl+C reaches the guest: it interrupts a sleeping foreground command.
+        await pilot.press(*"sleep 600", "enter")
+        await pilot.pause(1.0)
+        await pilot.press("ctrl+c")
+        await pilot.press(*"echo after-int''errupt", "enter")
+        await wait_until(pilot, lambda: "after-interrupt" in _screen(app), 20)
+
+        # A full-screen program: busybox top paints its header and table at the top.
+        await pilot.press(*"stty cols 100 rows 29; top", "enter")
+        await wait_until(
+            pilot,
+            lambda: (
+                screen.terminal.display_lines()[0].startswith("Mem:")
+                and "PID" in "\n".join(screen.terminal.display_lines()[:6])
+            ),
+            30,
+        )
+        lines = screen.terminal.display_lines()
+        assert any(line.startswith("CPU:") for line in lines[:3]), lines[:4]
+        assert any("top" in line for line in lines), "top lists itself"
+        await pilot.press("q")
+        await wait_until(pilot, lambda: _screen(app).rstrip().endswith(SHELL_PROMPT.strip()), 20)
+
+        # Busybox vi: the alternate screen with "~" filler lines, then restored on exit.
+        await pilot.press(*"vi /tmp/note", "enter")
+        await wait_until(
+            pilot,
+            lambda: sum(line.startswith("~") for line in screen.terminal.display_lines()) > 10,
+            30,
+        )
+        await pilot.press("i", *"hello from vi", "escape", *":wq", "enter")
+        await wait_until(pilot, lambda: not screen.terminal.vt.in_alternate_screen, 20)
+        await pilot.press(*"cat /tmp/note", "enter")
+        await wait_until(pilot, lambda: _screen(app).count("hello from vi") >= 1, 20)
+
+        # Ctrl+] leaves: back to the domain list, the console stays open in the registry.
+        await pilot.press("ctrl+right_square_bracket")
+        await wait_until(pilot, lambda: isinstance(app.screen, DomainsScreen), 5)
+        assert [e.uuid for e in console_registry.entries(app)] == [tiny_guest.UUIDString()]
+        assert screen.handle is not None and screen.handle.is_open
+
+        # Reopening returns to the same screen, still attached and working.
+        again = open_serial_console(app, SYSTEM_URI, tiny_guest.UUIDString())
+        assert again is screen
+        await wait_until(pilot, lambda: app.screen is screen, 5)
+        screen.terminal.focus()
+        await pilot.press(*"echo re''opened", "enter")
+        await wait_until(pilot, lambda: "reopened" in _screen(app), 20)
+
+        # Closing through the registry closes the stream: another client can attach unforced.
+        session = screen.handle
+        console_registry.close(app, screen.registry_name() or "")
+        await wait_until(pilot, lambda: not session.is_open, 10)
+        await wait_until(pilot, lambda: isinstance(app.screen, DomainsScreen), 5)
+        assert console_registry.entries(app) == []
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            with SerialConsole(tiny_guest, force=False):
+                break
+        except libvirt.libvirtError:
+            assert time.monotonic() < deadline, "console still held after close"
+            time.sleep(0.2)
+
+
+async def test_console_in_use_force_and_guest_destroyed(tiny_guest: libvirt.virDomain) -> None:
+    app = VirtTUIApp([HostSpec(SYSTEM_URI)], refresh=30.0)
+    other = SerialConsole(tiny_guest)  # another client holds the console
+    try:
+        async with app.run_test(size=(100, 30)) as pilot:
+            screen = await _start(pilot, app, tiny_guest)
+            assert screen.state == "busy"
+            assert "in use by another client" in screen.notice_text()
+            assert "in use by another client" in screen_text(app)
+            force = screen.query_one("#console-force")
+            assert force.display and app.focused is force
+
+            await pilot.click("#console-force")
+            await wait_until(pilot, lambda: screen.state == "connected", 30)
+            assert screen.notice_text() == ""
+            with other._cond:  # the other client was disconnected by the forced open
+                other._cond.wait_for(lambda: other._eof, 10)
+            await _wait_prompt(pilot, screen)
+
+            # The guest goes away under the open console: a notice, a Reconnect button.
+            tiny_guest.destroy()
+            await wait_until(pilot, lambda: screen.state == "ended", 30)
+            assert "no longer running" in screen.notice_text()
+            assert "Console ended" in screen_text(app)
+            assert screen.query_one("#console-reconnect").display
+
+            # Reconnecting while it is down says why, still without a traceback.
+            await pilot.click("#console-reconnect")
+            await wait_until(pilot, lambda: screen.state == "failed", 30)
+            assert "not running" in screen.notice_text()
+            tiny_guest.create()
+            await pilot.click("#console-reconnect")
+            await wait_until(pilot, lambda: screen.state == "connected", 30)
+        assert app.return_code in (None, 0)
+    finally:
+        other.close()
