@@ -177,6 +177,24 @@ def remove_domain(dom: libvirt.virDomain) -> None:
             dom.undefine()
 
 
+def _live_handle(dom: libvirt.virDomain) -> libvirt.virDomain:
+    """The same domain on a live connection: a test may have restarted libvirtd, which kills the
+    connection the handle came from, and cleanup must still remove the guest."""
+    try:
+        dom.connect().getLibVersion()
+        return dom
+    except libvirt.libvirtError:
+        pass
+    for _ in range(50):  # libvirtd may still be coming back up
+        try:
+            return open_system_conn(SYSTEM_URI).lookupByUUIDString(dom.UUIDString())
+        except libvirt.libvirtError as exc:
+            if exc.get_error_code() == libvirt.VIR_ERR_NO_DOMAIN:
+                return dom
+            time.sleep(0.2)
+    return dom
+
+
 @contextlib.contextmanager
 def running_guest(
     conn: libvirt.virConnect,
@@ -207,7 +225,7 @@ def running_guest(
         yield dom
     finally:
         if dom is not None:
-            remove_domain(dom)
+            remove_domain(_live_handle(dom))
         # libvirt's own per-domain QEMU log is left behind by undefine.
         for path in (disk, log, log.with_name(f"{name}.log")):
             with contextlib.suppress(FileNotFoundError):
