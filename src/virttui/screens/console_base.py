@@ -176,7 +176,7 @@ class ConsoleScreen(Screen[None]):
         if message.token != self._token:
             return
         handle, self.handle = self.handle, None
-        if handle is not None and message.kind != "ended":
+        if handle is not None:
             threading.Thread(target=self.close_console, args=(handle,), daemon=True).start()
         self.state = message.kind
         self.update_status()
