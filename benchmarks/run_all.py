@@ -1,0 +1,109 @@
+"""`make bench`: every benchmark of issue 2 against one 1000-domain host, one JSON document out.
+
+Progress goes to stderr; stdout is the JSON: per-benchmark figures with their baselines, then a
+`goals` table (figure, baseline, ratio, goal, pass). The machine is shared: each benchmark
+measures its baseline in the same run, interleaved or concurrently, and reports medians.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import cpu  # noqa: E402
+import latency  # noqa: E402
+import memory  # noqa: E402
+import refresh  # noqa: E402
+import startup  # noqa: E402
+from common import N_DOMAINS, VIRSH, bench_host, emit, log  # noqa: E402
+
+
+def _versions() -> dict[str, str]:
+    import libvirt
+    import textual
+
+    from virttui import __version__
+
+    virsh = subprocess.run([VIRSH, "--version"], capture_output=True, text=True).stdout.strip()
+    return {
+        "virttui": __version__,
+        "python": platform.python_version(),
+        "textual": textual.__version__,
+        "libvirt_library": ".".join(str(libvirt.getVersion() // 10**k % 1000) for k in (6, 3, 0)),
+        "virsh": virsh,
+        "cpus": str(os.cpu_count()),
+        "loadavg_at_start": " ".join(f"{x:.2f}" for x in os.getloadavg()),
+    }
+
+
+def main() -> int:
+    started = time.monotonic()
+    with bench_host(N_DOMAINS) as uri:
+        os.environ["VIRTTUI_BENCH_URI"] = uri
+        doc: dict[str, Any] = {"host": {"uri": uri, "domains": N_DOMAINS}, "env": _versions()}
+        doc["memory"] = memory.run(uri)
+        doc["startup"] = startup.run(uri)
+        doc["latency"] = latency.run(uri)
+        doc["cpu"] = cpu.run(uri)
+        doc["refresh"] = refresh.run(uri)
+    r, c, s, m, lat = doc["refresh"], doc["cpu"], doc["startup"], doc["memory"], doc["latency"]
+    doc["goals"] = {
+        "refresh_vs_bare_rpc": {
+            "figure_ms": r["ms"]["ours"]["median"],
+            "baseline_ms": r["ms"]["bare_rpc"]["median"],
+            "ratio": r["ratio_ours_to_bare_rpc"],
+            "goal": "<= 1.5x",
+            "pass": r["pass_ratio"],
+        },
+        "refresh_vs_virsh_domstats": {
+            "figure_ms": r["ms"]["ours"]["median"],
+            "baseline_ms": r["virsh_domstats_oneshot_ms"]["median"],
+            "speedup": r["speedup_vs_virsh_oneshot"],
+            "goal": ">= 10x faster",
+            "pass": r["pass_virsh"],
+        },
+        "cpu_20s_vs_bare_loop": {
+            "figure_s": c["app_cpu_s"],
+            "baseline_s": c["bare_loop_cpu_s"],
+            "ratio": c["ratio_app_to_bare"],
+            "goal": "<= 2x",
+            "pass": c["pass"],
+        },
+        "startup_first_paint_vs_virsh_list": {
+            "figure_ms": s["app_first_paint_ms"]["median"],
+            "baseline_ms": s["virsh_list_all_ms"]["median"],
+            "ratio": s["ratio_first_paint_to_virsh"],
+            "goal": "<= 1.5x",
+            "pass": s["pass"],
+            "first_rows_ratio": s["ratio_first_rows_to_virsh"],
+        },
+        "rss_1000_domains": {
+            "figure_mib": m["app_rss_mib"],
+            "baseline_mib": m["bare_import_rss_mib"],
+            "goal": "<= 80 MiB",
+            "pass": m["pass"],
+        },
+        "keypress_to_repaint_p99": {
+            "figure_ms": lat["ms"]["p99"],
+            "median_ms": lat["ms"]["median"],
+            "goal": "<= 50 ms",
+            "pass": lat["pass"],
+        },
+    }
+    doc["all_pass"] = all(g["pass"] for g in doc["goals"].values())
+    doc["env"]["loadavg_at_end"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    doc["total_seconds"] = round(time.monotonic() - started, 1)
+    log(f"done in {doc['total_seconds']} s")
+    emit(doc)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
