@@ -48,10 +48,10 @@ class SerialConsoleScreen(ConsoleScreen):
 
     def status_extra(self) -> str:
         vt = self.terminal.vt
-        parts = ["Ctrl+] leaves", "Shift+PgUp/PgDn scrollback"]
+        parts = ["Ctrl+] leaves", f"{vt.columns}x{vt.lines} ({stty_command(vt.columns, vt.lines)})"]
         if self.terminal.history_offset:
             parts.append(f"scrolled back {self.terminal.history_offset} lines")
-        parts.append(f"size {vt.columns}x{vt.lines}: run `{stty_command(vt.columns, vt.lines)}`")
+        parts.append("Shift+PgUp/PgDn scrollback")
         return " · ".join(parts)
 
     # ------------------------------------------------------------------ events

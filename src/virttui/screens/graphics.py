@@ -114,7 +114,7 @@ class GraphicsConsoleScreen(ConsoleScreen):
         self._poll(force=True)
 
     def status_extra(self) -> str:
-        parts = ["Ctrl+] leaves", "Ctrl+\\ special keys and rate", f"{self.fps:g} fps"]
+        parts = ["Ctrl+] leaves", "Ctrl+\\ keys/rate", f"{self.fps:g} fps"]
         frame = self.view.frame
         if frame is not None:
             parts.append(f"guest {frame.image.width}x{frame.image.height}")
