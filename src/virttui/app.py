@@ -85,8 +85,10 @@ class VirtTUIApp(App[None]):
         refresh: float = 1.0,
         demo_fallback: bool = False,
         ascii_glyphs: bool | None = None,
+        config_problems: Iterable[str] = (),
     ) -> None:
         super().__init__()
+        self.config_problems = list(config_problems)
         self.host_specs = list(hosts)
         self.readonly = readonly
         self.refresh_seconds = refresh
@@ -104,6 +106,8 @@ class VirtTUIApp(App[None]):
             label = DEMO_LABEL if spec.demo else (spec.label or spec.uri)
             self.store.add_host(spec.uri, label, readonly=self.readonly)
         self.push_screen(DomainsScreen())
+        for problem in self.config_problems:
+            self.notify(problem, title="Config file problem", severity="error", markup=False)
         # Paint first, then connect: the first stats round trip never delays the first frame.
         self.call_after_refresh(self._start_hosts)
 
@@ -128,6 +132,14 @@ class VirtTUIApp(App[None]):
         self.hosts[spec.uri] = host
         host.start()
         return host
+
+    def stop_host(self, uri: str) -> None:
+        """Forget a host: its poller stops in a thread (never blocks the UI), its rows go."""
+        host = self.hosts.pop(uri, None)
+        self.store.remove_host(uri)
+        if host is not None:
+            self.run_worker(lambda: host.stop(2.0), thread=True, group="host-stop")
+        self.refresh_domains(force=True)
 
     def open_demo(self) -> None:
         from virttui.demo import demo_uri
@@ -161,6 +173,9 @@ class VirtTUIApp(App[None]):
 
     def on_host_state_changed(self, message: HostStateChanged) -> None:
         self.store.set_host_state(message.uri, message.state.value, message.error)
+        entry = self.store.hosts.get(message.uri)
+        if message.state is ConnState.STOPPED and entry is not None:
+            self.store.apply_rows(message.uri, (), entry.host_cpus)  # disconnected by the user
         if message.state is ConnState.DISCONNECTED:
             self._maybe_fall_back(message.uri, message.error)
         self.refresh_domains()
@@ -189,6 +204,9 @@ class VirtTUIApp(App[None]):
 
     def on_host_sampled(self, message: HostSampled) -> None:
         snap = message.snapshot
+        host = self.hosts.get(message.uri)
+        if host is None or host.state is ConnState.STOPPED:
+            return  # a late sample from a host just disconnected or removed
         self.store.apply_rows(message.uri, snap.rows, snap.host_cpus, taken_at=snap.taken_at)
         self.refresh_domains()
         for screen in self.details_screens():
@@ -318,6 +336,16 @@ class VirtTUIApp(App[None]):
             )
             yield SystemCommand(
                 "Open the demo host", "Bundled libvirt test-driver host", self.open_demo
+            )
+            yield SystemCommand(
+                "Connections: manage hosts",
+                "Add, remove, connect, disconnect, autoconnect (C)",
+                screen.action_connections,
+            )
+            yield SystemCommand(
+                "Domain: migrate",
+                "Move the domain to another open connection (m)",
+                screen.action_migrate,
             )
             item = screen.table.current
             if item is not None and item.uuid is not None:

@@ -23,7 +23,8 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         metavar="URI",
         default=[],
-        help="libvirt URI; repeat to open several hosts (default: $LIBVIRT_DEFAULT_URI, else qemu:///system)",
+        help="libvirt URI; repeat to open several hosts (default: the config's autoconnect hosts, "
+        "else $LIBVIRT_DEFAULT_URI, else qemu:///system)",
     )
     parser.add_argument(
         "--readonly", "-r", action="store_true", help="open read-only; every action is disabled"
@@ -60,20 +61,24 @@ def main(argv: list[str] | None = None) -> int:
         build_parser().error("--refresh must be positive")
 
     from virttui.app import HostSpec, VirtTUIApp
+    from virttui.core.config import load_config
+    from virttui.core.host_config import startup_hosts
 
-    specs: list[HostSpec] = [HostSpec(uri) for uri in args.connect]
+    loaded = load_config()
+    env_default = os.environ.get("LIBVIRT_DEFAULT_URI") or DEFAULT_URI
+    start = startup_hosts(args.connect, args.demo, loaded, env_default)
+    specs: list[HostSpec] = [HostSpec(h.uri, h.label or None) for h in start]
     if args.demo:
         from virttui.demo import demo_uri
 
         specs.append(HostSpec(demo_uri(), demo=True))
-    if not specs:
-        specs.append(HostSpec(os.environ.get("LIBVIRT_DEFAULT_URI") or DEFAULT_URI))
     app = VirtTUIApp(
         specs,
         readonly=args.readonly,
         refresh=args.refresh,
         demo_fallback=args.demo_fallback or (not args.connect and not args.demo),
         ascii_glyphs=args.ascii,
+        config_problems=[str(p) for p in loaded.problems],
     )
     app.run()
     return 0

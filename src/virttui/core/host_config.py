@@ -31,8 +31,8 @@ from virttui.core.config import (
 URI_EXAMPLES = (
     ("qemu:///system", "this machine's system daemon"),
     ("qemu:///session", "your per-user daemon"),
-    ("qemu+ssh://user@host/system", "a remote host over ssh (key or agent auth)"),
-    ("test:///default", "libvirt's in-memory test driver"),
+    ("qemu+ssh://user@host/system", "remote, over ssh (key or agent auth)"),
+    ("test:///default", "libvirt's test driver (fake host)"),
 )
 
 _SCHEME = re.compile(r"^(?P<driver>[a-z][a-z0-9]*)(?:\+(?P<transport>[a-z0-9]+))?$")

@@ -39,6 +39,15 @@ class DomainsScreen(Screen[None]):
         Binding(
             "H", "host_screen", "Host", id="host.open", tooltip="Host capabilities and overcommit"
         ),
+        Binding(
+            "C",
+            "connections",
+            "Hosts",
+            show=False,
+            id="host.connections",
+            tooltip="Connection manager",
+        ),
+        Binding("m", "migrate", "Migrate", show=False, id="domain.migrate"),
         Binding("slash", "filter", "Filter", id="list.filter"),
         Binding("o", "sort_next", "Sort", id="list.sort"),
         Binding("O", "sort_reverse", "Reverse", show=False, id="list.sort_reverse"),
@@ -134,6 +143,18 @@ class DomainsScreen(Screen[None]):
         host = self.app.hosts.get(uri) if uri else None  # type: ignore[attr-defined]
         if host is not None:
             self.app.push_screen(HostScreen(host))
+
+    def action_connections(self) -> None:
+        from virttui.screens.connections import ConnectionsScreen
+
+        self.app.push_screen(ConnectionsScreen())
+
+    def action_migrate(self) -> None:
+        from virttui.screens.migrate import MigrateScreen
+
+        item = self.table.current
+        if item is not None and item.uuid is not None:
+            self.app.push_screen(MigrateScreen(item.uri, item.uuid))
 
     def action_toggle_select(self) -> None:
         self.table.toggle_selected()
