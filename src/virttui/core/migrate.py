@@ -133,10 +133,15 @@ def progress_from_info(info: list[int]) -> JobProgress:
 
 
 def read_progress(dom: libvirt.virDomain) -> JobProgress:
-    """The domain's current job; jobStats where the driver has it, else the older jobInfo."""
+    """The domain's current job; jobStats where the driver has it, else the older jobInfo.
+
+    An inactive domain has no job to ask about (qemu says "domain is not running"): kind "none".
+    """
     try:
         return progress_from_stats(dom.jobStats())
     except libvirt.libvirtError as exc:
+        if exc.get_error_code() == libvirt.VIR_ERR_OPERATION_INVALID and not dom.isActive():
+            return JobProgress("none")
         if exc.get_error_code() != libvirt.VIR_ERR_NO_SUPPORT:
             raise
     return progress_from_info(dom.jobInfo())
