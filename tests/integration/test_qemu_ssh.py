@@ -77,6 +77,8 @@ def local_sshd(tmp_path: Path) -> Iterator[LocalSshd]:
     )
     wrapper.chmod(0o700)
     port = _free_port()
+    log = keys / "sshd.log"  # a file, not a pipe: sshd -e never blocks on a full pipe
+    log_file = log.open("w")
     proc = subprocess.Popen(
         [
             str(SSHD), "-D", "-e", "-f", "/dev/null",
@@ -92,14 +94,13 @@ def local_sshd(tmp_path: Path) -> Iterator[LocalSshd]:
             "-o", "PidFile=none",
         ],
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
+        stderr=log_file,
     )  # fmt: skip
     try:
         deadline = time.monotonic() + 10
         while True:
             if proc.poll() is not None:
-                pytest.skip(f"sshd did not start: {proc.stderr.read() if proc.stderr else ''}")
+                pytest.skip(f"sshd did not start: {log.read_text().strip()}")
             with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
                 break
             if time.monotonic() > deadline:
@@ -113,6 +114,7 @@ def local_sshd(tmp_path: Path) -> Iterator[LocalSshd]:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(5)
+        log_file.close()
         shutil.rmtree(keys, ignore_errors=True)
 
 
