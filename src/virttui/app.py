@@ -21,6 +21,8 @@ from virttui.core.lifecycle import LIFECYCLE, action_allowed
 from virttui.resources import stylesheets
 from virttui.screens.confirm import ConfirmScreen
 from virttui.screens.details import DetailsScreen
+from virttui.screens.domain_actions_ui import domain_commands
+from virttui.screens.domain_edit_ui import edit_commands
 from virttui.screens.domains import DomainsScreen
 from virttui.widgets.glyphs import pick_glyphs
 
@@ -349,6 +351,8 @@ class VirtTUIApp(App[None]):
             )
             item = screen.table.current
             if item is not None and item.uuid is not None:
+                yield from domain_commands(self, item.uri, item.uuid)
+                yield from edit_commands(self, item.uri, item.uuid)
                 yield SystemCommand(
                     "Domain: details",
                     "Overview, devices, graphs and XML of the domain under the cursor",
@@ -361,6 +365,8 @@ class VirtTUIApp(App[None]):
                     action.help,
                     lambda a=action.id, t=screen.target: self.run_lifecycle(a, [t]),
                 )
+            yield from domain_commands(self, *screen.target)
+            yield from edit_commands(self, *screen.target)
             for tab, title in (
                 ("tab-overview", "Overview"),
                 ("tab-devices", "Devices"),

@@ -95,6 +95,13 @@ def _remove(root: ET.Element, xml: str) -> None:
     for el in list(devices):
         if _key(el) == _key(wanted):
             devices.remove(el)
+            if el.tag == "serial":  # else libvirt re-creates the serial from its <console>
+                for console in devices.findall("console"):
+                    if (
+                        _key(console)[1] == _key(el)[1]
+                        and console.find("target[@type='virtio']") is None
+                    ):
+                        devices.remove(console)
             return
     raise libvirt.libvirtError(f"no matching <{wanted.tag}> in the persistent definition")
 

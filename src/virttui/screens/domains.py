@@ -36,6 +36,8 @@ class DomainsScreen(Screen[None]):
             id="domain.destroy",
             tooltip="Force off (asks first)",
         ),
+        Binding("a", "actions_menu", "Actions", id="domain.actions", tooltip="Every action"),
+        Binding("e", "edit_menu", "Edit", id="domain.edit", tooltip="Notes and hardware"),
         Binding(
             "H", "host_screen", "Host", id="host.open", tooltip="Host capabilities and overcommit"
         ),
@@ -125,7 +127,26 @@ class DomainsScreen(Screen[None]):
                 ):
                     return True
             return None
+        if action in ("actions_menu", "edit_menu"):
+            item = self.table.current
+            host = self.app.hosts.get(item.uri) if item is not None else None  # type: ignore[attr-defined]
+            ok = item is not None and item.uuid is not None and host is not None
+            return True if ok and not host.readonly else None
         return True
+
+    def action_actions_menu(self) -> None:
+        from virttui.screens.domain_actions_ui import open_actions_menu
+
+        item = self.table.current
+        if item is not None and item.uuid is not None:
+            open_actions_menu(self.app, item.uri, item.uuid)  # type: ignore[arg-type]
+
+    def action_edit_menu(self) -> None:
+        from virttui.screens.domain_edit_ui import open_edit_menu
+
+        item = self.table.current
+        if item is not None and item.uuid is not None:
+            open_edit_menu(self.app, item.uri, item.uuid)  # type: ignore[arg-type]
 
     def action_lifecycle(self, action_id: str) -> None:
         self.app.run_lifecycle(action_id)  # type: ignore[attr-defined]

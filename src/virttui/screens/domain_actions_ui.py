@@ -1,0 +1,354 @@
+"""Every lifecycle action beyond the list's direct keys, as functions of (app, uri, uuid).
+
+The domain list (key `a`), the details screen and the command palette call these. Each reads the
+domain's details in a worker, asks what it must (confirmation naming the domain, Cancel default;
+a path; a name; the undefine checklist), runs the core call in a worker and notifies libvirt's
+own message on failure.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING
+
+import libvirt
+from textual.app import SystemCommand
+
+from virttui.core import domain_actions as A
+from virttui.core.domain_clone import CloneResult, clone_domain
+from virttui.core.domain_menu import ACTION_ENTRIES, MenuEntry, entries_for, entry
+from virttui.core.domain_model import DomainDetails
+from virttui.core.domain_undefine import UndefineResult, storage_choices, undefine
+from virttui.core.lifecycle import LIFECYCLE
+from virttui.screens.action_dialogs import (
+    CloneProgressScreen,
+    PromptScreen,
+    UndefineChoice,
+    UndefineFacts,
+    UndefineScreen,
+)
+from virttui.screens.action_menu import ActionMenuScreen
+from virttui.screens.ui_jobs import (
+    close_screen,
+    confirm,
+    dialog_title,
+    notify_done,
+    run_job,
+    with_details,
+    writable_host,
+)
+
+if TYPE_CHECKING:
+    from virttui.app import VirtTUIApp
+
+SAVE_DIR = "/var/lib/libvirt/qemu/save"
+
+Handler = Callable[["VirtTUIApp", str, str, DomainDetails], None]
+
+
+def _dom(conn: libvirt.virConnect, uuid: str) -> libvirt.virDomain:
+    return conn.lookupByUUIDString(uuid)
+
+
+def menu_rows(entries: list[MenuEntry], details: DomainDetails) -> list[tuple[str, str, str, str]]:
+    return [(e.id, e.key, e.label(details), e.help) for e in entries]
+
+
+# ---------------------------------------------------------------------------------- entry points
+def open_actions_menu(app: VirtTUIApp, uri: str, uuid: str) -> None:
+    """The "Actions" menu: every action that applies to the domain in its current state."""
+
+    def show(details: DomainDetails) -> None:
+        entries = entries_for(ACTION_ENTRIES, details)
+
+        def chosen(entry_id: str | None) -> None:
+            if entry_id is not None:
+                HANDLERS[entry_id](app, uri, uuid, details)
+
+        title = dialog_title("Actions", details.definition.name)
+        app.push_screen(ActionMenuScreen(title, menu_rows(entries, details)), chosen)
+
+    if writable_host(app, uri) is not None:
+        with_details(app, uri, uuid, show)
+
+
+def run_domain_action(app: VirtTUIApp, uri: str, uuid: str, action_id: str) -> None:
+    """Run one action (an id of ACTION_ENTRIES) after checking it applies now."""
+    if action_id == "restore":
+        restore(app, uri)
+        return
+    wanted = entry(ACTION_ENTRIES, action_id)
+
+    def go(details: DomainDetails) -> None:
+        if not wanted.when(details):
+            app.notify(
+                f"{details.definition.name}: {wanted.title} does not apply now"
+                f" (the domain is {details.state_text})",
+                severity="warning",
+                markup=False,
+            )
+            return
+        HANDLERS[action_id](app, uri, uuid, details)
+
+    if writable_host(app, uri) is not None:
+        with_details(app, uri, uuid, go)
+
+
+def domain_commands(app: VirtTUIApp, uri: str, uuid: str) -> Iterator[SystemCommand]:
+    """Palette entries for the actions of the menu (the direct lifecycle keys have their own)."""
+    yield SystemCommand(
+        "Domain: actions menu",
+        "Every action for this domain (a)",
+        lambda: open_actions_menu(app, uri, uuid),
+    )
+    for e in ACTION_ENTRIES:
+        if e.id in LIFECYCLE:
+            continue
+        yield SystemCommand(
+            f"Domain: {e.title.rstrip('.')}",
+            e.help,
+            lambda a=e.id: run_domain_action(app, uri, uuid, a),
+        )
+
+
+# ---------------------------------------------------------------------------------- handlers
+def _lifecycle(action_id: str) -> Handler:
+    return lambda app, uri, uuid, _d: app.run_lifecycle(action_id, [(uri, uuid)])
+
+
+def reset(app: VirtTUIApp, uri: str, uuid: str, details: DomainDetails) -> None:
+    name = details.definition.name
+
+    def go() -> None:
+        run_job(
+            app,
+            uri,
+            "Reset",
+            lambda c: A.reset(_dom(c, uuid)),
+            lambda _r: notify_done(app, "Reset", f"{name}: reset"),
+        )
+
+    confirm(app, "Reset", name, "Like the reset button: unsaved guest data is lost.", go)
+
+
+def save(app: VirtTUIApp, uri: str, uuid: str, details: DomainDetails) -> None:
+    name = details.definition.name
+
+    def answered(path: str | None) -> None:
+        if path:
+            run_job(
+                app,
+                uri,
+                "Save",
+                lambda c: A.save_to_file(_dom(c, uuid), path),
+                lambda _r: notify_done(app, "Saved", f"{name}: saved to {path} and stopped"),
+            )
+
+    app.push_screen(
+        PromptScreen(
+            dialog_title("Save to file", name),
+            "File on the libvirt host (the domain stops once saved):",
+            os.path.join(SAVE_DIR, f"{name}.save"),
+            confirm_label="Save",
+            hint="Restore it later with Actions > Restore from file.",
+        ),
+        answered,
+    )
+
+
+def restore(app: VirtTUIApp, uri: str, _uuid: str = "", _details: object = None) -> None:
+    """Restore a domain from a file written by save (host-wide: any saved domain)."""
+
+    def answered(path: str | None) -> None:
+        if path:
+            run_job(
+                app,
+                uri,
+                "Restore",
+                lambda c: A.restore_from_file(c, path).name(),
+                lambda name: notify_done(app, "Restored", f"{name}: restored from {path}"),
+            )
+
+    app.push_screen(
+        PromptScreen(
+            dialog_title("Restore from file", uri),
+            "Saved image on the libvirt host:",
+            SAVE_DIR + "/",
+            confirm_label="Restore",
+        ),
+        answered,
+    )
+
+
+def managed_save(app: VirtTUIApp, uri: str, uuid: str, details: DomainDetails) -> None:
+    name = details.definition.name
+
+    def go() -> None:
+        run_job(
+            app,
+            uri,
+            "Managed save",
+            lambda c: A.managed_save(_dom(c, uuid)),
+            lambda _r: notify_done(app, "Managed save", f"{name}: saved; start resumes it"),
+        )
+
+    confirm(app, "Managed save", name, "The domain stops; the next start resumes it.", go)
+
+
+def remove_managed_save(app: VirtTUIApp, uri: str, uuid: str, details: DomainDetails) -> None:
+    name = details.definition.name
+
+    def go() -> None:
+        run_job(
+            app,
+            uri,
+            "Remove managed save",
+            lambda c: A.remove_managed_save(_dom(c, uuid)),
+            lambda _r: notify_done(app, "Managed save removed", f"{name}: boots afresh"),
+        )
+
+    confirm(
+        app,
+        "Remove managed save",
+        name,
+        "The saved memory image is deleted: the next start boots afresh.",
+        go,
+    )
+
+
+def toggle_autostart(app: VirtTUIApp, uri: str, uuid: str, details: DomainDetails) -> None:
+    name = details.definition.name
+    enable = not details.autostart
+    word = "on" if enable else "off"
+    run_job(
+        app,
+        uri,
+        "Autostart",
+        lambda c: A.set_autostart(_dom(c, uuid), enable),
+        lambda _r: notify_done(app, "Autostart", f"{name}: autostart {word}"),
+    )
+
+
+def rename(app: VirtTUIApp, uri: str, uuid: str, details: DomainDetails) -> None:
+    name = details.definition.name
+
+    def answered(new: str | None) -> None:
+        if new and new != name:
+            run_job(
+                app,
+                uri,
+                "Rename",
+                lambda c: A.rename(_dom(c, uuid), new).name(),
+                lambda got: notify_done(app, "Renamed", f"{name} is now {got}"),
+            )
+
+    app.push_screen(
+        PromptScreen(dialog_title("Rename", name), "New name:", name, confirm_label="Rename"),
+        answered,
+    )
+
+
+def clone(app: VirtTUIApp, uri: str, uuid: str, details: DomainDetails) -> None:
+    name = details.definition.name
+
+    def answered(new: str | None) -> None:
+        if not new:
+            return
+        progress = CloneProgressScreen(name, new)
+        app.push_screen(progress)
+
+        def feed(done: int, total: int) -> None:
+            app.call_from_thread(progress.update_progress, done, total)
+
+        def finished(result: CloneResult) -> None:
+            close_screen(progress)
+            lines = [f"{name} cloned to {result.name}"]
+            lines += [f"{v.target}: {v.path}" for v in result.volumes]
+            notify_done(app, "Cloned", "\n".join(lines))
+
+        run_job(
+            app,
+            uri,
+            "Clone",
+            lambda c: clone_domain(_dom(c, uuid), new, progress=feed),
+            finished,
+            failed=lambda _m: close_screen(progress),
+        )
+
+    app.push_screen(
+        PromptScreen(
+            dialog_title("Clone", name),
+            "Name of the copy:",
+            f"{name}-clone",
+            confirm_label="Clone",
+            hint="Every writable disk is copied in its storage pool; MACs and UUID are new.",
+        ),
+        answered,
+    )
+
+
+def _undefine_facts(dom: libvirt.virDomain, details: DomainDetails) -> UndefineFacts:
+    firmware = details.definition.firmware
+    return UndefineFacts(
+        name=details.definition.name,
+        active=details.active,
+        has_managed_save=bool(details.has_managed_save),
+        snapshot_count=details.snapshot_count or 0,
+        has_nvram=bool(firmware.nvram) or firmware.kind == "efi",
+        storage=tuple(storage_choices(dom)),
+    )
+
+
+def undefine_domain(app: VirtTUIApp, uri: str, uuid: str, details: DomainDetails) -> None:
+    def ask(facts: UndefineFacts) -> None:
+        def answered(choice: UndefineChoice | None) -> None:
+            if choice is not None:
+                _run_undefine(app, uri, uuid, choice)
+
+        app.push_screen(UndefineScreen(facts), answered)
+
+    run_job(app, uri, "Undefine", lambda c: _undefine_facts(_dom(c, uuid), details), ask)
+
+
+def _run_undefine(app: VirtTUIApp, uri: str, uuid: str, choice: UndefineChoice) -> None:
+    def job(conn: libvirt.virConnect) -> UndefineResult:
+        return undefine(
+            _dom(conn, uuid),
+            managed_save=choice.managed_save,
+            snapshots_metadata=choice.snapshots_metadata,
+            nvram=choice.nvram,
+            delete_volumes=choice.delete_volumes,
+        )
+
+    run_job(app, uri, "Undefine", job, lambda result: report_undefine(app, result))
+
+
+def report_undefine(app: VirtTUIApp, result: UndefineResult) -> None:
+    lines = [f"{result.name}: undefined"]
+    for vol in result.volumes:
+        lines.append(f"{vol.path}: " + ("deleted" if vol.ok else f"NOT deleted: {vol.message}"))
+    if result.all_ok:
+        app.notify("\n".join(lines), title="Undefined", markup=False)
+    else:
+        app.notify(
+            "\n".join(lines),
+            title="Undefined; some volumes remain",
+            severity="error",
+            markup=False,
+            timeout=15,
+        )
+
+
+HANDLERS: dict[str, Handler] = {
+    **{action_id: _lifecycle(action_id) for action_id in LIFECYCLE},
+    "reset": reset,
+    "save": save,
+    "restore": restore,
+    "managed_save": managed_save,
+    "remove_managed_save": remove_managed_save,
+    "autostart": toggle_autostart,
+    "rename": rename,
+    "clone": clone,
+    "undefine": undefine_domain,
+}
