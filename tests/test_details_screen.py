@@ -157,9 +157,9 @@ async def test_graphs_follow_the_poller_without_extra_rpc() -> None:
         details = await open_details(pilot, WEB01)
         await pilot.press("3")
         memory = details.query_one("#graph-mem", HistoryPlot)
-        await wait_until(pilot, lambda: memory.points >= 3)
-        history = app.store.hosts[details.uri].history[WEB01]
-        assert len(history) >= 3
+        await wait_until(pilot, lambda: memory.points >= 2, 20)
+        history = app.store.hosts[details.uri].history.get(WEB01)
+        assert history is not None and len(history) >= 2
         assert "Memory (GiB): memory 4.0" in screen_text(app)
         # The test driver's bulk stats carry no CPU time: the CPU graph says so.
         assert "CPU % of its vCPUs (%): no data yet" in screen_text(app)

@@ -92,6 +92,7 @@ class DetailsScreen(Screen[None]):
         self._matches: list[int] = []
         self._match_index = -1
         self._needle = ""
+        self._ready = False  # children mounted: live updates may touch them
 
     @property
     def target(self) -> tuple[str, str]:
@@ -123,6 +124,7 @@ class DetailsScreen(Screen[None]):
     def on_mount(self) -> None:
         self.query_one("#xml-searchbar").display = False
         self.query_one("#overview-scroll").focus()
+        self._ready = True
         self.load_details()
 
     # ------------------------------------------------------------------ data
@@ -192,6 +194,8 @@ class DetailsScreen(Screen[None]):
             self.load_details()
 
     def refresh_live(self) -> None:
+        if not self._ready:
+            return
         row = self.row()
         self.query_one("#details-title", Static).update(self._title_text())
         if self.details is not None:
@@ -201,6 +205,8 @@ class DetailsScreen(Screen[None]):
         self.refresh_bindings()
 
     def draw_graphs(self) -> None:
+        if not self._ready:
+            return
         entry = self.app.store.hosts.get(self.uri)  # type: ignore[attr-defined]
         history = entry.history.get(self.uuid) if entry is not None else None
         now = time.monotonic()
