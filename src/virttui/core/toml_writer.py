@@ -9,7 +9,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-_BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
+_BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")  # fullmatch: "$" would accept a trailing newline
 _ESCAPES = {
     '"': '\\"',
     "\\": "\\\\",
@@ -39,7 +39,7 @@ def quote(text: str) -> str:
 
 
 def key(name: str) -> str:
-    return name if _BARE_KEY.match(name) else quote(name)
+    return name if _BARE_KEY.fullmatch(name) else quote(name)
 
 
 def value(item: Any) -> str:
