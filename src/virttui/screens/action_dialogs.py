@@ -107,6 +107,10 @@ class PickScreen(ModalScreen[str | None]):
         self.dismiss(None)
 
 
+def _device_note(device: str) -> str:
+    return "" if device == "disk" else f"  ({device})"
+
+
 @dataclass(frozen=True)
 class UndefineFacts:
     """What the undefine dialog offers, read from libvirt before it opens."""
@@ -152,18 +156,21 @@ class UndefineScreen(ModalScreen[UndefineChoice | None]):
                 f.has_managed_save,
                 id="undefine-managed-save",
                 disabled=not f.has_managed_save,
+                compact=True,
             )
             yield Checkbox(
                 f"Also delete snapshot metadata ({f.snapshot_count})",
                 f.snapshot_count > 0,
                 id="undefine-snapshots",
                 disabled=f.snapshot_count == 0,
+                compact=True,
             )
             yield Checkbox(
                 "Also delete the NVRAM file",
                 f.has_nvram,
                 id="undefine-nvram",
                 disabled=not f.has_nvram,
+                compact=True,
             )
             if f.storage:
                 label = "Delete these storage volumes:"
@@ -172,11 +179,16 @@ class UndefineScreen(ModalScreen[UndefineChoice | None]):
                 yield Static(Text(label))
                 yield SelectionList[str](
                     *(
-                        (Text(f"{c.target:<5} {c.path}  ({c.device})"), c.path, c.default_ticked)
+                        (
+                            Text(f"{c.target:<5} {c.path}{_device_note(c.device)}"),
+                            c.path,
+                            c.default_ticked,
+                        )
                         for c in f.storage
                     ),
                     id="undefine-volumes",
                     disabled=f.active,
+                    compact=True,
                 )
             else:
                 yield Static(Text("No local storage to delete."))
