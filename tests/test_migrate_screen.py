@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from textual.pilot import Pilot
+from textual.screen import Screen
 from textual.widgets import Button, Checkbox, Select, Static
 
 from tests.pilot_utils import wait_until
@@ -91,7 +92,14 @@ async def test_no_destination_says_so() -> None:
 
 def test_migrate_dialog_snapshot(snap_compare: Any, dest_uri: str) -> None:
     async def run_before(pilot: Pilot[Any]) -> None:
-        await open_migrate(pilot)
+        app = pilot.app
+        assert isinstance(app, VirtTUIApp)
+        await wait_until(pilot, lambda: all(h.rows for h in app.store.hosts.values()), 10)
+        uuid = next(iter(app.store.hosts[SOURCE].rows))
+        # Over a blank screen: the domain list's footer changes whenever a key is added.
+        await app.push_screen(Screen())
+        await app.push_screen(MigrateScreen(SOURCE, uuid))
+        await app.workers.wait_for_complete()
         await pilot.pause(0.3)
 
     app = VirtTUIApp([HostSpec(SOURCE), HostSpec(dest_uri, "lab host")], refresh=3600.0)
