@@ -17,3 +17,15 @@ async def wait_until(
             return
         await pilot.pause(step)
     raise AssertionError(f"condition not met within {timeout}s")
+
+
+def hosts_settled(app: object) -> bool:
+    """Every host listed its domains and the follow-up poll filled vCPU/memory and rates.
+
+    The first poll paints at once; on drivers without vCPU/memory in bulk stats (the test driver)
+    a second poll follows immediately. Snapshots wait for it so they never catch either state.
+    """
+    hosts = app.store.hosts.values()  # type: ignore[attr-defined]
+    return bool(hosts) and all(
+        h.rows and all(r.vcpus is not None for r in h.rows.values()) for h in hosts
+    )

@@ -9,7 +9,7 @@ import libvirt
 from textual.pilot import Pilot
 from textual.widgets import TabbedContent
 
-from tests.pilot_utils import wait_until
+from tests.pilot_utils import hosts_settled, wait_until
 from tests.textshot import screen_text
 from virttui.app import HostSpec, VirtTUIApp
 from virttui.core.nodexml import node_uri
@@ -31,7 +31,7 @@ async def open_details(pilot: Pilot[Any], uuid: str) -> DetailsScreen:
     """Put the list cursor on `uuid` and press Enter, like a user would."""
     app = pilot.app
     assert isinstance(app, VirtTUIApp)
-    await wait_until(pilot, lambda: all(h.rows for h in app.store.hosts.values()), 10)
+    await wait_until(pilot, lambda: hosts_settled(app), 10)
     screen = app.domains_screen()
     assert screen is not None
     table = screen.table

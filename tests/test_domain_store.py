@@ -54,6 +54,12 @@ def test_filter_matches_name_or_state() -> None:
 def test_history_follows_rows_and_forgets_removed_domains() -> None:
     store = make_store()
     store.apply_rows("a", [row("1", "web", cpu=7.0)], 4)
-    assert list(store.hosts["a"].cpu_history["1"]) == [5.0, 7.0]
-    assert "2" not in store.hosts["a"].cpu_history
+    assert store.hosts["a"].history.values("1", store.cpu_series()) == [5.0, 7.0]
+    assert "2" not in store.hosts["a"].history
     assert store.domain_count() == 2
+
+
+def test_widest_name_in_cells_counts_cjk_as_two() -> None:
+    store = make_store()
+    store.apply_rows("b", [row("9", "数据库-测试")], 2)
+    assert store.hosts["b"].name_cells == 11

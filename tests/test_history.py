@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from virttui.core.domain_store import DomainStore
-from virttui.core.history import DomainHistory, Ring, memory_source, update_histories
+from virttui.core.history import HostHistory, memory_source
 from virttui.core.stats import DomainRow, RateTracker, RawSample, parse_record
 
 
@@ -16,22 +16,26 @@ def row(uuid: str = "u1", **changes: object) -> DomainRow:
     return replace(base, **changes)  # type: ignore[arg-type]
 
 
-def test_ring_keeps_the_newest_values_in_order() -> None:
-    ring = Ring(3)
-    assert ring.last() is None and list(ring) == []
-    for value in (1.0, None, 3.0, 4.0):
-        ring.append(value)
-    values = list(ring)
-    assert len(ring) == 3 and values[1:] == [3.0, 4.0]
+def test_values_keep_the_newest_points_in_order() -> None:
+    host = HostHistory(points=3)
+    assert host.get("u1") is None and host.values("u1", "cpu") == []
+    for t, value in enumerate((1.0, None, 3.0, 4.0)):
+        host.append(float(t), [row(cpu_vcpu_pct=value)])
+    values = host.values("u1", "cpu")
+    assert values[1:] == [3.0, 4.0]
     assert values[0] != values[0]  # NaN: "no value"
-    assert ring.last() == 4.0
+    assert host.values("u1", "cpu", last=1) == [4.0]
+    history = host.get("u1")
+    assert history is not None and len(history) == 3 and history.latest("cpu") == 4.0
 
 
 def test_window_is_relative_to_now_and_skips_missing_values() -> None:
-    history = DomainHistory(points=10)
-    history.append(100.0, row(cpu_vcpu_pct=None))
-    history.append(101.0, row(cpu_vcpu_pct=20.0, disk_rd_iops=7.0))
-    history.append(102.0, row(cpu_vcpu_pct=30.0, disk_rd_iops=9.0))
+    host = HostHistory(points=10)
+    host.append(100.0, [row(cpu_vcpu_pct=None)])
+    host.append(101.0, [row(cpu_vcpu_pct=20.0, disk_rd_iops=7.0)])
+    host.append(102.0, [row(cpu_vcpu_pct=30.0, disk_rd_iops=9.0)])
+    history = host.get("u1")
+    assert history is not None
     assert history.window("cpu", 60, 102.0) == ([-1.0, 0.0], [20.0, 30.0])
     assert history.window("cpu", 1.5, 102.0) == ([-1.0, 0.0], [20.0, 30.0])
     assert history.window("cpu", 0.5, 102.0) == ([0.0], [30.0])
@@ -40,20 +44,33 @@ def test_window_is_relative_to_now_and_skips_missing_values() -> None:
 
 
 def test_memory_prefers_guest_view_then_rss_then_balloon() -> None:
-    history = DomainHistory(points=4)
-    history.append(1.0, row(mem_used_kib=500, mem_rss_kib=900))
-    history.append(2.0, row(mem_rss_kib=900))
-    history.append(3.0, row())
+    host = HostHistory(points=4)
+    host.append(1.0, [row(mem_used_kib=500, mem_rss_kib=900)])
+    host.append(2.0, [row(mem_rss_kib=900)])
+    host.append(3.0, [row()])
+    history = host.get("u1")
+    assert history is not None
     assert history.window("mem_kib", 10, 3.0)[1] == [500.0, 900.0, 1024.0]
     assert memory_source(row(mem_used_kib=1)).startswith("used by the guest")
     assert memory_source(row(mem_rss_kib=1)).startswith("resident")
 
 
-def test_histories_forget_gone_domains() -> None:
-    histories: dict[str, DomainHistory] = {}
-    update_histories(histories, {"a": row("a"), "b": row("b")}, 1.0)
-    update_histories(histories, {"a": row("a")}, 2.0)
-    assert list(histories) == ["a"] and len(histories["a"]) == 2
+def test_histories_forget_gone_domains_and_follow_reordering() -> None:
+    host = HostHistory(points=10)
+    host.append(1.0, [row("a", cpu_vcpu_pct=1.0), row("b", cpu_vcpu_pct=2.0)])
+    host.append(2.0, [row("b", cpu_vcpu_pct=4.0), row("a", cpu_vcpu_pct=3.0)])
+    host.append(3.0, [row("a", cpu_vcpu_pct=5.0)])
+    assert "b" not in host and host.get("b") is None
+    assert host.values("a", "cpu") == [1.0, 3.0, 5.0]
+    history = host.get("a")
+    assert history is not None and len(history) == 3
+
+
+def test_series_without_any_value_store_nothing() -> None:
+    host = HostHistory(points=10)
+    host.append(1.0, [row("a", net_rx_bps=None, net_tx_bps=None)])
+    assert "rx_bps" not in host.frames[-1].columns
+    assert "cpu" in host.frames[-1].columns
 
 
 def test_store_feeds_histories_with_the_poll_time() -> None:
@@ -61,7 +78,9 @@ def test_store_feeds_histories_with_the_poll_time() -> None:
     store.add_host("h", "host")
     store.apply_rows("h", [row("a")], 4, taken_at=50.0)
     store.apply_rows("h", [row("a", cpu_vcpu_pct=12.0)], 4, taken_at=51.0)
-    assert store.hosts["h"].history["a"].window("cpu", 10, 51.0) == ([-1.0, 0.0], [10.0, 12.0])
+    history = store.hosts["h"].history.get("a")
+    assert history is not None
+    assert history.window("cpu", 10, 51.0) == ([-1.0, 0.0], [10.0, 12.0])
 
 
 class FakeDom:

@@ -11,7 +11,7 @@ from textual.pilot import Pilot
 from textual.screen import Screen
 from textual.widgets import Button, Checkbox, Select, Static
 
-from tests.pilot_utils import wait_until
+from tests.pilot_utils import hosts_settled, wait_until
 from virttui.app import HostSpec, VirtTUIApp
 from virttui.screens.migrate import MigrateScreen
 
@@ -31,7 +31,7 @@ def dest_uri(tmp_path: Path) -> str:
 async def open_migrate(pilot: Pilot[Any]) -> MigrateScreen:
     app = pilot.app
     assert isinstance(app, VirtTUIApp)
-    await wait_until(pilot, lambda: all(h.rows for h in app.store.hosts.values()), 10)
+    await wait_until(pilot, lambda: hosts_settled(app), 10)
     screen = app.domains_screen()
     assert screen is not None
     for key in ["up"] * 5 + ["down"] * 5:
@@ -94,7 +94,7 @@ def test_migrate_dialog_snapshot(snap_compare: Any, dest_uri: str) -> None:
     async def run_before(pilot: Pilot[Any]) -> None:
         app = pilot.app
         assert isinstance(app, VirtTUIApp)
-        await wait_until(pilot, lambda: all(h.rows for h in app.store.hosts.values()), 10)
+        await wait_until(pilot, lambda: hosts_settled(app), 10)
         uuid = next(iter(app.store.hosts[SOURCE].rows))
         # Over a blank screen: the domain list's footer changes whenever a key is added.
         await app.push_screen(Screen())

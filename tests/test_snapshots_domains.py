@@ -6,7 +6,7 @@ from typing import Any
 
 from textual.pilot import Pilot
 
-from tests.pilot_utils import wait_until
+from tests.pilot_utils import hosts_settled, wait_until
 from virttui.app import HostSpec, VirtTUIApp
 from virttui.demo import demo_uri
 
@@ -18,7 +18,7 @@ def demo_app() -> VirtTUIApp:
 async def _loaded(pilot: Pilot[Any]) -> None:
     app = pilot.app
     assert isinstance(app, VirtTUIApp)
-    await wait_until(pilot, lambda: all(h.rows for h in app.store.hosts.values()), 10)
+    await wait_until(pilot, lambda: hosts_settled(app), 10)
     await pilot.pause(0.2)
 
 

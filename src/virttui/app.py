@@ -183,7 +183,7 @@ class VirtTUIApp(App[None]):
         self.refresh_domains()
         screen = self.domains_screen()
         if screen is not None and screen.is_mounted:
-            screen.refresh_bindings()
+            screen.refresh_bindings_if_changed()
 
     def _maybe_fall_back(self, uri: str, error: str | None) -> None:
         """No daemon reachable at start: open the demo host and say so (never silently)."""
@@ -226,7 +226,7 @@ class VirtTUIApp(App[None]):
         # The poller re-polls right after an event; nothing to do here but keep the key bindings fresh.
         screen = self.domains_screen()
         if screen is not None and screen.is_mounted:
-            screen.refresh_bindings()
+            screen.refresh_bindings_if_changed()
         for details in self.details_screens():
             details.domain_event(message.event)
 

@@ -12,14 +12,14 @@ import enum
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 from urllib.parse import urlsplit
 
 import libvirt
 
 from virttui.core import libvirt_runtime
-from virttui.core.stats import STATS_FLAGS, DomainRow, RateTracker, RawSample, parse_record
+from virttui.core.stats import STATS_FLAGS, DomainRow, RateTracker, parse_record
 
 T = TypeVar("T")
 
@@ -121,6 +121,8 @@ class HostConnection:
         self._autostart_at = 0.0
         self._rates = RateTracker()
         self._static_info: dict[str, tuple[int, int, int]] = {}
+        self._static_failed: set[str] = set()
+        self._first_poll = True
         self._thread: threading.Thread | None = None
         self.host_cpus = 1
         self.state = ConnState.STOPPED
@@ -223,6 +225,8 @@ class HostConnection:
         self._lost.clear()
         self._rates.reset()
         self._static_info.clear()
+        self._static_failed.clear()
+        self._first_poll = True
         self._autostart_due = True
 
     def _drop_connection(self) -> None:
@@ -266,6 +270,7 @@ class HostConnection:
             )
         if kind in ("lifecycle", "device-added", "device-removed"):
             self._static_info.pop(dom.UUIDString(), None)
+            self._static_failed.discard(dom.UUIDString())
         if kind in ("lifecycle", "metadata"):
             # DEFINED/UNDEFINED may change the autostart set too.
             self._autostart_due = self._autostart_due or event in (
@@ -303,43 +308,37 @@ class HostConnection:
         started = time.monotonic()
         records = conn.getAllDomainStats(STATS_FLAGS, 0)
         taken = time.monotonic()
-        samples = [parse_record(dom, stats) for dom, stats in records]
-        if any(s.vcpus is None or s.mem_kib is None for s in samples):
-            samples = self._fill_static(records, samples)
+        static = self._static_info
+        samples = [parse_record(dom, stats, static) for dom, stats in records]
+        missing = [i for i, s in enumerate(samples) if s.vcpus is None or s.mem_kib is None]
+        if missing:
+            if self._first_poll:
+                # Paint the rows now; vCPU/memory follow on the next poll, right after this one.
+                self._wake.set()
+            elif self._learn_static([records[i][0] for i in missing]):
+                for i in missing:
+                    samples[i] = parse_record(records[i][0], records[i][1], static)
+        self._first_poll = False
         rows = self._rates.update(samples, taken, self.host_cpus, self._autostart)
         return HostSnapshot(self.uri, taken, self.host_cpus, tuple(rows), taken - started)
 
-    def _fill_static(
-        self, records: list[tuple[libvirt.virDomain, dict[str, Any]]], samples: list[RawSample]
-    ) -> list[RawSample]:
-        """Drivers whose bulk stats lack vCPU/memory (the test driver): ask `info()` once per domain.
-
-        Cached per UUID and dropped on define/undefine events, so steady-state polls stay one RPC.
-        """
-        out: list[RawSample] = []
-        for (dom, _stats), sample in zip(records, samples, strict=True):
-            if sample.vcpus is not None and sample.mem_kib is not None:
-                out.append(sample)
+    def _learn_static(self, doms: list[libvirt.virDomain]) -> bool:
+        """Drivers whose bulk stats lack vCPU/memory (the test driver): ask `info()` once per
+        domain. Cached per UUID (failures too) and dropped on lifecycle/device events, so steady
+        polls stay one RPC. Returns whether anything new was learnt."""
+        learnt = False
+        for dom in doms:
+            uuid = dom.UUIDString()
+            if uuid in self._static_failed:
                 continue
-            info = self._static_info.get(sample.uuid)
-            if info is None:
-                try:
-                    _state, max_kib, cur_kib, vcpus, _cpu = dom.info()
-                except libvirt.libvirtError:
-                    out.append(sample)
-                    continue
-                info = self._static_info[sample.uuid] = (vcpus, max_kib, cur_kib)
-            vcpus, max_kib, cur_kib = info
-            out.append(
-                replace(
-                    sample,
-                    vcpus=sample.vcpus if sample.vcpus is not None else vcpus,
-                    vcpus_max=sample.vcpus_max if sample.vcpus_max is not None else vcpus,
-                    mem_kib=sample.mem_kib if sample.mem_kib is not None else cur_kib,
-                    mem_max_kib=sample.mem_max_kib if sample.mem_max_kib is not None else max_kib,
-                )
-            )
-        return out
+            try:
+                _state, max_kib, cur_kib, vcpus, _cpu = dom.info()
+            except libvirt.libvirtError:
+                self._static_failed.add(uuid)
+                continue
+            self._static_info[uuid] = (vcpus, max_kib, cur_kib)
+            learnt = True
+        return learnt
 
     def _connection_is_dead(self, conn: libvirt.virConnect) -> bool:
         if self._lost.is_set():

@@ -1,4 +1,4 @@
-"""The domain list's model: latest row and CPU history per domain, grouped by host.
+"""The domain list's model: latest row and history per domain, grouped by host.
 
 Lives on the UI thread (only it mutates), but knows nothing about widgets so it can be tested alone.
 Ordering (filter + sort) is recomputed on demand; with 1000 domains it costs well under 1 ms.
@@ -7,15 +7,14 @@ Ordering (filter + sort) is recomputed on demand; with 1000 domains it costs wel
 from __future__ import annotations
 
 import time
-from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from virttui.core.history import DomainHistory, update_histories
-from virttui.core.stats import DomainRow, state_name
+from rich.cells import cell_len
 
-HISTORY = 120  # samples of CPU% kept per domain for sparklines and graphs
+from virttui.core.history import HostHistory
+from virttui.core.stats import DomainRow, state_name
 
 
 @dataclass(slots=True)
@@ -27,8 +26,8 @@ class HostEntry:
     readonly: bool = False
     host_cpus: int = 1
     rows: dict[str, DomainRow] = field(default_factory=dict)
-    cpu_history: dict[str, deque[float]] = field(default_factory=dict)
-    history: dict[str, DomainHistory] = field(default_factory=dict)  # details graphs
+    history: HostHistory = field(default_factory=HostHistory)  # sparklines and details graphs
+    name_cells: int = 0  # widest domain name in terminal cells (CJK/emoji count 2)
     version: int = 0  # bumped on every change, lets views skip work
 
 
@@ -102,22 +101,11 @@ class DomainStore:
         entry = self.hosts.get(uri)
         if entry is None:
             return
-        new_rows = {r.uuid: r for r in rows}
-        history = entry.cpu_history
-        for uuid in history.keys() - new_rows.keys():
-            del history[uuid]
-        for uuid, row in new_rows.items():
-            series = history.get(uuid)
-            if series is None:
-                series = history[uuid] = deque(maxlen=HISTORY)
-            value = row.cpu_host_pct if self.cpu_mode == "host" else row.cpu_vcpu_pct
-            if value is not None:
-                series.append(value)
-            elif not row.active:
-                series.append(0.0)
-        update_histories(
-            entry.history, new_rows, time.monotonic() if taken_at is None else taken_at
-        )
+        row_list = list(rows)
+        new_rows = {r.uuid: r for r in row_list}
+        entry.history.append(time.monotonic() if taken_at is None else taken_at, row_list)
+        if new_rows.keys() != entry.rows.keys():
+            entry.name_cells = max((cell_len(r.name) for r in row_list), default=0)
         entry.rows = new_rows
         entry.host_cpus = host_cpus
         entry.version += 1
@@ -126,6 +114,10 @@ class DomainStore:
     def row(self, uri: str, uuid: str) -> DomainRow | None:
         entry = self.hosts.get(uri)
         return None if entry is None else entry.rows.get(uuid)
+
+    def cpu_series(self) -> str:
+        """The history series the list's CPU column and sparkline show."""
+        return "cpu_host" if self.cpu_mode == "host" else "cpu"
 
     def cpu_value(self, row: DomainRow) -> float | None:
         return row.cpu_host_pct if self.cpu_mode == "host" else row.cpu_vcpu_pct

@@ -79,37 +79,86 @@ class DomainRow:
         return self.dom_id >= 0
 
 
-def _sum_indexed(stats: Mapping[str, Any], prefix: str, field: str) -> int:
-    count = stats.get(f"{prefix}.count", 0)
+_MAX_DEVICES = 64
+
+
+def _keys(prefix: str, field: str) -> tuple[str, ...]:
+    return tuple(f"{prefix}.{i}.{field}" for i in range(_MAX_DEVICES))
+
+
+# Key strings built once, not per domain per poll (this loop runs for every domain every refresh).
+_BLOCK_KEYS = {f: _keys("block", f) for f in ("rd.bytes", "wr.bytes", "rd.reqs", "wr.reqs")}
+_NET_KEYS = {f: _keys("net", f) for f in ("rx.bytes", "tx.bytes")}
+
+
+def _sum_keys(stats: Mapping[str, Any], keys: tuple[str, ...], count: int) -> int:
+    if count > _MAX_DEVICES:  # rare: more devices than prebuilt keys
+        prefix, _, rest = keys[0].partition(".0.")
+        keys = tuple(f"{prefix}.{i}.{rest}" for i in range(count))
     total = 0
+    get = stats.get
     for i in range(count):
-        value = stats.get(f"{prefix}.{i}.{field}")
+        value = get(keys[i])
         if value is not None:
             total += value
     return total
 
 
-def parse_record(dom: libvirt.virDomain, stats: Mapping[str, Any]) -> RawSample:
-    """One `getAllDomainStats` record; `dom.name()`/`UUIDString()`/`ID()` are cached, no RPC."""
+def parse_record(
+    dom: libvirt.virDomain,
+    stats: Mapping[str, Any],
+    static: Mapping[str, tuple[int, int, int]] | None = None,
+) -> RawSample:
+    """One `getAllDomainStats` record; `dom.name()`/`UUIDString()`/`ID()` are cached, no RPC.
+
+    `static` maps UUID -> (vcpus, max KiB, current KiB) for drivers whose bulk stats lack them.
+    """
+    get = stats.get
+    uuid = dom.UUIDString()
+    vcpus = get("vcpu.current")
+    vcpus_max = get("vcpu.maximum")
+    mem = get("balloon.current")
+    mem_max = get("balloon.maximum")
+    if static is not None and (vcpus is None or mem is None):
+        info = static.get(uuid)
+        if info is not None:
+            vcpus = info[0] if vcpus is None else vcpus
+            vcpus_max = info[0] if vcpus_max is None else vcpus_max
+            mem = info[2] if mem is None else mem
+            mem_max = info[1] if mem_max is None else mem_max
+    nblock = get("block.count", 0)
+    nnet = get("net.count", 0)
+    if nblock:
+        rd = _sum_keys(stats, _BLOCK_KEYS["rd.bytes"], nblock)
+        wr = _sum_keys(stats, _BLOCK_KEYS["wr.bytes"], nblock)
+        rd_reqs = _sum_keys(stats, _BLOCK_KEYS["rd.reqs"], nblock)
+        wr_reqs = _sum_keys(stats, _BLOCK_KEYS["wr.reqs"], nblock)
+    else:
+        rd = wr = rd_reqs = wr_reqs = 0
+    if nnet:
+        rx = _sum_keys(stats, _NET_KEYS["rx.bytes"], nnet)
+        tx = _sum_keys(stats, _NET_KEYS["tx.bytes"], nnet)
+    else:
+        rx = tx = 0
     return RawSample(
-        uuid=dom.UUIDString(),
+        uuid=uuid,
         name=dom.name(),
         dom_id=dom.ID(),
-        state=stats.get("state.state", libvirt.VIR_DOMAIN_NOSTATE),
-        reason=stats.get("state.reason", 0),
-        cpu_time_ns=stats.get("cpu.time"),
-        vcpus=stats.get("vcpu.current"),
-        vcpus_max=stats.get("vcpu.maximum"),
-        mem_kib=stats.get("balloon.current"),
-        mem_max_kib=stats.get("balloon.maximum"),
-        rd_bytes=_sum_indexed(stats, "block", "rd.bytes"),
-        wr_bytes=_sum_indexed(stats, "block", "wr.bytes"),
-        rx_bytes=_sum_indexed(stats, "net", "rx.bytes"),
-        tx_bytes=_sum_indexed(stats, "net", "tx.bytes"),
-        rd_reqs=_sum_indexed(stats, "block", "rd.reqs"),
-        wr_reqs=_sum_indexed(stats, "block", "wr.reqs"),
+        state=get("state.state", libvirt.VIR_DOMAIN_NOSTATE),
+        reason=get("state.reason", 0),
+        cpu_time_ns=get("cpu.time"),
+        vcpus=vcpus,
+        vcpus_max=vcpus_max,
+        mem_kib=mem,
+        mem_max_kib=mem_max,
+        rd_bytes=rd,
+        wr_bytes=wr,
+        rx_bytes=rx,
+        tx_bytes=tx,
+        rd_reqs=rd_reqs,
+        wr_reqs=wr_reqs,
         mem_used_kib=_guest_used_kib(stats),
-        mem_rss_kib=stats.get("balloon.rss"),
+        mem_rss_kib=get("balloon.rss"),
     )
 
 

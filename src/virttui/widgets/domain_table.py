@@ -154,11 +154,8 @@ class DomainTable(ScrollView, can_focus=True):
             return
         self._seen_version = self.store.version
         self.items = self.store.items()
-        self.name_want = max(
-            (cell_len(r.name) + 1 for e in self.store.hosts.values() for r in e.rows.values()),
-            default=16,
-        )
-        self.virtual_size = Size(self.size.width, len(self.items) + 1)
+        self.name_want = max((e.name_cells + 1 for e in self.store.hosts.values()), default=16)
+        self.virtual_size = Size(self._width(), len(self.items) + 1)
         index = 0
         found = False
         if self._cursor_key is not None:
@@ -196,7 +193,7 @@ class DomainTable(ScrollView, can_focus=True):
             self.post_message(self.Highlighted(self.items[index]))
 
     def _scroll_cursor_into_view(self) -> None:
-        body = max(1, self.size.height - 1)
+        body = max(1, self.scrollable_content_region.height - 1)
         top = int(self.scroll_y)
         if self.cursor < top:
             self.scroll_to(y=self.cursor, animate=False)
@@ -223,13 +220,17 @@ class DomainTable(ScrollView, can_focus=True):
         self.selected.symmetric_difference_update({item.key})
         self.refresh()
 
+    def _width(self) -> int:
+        # The vertical scrollbar takes columns: lay rows out in what is left, never scroll sideways.
+        return self.scrollable_content_region.width
+
     def on_resize(self, _event: events.Resize) -> None:
-        self.virtual_size = Size(self.size.width, len(self.items) + 1)
+        self.virtual_size = Size(self._width(), len(self.items) + 1)
 
     def on_click(self, event: events.Click) -> None:
         if event.y == 0:
             x = 0
-            for col, width in layout_columns(self.size.width, self.name_want):
+            for col, width in layout_columns(self._width(), self.name_want):
                 if x <= event.x < x + width + 1:
                     self.post_message(self.HeaderClicked(col.id))
                     return
@@ -252,7 +253,7 @@ class DomainTable(ScrollView, can_focus=True):
         return label
 
     def render_line(self, y: int) -> Strip:
-        width = self.size.width
+        width = self._width()
         columns = layout_columns(width, self.name_want)
         if y == 0:
             style = self.get_component_rich_style("domain-table--header")
@@ -268,10 +269,12 @@ class DomainTable(ScrollView, can_focus=True):
             segments = self._host_segments(item, width)
         else:
             segments = self._domain_segments(item, columns)
-        strip = Strip(segments).adjust_cell_length(width, base)
         if is_cursor:
-            strip = strip.apply_style(self.get_component_rich_style("domain-table--cursor"))
-        return strip
+            # The cursor colours win over per-cell colours (state), so the bar has no gaps.
+            cursor = self.get_component_rich_style("domain-table--cursor")
+            segments = [Segment(t, (st + cursor) if st else cursor) for t, st, _c in segments]
+            return Strip(segments).adjust_cell_length(width, cursor)
+        return Strip(segments).adjust_cell_length(width, base)
 
     def has_focus_within_screen(self) -> bool:
         # Keep the cursor visible while a filter input or footer has focus.
@@ -293,7 +296,7 @@ class DomainTable(ScrollView, can_focus=True):
         name = {1: "running", 2: "running", 3: "paused", 7: "paused", 6: "crashed"}.get(
             row.state, "off"
         )
-        return self.get_component_rich_style(f"domain-table--{name}")
+        return self.get_component_rich_style(f"domain-table--{name}", partial=True)
 
     def cell_text(self, row: DomainRow, col: Column, width: int, item: ListItem) -> str:
         cid = col.id
@@ -307,8 +310,10 @@ class DomainTable(ScrollView, can_focus=True):
             return "-" if value is None else f"{value:.1f}"
         if cid == "spark":
             entry = self.store.hosts.get(item.uri)
-            series = entry.cpu_history.get(row.uuid) if entry else None
-            return sparkline(list(series) if series else [], width, self.glyphs)
+            if entry is None:
+                return ""
+            values = entry.history.values(row.uuid, self.store.cpu_series(), last=width)
+            return sparkline(values, width, self.glyphs)
         if cid == "vcpus":
             return "-" if row.vcpus is None else str(row.vcpus)
         if cid == "mem":
@@ -339,7 +344,11 @@ class DomainTable(ScrollView, can_focus=True):
             return []
         segments: list[Segment] = []
         selected = item.key in self.selected
-        sel_style = self.get_component_rich_style("domain-table--selected") if selected else None
+        sel_style = (
+            self.get_component_rich_style("domain-table--selected", partial=True)
+            if selected
+            else None
+        )
         for col, width in columns:
             text = fit(self.cell_text(row, col, width, item), width, col.right)
             style = self._state_style(row) if col.id == "state" else None

@@ -34,5 +34,6 @@ def sparkline(values: list[float], width: int, glyphs: Glyphs, top: float = 100.
     levels = glyphs.spark
     top = max(top, 1.0)
     n = len(levels) - 1
+    # NaN (no sample) and zero both draw as the lowest level; `v > 0` is False for NaN.
     chars = [levels[min(n, max(0, round(v / top * n)))] if v > 0 else levels[0] for v in tail]
     return "".join(chars).rjust(width)
