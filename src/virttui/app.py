@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import partial
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual import work
@@ -20,11 +22,13 @@ from virttui.core.libvirt_runtime import error_message
 from virttui.core.lifecycle import LIFECYCLE, action_allowed
 from virttui.resources import stylesheets
 from virttui.screens.confirm import ConfirmScreen
-from virttui.screens.details import DetailsScreen
-from virttui.screens.domain_actions_ui import domain_commands
-from virttui.screens.domain_edit_ui import edit_commands
 from virttui.screens.domains import DomainsScreen
 from virttui.widgets.glyphs import pick_glyphs
+
+if TYPE_CHECKING:
+    # Imported where used: the details screen pulls in plotext, the action menus many modals;
+    # none of it is needed for the first paint of the list.
+    from virttui.screens.details import DetailsScreen
 
 DEMO_LABEL = "demo host (libvirt test driver)"
 
@@ -215,11 +219,18 @@ class VirtTUIApp(App[None]):
             screen.store_updated(message.uri)
 
     def details_screens(self) -> list[DetailsScreen]:
-        return [s for s in self.screen_stack if isinstance(s, DetailsScreen) and s.is_mounted]
+        details = sys.modules.get("virttui.screens.details")
+        if details is None:
+            return []  # never imported, so no details screen is open
+        return [
+            s for s in self.screen_stack if isinstance(s, details.DetailsScreen) and s.is_mounted
+        ]
 
     def open_details(self, uri: str, uuid: str) -> None:
         host = self.hosts.get(uri)
         if host is not None and self.store.row(uri, uuid) is not None:
+            from virttui.screens.details import DetailsScreen
+
             self.push_screen(DetailsScreen(host, uri, uuid))
 
     def on_host_domain_event(self, message: HostDomainEvent) -> None:
@@ -316,6 +327,10 @@ class VirtTUIApp(App[None]):
 
     # ------------------------------------------------------------------ palette
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        from virttui.screens.details import DetailsScreen
+        from virttui.screens.domain_actions_ui import domain_commands
+        from virttui.screens.domain_edit_ui import edit_commands
+
         yield from super().get_system_commands(screen)
         if isinstance(screen, DomainsScreen):
             for action in LIFECYCLE.values():
