@@ -207,3 +207,22 @@ async def test_multi_select_runs_on_all_with_one_confirmation() -> None:
             ),
             3,
         )
+
+
+async def test_command_palette_offers_domain_actions() -> None:
+    app = VirtTUIApp([HostSpec("test:///default")], refresh=30.0)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_until(pilot, lambda: connected(app))
+        titles = [c.title for c in app.get_system_commands(app.screen)]
+        for title in (
+            "Domain: Start",
+            "Domain: Force off",
+            "Domain: Pause/Resume",
+            "Domain: details",
+        ):
+            assert title in titles
+        await pilot.press("ctrl+p")
+        await pilot.pause(0.3)
+        await pilot.press(*"Force off")
+        await pilot.pause(0.5)
+        assert "Force off" in screen_text(app)
