@@ -145,3 +145,27 @@ def close_screen(screen: Screen[Any]) -> None:
         screen.dismiss()
     else:
         screen.set_class(True, "-finished")
+
+
+def report_lines(app: VirtTUIApp, title: str, name: str, lines: list[str]) -> None:
+    """One notification; an entry that could not go live is a warning, not silence."""
+    text = "\n".join([name, *lines])
+    severity = "warning" if "not possible live" in text else "information"
+    app.notify(text, title=title, severity=severity, markup=False, timeout=10)
+
+
+def apply_and_report(
+    app: VirtTUIApp,
+    uri: str,
+    uuid: str,
+    title: str,
+    name: str,
+    job: Callable[[libvirt.virDomain], list[str]],
+) -> None:
+    run_job(
+        app,
+        uri,
+        title,
+        lambda c: job(c.lookupByUUIDString(uuid)),
+        lambda lines: report_lines(app, title, name, lines),
+    )
