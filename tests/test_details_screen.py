@@ -220,3 +220,20 @@ async def test_hostile_title_and_description_render_literally(tmp_path: Path) ->
         await pilot.press("2")
         await pilot.pause(0.1)
         assert "/tmp/[b]x[/b].img" in screen_text(app)
+
+
+async def test_actions_and_edit_menus_open_from_details() -> None:
+    from virttui.screens.action_menu import ActionMenuScreen
+
+    app = VirtTUIApp([], refresh=3600.0)
+    async with app.run_test(size=(100, 30)) as pilot:
+        app.open_demo()
+        await wait_until(pilot, lambda: hosts_settled(app))
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: type(app.screen).__name__ == "DetailsScreen")
+        await pilot.press("a")
+        await wait_until(pilot, lambda: isinstance(app.screen, ActionMenuScreen))
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: type(app.screen).__name__ == "DetailsScreen")
+        await pilot.press("e")
+        await wait_until(pilot, lambda: isinstance(app.screen, ActionMenuScreen))

@@ -6,7 +6,7 @@ from typing import Any
 
 from textual.pilot import Pilot
 
-from tests.pilot_utils import wait_until
+from tests.pilot_utils import hosts_settled, wait_until
 from virttui.app import HostSpec, VirtTUIApp
 from virttui.demo import demo_uri
 from virttui.screens import domain_actions_ui as ui
@@ -26,7 +26,7 @@ def _uuid(app: VirtTUIApp, name: str) -> str:
 async def _open(pilot: Pilot[Any], name: str, key: str | None, kind: type) -> None:
     app = pilot.app
     assert isinstance(app, VirtTUIApp)
-    await wait_until(pilot, lambda: all(h.rows for h in app.store.hosts.values()), 10)
+    await wait_until(pilot, lambda: hosts_settled(app), 10)
     ui.open_actions_menu(app, demo_uri(), _uuid(app, name))
     await wait_until(pilot, lambda: isinstance(app.screen, ActionMenuScreen), 5)
     if key is not None:

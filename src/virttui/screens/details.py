@@ -69,6 +69,8 @@ class DetailsScreen(Screen[None]):
         Binding("r", "lifecycle('reboot')", "Reboot", id="details.reboot"),
         Binding("p", "lifecycle('pause')", "Pause", id="details.pause"),
         Binding("F", "lifecycle('destroy')", "Off!", id="details.destroy"),
+        Binding("a", "actions_menu", "Actions", id="details.actions", tooltip="Every action"),
+        Binding("e", "edit_menu", "Edit", id="details.edit", tooltip="Notes and hardware"),
         Binding("escape", "back", "Back", id="details.back"),
         Binding("1", "tab('tab-overview')", "Overview", show=False),
         Binding("2", "tab('tab-devices')", "Devices", show=False),
@@ -236,12 +238,24 @@ class DetailsScreen(Screen[None]):
             if row is None or self.host.readonly:
                 return None
             return True if action_allowed(LIFECYCLE[str(parameters[0])], row.state) else None
+        if action in ("actions_menu", "edit_menu"):
+            return None if self.host.readonly else True
         if action in ("search_step",):
             return bool(self._matches) and self.query_one(TabbedContent).active == "tab-xml"
         return True
 
     def action_lifecycle(self, action_id: str) -> None:
         self.app.run_lifecycle(action_id, [self.target])  # type: ignore[attr-defined]
+
+    def action_actions_menu(self) -> None:
+        from virttui.screens.domain_actions_ui import open_actions_menu
+
+        open_actions_menu(self.app, self.uri, self.uuid)  # type: ignore[arg-type]
+
+    def action_edit_menu(self) -> None:
+        from virttui.screens.domain_edit_ui import open_edit_menu
+
+        open_edit_menu(self.app, self.uri, self.uuid)  # type: ignore[arg-type]
 
     def action_back(self) -> None:
         if self.query_one("#xml-searchbar").display and self.focused is self.query_one(
