@@ -73,3 +73,46 @@ def test_parse_record_sums_disks_and_nics() -> None:
         assert s.uuid == dom.UUIDString()
     finally:
         conn.close()
+
+
+def test_identical_idle_records_keep_their_row_objects() -> None:
+    conn = libvirt.open("test:///default")
+    try:
+        dom = conn.lookupByName("test")
+        tracker = RateTracker()
+        stats = {"state.state": 5, "state.reason": 0, "vcpu.current": 1, "balloon.current": 1024}
+        rows1, missing = tracker.update_records([(dom, stats)], 1.0, 2, frozenset(), {})
+        assert not missing and rows1[0].autostart is False
+        rows2, _ = tracker.update_records([(dom, dict(stats))], 2.0, 2, frozenset(), {})
+        assert rows2[0] is rows1[0]
+        # Anything different (autostart, counters) builds a new row.
+        rows3, _ = tracker.update_records(
+            [(dom, dict(stats))], 3.0, 2, frozenset({dom.UUIDString()}), {}
+        )
+        assert rows3[0] is not rows2[0] and rows3[0].autostart is True
+        busy = dict(stats, **{"state.state": 1, "cpu.time": 10})
+        rows4, _ = tracker.update_records([(dom, busy)], 4.0, 2, None, {})
+        busy2 = dict(busy, **{"cpu.time": 10 + 10**9})
+        rows5, _ = tracker.update_records([(dom, busy2)], 5.0, 2, None, {})
+        assert rows5[0].cpu_host_pct == 50.0
+    finally:
+        conn.close()
+
+
+def test_records_without_vcpu_memory_are_reported_and_filled_from_static() -> None:
+    conn = libvirt.open("test:///default")
+    try:
+        dom = conn.lookupByName("test")
+        tracker = RateTracker()
+        stats = {"state.state": 1, "state.reason": 1}
+        rows, missing = tracker.update_records([(dom, stats)], 1.0, 2, None, {})
+        assert missing == [0] and rows[0].vcpus is None
+        static = {dom.UUIDString(): (2, 4096, 2048)}
+        rows, missing = tracker.update_records([(dom, stats)], 1.0, 2, None, static, again=True)
+        assert not missing and (rows[0].vcpus, rows[0].mem_kib, rows[0].mem_max_kib) == (
+            2,
+            2048,
+            4096,
+        )
+    finally:
+        conn.close()

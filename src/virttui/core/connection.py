@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 import libvirt
 
 from virttui.core import libvirt_runtime
-from virttui.core.stats import STATS_FLAGS, DomainRow, RateTracker, parse_record
+from virttui.core.stats import STATS_FLAGS, DomainRow, RateTracker
 
 T = TypeVar("T")
 
@@ -309,17 +309,18 @@ class HostConnection:
         records = conn.getAllDomainStats(STATS_FLAGS, 0)
         taken = time.monotonic()
         static = self._static_info
-        samples = [parse_record(dom, stats, static) for dom, stats in records]
-        missing = [i for i, s in enumerate(samples) if s.vcpus is None or s.mem_kib is None]
+        rows, missing = self._rates.update_records(
+            records, taken, self.host_cpus, self._autostart, static
+        )
         if missing:
             if self._first_poll:
                 # Paint the rows now; vCPU/memory follow on the next poll, right after this one.
                 self._wake.set()
             elif self._learn_static([records[i][0] for i in missing]):
-                for i in missing:
-                    samples[i] = parse_record(records[i][0], records[i][1], static)
+                rows, _missing = self._rates.update_records(
+                    records, taken, self.host_cpus, self._autostart, static, again=True
+                )
         self._first_poll = False
-        rows = self._rates.update(samples, taken, self.host_cpus, self._autostart)
         return HostSnapshot(self.uri, taken, self.host_cpus, tuple(rows), taken - started)
 
     def _learn_static(self, doms: list[libvirt.virDomain]) -> bool:

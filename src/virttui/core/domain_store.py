@@ -28,6 +28,8 @@ class HostEntry:
     rows: dict[str, DomainRow] = field(default_factory=dict)
     history: HostHistory = field(default_factory=HostHistory)  # sparklines and details graphs
     name_cells: int = 0  # widest domain name in terminal cells (CJK/emoji count 2)
+    members: tuple[tuple[str, ...], tuple[str, ...]] = ((), ())  # (uuids, names) in poll order
+    members_version: int = 0  # bumped when domains come, go or are renamed
     version: int = 0  # bumped on every change, lets views skip work
 
 
@@ -70,6 +72,8 @@ class DomainStore:
         self.filter_text = ""
         self.cpu_mode = "host"  # "host": % of all host CPUs (virt-top); "vcpu": % of own vCPUs
         self.version = 0
+        self._items_key: tuple[object, ...] | None = None
+        self._items: list[ListItem] = []
 
     def add_host(self, uri: str, label: str, readonly: bool = False) -> HostEntry:
         entry = self.hosts.get(uri)
@@ -104,7 +108,10 @@ class DomainStore:
         row_list = list(rows)
         new_rows = {r.uuid: r for r in row_list}
         entry.history.append(time.monotonic() if taken_at is None else taken_at, row_list)
-        if new_rows.keys() != entry.rows.keys():
+        members = (tuple(new_rows), tuple(r.name for r in row_list))
+        if members != entry.members:
+            entry.members = members
+            entry.members_version += 1
             entry.name_cells = max((cell_len(r.name) for r in row_list), default=0)
         entry.rows = new_rows
         entry.host_cpus = host_cpus
@@ -129,7 +136,24 @@ class DomainStore:
         return needle in row.name.casefold() or needle in state_name(row.state).casefold()
 
     def items(self) -> list[ListItem]:
-        """Host headers, each followed by its filtered, sorted domains."""
+        """Host headers, each followed by its filtered, sorted domains.
+
+        Sorted by name with no filter (the usual view), the order only changes when domains come,
+        go or are renamed, so it is cached; other orders depend on live values and are recomputed.
+        """
+        cache_key: tuple[object, ...] | None = None
+        if self.sort_column == "name" and not self.filter_text:
+            cache_key = (
+                self.sort_reverse,
+                tuple((uri, e.members_version) for uri, e in self.hosts.items()),
+            )
+            if cache_key == self._items_key:
+                return self._items
+        items = self._compute_items()
+        self._items_key, self._items = cache_key, items
+        return items
+
+    def _compute_items(self) -> list[ListItem]:
         key_fn = SORT_KEYS.get(self.sort_column, SORT_KEYS["name"])
         mode = self.cpu_mode
         out: list[ListItem] = []

@@ -76,8 +76,19 @@ class HostHistory:
         self.frames: deque[Frame] = deque(maxlen=points)
         self._uuids: tuple[str, ...] = ()
         self._index: dict[str, int] = {}
+        self._last_rows: Sequence[DomainRow] = ()
 
     def append(self, taken_at: float, rows: Sequence[DomainRow]) -> None:
+        last = self._last_rows
+        self._last_rows = rows
+        if (
+            self.frames
+            and len(rows) == len(last)
+            and all(a is b for a, b in zip(rows, last, strict=True))
+        ):
+            # Same row objects as last poll (an idle host): share the columns, store nothing new.
+            self.frames.append(Frame(taken_at, self._index, self.frames[-1].columns))
+            return
         uuids = tuple(r.uuid for r in rows)
         if uuids != self._uuids:
             self._uuids = uuids

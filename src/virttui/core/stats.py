@@ -176,11 +176,65 @@ def _rate(now: int, before: int, seconds: float) -> float:
     return max(0.0, (now - before) / seconds)
 
 
+def _make_row(
+    s: RawSample, prev: RawSample | None, seconds: float, host_cpus: int, autostart: bool | None
+) -> DomainRow:
+    cpu_host = cpu_vcpu = rd = wr = rx = tx = rd_iops = wr_iops = None
+    if prev is not None and s.dom_id >= 0 and prev.dom_id == s.dom_id and seconds > 0:
+        if s.cpu_time_ns is not None and prev.cpu_time_ns is not None:
+            busy = _rate(s.cpu_time_ns, prev.cpu_time_ns, seconds) / 1e9 * 100.0
+            cpu_host = busy / host_cpus
+            cpu_vcpu = busy / max(1, s.vcpus or 1)
+        rd = _rate(s.rd_bytes, prev.rd_bytes, seconds)
+        wr = _rate(s.wr_bytes, prev.wr_bytes, seconds)
+        rx = _rate(s.rx_bytes, prev.rx_bytes, seconds)
+        tx = _rate(s.tx_bytes, prev.tx_bytes, seconds)
+        rd_iops = _rate(s.rd_reqs, prev.rd_reqs, seconds)
+        wr_iops = _rate(s.wr_reqs, prev.wr_reqs, seconds)
+    return DomainRow(
+        uuid=s.uuid,
+        name=s.name,
+        dom_id=s.dom_id,
+        state=s.state,
+        reason=s.reason,
+        vcpus=s.vcpus,
+        vcpus_max=s.vcpus_max,
+        mem_kib=s.mem_kib,
+        mem_max_kib=s.mem_max_kib,
+        cpu_host_pct=cpu_host,
+        cpu_vcpu_pct=cpu_vcpu,
+        disk_rd_bps=rd,
+        disk_wr_bps=wr,
+        net_rx_bps=rx,
+        net_tx_bps=tx,
+        autostart=autostart,
+        disk_rd_iops=rd_iops,
+        disk_wr_iops=wr_iops,
+        mem_used_kib=s.mem_used_kib,
+        mem_rss_kib=s.mem_rss_kib,
+    )
+
+
+def _idle(row: DomainRow) -> bool:
+    """No activity shown: an unchanged record then means an unchanged row."""
+    return not (
+        row.cpu_host_pct
+        or row.disk_rd_bps
+        or row.disk_wr_bps
+        or row.net_rx_bps
+        or row.net_tx_bps
+        or row.disk_rd_iops
+        or row.disk_wr_iops
+    )
+
+
 class RateTracker:
     """Remembers the previous sample of every domain and derives rates from the next one."""
 
     def __init__(self) -> None:
-        self._prev: dict[str, tuple[float, RawSample]] = {}
+        # uuid -> (time, sample, raw stats record or None, row)
+        self._prev: dict[str, tuple[float, RawSample, Mapping[str, Any] | None, DomainRow]] = {}
+        self._before = self._prev
 
     def reset(self) -> None:
         self._prev.clear()
@@ -194,52 +248,77 @@ class RateTracker:
     ) -> list[DomainRow]:
         rows: list[DomainRow] = []
         prev_map = self._prev
-        next_map: dict[str, tuple[float, RawSample]] = {}
+        next_map: dict[str, tuple[float, RawSample, Mapping[str, Any] | None, DomainRow]] = {}
         host_cpus = max(1, host_cpus)
         for s in samples:
-            next_map[s.uuid] = (now, s)
-            cpu_host = cpu_vcpu = rd = wr = rx = tx = rd_iops = wr_iops = None
             prev = prev_map.get(s.uuid)
-            if prev is not None and s.dom_id >= 0 and prev[1].dom_id == s.dom_id:
-                seconds = now - prev[0]
-                p = prev[1]
-                if seconds > 0:
-                    if s.cpu_time_ns is not None and p.cpu_time_ns is not None:
-                        busy = _rate(s.cpu_time_ns, p.cpu_time_ns, seconds) / 1e9 * 100.0
-                        cpu_host = busy / host_cpus
-                        cpu_vcpu = busy / max(1, s.vcpus or 1)
-                    rd = _rate(s.rd_bytes, p.rd_bytes, seconds)
-                    wr = _rate(s.wr_bytes, p.wr_bytes, seconds)
-                    rx = _rate(s.rx_bytes, p.rx_bytes, seconds)
-                    tx = _rate(s.tx_bytes, p.tx_bytes, seconds)
-                    rd_iops = _rate(s.rd_reqs, p.rd_reqs, seconds)
-                    wr_iops = _rate(s.wr_reqs, p.wr_reqs, seconds)
-            rows.append(
-                DomainRow(
-                    uuid=s.uuid,
-                    name=s.name,
-                    dom_id=s.dom_id,
-                    state=s.state,
-                    reason=s.reason,
-                    vcpus=s.vcpus,
-                    vcpus_max=s.vcpus_max,
-                    mem_kib=s.mem_kib,
-                    mem_max_kib=s.mem_max_kib,
-                    cpu_host_pct=cpu_host,
-                    cpu_vcpu_pct=cpu_vcpu,
-                    disk_rd_bps=rd,
-                    disk_wr_bps=wr,
-                    net_rx_bps=rx,
-                    net_tx_bps=tx,
-                    autostart=None if autostart is None else s.uuid in autostart,
-                    disk_rd_iops=rd_iops,
-                    disk_wr_iops=wr_iops,
-                    mem_used_kib=s.mem_used_kib,
-                    mem_rss_kib=s.mem_rss_kib,
-                )
+            row = _make_row(
+                s,
+                None if prev is None else prev[1],
+                0.0 if prev is None else now - prev[0],
+                host_cpus,
+                None if autostart is None else s.uuid in autostart,
             )
+            next_map[s.uuid] = (now, s, None, row)
+            rows.append(row)
         self._prev = next_map
         return rows
+
+    def update_records(
+        self,
+        records: list[tuple[libvirt.virDomain, dict[str, Any]]],
+        now: float,
+        host_cpus: int,
+        autostart: frozenset[str] | None,
+        static: Mapping[str, tuple[int, int, int]],
+        *,
+        again: bool = False,
+    ) -> tuple[list[DomainRow], list[int]]:
+        """Parse a bulk stats reply into rows. A domain whose record is identical to last time and
+        that showed no activity keeps its row object (shut-off domains, idle test-driver hosts):
+        no parsing, no new objects, and views can tell by identity that nothing changed.
+
+        Returns the rows and the indexes of records that lacked vCPU/memory and had no static info.
+        `again=True` redoes the same poll (after static info was learnt) against the previous one.
+        """
+        rows: list[DomainRow] = []
+        missing: list[int] = []
+        if again:
+            self._prev = self._before
+        self._before = prev_map = self._prev
+        next_map: dict[str, tuple[float, RawSample, Mapping[str, Any] | None, DomainRow]] = {}
+        host_cpus = max(1, host_cpus)
+        for index, (dom, stats) in enumerate(records):
+            uuid = dom.UUIDString()
+            prev = prev_map.get(uuid)
+            flag = None if autostart is None else uuid in autostart
+            if prev is not None:
+                row = prev[3]
+                if (
+                    prev[2] == stats
+                    and row.autostart == flag
+                    and _idle(row)
+                    and (row.vcpus is not None or uuid not in static)
+                ):
+                    next_map[uuid] = (now, prev[1], stats, row)
+                    rows.append(row)
+                    if row.vcpus is None or row.mem_kib is None:
+                        missing.append(index)
+                    continue
+            sample = parse_record(dom, stats, static)
+            if sample.vcpus is None or sample.mem_kib is None:
+                missing.append(index)
+            row = _make_row(
+                sample,
+                None if prev is None else prev[1],
+                0.0 if prev is None else now - prev[0],
+                host_cpus,
+                flag,
+            )
+            next_map[uuid] = (now, sample, stats, row)
+            rows.append(row)
+        self._prev = next_map
+        return rows, missing
 
 
 STATE_NAMES: dict[int, str] = {

@@ -145,6 +145,7 @@ class DomainTable(ScrollView, can_focus=True):
         self._cursor_key: str | None = None
         self._auto_cursor = True  # until the user moves, the cursor seeks the first domain
         self._seen_version = -1
+        self._signature: tuple[object, ...] = ()
         self.name_want = 16
 
     # ---------------------------------------------------------------- model sync
@@ -153,23 +154,62 @@ class DomainTable(ScrollView, can_focus=True):
         if not force and self.store.version == self._seen_version:
             return
         self._seen_version = self.store.version
-        self.items = self.store.items()
+        items = self.store.items()
+        same_items = items is self.items
+        self.items = items
         self.name_want = max((e.name_cells + 1 for e in self.store.hosts.values()), default=16)
-        self.virtual_size = Size(self._width(), len(self.items) + 1)
-        index = 0
-        found = False
-        if self._cursor_key is not None:
-            for i, item in enumerate(self.items):
+        size = Size(self._width(), len(items) + 1)
+        if size != self.virtual_size:
+            self.virtual_size = size
+        index = self.cursor
+        found = (
+            same_items and self._cursor_key is not None and self._key_at(index) == self._cursor_key
+        )
+        if not found and self._cursor_key is not None:
+            for i, item in enumerate(items):
                 if item.key == self._cursor_key:
                     index, found = i, True
                     break
             else:
-                index = min(self.cursor, max(0, len(self.items) - 1))
-        if self._auto_cursor and (not found or self.items[index].uuid is None):
-            index = next((i for i, it in enumerate(self.items) if it.uuid is not None), index)
+                index = min(self.cursor, max(0, len(items) - 1))
+        if self._auto_cursor and (not found or items[index].uuid is None):
+            index = next((i for i, it in enumerate(items) if it.uuid is not None), index)
+        self._move(index, announce=self._key_at(index) != self._cursor_key)
+        signature = self._visible_signature()
+        if force or signature != self._signature:
+            # Only repaint when a visible row, the cursor or the view changed (idle hosts: never).
+            self._signature = signature
+            self.refresh()
+
+    def _key_at(self, index: int) -> str | None:
         item = self._item_at(index)
-        self._move(index, announce=item is None or item.key != self._cursor_key)
-        self.refresh()
+        return None if item is None else item.key
+
+    def _visible_signature(self) -> tuple[object, ...]:
+        store = self.store
+        top = int(self.scroll_y)
+        height = self.scrollable_content_region.height
+        visible: list[object] = []
+        for item in self.items[top : top + height]:
+            if item.uuid is None:
+                entry = store.hosts.get(item.uri)
+                visible.append(
+                    None if entry is None else (entry.state, entry.error, len(entry.rows))
+                )
+            else:
+                visible.append(store.row(item.uri, item.uuid))
+        return (
+            top,
+            height,
+            self._width(),
+            self.cursor,
+            self.name_want,
+            store.cpu_mode,
+            store.sort_column,
+            store.sort_reverse,
+            frozenset(self.selected),
+            tuple(visible),
+        )
 
     def _item_at(self, index: int) -> ListItem | None:
         return self.items[index] if 0 <= index < len(self.items) else None
@@ -186,7 +226,8 @@ class DomainTable(ScrollView, can_focus=True):
                 self.post_message(self.Highlighted(None))
             return
         index = max(0, min(index, len(self.items) - 1))
-        self.cursor = index
+        if index != self.cursor:
+            self.cursor = index
         self._cursor_key = self.items[index].key
         self._scroll_cursor_into_view()
         if announce:
