@@ -14,6 +14,7 @@ input parser, the binding, `DomainTable._move`, the compositor and writing the f
 
 from __future__ import annotations
 
+import os
 import random
 import sys
 import time
@@ -74,7 +75,7 @@ def _moved_from(state: Screen, cursor_bg: str) -> Callable[[pyte.Screen], bool]:
 def run(uri: str, session: float = SESSION, seed: int = 1) -> dict[str, Any]:
     log(f"latency: down-arrow to repaint on a pty, {session:g} s at 1 Hz polling")
     rng = random.Random(seed)
-    app = PtyApp(virttui_argv(uri, refresh=1.0), env=bare_env())
+    app = PtyApp(virttui_argv(uri, refresh=float(os.environ.get("BENCH_REFRESH", "1"))), env=bare_env())
     samples: list[float] = []
     scrolled = hidden = 0
     try:

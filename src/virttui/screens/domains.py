@@ -7,6 +7,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
+from textual.timer import Timer
 from textual.widgets import Footer, Input, Static
 
 from virttui.core.domain_store import SORT_KEYS, ListItem
@@ -71,6 +72,7 @@ class DomainsScreen(Screen[None]):
 
     _status_text = ""
     _binding_signature: tuple[object, ...] = ()
+    _bindings_timer: Timer | None = None
 
     def on_mount(self) -> None:
         self.query_one("#filter", Input).display = False
@@ -292,4 +294,8 @@ class DomainsScreen(Screen[None]):
 
     @on(DomainTable.Highlighted)
     def _highlighted(self, _event: DomainTable.Highlighted) -> None:
-        self.refresh_bindings_if_changed()
+        # Rebuilding the footer costs tens of ms: do it once the cursor rests, not on every key of
+        # a fast scroll. Keys stay correct meanwhile: check_action runs when a key is pressed.
+        if self._bindings_timer is not None:
+            self._bindings_timer.stop()
+        self._bindings_timer = self.set_timer(0.15, self.refresh_bindings_if_changed)
