@@ -146,6 +146,7 @@ class DomainTable(ScrollView, can_focus=True):
         self._auto_cursor = True  # until the user moves, the cursor seeks the first domain
         self._seen_version = -1
         self._signature: tuple[object, ...] = ()
+        self._strip_cache: dict[str, tuple[object, tuple[object, ...], Strip]] = {}
         self.name_want = 16
 
     # ---------------------------------------------------------------- model sync
@@ -308,8 +309,32 @@ class DomainTable(ScrollView, can_focus=True):
         is_cursor = index == self.cursor and self.has_focus_within_screen()
         if item.uuid is None:
             segments = self._host_segments(item, width)
-        else:
-            segments = self._domain_segments(item, columns)
+            return self._finish(segments, width, base, is_cursor)
+        # Scrolling re-renders every visible line: reuse the strip of a row object drawn before
+        # with the same look (rows of idle domains are the same objects from poll to poll).
+        row = self.store.row(item.uri, item.uuid)
+        look = (
+            width,
+            self.name_want,
+            is_cursor,
+            item.key in self.selected,
+            self.store.cpu_mode,
+            len(self.store.hosts[item.uri].history.frames) if row is not None and row.active else 0,
+        )
+        cached = self._strip_cache.get(item.key)
+        if cached is not None and cached[0] is row and cached[1] == look:
+            return cached[2]
+        strip = self._finish(self._domain_segments(item, columns), width, base, is_cursor)
+        if len(self._strip_cache) > 512:
+            self._strip_cache.clear()
+        self._strip_cache[item.key] = (row, look, strip)
+        return strip
+
+    def notify_style_update(self) -> None:
+        self._strip_cache.clear()  # cached strips carry the old theme's colours
+        super().notify_style_update()
+
+    def _finish(self, segments: list[Segment], width: int, base: Style, is_cursor: bool) -> Strip:
         if is_cursor:
             # The cursor colours win over per-cell colours (state), so the bar has no gaps.
             cursor = self.get_component_rich_style("domain-table--cursor")
