@@ -13,6 +13,8 @@ run: deps venv daemons
 	$(VENV)/bin/virttui $(ARGS)
 
 test: deps venv daemons guest
+	$(VENV)/bin/ruff check src tests benchmarks scripts
+	$(VENV)/bin/ruff format --check src tests benchmarks scripts
 	VIRTTUI_GUEST_DIR=$(GUEST_CACHE)/current $(VPY) -m pytest -q $(PYTEST_ARGS)
 
 # apt-get only what is missing, so a warm machine pays nothing.
@@ -40,8 +42,8 @@ guest: deps
 	@bash scripts/build-test-guest.sh $(GUEST_CACHE)
 
 lint: venv
-	$(VENV)/bin/ruff check src tests benchmarks
-	$(VENV)/bin/ruff format --check src tests benchmarks
+	$(VENV)/bin/ruff check src tests benchmarks scripts
+	$(VENV)/bin/ruff format --check src tests benchmarks scripts
 
 bench: deps venv daemons
 	$(VPY) benchmarks/run_all.py

@@ -75,7 +75,9 @@ def _moved_from(state: Screen, cursor_bg: str) -> Callable[[pyte.Screen], bool]:
 def run(uri: str, session: float = SESSION, seed: int = 1) -> dict[str, Any]:
     log(f"latency: down-arrow to repaint on a pty, {session:g} s at 1 Hz polling")
     rng = random.Random(seed)
-    app = PtyApp(virttui_argv(uri, refresh=float(os.environ.get("BENCH_REFRESH", "1"))), env=bare_env())
+    app = PtyApp(
+        virttui_argv(uri, refresh=float(os.environ.get("BENCH_REFRESH", "1"))), env=bare_env()
+    )
     samples: list[float] = []
     scrolled = hidden = 0
     try:
