@@ -1,0 +1,326 @@
+"""Serial console throughput and latency against the tiny guest on qemu:///system.
+
+The guest writes N MB (default 20) of 'x' to its serial console twice in one run:
+1. a bare libvirt stream reader (event-loop callback that only counts bytes);
+2. virttui's whole pipeline in a headless app: SerialSession -> TerminalView (feeder thread,
+   pyte VtScreen with capped scrollback, 30 Hz redraw).
+Reported: drain time of each (command sent -> end marker consumed), the ratio, peak RSS, the
+scrollback size, and keypress-to-echo latency (Pilot key press -> the echoed byte consumed by
+the emulator) while idle and during the flood. Prints JSON.
+
+    .venv/bin/python benchmarks/console.py [--mb 20] [--samples 40]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import resource
+import statistics
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "src"))
+
+import libvirt  # noqa: E402
+from textual import events  # noqa: E402
+
+from tests.guestlib import (  # noqa: E402
+    READY_BANNER,
+    SYSTEM_URI,
+    SerialConsole,
+    dom_serial_log,
+    open_system_conn,
+    running_guest,
+    wait_for_shell,
+)
+from virttui.app import HostSpec, VirtTUIApp  # noqa: E402
+from virttui.screens.console import SerialConsoleScreen, open_serial_console  # noqa: E402
+
+END = "FLOODEND"  # split so the echoed command line never matches
+
+
+def flood_command(nbytes: int) -> str:
+    return f"head -c {nbytes} /dev/zero | tr '\\0' x; echo; echo FLOOD''END\r"
+
+
+def log(msg: str) -> None:
+    print(f"[console-bench] {msg}", file=sys.stderr, flush=True)
+
+
+def rss_mib() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def peak_rss_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def percentile(values: list[float], pct: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    k = min(len(ordered) - 1, max(0, round(pct / 100 * (len(ordered) - 1))))
+    return ordered[k]
+
+
+# ----------------------------------------------------------------------------- bare reader
+def bare_reader(dom: libvirt.virDomain, nbytes: int, samples: int) -> dict[str, Any]:
+    """Baseline: a raw non-blocking stream; also its key-to-echo latency (send a byte, wait for
+    it to come back), idle and during the flood."""
+    stream = dom.connect().newStream(libvirt.VIR_STREAM_NONBLOCK)
+    dom.openConsole(None, stream, libvirt.VIR_DOMAIN_CONSOLE_FORCE)
+    done = threading.Event()
+    cond = threading.Condition()
+    state: dict[str, Any] = {"bytes": 0, "tail": b"", "want": None, "seen": False}
+
+    def on_event(st: libvirt.virStream, _events: int, _o: object) -> None:
+        while True:
+            try:
+                data = st.recv(256 * 1024)
+            except libvirt.libvirtError:
+                done.set()
+                return
+            if not isinstance(data, bytes) or not data:
+                return
+            with cond:
+                state["bytes"] += len(data)
+                if state["want"] is not None and state["want"] in data:
+                    state["seen"] = True
+                    cond.notify_all()
+                tail = state["tail"] + data
+                if END.encode() in tail:
+                    done.set()
+                state["tail"] = tail[-32:]
+
+    def echo_ms(byte: bytes) -> float:
+        with cond:
+            state["want"], state["seen"] = byte, False
+        t0 = time.monotonic()
+        stream.send(byte)
+        with cond:
+            ok = cond.wait_for(lambda: state["seen"], 30)
+        return (time.monotonic() - t0) * 1000 if ok else float("inf")
+
+    stream.eventAddCallback(
+        libvirt.VIR_STREAM_EVENT_READABLE
+        | libvirt.VIR_STREAM_EVENT_ERROR
+        | libvirt.VIR_STREAM_EVENT_HANGUP,
+        on_event,
+        None,
+    )
+    time.sleep(0.5)
+    idle = []
+    for _ in range(max(5, samples // 2)):
+        idle.append(echo_ms(b"q"))
+        stream.send(b"\x7f")
+        time.sleep(0.05)
+    time.sleep(0.5)
+    t0 = time.monotonic()
+    stream.send(flood_command(nbytes).encode())
+    time.sleep(1.0)
+    flood = []
+    while not done.is_set():
+        if len(flood) < samples:
+            flood.append(echo_ms(b"Q"))
+            time.sleep(0.2)
+        else:
+            done.wait(0.05)
+    elapsed = time.monotonic() - t0
+    stream.send(b"\x15")
+    time.sleep(0.2)
+    stream.eventRemoveCallback()
+    stream.abort()
+    return {
+        "seconds": round(elapsed, 2),
+        "bytes": state["bytes"],
+        "latency_ms_idle": summary(idle),
+        "latency_ms_flood": summary(flood),
+    }
+
+
+def summary(values: list[float]) -> dict[str, Any]:
+    finite = [v for v in values if v != float("inf")]
+    if not finite:
+        return {"n": 0, "lost": len(values)}
+    return {
+        "n": len(finite),
+        "lost": len(values) - len(finite),
+        "p50": round(statistics.median(finite), 1),
+        "p99": round(percentile(finite, 99), 1),
+    }
+
+
+# ----------------------------------------------------------------------------- virttui pipeline
+class Probe:
+    """Sits between the session and the widget's feed: finds the stream offset of an awaited
+    byte, so its echo counts once the emulator consumed it."""
+
+    def __init__(self, screen: SerialConsoleScreen) -> None:
+        self.view = screen.terminal
+        self.offset = screen.terminal.bytes_fed
+        self.want: bytes | None = None
+        self.found_at: int | None = None
+        self.arrived = 0.0
+        self.lock = threading.Lock()
+        self.end_at: int | None = None
+        self.tail = b""
+        session = screen.handle
+        inner = session._on_data  # the bound TerminalView.feed the session delivers to
+
+        def feed(data: bytes) -> None:
+            with self.lock:
+                if self.want is not None and self.found_at is None:
+                    pos = data.find(self.want)
+                    if pos >= 0:
+                        self.found_at = self.offset + pos + 1
+                        self.arrived = time.monotonic()
+                tail = self.tail + data
+                pos = tail.find(END.encode())
+                if pos >= 0 and self.end_at is None:
+                    self.end_at = self.offset - len(self.tail) + pos + len(END)
+                self.tail = tail[-32:]
+                self.offset += len(data)
+            inner(data)
+
+        session._on_data = feed
+
+    def expect(self, byte: bytes) -> None:
+        with self.lock:
+            self.want, self.found_at = byte, None
+
+    def echoed(self) -> bool:
+        with self.lock:
+            return self.found_at is not None and self.view.bytes_consumed >= self.found_at
+
+    def ended(self) -> bool:
+        with self.lock:
+            return self.end_at is not None and self.view.bytes_consumed >= self.end_at
+
+
+async def measure_echo(
+    pilot: Any, probe: Probe, key: str, pipeline: list[float], timeout: float = 30.0
+) -> float:
+    """Key event -> echoed byte consumed by the emulator. Also records the part spent
+    in our pipeline: echo bytes received from libvirt -> consumed by the emulator."""
+    probe.expect(key.encode())
+    t0 = time.monotonic()
+    # Straight into the app's queue, as the terminal driver would (Pilot.press also waits for
+    # the app to go idle, which never happens during a flood).
+    pilot.app.post_message(events.Key(key, key))
+    while not probe.echoed():
+        if time.monotonic() - t0 > timeout:
+            return float("inf")
+        await asyncio.sleep(0.001)
+    now = time.monotonic()
+    pipeline.append((now - probe.arrived) * 1000)
+    return (now - t0) * 1000
+
+
+async def virttui_pipeline(dom: libvirt.virDomain, nbytes: int, samples: int) -> dict[str, Any]:
+    app = VirtTUIApp([HostSpec(SYSTEM_URI)], refresh=30.0)
+    result: dict[str, Any] = {}
+    async with app.run_test(size=(120, 40)) as pilot:
+        while not (SYSTEM_URI in app.hosts and app.hosts[SYSTEM_URI].connected):
+            await pilot.pause(0.1)
+        screen = open_serial_console(app, SYSTEM_URI, dom.UUIDString())
+        while screen.state in ("connecting", "forcing"):
+            await pilot.pause(0.1)
+        if screen.state == "busy":
+            await pilot.click("#console-force")
+            while screen.state != "connected":
+                await pilot.pause(0.1)
+        log(f"virttui console {screen.state}")
+        probe = Probe(screen)
+        await pilot.pause(1.0)
+        await pilot.press("ctrl+u")
+        await pilot.pause(0.5)
+
+        idle: list[float] = []
+        idle_pipe: list[float] = []
+        for _ in range(max(5, samples // 2)):
+            idle.append(await measure_echo(pilot, probe, "q", idle_pipe))
+            await pilot.press("backspace")
+            await pilot.pause(0.05)
+        rss_before = rss_mib()
+        log(f"idle latencies {idle}")
+
+        session = screen.handle
+        t0 = time.monotonic()
+        session.write(flood_command(nbytes).encode())
+        flood_lat: list[float] = []
+        flood_pipe: list[float] = []
+        await pilot.pause(1.0)
+        while not probe.ended():
+            if len(flood_lat) < samples and not probe.ended():
+                flood_lat.append(await measure_echo(pilot, probe, "Q", flood_pipe))
+                await pilot.pause(0.2)
+            else:
+                await asyncio.sleep(0.01)
+        elapsed = time.monotonic() - t0
+        await pilot.press("ctrl+u")
+        vt = screen.terminal.vt
+        result = {
+            "seconds": round(elapsed, 2),
+            "bytes": screen.terminal.bytes_consumed,
+            "scrollback_lines": len(vt.scrollback),
+            "scrollback_cap": vt.scrollback.maxlen,
+            "rss_mib_before_flood": round(rss_before, 1),
+            "rss_mib_after_flood": round(rss_mib(), 1),
+            "latency_ms_idle": summary(idle),
+            "latency_ms_flood": summary(flood_lat),
+            "pipeline_ms_idle": summary(idle_pipe),
+            "pipeline_ms_flood": summary(flood_pipe),
+        }
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--mb", type=float, default=20.0)
+    parser.add_argument("--samples", type=int, default=40)
+    args = parser.parse_args()
+    nbytes = int(args.mb * 1_000_000)
+    conn = open_system_conn()
+    with running_guest(conn, "vt-bench") as dom:
+        deadline = time.monotonic() + 180
+        while READY_BANNER not in dom_serial_log(dom):
+            if time.monotonic() > deadline:
+                raise TimeoutError("guest did not boot")
+            time.sleep(0.2)
+        with SerialConsole(dom) as console:
+            wait_for_shell(console, 120, banner=False)
+            console.run("stty cols 120 rows 39")
+        log("bare reader flood")
+        bare = bare_reader(dom, nbytes, args.samples)
+        log(f"bare reader: {bare}")
+        peak_after_bare = peak_rss_mib()
+        ours = asyncio.run(virttui_pipeline(dom, nbytes, args.samples))
+    report = {
+        "flood_bytes": nbytes,
+        "guest_rate_kib_s": round(nbytes / 1024 / bare["seconds"], 1),
+        "bare_reader": bare,
+        "virttui": ours,
+        "ratio_virttui_to_bare": round(ours["seconds"] / bare["seconds"], 3),
+        "peak_rss_mib_after_bare": round(peak_after_bare, 1),
+        "peak_rss_mib": round(peak_rss_mib(), 1),
+        "goals": {
+            "ratio_le_1_5": ours["seconds"] / bare["seconds"] <= 1.5,
+            "flood_p99_le_100ms": ours["latency_ms_flood"].get("p99", 1e9) <= 100,
+            "flood_pipeline_p99_le_100ms": ours["pipeline_ms_flood"].get("p99", 1e9) <= 100,
+        },
+    }
+    print(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    main()
