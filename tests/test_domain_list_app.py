@@ -10,7 +10,7 @@ import pytest
 from rich.cells import cell_len
 
 from tests.conftest import HOSTILE_NAMES
-from tests.pilot_utils import wait_until
+from tests.pilot_utils import hosts_settled, wait_until
 from tests.textshot import screen_text
 from virttui.app import HostSpec, VirtTUIApp
 from virttui.core.nodexml import node_uri
@@ -226,3 +226,46 @@ async def test_command_palette_offers_domain_actions() -> None:
         await pilot.press(*"Force off")
         await pilot.pause(0.5)
         assert "Force off" in screen_text(app)
+
+
+async def test_titles_show_in_the_list_and_follow_edits(hostile_node: Path) -> None:
+    uri = node_uri(hostile_node)
+    app = VirtTUIApp([HostSpec(uri)], refresh=30.0)
+    async with app.run_test(size=(140, 30)) as pilot:
+        await wait_until(
+            pilot,
+            lambda: connected(app) and all(r.title for r in app.store.hosts[uri].rows.values()),
+        )
+        text = screen_text(app)
+        assert "Title" in text.splitlines()[0]
+        assert "[bold red]title[/]" in text  # literal, never markup
+        # An edited note shows up through the metadata event, without waiting for a refresh.
+        row = next(r for r in app.store.hosts[uri].rows.values() if r.name == "[reverse]y")
+        app.hosts[uri].call(
+            lambda c: c.lookupByUUIDString(row.uuid).setMetadata(
+                libvirt.VIR_DOMAIN_METADATA_TITLE, "db backups, ask Ana", None, None, 0
+            )
+        )
+        await wait_until(
+            pilot, lambda: app.store.row(uri, row.uuid).title == "db backups, ask Ana", 5
+        )
+        assert "db backups, ask Ana" in screen_text(app)
+
+
+async def test_status_line_names_the_current_domains_title_at_80_columns() -> None:
+    app = VirtTUIApp([], refresh=3600.0)
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.open_demo()
+        await wait_until(pilot, lambda: hosts_settled(app))
+        table = app.screen.query_one(DomainTable)
+        uri = next(iter(app.store.hosts))
+        titled = [r for r in app.store.hosts[uri].rows.values() if r.title]
+        await wait_until(
+            pilot, lambda: bool([r for r in app.store.hosts[uri].rows.values() if r.title]), 5
+        )
+        titled = [r for r in app.store.hosts[uri].rows.values() if r.title]
+        index = next(i for i, it in enumerate(table.items) if it.uuid == titled[0].uuid)
+        table._auto_cursor = False
+        table._move(index)
+        await pilot.pause(0.2)
+        assert f"{titled[0].name}: {titled[0].title}"[:60] in screen_text(app)

@@ -122,6 +122,7 @@ class HostConnection:
         self._rates = RateTracker()
         self._static_info: dict[str, tuple[int, int, int]] = {}
         self._static_failed: set[str] = set()
+        self._titles: dict[str, str] = {}
         self._first_poll = True
         self._thread: threading.Thread | None = None
         self.host_cpus = 1
@@ -226,6 +227,7 @@ class HostConnection:
         self._rates.reset()
         self._static_info.clear()
         self._static_failed.clear()
+        self._titles.clear()
         self._first_poll = True
         self._autostart_due = True
 
@@ -268,6 +270,8 @@ class HostConnection:
             self._listener.host_event(
                 self, DomainEvent(self.uri, dom.UUIDString(), dom.name(), kind, event, detail)
             )
+        if kind in ("lifecycle", "metadata"):
+            self._titles.pop(dom.UUIDString(), None)
         if kind in ("lifecycle", "device-added", "device-removed"):
             self._static_info.pop(dom.UUIDString(), None)
             self._static_failed.discard(dom.UUIDString())
@@ -309,19 +313,42 @@ class HostConnection:
         records = conn.getAllDomainStats(STATS_FLAGS, 0)
         taken = time.monotonic()
         static = self._static_info
+        titles = self._titles
         rows, missing = self._rates.update_records(
-            records, taken, self.host_cpus, self._autostart, static
+            records, taken, self.host_cpus, self._autostart, static, titles=titles
         )
-        if missing:
+        untitled = [i for i, r in enumerate(rows) if r.uuid not in titles]
+        if missing or untitled:
             if self._first_poll:
-                # Paint the rows now; vCPU/memory follow on the next poll, right after this one.
+                # Paint the rows now; what needs one call per domain (vCPU/memory on drivers
+                # without them in bulk stats, titles) follows on the next poll, right after this.
                 self._wake.set()
-            elif self._learn_static([records[i][0] for i in missing]):
-                rows, _missing = self._rates.update_records(
-                    records, taken, self.host_cpus, self._autostart, static, again=True
-                )
+            else:
+                learnt = self._learn_static([records[i][0] for i in missing])
+                learnt = self._learn_titles([records[i][0] for i in untitled]) or learnt
+                if learnt:
+                    rows, _missing = self._rates.update_records(
+                        records,
+                        taken,
+                        self.host_cpus,
+                        self._autostart,
+                        static,
+                        titles=titles,
+                        again=True,
+                    )
         self._first_poll = False
         return HostSnapshot(self.uri, taken, self.host_cpus, tuple(rows), taken - started)
+
+    def _learn_titles(self, doms: list[libvirt.virDomain]) -> bool:
+        """Read each new domain's <title> once (one call per domain, never per poll); metadata
+        and define events drop the cached one so an edited note shows up."""
+        for dom in doms:
+            try:
+                title = dom.metadata(libvirt.VIR_DOMAIN_METADATA_TITLE, None, 0) or ""
+            except libvirt.libvirtError:
+                title = ""  # no title set (VIR_ERR_NO_DOMAIN_METADATA) or not readable
+            self._titles[dom.UUIDString()] = title
+        return bool(doms)
 
     def _learn_static(self, doms: list[libvirt.virDomain]) -> bool:
         """Drivers whose bulk stats lack vCPU/memory (the test driver): ask `info()` once per

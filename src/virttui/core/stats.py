@@ -73,6 +73,7 @@ class DomainRow:
     disk_wr_iops: float | None = None
     mem_used_kib: int | None = None
     mem_rss_kib: int | None = None
+    title: str | None = None  # the admin's short note (<title>), None until read
 
     @property
     def active(self) -> bool:
@@ -177,7 +178,12 @@ def _rate(now: int, before: int, seconds: float) -> float:
 
 
 def _make_row(
-    s: RawSample, prev: RawSample | None, seconds: float, host_cpus: int, autostart: bool | None
+    s: RawSample,
+    prev: RawSample | None,
+    seconds: float,
+    host_cpus: int,
+    autostart: bool | None,
+    title: str | None = None,
 ) -> DomainRow:
     cpu_host = cpu_vcpu = rd = wr = rx = tx = rd_iops = wr_iops = None
     if prev is not None and s.dom_id >= 0 and prev.dom_id == s.dom_id and seconds > 0:
@@ -212,6 +218,7 @@ def _make_row(
         disk_wr_iops=wr_iops,
         mem_used_kib=s.mem_used_kib,
         mem_rss_kib=s.mem_rss_kib,
+        title=title,
     )
 
 
@@ -272,6 +279,7 @@ class RateTracker:
         autostart: frozenset[str] | None,
         static: Mapping[str, tuple[int, int, int]],
         *,
+        titles: Mapping[str, str] | None = None,
         again: bool = False,
     ) -> tuple[list[DomainRow], list[int]]:
         """Parse a bulk stats reply into rows. A domain whose record is identical to last time and
@@ -292,11 +300,13 @@ class RateTracker:
             uuid = dom.UUIDString()
             prev = prev_map.get(uuid)
             flag = None if autostart is None else uuid in autostart
+            title = None if titles is None else titles.get(uuid)
             if prev is not None:
                 row = prev[3]
                 if (
                     prev[2] == stats
                     and row.autostart == flag
+                    and row.title == title
                     and _idle(row)
                     and (row.vcpus is not None or uuid not in static)
                 ):
@@ -314,6 +324,7 @@ class RateTracker:
                 0.0 if prev is None else now - prev[0],
                 host_cpus,
                 flag,
+                title,
             )
             next_map[uuid] = (now, sample, stats, row)
             rows.append(row)

@@ -110,6 +110,10 @@ class DomainsScreen(Screen[None]):
             parts.append(f"filter: {store.filter_text}")
         if self.table.selected:
             parts.append(f"{len(self.table.selected)} selected")
+        item = self.table.current
+        row = store.row(item.uri, item.uuid) if item is not None and item.uuid else None
+        if row is not None and row.title:
+            parts.insert(0, f"{row.name}: {row.title}")
         text = " · ".join(parts)
         if text != self._status_text:  # an unchanged status line costs no repaint
             self._status_text = text
@@ -294,6 +298,7 @@ class DomainsScreen(Screen[None]):
 
     @on(DomainTable.Highlighted)
     def _highlighted(self, _event: DomainTable.Highlighted) -> None:
+        self.update_status()
         # Rebuilding the footer costs tens of ms: do it once the cursor rests, not on every key of
         # a fast scroll. Keys stay correct meanwhile: check_action runs when a key is pressed.
         if self._bindings_timer is not None:

@@ -46,6 +46,7 @@ COLUMNS: tuple[Column, ...] = (
     Column("rx", "Net rx", 7, 4, right=True),
     Column("tx", "Net tx", 7, 4, right=True),
     Column("auto", "Auto", 4, 2),
+    Column("title", "Title", 24, 5),
 )
 
 NAME_MAX = 32
@@ -73,7 +74,7 @@ def layout_columns(width: int, name_want: int = 16) -> list[tuple[Column, int]]:
     def fixed(cs: list[Column]) -> int:
         return sum(c.width + 1 for c in cs if c.id != "name")
 
-    for priority in (4, 3, 2, 1):
+    for priority in (5, 4, 3, 2, 1):
         want = name_want if priority > 2 else name_min
         if fixed(cols) + want + 1 <= width:
             break
@@ -396,6 +397,8 @@ class DomainTable(ScrollView, can_focus=True):
             return human_rate(row.net_rx_bps)
         if cid == "tx":
             return human_rate(row.net_tx_bps)
+        if cid == "title":
+            return row.title or ""
         if cid == "auto":
             return (
                 "?"
