@@ -17,6 +17,7 @@ import argparse
 import asyncio
 import json
 import resource
+import signal
 import statistics
 import sys
 import threading
@@ -289,6 +290,8 @@ def main() -> None:
     parser.add_argument("--mb", type=float, default=20.0)
     parser.add_argument("--samples", type=int, default=40)
     args = parser.parse_args()
+    # `timeout`/Ctrl+C: unwind through running_guest so the guest is destroyed and undefined.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     nbytes = int(args.mb * 1_000_000)
     conn = open_system_conn()
     with running_guest(conn, "vt-bench") as dom:
