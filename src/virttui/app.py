@@ -322,6 +322,21 @@ class VirtTUIApp(App[None]):
         else:
             self.notify("\n".join(lines), title=title, markup=False)
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # In a connected console, Ctrl+P (shell history) and Ctrl+Q belong to the guest; Textual
+        # binds them app-wide with priority, so step aside while the console has focus.
+        if action in ("command_palette", "quit"):
+            console = sys.modules.get("virttui.screens.console_base")
+            screen = self.screen
+            if (
+                console is not None
+                and isinstance(screen, console.ConsoleScreen)
+                and screen.state == "connected"
+                and self.focused is screen.console_widget
+            ):
+                return False
+        return super().check_action(action, parameters)
+
     def action_open_demo(self) -> None:
         self.open_demo()
 
@@ -353,6 +368,19 @@ class VirtTUIApp(App[None]):
             )
             yield SystemCommand(
                 "Open the demo host", "Bundled libvirt test-driver host", self.open_demo
+            )
+            yield SystemCommand(
+                "Domain: serial console",
+                "Embedded VT100 console (v; Ctrl+] leaves)",
+                screen.action_serial_console,
+            )
+            yield SystemCommand(
+                "Domain: graphical console",
+                "Screen drawn from libvirt screenshots (g)",
+                screen.action_graphical_console,
+            )
+            yield SystemCommand(
+                "Consoles: switch", "Open consoles (W)", screen.action_console_switcher
             )
             yield SystemCommand(
                 "Connections: manage hosts",

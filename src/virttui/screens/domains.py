@@ -51,6 +51,16 @@ class DomainsScreen(Screen[None]):
             tooltip="Connection manager",
         ),
         Binding("m", "migrate", "Migrate", show=False, id="domain.migrate"),
+        Binding("v", "serial_console", "Console", id="domain.console", tooltip="Serial console"),
+        Binding(
+            "g",
+            "graphical_console",
+            "Screen",
+            show=False,
+            id="domain.graphics",
+            tooltip="Graphical console drawn in the terminal",
+        ),
+        Binding("W", "console_switcher", "Consoles", show=False, id="console.switch"),
         Binding("slash", "filter", "Filter", id="list.filter"),
         Binding("o", "sort_next", "Sort", id="list.sort"),
         Binding("O", "sort_reverse", "Reverse", show=False, id="list.sort_reverse"),
@@ -139,6 +149,10 @@ class DomainsScreen(Screen[None]):
                 ):
                     return True
             return None
+        if action in ("serial_console", "graphical_console"):
+            target = self._current_domain()
+            row = self.app.store.row(*target) if target else None  # type: ignore[attr-defined]
+            return True if row is not None and row.active else None
         if action in ("actions_menu", "edit_menu"):
             item = self.table.current
             host = self.app.hosts.get(item.uri) if item is not None else None  # type: ignore[attr-defined]
@@ -188,6 +202,31 @@ class DomainsScreen(Screen[None]):
         item = self.table.current
         if item is not None and item.uuid is not None:
             self.app.push_screen(MigrateScreen(item.uri, item.uuid))
+
+    def _current_domain(self) -> tuple[str, str] | None:
+        item = self.table.current
+        if item is None or item.uuid is None or item.uri not in self.app.hosts:  # type: ignore[attr-defined]
+            return None
+        return item.uri, item.uuid
+
+    def action_serial_console(self) -> None:
+        from virttui.screens.console import open_serial_console
+
+        target = self._current_domain()
+        if target is not None:
+            open_serial_console(self.app, *target)
+
+    def action_graphical_console(self) -> None:
+        from virttui.screens.graphics import open_graphical_console
+
+        target = self._current_domain()
+        if target is not None:
+            open_graphical_console(self.app, *target)
+
+    def action_console_switcher(self) -> None:
+        from virttui.screens.console_switcher import open_console_switcher
+
+        open_console_switcher(self.app)
 
     def action_toggle_select(self) -> None:
         self.table.toggle_selected()
