@@ -123,6 +123,7 @@ class HostConnection:
         self._static_info: dict[str, tuple[int, int, int]] = {}
         self._static_failed: set[str] = set()
         self._titles: dict[str, str] = {}
+        self._identity_changed = False
         self._first_poll = True
         self._thread: threading.Thread | None = None
         self.host_cpus = 1
@@ -272,6 +273,11 @@ class HostConnection:
             )
         if kind in ("lifecycle", "metadata"):
             self._titles.pop(dom.UUIDString(), None)
+        if kind == "lifecycle" and event in (
+            libvirt.VIR_DOMAIN_EVENT_DEFINED,
+            libvirt.VIR_DOMAIN_EVENT_UNDEFINED,
+        ):
+            self._identity_changed = True  # names may now belong to other domains
         if kind in ("lifecycle", "device-added", "device-removed"):
             self._static_info.pop(dom.UUIDString(), None)
             self._static_failed.discard(dom.UUIDString())
@@ -314,8 +320,10 @@ class HostConnection:
         taken = time.monotonic()
         static = self._static_info
         titles = self._titles
+        reuse = not self._identity_changed
+        self._identity_changed = False
         rows, missing = self._rates.update_records(
-            records, taken, self.host_cpus, self._autostart, static, titles=titles
+            records, taken, self.host_cpus, self._autostart, static, titles=titles, reuse=reuse
         )
         untitled = [i for i, r in enumerate(rows) if r.uuid not in titles]
         if missing or untitled:
@@ -335,6 +343,7 @@ class HostConnection:
                         static,
                         titles=titles,
                         again=True,
+                        reuse=reuse,
                     )
         self._first_poll = False
         return HostSnapshot(self.uri, taken, self.host_cpus, tuple(rows), taken - started)

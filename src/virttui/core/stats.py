@@ -235,12 +235,17 @@ def _idle(row: DomainRow) -> bool:
     )
 
 
+# What the tracker keeps of each domain's last poll: time, sample, raw record (None when fed
+# samples), the row built, and whether that row may be reused when the next record is identical.
+_Prev = tuple[float, RawSample, Mapping[str, Any] | None, DomainRow, bool]
+
+
 class RateTracker:
     """Remembers the previous sample of every domain and derives rates from the next one."""
 
     def __init__(self) -> None:
-        # uuid -> (time, sample, raw stats record or None, row)
-        self._prev: dict[str, tuple[float, RawSample, Mapping[str, Any] | None, DomainRow]] = {}
+        # Keyed by domain name (update_records) or UUID (update); one tracker uses one of them.
+        self._prev: dict[str, _Prev] = {}
         self._before = self._prev
 
     def reset(self) -> None:
@@ -255,7 +260,7 @@ class RateTracker:
     ) -> list[DomainRow]:
         rows: list[DomainRow] = []
         prev_map = self._prev
-        next_map: dict[str, tuple[float, RawSample, Mapping[str, Any] | None, DomainRow]] = {}
+        next_map: dict[str, _Prev] = {}
         host_cpus = max(1, host_cpus)
         for s in samples:
             prev = prev_map.get(s.uuid)
@@ -266,7 +271,7 @@ class RateTracker:
                 host_cpus,
                 None if autostart is None else s.uuid in autostart,
             )
-            next_map[s.uuid] = (now, s, None, row)
+            next_map[s.uuid] = (now, s, None, row, False)
             rows.append(row)
         self._prev = next_map
         return rows
@@ -281,10 +286,16 @@ class RateTracker:
         *,
         titles: Mapping[str, str] | None = None,
         again: bool = False,
+        reuse: bool = True,
     ) -> tuple[list[DomainRow], list[int]]:
         """Parse a bulk stats reply into rows. A domain whose record is identical to last time and
         that showed no activity keeps its row object (shut-off domains, idle test-driver hosts):
         no parsing, no new objects, and views can tell by identity that nothing changed.
+
+        Previous records are found by name (`dom.name()` is 5x cheaper than formatting the UUID,
+        and this loop runs for every domain every refresh). A domain undefined and re-created
+        under the same name could look identical, so the caller passes `reuse=False` for the poll
+        after any define/undefine event (libvirt always emits them; a reconnect resets all).
 
         Returns the rows and the indexes of records that lacked vCPU/memory and had no static info.
         `again=True` redoes the same poll (after static info was learnt) against the previous one.
@@ -294,28 +305,31 @@ class RateTracker:
         if again:
             self._prev = self._before
         self._before = prev_map = self._prev
-        next_map: dict[str, tuple[float, RawSample, Mapping[str, Any] | None, DomainRow]] = {}
+        next_map: dict[str, _Prev] = {}
         host_cpus = max(1, host_cpus)
         for index, (dom, stats) in enumerate(records):
-            uuid = dom.UUIDString()
-            prev = prev_map.get(uuid)
-            flag = None if autostart is None else uuid in autostart
-            title = None if titles is None else titles.get(uuid)
-            if prev is not None:
+            name = dom.name()
+            prev = prev_map.get(name)
+            if reuse and prev is not None and prev[2] == stats:
                 row = prev[3]
+                uuid = row.uuid
                 if (
-                    prev[2] == stats
-                    and row.autostart == flag
-                    and row.title == title
-                    and _idle(row)
+                    prev[4]  # idle and complete when it was built
+                    and row.autostart == (None if autostart is None else uuid in autostart)
+                    and row.title == (None if titles is None else titles.get(uuid))
                     and (row.vcpus is not None or uuid not in static)
                 ):
-                    next_map[uuid] = (now, prev[1], stats, row)
+                    next_map[name] = (now, prev[1], stats, row, True)
                     rows.append(row)
                     if row.vcpus is None or row.mem_kib is None:
                         missing.append(index)
                     continue
             sample = parse_record(dom, stats, static)
+            uuid = sample.uuid
+            if prev is not None and prev[1].uuid != uuid:
+                prev = None  # another domain took this name: no rates against the old one
+            flag = None if autostart is None else uuid in autostart
+            title = None if titles is None else titles.get(uuid)
             if sample.vcpus is None or sample.mem_kib is None:
                 missing.append(index)
             row = _make_row(
@@ -326,7 +340,7 @@ class RateTracker:
                 flag,
                 title,
             )
-            next_map[uuid] = (now, sample, stats, row)
+            next_map[name] = (now, sample, stats, row, _idle(row))
             rows.append(row)
         self._prev = next_map
         return rows, missing

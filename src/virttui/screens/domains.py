@@ -127,7 +127,8 @@ class DomainsScreen(Screen[None]):
         text = " · ".join(parts)
         if text != self._status_text:  # an unchanged status line costs no repaint
             self._status_text = text
-            self.query_one("#status", Static).update(Text(text))
+            # One fixed-height line: no layout pass (it made every cursor move relayout the screen).
+            self.query_one("#status", Static).update(Text(text), layout=False)
 
     # ------------------------------------------------------------------ actions
     def current_item(self) -> ListItem | None:
