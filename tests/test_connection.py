@@ -150,3 +150,31 @@ def test_core_never_imports_textual() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "ok"
+
+
+def test_same_name_redefined_with_new_uuid_is_a_new_row(tmp_path: Any) -> None:
+    """Idle rows are matched by name between polls; a define/undefine event must stop that."""
+    path = tmp_path / "two.xml"
+    write_node_xml(path, 4, running_fraction=0.0)
+    rec = Recorder()
+    host = HostConnection(node_uri(path), listener=rec, refresh=60.0)
+    host.start()
+    try:
+        snap = rec.wait("snap", lambda s: all(r.vcpus for r in s.rows), timeout=10)
+        victim = next(r for r in snap.rows if r.state == libvirt.VIR_DOMAIN_SHUTOFF)
+
+        def swap(conn: libvirt.virConnect) -> str:
+            dom = conn.lookupByUUIDString(victim.uuid)
+            xml = dom.XMLDesc(0)
+            dom.undefine()
+            new_uuid = "12345678-1234-1234-1234-123456789abc"
+            start, end = xml.index("<uuid>") + 6, xml.index("</uuid>")
+            conn.defineXML(xml[:start] + new_uuid + xml[end:])
+            return new_uuid
+
+        new_uuid = host.call(swap)
+        snap = rec.wait("snap", lambda s: any(r.uuid == new_uuid for r in s.rows), timeout=5)
+        assert not any(r.uuid == victim.uuid for r in snap.rows)
+        assert next(r for r in snap.rows if r.uuid == new_uuid).name == victim.name
+    finally:
+        host.stop()
