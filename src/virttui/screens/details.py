@@ -196,8 +196,8 @@ class DetailsScreen(Screen[None]):
             self.load_details()
 
     def refresh_live(self) -> None:
-        if not self._ready:
-            return
+        if not self._ready or not self.is_attached or not self.query("#details-title"):
+            return  # a poll that lands while the screen is being closed
         row = self.row()
         self.query_one("#details-title", Static).update(self._title_text())
         if self.details is not None:
