@@ -269,3 +269,20 @@ async def test_status_line_names_the_current_domains_title_at_80_columns() -> No
         table._move(index)
         await pilot.pause(0.2)
         assert f"{titled[0].name}: {titled[0].title}"[:60] in screen_text(app)
+
+
+async def test_shutdown_key_works_on_a_driver_without_the_acpi_flag() -> None:
+    """The test driver refuses VIR_DOMAIN_SHUTDOWN_ACPI_POWER_BTN: `h` falls back to its default."""
+    app = VirtTUIApp([HostSpec("test:///default")], refresh=30.0)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_until(pilot, lambda: connected(app))
+        uri = "test:///default"
+        uuid = next(iter(app.store.hosts[uri].rows))
+        await pilot.press("h")
+        await wait_until(
+            pilot, lambda: app.store.row(uri, uuid).state == libvirt.VIR_DOMAIN_SHUTOFF, 5
+        )
+        await pilot.press("s")
+        await wait_until(
+            pilot, lambda: app.store.row(uri, uuid).state == libvirt.VIR_DOMAIN_RUNNING, 5
+        )

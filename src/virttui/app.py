@@ -310,7 +310,8 @@ class VirtTUIApp(App[None]):
             try:
                 host.call(lambda conn, u=uuid: action.run(conn.lookupByUUIDString(u)))
             except Exception as exc:  # noqa: BLE001 - every failure is shown, none crashes the UI
-                results.append((name, error_message(exc)))
+                # DomainActionError carries libvirt's own message without the "action name:" prefix.
+                results.append((name, getattr(exc, "message", None) or error_message(exc)))
             else:
                 results.append((name, None))
             host.refresh_now()

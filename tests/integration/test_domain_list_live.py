@@ -138,3 +138,22 @@ def _pid_alive(pid: int) -> bool:
     except OSError:
         return False
     return True
+
+
+async def test_shutdown_key_presses_the_acpi_button(system_conn: libvirt.virConnect) -> None:
+    """The tiny guest runs acpid: `h` powers it off cleanly (reason: shut down, not destroyed)."""
+    from tests.guestlib import READY_BANNER, dom_serial_log
+
+    app = VirtTUIApp([HostSpec(URI)], refresh=30.0)
+    with running_guest(system_conn) as dom:
+        uuid = dom.UUIDString()
+        async with app.run_test(size=(100, 30)) as pilot:
+            await wait_until(pilot, lambda: _row(app, uuid) is not None, 10)
+            deadline = time.monotonic() + 120
+            while READY_BANNER not in dom_serial_log(dom):
+                assert time.monotonic() < deadline, "guest did not boot"
+                await pilot.pause(0.2)
+            _select(app, uuid)
+            await pilot.press("h")
+            await wait_until(pilot, lambda: _row(app, uuid).state == libvirt.VIR_DOMAIN_SHUTOFF, 60)
+            assert dom.state() == [libvirt.VIR_DOMAIN_SHUTOFF, libvirt.VIR_DOMAIN_SHUTOFF_SHUTDOWN]
