@@ -176,7 +176,7 @@ class VirtTUIApp(App[None]):
 
     def refresh_domains(self, force: bool = False) -> None:
         screen = self.domains_screen()
-        if screen is not None and screen.is_mounted:
+        if screen is not None and screen.ready:
             screen.refresh_view(force=force)
 
     def on_host_state_changed(self, message: HostStateChanged) -> None:
@@ -188,7 +188,7 @@ class VirtTUIApp(App[None]):
             self._maybe_fall_back(message.uri, message.error)
         self.refresh_domains()
         screen = self.domains_screen()
-        if screen is not None and screen.is_mounted:
+        if screen is not None and screen.ready:
             screen.refresh_bindings_if_changed()
 
     def _maybe_fall_back(self, uri: str, error: str | None) -> None:
@@ -207,7 +207,7 @@ class VirtTUIApp(App[None]):
         else:
             text.append(". Press D for the bundled demo host; this host keeps being retried.")
         screen = self.domains_screen()
-        if screen is not None and screen.is_mounted:
+        if screen is not None and screen.ready:
             screen.set_banner(text)
 
     def on_host_sampled(self, message: HostSampled) -> None:
@@ -244,7 +244,7 @@ class VirtTUIApp(App[None]):
     def on_host_domain_event(self, message: HostDomainEvent) -> None:
         # The poller re-polls right after an event; nothing to do here but keep the key bindings fresh.
         screen = self.domains_screen()
-        if screen is not None and screen.is_mounted:
+        if screen is not None and screen.ready:
             screen.refresh_bindings_if_changed()
         for details in self.details_screens():
             details.domain_event(message.event)
@@ -253,7 +253,7 @@ class VirtTUIApp(App[None]):
     def action_targets(self) -> list[tuple[str, str]]:
         """Selected domains, else the one under the cursor, as (uri, uuid)."""
         screen = self.domains_screen()
-        if screen is None or not screen.is_mounted:
+        if screen is None or not screen.ready:
             return []
         table = screen.table
         if table.selected:

@@ -91,6 +91,11 @@ class DomainsScreen(Screen[None]):
         self.refresh_view(force=True)
 
     @property
+    def ready(self) -> bool:
+        """Composed and not torn down: samples can arrive before the first and after the last."""
+        return self.is_mounted and bool(self.query(DomainTable))
+
+    @property
     def table(self) -> DomainTable:
         return self.query_one(DomainTable)
 
