@@ -22,7 +22,6 @@ from virttui.core.domain_store import DomainStore
 from virttui.core.libvirt_runtime import error_message
 from virttui.core.lifecycle import LIFECYCLE, action_allowed
 from virttui.resources import stylesheets
-from virttui.screens.confirm import ConfirmScreen
 from virttui.screens.domains import DomainsScreen
 from virttui.widgets.glyphs import pick_glyphs
 
@@ -275,17 +274,16 @@ class VirtTUIApp(App[None]):
             self.notify("Read-only connection: actions are disabled", severity="warning")
             return
         if action.destructive:
+            from virttui.screens.ui_jobs import confirm
+
             names = ", ".join(self._domain_name(t) for t in targets)
-            question = Text()
-            question.append(f"{action.title}: ", style="bold")
-            question.append(names)
-            question.append(f"?\n\n{action.help}")
-
-            def answered(ok: bool | None) -> None:
-                if ok:
-                    self._run_action_worker(action_id, targets)
-
-            self.push_screen(ConfirmScreen(question, confirm_label=action.title), answered)
+            confirm(
+                self,
+                action.title,
+                names,
+                action.help,
+                lambda: self._run_action_worker(action_id, targets),
+            )
         else:
             self._run_action_worker(action_id, targets)
 
