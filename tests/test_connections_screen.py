@@ -257,3 +257,26 @@ def test_connection_manager_add_dialog(snap_compare: Any, fixed_config_path: Non
         await pilot.pause(0.3)
 
     assert snap_compare(_two_host_app(), terminal_size=(100, 30), run_before=run_before)
+
+
+async def test_removing_and_re_adding_a_host_at_once_ends_connected() -> None:
+    """The removed host's poller says "stopped" late; that must not mark the new one stopped."""
+    uri = "test:///default"
+    app = VirtTUIApp([HostSpec(uri)], refresh=0.2)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_until(
+            pilot,
+            lambda: (
+                app.store.hosts.get(uri) is not None and app.store.hosts[uri].state == "connected"
+            ),
+            10,
+        )
+        old = app.hosts[uri]
+        app.stop_host(uri)
+        app.start_host(HostSpec(uri))
+        new = app.hosts[uri]
+        assert new is not old
+        await wait_until(pilot, lambda: old.state.value == "stopped", 10)
+        await pilot.pause(0.5)
+        assert app.store.hosts[uri].state == "connected"
+        await wait_until(pilot, lambda: bool(app.store.hosts[uri].rows), 5)

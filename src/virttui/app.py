@@ -41,8 +41,10 @@ class HostSpec:
 
 
 class HostStateChanged(Message):
-    def __init__(self, uri: str, state: ConnState, error: str | None) -> None:
-        self.uri, self.state, self.error = uri, state, error
+    def __init__(
+        self, uri: str, state: ConnState, error: str | None, host: HostConnection | None = None
+    ) -> None:
+        self.uri, self.state, self.error, self.host = uri, state, error, host
         super().__init__()
 
 
@@ -65,7 +67,7 @@ class _Listener:
         self.app = app
 
     def host_state_changed(self, host: HostConnection, state: ConnState, error: str | None) -> None:
-        self.app.post_message(HostStateChanged(host.uri, state, error))
+        self.app.post_message(HostStateChanged(host.uri, state, error, host))
 
     def host_sampled(self, host: HostConnection, snapshot: HostSnapshot) -> None:
         self.app.post_message(HostSampled(host.uri, snapshot))
@@ -179,6 +181,8 @@ class VirtTUIApp(App[None]):
             screen.refresh_view(force=force)
 
     def on_host_state_changed(self, message: HostStateChanged) -> None:
+        if message.host is not None and self.hosts.get(message.uri) is not message.host:
+            return  # a late word from a poller that was removed (the URI may be re-added already)
         self.store.set_host_state(message.uri, message.state.value, message.error)
         entry = self.store.hosts.get(message.uri)
         if message.state is ConnState.STOPPED and entry is not None:
