@@ -232,6 +232,31 @@ def running_guest(
                 path.unlink()
 
 
+def qcow2_volume(pool: libvirt.virStoragePool, name: str, size: int = 64 << 20) -> str:
+    """Create a qcow2 volume in `pool`; returns its path."""
+    xml = (
+        f"<volume><name>{name}</name><capacity unit='bytes'>{size}</capacity>"
+        "<target><format type='qcow2'/></target></volume>"
+    )
+    return pool.createXML(xml, 0).path()
+
+
+@contextlib.contextmanager
+def defined_guest(
+    conn: libvirt.virConnect, disk: str, prefix: str = "vt-test", extra_devices: str = ""
+) -> Iterator[libvirt.virDomain]:
+    """A defined (not started) tiny guest on an existing disk (e.g. a pool volume); removed after,
+    with libvirt's per-domain log. The disk itself is the caller's."""
+    dom = conn.defineXML(tiny_guest_xml(unique_name(prefix), disk, extra_devices=extra_devices))
+    try:
+        yield dom
+    finally:
+        name = dom.name()
+        remove_domain(_live_handle(dom))
+        with contextlib.suppress(FileNotFoundError):
+            Path(f"/var/log/libvirt/qemu/{name}.log").unlink()
+
+
 def serial_log_path(name: str) -> Path:
     return Path("/var/log/libvirt/qemu") / f"{name}-serial0.log"
 

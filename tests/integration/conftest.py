@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
+import tempfile
+import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,6 +24,7 @@ from tests.guestlib import (
     guest_dir,
     open_system_conn,
     running_guest,
+    unique_name,
     wait_for_shell,
 )
 from virttui.core.libvirt_runtime import error_message
@@ -113,3 +117,25 @@ def guest_console(tiny_guest: libvirt.virDomain) -> Iterator[SerialConsole]:
     with SerialConsole(tiny_guest) as console:
         wait_for_shell(console, timeout=120)
         yield console
+
+
+@pytest.fixture
+def temp_pool(system_conn: libvirt.virConnect) -> Iterator[libvirt.virStoragePool]:
+    """A transient dir pool over a fresh directory QEMU (libvirt-qemu) can traverse; its volumes,
+    the pool and the directory are removed afterwards."""
+    path = Path(tempfile.mkdtemp(prefix="vt-pool-", dir="/var/tmp"))
+    path.chmod(0o755)
+    pool_el = ET.Element("pool", type="dir")
+    ET.SubElement(pool_el, "name").text = unique_name("vt-pool")
+    ET.SubElement(ET.SubElement(pool_el, "target"), "path").text = str(path)
+    pool = system_conn.storagePoolCreateXML(ET.tostring(pool_el, encoding="unicode"), 0)
+    try:
+        yield pool
+    finally:
+        with contextlib.suppress(libvirt.libvirtError):
+            pool.refresh(0)
+            for vol in pool.listAllVolumes(0):
+                vol.delete(0)
+        with contextlib.suppress(libvirt.libvirtError):
+            pool.destroy()
+        shutil.rmtree(path, ignore_errors=True)

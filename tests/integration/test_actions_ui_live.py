@@ -7,10 +7,8 @@ and destroyed here; every domain created is removed again.
 from __future__ import annotations
 
 import contextlib
-import shutil
-import tempfile
 import xml.etree.ElementTree as ET
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +17,14 @@ import pytest
 from textual.pilot import Pilot
 from textual.widgets import SelectionList
 
-from tests.guestlib import SYSTEM_URI, remove_domain, running_guest, tiny_guest_xml, unique_name
+from tests.guestlib import (
+    SYSTEM_URI,
+    defined_guest,
+    qcow2_volume,
+    remove_domain,
+    running_guest,
+    unique_name,
+)
 from tests.pilot_utils import wait_until
 from tests.test_actions_ui import answer_prompt, choose, on_screen, submit_form
 from virttui.app import HostSpec, VirtTUIApp
@@ -45,43 +50,6 @@ async def started(pilot: Pilot[Any], uuid: str) -> VirtTUIApp:
 
 async def until(pilot: Pilot[Any], cond: Callable[[], object], timeout: float = 60) -> None:
     await wait_until(pilot, cond, timeout, step=0.2)
-
-
-@pytest.fixture
-def temp_pool(system_conn: libvirt.virConnect) -> Iterator[libvirt.virStoragePool]:
-    path = Path(tempfile.mkdtemp(prefix="vt-ui-pool-", dir="/var/tmp"))
-    path.chmod(0o755)
-    pool_el = ET.Element("pool", type="dir")
-    ET.SubElement(pool_el, "name").text = unique_name("vt-ui-pool")
-    ET.SubElement(ET.SubElement(pool_el, "target"), "path").text = str(path)
-    pool = system_conn.storagePoolCreateXML(ET.tostring(pool_el, encoding="unicode"), 0)
-    try:
-        yield pool
-    finally:
-        with contextlib.suppress(libvirt.libvirtError):
-            pool.refresh(0)
-            for vol in pool.listAllVolumes(0):
-                vol.delete(0)
-        with contextlib.suppress(libvirt.libvirtError):
-            pool.destroy()
-        shutil.rmtree(path, ignore_errors=True)
-
-
-def qcow2(pool: libvirt.virStoragePool, name: str, size: int = 64 << 20) -> str:
-    xml = (
-        f"<volume><name>{name}</name><capacity unit='bytes'>{size}</capacity>"
-        "<target><format type='qcow2'/></target></volume>"
-    )
-    return pool.createXML(xml, 0).path()
-
-
-@contextlib.contextmanager
-def pool_guest(conn: libvirt.virConnect, disk: str, extra: str = "") -> Iterator[libvirt.virDomain]:
-    dom = conn.defineXML(tiny_guest_xml(unique_name(PREFIX), disk, extra_devices=extra))
-    try:
-        yield dom
-    finally:
-        remove_domain(dom)
 
 
 async def test_save_to_file_and_restore_through_the_ui(system_conn: libvirt.virConnect) -> None:
@@ -132,8 +100,8 @@ async def test_clone_with_progress_into_a_temp_pool(
         original(self, done, total)
 
     monkeypatch.setattr(CloneProgressScreen, "update_progress", spy)
-    src_disk = qcow2(temp_pool, "src.qcow2")
-    with pool_guest(system_conn, src_disk) as src:
+    src_disk = qcow2_volume(temp_pool, "src.qcow2")
+    with defined_guest(system_conn, src_disk, PREFIX) as src:
         uuid, name = src.UUIDString(), src.name()
         copy_name = f"{name}-clone"
         try:
@@ -156,12 +124,12 @@ async def test_clone_with_progress_into_a_temp_pool(
 async def test_undefine_deletes_exactly_the_ticked_volume(
     system_conn: libvirt.virConnect, temp_pool: libvirt.virStoragePool
 ) -> None:
-    ticked, kept = qcow2(temp_pool, "ticked.qcow2"), qcow2(temp_pool, "kept.qcow2")
+    ticked, kept = qcow2_volume(temp_pool, "ticked.qcow2"), qcow2_volume(temp_pool, "kept.qcow2")
     extra = (
         f"<disk type='file' device='disk'><driver name='qemu' type='qcow2'/>"
         f"<source file='{kept}'/><target dev='vdb' bus='virtio'/></disk>"
     )
-    with pool_guest(system_conn, ticked, extra) as dom:
+    with defined_guest(system_conn, ticked, PREFIX, extra) as dom:
         uuid, name = dom.UUIDString(), dom.name()
         async with make_app().run_test(size=(100, 30)) as pilot:
             app = await started(pilot, uuid)

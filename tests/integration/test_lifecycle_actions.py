@@ -23,10 +23,10 @@ import pytest
 from tests.guestlib import (
     READY_BANNER,
     SerialConsole,
+    defined_guest,
+    qcow2_volume,
     remove_domain,
     running_guest,
-    tiny_guest_xml,
-    unique_name,
     wait_for_shell,
 )
 from virttui.core import domain_actions as A
@@ -59,50 +59,6 @@ def shell(dom: libvirt.virDomain) -> Iterator[SerialConsole]:
 
 def _wait_banner_again(console: SerialConsole, mark: int) -> None:
     console.wait_for(READY_BANNER, 120, start=mark)
-
-
-@pytest.fixture
-def temp_pool(system_conn: libvirt.virConnect) -> Iterator[libvirt.virStoragePool]:
-    """A transient dir pool over a fresh directory QEMU (libvirt-qemu) can traverse."""
-    path = Path(tempfile.mkdtemp(prefix="vt-life-pool-", dir="/var/tmp"))
-    path.chmod(0o755)
-    pool_el = ET.Element("pool", type="dir")
-    ET.SubElement(pool_el, "name").text = unique_name("vt-life-pool")
-    ET.SubElement(ET.SubElement(pool_el, "target"), "path").text = str(path)
-    pool = system_conn.storagePoolCreateXML(ET.tostring(pool_el, encoding="unicode"), 0)
-    try:
-        yield pool
-    finally:
-        with contextlib.suppress(libvirt.libvirtError):
-            pool.refresh(0)
-            for vol in pool.listAllVolumes(0):
-                vol.delete(0)
-        with contextlib.suppress(libvirt.libvirtError):
-            pool.destroy()
-        shutil.rmtree(path, ignore_errors=True)
-
-
-def _qcow2_volume(pool: libvirt.virStoragePool, name: str, size: int = 64 << 20) -> str:
-    xml = (
-        f"<volume><name>{name}</name><capacity unit='bytes'>{size}</capacity>"
-        "<target><format type='qcow2'/></target></volume>"
-    )
-    return pool.createXML(xml, 0).path()
-
-
-@contextlib.contextmanager
-def pool_guest(
-    conn: libvirt.virConnect, disk: str, extra_devices: str = ""
-) -> Iterator[libvirt.virDomain]:
-    """A defined (not started) tiny guest whose vda is a volume of our temp pool."""
-    dom = conn.defineXML(tiny_guest_xml(unique_name(PREFIX), disk, extra_devices=extra_devices))
-    try:
-        yield dom
-    finally:
-        name = dom.name()
-        remove_domain(dom)
-        with contextlib.suppress(FileNotFoundError):
-            Path(f"/var/log/libvirt/qemu/{name}.log").unlink()
 
 
 def test_start_and_acpi_shutdown(system_conn: libvirt.virConnect) -> None:
@@ -224,7 +180,7 @@ def test_clone_copies_the_disk_through_the_pool(
     )
     raw.unlink()
     temp_pool.refresh(0)
-    with pool_guest(system_conn, str(src_disk)) as src:
+    with defined_guest(system_conn, str(src_disk), PREFIX) as src:
         seen: list[tuple[int, int]] = []
         new_name = src.name() + "-clone"
         result = clone_domain(src, new_name, progress=lambda d, t: seen.append((d, t)))
@@ -252,13 +208,13 @@ def test_clone_copies_the_disk_through_the_pool(
 def test_undefine_deletes_exactly_the_ticked_volume(
     system_conn: libvirt.virConnect, temp_pool: libvirt.virStoragePool
 ) -> None:
-    ticked = _qcow2_volume(temp_pool, "ticked.qcow2")
-    kept = _qcow2_volume(temp_pool, "kept.qcow2")
+    ticked = qcow2_volume(temp_pool, "ticked.qcow2")
+    kept = qcow2_volume(temp_pool, "kept.qcow2")
     extra = (
         f"<disk type='file' device='disk'><driver name='qemu' type='qcow2'/>"
         f"<source file='{kept}'/><target dev='vdb' bus='virtio'/></disk>"
     )
-    with pool_guest(system_conn, ticked, extra) as dom:
+    with defined_guest(system_conn, ticked, PREFIX, extra) as dom:
         assert [(c.path, c.default_ticked) for c in storage_choices(dom)] == [
             (ticked, True),
             (kept, True),
