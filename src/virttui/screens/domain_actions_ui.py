@@ -55,22 +55,37 @@ def menu_rows(entries: list[MenuEntry], details: DomainDetails) -> list[tuple[st
     return [(e.id, e.key, e.label(details), e.help) for e in entries]
 
 
+def menu_shower(
+    app: VirtTUIApp,
+    uri: str,
+    uuid: str,
+    heading: str,
+    table: tuple[MenuEntry, ...],
+    handlers: dict[str, Handler],
+) -> Callable[[DomainDetails], None]:
+    """What to do once a domain's details are read: show the entries of `table` that apply now
+    and run the chosen one's handler (shared by the Actions and Edit menus)."""
+
+    def show(details: DomainDetails) -> None:
+        def chosen(entry_id: str | None) -> None:
+            if entry_id is not None:
+                handlers[entry_id](app, uri, uuid, details)
+
+        rows = menu_rows(entries_for(table, details), details)
+        app.push_screen(
+            ActionMenuScreen(dialog_title(heading, details.definition.name), rows), chosen
+        )
+
+    return show
+
+
 # ---------------------------------------------------------------------------------- entry points
 def open_actions_menu(app: VirtTUIApp, uri: str, uuid: str) -> None:
     """The "Actions" menu: every action that applies to the domain in its current state."""
-
-    def show(details: DomainDetails) -> None:
-        entries = entries_for(ACTION_ENTRIES, details)
-
-        def chosen(entry_id: str | None) -> None:
-            if entry_id is not None:
-                HANDLERS[entry_id](app, uri, uuid, details)
-
-        title = dialog_title("Actions", details.definition.name)
-        app.push_screen(ActionMenuScreen(title, menu_rows(entries, details)), chosen)
-
     if writable_host(app, uri) is not None:
-        with_details(app, uri, uuid, show)
+        with_details(
+            app, uri, uuid, menu_shower(app, uri, uuid, "Actions", ACTION_ENTRIES, HANDLERS)
+        )
 
 
 def run_domain_action(app: VirtTUIApp, uri: str, uuid: str, action_id: str) -> None:

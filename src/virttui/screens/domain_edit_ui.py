@@ -16,10 +16,9 @@ from textual.app import SystemCommand
 
 from virttui.core import domain_tuning as T
 from virttui.core.domain_info import collect_domain_details, parse_domain_xml
-from virttui.core.domain_menu import EDIT_ENTRIES, entries_for, entry, merge_devices
+from virttui.core.domain_menu import EDIT_ENTRIES, entry, merge_devices
 from virttui.core.domain_model import DomainDetails
-from virttui.screens.action_menu import ActionMenuScreen
-from virttui.screens.domain_actions_ui import menu_rows
+from virttui.screens.domain_actions_ui import menu_shower
 from virttui.screens.edit_dialogs import (
     BootOrderScreen,
     CpuModeScreen,
@@ -74,17 +73,7 @@ def _with_edit_details(
 
 
 def open_edit_menu(app: VirtTUIApp, uri: str, uuid: str) -> None:
-    def show(details: DomainDetails) -> None:
-        entries = entries_for(EDIT_ENTRIES, details)
-
-        def chosen(entry_id: str | None) -> None:
-            if entry_id is not None:
-                HANDLERS[entry_id](app, uri, uuid, details)
-
-        title = dialog_title("Edit", details.definition.name)
-        app.push_screen(ActionMenuScreen(title, menu_rows(entries, details)), chosen)
-
-    _with_edit_details(app, uri, uuid, show)
+    _with_edit_details(app, uri, uuid, menu_shower(app, uri, uuid, "Edit", EDIT_ENTRIES, HANDLERS))
 
 
 def run_edit(app: VirtTUIApp, uri: str, uuid: str, edit_id: str) -> None:
