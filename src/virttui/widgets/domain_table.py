@@ -307,7 +307,8 @@ class DomainTable(ScrollView, can_focus=True):
         base = self.rich_style
         if item is None:
             return Strip.blank(width, base)
-        is_cursor = index == self.cursor and self.has_focus_within_screen()
+        # The cursor bar stays visible while the filter input has focus.
+        is_cursor = index == self.cursor
         if item.uuid is None:
             segments = self._host_segments(item, width)
             return self._finish(segments, width, base, is_cursor)
@@ -342,10 +343,6 @@ class DomainTable(ScrollView, can_focus=True):
             segments = [Segment(t, (st + cursor) if st else cursor) for t, st, _c in segments]
             return Strip(segments).adjust_cell_length(width, cursor)
         return Strip(segments).adjust_cell_length(width, base)
-
-    def has_focus_within_screen(self) -> bool:
-        # Keep the cursor visible while a filter input or footer has focus.
-        return True
 
     def _host_segments(self, item: ListItem, width: int) -> list[Segment]:
         entry = self.store.hosts.get(item.uri)
