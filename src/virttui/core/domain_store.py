@@ -13,8 +13,9 @@ from typing import Any
 
 from rich.cells import cell_len
 
+from virttui.core.domain_states import state_name
 from virttui.core.history import HostHistory
-from virttui.core.stats import DomainRow, state_name
+from virttui.core.stats import DomainRow
 
 
 @dataclass(slots=True)

@@ -344,19 +344,3 @@ class RateTracker:
             rows.append(row)
         self._prev = next_map
         return rows, missing
-
-
-STATE_NAMES: dict[int, str] = {
-    libvirt.VIR_DOMAIN_NOSTATE: "no state",
-    libvirt.VIR_DOMAIN_RUNNING: "running",
-    libvirt.VIR_DOMAIN_BLOCKED: "blocked",
-    libvirt.VIR_DOMAIN_PAUSED: "paused",
-    libvirt.VIR_DOMAIN_SHUTDOWN: "shutting down",
-    libvirt.VIR_DOMAIN_SHUTOFF: "shut off",
-    libvirt.VIR_DOMAIN_CRASHED: "crashed",
-    libvirt.VIR_DOMAIN_PMSUSPENDED: "suspended",
-}
-
-
-def state_name(state: int) -> str:
-    return STATE_NAMES.get(state, f"state {state}")
