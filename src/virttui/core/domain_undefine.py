@@ -2,20 +2,23 @@
 
 The domain is undefined first and the volumes deleted after, so a refused undefine never costs
 data; each volume then gets its own result. Only paths that are disks of this domain are
-accepted, and nothing is deleted while the domain runs.
+accepted, nothing is deleted while the domain runs, and nothing at all happens when a path to
+delete is used by another domain or image on any open connection (`core.used_by`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import libvirt
 
 from virttui.core.action_result import DomainActionError, domain_name, libvirt_errors
+from virttui.core.connection import is_local_uri
 from virttui.core.domain_model import DiskDef
 from virttui.core.domain_xml_parse import parse_domain_xml
 from virttui.core.libvirt_runtime import error_message
+from virttui.core.used_by import Connection, StorageUsage, User, scan_usage, users_text
 
 
 @dataclass(frozen=True)
@@ -42,7 +45,13 @@ class StorageChoice:
     target: str
     path: str
     device: str
-    default_ticked: bool  # writable, unshared disks; never CD-ROMs or shared/read-only disks
+    default_ticked: bool  # writable, unshared, unused disks; never CD-ROMs or shared/read-only
+    users: tuple[User, ...] = ()  # other domains and images using it: then it cannot be ticked
+    used_text: str = ""  # "used by NAME, NAME2"
+
+    @property
+    def tickable(self) -> bool:
+        return not self.users
 
 
 def _disk_path(conn: libvirt.virConnect, disk: DiskDef) -> str:
@@ -57,18 +66,39 @@ def _disk_path(conn: libvirt.virConnect, disk: DiskDef) -> str:
     return ""
 
 
-def storage_choices(dom: libvirt.virDomain) -> list[StorageChoice]:
-    """The local disk paths of the domain, for the undefine checklist."""
+def _usage(dom: libvirt.virDomain, others: Iterable[Connection]) -> tuple[StorageUsage, str, bool]:
+    """Every use of storage by other domains/images on the domain's host and `others` (the other
+    open connections), the domain's host label and whether that host is this machine."""
+    conn = dom.connect()
+    uri = str(conn.getURI())
+    usage = scan_usage([conn, *others], exclude_domain=dom)
+    return usage, uri, is_local_uri(uri)
+
+
+def storage_choices(
+    dom: libvirt.virDomain, others: Iterable[Connection] = ()
+) -> list[StorageChoice]:
+    """The local disk paths of the domain, for the undefine checklist. A path that another domain
+    (on the domain's host or any of `others`) or image uses is not ticked and not tickable."""
     with libvirt_errors("list storage", domain_name(dom)):
         definition = parse_domain_xml(dom.XMLDesc(0))
         conn = dom.connect()
+        usage, uri, local = _usage(dom, others)
     rows: list[StorageChoice] = []
     for disk in definition.disks:
         path = _disk_path(conn, disk)
         if not path or any(r.path == path for r in rows):
             continue
-        ticked = disk.device in ("disk", "lun") and not disk.readonly and not disk.shareable
-        rows.append(StorageChoice(disk.target, path, disk.device, ticked))
+        users = usage.users_of(path, local=local)
+        ticked = (
+            disk.device in ("disk", "lun")
+            and not disk.readonly
+            and not disk.shareable
+            and not users
+        )
+        rows.append(
+            StorageChoice(disk.target, path, disk.device, ticked, users, users_text(users, uri))
+        )
     return rows
 
 
@@ -111,14 +141,19 @@ def undefine(
     snapshots_metadata: bool = False,
     nvram: bool = False,
     delete_volumes: Sequence[str] = (),
+    others: Iterable[Connection] = (),
 ) -> UndefineResult:
     """Remove the persistent definition (a running domain stays, as transient), optionally its
-    managed save image, snapshot/checkpoint metadata and NVRAM, then delete the listed volumes."""
+    managed save image, snapshot/checkpoint metadata and NVRAM, then delete the listed volumes.
+
+    `others` are the other open connections: a listed path that a domain or image on them (or on
+    the domain's own host) uses is refused, and then nothing happens at all."""
     name = domain_name(dom)
     with libvirt_errors("undefine", name):
         conn = dom.connect()
         active = bool(dom.isActive())
-        allowed = {c.path for c in storage_choices(dom)} if delete_volumes else set()
+        choices = storage_choices(dom, others) if delete_volumes else []
+        allowed = {c.path for c in choices}
         flags = _flags(dom, managed_save, snapshots_metadata, nvram)
     if delete_volumes and active:
         raise DomainActionError("undefine", name, "force the domain off before deleting its disks")
@@ -127,6 +162,13 @@ def undefine(
         raise DomainActionError(
             "undefine", name, f"not a disk of this domain: {', '.join(strangers)}"
         )
+    wanted = set(delete_volumes)
+    used = [c for c in choices if c.path in wanted and not c.tickable]
+    if used:
+        reasons = "; ".join(
+            f"{c.path} is used by {', '.join(u.describe() for u in c.users)}" for c in used
+        )
+        raise DomainActionError("undefine", name, f"{reasons}: nothing was undefined or deleted")
     with libvirt_errors("undefine", name):
         dom.undefineFlags(flags)
     results = tuple(_delete_volume(conn, path) for path in dict.fromkeys(delete_volumes))

@@ -11,11 +11,13 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Button, Checkbox, Input, OptionList, ProgressBar, SelectionList, Static
+from textual.widgets import Button, Input, OptionList, ProgressBar, Static
 from textual.widgets.option_list import Option
+from textual.widgets.selection_list import Selection
 
 from virttui.core.domain_undefine import StorageChoice
 from virttui.core.units import human_bytes
+from virttui.widgets.ticks import TickBox, TickList
 
 
 def _buttons(confirm: str, *, destructive: bool = False) -> Horizontal:
@@ -111,6 +113,23 @@ def _device_note(device: str) -> str:
     return "" if device == "disk" else f"  ({device})"
 
 
+def _shown(text: str) -> str:
+    """Control characters from libvirt's strings made visible instead of acting on the line."""
+    return "".join(
+        f"\\x{ord(ch):02x}" if ord(ch) < 32 or 127 <= ord(ch) < 160 else ch for ch in text
+    )
+
+
+def storage_row(choice: StorageChoice) -> Selection[str]:
+    """One checklist row: a path another domain or image uses reads "used by NAME" and is
+    disabled (never ticked)."""
+    text = Text(f"{choice.target:<5} {_shown(choice.path)}{_device_note(choice.device)}")
+    if not choice.tickable:
+        text.append(f"  {_shown(choice.used_text)}", style="bold")
+    ticked = choice.default_ticked and choice.tickable
+    return Selection(text, choice.path, ticked, disabled=not choice.tickable)
+
+
 @dataclass(frozen=True)
 class UndefineFacts:
     """What the undefine dialog offers, read from libvirt before it opens."""
@@ -151,21 +170,21 @@ class UndefineScreen(ModalScreen[UndefineChoice | None]):
             note = "The definition is removed"
             note += " (it keeps running as a transient domain)." if f.active else "."
             yield Static(Text(note))
-            yield Checkbox(
+            yield TickBox(
                 "Also delete the managed save image",
                 f.has_managed_save,
                 id="undefine-managed-save",
                 disabled=not f.has_managed_save,
                 compact=True,
             )
-            yield Checkbox(
+            yield TickBox(
                 f"Also delete snapshot metadata ({f.snapshot_count})",
                 f.snapshot_count > 0,
                 id="undefine-snapshots",
                 disabled=f.snapshot_count == 0,
                 compact=True,
             )
-            yield Checkbox(
+            yield TickBox(
                 "Also delete the NVRAM file",
                 f.has_nvram,
                 id="undefine-nvram",
@@ -177,15 +196,8 @@ class UndefineScreen(ModalScreen[UndefineChoice | None]):
                 if f.active:
                     label = "Force the domain off first to delete its storage."
                 yield Static(Text(label))
-                yield SelectionList[str](
-                    *(
-                        (
-                            Text(f"{c.target:<5} {c.path}{_device_note(c.device)}"),
-                            c.path,
-                            c.default_ticked,
-                        )
-                        for c in f.storage
-                    ),
+                yield TickList[str](
+                    *(storage_row(c) for c in f.storage),
                     id="undefine-volumes",
                     disabled=f.active,
                     compact=True,
@@ -200,11 +212,13 @@ class UndefineScreen(ModalScreen[UndefineChoice | None]):
     def choice(self) -> UndefineChoice:
         volumes: tuple[str, ...] = ()
         if self.facts.storage and not self.facts.active:
-            volumes = tuple(self.query_one("#undefine-volumes", SelectionList).selected)
+            tickable = {c.path for c in self.facts.storage if c.tickable}
+            ticked = self.query_one("#undefine-volumes", TickList).selected
+            volumes = tuple(p for p in ticked if p in tickable)
         return UndefineChoice(
-            managed_save=self.query_one("#undefine-managed-save", Checkbox).value,
-            snapshots_metadata=self.query_one("#undefine-snapshots", Checkbox).value,
-            nvram=self.query_one("#undefine-nvram", Checkbox).value,
+            managed_save=self.query_one("#undefine-managed-save", TickBox).value,
+            snapshots_metadata=self.query_one("#undefine-snapshots", TickBox).value,
+            nvram=self.query_one("#undefine-nvram", TickBox).value,
             delete_volumes=volumes,
         )
 

@@ -16,6 +16,7 @@ import libvirt
 from textual.app import SystemCommand
 
 from virttui.core import domain_actions as A
+from virttui.core.connection import HostConnection
 from virttui.core.domain_clone import CloneResult, clone_domain
 from virttui.core.domain_menu import ACTION_ENTRIES, MenuEntry, entries_for, entry
 from virttui.core.domain_model import DomainDetails
@@ -303,7 +304,11 @@ def clone(app: VirtTUIApp, uri: str, uuid: str, details: DomainDetails) -> None:
     )
 
 
-def _undefine_facts(dom: libvirt.virDomain, details: DomainDetails) -> UndefineFacts:
+def _undefine_facts(
+    dom: libvirt.virDomain, details: DomainDetails, others: list[HostConnection]
+) -> UndefineFacts:
+    """Blocking (worker): the checklist marks storage that a domain or image on any of `others`
+    (the open connections) uses."""
     firmware = details.definition.firmware
     return UndefineFacts(
         name=details.definition.name,
@@ -311,7 +316,7 @@ def _undefine_facts(dom: libvirt.virDomain, details: DomainDetails) -> UndefineF
         has_managed_save=bool(details.has_managed_save),
         snapshot_count=details.snapshot_count or 0,
         has_nvram=bool(firmware.nvram) or firmware.kind == "efi",
-        storage=tuple(storage_choices(dom)),
+        storage=tuple(storage_choices(dom, others)),
     )
 
 
@@ -323,10 +328,13 @@ def undefine_domain(app: VirtTUIApp, uri: str, uuid: str, details: DomainDetails
 
         app.push_screen(UndefineScreen(facts), answered)
 
-    run_job(app, uri, "Undefine", lambda c: _undefine_facts(_dom(c, uuid), details), ask)
+    others = list(app.hosts.values())  # read here, on the UI thread
+    run_job(app, uri, "Undefine", lambda c: _undefine_facts(_dom(c, uuid), details, others), ask)
 
 
 def _run_undefine(app: VirtTUIApp, uri: str, uuid: str, choice: UndefineChoice) -> None:
+    others = list(app.hosts.values())
+
     def job(conn: libvirt.virConnect) -> UndefineResult:
         return undefine(
             _dom(conn, uuid),
@@ -334,6 +342,7 @@ def _run_undefine(app: VirtTUIApp, uri: str, uuid: str, choice: UndefineChoice) 
             snapshots_metadata=choice.snapshots_metadata,
             nvram=choice.nvram,
             delete_volumes=choice.delete_volumes,
+            others=others,
         )
 
     run_job(app, uri, "Undefine", job, lambda result: report_undefine(app, result))

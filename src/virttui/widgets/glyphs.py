@@ -12,10 +12,12 @@ class Glyphs:
     yes: str
     no: str
     selected: str
+    ticked: str = "[x]"  # checkboxes: ticked and unticked differ by glyph, not only by colour
+    unticked: str = "[ ]"
 
 
-UNICODE = Glyphs(spark=" ▁▂▃▄▅▆▇█", yes="yes", no="-", selected="*")
-ASCII = Glyphs(spark=" .:-=+*#@", yes="yes", no="-", selected="*")
+UNICODE = Glyphs(spark=" ▁▂▃▄▅▆▇█", yes="yes", no="-", selected="*", ticked="[✓]")
+ASCII = Glyphs(spark=" .:-=+*#@", yes="yes", no="-", selected="*", ticked="[x]")
 
 
 def pick_glyphs(force_ascii: bool | None = None) -> Glyphs:
