@@ -152,13 +152,12 @@ def _disk_format(disk: ET.Element) -> str:
 
 
 # ------------------------------------------------------------------------------------ chains
-def qemu_img_backing_chain(path: str, fmt: str = "") -> list[str]:
-    """The backing files below `path` (nearest first), read by `qemu-img info --backing-chain -U`
-    on this machine; [] when it has none or cannot be read. A raw image has no backing file and
-    is not probed."""
-    if fmt == "raw" or not path or os.path.isdir(path) or not os.path.exists(path):
-        return []
-    argv = ["qemu-img", "info", "--backing-chain", "--output=json", "-U"]
+def _qemu_img_info(path: str, fmt: str, *, chain: bool) -> list[dict[str, object]] | None:
+    """`qemu-img info --output=json -U` (with `--backing-chain`) as a list of layers, None when
+    it fails."""
+    argv = ["qemu-img", "info", "--output=json", "-U"]
+    if chain:
+        argv.insert(2, "--backing-chain")
     if fmt:
         argv += ["-f", fmt]
     argv.append(path)
@@ -167,27 +166,59 @@ def qemu_img_backing_chain(path: str, fmt: str = "") -> list[str]:
             argv, capture_output=True, text=True, timeout=QEMU_IMG_TIMEOUT, check=False
         )
     except (OSError, subprocess.SubprocessError):
-        return []
+        return None
     if proc.returncode != 0:
-        return []
+        return None
     try:
         layers = json.loads(proc.stdout)
     except ValueError:
-        return []
+        return None
     if isinstance(layers, dict):
         layers = [layers]
     if not isinstance(layers, list):
+        return None
+    return [layer for layer in layers if isinstance(layer, dict)]
+
+
+def _backing_of(layer: dict[str, object]) -> tuple[str, str]:
+    """The absolute backing file of one `qemu-img info` layer and its format ("" if none)."""
+    name = layer.get("full-backing-filename")
+    if not isinstance(name, str) or not name:
+        name = layer.get("backing-filename")
+        if not isinstance(name, str) or not name:
+            return "", ""
+        own = layer.get("filename")
+        if not os.path.isabs(name) and isinstance(own, str):
+            name = os.path.join(os.path.dirname(own), name)
+    fmt = layer.get("backing-filename-format")
+    return name, fmt if isinstance(fmt, str) else ""
+
+
+def qemu_img_backing_chain(path: str, fmt: str = "") -> list[str]:
+    """The backing files below `path` (nearest first), read on this machine by `qemu-img info
+    --backing-chain --output=json -U`; when a layer cannot be opened (a missing base), the chain
+    is followed one layer at a time as far as it goes. [] when it has none or cannot be read. A
+    raw image has no backing file and is not probed."""
+    if fmt == "raw" or not path or os.path.isdir(path) or not os.path.exists(path):
         return []
+    layers = _qemu_img_info(path, fmt, chain=True)
     out: list[str] = []
-    for i, layer in enumerate(layers[:MAX_CHAIN]):
-        if not isinstance(layer, dict):
-            continue
-        names = [layer.get("full-backing-filename"), layer.get("backing-filename")]
-        if i > 0:
-            names.insert(0, layer.get("filename"))
-        for name in names:
-            if isinstance(name, str) and name and name != path and name not in out:
-                out.append(name)
+    if layers is not None:
+        for layer in layers[:MAX_CHAIN]:
+            below, _fmt = _backing_of(layer)
+            if below and below != path and below not in out:
+                out.append(below)
+        return out
+    current, current_fmt = path, fmt
+    while len(out) < MAX_CHAIN:
+        layers = _qemu_img_info(current, current_fmt, chain=False)
+        if not layers:
+            break
+        below, current_fmt = _backing_of(layers[0])
+        if not below or below == path or below in out:
+            break
+        out.append(below)
+        current = below
     return out
 
 
