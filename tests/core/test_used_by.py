@@ -248,3 +248,19 @@ def test_undefine_refuses_a_used_volume_and_does_nothing(conn: libvirt.virConnec
     result = undefine(dom, delete_volumes=[own])
     assert result.all_ok and [v.path for v in result.volumes] == [own]
     assert "gone.img" not in pool.listVolumes() and "gone-shared.img" in pool.listVolumes()
+
+
+def test_when_users_cannot_be_read_nothing_is_deletable(conn: libvirt.virConnect) -> None:
+    """Fail closed: a connection that errors (here: closed under us) leaves every row unticked
+    and untickable, and undefine refuses, deleting nothing."""
+    own, _shared = _pool_disks(conn, "gone")
+    dom = _define(conn, "gone", _file_disk(own))
+    broken = libvirt.open(f"test://{TEST_NODE}")
+    broken.close()
+    (row,) = storage_choices(dom, [broken])
+    assert not row.tickable and not row.default_ticked
+    assert row.used_text.startswith("cannot tell who else uses it: ")
+    with pytest.raises(DomainActionError, match="cannot tell who else uses it"):
+        undefine(dom, delete_volumes=[own], others=[broken])
+    assert "gone.img" in conn.storagePoolLookupByName("default-pool").listVolumes()
+    assert conn.lookupByName("gone").isPersistent()

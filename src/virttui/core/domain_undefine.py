@@ -8,6 +8,7 @@ delete is used by another domain or image on any open connection (`core.used_by`
 
 from __future__ import annotations
 
+import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -47,11 +48,12 @@ class StorageChoice:
     device: str
     default_ticked: bool  # writable, unshared, unused disks; never CD-ROMs or shared/read-only
     users: tuple[User, ...] = ()  # other domains and images using it: then it cannot be ticked
-    used_text: str = ""  # "used by NAME, NAME2"
+    used_text: str = ""  # "used by NAME, NAME2", or why nobody could tell
+    unchecked: bool = False  # the check itself failed: not tickable either
 
     @property
     def tickable(self) -> bool:
-        return not self.users
+        return not self.users and not self.unchecked
 
 
 def _disk_path(conn: libvirt.virConnect, disk: DiskDef) -> str:
@@ -66,13 +68,15 @@ def _disk_path(conn: libvirt.virConnect, disk: DiskDef) -> str:
     return ""
 
 
-def _usage(dom: libvirt.virDomain, others: Iterable[Connection]) -> tuple[StorageUsage, str, bool]:
+def _usage(dom: libvirt.virDomain, others: Iterable[Connection]) -> StorageUsage | str:
     """Every use of storage by other domains/images on the domain's host and `others` (the other
-    open connections), the domain's host label and whether that host is this machine."""
-    conn = dom.connect()
-    uri = str(conn.getURI())
-    usage = scan_usage([conn, *others], exclude_domain=dom)
-    return usage, uri, is_local_uri(uri)
+    open connections); when that cannot be read, why."""
+    try:
+        return scan_usage([dom.connect(), *others], exclude_domain=dom)
+    except libvirt.libvirtError as exc:
+        return error_message(exc)
+    except (OSError, ET.ParseError) as exc:
+        return str(exc)
 
 
 def storage_choices(
@@ -83,21 +87,22 @@ def storage_choices(
     with libvirt_errors("list storage", domain_name(dom)):
         definition = parse_domain_xml(dom.XMLDesc(0))
         conn = dom.connect()
-        usage, uri, local = _usage(dom, others)
+        uri = str(conn.getURI())
+    usage = _usage(dom, others)
     rows: list[StorageChoice] = []
     for disk in definition.disks:
         path = _disk_path(conn, disk)
         if not path or any(r.path == path for r in rows):
             continue
-        users = usage.users_of(path, local=local)
-        ticked = (
-            disk.device in ("disk", "lun")
-            and not disk.readonly
-            and not disk.shareable
-            and not users
-        )
+        writable = disk.device in ("disk", "lun") and not disk.readonly and not disk.shareable
+        if isinstance(usage, str):  # fail closed: unknown users are not "no users"
+            note = f"cannot tell who else uses it: {usage}"
+            rows.append(StorageChoice(disk.target, path, disk.device, False, (), note, True))
+            continue
+        users = usage.users_of(path, local=is_local_uri(uri))
+        text = users_text(users, uri)
         rows.append(
-            StorageChoice(disk.target, path, disk.device, ticked, users, users_text(users, uri))
+            StorageChoice(disk.target, path, disk.device, writable and not users, users, text)
         )
     return rows
 
@@ -166,7 +171,10 @@ def undefine(
     used = [c for c in choices if c.path in wanted and not c.tickable]
     if used:
         reasons = "; ".join(
-            f"{c.path} is used by {', '.join(u.describe() for u in c.users)}" for c in used
+            f"{c.path} is used by {', '.join(u.describe() for u in c.users)}"
+            if c.users
+            else f"{c.path}: {c.used_text}"
+            for c in used
         )
         raise DomainActionError("undefine", name, f"{reasons}: nothing was undefined or deleted")
     with libvirt_errors("undefine", name):

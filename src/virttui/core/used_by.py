@@ -12,7 +12,8 @@ Paths are compared canonically: lexically normalised everywhere, and also throug
 host that is this machine. A path on another host is compared literally: migration needs the same
 path on shared storage, so the same path elsewhere counts as used (the safe side of a delete).
 
-Blocking (libvirt, qemu-img): call it from a worker thread. Connections that are down are skipped.
+Blocking (libvirt, qemu-img): call it from a worker thread. Connections that are down are skipped;
+a libvirt error on a connected host is raised (a user that cannot be read is not "nobody").
 Callers with several paths scan once (`scan_usage`) and ask `StorageUsage.users_of` per path.
 """
 
@@ -38,6 +39,11 @@ UserKind = Literal["domain", "image"]
 QEMU_IMG_TIMEOUT = 60.0  # seconds; qemu-img info only reads headers, even of in-use images
 MAX_CHAIN = 64  # a backing chain longer than this is a loop or a mistake
 
+_GONE = (
+    libvirt.VIR_ERR_NO_STORAGE_POOL,
+    libvirt.VIR_ERR_NO_STORAGE_VOL,
+    libvirt.VIR_ERR_OPERATION_INVALID,
+)
 _DEVICE_WORDS = {"disk": "disk", "cdrom": "CD-ROM", "floppy": "floppy", "lun": "LUN"}
 
 
@@ -275,13 +281,12 @@ class _Scanner:
         return self._chains[key]
 
     def scan(self, *, refresh_pools: bool) -> list[_Use]:
-        try:
-            domains = self.conn.listAllDomains(0)
-        except libvirt.libvirtError:
-            domains = []
-        for dom in domains:
-            with contextlib.suppress(libvirt.libvirtError):  # gone meanwhile
+        for dom in self.conn.listAllDomains(0):
+            try:
                 self._scan_domain(dom)
+            except libvirt.libvirtError as exc:
+                if exc.get_error_code() != libvirt.VIR_ERR_NO_DOMAIN:
+                    raise  # a domain whose disks cannot be read might use the path
         self._scan_pools(refresh_pools)
         return self.uses
 
@@ -311,21 +316,29 @@ class _Scanner:
     def _scan_pools(self, refresh: bool) -> None:
         try:
             pools = self.conn.listAllStoragePools(libvirt.VIR_CONNECT_LIST_STORAGE_POOLS_ACTIVE)
-        except libvirt.libvirtError:
-            return
+        except libvirt.libvirtError as exc:
+            if exc.get_error_code() == libvirt.VIR_ERR_NO_SUPPORT:
+                return  # a driver without storage
+            raise
         for pool in pools:
             if refresh:  # files made outside libvirt (qemu-img create) appear only then
-                with contextlib.suppress(libvirt.libvirtError):
+                with contextlib.suppress(libvirt.libvirtError):  # busy (a volume is built)
                     pool.refresh(0)
             try:
                 volumes = pool.listAllVolumes(0)
-            except libvirt.libvirtError:
-                continue
+            except libvirt.libvirtError as exc:
+                if exc.get_error_code() in _GONE:
+                    continue
+                raise
             for vol in volumes:
                 try:
                     el = ET.fromstring(vol.XMLDesc(0))
                     vol_path = vol.path()
-                except (libvirt.libvirtError, ET.ParseError):
+                except libvirt.libvirtError as exc:
+                    if exc.get_error_code() in _GONE:
+                        continue
+                    raise
+                except ET.ParseError:
                     continue
                 backing = el.find("backingStore/path")
                 if backing is not None and (backing.text or "").strip():
@@ -366,12 +379,8 @@ def scan_usage(
         seen.append(conn)
         return _Scanner(conn, label, local, exclude).scan(refresh_pools=refresh_pools)
 
-    for connection in connections:
-        try:
-            found = _run_on(connection, scan)
-        except libvirt.libvirtError:
-            continue  # the host dropped meanwhile: nothing can be learnt from it
-        uses.extend(found or ())
+    for connection in connections:  # a libvirt error on a connected host is raised: unknown
+        uses.extend(_run_on(connection, scan) or ())  # users must never read as "no users"
     return StorageUsage(tuple(uses))
 
 
