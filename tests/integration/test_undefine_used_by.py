@@ -1,7 +1,7 @@
 """Undefine with storage on qemu:///system never deletes what another domain or image uses.
 
 Two defined domains share (a) a disk image, (b) an ISO as CD-ROM, (c) a qcow2 base that the
-other's overlay is built on (`qemu-img create -b ... -F qcow2`). Storage lives in a transient dir
+other's overlay is built on (`qemu-img create -b ... -F qcow2`), all in one pair. Storage lives in a transient dir
 pool over a temporary directory (conftest `temp_pool`); every domain created is removed again.
 One booted guest (module-scoped) runs on an overlay, for the live XML's <backingStore>.
 """
@@ -61,48 +61,49 @@ def inactive_xml(dom: libvirt.virDomain) -> str:
     return dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE)
 
 
-@pytest.mark.parametrize("case", ["disk", "cdrom", "base"])
 def test_undefine_with_storage_never_deletes_what_the_other_domain_uses(
-    system_conn: libvirt.virConnect, temp_pool: libvirt.virStoragePool, case: str
+    system_conn: libvirt.virConnect, temp_pool: libvirt.virStoragePool
 ) -> None:
+    """The victim shares (a) a disk image, (b) an ISO as CD-ROM and (c) a qcow2 base that the
+    other's overlay is built on (one pair of domains: defines are slow on a busy daemon)."""
     here = pool_dir(temp_pool)
     own = qcow2_volume(temp_pool, "own.qcow2")
-    loose = ""
-    if case == "disk":  # (a) one disk image in both domains
-        shared = qcow2_volume(temp_pool, "shared.qcow2")
-        victim_extra, other_disk, other_extra = disk_xml(shared, "vdb"), shared, ""
-    elif case == "cdrom":  # (b) one ISO as CD-ROM of both
-        shared = str(here / "shared.iso")
-        Path(shared).write_bytes(b"\0" * 2048 * 16)
-        victim_extra = disk_xml(shared, "sda", device="cdrom", fmt="raw")
-        other_disk = qcow2_volume(temp_pool, "other.qcow2")
-        other_extra = disk_xml(shared, "sda", device="cdrom", fmt="raw")
-    else:  # (c) the victim's second disk is the base of the other's overlay
-        shared = str(here / "base.qcow2")
-        qemu_img("create", "-q", "-f", "qcow2", shared, "64M")
-        other_disk = str(here / "overlay.qcow2")
-        qemu_img("create", "-q", "-f", "qcow2", "-b", shared, "-F", "qcow2", other_disk)
-        loose = str(here / "loose.qcow2")  # an image on it that no domain uses
-        qemu_img("create", "-q", "-f", "qcow2", "-b", shared, "-F", "qcow2", loose)
-        victim_extra, other_extra = disk_xml(shared, "vdb"), ""
+    shared = qcow2_volume(temp_pool, "shared.qcow2")  # (a)
+    iso = str(here / "shared.iso")  # (b)
+    Path(iso).write_bytes(b"\0" * 2048 * 16)
+    base = str(here / "base.qcow2")  # (c)
+    qemu_img("create", "-q", "-f", "qcow2", base, "64M")
+    overlay = str(here / "overlay.qcow2")
+    qemu_img("create", "-q", "-f", "qcow2", "-b", base, "-F", "qcow2", overlay)
+    loose = str(here / "loose.qcow2")  # an image on the base that no domain uses
+    qemu_img("create", "-q", "-f", "qcow2", "-b", base, "-F", "qcow2", loose)
+    victim_extra = (
+        disk_xml(shared, "vdb")
+        + disk_xml(base, "vdc")
+        + disk_xml(iso, "sda", device="cdrom", fmt="raw")
+    )
+    other_extra = disk_xml(shared, "vdb") + disk_xml(iso, "sda", device="cdrom", fmt="raw")
     with (
         defined_guest(system_conn, own, PREFIX, victim_extra) as victim,
-        defined_guest(system_conn, other_disk, PREFIX, other_extra) as other,
+        defined_guest(system_conn, overlay, PREFIX, other_extra) as other,
     ):
         name, other_name = victim.name(), other.name()
         other_before = inactive_xml(other)
         rows = {c.path: c for c in storage_choices(victim)}
-        assert set(rows) == {own, shared}
+        assert set(rows) == {own, shared, base, iso}
         assert rows[own].tickable and rows[own].default_ticked and rows[own].used_text == ""
-        row = rows[shared]
-        assert not row.tickable and not row.default_ticked
-        expected = f"used by {other_name}" + (f", {loose}" if loose else "")
-        assert row.used_text == expected
-        how = {"disk": "disk", "cdrom": "CD-ROM", "base": "backing chain"}[case]
-        assert [(u.name, u.how) for u in row.users if u.kind == "domain"] == [(other_name, how)]
+        for path, how, text in (
+            (shared, "disk", f"used by {other_name}"),
+            (iso, "CD-ROM", f"used by {other_name}"),
+            (base, "backing chain", f"used by {other_name}, {loose}"),
+        ):
+            row = rows[path]
+            assert not row.tickable and not row.default_ticked, path
+            assert row.used_text == text
+            assert [(u.name, u.how) for u in row.users if u.kind == "domain"] == [(other_name, how)]
 
         before = files(here)
-        for asked in ([shared], [own, shared]):
+        for asked in ([shared], [iso], [base], [own, shared]):
             with pytest.raises(DomainActionError, match=f"is used by {other_name} "):
                 undefine(victim, delete_volumes=asked)
             assert files(here) == before  # nothing deleted, not even the own disk
