@@ -398,3 +398,26 @@ async def test_add_and_remove_hardware() -> None:
         assert len(d.nics) == 1 and not any(c.kind == "serial" for c in d.chardevs)
         xml = call(app, lambda c: c.lookupByName("test").XMLDesc(INACTIVE))
         assert ET.fromstring(xml).find("devices/interface/source").get("network") == "default"
+
+
+async def test_save_over_an_existing_file_asks_first(tmp_path: Path) -> None:
+    target = tmp_path / "precious.save"
+    target.write_bytes(b"not yours to overwrite\x00\xff")
+    before = target.read_bytes()
+    async with make_app().run_test(size=(100, 30)) as pilot:
+        app = await ready(pilot)
+        await choose(pilot, lambda: ui.open_actions_menu(app, URI, UUID), "v")
+        await answer_prompt(pilot, str(target))
+        confirm_screen = await on_screen(pilot, ConfirmScreen)
+        assert "already exists" in str(confirm_screen.question)
+        assert str(target) in str(confirm_screen.question)
+        await pilot.press("enter")  # Cancel is the default
+        await pilot.pause(0.3)
+        assert target.read_bytes() == before
+        assert state(app) == libvirt.VIR_DOMAIN_RUNNING
+        await choose(pilot, lambda: ui.open_actions_menu(app, URI, UUID), "v")
+        await answer_prompt(pilot, str(target))
+        await on_screen(pilot, ConfirmScreen)
+        await pilot.click("#confirm")
+        await wait_until(pilot, lambda: state(app) == libvirt.VIR_DOMAIN_SHUTOFF)
+        assert target.read_bytes() != before
