@@ -86,16 +86,18 @@ def _from_pool(conn: libvirt.virConnect, path: str) -> FormatGuess | None:
     return FormatGuess(kind, f"storage pool {pool}")
 
 
-def detect_format(conn: libvirt.virConnect, path: str) -> FormatGuess:
+def detect_format(conn: libvirt.virConnect, path: str, *, local: bool | None = None) -> FormatGuess:
     """The format to attach the existing image at `path` (on the libvirt host) with.
 
     Local host: `qemu-img info`; remote host (qemu+ssh): the storage pool's record of the volume
     when the path is in a pool. Anything unknown or failing: raw, with the reason in `note`.
+    `local` None: decided from the connection's URI.
     """
-    try:
-        local = is_local_uri(conn.getURI())
-    except libvirt.libvirtError as exc:
-        return FormatGuess("raw", "default", f"cannot ask the host: {error_message(exc)}")
+    if local is None:
+        try:
+            local = is_local_uri(conn.getURI())
+        except libvirt.libvirtError as exc:
+            return FormatGuess("raw", "default", f"cannot ask the host: {error_message(exc)}")
     if local:
         try:
             return _from_info(qemu_img_info(path))

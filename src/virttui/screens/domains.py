@@ -126,8 +126,7 @@ class DomainsScreen(Screen[None]):
         if self.table.selected:
             hidden = len(self.table.hidden_selected())
             parts.append(
-                f"{len(self.table.selected)} selected"
-                + (f" ({hidden} hidden)" if hidden else "")
+                f"{len(self.table.selected)} selected" + (f" ({hidden} hidden)" if hidden else "")
             )
         item = self.table.current
         row = store.row(item.uri, item.uuid) if item is not None and item.uuid else None
