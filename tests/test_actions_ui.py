@@ -421,3 +421,47 @@ async def test_save_over_an_existing_file_asks_first(tmp_path: Path) -> None:
         await pilot.click("#confirm")
         await wait_until(pilot, lambda: state(app) == libvirt.VIR_DOMAIN_SHUTOFF)
         assert target.read_bytes() != before
+
+
+async def test_add_existing_disk_takes_the_probed_format_never_qcow2_by_default() -> None:
+    """The test driver's pool answers for these paths (qemu-img cannot open them here)."""
+    from textual.widgets import RadioButton, Select
+
+    from virttui.screens.hardware_dialogs import AddDiskScreen
+
+    def make_volume(name: str, fmt: str) -> str:
+        xml = (
+            f"<volume><name>{name}</name><capacity>{1 << 20}</capacity>"
+            f"<target><format type='{fmt}'/></target></volume>"
+        )
+        return call(app, lambda c: c.storagePoolLookupByName("default-pool").createXML(xml).path())
+
+    async with make_app().run_test(size=(100, 30)) as pilot:
+        app = await ready(pilot)
+        qcow2 = make_volume("thin.qcow2", "qcow2")
+        raw = make_volume("plain.img", "raw")
+        await choose(pilot, lambda: edit.open_edit_menu(app, URI, UUID), "d")
+        form = await on_screen(pilot, AddDiskScreen)
+        fmt = form.query_one("#disk-format", Select)
+        assert fmt.value == "qcow2"  # a new volume: we create it, qcow2 is ours to choose
+        await pilot.click("#disk-existing")
+        await pilot.pause()
+        assert fmt.value == "detect"
+        path = form.query_one("#disk-path", Input)
+        path.value = qcow2
+        await wait_until(pilot, lambda: fmt.value == "qcow2" and form.guess is not None)
+        path.value = raw
+        await wait_until(pilot, lambda: fmt.value == "raw" and form.guess is not None)
+        assert "storage pool default-pool" in screen_text(app)
+        await pilot.click("#disk-new")
+        await pilot.pause()
+        assert fmt.value == "qcow2"
+        form.query_one("#disk-existing", RadioButton).value = True
+        await pilot.pause()
+        assert fmt.value == "raw"
+        await pilot.press("ctrl+s")
+        await wait_until(pilot, lambda: len(inactive(app).disks) == 2)
+        xml = call(app, lambda c: c.lookupByName("test").XMLDesc(INACTIVE))
+        added = ET.fromstring(xml).findall("devices/disk")[-1]
+        assert added.find("source").get("file") == raw
+        assert added.find("driver").get("type") == "raw"
