@@ -465,3 +465,70 @@ async def test_add_existing_disk_takes_the_probed_format_never_qcow2_by_default(
         added = ET.fromstring(xml).findall("devices/disk")[-1]
         assert added.find("source").get("file") == raw
         assert added.find("driver").get("type") == "raw"
+
+
+def _graphics(app: VirtTUIApp) -> list[tuple[str, str, str]]:
+    xml = call(
+        app,
+        lambda c: c.lookupByName("test").XMLDesc(INACTIVE | libvirt.VIR_DOMAIN_XML_SECURE),
+    )
+    out = []
+    for g in ET.fromstring(xml).iterfind("devices/graphics"):
+        listen = g.find("listen")
+        address = listen.get("address", "") if listen is not None else g.get("listen", "")
+        out.append((g.get("type", ""), address, g.get("passwd", "")))
+    return out
+
+
+def _define_graphics(app: VirtTUIApp, *graphics: str) -> None:
+    def define(c: libvirt.virConnect) -> None:
+        root = ET.fromstring(
+            c.lookupByName("test").XMLDesc(INACTIVE | libvirt.VIR_DOMAIN_XML_SECURE)
+        )
+        devices = root.find("devices")
+        for g in devices.findall("graphics"):
+            devices.remove(g)
+        for xml in graphics:
+            devices.append(ET.fromstring(xml))
+        c.defineXML(ET.tostring(root, encoding="unicode"))
+
+    call(app, define)
+
+
+async def test_graphics_second_of_a_type_offers_edit_and_remove_picks_the_exact_one() -> None:
+    from virttui.screens.hardware_dialogs import AddGraphicsScreen, EditGraphicsScreen
+
+    local = "<graphics type='vnc' autoport='yes'><listen type='address' address='127.0.0.1'/></graphics>"
+    async with make_app().run_test(size=(100, 30)) as pilot:
+        app = await ready(pilot)
+        _define_graphics(app, local)
+        await choose(pilot, lambda: edit.open_edit_menu(app, URI, UUID), "g")
+        await on_screen(pilot, AddGraphicsScreen)
+        await submit_form(
+            pilot, {"#gfx-type": "vnc", "#gfx-listen": "0.0.0.0", "#gfx-password": "s3cret"}
+        )
+        await on_screen(pilot, ConfirmScreen)
+        assert "already has a VNC display (listen 127.0.0.1, port auto)" in str(app.screen.question)
+        await pilot.click("#confirm")
+        await on_screen(pilot, EditGraphicsScreen)
+        assert "s3cret" not in screen_text(app)
+        await pilot.press("ctrl+s")
+        await wait_until(pilot, lambda: _graphics(app) == [("vnc", "0.0.0.0", "s3cret")])
+        # Two VNC displays (what the old Add graphics could write): remove the second.
+        await wait_until(pilot, lambda: isinstance(app.screen, DomainsScreen))
+        _define_graphics(
+            app,
+            local,
+            "<graphics type='vnc' autoport='yes' passwd='pw'>"
+            "<listen type='address' address='0.0.0.0'/></graphics>",
+        )
+        await choose(pilot, lambda: edit.open_edit_menu(app, URI, UUID), "G")
+        pick = await on_screen(pilot, PickScreen)
+        assert [label for _i, label in pick.items] == [
+            "VNC 127.0.0.1 auto",
+            "VNC 0.0.0.0 auto, password set",
+        ]
+        await pilot.press("down", "enter")
+        await on_screen(pilot, ConfirmScreen)
+        await pilot.click("#confirm")
+        await wait_until(pilot, lambda: _graphics(app) == [("vnc", "127.0.0.1", "")])

@@ -335,12 +335,12 @@ class EditGraphicsScreen(FormScreen[GraphicsEdit]):
         self, title: Text, display: Display, *, listen: str = "", password: str = ""
     ) -> None:
         super().__init__(title)
-        self.display = display
+        self.target = display  # not `display`: that is a Widget style property
         self.listen = listen or display.listen
         self.password = password
 
     def fields(self) -> ComposeResult:
-        d = self.display
+        d = self.target
         yield Static(Text(f"Display: {d.label()}"))
         yield field("Listen", Input(self.listen, id="gfx-listen", compact=True))
         port = "auto" if d.autoport or d.port is None else str(d.port)
