@@ -97,14 +97,23 @@ def displays(dom: libvirt.virDomain) -> list[dict[str, str]]:
 
 
 def set_displays(conn: libvirt.virConnect, dom: libvirt.virDomain, *graphics: str) -> None:
-    """Make the persistent config hold exactly these <graphics> elements (raw XML)."""
+    """Make the persistent config hold exactly these <graphics> elements (raw XML). Skipped
+    when it already does (a define can wait minutes on a busy daemon)."""
+    wanted = [ET.fromstring(xml) for xml in graphics]
+
+    def key(g: ET.Element) -> tuple[str, str, str, str]:
+        listen = g.find("listen")
+        address = (listen.get("address", "") if listen is not None else "") or g.get("listen", "")
+        return (g.get("type", ""), address, g.get("passwd", ""), g.get("autoport", ""))
+
     root = config(dom)
+    if [key(g) for g in root.iterfind("devices/graphics")] == [key(g) for g in wanted]:
+        return
     devices = root.find("devices")
     assert devices is not None
     for g in devices.findall("graphics"):
         devices.remove(g)
-    for xml in graphics:
-        devices.append(ET.fromstring(xml))
+    devices.extend(wanted)
     conn.defineXML(ET.tostring(root, encoding="unicode"))
 
 
