@@ -65,16 +65,15 @@ def add_disk(app: VirtTUIApp, uri: str, uuid: str, details: DomainDetails) -> No
                     bus=req.bus,
                     cache=req.cache,
                 )
-            else:
-                fmt, detected = req.fmt, ""
-                if fmt == DETECT:
-                    guess = detect_format(dom.connect(), req.path)
-                    fmt, detected = guess.format, f", format {guess.describe()}"
-                applied, target = D.add_disk_path(
-                    dom, req.path, bus=req.bus, cache=req.cache, fmt=fmt
-                )
-                return [f"{target} ({req.path}{detected}): {_where(applied)}"]
-            return [f"{target} ({path}): {_where(applied)}"]
+                return [f"{target} ({path}): {_where(applied)}"]
+            # An existing image: the format the dialog's probe showed, else probe now; never
+            # qcow2 by assumption.
+            fmt, detected = req.fmt, ""
+            if fmt == DETECT:
+                guess = detect_format(dom.connect(), req.path)
+                fmt, detected = guess.format, f", format {guess.describe()}"
+            applied, target = D.add_disk_path(dom, req.path, bus=req.bus, cache=req.cache, fmt=fmt)
+            return [f"{target} ({req.path}{detected}): {_where(applied)}"]
 
         apply_and_report(app, uri, uuid, "Add disk", d.name, job)
 
