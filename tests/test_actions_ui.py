@@ -496,21 +496,19 @@ def _define_graphics(app: VirtTUIApp, *graphics: str) -> None:
 
 
 async def test_graphics_second_of_a_type_offers_edit_and_remove_picks_the_exact_one() -> None:
-    from virttui.screens.hardware_dialogs import AddGraphicsScreen, EditGraphicsScreen
-
     local = "<graphics type='vnc' autoport='yes'><listen type='address' address='127.0.0.1'/></graphics>"
     async with make_app().run_test(size=(100, 30)) as pilot:
         app = await ready(pilot)
         _define_graphics(app, local)
         await choose(pilot, lambda: edit.open_edit_menu(app, URI, UUID), "g")
-        await on_screen(pilot, AddGraphicsScreen)
+        await on_screen(pilot, FormScreen)  # Add graphics
         await submit_form(
             pilot, {"#gfx-type": "vnc", "#gfx-listen": "0.0.0.0", "#gfx-password": "s3cret"}
         )
         await on_screen(pilot, ConfirmScreen)
         assert "already has a VNC display (listen 127.0.0.1, port auto)" in str(app.screen.question)
         await pilot.click("#confirm")
-        await on_screen(pilot, EditGraphicsScreen)
+        await on_screen(pilot, FormScreen)  # Edit that display
         assert "s3cret" not in screen_text(app)
         await pilot.press("ctrl+s")
         await wait_until(pilot, lambda: _graphics(app) == [("vnc", "0.0.0.0", "s3cret")])
