@@ -398,3 +398,135 @@ async def test_add_and_remove_hardware() -> None:
         assert len(d.nics) == 1 and not any(c.kind == "serial" for c in d.chardevs)
         xml = call(app, lambda c: c.lookupByName("test").XMLDesc(INACTIVE))
         assert ET.fromstring(xml).find("devices/interface/source").get("network") == "default"
+
+
+async def test_save_over_an_existing_file_asks_first(tmp_path: Path) -> None:
+    target = tmp_path / "precious.save"
+    target.write_bytes(b"not yours to overwrite\x00\xff")
+    before = target.read_bytes()
+    async with make_app().run_test(size=(100, 30)) as pilot:
+        app = await ready(pilot)
+        await choose(pilot, lambda: ui.open_actions_menu(app, URI, UUID), "v")
+        await answer_prompt(pilot, str(target))
+        confirm_screen = await on_screen(pilot, ConfirmScreen)
+        assert "already exists" in str(confirm_screen.question)
+        assert str(target) in str(confirm_screen.question)
+        await pilot.press("enter")  # Cancel is the default
+        await pilot.pause(0.3)
+        assert target.read_bytes() == before
+        assert state(app) == libvirt.VIR_DOMAIN_RUNNING
+        await choose(pilot, lambda: ui.open_actions_menu(app, URI, UUID), "v")
+        await answer_prompt(pilot, str(target))
+        await on_screen(pilot, ConfirmScreen)
+        await pilot.click("#confirm")
+        await wait_until(pilot, lambda: state(app) == libvirt.VIR_DOMAIN_SHUTOFF)
+        assert target.read_bytes() != before
+
+
+async def test_add_existing_disk_takes_the_probed_format_never_qcow2_by_default() -> None:
+    """The test driver's pool answers for these paths (qemu-img cannot open them here)."""
+    from textual.widgets import RadioButton, Select
+
+    from virttui.screens.hardware_dialogs import AddDiskScreen
+
+    def make_volume(name: str, fmt: str) -> str:
+        xml = (
+            f"<volume><name>{name}</name><capacity>{1 << 20}</capacity>"
+            f"<target><format type='{fmt}'/></target></volume>"
+        )
+        return call(app, lambda c: c.storagePoolLookupByName("default-pool").createXML(xml).path())
+
+    async with make_app().run_test(size=(100, 30)) as pilot:
+        app = await ready(pilot)
+        qcow2 = make_volume("thin.qcow2", "qcow2")
+        raw = make_volume("plain.img", "raw")
+        await choose(pilot, lambda: edit.open_edit_menu(app, URI, UUID), "d")
+        form = await on_screen(pilot, AddDiskScreen)
+        fmt = form.query_one("#disk-format", Select)
+        assert fmt.value == "qcow2"  # a new volume: we create it, qcow2 is ours to choose
+        await pilot.click("#disk-existing")
+        await pilot.pause()
+        assert fmt.value == "detect"
+        path = form.query_one("#disk-path", Input)
+        path.value = qcow2
+        await wait_until(pilot, lambda: fmt.value == "qcow2" and form.guess is not None)
+        path.value = raw
+        await wait_until(pilot, lambda: fmt.value == "raw" and form.guess is not None)
+        assert "storage pool default-pool" in screen_text(app)
+        await pilot.click("#disk-new")
+        await pilot.pause()
+        assert fmt.value == "qcow2"
+        form.query_one("#disk-existing", RadioButton).value = True
+        await pilot.pause()
+        assert fmt.value == "raw"
+        await pilot.press("ctrl+s")
+        await wait_until(pilot, lambda: len(inactive(app).disks) == 2)
+        xml = call(app, lambda c: c.lookupByName("test").XMLDesc(INACTIVE))
+        added = ET.fromstring(xml).findall("devices/disk")[-1]
+        assert added.find("source").get("file") == raw
+        assert added.find("driver").get("type") == "raw"
+
+
+def _graphics(app: VirtTUIApp) -> list[tuple[str, str, str]]:
+    xml = call(
+        app,
+        lambda c: c.lookupByName("test").XMLDesc(INACTIVE | libvirt.VIR_DOMAIN_XML_SECURE),
+    )
+    out = []
+    for g in ET.fromstring(xml).iterfind("devices/graphics"):
+        listen = g.find("listen")
+        address = listen.get("address", "") if listen is not None else g.get("listen", "")
+        out.append((g.get("type", ""), address, g.get("passwd", "")))
+    return out
+
+
+def _define_graphics(app: VirtTUIApp, *graphics: str) -> None:
+    def define(c: libvirt.virConnect) -> None:
+        root = ET.fromstring(
+            c.lookupByName("test").XMLDesc(INACTIVE | libvirt.VIR_DOMAIN_XML_SECURE)
+        )
+        devices = root.find("devices")
+        for g in devices.findall("graphics"):
+            devices.remove(g)
+        for xml in graphics:
+            devices.append(ET.fromstring(xml))
+        c.defineXML(ET.tostring(root, encoding="unicode"))
+
+    call(app, define)
+
+
+async def test_graphics_second_of_a_type_offers_edit_and_remove_picks_the_exact_one() -> None:
+    local = "<graphics type='vnc' autoport='yes'><listen type='address' address='127.0.0.1'/></graphics>"
+    async with make_app().run_test(size=(100, 30)) as pilot:
+        app = await ready(pilot)
+        _define_graphics(app, local)
+        await choose(pilot, lambda: edit.open_edit_menu(app, URI, UUID), "g")
+        await on_screen(pilot, FormScreen)  # Add graphics
+        await submit_form(
+            pilot, {"#gfx-type": "vnc", "#gfx-listen": "0.0.0.0", "#gfx-password": "s3cret"}
+        )
+        await on_screen(pilot, ConfirmScreen)
+        assert "already has a VNC display (listen 127.0.0.1, port auto)" in str(app.screen.question)
+        await pilot.click("#confirm")
+        await on_screen(pilot, FormScreen)  # Edit that display
+        assert "s3cret" not in screen_text(app)
+        await pilot.press("ctrl+s")
+        await wait_until(pilot, lambda: _graphics(app) == [("vnc", "0.0.0.0", "s3cret")])
+        # Two VNC displays (what the old Add graphics could write): remove the second.
+        await wait_until(pilot, lambda: isinstance(app.screen, DomainsScreen))
+        _define_graphics(
+            app,
+            local,
+            "<graphics type='vnc' autoport='yes' passwd='pw'>"
+            "<listen type='address' address='0.0.0.0'/></graphics>",
+        )
+        await choose(pilot, lambda: edit.open_edit_menu(app, URI, UUID), "G")
+        pick = await on_screen(pilot, PickScreen)
+        assert [label for _i, label in pick.items] == [
+            "VNC 127.0.0.1 auto",
+            "VNC 0.0.0.0 auto, password set",
+        ]
+        await pilot.press("down", "enter")
+        await on_screen(pilot, ConfirmScreen)
+        await pilot.click("#confirm")
+        await wait_until(pilot, lambda: _graphics(app) == [("vnc", "127.0.0.1", "")])

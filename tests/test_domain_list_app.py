@@ -286,3 +286,39 @@ async def test_shutdown_key_works_on_a_driver_without_the_acpi_flag() -> None:
         await wait_until(
             pilot, lambda: app.store.row(uri, uuid).state == libvirt.VIR_DOMAIN_RUNNING, 5
         )
+
+
+async def test_selection_hidden_by_the_filter_is_counted_before_any_action() -> None:
+    """Select two domains, filter one out of view: the action still covers both, but only after
+    a confirmation saying "2 selected (1 hidden)"; Cancel (the default) does nothing."""
+    app = VirtTUIApp([], refresh=30.0)
+    async with app.run_test(size=(100, 30)) as pilot:
+        app.open_demo()
+        await wait_until(pilot, lambda: connected(app))
+        uri = next(iter(app.store.hosts))
+
+        def states() -> dict[str, int]:
+            rows = app.store.hosts[uri].rows.values()
+            return {r.name: r.state for r in rows if r.name.startswith("web-0")}
+
+        assert set(states().values()) == {libvirt.VIR_DOMAIN_RUNNING}
+        await pilot.press("slash", *"web-0", "enter")
+        await pilot.press("home", "down", "shift+down")  # web-01 and web-02 selected
+        await pilot.press("slash", *["backspace"] * 5, *"web-02", "enter")  # only web-02 shown
+        table = app.screen.query_one(DomainTable)
+        shown = [app.store.row(i.uri, i.uuid).name for i in table.items if i.uuid]
+        assert shown == ["web-02"] and len(table.selected) == 2
+        assert "2 selected (1 hidden)" in screen_text(app)
+        for key in ("p", "F"):  # a non-destructive and a destructive action: both ask
+            await pilot.press(key)
+            await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+            question = str(app.screen.question)
+            assert "2 selected (1 hidden)" in question and "web-01" in question
+            await pilot.press("enter")  # Cancel has the focus
+            await wait_until(pilot, lambda: not isinstance(app.screen, ConfirmScreen))
+            await pilot.pause(0.3)
+            assert set(states().values()) == {libvirt.VIR_DOMAIN_RUNNING}
+        await pilot.press("p")
+        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await pilot.click("#confirm")
+        await wait_until(pilot, lambda: set(states().values()) == {libvirt.VIR_DOMAIN_PAUSED}, 5)

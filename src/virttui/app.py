@@ -267,15 +267,41 @@ class VirtTUIApp(App[None]):
             return []
         return [(item.uri, item.uuid)]
 
+    def hidden_targets(self) -> set[tuple[str, str]]:
+        """Selected domains the list's filter hides now: never acted on without saying so."""
+        screen = self.domains_screen()
+        if screen is None or not screen.ready:
+            return set()
+        return {(u, d) for u, d in (k.split("\x00", 1) for k in screen.table.hidden_selected())}
+
     def run_lifecycle(self, action_id: str, targets: list[tuple[str, str]] | None = None) -> None:
-        """Run a lifecycle action on `targets` (uri, uuid), else on the list's selection."""
+        """Run a lifecycle action on `targets` (uri, uuid), else on the list's selection.
+        A selection partly hidden by the filter always asks first, counting the hidden ones."""
         action = LIFECYCLE[action_id]
+        from_selection = targets is None
         candidates = self.action_targets() if targets is None else targets
         targets = [t for t in candidates if action_allowed(action, self._domain_state(t))]
         if not targets:
             return
         if any(self.hosts[u].readonly for u, _ in targets):
             self.notify("Read-only connection: actions are disabled", severity="warning")
+            return
+        hidden_set = self.hidden_targets() if from_selection else set()
+        hidden = [t for t in targets if t in hidden_set]
+        if hidden:
+            from virttui.screens.ui_jobs import confirm
+
+            shown = [t for t in targets if t not in hidden_set]
+            names = ", ".join(self._domain_name(t) for t in shown) or "none shown"
+            confirm(
+                self,
+                action.title,
+                f"{len(targets)} selected ({len(hidden)} hidden): {names}",
+                f"{action.help}\n\nHidden by the filter, also affected: "
+                + ", ".join(self._domain_name(t) for t in hidden),
+                lambda: self._run_action_worker(action_id, targets),
+                button=action.title,
+            )
             return
         if action.destructive:
             from virttui.screens.ui_jobs import confirm

@@ -265,8 +265,78 @@ def test_devices_fall_back_to_editing_the_config(conn: libvirt.virConnect, dom) 
     mac = d.nics[1].mac
     D.remove_disk(dom, "vdb")
     D.remove_nic(dom, mac)
-    D.remove_graphics(dom, "vnc")
+    (vnc,) = D.list_displays(dom)
+    assert vnc.label() == "VNC 127.0.0.1 auto, password set"
+    D.remove_graphics(dom, vnc)
     d = parse_domain_xml(dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE))
     assert [x.target for x in d.disks] == ["vda", "vdc", cd] and len(d.nics) == 1 and not d.graphics
     with pytest.raises(DomainActionError, match="no disk"):
         D.remove_disk(dom, "vdq")
+
+
+def _gfx(dom: libvirt.virDomain) -> list[tuple[str, str, str, str, str]]:
+    xml = dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE | libvirt.VIR_DOMAIN_XML_SECURE)
+    out = []
+    for g in ET.fromstring(xml).iterfind("devices/graphics"):
+        listen = g.find("listen")
+        address = listen.get("address", "") if listen is not None else g.get("listen", "")
+        out.append(
+            (
+                g.get("type", ""),
+                address,
+                g.get("passwd", ""),
+                g.get("port", ""),
+                g.get("keymap", ""),
+            )
+        )
+    return out
+
+
+def test_graphics_one_per_type_edit_and_remove_the_exact_element(
+    conn: libvirt.virConnect, dom: libvirt.virDomain
+) -> None:
+    D.add_graphics(dom, "vnc")
+    with pytest.raises(DomainActionError) as refused:
+        D.add_graphics(dom, "vnc", listen="0.0.0.0", password="pw")
+    assert refused.value.message == (
+        "test already has a VNC display (listen 127.0.0.1, port auto); edit it instead"
+    )
+    assert [g[:3] for g in _gfx(dom)] == [("vnc", "127.0.0.1", "")]
+    # Two VNC displays, as the old Add graphics left them: the chosen second one goes.
+    root = ET.fromstring(
+        dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE | libvirt.VIR_DOMAIN_XML_SECURE)
+    )
+    root.find("devices").append(
+        ET.fromstring(device_xml.graphics_xml("vnc", listen="0.0.0.0", password="pw"))
+    )
+    conn.defineXML(ET.tostring(root, encoding="unicode"))
+    first, second = D.list_displays(dom)
+    assert (first.label(), second.label()) == (
+        "VNC 127.0.0.1 auto",
+        "VNC 0.0.0.0 auto, password set",
+    )
+    D.remove_graphics(dom, second)
+    assert [g[:3] for g in _gfx(dom)] == [("vnc", "127.0.0.1", "")]
+    with pytest.raises(DomainActionError, match="no longer where it was"):
+        D.remove_graphics(dom, second)  # stale: that element is gone
+    (vnc,) = D.list_displays(dom)
+    D.edit_graphics(dom, vnc, listen="0.0.0.0", port=5901, password="s3cret", keymap="de")
+    assert _gfx(dom) == [("vnc", "0.0.0.0", "s3cret", "5901", "de")]
+    (vnc,) = D.list_displays(dom)
+    assert vnc.label() == "VNC 0.0.0.0:5901, password set"
+    D.edit_graphics(dom, vnc, listen="0.0.0.0", port=None)  # password None: kept
+    assert _gfx(dom) == [("vnc", "0.0.0.0", "s3cret", "-1", "")]
+    (vnc,) = D.list_displays(dom)
+    D.edit_graphics(dom, vnc, listen="0.0.0.0", password="")  # "": removed
+    assert _gfx(dom) == [("vnc", "0.0.0.0", "", "-1", "")]
+
+
+def test_save_never_overwrites_without_the_flag(dom: libvirt.virDomain, tmp_path: Path) -> None:
+    image = tmp_path / "taken.save"
+    image.write_bytes(b"keep me")
+    with pytest.raises(DomainActionError, match="already exists"):
+        A.save_to_file(dom, str(image))
+    assert A.save_target_exists(dom.connect(), str(image)) is True
+    assert image.read_bytes() == b"keep me" and _state(dom) == libvirt.VIR_DOMAIN_RUNNING
+    A.save_to_file(dom, str(image), overwrite=True)
+    assert image.read_bytes() != b"keep me" and _state(dom) == libvirt.VIR_DOMAIN_SHUTOFF

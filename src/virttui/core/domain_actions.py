@@ -8,6 +8,7 @@ with a plain sentence instead.
 from __future__ import annotations
 
 import enum
+import os
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -20,6 +21,7 @@ from virttui.core.action_result import (
     domain_name,
     libvirt_errors,
 )
+from virttui.core.connection import is_local_uri
 from virttui.core.domain_states import describe_state
 from virttui.core.libvirt_runtime import error_message
 
@@ -72,9 +74,36 @@ def resume(dom: libvirt.virDomain) -> None:
         dom.resume()
 
 
-def save_to_file(dom: libvirt.virDomain, path: str) -> None:
-    """Save the running domain's memory to `path` (on the libvirt host) and stop it."""
-    with libvirt_errors("save", domain_name(dom)):
+def save_target_exists(conn: libvirt.virConnect, path: str) -> bool | None:
+    """Whether `path` exists on the libvirt host: True/False, or None when it cannot be told
+    (a remote host, and the path is not a volume of one of its storage pools).
+    libvirt's save writes through the daemon (as root) and silently replaces an existing file."""
+    with libvirt_errors("save", path):
+        local = is_local_uri(conn.getURI())
+    if local:
+        return os.path.lexists(path)
+    try:
+        conn.storageVolLookupByPath(path)
+    except libvirt.libvirtError:
+        return None
+    return True
+
+
+def save_to_file(dom: libvirt.virDomain, path: str, *, overwrite: bool = False) -> None:
+    """Save the running domain's memory to `path` (on the libvirt host) and stop it.
+
+    An existing file is only replaced with `overwrite`; so is a path whose existence cannot be
+    checked (remote host): ask the user first, then pass overwrite=True."""
+    name = domain_name(dom)
+    if not overwrite:
+        exists = save_target_exists(dom.connect(), path)
+        if exists is None:
+            raise DomainActionError(
+                "save", name, f"cannot check whether {path} exists on the remote host"
+            )
+        if exists:
+            raise DomainActionError("save", name, f"{path} already exists")
+    with libvirt_errors("save", name):
         dom.save(path)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import libvirt
 
@@ -21,7 +22,7 @@ from virttui.core.action_result import (
     domain_name,
     libvirt_errors,
 )
-from virttui.core.domain_redefine import INACTIVE_SECURE, redefine
+from virttui.core.domain_redefine import INACTIVE_SECURE, redefine, redefine_applied
 from virttui.core.libvirt_runtime import error_message
 
 
@@ -77,7 +78,7 @@ def _child_attr(el: ET.Element, child: str, name: str) -> str:
 
 
 def _key(el: ET.Element) -> tuple[str, str]:
-    """What libvirt matches a device by: disk target, NIC MAC, char port, graphics type."""
+    """What a device is matched by: disk target, NIC MAC, char port, graphics type+listen+port."""
     if el.tag == "disk":
         return el.tag, _child_attr(el, "target", "dev")
     if el.tag == "interface":
@@ -85,7 +86,9 @@ def _key(el: ET.Element) -> tuple[str, str]:
     if el.tag in ("serial", "console", "parallel", "channel"):
         return el.tag, _child_attr(el, "target", "port")
     if el.tag == "graphics":
-        return el.tag, el.get("type", "")
+        # Type alone would pick the first of two same-type displays: add listen and port.
+        port = "auto" if el.get("autoport") == "yes" else str(_port_of(el))
+        return el.tag, f"{el.get('type', '')} {_listen_of(el)} {port}"
     return el.tag, ET.tostring(el, encoding="unicode")
 
 
@@ -296,19 +299,237 @@ def remove_serial(dom: libvirt.virDomain, port: int) -> Applied:
     return detach(dom, device_xml.serial_xml(port), "remove serial")
 
 
+# ---- graphics: one display per type, each change aimed at one exact element --------------------
+
+
+@dataclass(frozen=True)
+class Display:
+    """One <graphics> element of the definition changes apply to: the persistent config, or the
+    running XML of a transient domain. `index` is its position among the <graphics> elements
+    there; `port` is the fixed port, else the port the running domain was given (None: auto).
+    The password itself is never kept, only whether one is set."""
+
+    index: int
+    type: str
+    listen: str
+    port: int | None
+    autoport: bool
+    password_set: bool = False
+    keymap: str = ""
+    running: bool = False  # the running domain shows this display now
+
+    def where(self) -> str:
+        """ "127.0.0.1:5901" or "0.0.0.0 auto" (control characters made visible)."""
+        listen = _visible(self.listen) or "(default)"
+        return f"{listen}:{self.port}" if self.port is not None else f"{listen} auto"
+
+    def label(self) -> str:
+        """ "VNC 127.0.0.1:5901", "SPICE 0.0.0.0 auto, password set"."""
+        text = f"{_visible(self.type).upper()} {self.where()}"
+        if self.password_set:
+            text += ", password set"
+        if not self.running and self.port is None and not self.autoport:
+            text += ", no port"
+        return text
+
+    def summary(self) -> str:
+        """ "listen 127.0.0.1, port auto" for messages."""
+        port = str(self.port) if self.port is not None and not self.autoport else "auto"
+        return f"listen {_visible(self.listen) or '(default)'}, port {port}"
+
+
+def _visible(text: str) -> str:
+    return "".join(c if c.isprintable() else f"\\x{ord(c):02x}" for c in text)
+
+
+def _listen_of(el: ET.Element) -> str:
+    listen = el.find("listen")
+    if listen is not None:
+        return (
+            listen.get("address")
+            or listen.get("socket")
+            or listen.get("network")
+            or ("none" if listen.get("type") == "none" else el.get("listen", ""))
+        )
+    return el.get("listen", "")
+
+
+def _port_of(el: ET.Element) -> int | None:
+    try:
+        port = int(el.get("port", ""))
+    except ValueError:
+        return None
+    return port if port > 0 else None
+
+
+def _display_source(dom: libvirt.virDomain, action: str) -> tuple[ET.Element, bool]:
+    """(the XML graphics changes apply to, persistent?). Secure: keeps passwords for redefine."""
+    with libvirt_errors(action, domain_name(dom)):
+        persistent = bool(dom.isPersistent())
+        flags = INACTIVE_SECURE if persistent else libvirt.VIR_DOMAIN_XML_SECURE
+        return ET.fromstring(dom.XMLDesc(flags)), persistent
+
+
+def list_displays(dom: libvirt.virDomain) -> list[Display]:
+    """Every display of the domain, in XML order, with the port a running domain got."""
+    action = "list graphics"
+    root, persistent = _display_source(dom, action)
+    live_ports: dict[tuple[str, str], int | None] = {}
+    with libvirt_errors(action, domain_name(dom)):
+        active = bool(dom.isActive())
+    if active:
+        # QEMU runs at most one display per type, so type + listen find the running twin.
+        live_root = _tree(dom, action) if persistent else root
+        for g in live_root.iterfind("devices/graphics"):
+            live_ports[(g.get("type", ""), _listen_of(g))] = _port_of(g)
+    out = []
+    for i, g in enumerate(root.iterfind("devices/graphics")):
+        kind, listen = g.get("type", ""), _listen_of(g)
+        autoport = g.get("autoport") == "yes"
+        port = None if autoport else _port_of(g)
+        running = (kind, listen) in live_ports
+        if running and port is None:
+            port = live_ports[(kind, listen)]
+        out.append(
+            Display(
+                index=i,
+                type=kind,
+                listen=listen,
+                port=port,
+                autoport=autoport,
+                password_set=g.get("passwd") is not None,
+                keymap=g.get("keymap", ""),
+                running=running,
+            )
+        )
+    return out
+
+
+def _same_display(el: ET.Element, display: Display) -> bool:
+    if el.get("type", "") != display.type or _listen_of(el) != display.listen:
+        return False
+    if display.autoport:
+        return el.get("autoport") == "yes"
+    return el.get("autoport") != "yes" and _port_of(el) == display.port
+
+
+def _exact(root: ET.Element, display: Display, action: str, name: str) -> ET.Element:
+    """The <graphics> element `display` names; refused when the definition changed meanwhile."""
+    found = root.findall("devices/graphics")
+    if display.index < len(found) and _same_display(found[display.index], display):
+        return found[display.index]
+    raise DomainActionError(
+        action,
+        name,
+        f"the {display.type.upper()} display ({display.summary()}) is no longer where it was "
+        "in the definition (changed meanwhile?); reopen the dialog",
+    )
+
+
 def add_graphics(
     dom: libvirt.virDomain, kind: str = "vnc", *, listen: str = "127.0.0.1", password: str = ""
 ) -> Applied:
+    """Add a VNC or SPICE display. QEMU runs one display per type: a second one of the same
+    type is refused (it would only fail at the next start), naming the one to edit instead."""
+    name = domain_name(dom)
     try:
         xml = device_xml.graphics_xml(kind, listen=listen, password=password)
     except ValueError as exc:
-        raise DomainActionError("add graphics", domain_name(dom), str(exc)) from exc
+        raise DomainActionError("add graphics", name, str(exc)) from exc
+    for display in list_displays(dom):
+        if display.type == kind:
+            raise DomainActionError(
+                "add graphics",
+                name,
+                f"{name} already has a {kind.upper()} display ({display.summary()}); "
+                "edit it instead",
+            )
     return attach(dom, xml, "add graphics")
 
 
-def remove_graphics(dom: libvirt.virDomain, kind: str) -> Applied:
-    for config in (False, True):
-        for g in _tree(dom, "remove graphics", config=config).iterfind("devices/graphics"):
-            if g.get("type") == kind:
-                return detach(dom, ET.tostring(g, encoding="unicode"), "remove graphics")
-    raise DomainActionError("remove graphics", domain_name(dom), f"no {kind} graphics")
+def _redefine_display(
+    dom: libvirt.virDomain,
+    display: Display,
+    action: str,
+    change: Callable[[ET.Element, ET.Element], None],
+) -> Applied:
+    """Apply `change(devices, element)` to exactly that element of the persistent config."""
+    name = domain_name(dom)
+
+    def edit(root: ET.Element) -> None:
+        change(_devices(root), _exact(root, display, action, name))
+
+    redefine(dom, action, edit)
+    return redefine_applied(dom)
+
+
+def remove_graphics(dom: libvirt.virDomain, display: Display) -> Applied:
+    """Remove exactly this display (type, listen and port or autoport at its index), then read
+    the definition back to check it is gone."""
+    action = "remove graphics"
+    name = domain_name(dom)
+    root, persistent = _display_source(dom, action)
+    element = _exact(root, display, action, name)
+    if persistent:
+        applied = _redefine_display(dom, display, action, lambda devs, el: devs.remove(el))
+    else:
+        applied = detach(dom, ET.tostring(element, encoding="unicode"), action)
+    after, _ = _display_source(dom, action)
+    before_same = sum(_same_display(g, display) for g in root.iterfind("devices/graphics"))
+    after_same = sum(_same_display(g, display) for g in after.iterfind("devices/graphics"))
+    if after_same != before_same - 1:
+        raise DomainActionError(
+            action, name, f"the {display.label()} display is still in the definition"
+        )
+    return applied
+
+
+def edit_graphics(
+    dom: libvirt.virDomain,
+    display: Display,
+    *,
+    listen: str,
+    port: int | None = None,
+    password: str | None = None,
+    keymap: str = "",
+) -> Applied:
+    """Change exactly this display in the persistent config: listen address, fixed port (None:
+    autoport), password (None keeps it, "" removes it), keymap ("" : the default).
+    A running domain uses the change from its next start."""
+    action = "edit graphics"
+    name = domain_name(dom)
+    if not listen:
+        raise DomainActionError(action, name, "the listen address is empty")
+    if port is not None and not 0 < port < 65536:
+        raise DomainActionError(action, name, f"port {port} is not between 1 and 65535")
+    with libvirt_errors(action, name):
+        persistent = bool(dom.isPersistent())
+    if not persistent:
+        raise DomainActionError(
+            action, name, "a transient domain has no config; QEMU cannot change a display live"
+        )
+
+    def change(_devices: ET.Element, el: ET.Element) -> None:
+        if listen != _listen_of(el):
+            el.attrib.pop("listen", None)
+            for old in el.findall("listen"):
+                el.remove(old)
+            el.insert(0, ET.Element("listen", type="address", address=listen))
+        if port is None:
+            el.set("autoport", "yes")
+            el.attrib.pop("port", None)
+        else:
+            el.set("autoport", "no")
+            el.set("port", str(port))
+        if password is not None:
+            el.attrib.pop("passwdValidTo", None)
+            if password:
+                el.set("passwd", password)
+            else:
+                el.attrib.pop("passwd", None)
+        if keymap:
+            el.set("keymap", keymap)
+        else:
+            el.attrib.pop("keymap", None)
+
+    return _redefine_display(dom, display, action, change)

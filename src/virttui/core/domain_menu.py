@@ -170,7 +170,14 @@ EDIT_ENTRIES: tuple[MenuEntry, ...] = (
     ),
     MenuEntry("add_serial", "l", "Add serial console", "A pty serial port"),
     MenuEntry("remove_serial", "L", "Remove serial console...", "Detach a serial port", _serials),
-    MenuEntry("add_graphics", "g", "Add graphics...", "VNC or SPICE"),
+    MenuEntry("add_graphics", "g", "Add graphics...", "VNC or SPICE (one of each)"),
+    MenuEntry(
+        "edit_graphics",
+        "y",
+        "Edit graphics...",
+        "Listen address, port, password, keymap",
+        lambda d: bool(d.definition.graphics) and d.persistent,
+    ),
     MenuEntry(
         "remove_graphics",
         "G",

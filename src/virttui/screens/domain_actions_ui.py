@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
 import libvirt
+from rich.text import Text
 from textual.app import SystemCommand
 
 from virttui.core import domain_actions as A
@@ -30,6 +31,7 @@ from virttui.screens.action_dialogs import (
     UndefineScreen,
 )
 from virttui.screens.action_menu import ActionMenuScreen
+from virttui.screens.confirm import ConfirmScreen
 from virttui.screens.ui_jobs import (
     close_screen,
     confirm,
@@ -151,14 +153,46 @@ def reset(app: VirtTUIApp, uri: str, uuid: str, details: DomainDetails) -> None:
 def save(app: VirtTUIApp, uri: str, uuid: str, details: DomainDetails) -> None:
     name = details.definition.name
 
+    def run(path: str, overwrite: bool) -> None:
+        run_job(
+            app,
+            uri,
+            "Save",
+            lambda c: A.save_to_file(_dom(c, uuid), path, overwrite=overwrite),
+            lambda _r: notify_done(app, "Saved", f"{name}: saved to {path} and stopped"),
+        )
+
+    def checked(path: str, exists: bool | None) -> None:
+        """An existing file (or one that cannot be checked) is only replaced after a yes."""
+        if exists is False:
+            run(path, False)
+            return
+        question = Text()
+        question.append("Overwrite: ", style="bold")
+        question.append(path)
+        if exists:
+            question.append("?\n\nThis file already exists on the libvirt host; saving ")
+        else:
+            question.append("?\n\nWhether this file exists cannot be checked on this remote host;")
+            question.append(" if it does, saving ")
+        question.append(name)
+        question.append(" replaces it.")
+
+        def answered(ok: bool | None) -> None:
+            if ok:
+                run(path, True)
+
+        app.push_screen(ConfirmScreen(question, confirm_label="Overwrite"), answered)
+
     def answered(path: str | None) -> None:
         if path:
             run_job(
                 app,
                 uri,
                 "Save",
-                lambda c: A.save_to_file(_dom(c, uuid), path),
-                lambda _r: notify_done(app, "Saved", f"{name}: saved to {path} and stopped"),
+                lambda c: A.save_target_exists(c, path),
+                lambda exists: checked(path, exists),
+                mutating=False,
             )
 
     app.push_screen(

@@ -32,6 +32,7 @@ from virttui.screens.hardware_ui import (
     add_graphics,
     add_nic,
     add_serial,
+    edit_graphics,
     eject_media,
     insert_media,
     remove_cdrom,
@@ -213,5 +214,6 @@ HANDLERS: dict[str, Handler] = {
     "add_serial": add_serial,
     "remove_serial": remove_serial,
     "add_graphics": add_graphics,
+    "edit_graphics": edit_graphics,
     "remove_graphics": remove_graphics,
 }

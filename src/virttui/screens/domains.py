@@ -124,7 +124,10 @@ class DomainsScreen(Screen[None]):
         if store.filter_text:
             parts.append(f"filter: {store.filter_text}")
         if self.table.selected:
-            parts.append(f"{len(self.table.selected)} selected")
+            hidden = len(self.table.hidden_selected())
+            parts.append(
+                f"{len(self.table.selected)} selected" + (f" ({hidden} hidden)" if hidden else "")
+            )
         item = self.table.current
         row = store.row(item.uri, item.uuid) if item is not None and item.uuid else None
         if row is not None and row.title:

@@ -7,17 +7,23 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import libvirt
+from rich.text import Text
 
 from virttui.core import domain_devices as D
 from virttui.core.action_result import Applied
 from virttui.core.domain_model import DomainDetails
+from virttui.core.image_format import FormatGuess, detect_format
 from virttui.screens.action_dialogs import PickScreen
+from virttui.screens.confirm import ConfirmScreen
 from virttui.screens.hardware_dialogs import (
+    DETECT,
     AddCdromScreen,
     AddDiskScreen,
     AddGraphicsScreen,
     AddNicScreen,
     DiskRequest,
+    EditGraphicsScreen,
+    GraphicsEdit,
     GraphicsRequest,
     MediaScreen,
     NicRequest,
@@ -59,18 +65,27 @@ def add_disk(app: VirtTUIApp, uri: str, uuid: str, details: DomainDetails) -> No
                     bus=req.bus,
                     cache=req.cache,
                 )
-            else:
-                applied, target = D.add_disk_path(
-                    dom, req.path, bus=req.bus, cache=req.cache, fmt=req.fmt
-                )
-                path = req.path
-            return [f"{target} ({path}): {_where(applied)}"]
+                return [f"{target} ({path}): {_where(applied)}"]
+            # An existing image: the format the dialog's probe showed, else probe now; never
+            # qcow2 by assumption.
+            fmt, detected = req.fmt, ""
+            if fmt == DETECT:
+                guess = detect_format(dom.connect(), req.path)
+                fmt, detected = guess.format, f", format {guess.describe()}"
+            applied, target = D.add_disk_path(dom, req.path, bus=req.bus, cache=req.cache, fmt=fmt)
+            return [f"{target} ({req.path}{detected}): {_where(applied)}"]
 
         apply_and_report(app, uri, uuid, "Add disk", d.name, job)
 
+    def probe(path: str) -> FormatGuess:
+        """Runs in the dialog's worker thread, through the host's connection."""
+        return app.hosts[uri].call(lambda conn: detect_format(conn, path))
+
     def ask(pools: list[str]) -> None:
         volume = f"{d.name}-disk{len(d.disks) + 1}.qcow2"
-        app.push_screen(AddDiskScreen(dialog_title("Add disk", d.name), pools, volume), answered)
+        app.push_screen(
+            AddDiskScreen(dialog_title("Add disk", d.name), pools, volume, probe), answered
+        )
 
     run_job(app, uri, "Add disk", lambda c: _names(c, "pools"), ask, mutating=False)
 
@@ -286,11 +301,32 @@ def remove_serial(app: VirtTUIApp, uri: str, uuid: str, details: DomainDetails) 
     _pick_then_confirm(app, "serial console", d.name, items, "Its console goes away.", go)
 
 
+def _read_displays(
+    app: VirtTUIApp, uri: str, uuid: str, title: str, then: Callable[[list[D.Display]], None]
+) -> None:
+    run_job(
+        app,
+        uri,
+        title,
+        lambda c: D.list_displays(c.lookupByUUIDString(uuid)),
+        then,
+        mutating=False,
+    )
+
+
 def add_graphics(app: VirtTUIApp, uri: str, uuid: str, details: DomainDetails) -> None:
+    """Add VNC or SPICE. QEMU runs one display per type: asking for a second one of a type
+    offers to edit the existing one instead (the core refuses the duplicate anyway)."""
     d = details.definition
 
-    def answered(req: GraphicsRequest | None) -> None:
-        if req is not None:
+    def ask(displays: list[D.Display]) -> None:
+        def answered(req: GraphicsRequest | None) -> None:
+            if req is None:
+                return
+            existing = next((x for x in displays if x.type == req.kind), None)
+            if existing is not None:
+                _offer_edit(app, uri, uuid, d.name, existing, req)
+                return
             apply_and_report(
                 app,
                 uri,
@@ -305,22 +341,109 @@ def add_graphics(app: VirtTUIApp, uri: str, uuid: str, details: DomainDetails) -
                 ],
             )
 
-    app.push_screen(AddGraphicsScreen(dialog_title("Add graphics", d.name)), answered)
+        app.push_screen(AddGraphicsScreen(dialog_title("Add graphics", d.name), displays), answered)
+
+    _read_displays(app, uri, uuid, "Add graphics", ask)
 
 
-def remove_graphics(app: VirtTUIApp, uri: str, uuid: str, details: DomainDetails) -> None:
-    d = details.definition
-    kinds = sorted({g.type for g in d.graphics})
-    items = [(k, f"{k} display") for k in kinds]
+def _offer_edit(
+    app: VirtTUIApp, uri: str, uuid: str, name: str, existing: D.Display, req: GraphicsRequest
+) -> None:
+    question = Text()
+    question.append(name)
+    question.append(f" already has a {existing.type.upper()} display ({existing.summary()})")
+    question.append("; QEMU runs one display per type.\n\n")
+    question.append("Edit that display instead?", style="bold")
 
-    def go(kind: str) -> None:
+    def answered(ok: bool | None) -> None:
+        if ok:
+            _edit_form(app, uri, uuid, name, existing, listen=req.listen, password=req.password)
+
+    app.push_screen(ConfirmScreen(question, confirm_label="Edit it"), answered)
+
+
+def _edit_form(
+    app: VirtTUIApp,
+    uri: str,
+    uuid: str,
+    name: str,
+    display: D.Display,
+    *,
+    listen: str = "",
+    password: str = "",
+) -> None:
+    def answered(change: GraphicsEdit | None) -> None:
+        if change is None:
+            return
         apply_and_report(
             app,
             uri,
             uuid,
-            "Remove graphics",
-            d.name,
-            lambda dom: [f"{kind}: " + _where(D.remove_graphics(dom, kind))],
+            "Edit graphics",
+            name,
+            lambda dom: [
+                f"{display.type.upper()} display: "
+                + _where(
+                    D.edit_graphics(
+                        dom,
+                        display,
+                        listen=change.listen,
+                        port=change.port,
+                        password=change.password,
+                        keymap=change.keymap,
+                    )
+                )
+            ],
         )
 
-    _pick_then_confirm(app, "graphics", d.name, items, "Its display goes away.", go)
+    title = dialog_title(f"Edit {display.type.upper()} display", name)
+    app.push_screen(EditGraphicsScreen(title, display, listen=listen, password=password), answered)
+
+
+def _display_items(displays: list[D.Display]) -> list[tuple[str, str]]:
+    return [(str(x.index), x.label()) for x in displays]
+
+
+def edit_graphics(app: VirtTUIApp, uri: str, uuid: str, details: DomainDetails) -> None:
+    name = details.definition.name
+
+    def pick(displays: list[D.Display]) -> None:
+        by_index = {str(x.index): x for x in displays}
+        if len(displays) == 1:
+            _edit_form(app, uri, uuid, name, displays[0])
+            return
+
+        def picked(item: str | None) -> None:
+            if item is not None:
+                _edit_form(app, uri, uuid, name, by_index[item])
+
+        app.push_screen(
+            PickScreen(dialog_title("Edit graphics", name), _display_items(displays)), picked
+        )
+
+    _read_displays(app, uri, uuid, "Edit graphics", pick)
+
+
+def remove_graphics(app: VirtTUIApp, uri: str, uuid: str, details: DomainDetails) -> None:
+    """Pick one display by type, listen address and port; exactly that one is removed."""
+    name = details.definition.name
+
+    def pick(displays: list[D.Display]) -> None:
+        by_index = {str(x.index): x for x in displays}
+
+        def go(item: str) -> None:
+            display = by_index[item]
+            apply_and_report(
+                app,
+                uri,
+                uuid,
+                "Remove graphics",
+                name,
+                lambda dom: [f"{display.label()}: " + _where(D.remove_graphics(dom, display))],
+            )
+
+        _pick_then_confirm(
+            app, "graphics", name, _display_items(displays), "Its display goes away.", go
+        )
+
+    _read_displays(app, uri, uuid, "Remove graphics", pick)

@@ -256,6 +256,10 @@ class DomainTable(ScrollView, can_focus=True):
         if item is not None:
             self.post_message(self.Activated(item))
 
+    def hidden_selected(self) -> set[str]:
+        """Selected keys the filter hides now (a selection survives filtering)."""
+        return self.selected - {item.key for item in self.items}
+
     def toggle_selected(self) -> None:
         item = self.current
         if item is None or item.uuid is None:
