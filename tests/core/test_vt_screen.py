@@ -120,47 +120,35 @@ def test_endless_parameters_and_osc_are_capped() -> None:
     assert len(stream.listener.title) <= MAX_SEQUENCE
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(
-    st.lists(
-        st.one_of(
-            st.sampled_from(
-                [
-                    b"\x1b",
-                    b"[",
-                    b"]",
-                    b"?",
-                    b">",
-                    b"$",
-                    b";",
-                    b"#",
-                    b"%",
-                    b"(",
-                    b")",
-                    b"\x9b",
-                    b"\x9d",
-                    b"\x07",
-                    b"\x18",
-                    b"\r",
-                    b"\n",
-                    b"\x08",
-                    b"\t",
-                    b"\xc2",
-                    b"\xff",
-                    b"P",
-                    b"R",
-                    b"9" * 30,
-                    b"\xcc\x81",
-                    b"\xe2\x80\x8b",
-                    b"\xe6\xbc\xa2",
-                ]
-            ),
-            st.binary(max_size=8),
-            st.integers(0, 2**70).map(lambda n: str(n).encode()),
-            st.sampled_from(b"@ABCDEFGHIJKLMPSTXZ`abcdefghlmnqrsuxy").map(lambda c: bytes([c])),
-        ),
-        max_size=60,
+_PARAM = st.one_of(
+    st.integers(0, 12).map(str), st.integers(0, 2**70).map(str), st.just(""), st.just("9" * 40)
+)
+_CSI = st.builds(
+    lambda intro, private, params, inter, final: (
+        intro + private + ";".join(params).encode() + inter + final
     ),
+    st.sampled_from([b"\x1b[", b"\xc2\x9b"]),
+    st.sampled_from([b"", b"?", b">", b"=", b"!"]),
+    st.lists(_PARAM, max_size=5),
+    st.sampled_from([b"", b"$", b" ", b'"', b"\x07", b"\x08"]),
+    st.integers(0x40, 0x7E).map(lambda c: bytes([c])),
+)
+_OSC = st.builds(
+    lambda code, text, end: b"\x1b]" + code + b";" + text + end,
+    st.sampled_from([b"0", b"1", b"2", b"R", b"P", b"8", b"52", b""]),
+    st.binary(max_size=12),
+    st.sampled_from([b"\x07", b"\x1b\\", b"\xc2\x9c", b""]),
+)
+_OTHER = st.sampled_from(
+    [b"\x1b", b"\x1b#8", b"\x1b%@", b"\x1b%G", b"\x1b(0", b"\x1b)B", b"\x1bc", b"\x1b7",
+     b"\x1b8", b"\x1bD", b"\x1bM", b"\x18", b"\x0e", b"\x0f", b"\r\n", b"\xff", b"\xc3",
+     b"\xcc\x81" * 3, b"\xe2\x80\x8b", b"\xe6\xbc\xa2", b"text "]
+)  # fmt: skip
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(st.one_of(_CSI, _CSI, _OSC, _OTHER, st.binary(max_size=6)), max_size=40),
     st.integers(1, 7),
 )
 def test_fuzz_any_bytes_never_stop_the_emulator(parts: list[bytes], split: int) -> None:
