@@ -5,7 +5,8 @@ else happens on the libvirt event loop thread (see libvirt_runtime): the stream 
 what the guest prints and hands it to `on_data` (bytes), and flushes the keystrokes that
 `write()` queued (write itself only appends and asks for a WRITABLE event, it never blocks).
 When the stream ends (guest stopped, another client forced the console away, daemon gone)
-`on_ended` is called once with a human reason. Both callbacks run on the event loop thread:
+`on_ended` is called once with what the stream said; `core.console_end.explain_end` (given
+`conn`, the connection the console runs on) tells those three apart. Both callbacks run on the event loop thread:
 they must hand the work to their own thread and return quickly.
 """
 
@@ -60,6 +61,7 @@ class SerialSession:
         self._lock = threading.Lock()
         self._out = bytearray()
         self._stream: libvirt.virStream | None = None
+        self.conn: libvirt.virConnect | None = None  # the connection the console runs on
         self._events = _READ_EVENTS
         self._done = False
         self.end_reason: str | None = None
@@ -70,7 +72,8 @@ class SerialSession:
     def open(self, dom: libvirt.virDomain, *, force: bool = False) -> None:
         """Attach to the console (blocking RPC). Raises ConsoleBusy or ConsoleError."""
         ensure_event_loop()
-        stream = dom.connect().newStream(libvirt.VIR_STREAM_NONBLOCK)
+        self.conn = dom.connect()
+        stream = self.conn.newStream(libvirt.VIR_STREAM_NONBLOCK)
         flags = libvirt.VIR_DOMAIN_CONSOLE_FORCE if force else 0
         try:
             dom.openConsole(self.device, stream, flags)
