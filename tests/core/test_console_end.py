@@ -11,6 +11,7 @@ from virttui.core.console_end import (
     DOMAIN_GONE,
     GUEST_STOPPED,
     TAKEN_OVER,
+    UNKNOWN,
     explain_end,
 )
 
@@ -52,6 +53,13 @@ def test_running_guest_means_taken_over() -> None:
     assert end.kind == TAKEN_OVER
     assert "another client took the console over" in end.text
     assert time.monotonic() - t0 >= 0.5
+
+
+def test_without_the_stream_connection_a_running_guest_is_not_called_taken_over() -> None:
+    conn = libvirt.open("test:///default")
+    dom = conn.lookupByName("test")
+    end = explain_end(_call(conn), dom.UUIDString(), "screenshot failed", None, grace=0)
+    assert end.kind == UNKNOWN and "screenshot failed" in end.text
 
 
 def test_dead_connection_means_daemon_gone_even_after_a_reconnect() -> None:

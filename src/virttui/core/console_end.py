@@ -64,7 +64,8 @@ def explain_end(
 
     `call(fn)` runs `fn` on the host's current connection (HostConnection.call): it may be a
     new connection when the host reconnected, or raise when the host is disconnected.
-    `reason` is what the stream itself said (kept in the text for the unclear cases).
+    `reason` is what the stream itself said (kept in the text for the unclear cases). Without
+    `conn` (not a console stream) a running guest gives UNKNOWN, not TAKEN_OVER.
     """
     deadline = time.monotonic() + grace
     while True:
@@ -88,6 +89,8 @@ def explain_end(
                 GUEST_STOPPED, "the guest is no longer running (it was shut down or destroyed)"
             )
         if time.monotonic() >= deadline:
+            if conn is None:  # not a console stream (the graphical console's screenshots)
+                return ConsoleEnd(UNKNOWN, f"{reason} (the guest is still running)")
             return ConsoleEnd(
                 TAKEN_OVER,
                 "another client took the console over (virsh console --force, virt-manager or"
