@@ -21,6 +21,7 @@ from virttui.core.libvirt_runtime import ensure_event_loop, error_message
 
 READ_CHUNK = 256 * 1024
 WRITE_CHUNK = 64 * 1024
+MAX_OUT = 1 << 20  # keystrokes/paste queued for a guest that does not read: beyond, dropped
 _READ_EVENTS = (
     libvirt.VIR_STREAM_EVENT_READABLE
     | libvirt.VIR_STREAM_EVENT_ERROR
@@ -67,6 +68,7 @@ class SerialSession:
         self.end_reason: str | None = None
         self.bytes_in = 0
         self.bytes_out = 0
+        self.bytes_refused = 0
 
     # ------------------------------------------------------------------ worker-thread API
     def open(self, dom: libvirt.virDomain, *, force: bool = False) -> None:
@@ -103,10 +105,17 @@ class SerialSession:
         return self._stream is not None and not self._done
 
     def write(self, data: bytes) -> None:
-        """Queue bytes for the guest; the event loop thread sends them. Never blocks."""
+        """Queue bytes for the guest; the event loop thread sends them. Never blocks. What does
+        not fit in MAX_OUT queued bytes (a guest that stopped reading) is dropped and counted."""
         if not data or self._done:
             return
         with self._lock:
+            room = MAX_OUT - len(self._out)
+            if len(data) > room:
+                self.bytes_refused += len(data) - max(0, room)
+                data = data[: max(0, room)]
+                if not data:
+                    return
             self._out += data
             self._set_events_locked(True)
 
