@@ -226,3 +226,22 @@ def test_invalid_utf8_is_replaced_and_split_sequences_join() -> None:
     for chunk in (b"caf\xc3", b"\xa9 \xff\xfe ok \xe2\x82", b" \xe6\xbc", b"\xa2 \xed\xa0\x80 end"):
         stream.feed(chunk)
     assert screen.display[0].startswith("café \ufffd\ufffd ok \ufffd 漢 \ufffd\ufffd\ufffd end")
+
+
+def test_fast_path_for_non_ascii_text_matches_pyte() -> None:
+    """Width-1 non-ASCII text (accents, Cyrillic, U+FFFD from invalid UTF-8) takes the row-at-
+    a-time path too: same cells as pyte's per-character draw."""
+    rnd = random.Random(11)
+    alphabet = "éжßøΩ\ufffd\u00adabc漢字 "
+    parts = []
+    for _ in range(1500):
+        parts.append("".join(rnd.choice(alphabet) for _ in range(rnd.randint(0, 150))).encode())
+        parts.append(rnd.choice([b"\r\n", b"\x1b[1;32m", b"\x1b[0m", b"\x1b[3;70H", b"\t"]))
+    data = b"".join(parts)
+    ref, ours = pyte.Screen(80, 24), VtScreen(80, 24)
+    _feed(ref, data)
+    _feed(ours, data)
+    for y in range(24):
+        for x in range(80):
+            assert ref.buffer[y][x] == ours.buffer[y][x], (y, x)
+    assert (ref.cursor.x, ref.cursor.y) == (ours.cursor.x, ours.cursor.y)

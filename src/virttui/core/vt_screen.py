@@ -227,8 +227,14 @@ class VtScreen(pyte.Screen):
                 data = data[: max(0, room - 1)] + data[-1]
             super().draw(data)
             return
+        self._fill(data)
+
+    def _fill(self, data: str) -> None:
+        """Draw characters of width 1 with autowrap on and insert mode off, a row at a time."""
         cursor = self.cursor
         cache = self._char_cache(cursor.attrs)
+        if len(cache) > 1024:
+            cache.clear()  # a flood of distinct characters must not grow it without end
         columns = self.columns
         pos, end = 0, len(data)
         while pos < end:
@@ -251,7 +257,7 @@ class VtScreen(pyte.Screen):
         lose the rest of the text)."""
         widths = list(map(wcwidth, data))
         if min(widths) > 0:
-            super().draw(data)
+            self._draw_widths(data, max(widths))
             return
         pos = i = 0
         end = len(data)
@@ -260,7 +266,7 @@ class VtScreen(pyte.Screen):
                 i += 1
                 continue
             if i > pos:
-                super().draw(data[pos:i])
+                self._draw_widths(data[pos:i], max(widths[pos:i]))
             j = i
             while j < end and widths[j] <= 0:
                 j += 1
@@ -271,7 +277,13 @@ class VtScreen(pyte.Screen):
                 self._combine(marks)
             pos = i = j
         if pos < end:
-            super().draw(data[pos:])
+            self._draw_widths(data[pos:], max(widths[pos:]))
+
+    def _draw_widths(self, data: str, widest: int) -> None:
+        if widest == 1 and mo.DECAWM in self.mode and mo.IRM not in self.mode:
+            self._fill(data)  # é, ж, U+FFFD...: as fast as ASCII
+        else:
+            super().draw(data)
 
     def _combine(self, marks: str) -> None:
         """Combining marks onto the previous cell, as pyte does, up to MAX_COMBINING per cell."""
