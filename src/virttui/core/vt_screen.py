@@ -55,7 +55,7 @@ class VtStream(pyte.ByteStream):
     """
 
     def __init__(self, screen: pyte.Screen) -> None:
-        self.dropped_sequences = 0
+        self._dropped = 0
         self.last_error = ""
         self._seq_len = 0
         self._seq_head = ""
@@ -90,11 +90,16 @@ class VtStream(pyte.ByteStream):
             self._seq_head = ""
         return taking_plain_text
 
+    @property
+    def dropped_sequences(self) -> int:
+        """Sequences dropped here plus those the screen refused (VtScreen.rejected_sequences)."""
+        return self._dropped + getattr(self.listener, "rejected_sequences", 0)
+
     def _drop(self, why: str) -> None:
-        self._initialize_parser()
+        self._initialize_parser()  # a generator that raised cannot go on: a new one (costly)
         self._seq_len = 0
         self._seq_head = ""
-        self.dropped_sequences += 1
+        self._dropped += 1
         self.last_error = why[:200]
         log.debug("dropped an escape sequence: %s", self.last_error)
 
@@ -131,6 +136,7 @@ class VtScreen(pyte.Screen):
         self._reply = reply
         self._char_caches: dict[Char, _CharCache] = {}
         self._saved_main: dict[int, dict[int, Char]] | None = None
+        self.rejected_sequences = 0
         super().__init__(columns, lines)
 
     # ------------------------------------------------------------------ replies
@@ -167,7 +173,24 @@ class VtScreen(pyte.Screen):
                 buf[y] = line
         buf.pop(bottom, None)
 
+    # pyte raises on these parameters (then VtStream has to rebuild its parser, which is slow
+    # under a flood of them): refuse them here, counted like the dropped ones.
+    def erase_in_line(self, how: int = 0, private: bool = False) -> None:
+        if how not in (0, 1, 2):
+            self.rejected_sequences += 1
+            return
+        super().erase_in_line(how, private)
+
+    def report_device_status(self, *args: Any, **kwargs: Any) -> None:
+        if len(args) != 1 or kwargs:
+            self.rejected_sequences += 1
+            return
+        super().report_device_status(args[0])
+
     def erase_in_display(self, how: int = 0, *args: Any, **kwargs: Any) -> None:
+        if how not in (0, 1, 2, 3):
+            self.rejected_sequences += 1
+            return
         super().erase_in_display(how, *args, **kwargs)
         if how == 3:
             self.scrollback.clear()
