@@ -6,9 +6,21 @@ The guest writes N MB (default 20) of 'x' to its serial console twice in one run
    pyte VtScreen with capped scrollback, 30 Hz redraw).
 Reported: drain time of each (command sent -> end marker consumed), the ratio, peak RSS, the
 scrollback size, and keypress-to-echo latency (Pilot key press -> the echoed byte consumed by
-the emulator) while idle and during the flood. Prints JSON.
+the emulator) while idle and during the flood.
 
-    .venv/bin/python benchmarks/console.py [--mb 20] [--samples 40]
+Then, in the same app and console, hostile output from the guest, each case measured like the
+flood and compared with a plain flood of text lines of the same size measured right before:
+- `long_line`: one line of --line-mb MB (default 10) without a newline;
+- `combining`: combining marks only (U+0301 U+0308 U+0327, pyte appends them to one cell);
+- `rejected_escapes`: escape sequences plain pyte raises on (huge parameters, ESC[7J, a DSR
+  with two parameters), which used to kill the feeder thread;
+- `invalid_utf8`: random bytes without ESC (the probe key byte removed too).
+For each: drain time, key-to-echo p50/p99, p99 relative to the plain flood's, sequences
+dropped, bytes dropped from the pending buffer, and whether the feeder is still alive.
+Prints JSON.
+
+    .venv/bin/python benchmarks/console.py [--mb 20] [--samples 40] [--hostile-mb 2]
+                                           [--line-mb 10]
 """
 
 from __future__ import annotations
@@ -49,6 +61,22 @@ END = "FLOODEND"  # split so the echoed command line never matches
 
 def flood_command(nbytes: int) -> str:
     return f"head -c {nbytes} /dev/zero | tr '\\0' x; echo; echo FLOOD''END\r"
+
+
+_LINE = "x" * 79
+_REJECTED = r"\033[99999999999999999999J\033[7J\033[99999999999999999999K\033[6;99999999999999999999n\033[?6;1nz"
+# Guest commands (busybox sh) printing `nbytes` of each kind of output, then the end marker.
+HOSTILE: dict[str, str] = {
+    "plain_lines": f"yes {_LINE} | head -c {{n}}",
+    "long_line": "head -c {n} /dev/zero | tr '\\0' x",
+    "combining": "yes \"$(printf '\\314\\201\\314\\210\\314\\247')\" | tr -d '\\n' | head -c {n}",
+    "rejected_escapes": f"yes \"$(printf '{_REJECTED}')\" | head -c {{n}}",
+    "invalid_utf8": "head -c {n} /dev/urandom | tr -d 'Q\\033'",
+}
+
+
+def hostile_command(kind: str, nbytes: int) -> str:
+    return HOSTILE[kind].format(n=nbytes) + "; echo; echo FLOOD''END\r"
 
 
 def log(msg: str) -> None:
@@ -195,6 +223,11 @@ class Probe:
 
         session._on_data = feed
 
+    def rearm(self) -> None:
+        """Look for the next end marker (one Probe serves several floods)."""
+        with self.lock:
+            self.end_at, self.tail = None, b""
+
     def expect(self, byte: bytes) -> None:
         with self.lock:
             self.want, self.found_at = byte, None
@@ -227,7 +260,66 @@ async def measure_echo(
     return (now - t0) * 1000
 
 
-async def virttui_pipeline(dom: libvirt.virDomain, nbytes: int, samples: int) -> dict[str, Any]:
+async def flood_case(
+    pilot: Any, screen: SerialConsoleScreen, probe: Probe, command: str, samples: int
+) -> dict[str, Any]:
+    """Run one guest command that floods the console; key-to-echo latency while it drains."""
+    view = screen.terminal
+    dropped_seq, dropped_bytes = view.dropped_sequences, view.bytes_dropped
+    probe.rearm()
+    t0 = time.monotonic()
+    screen.handle.write(command.encode())
+    lat: list[float] = []
+    pipe: list[float] = []
+    await pilot.pause(1.0)
+    while not probe.ended():
+        if len(lat) < samples:
+            lat.append(await measure_echo(pilot, probe, "Q", pipe))
+            await pilot.pause(0.2)
+        else:
+            await asyncio.sleep(0.01)
+        if time.monotonic() - t0 > 900:
+            break
+    elapsed = time.monotonic() - t0
+    await pilot.press("ctrl+u")
+    await pilot.pause(0.5)
+    view.feed(b"\x18\x07\x1bc")  # whatever modes the output set: start the next case clean
+    return {
+        "seconds": round(elapsed, 2),
+        "ended": probe.ended(),
+        "latency_ms": summary(lat),
+        "pipeline_ms": summary(pipe),
+        "dropped_sequences": view.dropped_sequences - dropped_seq,
+        "bytes_dropped": view.bytes_dropped - dropped_bytes,
+        "feeder_alive": view.feeder_alive,
+        "rss_mib": round(rss_mib(), 1),
+    }
+
+
+async def hostile_cases(
+    pilot: Any, screen: SerialConsoleScreen, probe: Probe, args: argparse.Namespace
+) -> dict[str, Any]:
+    size = int(args.hostile_mb * 1_000_000)
+    sizes = {kind: size for kind in HOSTILE}
+    sizes["long_line"] = int(args.line_mb * 1_000_000)
+    out: dict[str, Any] = {}
+    for kind in HOSTILE:
+        log(f"hostile case {kind}: {sizes[kind]} bytes")
+        out[kind] = await flood_case(
+            pilot, screen, probe, hostile_command(kind, sizes[kind]), args.samples
+        )
+        out[kind]["bytes"] = sizes[kind]
+        log(f"{kind}: {out[kind]}")
+    plain = out["plain_lines"]["latency_ms"].get("p99")
+    for case in out.values():
+        p99 = case["latency_ms"].get("p99")
+        case["p99_vs_plain"] = round(p99 / plain, 2) if p99 and plain else None
+    return out
+
+
+async def virttui_pipeline(
+    dom: libvirt.virDomain, nbytes: int, samples: int, args: argparse.Namespace
+) -> dict[str, Any]:
     app = VirtTUIApp([HostSpec(SYSTEM_URI)], refresh=30.0)
     result: dict[str, Any] = {}
     async with app.run_test(size=(120, 40)) as pilot:
@@ -282,6 +374,9 @@ async def virttui_pipeline(dom: libvirt.virDomain, nbytes: int, samples: int) ->
             "pipeline_ms_idle": summary(idle_pipe),
             "pipeline_ms_flood": summary(flood_pipe),
         }
+        if args.hostile_mb > 0:
+            await pilot.pause(1.0)
+            result["hostile"] = await hostile_cases(pilot, screen, probe, args)
     return result
 
 
@@ -289,6 +384,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--mb", type=float, default=20.0)
     parser.add_argument("--samples", type=int, default=40)
+    parser.add_argument("--hostile-mb", type=float, default=2.0, help="0: skip hostile cases")
+    parser.add_argument("--line-mb", type=float, default=10.0)
     args = parser.parse_args()
     # `timeout`/Ctrl+C: unwind through running_guest so the guest is destroyed and undefined.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
@@ -307,7 +404,7 @@ def main() -> None:
         bare = bare_reader(dom, nbytes, args.samples)
         log(f"bare reader: {bare}")
         peak_after_bare = peak_rss_mib()
-        ours = asyncio.run(virttui_pipeline(dom, nbytes, args.samples))
+        ours = asyncio.run(virttui_pipeline(dom, nbytes, args.samples, args))
     report = {
         "flood_bytes": nbytes,
         "guest_rate_kib_s": round(nbytes / 1024 / bare["seconds"], 1),
@@ -322,6 +419,11 @@ def main() -> None:
             "flood_pipeline_p99_le_100ms": ours["pipeline_ms_flood"].get("p99", 1e9) <= 100,
         },
     }
+    for kind, case in ours.get("hostile", {}).items():
+        if kind != "plain_lines":
+            ratio = case["p99_vs_plain"]
+            report["goals"][f"{kind}_p99_le_plain"] = ratio is not None and ratio <= 1.0
+            report["goals"][f"{kind}_feeder_alive"] = case["feeder_alive"] and case["ended"]
     print(json.dumps(report, indent=2))
 
 

@@ -1,12 +1,17 @@
-"""VtScreen: same picture as pyte's Screen, bounded scrollback, replies, alternate screen."""
+"""VtScreen: same picture as pyte's Screen, bounded scrollback, replies, alternate screen;
+VtStream + VtScreen: any guest output (rejected escapes, floods, invalid UTF-8) keeps flowing."""
 
 from __future__ import annotations
 
 import random
+import time
 
 import pyte
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from virttui.core.vt_screen import VtScreen
+from virttui.core.vt_screen import MAX_COMBINING, MAX_SEQUENCE, VtScreen, VtStream
 
 
 def _feed(screen: pyte.Screen, data: bytes) -> None:
@@ -69,3 +74,174 @@ def test_application_cursor_mode() -> None:
     assert screen.app_cursor_keys
     _feed(screen, b"\x1b[?1l")
     assert not screen.app_cursor_keys
+
+
+# ---------------------------------------------------------------------------- hostile output
+# Sequences pyte 0.8.2 raises on (found by fuzzing ByteStream): each must be dropped, alone.
+PYTE_RAISES = [
+    pytest.param(b"\x1b[" + b"9" * 5000 + b"m", id="csi-5000-digits"),
+    pytest.param(b"\x1b[99999999999999999999J", id="erase-display-huge"),
+    pytest.param(b"\x1b[7J", id="erase-display-7"),
+    pytest.param(b"\x1b[99999999999999999999K", id="erase-line-huge"),
+    pytest.param(b"\x1b[6;99999999999999999999n", id="dsr-two-params"),
+    pytest.param(b"\x1b[?6;1n", id="dsr-private-two-params"),
+]
+RESYNC = b"\x18\x07\x18\x1bc"  # CAN ends a CSI, BEL an OSC; then a full reset (RIS)
+
+
+@pytest.mark.parametrize("bad", PYTE_RAISES)
+def test_pyte_rejects_these(bad: bytes) -> None:
+    """The list above is real: plain pyte raises on each (if pyte fixes one, drop it here)."""
+    with pytest.raises(Exception):  # noqa: B017, PT011 - any exception kills a feeder
+        pyte.ByteStream(pyte.Screen(80, 24)).feed(bad)
+
+
+@pytest.mark.parametrize("bad", PYTE_RAISES)
+def test_rejected_sequence_is_dropped_and_output_goes_on(bad: bytes) -> None:
+    screen = VtScreen(80, 24)
+    stream = VtStream(screen)
+    stream.feed(b"before " + bad + b"after\x1b[1;31m red")
+    assert screen.display[0].startswith("before after red"), screen.display[0]
+    assert stream.dropped_sequences == 1
+    assert screen.buffer[0][13].fg == "red"  # the state after the bad sequence is intact
+
+
+def test_endless_parameters_and_osc_are_capped() -> None:
+    screen = VtScreen(80, 24)
+    stream = VtStream(screen)
+    # An OSC that never ends, then a CSI with a million parameters: both give up after
+    # MAX_SEQUENCE characters instead of swallowing (and storing) everything that follows.
+    stream.feed(b"\x1b]0;" + b"t" * 1_000_000)
+    stream.feed(b"\r\x1b[2Kvisible-1\r\n")
+    stream.feed(b"\x1b[" + b"1;" * 500_000 + b"m\r\x1b[2Kvisible-2")
+    assert stream.dropped_sequences == 2
+    text = "\n".join(screen.display)
+    assert "visible-1" in text and "visible-2" in text
+    assert len(stream.listener.title) <= MAX_SEQUENCE
+
+
+_PARAM = st.one_of(
+    st.integers(0, 12).map(str), st.integers(0, 2**70).map(str), st.just(""), st.just("9" * 40)
+)
+_CSI = st.builds(
+    lambda intro, private, params, inter, final: (
+        intro + private + ";".join(params).encode() + inter + final
+    ),
+    st.sampled_from([b"\x1b[", b"\xc2\x9b"]),
+    st.sampled_from([b"", b"?", b">", b"=", b"!"]),
+    st.lists(_PARAM, max_size=5),
+    st.sampled_from([b"", b"$", b" ", b'"', b"\x07", b"\x08"]),
+    st.integers(0x40, 0x7E).map(lambda c: bytes([c])),
+)
+_OSC = st.builds(
+    lambda code, text, end: b"\x1b]" + code + b";" + text + end,
+    st.sampled_from([b"0", b"1", b"2", b"R", b"P", b"8", b"52", b""]),
+    st.binary(max_size=12),
+    st.sampled_from([b"\x07", b"\x1b\\", b"\xc2\x9c", b""]),
+)
+_OTHER = st.sampled_from(
+    [b"\x1b", b"\x1b#8", b"\x1b%@", b"\x1b%G", b"\x1b(0", b"\x1b)B", b"\x1bc", b"\x1b7",
+     b"\x1b8", b"\x1bD", b"\x1bM", b"\x18", b"\x0e", b"\x0f", b"\r\n", b"\xff", b"\xc3",
+     b"\xcc\x81" * 3, b"\xe2\x80\x8b", b"\xe6\xbc\xa2", b"text "]
+)  # fmt: skip
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(st.one_of(_CSI, _CSI, _OSC, _OTHER, st.binary(max_size=6)), max_size=40),
+    st.integers(1, 7),
+)
+def test_fuzz_any_bytes_never_stop_the_emulator(parts: list[bytes], split: int) -> None:
+    """Whatever the guest prints, in whatever chunks: no exception, and after a resync the
+    screen shows new output again."""
+    screen = VtScreen(40, 8)
+    stream = VtStream(screen)
+    data = b"".join(parts)
+    for i in range(0, len(data), split):
+        stream.feed(data[i : i + split])
+    stream.feed(b"%@" + RESYNC + b"\x1b%GMARK")  # `ESC % @` may have left UTF-8 mode
+    assert screen.display[0].startswith("MARK"), screen.display
+
+
+def test_combining_mark_flood_is_capped_per_cell() -> None:
+    screen = VtScreen(80, 24)
+    stream = VtStream(screen)
+    flood = b"a" + "\u0301\u0308".encode() * 32_000  # 128 KB of combining marks
+    t0 = time.monotonic()
+    for i in range(0, len(flood), 2048):
+        stream.feed(flood[i : i + 2048])
+    elapsed = time.monotonic() - t0
+    stream.feed(b"\r\nafter")
+    assert screen.display[1].startswith("after")
+    cells = [c.data for line in screen.buffer.values() for c in line.values()]
+    assert max(map(len, cells)) <= 1 + MAX_COMBINING
+    assert screen.buffer[0][0].data.startswith("\u00e1")  # still the first marks, NFC-composed
+    assert elapsed < 10, f"{elapsed:.1f}s for 128 KB of combining marks"  # unpatched pyte: ~60 s
+
+
+def test_combining_marks_still_combine() -> None:
+    screen = VtScreen(10, 3)
+    VtStream(screen).feed("e\u0301 n\u0303 a\u0308\u0304".encode())
+    assert [screen.buffer[0][x].data for x in (0, 2, 4)] == ["\u00e9", "\u00f1", "\u01df"]
+
+
+def test_zero_width_characters_do_not_cut_off_the_text() -> None:
+    # pyte stops drawing a run at a zero-width non-combining character (ZWSP, VS16, C1).
+    screen = VtScreen(20, 3)
+    VtStream(screen).feed("a\u200bbcd\u0085efg\ufe0fhi".encode())
+    assert screen.display[0].startswith("abcdefghi")
+
+
+def test_ten_megabyte_line() -> None:
+    screen = VtScreen(80, 24, scrollback=100)
+    stream = VtStream(screen)
+    line = b"x" * 10_000_000
+    t0 = time.monotonic()
+    for i in range(0, len(line), 2048):
+        stream.feed(line[i : i + 2048])
+    wrapped = time.monotonic() - t0
+    stream.feed(b"\r\nafter the line")
+    assert screen.display[-1].startswith("after the line")
+    assert len(screen.scrollback) == 100
+    assert all(len(row) <= 80 for row in screen.buffer.values())
+
+    # Without autowrap (`ESC[?7l`) it all lands in the last column: one write, not ten million.
+    screen = VtScreen(80, 24)
+    stream = VtStream(screen)
+    stream.feed(b"\x1b[?7l")
+    t0 = time.monotonic()
+    for i in range(0, len(line), 2048):
+        stream.feed(line[i : i + 2048] + (b"y" if i + 2048 >= len(line) else b""))
+    unwrapped = time.monotonic() - t0
+    assert screen.display[0] == "x" * 79 + "y"
+    stream.feed(b"\r\nafter")
+    assert screen.display[1].startswith("after")
+    # Generous: unpatched it was about 6x the wrapped time (12 s here), now it is a fraction.
+    assert unwrapped < max(3.0, 2 * wrapped), (unwrapped, wrapped)
+
+
+def test_invalid_utf8_is_replaced_and_split_sequences_join() -> None:
+    screen = VtScreen(40, 3)
+    stream = VtStream(screen)
+    for chunk in (b"caf\xc3", b"\xa9 \xff\xfe ok \xe2\x82", b" \xe6\xbc", b"\xa2 \xed\xa0\x80 end"):
+        stream.feed(chunk)
+    assert screen.display[0].startswith("café \ufffd\ufffd ok \ufffd 漢 \ufffd\ufffd\ufffd end")
+
+
+def test_fast_path_for_non_ascii_text_matches_pyte() -> None:
+    """Width-1 non-ASCII text (accents, Cyrillic, U+FFFD from invalid UTF-8) takes the row-at-
+    a-time path too: same cells as pyte's per-character draw."""
+    rnd = random.Random(11)
+    alphabet = "éжßøΩ\ufffd\u00adabc漢字 "
+    parts = []
+    for _ in range(1500):
+        parts.append("".join(rnd.choice(alphabet) for _ in range(rnd.randint(0, 150))).encode())
+        parts.append(rnd.choice([b"\r\n", b"\x1b[1;32m", b"\x1b[0m", b"\x1b[3;70H", b"\t"]))
+    data = b"".join(parts)
+    ref, ours = pyte.Screen(80, 24), VtScreen(80, 24)
+    _feed(ref, data)
+    _feed(ours, data)
+    for y in range(24):
+        for x in range(80):
+            assert ref.buffer[y][x] == ours.buffer[y][x], (y, x)
+    assert (ref.cursor.x, ref.cursor.y) == (ours.cursor.x, ours.cursor.y)

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import socket
 import time
+from collections.abc import Iterator
 
 import libvirt
+import pytest
 
 from tests.guestlib import (
     READY_BANNER,
@@ -13,6 +18,8 @@ from tests.guestlib import (
     SerialConsole,
     dom_serial_log,
     guest_versions,
+    open_system_conn,
+    running_guest,
 )
 from tests.pilot_utils import wait_until
 from tests.textshot import screen_text
@@ -164,3 +171,108 @@ async def test_console_in_use_force_and_guest_destroyed(tiny_guest: libvirt.virD
         assert app.return_code in (None, 0)
     finally:
         other.close()
+
+
+# ------------------------------------------------------------------ why the console ended
+# One guest for the whole module (booting one under TCG takes a while); the test that stops
+# it runs last.
+
+
+@pytest.fixture(scope="module")
+def shared_guest() -> Iterator[libvirt.virDomain]:
+    conn = open_system_conn()
+    try:
+        with running_guest(conn, "vt-serend") as dom:
+            deadline = time.monotonic() + 180
+            while READY_BANNER not in dom_serial_log(dom):
+                assert time.monotonic() < deadline, "guest did not boot"
+                time.sleep(0.3)
+            yield dom
+    finally:
+        with contextlib.suppress(libvirt.libvirtError):
+            conn.close()
+
+
+def _libvirt_sockets() -> set[int]:
+    """This process's file descriptors connected to libvirtd's read-write socket."""
+    found = set()
+    for name in os.listdir("/proc/self/fd"):
+        fd = int(name)
+        try:
+            if not os.readlink(f"/proc/self/fd/{fd}").startswith("socket:"):
+                continue
+            sock = socket.socket(fileno=os.dup(fd))
+        except OSError:
+            continue
+        try:
+            peer = sock.getpeername() if sock.family == socket.AF_UNIX else ""
+        except OSError:
+            peer = ""
+        finally:
+            sock.close()
+        if isinstance(peer, str) and peer.endswith("libvirt-sock"):
+            found.add(fd)
+    return found
+
+
+async def _connected_console(pilot, app: VirtTUIApp, dom: libvirt.virDomain) -> SerialConsoleScreen:  # type: ignore[no-untyped-def]
+    screen = await _start(pilot, app, dom)
+    if screen.state == "busy":  # a previous test's client may still be letting go
+        await pilot.click("#console-force")
+    await wait_until(pilot, lambda: screen.state == "connected", 30)
+    await _wait_prompt(pilot, screen)
+    return screen
+
+
+async def test_console_ended_another_client_took_over(shared_guest: libvirt.virDomain) -> None:
+    app = VirtTUIApp([HostSpec(SYSTEM_URI)], refresh=30.0)
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await _connected_console(pilot, app, shared_guest)
+        # The test's own connection forces the console (VIR_DOMAIN_CONSOLE_FORCE).
+        with SerialConsole(shared_guest, force=True):
+            await wait_until(pilot, lambda: screen.state == "ended", 30)
+            notice = screen.notice_text()
+            assert "another client took the console over" in notice, notice
+            assert "still running" in notice
+            assert screen.query_one("#console-reconnect").display
+        # The other client left: Reconnect attaches again.
+        await pilot.click("#console-reconnect")
+        await wait_until(pilot, lambda: screen.state in ("connected", "busy"), 30)
+        if screen.state == "busy":
+            await pilot.click("#console-force")
+        await wait_until(pilot, lambda: screen.state == "connected", 30)
+
+
+async def test_console_ended_connection_to_daemon_lost(shared_guest: libvirt.virDomain) -> None:
+    """The daemon going away, as the app sees it: its connection's socket is closed from under
+    it (the system libvirtd itself is never stopped; only this app's socket is shut down)."""
+    before = _libvirt_sockets()
+    app = VirtTUIApp([HostSpec(SYSTEM_URI)], refresh=30.0)
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await _connected_console(pilot, app, shared_guest)
+        ours = _libvirt_sockets() - before
+        assert ours, "the app's connection socket was not found"
+        for fd in ours:
+            sock = socket.socket(fileno=os.dup(fd))
+            sock.shutdown(socket.SHUT_RDWR)
+            sock.close()
+        await wait_until(pilot, lambda: screen.state == "ended", 30)
+        notice = screen.notice_text()
+        assert "connection to libvirtd was lost" in notice, notice
+        # The host reconnects by itself (the daemon is fine); Reconnect reattaches.
+        host = app.hosts[SYSTEM_URI]
+        await wait_until(pilot, lambda: host.connected, 30)
+        await pilot.click("#console-reconnect")
+        await wait_until(pilot, lambda: screen.state in ("connected", "busy"), 30)
+
+
+async def test_console_ended_guest_shut_down(shared_guest: libvirt.virDomain) -> None:
+    """Last in the module: the guest powers itself off from its own shell."""
+    app = VirtTUIApp([HostSpec(SYSTEM_URI)], refresh=30.0)
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await _connected_console(pilot, app, shared_guest)
+        await pilot.press(*"poweroff -f", "enter")
+        await wait_until(pilot, lambda: screen.state == "ended", 60)
+        notice = screen.notice_text()
+        assert "no longer running" in notice and "shut down or destroyed" in notice, notice
+        assert not shared_guest.isActive()

@@ -5,7 +5,8 @@ else happens on the libvirt event loop thread (see libvirt_runtime): the stream 
 what the guest prints and hands it to `on_data` (bytes), and flushes the keystrokes that
 `write()` queued (write itself only appends and asks for a WRITABLE event, it never blocks).
 When the stream ends (guest stopped, another client forced the console away, daemon gone)
-`on_ended` is called once with a human reason. Both callbacks run on the event loop thread:
+`on_ended` is called once with what the stream said; `core.console_end.explain_end` (given
+`conn`, the connection the console runs on) tells those three apart. Both callbacks run on the event loop thread:
 they must hand the work to their own thread and return quickly.
 """
 
@@ -20,6 +21,7 @@ from virttui.core.libvirt_runtime import ensure_event_loop, error_message
 
 READ_CHUNK = 256 * 1024
 WRITE_CHUNK = 64 * 1024
+MAX_OUT = 1 << 20  # keystrokes/paste queued for a guest that does not read: beyond, dropped
 _READ_EVENTS = (
     libvirt.VIR_STREAM_EVENT_READABLE
     | libvirt.VIR_STREAM_EVENT_ERROR
@@ -60,17 +62,20 @@ class SerialSession:
         self._lock = threading.Lock()
         self._out = bytearray()
         self._stream: libvirt.virStream | None = None
+        self.conn: libvirt.virConnect | None = None  # the connection the console runs on
         self._events = _READ_EVENTS
         self._done = False
         self.end_reason: str | None = None
         self.bytes_in = 0
         self.bytes_out = 0
+        self.bytes_refused = 0
 
     # ------------------------------------------------------------------ worker-thread API
     def open(self, dom: libvirt.virDomain, *, force: bool = False) -> None:
         """Attach to the console (blocking RPC). Raises ConsoleBusy or ConsoleError."""
         ensure_event_loop()
-        stream = dom.connect().newStream(libvirt.VIR_STREAM_NONBLOCK)
+        self.conn = dom.connect()
+        stream = self.conn.newStream(libvirt.VIR_STREAM_NONBLOCK)
         flags = libvirt.VIR_DOMAIN_CONSOLE_FORCE if force else 0
         try:
             dom.openConsole(self.device, stream, flags)
@@ -100,10 +105,17 @@ class SerialSession:
         return self._stream is not None and not self._done
 
     def write(self, data: bytes) -> None:
-        """Queue bytes for the guest; the event loop thread sends them. Never blocks."""
+        """Queue bytes for the guest; the event loop thread sends them. Never blocks. What does
+        not fit in MAX_OUT queued bytes (a guest that stopped reading) is dropped and counted."""
         if not data or self._done:
             return
         with self._lock:
+            room = MAX_OUT - len(self._out)
+            if len(data) > room:
+                self.bytes_refused += len(data) - max(0, room)
+                data = data[: max(0, room)]
+                if not data:
+                    return
             self._out += data
             self._set_events_locked(True)
 

@@ -11,21 +11,103 @@ Differences from pyte's own screens, each for a reason:
   and a full scrollback line costs one dict, not one tuple per cell.
 - The alternate screen (`ESC[?1049h` / `ESC[?47h`), used by `vi` and `top`, is kept apart and
   restored on exit, like xterm.
+- Hostile output stays cheap: a cell keeps at most MAX_COMBINING combining marks (pyte appends
+  them without limit and renormalises the whole cell each time: a 120 KB flood took a minute),
+  zero-width characters pyte cannot place are skipped instead of cutting off the rest of the
+  text (pyte stops drawing at the first one), and a long line without autowrap costs one cell write, not one per character.
+
+`VtStream` is the parser to feed it with: pyte's ByteStream (incremental UTF-8 decoder with
+replacement characters), except that an escape sequence pyte raises on, or one longer than
+MAX_SEQUENCE characters, is dropped and counted and the parser goes on with the next byte.
 """
 
 from __future__ import annotations
 
+import logging
 from collections import deque
 from collections.abc import Callable
 from typing import Any
+from unicodedata import combining
 
 import pyte
 from pyte import modes as mo
 from pyte.screens import Char, Margins
+from wcwidth import wcwidth
+
+log = logging.getLogger(__name__)
 
 DEFAULT_SCROLLBACK = 1000
 DECCKM = 1 << 5  # private mode 1 (application cursor keys), shifted like pyte's private modes
 _ALT_SCREEN_MODES = (1049, 1047, 47)
+MAX_COMBINING = 4  # combining marks kept per cell (more are dropped)
+MAX_SEQUENCE = 4096  # characters in one escape sequence (CSI parameters, OSC string)
+
+
+class VtStream(pyte.ByteStream):
+    """pyte's ByteStream that survives any input.
+
+    pyte 0.8.2 raises on some sequences (`ESC[` + 5000 digits, `ESC[9J`, `ESC[6;1n`...) and keeps
+    every parameter digit and OSC character it is given (an unterminated OSC grows forever).
+    Here such a sequence is dropped, counted in `dropped_sequences` (logged at debug level,
+    never drawn) and parsing resumes in the ground state with the next character. A CSI longer
+    than MAX_SEQUENCE is skipped up to its final byte, like xterm; an OSC that long is given up
+    (its terminator may never come) and what follows is drawn as text.
+    """
+
+    def __init__(self, screen: pyte.Screen) -> None:
+        self._dropped = 0
+        self.last_error = ""
+        self._seq_len = 0
+        self._seq_head = ""
+        self._skipping_csi = False
+        super().__init__(screen)
+
+    def _send_to_parser(self, data: str) -> bool | None:
+        if self._skipping_csi:
+            if data == "\x1b":
+                self._skipping_csi = False  # a new sequence: pyte takes it from here
+            elif "@" <= data <= "~" or data in "\x18\x1a":
+                self._skipping_csi = False  # the final byte (or CAN/SUB) ends the skipped CSI
+                return True
+            else:
+                return False
+        self._seq_len += 1
+        if self._seq_len <= 2:
+            self._seq_head += data
+        if self._seq_len > MAX_SEQUENCE:
+            csi = self._seq_head.startswith(("\x1b[", "\x9b"))
+            self._drop(f"sequence longer than {MAX_SEQUENCE} characters")
+            self._skipping_csi = csi
+            return not csi
+        try:
+            assert self._parser is not None
+            taking_plain_text = self._parser.send(data)
+        except Exception as exc:  # noqa: BLE001 - any pyte failure drops one sequence, no more
+            self._drop(f"{type(exc).__name__}: {exc}")
+            return True
+        if taking_plain_text:
+            self._seq_len = 0
+            self._seq_head = ""
+        return taking_plain_text
+
+    @property
+    def dropped_sequences(self) -> int:
+        """Sequences dropped here plus those the screen refused (VtScreen.rejected_sequences)."""
+        return self._dropped + getattr(self.listener, "rejected_sequences", 0)
+
+    def _drop(self, why: str) -> None:
+        self._initialize_parser()  # a generator that raised cannot go on: a new one (costly)
+        self._seq_len = 0
+        self._seq_head = ""
+        self._dropped += 1
+        self.last_error = why[:200]
+        log.debug("dropped an escape sequence: %s", self.last_error)
+
+    def feed(self, data: bytes) -> None:  # type: ignore[override]
+        try:
+            super().feed(data)
+        except Exception as exc:  # noqa: BLE001 - drawing failed: drop the rest of this chunk
+            self._drop(f"{type(exc).__name__}: {exc}")
 
 
 class _CharCache(dict[str, Char]):
@@ -54,6 +136,7 @@ class VtScreen(pyte.Screen):
         self._reply = reply
         self._char_caches: dict[Char, _CharCache] = {}
         self._saved_main: dict[int, dict[int, Char]] | None = None
+        self.rejected_sequences = 0
         super().__init__(columns, lines)
 
     # ------------------------------------------------------------------ replies
@@ -90,7 +173,24 @@ class VtScreen(pyte.Screen):
                 buf[y] = line
         buf.pop(bottom, None)
 
+    # pyte raises on these parameters (then VtStream has to rebuild its parser, which is slow
+    # under a flood of them): refuse them here, counted like the dropped ones.
+    def erase_in_line(self, how: int = 0, private: bool = False) -> None:
+        if how not in (0, 1, 2):
+            self.rejected_sequences += 1
+            return
+        super().erase_in_line(how, private)
+
+    def report_device_status(self, *args: Any, **kwargs: Any) -> None:
+        if len(args) != 1 or kwargs:
+            self.rejected_sequences += 1
+            return
+        super().report_device_status(args[0])
+
     def erase_in_display(self, how: int = 0, *args: Any, **kwargs: Any) -> None:
+        if how not in (0, 1, 2, 3):
+            self.rejected_sequences += 1
+            return
         super().erase_in_display(how, *args, **kwargs)
         if how == 3:
             self.scrollback.clear()
@@ -136,14 +236,28 @@ class VtScreen(pyte.Screen):
     # ------------------------------------------------------------------ fast drawing
     def draw(self, data: str) -> None:
         data = data.translate(self.g1_charset if self.charset else self.g0_charset)
-        if not (data.isascii() and data.isprintable()) or mo.IRM in self.mode:
+        if not (data.isascii() and data.isprintable()):
+            self._draw_unicode(data)
+            return
+        if mo.IRM in self.mode:
             super().draw(data)
             return
         if mo.DECAWM not in self.mode:
-            super().draw(data)  # rare: overwrite the last column again and again
+            # Without autowrap every character past the margin overwrites the last column:
+            # only the last one stays, so a 10 MB line costs one write, not ten million.
+            room = self.columns - self.cursor.x
+            if len(data) > room:
+                data = data[: max(0, room - 1)] + data[-1]
+            super().draw(data)
             return
+        self._fill(data)
+
+    def _fill(self, data: str) -> None:
+        """Draw characters of width 1 with autowrap on and insert mode off, a row at a time."""
         cursor = self.cursor
         cache = self._char_cache(cursor.attrs)
+        if len(cache) > 1024:
+            cache.clear()  # a flood of distinct characters must not grow it without end
         columns = self.columns
         pos, end = 0, len(data)
         while pos < end:
@@ -159,6 +273,57 @@ class VtScreen(pyte.Screen):
             cursor.x = x + take
             pos += take
         self.dirty.add(cursor.y)
+
+    def _draw_unicode(self, data: str) -> None:
+        """pyte's draw, except for zero-width characters: combining marks are capped per cell,
+        other zero-width or unprintable ones are skipped (pyte would stop drawing there and
+        lose the rest of the text)."""
+        widths = list(map(wcwidth, data))
+        if min(widths) > 0:
+            self._draw_widths(data, max(widths))
+            return
+        pos = i = 0
+        end = len(data)
+        while i < end:
+            if widths[i] > 0:
+                i += 1
+                continue
+            if i > pos:
+                self._draw_widths(data[pos:i], max(widths[pos:i]))
+            j = i
+            while j < end and widths[j] <= 0:
+                j += 1
+            marks = "".join(
+                c for c, w in zip(data[i:j], widths[i:j], strict=True) if w == 0 and combining(c)
+            )
+            if marks:
+                self._combine(marks)
+            pos = i = j
+        if pos < end:
+            self._draw_widths(data[pos:], max(widths[pos:]))
+
+    def _draw_widths(self, data: str, widest: int) -> None:
+        if widest == 1 and mo.DECAWM in self.mode and mo.IRM not in self.mode:
+            self._fill(data)  # é, ж, U+FFFD...: as fast as ASCII
+        else:
+            super().draw(data)
+
+    def _combine(self, marks: str) -> None:
+        """Combining marks onto the previous cell, as pyte does, up to MAX_COMBINING per cell."""
+        cursor = self.cursor
+        if cursor.x == self.columns and mo.DECAWM in self.mode:
+            self.dirty.add(cursor.y)
+            self.carriage_return()
+            self.linefeed()
+        if cursor.x:
+            cell = self.buffer[cursor.y][min(cursor.x, self.columns) - 1]
+        elif cursor.y:
+            cell = self.buffer[cursor.y - 1][self.columns - 1]
+        else:
+            return  # nothing to combine with: pyte drops it too
+        room = MAX_COMBINING + 1 - len(cell.data)
+        if room > 0:
+            super().draw(marks[:room])
 
     def _char_cache(self, attrs: Char) -> _CharCache:
         cache = self._char_caches.get(attrs)

@@ -12,6 +12,7 @@ from typing import Any
 from textual.app import App
 from textual.widget import Widget
 
+from virttui.core.connection import NotConnected
 from virttui.core.serial_console import SerialSession
 from virttui.screens import console_registry
 from virttui.screens.console_base import ConsoleScreen
@@ -29,6 +30,24 @@ class SerialConsoleScreen(ConsoleScreen):
 
     def compose_console(self) -> Widget:
         return self.terminal
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.set_interval(1.0, self._check_connection, name="console-connection-check")
+
+    def _check_connection(self) -> None:
+        """The stream normally reports a dead connection itself; in case it does not, notice
+        that the host's connection is no longer the one the console was opened on (the host
+        lost it and maybe reconnected already). No RPC: attribute reads only."""
+        session = self.handle
+        if self.state != "connected" or not isinstance(session, SerialSession):
+            return
+        try:
+            current = self.host.call(lambda conn: conn)
+        except NotConnected:
+            current = None
+        if session.conn is not None and current is not session.conn and session.is_open:
+            self.console_ended(self._token, "the connection the console ran on was closed")
 
     # ------------------------------------------------------------------ hooks
     def open_console(self, force: bool, token: int) -> SerialSession:

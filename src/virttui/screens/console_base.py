@@ -22,6 +22,7 @@ from textual.widget import Widget
 from textual.widgets import Button, Static
 
 from virttui.core.connection import HostConnection, NotConnected
+from virttui.core.console_end import explain_end
 from virttui.core.libvirt_runtime import error_message
 from virttui.core.serial_console import ConsoleBusy
 from virttui.screens import console_registry
@@ -47,19 +48,12 @@ class ConsoleProblem(Message):
         super().__init__()
 
 
-def describe_end(host: HostConnection, uuid: str, reason: str) -> str:
-    """Turn a stream's end into words the admin can act on (blocking: worker thread)."""
-    try:
-        active = host.call(lambda conn: conn.lookupByUUIDString(uuid).isActive())
-    except NotConnected as exc:
-        return f"the connection to libvirtd was lost ({exc})"
-    except libvirt.libvirtError as exc:
-        if exc.get_error_code() == libvirt.VIR_ERR_NO_DOMAIN:
-            return "the domain no longer exists"
-        return f"{reason} ({error_message(exc)})"
-    if not active:
-        return "the guest is no longer running (shut down or destroyed)"
-    return f"{reason}: another client may have taken the console over (force)"
+def describe_end(
+    host: HostConnection, uuid: str, reason: str, conn: libvirt.virConnect | None = None
+) -> str:
+    """Turn a stream's end into words the admin can act on (blocking: worker thread).
+    `conn` is the connection the console was opened on, when the handle knows it."""
+    return explain_end(host.call, uuid, reason, conn).text
 
 
 class ConsoleScreen(Screen[None]):
@@ -151,12 +145,12 @@ class ConsoleScreen(Screen[None]):
         if message.token == self._token:
             self.state = "ending"
             self.update_status()
-            self._explain_end(message.token, message.reason)
+            self._explain_end(message.token, message.reason, getattr(self.handle, "conn", None))
 
     @work(thread=True, group="console-end", exit_on_error=False)
-    def _explain_end(self, token: int, reason: str) -> None:
+    def _explain_end(self, token: int, reason: str, conn: libvirt.virConnect | None) -> None:
         try:
-            text = describe_end(self.host, self.uuid, reason)
+            text = describe_end(self.host, self.uuid, reason, conn)
         except Exception as exc:  # noqa: BLE001
             text = f"{reason} ({error_message(exc)})"
         self.post_message(ConsoleProblem(token, "ended", text))

@@ -1,8 +1,11 @@
 """A terminal emulator widget: guest bytes in (any thread), keys out, pyte screen drawn in cells.
 
-Data path: `feed()` (called on the libvirt event loop thread) appends to a buffer; a feeder
-thread runs the emulator (VtScreen) over it in small slices under a lock, so a flood never
-stalls the UI thread; a timer redraws the rows pyte marked dirty at most 30 times a second.
+Data path: `feed()` (called on the libvirt event loop thread) appends to a bounded buffer (past
+MAX_PENDING bytes the oldest are dropped and counted: memory stays bounded whatever the guest
+sends); a feeder thread runs the emulator (VtStream -> VtScreen) over it in small slices under
+a lock, so a flood never stalls the UI thread, and no input can kill it (a failing slice is
+counted in `feed_errors` and skipped). A timer redraws the rows pyte marked dirty at most 30
+times a second: it copies those rows out under the lock and renders them after releasing it.
 Everything the user types goes to the guest through `send` (bytes), except:
 - Ctrl+] posts `TerminalView.Leave` (the escape key, like virsh console);
 - Shift+PgUp / Shift+PgDn scroll through the capped scrollback (any other key snaps back).
@@ -12,10 +15,10 @@ run `stty cols N rows M` in the guest; `stty_command()` builds that line.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable, Mapping
 
-import pyte
 from pyte.screens import Char
 from rich.segment import Segment
 from rich.style import Style
@@ -26,12 +29,15 @@ from textual.strip import Strip
 from textual.widget import Widget
 
 from virttui.core.keymap import serial_bytes
-from virttui.core.vt_screen import DEFAULT_SCROLLBACK, VtScreen
+from virttui.core.vt_screen import DEFAULT_SCROLLBACK, VtScreen, VtStream
+
+log = logging.getLogger(__name__)
 
 LEAVE_KEY = "ctrl+right_square_bracket"
 SCROLL_KEYS = {"shift+pageup": 1, "shift+pagedown": -1}
 REFRESH_HZ = 30
 FEED_SLICE = 2048  # bytes per emulator step: the lock is never held long
+MAX_PENDING = 1 << 20  # bytes waiting for the emulator; beyond that the oldest are dropped
 
 _COLOURS = {
     "black": "black", "red": "red", "green": "green", "brown": "yellow", "blue": "blue",
@@ -90,7 +96,7 @@ class TerminalView(Widget, can_focus=True):
         self._send = send
         self._lock = threading.Lock()
         self.vt = VtScreen(columns, rows, scrollback=scrollback, reply=self._reply)
-        self._stream = pyte.ByteStream(self.vt)
+        self._stream = VtStream(self.vt)
         self._pending = bytearray()
         self._pending_lock = threading.Condition()
         self._threaded = threaded
@@ -101,7 +107,9 @@ class TerminalView(Widget, can_focus=True):
         self._styles: dict[tuple[object, ...], Style] = {}
         self.history_offset = 0
         self.bytes_fed = 0
-        self.bytes_consumed = 0
+        self.bytes_consumed = 0  # taken off the pending buffer: emulated or dropped
+        self.bytes_dropped = 0
+        self.feed_errors = 0
         self.replies: list[str] = []
 
     # ------------------------------------------------------------------ wiring
@@ -126,6 +134,11 @@ class TerminalView(Widget, can_focus=True):
         with self._pending_lock:
             self._pending += data
             self.bytes_fed += len(data)
+            excess = len(self._pending) - MAX_PENDING
+            if excess > 0:
+                del self._pending[:excess]
+                self.bytes_dropped += excess
+                self.bytes_consumed += excess
             self._pending_lock.notify()
         if not self._threaded:
             self._drain()
@@ -138,9 +151,15 @@ class TerminalView(Widget, can_focus=True):
                 chunk = bytes(self._pending[:FEED_SLICE])
                 del self._pending[:FEED_SLICE]
             with self._lock:
-                self._stream.feed(chunk)
+                try:
+                    self._stream.feed(chunk)
+                except Exception:  # noqa: BLE001 - VtStream drops bad sequences; this is the net
+                    self.feed_errors += 1
+                    log.debug("terminal feed failed", exc_info=True)
+                    self._stream = VtStream(self.vt)
                 self._changed = True
-            self.bytes_consumed += len(chunk)
+            with self._pending_lock:
+                self.bytes_consumed += len(chunk)
 
     def _feed_loop(self) -> None:
         while True:
@@ -150,6 +169,15 @@ class TerminalView(Widget, can_focus=True):
                 if self._stop:
                     return
             self._drain()
+
+    @property
+    def feeder_alive(self) -> bool:
+        return self._feeder is not None and self._feeder.is_alive()
+
+    @property
+    def dropped_sequences(self) -> int:
+        """Escape sequences the emulator could not handle and skipped."""
+        return self._stream.dropped_sequences
 
     @property
     def backlog(self) -> int:
@@ -191,20 +219,20 @@ class TerminalView(Widget, can_focus=True):
     def _tick(self) -> None:
         if not self._changed:
             return
+        # Under the lock only copy the dirty rows out (a few dicts); render after releasing it,
+        # so the feeder thread never waits for the drawing and the drawing never for pyte.
         with self._lock:
             self._changed = False
             vt = self.vt
-            rows = vt.lines
+            rows, columns, default = vt.lines, vt.columns, vt.default_char
             offset = min(self.history_offset, len(vt.scrollback))
-            if len(self._strips) != rows or offset:
-                dirty: set[int] = set(range(rows))
-            else:
-                dirty = set(vt.dirty)
+            resized = len(self._strips) != rows
+            dirty = range(rows) if resized or offset else sorted(vt.dirty)
             vt.dirty.clear()
-            if len(self._strips) != rows:
-                self._strips = [Strip.blank(vt.columns)] * rows
             history = vt.scrollback
             show_cursor = not vt.cursor.hidden and offset == 0
+            cursor_x, cursor_y = vt.cursor.x, vt.cursor.y
+            copied: list[tuple[int, dict[int, Char], int | None]] = []
             for y in dirty:
                 if y >= rows:
                     continue
@@ -213,8 +241,13 @@ class TerminalView(Widget, can_focus=True):
                     line: Mapping[int, Char] = history[len(history) + src]
                 else:
                     line = vt.buffer.get(src) or {}
-                cursor_x = vt.cursor.x if show_cursor and src == vt.cursor.y else None
-                self._strips[y] = self._render_row(line, cursor_x)
+                copied.append(
+                    (y, dict(line), cursor_x if show_cursor and src == cursor_y else None)
+                )
+        if resized:
+            self._strips = [Strip.blank(columns)] * rows
+        for y, row, row_cursor in copied:
+            self._strips[y] = self._render_row(row, row_cursor, default, columns)
         self.refresh()
 
     def _style(self, char: Char, cursor: bool) -> Style:
@@ -236,9 +269,9 @@ class TerminalView(Widget, can_focus=True):
             self._styles[key] = style
         return style
 
-    def _render_row(self, line: Mapping[int, Char], cursor_x: int | None) -> Strip:
-        default = self.vt.default_char
-        columns = self.vt.columns
+    def _render_row(
+        self, line: Mapping[int, Char], cursor_x: int | None, default: Char, columns: int
+    ) -> Strip:
         segments: list[Segment] = []
         run: list[str] = []
         run_attrs: tuple[object, ...] | None = None
