@@ -292,11 +292,14 @@ class VirtTUIApp(App[None]):
         """Run a lifecycle action on `targets` (uri, uuid), else on the list's selection."""
         action = LIFECYCLE[action_id]
         candidates = self.action_targets() if targets is None else targets
+        if any(u in self.hosts and self.hosts[u].readonly for u, _ in candidates):
+            # Before the state filter: a read-only host says so whatever its domains' states.
+            from virttui.screens.readonly import READ_ONLY_MESSAGE
+
+            self.notify(READ_ONLY_MESSAGE, severity="warning", markup=False)
+            return
         targets = [t for t in candidates if action_allowed(action, self._domain_state(t))]
         if not targets:
-            return
-        if any(self.hosts[u].readonly for u, _ in targets):
-            self.notify("Read-only connection: actions are disabled", severity="warning")
             return
         if action.destructive:
             from virttui.screens.ui_jobs import confirm
