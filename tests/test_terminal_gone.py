@@ -75,8 +75,15 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def _state(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return "?"
+
+
 def run_then_close_terminal(
-    argv: list[str], *, controlling_tty: bool = True, label: str = ""
+    argv: list[str], *, controlling_tty: bool = True, suspend_first: bool = False, label: str = ""
 ) -> Outcome:
     master, slave = os.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
@@ -98,20 +105,38 @@ def run_then_close_terminal(
     stream = pyte.ByteStream(screen)
     master_open = True
     try:
-        deadline = time.monotonic() + DRAW_TIMEOUT
-        drawn = False
-        while time.monotonic() < deadline and proc.poll() is None:
-            ready, _, _ = select.select([master], [], [], 0.2)
-            if ready:
-                try:
-                    stream.feed(os.read(master, 65536))
-                except OSError:
-                    break
-            text = "\n".join(screen.display)
-            if "palette" in text and URI in text and "running" in text:
-                drawn = True
-                break
-        assert drawn, f"virttui did not draw its list:\n{chr(10).join(screen.display)}"
+
+        def wait_drawn() -> None:
+            deadline = time.monotonic() + DRAW_TIMEOUT
+            while time.monotonic() < deadline and proc.poll() is None:
+                ready, _, _ = select.select([master], [], [], 0.2)
+                if ready:
+                    try:
+                        stream.feed(os.read(master, 65536))
+                    except OSError:
+                        break
+                text = "\n".join(screen.display)
+                if "palette" in text and URI in text and "running" in text:
+                    return
+            raise AssertionError(f"virttui did not draw its list:\n{chr(10).join(screen.display)}")
+
+        wait_drawn()
+        if suspend_first:  # Ctrl+Z, then `fg`: application mode is stopped and started again
+            os.kill(proc.pid, signal.SIGTSTP)
+            deadline = time.monotonic() + EXIT_TIMEOUT
+            while _state(proc.pid) != "T" and time.monotonic() < deadline:
+                if select.select([master], [], [], 0.05)[0]:
+                    os.read(master, 65536)
+            assert _state(proc.pid) == "T", "virttui did not suspend"
+            os.kill(proc.pid, signal.SIGCONT)
+            # Back in application mode: it switches to the alternate screen again. (It repaints
+            # only what changes, so the list itself need not be drawn again.)
+            seen = b""
+            deadline = time.monotonic() + DRAW_TIMEOUT
+            while b"\x1b[?1049h" not in seen and time.monotonic() < deadline:
+                if select.select([master], [], [], 0.2)[0]:
+                    seen += os.read(master, 65536)
+            assert b"\x1b[?1049h" in seen, "virttui did not resume"
         # Let it settle into polling, reading its output as a terminal would.
         settle = time.monotonic() + 1.0
         while time.monotonic() < settle:
@@ -209,6 +234,16 @@ def test_started_by_a_wrapper_script_the_app_ends(
         assert status.read_text().strip() == str(EXIT_TERMINAL_GONE)
     else:
         assert outcome.returncode == -signal.SIGHUP  # the plain sh itself died of the SIGHUP
+
+
+@needs_entry_point
+def test_after_suspend_and_resume_the_app_still_leaves_in_order() -> None:
+    """The watch and the SIGHUP handler are given back on suspend and taken again on resume."""
+    outcome = run_then_close_terminal(
+        [str(VIRTTUI), "--connect", URI], suspend_first=True, label="after suspend/resume"
+    )
+    assert outcome.exit_seconds is not None, f"left behind: {outcome.leftovers}"
+    assert outcome.returncode == EXIT_TERMINAL_GONE
 
 
 @needs_entry_point

@@ -79,9 +79,12 @@ class TerminalGuardDriver(LinuxDriver):
             self._watch = TerminalWatch([fd for fd in fds if is_watchable(fd)], self._terminal_lost)
             self._watch.start()
         try:
-            self._previous_sighup = signal.signal(signal.SIGHUP, self._sighup)
+            previous = signal.signal(signal.SIGHUP, self._sighup)
         except ValueError:  # not the main thread: the watch still sees the hang-up
-            self._previous_sighup = None
+            pass
+        else:
+            if previous != self._sighup:  # Textual restarts application mode on any SIGCONT
+                self._previous_sighup = previous
         super().start_application_mode()
 
     def resume_application_mode(self) -> None:
