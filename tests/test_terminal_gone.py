@@ -20,6 +20,7 @@ import subprocess
 import sys
 import termios
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -82,8 +83,26 @@ def _state(pid: int) -> str:
         return "?"
 
 
+def list_drawn(text: str) -> bool:
+    return "palette" in text and URI in text and "running" in text
+
+
+@dataclass
+class PtyControl:
+    """What a test may do on the terminal before it goes away."""
+
+    send: Callable[[bytes], None]
+    wait_for: Callable[[Callable[[str], bool], str], None]  # (predicate on the screen, what)
+
+
 def run_then_close_terminal(
-    argv: list[str], *, controlling_tty: bool = True, suspend_first: bool = False, label: str = ""
+    argv: list[str],
+    *,
+    controlling_tty: bool = True,
+    suspend_first: bool = False,
+    ready: Callable[[str], bool] = list_drawn,
+    interact: Callable[[PtyControl], None] | None = None,
+    label: str = "",
 ) -> Outcome:
     master, slave = os.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
@@ -106,21 +125,25 @@ def run_then_close_terminal(
     master_open = True
     try:
 
-        def wait_drawn() -> None:
+        def wait_for(predicate: Callable[[str], bool], what: str) -> None:
             deadline = time.monotonic() + DRAW_TIMEOUT
             while time.monotonic() < deadline and proc.poll() is None:
-                ready, _, _ = select.select([master], [], [], 0.2)
-                if ready:
+                if select.select([master], [], [], 0.2)[0]:
                     try:
                         stream.feed(os.read(master, 65536))
                     except OSError:
                         break
-                text = "\n".join(screen.display)
-                if "palette" in text and URI in text and "running" in text:
+                if predicate("\n".join(screen.display)):
                     return
-            raise AssertionError(f"virttui did not draw its list:\n{chr(10).join(screen.display)}")
+            raise AssertionError(f"virttui did not show {what}:\n{chr(10).join(screen.display)}")
 
-        wait_drawn()
+        wait_for(ready, "its list")
+        if interact is not None:
+
+            def send(data: bytes) -> None:
+                os.write(master, data)
+
+            interact(PtyControl(send, wait_for))
         if suspend_first:  # Ctrl+Z, then `fg`: application mode is stopped and started again
             os.kill(proc.pid, signal.SIGTSTP)
             deadline = time.monotonic() + EXIT_TIMEOUT
