@@ -82,3 +82,32 @@ def test_bad_argument_is_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--bogus"]) == 2
     assert main(["--help"]) == 0
     assert "--root" not in capsys.readouterr().out  # the fixture hook stays hidden
+
+
+def test_check_opens_its_connection_read_only(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Both openers are the real libvirt calls, only recorded: the report needs no write access
+    (and works through libvirt's read-only socket)."""
+    import libvirt
+
+    opened: list[tuple[str, str]] = []
+    real_open, real_open_ro = libvirt.open, libvirt.openReadOnly
+
+    def spy_open(uri: str | None = None) -> libvirt.virConnect:
+        opened.append(("read-write", str(uri)))
+        return real_open(uri)
+
+    def spy_open_ro(uri: str | None = None) -> libvirt.virConnect:
+        opened.append(("read-only", str(uri)))
+        conn = real_open_ro(uri)
+        assert conn.isAlive()
+        return conn
+
+    monkeypatch.setattr(libvirt, "open", spy_open)
+    monkeypatch.setattr(libvirt, "openReadOnly", spy_open_ro)
+    code = main(["-c", "test:///default", "--json", "--root", str(FIXTURES / "tcg_only")])
+    data = json.loads(capsys.readouterr().out)
+    assert code == data["verdict"]["exit_code"] == 1
+    assert opened == [("read-only", "test:///default")]
+    assert data["uri"] == "test:///default"

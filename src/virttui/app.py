@@ -13,6 +13,7 @@ from rich.text import Text
 from textual import work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
+from textual.driver import Driver
 from textual.message import Message
 from textual.screen import Screen
 from textual.worker import get_current_worker
@@ -21,6 +22,7 @@ from virttui.core.connection import ConnState, DomainEvent, HostConnection, Host
 from virttui.core.domain_store import DomainStore
 from virttui.core.libvirt_runtime import error_message
 from virttui.core.lifecycle import LIFECYCLE, action_allowed
+from virttui.core.terminal_watch import EXIT_TERMINAL_GONE
 from virttui.resources import stylesheets
 from virttui.screens.domains import DomainsScreen
 from virttui.widgets.glyphs import pick_glyphs
@@ -107,7 +109,18 @@ class VirtTUIApp(App[None]):
         self._listener = _Listener(self)
         self._fallback_done = False
         self._gc_frozen = False
+        self.terminal_gone: str | None = None  # why the terminal went away, once it has
         self.theme = "textual-dark"
+
+    def get_driver_class(self) -> type[Driver]:
+        driver = super().get_driver_class()
+        from textual.drivers.linux_driver import LinuxDriver
+
+        if driver is LinuxDriver:
+            from virttui.terminal_driver import TerminalGuardDriver
+
+            return TerminalGuardDriver
+        return driver
 
     # ------------------------------------------------------------------ start-up
     def on_mount(self) -> None:
@@ -163,6 +176,14 @@ class VirtTUIApp(App[None]):
 
     async def action_quit(self) -> None:
         self.exit()
+
+    def terminal_lost(self, reason: str) -> None:
+        """The terminal went away (hang-up, EOF/EIO): nobody can see this app or press q. Leave
+        the way q does, so consoles and connections are closed; the driver's watchdog ends the
+        process if that stalls."""
+        if self.terminal_gone is None:
+            self.terminal_gone = reason
+            self.exit(return_code=EXIT_TERMINAL_GONE)
 
     def on_unmount(self) -> None:
         for host in self.hosts.values():
@@ -280,11 +301,14 @@ class VirtTUIApp(App[None]):
         action = LIFECYCLE[action_id]
         from_selection = targets is None
         candidates = self.action_targets() if targets is None else targets
+        if any(u in self.hosts and self.hosts[u].readonly for u, _ in candidates):
+            # Before the state filter: a read-only host says so whatever its domains' states.
+            from virttui.screens.readonly import READ_ONLY_MESSAGE
+
+            self.notify(READ_ONLY_MESSAGE, severity="warning", markup=False)
+            return
         targets = [t for t in candidates if action_allowed(action, self._domain_state(t))]
         if not targets:
-            return
-        if any(self.hosts[u].readonly for u, _ in targets):
-            self.notify("Read-only connection: actions are disabled", severity="warning")
             return
         hidden_set = self.hidden_targets() if from_selection else set()
         hidden = [t for t in targets if t in hidden_set]

@@ -50,7 +50,8 @@ def main(argv: list[str]) -> int:
     uri = args.connect or os.environ.get("LIBVIRT_DEFAULT_URI") or DEFAULT_URI
     silence_errors()
     try:
-        conn = libvirt.open(effective_uri(uri))
+        # A report reads; it never needs (or should hold) a read-write connection.
+        conn = libvirt.openReadOnly(effective_uri(uri))
     except libvirt.libvirtError as exc:
         print(f"virttui check: cannot connect to {uri}: {error_message(exc)}", file=sys.stderr)
         return EXIT_ERROR

@@ -81,4 +81,8 @@ def main(argv: list[str] | None = None) -> int:
         config_problems=[str(p) for p in loaded.problems],
     )
     app.run()
-    return 0
+    if app.terminal_gone is not None:
+        from virttui.core.terminal_watch import detach_from_terminal
+
+        detach_from_terminal()  # the final flush of stdout/stderr must not hit the dead terminal
+    return app.return_code or 0

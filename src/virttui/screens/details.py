@@ -28,6 +28,7 @@ from virttui.core.history import memory_source
 from virttui.core.libvirt_runtime import error_message
 from virttui.core.lifecycle import LIFECYCLE, action_allowed
 from virttui.core.stats import DomainRow
+from virttui.screens.readonly import READ_ONLY_MESSAGE, read_only_fallbacks
 from virttui.widgets.details_view import devices, overview, state_text
 from virttui.widgets.history_plot import GRAPHS, HistoryPlot
 
@@ -82,6 +83,7 @@ class DetailsScreen(Screen[None]):
         Binding("w", "graph_window", "Window", show=False, id="details.window"),
         Binding("R", "reload", "Reload", show=False, id="details.reload"),
     ]
+    BINDINGS += read_only_fallbacks(BINDINGS, ("lifecycle", "actions_menu", "edit_menu"))
 
     def __init__(self, host: HostConnection, uri: str, uuid: str) -> None:
         super().__init__()
@@ -233,19 +235,26 @@ class DetailsScreen(Screen[None]):
 
     # ------------------------------------------------------------------ actions
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "read_only":
+            return self.host.readonly
+        if action in ("lifecycle", "actions_menu", "edit_menu") and self.host.readonly:
+            return False  # not in the footer; the key falls through to `read_only`
         if action == "lifecycle":
             row = self.row()
-            if row is None or self.host.readonly:
+            if row is None:
                 return None
             return True if action_allowed(LIFECYCLE[str(parameters[0])], row.state) else None
         if action in ("actions_menu", "edit_menu"):
-            return None if self.host.readonly else True
+            return True
         if action in ("search_step",):
             return bool(self._matches) and self.query_one(TabbedContent).active == "tab-xml"
         return True
 
     def action_lifecycle(self, action_id: str) -> None:
         self.app.run_lifecycle(action_id, [self.target])  # type: ignore[attr-defined]
+
+    def action_read_only(self) -> None:
+        self.app.notify(READ_ONLY_MESSAGE, severity="warning", markup=False)
 
     def action_actions_menu(self) -> None:
         from virttui.screens.domain_actions_ui import open_actions_menu

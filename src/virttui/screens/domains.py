@@ -12,6 +12,7 @@ from textual.widgets import Footer, Input, Static
 
 from virttui.core.domain_store import SORT_KEYS, ListItem
 from virttui.core.lifecycle import LIFECYCLE, action_allowed
+from virttui.screens.readonly import READ_ONLY_MESSAGE, action_name, read_only_fallbacks
 from virttui.widgets.domain_table import DomainTable
 
 REFRESH_STEPS = (0.5, 1.0, 2.0, 5.0, 10.0)
@@ -20,6 +21,10 @@ SORTABLE = [
     for c in ("name", "state", "cpu", "vcpus", "mem", "rd", "wr", "rx", "tx", "auto")
     if c in SORT_KEYS
 ]
+# What a read-only connection refuses (libvirt denies consoles and screenshots read-only too).
+WRITE_ACTIONS = frozenset(
+    {"lifecycle", "actions_menu", "edit_menu", "migrate", "serial_console", "graphical_console"}
+)
 
 
 class DomainsScreen(Screen[None]):
@@ -72,6 +77,7 @@ class DomainsScreen(Screen[None]):
         Binding("shift+up", "select_move(-1)", "Select up", show=False, id="list.select_up"),
         Binding("escape", "clear_filter", "Clear filter", show=False),
     ]
+    BINDINGS += read_only_fallbacks(BINDINGS, WRITE_ACTIONS)
 
     def compose(self) -> ComposeResult:
         yield Static(id="banner")
@@ -142,7 +148,33 @@ class DomainsScreen(Screen[None]):
     def current_item(self) -> ListItem | None:
         return self.table.current
 
+    def read_only_here(self) -> bool:
+        """Do the write keys target a read-only host (the selection, else the cursor's host)?"""
+        app = self.app
+        uris = {u for u, _ in app.action_targets()}  # type: ignore[attr-defined]
+        item = self.table.current
+        if not uris and item is not None:
+            uris = {item.uri}
+        if not uris:
+            return bool(app.readonly)  # type: ignore[attr-defined]
+        hosts = [app.hosts.get(u) for u in uris]  # type: ignore[attr-defined]
+        return any(h is not None and h.readonly for h in hosts)
+
+    def refuse_read_only(self) -> bool:
+        """Say so and return True when the write keys target a read-only host."""
+        if self.read_only_here():
+            self.app.notify(READ_ONLY_MESSAGE, severity="warning", markup=False)
+            return True
+        return False
+
+    def action_read_only(self) -> None:
+        self.refuse_read_only()
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "read_only":
+            return self.read_only_here()
+        if action_name(action) in WRITE_ACTIONS and self.read_only_here():
+            return False  # not in the footer; the key falls through to `read_only`
         if action == "lifecycle":
             # Enabled when the action applies to at least one target; the others are skipped.
             targets = self.app.action_targets()  # type: ignore[attr-defined]
@@ -209,7 +241,7 @@ class DomainsScreen(Screen[None]):
         from virttui.screens.migrate import MigrateScreen
 
         item = self.table.current
-        if item is not None and item.uuid is not None:
+        if item is not None and item.uuid is not None and not self.refuse_read_only():
             self.app.push_screen(MigrateScreen(item.uri, item.uuid))
 
     def _current_domain(self) -> tuple[str, str] | None:
@@ -222,14 +254,14 @@ class DomainsScreen(Screen[None]):
         from virttui.screens.console import open_serial_console
 
         target = self._current_domain()
-        if target is not None:
+        if target is not None and not self.refuse_read_only():
             open_serial_console(self.app, *target)
 
     def action_graphical_console(self) -> None:
         from virttui.screens.graphics import open_graphical_console
 
         target = self._current_domain()
-        if target is not None:
+        if target is not None and not self.refuse_read_only():
             open_graphical_console(self.app, *target)
 
     def action_console_switcher(self) -> None:
