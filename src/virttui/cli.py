@@ -59,6 +59,10 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(args_list)
     if args.refresh <= 0:
         build_parser().error("--refresh must be positive")
+    from virttui.core.config import PASSWORD_HINT, uri_has_password
+
+    if any(uri_has_password(uri) for uri in args.connect):
+        build_parser().error(f"--connect: a URI cannot hold a password; {PASSWORD_HINT}")
 
     from virttui.app import HostSpec, VirtTUIApp
     from virttui.core.config import load_config

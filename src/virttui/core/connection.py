@@ -85,8 +85,10 @@ def effective_uri(uri: str) -> str:
     """ssh must never prompt on our terminal (it would corrupt the screen): ask libvirt for no_tty."""
     parts = urlsplit(uri)
     if parts.scheme.endswith("+ssh") and "no_tty" not in parts.query:
-        sep = "&" if parts.query else "?"
-        return f"{uri}{sep}no_tty=1"
+        # Into the query, before any "#fragment" (appended after it, libvirt would never see it).
+        base, hash_mark, fragment = uri.partition("#")
+        sep = "&" if parts.query else ("" if base.endswith("?") else "?")
+        return f"{base}{sep}no_tty=1{hash_mark}{fragment}"
     return uri
 
 
