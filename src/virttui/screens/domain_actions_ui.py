@@ -220,7 +220,7 @@ def remove_managed_save(app: VirtTUIApp, uri: str, uuid: str, details: DomainDet
             uri,
             "Remove managed save",
             lambda c: A.remove_managed_save(_dom(c, uuid)),
-            lambda _r: notify_done(app, "Managed save removed", f"{name}: boots afresh"),
+            lambda _r: _managed_save_removed(app, uri, uuid, name),
         )
 
     confirm(
@@ -230,6 +230,13 @@ def remove_managed_save(app: VirtTUIApp, uri: str, uuid: str, details: DomainDet
         "The saved memory image is deleted: the next start boots afresh.",
         go,
     )
+
+
+def _managed_save_removed(app: VirtTUIApp, uri: str, uuid: str, name: str) -> None:
+    host = app.hosts.get(uri)
+    if host is not None:
+        host.forget_managed_save(uuid)  # no event says so: the list re-reads it
+    notify_done(app, "Managed save removed", f"{name}: boots afresh")
 
 
 def toggle_autostart(app: VirtTUIApp, uri: str, uuid: str, details: DomainDetails) -> None:
