@@ -5,8 +5,12 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from typing import TYPE_CHECKING
 
 from virttui import __version__
+
+if TYPE_CHECKING:
+    from virttui.app import VirtTUIApp
 
 DEFAULT_URI = "qemu:///system"
 
@@ -56,6 +60,12 @@ def main(argv: list[str] | None = None) -> int:
         from virttui.check import main as check_main
 
         return check_main(args_list[1:])
+    build_app(args_list).run()
+    return 0
+
+
+def build_app(args_list: list[str]) -> VirtTUIApp:
+    """The app `virttui ARGS` runs: hosts and settings from the command line and the config."""
     args = build_parser().parse_args(args_list)
     if args.refresh <= 0:
         build_parser().error("--refresh must be positive")
@@ -83,6 +93,6 @@ def main(argv: list[str] | None = None) -> int:
         demo_fallback=args.demo_fallback or (not args.connect and not args.demo),
         ascii_glyphs=args.ascii,
         config_problems=[str(p) for p in loaded.problems],
+        shutdown_grace=loaded.config.settings.shutdown_grace,
     )
-    app.run()
-    return 0
+    return app

@@ -234,3 +234,18 @@ def test_save_writes_through_a_symlink(tmp_path: Path) -> None:
     assert link.is_symlink() and os.readlink(link) == str(real)
     assert load_config(real).config == config
     assert sorted(p.name for p in real.parent.iterdir()) == ["virttui.toml"]
+
+
+def test_shutdown_grace_setting(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    assert Settings().shutdown_grace == 60.0
+    path.write_text("[settings]\nshutdown_grace = 3\n")
+    loaded = load_config(path)
+    assert loaded.config.settings.shutdown_grace == 3.0 and not loaded.problems
+    save_config(loaded.config, path)
+    assert load_config(path).config.settings.shutdown_grace == 3.0
+    for bad in ("0", "-5", "true", '"soon"', "99999"):
+        path.write_text(f"[settings]\nshutdown_grace = {bad}\n")
+        loaded = load_config(path)
+        assert loaded.config.settings.shutdown_grace == 60.0
+        assert len(loaded.problems) == 1 and "shutdown_grace" in loaded.problems[0].message

@@ -39,6 +39,9 @@ class Settings:
     refresh_seconds: float = 2.0
     cpu_mode: str = "host"
     ascii_glyphs: bool = False
+    # Seconds a guest may take to act on a shutdown/reboot request before the list says it
+    # ignored it and offers force off / reset.
+    shutdown_grace: float = 60.0
 
 
 @dataclass(frozen=True)
@@ -146,7 +149,11 @@ def _settings(raw: Any, problems: list[str]) -> Settings:
     if not isinstance(ascii_glyphs, bool):
         problems.append("settings.ascii_glyphs must be true or false")
         ascii_glyphs = default.ascii_glyphs
-    return Settings(float(refresh), cpu_mode, ascii_glyphs)
+    grace = raw.get("shutdown_grace", default.shutdown_grace)
+    if isinstance(grace, bool) or not isinstance(grace, int | float) or not 1 <= grace <= 3600:
+        problems.append("settings.shutdown_grace must be a number of seconds from 1 to 3600")
+        grace = default.shutdown_grace
+    return Settings(float(refresh), cpu_mode, ascii_glyphs, float(grace))
 
 
 def parse_config(document: dict[str, Any]) -> tuple[Config, list[str]]:
@@ -188,6 +195,7 @@ def to_document(config: Config) -> dict[str, Any]:
             "refresh_seconds": float(config.settings.refresh_seconds),
             "cpu_mode": config.settings.cpu_mode,
             "ascii_glyphs": config.settings.ascii_glyphs,
+            "shutdown_grace": float(config.settings.shutdown_grace),
         },
         "hosts": [
             {"uri": h.uri, "label": h.label, "autoconnect": h.autoconnect} for h in config.hosts

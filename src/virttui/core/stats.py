@@ -340,7 +340,10 @@ def _advance(
         prev = None  # a new run, state, vCPU count or an event in between: no rates across it
     if prev is None:
         row = _make_row(sample, None, 0.0, host_cpus, autostart, title, managed_save)
-        return (now, sample, stats, row, _idle(row))
+        # Without a baseline a running domain's rates are unknown, not idle: the next record,
+        # even an identical one, is parsed so its rates (0 for a paused domain) are shown.
+        fresh = row.active and sample.cpu_time_ns is not None
+        return (now, sample, stats, row, not fresh and _idle(row))
     seconds = now - prev[0]
     if seconds < MIN_RATE_SECONDS:
         row = _make_row(sample, None, 0.0, host_cpus, autostart, title, managed_save)

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
 import libvirt
+from rich.text import Text
 from textual.app import SystemCommand
 
 from virttui.core import domain_actions as A
@@ -145,6 +146,52 @@ def reset(app: VirtTUIApp, uri: str, uuid: str, details: DomainDetails) -> None:
         )
 
     confirm(app, "Reset", name, "Like the reset button: unsaved guest data is lost.", go)
+
+
+def offer_after_ignored_request(app: VirtTUIApp, uri: str, uuid: str, kind: str) -> None:
+    """The guest is still running `shutdown_grace` seconds after a shutdown/reboot request:
+    say so and offer force off or reset. Nothing happens without the admin's answer; "Keep
+    waiting" is first, so Enter or Escape changes nothing."""
+    row = app.store.row(uri, uuid)
+    if row is None or not row.active:
+        return
+    name = row.name
+    grace = app.store.shutdowns.grace
+    what = "shutdown" if kind == "shutdown" else "reboot"
+    title = Text()
+    title.append(f"{name}", style="bold")
+    title.append(f" ignored the {what} request ({grace:g} s ago); it is still running.\n")
+    title.append("Force it? Unsaved guest data is lost.")
+    entries = [
+        ("wait", "w", "Keep waiting", "Do nothing; the list keeps saying it ignored the request"),
+        ("destroy", "f", "Force off", "Pull the plug: unsaved guest data is lost"),
+        ("reset", "r", "Reset", "Press the reset button: the guest reboots at once"),
+    ]
+
+    def chosen(choice: str | None) -> None:
+        if choice == "destroy":
+            app._run_action_worker("destroy", [(uri, uuid)])
+        elif choice == "reset":
+            run_job(
+                app,
+                uri,
+                "Reset",
+                lambda c: A.reset(_dom(c, uuid)),
+                lambda _r: _reset_done(app, uri, uuid, name),
+            )
+
+    app.notify(
+        f"{name} ignored the {what} request for {grace:g} s",
+        title="Still running",
+        severity="warning",
+        markup=False,
+    )
+    app.push_screen(ActionMenuScreen(title, entries), chosen)
+
+
+def _reset_done(app: VirtTUIApp, uri: str, uuid: str, name: str) -> None:
+    app.store.shutdowns.forget(uri, uuid)
+    notify_done(app, "Reset", f"{name}: reset")
 
 
 def save(app: VirtTUIApp, uri: str, uuid: str, details: DomainDetails) -> None:
