@@ -359,6 +359,7 @@ class HostConnection:
             reuse=reuse,
             changed=changed,
             saved=self._saved,
+            spread=(taken - started) / 2,
         )
         untitled = [i for i, r in enumerate(rows) if r.uuid not in titles]
         unknown_save = [i for i, r in enumerate(rows) if not r.active and r.uuid not in self._saved]
@@ -383,6 +384,7 @@ class HostConnection:
                         reuse=reuse,
                         changed=changed,
                         saved=self._saved,
+                        spread=(taken - started) / 2,
                     )
         self._first_poll = False
         return HostSnapshot(self.uri, taken, self.host_cpus, tuple(rows), taken - started)

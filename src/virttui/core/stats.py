@@ -111,6 +111,9 @@ _VCPU_TIME_KEYS = _keys("vcpu", "time")
 
 # A poll closer than this to the previous one gives no new rates (see the module doc).
 MIN_RATE_SECONDS = 0.5
+# Each poll's time is the middle of its RPC, off by at most half the RPC's duration; rates wait
+# until that possible error is below this share of the interval.
+MAX_TIMING_ERROR = 0.1
 _RUNNING, _BLOCKED = 1, 2
 
 
@@ -321,7 +324,8 @@ def _idle(row: DomainRow) -> bool:
 # What the tracker keeps of each domain's last poll: time, sample, raw record (None when fed
 # samples), the row built, and whether that row may be reused when the next record is identical.
 # The time and sample are the rate baseline: a poll too soon after it keeps the older baseline.
-_Prev = tuple[float, RawSample, Mapping[str, Any] | None, DomainRow, bool]
+# Last: how uncertain that time is (half the RPC that read the sample).
+_Prev = tuple[float, RawSample, Mapping[str, Any] | None, DomainRow, bool, float]
 
 
 def _advance(
@@ -334,6 +338,7 @@ def _advance(
     title: str | None,
     changed: bool,
     managed_save: bool | None = None,
+    spread: float = 0.0,
 ) -> _Prev:
     """The row for `sample` and what to keep for the next poll."""
     if prev is not None and (changed or not comparable(prev[1], sample)):
@@ -343,19 +348,22 @@ def _advance(
         # Without a baseline a running domain's rates are unknown, not idle: the next record,
         # even an identical one, is parsed so its rates (0 for a paused domain) are shown.
         fresh = row.active and sample.cpu_time_ns is not None
-        return (now, sample, stats, row, not fresh and _idle(row))
+        return (now, sample, stats, row, not fresh and _idle(row), spread)
     seconds = now - prev[0]
-    if seconds < MIN_RATE_SECONDS:
+    if seconds < MIN_RATE_SECONDS or prev[5] + spread > MAX_TIMING_ERROR * seconds:
+        # Too soon, or the two RPCs were too slow to tell the interval well: keep the older
+        # baseline (the next interval is longer) and show the last figures meanwhile.
         row = _make_row(sample, None, 0.0, host_cpus, autostart, title, managed_save)
-        return (prev[0], prev[1], prev[2], _carry_rates(row, prev[3]), False)
+        return (prev[0], prev[1], prev[2], _carry_rates(row, prev[3]), False, prev[5])
     row = _make_row(sample, prev[1], seconds, host_cpus, autostart, title, managed_save)
-    return (now, sample, stats, row, _idle(row))
+    return (now, sample, stats, row, _idle(row), spread)
 
 
 class RateTracker:
     """Remembers the previous sample of every domain and derives rates from the next one.
 
-    `now` is the time the poll's samples were taken (monotonic seconds; the middle of the RPC).
+    `now` is the time the poll's samples were taken (monotonic seconds; the middle of the RPC)
+    and `spread` how far off it may be (half the RPC's duration).
     `changed` names domains (UUIDs) that had a lifecycle event since the previous poll: no rate
     is computed across it. After a reconnect the caller calls `reset()`.
     """
@@ -376,6 +384,7 @@ class RateTracker:
         autostart: frozenset[str] | None,
         *,
         changed: Collection[str] = (),
+        spread: float = 0.0,
     ) -> list[DomainRow]:
         rows: list[DomainRow] = []
         prev_map = self._prev
@@ -391,8 +400,9 @@ class RateTracker:
                 None if autostart is None else s.uuid in autostart,
                 None,
                 s.uuid in changed,
+                spread=spread,
             )
-            entry = (entry[0], entry[1], None, entry[3], False)
+            entry = (entry[0], entry[1], None, entry[3], False, entry[5])
             next_map[s.uuid] = entry
             rows.append(entry[3])
         self._prev = next_map
@@ -411,6 +421,7 @@ class RateTracker:
         reuse: bool = True,
         changed: Collection[str] = (),
         saved: Mapping[str, bool] | None = None,
+        spread: float = 0.0,
     ) -> tuple[list[DomainRow], list[int]]:
         """Parse a bulk stats reply into rows. A domain whose record is identical to last time and
         that showed no activity keeps its row object (shut-off domains, idle test-driver hosts):
@@ -447,7 +458,7 @@ class RateTracker:
                     and (row.active or row.managed_save == (saved or {}).get(uuid))
                     and (row.vcpus is not None or uuid not in static)
                 ):
-                    next_map[name] = (now, prev[1], stats, row, True)
+                    next_map[name] = (now, prev[1], stats, row, True, spread)
                     rows.append(row)
                     if row.vcpus is None or row.mem_kib is None:
                         missing.append(index)
@@ -466,6 +477,7 @@ class RateTracker:
                 None if titles is None else titles.get(uuid),
                 uuid in changed,
                 None if saved is None else saved.get(uuid),
+                spread,
             )
             next_map[name] = entry
             rows.append(entry[3])
