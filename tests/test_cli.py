@@ -33,6 +33,13 @@ def test_bad_refresh_is_a_usage_error() -> None:
     assert "--refresh must be positive" in out.stderr
 
 
+def test_password_in_connect_uri_is_a_usage_error() -> None:
+    out = run("--connect", "qemu+ssh://root:hunter2@kvm01/system")
+    assert out.returncode == 2
+    assert "password" in out.stderr and "ssh keys" in out.stderr
+    assert "hunter2" not in out.stderr
+
+
 def test_several_connect_options_accumulate() -> None:
     args = build_parser().parse_args(
         ["-c", "qemu:///system", "--connect", "test:///default", "--readonly"]

@@ -134,6 +134,15 @@ def test_uri_helpers() -> None:
     assert effective_uri("qemu:///system") == "qemu:///system"
 
 
+def test_no_tty_goes_before_a_fragment() -> None:
+    assert effective_uri("qemu+ssh://u@h/system#x") == "qemu+ssh://u@h/system?no_tty=1#x"
+    assert (
+        effective_uri("qemu+ssh://u@h/system?keyfile=/k#frag")
+        == "qemu+ssh://u@h/system?keyfile=/k&no_tty=1#frag"
+    )
+    assert effective_uri("qemu+ssh://u@h/system?#f") == "qemu+ssh://u@h/system?no_tty=1#f"
+
+
 def test_core_never_imports_textual() -> None:
     code = (
         "import sys, importlib, pkgutil\n"

@@ -9,17 +9,37 @@ from hypothesis import strategies as st
 from virttui.core.stats import RateTracker, RawSample, parse_record
 
 
-def sample(cpu: int | None, rd: int = 0, dom_id: int = 1, vcpus: int = 2) -> RawSample:
-    return RawSample("u1", "vm", dom_id, 1, 1, cpu, vcpus, vcpus, 1024, 2048, rd, 0, 0, 0)
+def sample(
+    cpu: int | None, rd: int = 0, dom_id: int = 1, vcpus: int = 2, vcpu_time: int | None = None
+) -> RawSample:
+    return RawSample(
+        "u1",
+        "vm",
+        dom_id,
+        1,
+        1,
+        cpu,
+        vcpus,
+        vcpus,
+        1024,
+        2048,
+        rd,
+        0,
+        0,
+        0,
+        vcpu_time_ns=vcpu_time,
+        vcpu_timed=vcpus if vcpu_time is not None else 0,
+    )
 
 
 def test_cpu_percent_from_cpu_time_delta() -> None:
     tracker = RateTracker()
-    assert tracker.update([sample(0)], 10.0, 4, None)[0].cpu_host_pct is None
+    assert tracker.update([sample(0, vcpu_time=0)], 10.0, 4, None)[0].cpu_host_pct is None
     # 1 s of CPU time in 2 s of wall time on a 4-CPU host: 50% of one CPU = 12.5% of the host.
-    row = tracker.update([sample(1_000_000_000, rd=4096)], 12.0, 4, None)[0]
+    # Of it, 0.8 s ran on the 2 vCPUs (the rest in QEMU's own threads): 20% of its vCPUs.
+    row = tracker.update([sample(1_000_000_000, rd=4096, vcpu_time=800_000_000)], 12.0, 4, None)[0]
     assert row.cpu_host_pct == 12.5
-    assert row.cpu_vcpu_pct == 25.0  # of its own 2 vCPUs
+    assert row.cpu_vcpu_pct == 20.0  # of its own 2 vCPUs, from vcpu.N.time only
     assert row.disk_rd_bps == 2048.0
 
 

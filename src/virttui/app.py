@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import sys
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import partial
@@ -22,6 +23,7 @@ from virttui.core.connection import ConnState, DomainEvent, HostConnection, Host
 from virttui.core.domain_store import DomainStore
 from virttui.core.libvirt_runtime import error_message
 from virttui.core.lifecycle import LIFECYCLE, action_allowed
+from virttui.core.shutdown_watch import DEFAULT_GRACE
 from virttui.core.terminal_watch import EXIT_TERMINAL_GONE
 from virttui.resources import stylesheets
 from virttui.screens.domains import DomainsScreen
@@ -96,6 +98,7 @@ class VirtTUIApp(App[None]):
         demo_fallback: bool = False,
         ascii_glyphs: bool | None = None,
         config_problems: Iterable[str] = (),
+        shutdown_grace: float = DEFAULT_GRACE,
     ) -> None:
         super().__init__()
         self.config_problems = list(config_problems)
@@ -105,6 +108,7 @@ class VirtTUIApp(App[None]):
         self.demo_fallback = demo_fallback
         self.glyphs = pick_glyphs(ascii_glyphs)
         self.store = DomainStore()
+        self.store.shutdowns.grace = shutdown_grace
         self.hosts: dict[str, HostConnection] = {}
         self._listener = _Listener(self)
         self._fallback_done = False
@@ -240,6 +244,7 @@ class VirtTUIApp(App[None]):
         if host is None or host.state is ConnState.STOPPED:
             return  # a late sample from a host just disconnected or removed
         self.store.apply_rows(message.uri, snap.rows, snap.host_cpus, taken_at=snap.taken_at)
+        self._watch_shutdowns(message.uri)
         self.refresh_domains()
         for screen in self.details_screens():
             screen.store_updated(message.uri)
@@ -249,6 +254,20 @@ class VirtTUIApp(App[None]):
             # session: keep it out of the cyclic GC's full collections, which otherwise pause the
             # UI for tens of ms while scrolling a 1000-domain list.
             self.call_after_refresh(gc.freeze)
+
+    def _watch_shutdowns(self, uri: str) -> None:
+        """Shutdown/reboot requests still not carried out after the grace period: the list says
+        so (its State word) and the admin is asked, once, whether to force off or reset."""
+        watch = self.store.shutdowns
+        entry = self.store.hosts.get(uri)
+        if entry is not None:
+            watch.observe(uri, entry.rows)
+        offers = watch.due_offers(time.monotonic())
+        if offers:
+            from virttui.screens.domain_actions_ui import offer_after_ignored_request
+
+            for offer_uri, uuid, kind in offers:
+                offer_after_ignored_request(self, offer_uri, uuid, kind)
 
     def details_screens(self) -> list[DetailsScreen]:
         details = sys.modules.get("virttui.screens.details")
@@ -266,6 +285,8 @@ class VirtTUIApp(App[None]):
             self.push_screen(DetailsScreen(host, uri, uuid))
 
     def on_host_domain_event(self, message: HostDomainEvent) -> None:
+        if message.event.kind == "reboot":
+            self.store.shutdowns.rebooted(message.event.uri, message.event.uuid)
         # The poller re-polls right after an event; nothing to do here but keep the key bindings fresh.
         screen = self.domains_screen()
         if screen is not None and screen.ready:
@@ -366,8 +387,16 @@ class VirtTUIApp(App[None]):
                 results.append((name, getattr(exc, "message", None) or error_message(exc)))
             else:
                 results.append((name, None))
+                if action_id in ("shutdown", "reboot"):
+                    # The guest may ignore it: watched, and offered force off/reset after a while.
+                    self.call_from_thread(self._request_sent, uri, uuid, action_id)
             host.refresh_now()
         self.call_from_thread(self._report_results, action.title, action.verb, results)
+
+    def _request_sent(self, uri: str, uuid: str, kind: str) -> None:
+        row = self.store.row(uri, uuid)
+        if row is not None and row.active:
+            self.store.shutdowns.asked(uri, uuid, kind, row.dom_id, time.monotonic())
 
     def _report_results(self, title: str, verb: str, results: list[tuple[str, str | None]]) -> None:
         """One notification per action: the per-domain outcome, libvirt's message for failures."""

@@ -5,8 +5,12 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from typing import TYPE_CHECKING
 
 from virttui import __version__
+
+if TYPE_CHECKING:
+    from virttui.app import VirtTUIApp
 
 DEFAULT_URI = "qemu:///system"
 
@@ -56,9 +60,24 @@ def main(argv: list[str] | None = None) -> int:
         from virttui.check import main as check_main
 
         return check_main(args_list[1:])
+    app = build_app(args_list)
+    app.run()
+    if app.terminal_gone is not None:
+        from virttui.core.terminal_watch import detach_from_terminal
+
+        detach_from_terminal()  # the final flush of stdout/stderr must not hit the dead terminal
+    return app.return_code or 0
+
+
+def build_app(args_list: list[str]) -> VirtTUIApp:
+    """The app `virttui ARGS` runs: hosts and settings from the command line and the config."""
     args = build_parser().parse_args(args_list)
     if args.refresh <= 0:
         build_parser().error("--refresh must be positive")
+    from virttui.core.config import PASSWORD_HINT, uri_has_password
+
+    if any(uri_has_password(uri) for uri in args.connect):
+        build_parser().error(f"--connect: a URI cannot hold a password; {PASSWORD_HINT}")
 
     from virttui.app import HostSpec, VirtTUIApp
     from virttui.core.config import load_config
@@ -79,10 +98,6 @@ def main(argv: list[str] | None = None) -> int:
         demo_fallback=args.demo_fallback or (not args.connect and not args.demo),
         ascii_glyphs=args.ascii,
         config_problems=[str(p) for p in loaded.problems],
+        shutdown_grace=loaded.config.settings.shutdown_grace,
     )
-    app.run()
-    if app.terminal_gone is not None:
-        from virttui.core.terminal_watch import detach_from_terminal
-
-        detach_from_terminal()  # the final flush of stdout/stderr must not hit the dead terminal
-    return app.return_code or 0
+    return app

@@ -19,6 +19,7 @@ from virttui.core.config import (
     config_path,
     load_config,
     save_config,
+    uri_has_password,
 )
 
 texts = st.text(st.characters(blacklist_categories=("Cs",)), max_size=40)
@@ -64,11 +65,13 @@ def test_round_trip_through_env_override(monkeypatch, tmp_path: Path) -> None:
     hosts=st.lists(
         st.builds(
             HostEntry,
-            uri=texts.filter(lambda s: s.strip() == s and s),
+            # No password in a URI (refused on load); duplicate URIs are tested on their own.
+            uri=texts.filter(lambda s: s.strip() == s and s and not uri_has_password(s)),
             label=texts,
             autoconnect=st.booleans(),
         ),
         max_size=5,
+        unique_by=lambda h: h.uri,
     ),
     refresh=st.floats(min_value=0.2, max_value=3600),
     cpu_mode=st.sampled_from(["host", "vcpu"]),
@@ -172,3 +175,77 @@ def test_save_failure_keeps_the_old_file(tmp_path: Path) -> None:
         save_config(bad, path)
     assert path.read_text() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["config.toml"]
+
+
+def test_duplicate_uris_keep_the_first_and_say_so(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text(
+        '[[hosts]]\nuri = "test:///default"\nlabel = "first"\n'
+        '[[hosts]]\nuri = "qemu:///system"\n'
+        '[[hosts]]\nuri = " test:///default"\nlabel = "again"\nautoconnect = true\n'
+    )
+    loaded = load_config(path)
+    assert loaded.config.hosts == (
+        HostEntry("test:///default", "first", False),
+        HostEntry("qemu:///system", "", False),
+    )
+    assert len(loaded.problems) == 1
+    message = loaded.problems[0].message
+    assert "host #3" in message and "host #1" in message and "test:///default" in message
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "a = " + "[" * 20000 + "]" * 20000 + "\n",
+        "a = " + "{b = " * 20000 + "1" + "}" * 20000 + "\n",
+    ],
+    ids=["arrays", "inline-tables"],
+)
+def test_deeply_nested_file_gives_defaults_and_a_message(tmp_path: Path, text: str) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text(text)
+    loaded = load_config(path)  # no RecursionError
+    assert loaded.config == Config() and loaded.exists
+    assert len(loaded.problems) == 1 and "nested too deeply" in loaded.problems[0].message
+
+
+def test_password_in_a_config_uri_is_refused_without_echoing_it(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text(
+        '[[hosts]]\nuri = "qemu+ssh://root:hunter2@kvm01/system"\n'
+        '[[hosts]]\nuri = "test:///default"\n'
+    )
+    loaded = load_config(path)
+    assert loaded.config.hosts == (HostEntry("test:///default"),)
+    (problem,) = loaded.problems
+    assert "password" in problem.message and "ssh keys" in problem.message
+    assert "auth.conf" in problem.message and "hunter2" not in str(problem)
+
+
+def test_save_writes_through_a_symlink(tmp_path: Path) -> None:
+    real = tmp_path / "dotfiles" / "virttui.toml"
+    real.parent.mkdir()
+    save_config(Config(), real)
+    link = tmp_path / "config.toml"
+    link.symlink_to(real)
+    config = Config(hosts=(HostEntry("test:///default", "t"),))
+    save_config(config, link)
+    assert link.is_symlink() and os.readlink(link) == str(real)
+    assert load_config(real).config == config
+    assert sorted(p.name for p in real.parent.iterdir()) == ["virttui.toml"]
+
+
+def test_shutdown_grace_setting(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    assert Settings().shutdown_grace == 60.0
+    path.write_text("[settings]\nshutdown_grace = 3\n")
+    loaded = load_config(path)
+    assert loaded.config.settings.shutdown_grace == 3.0 and not loaded.problems
+    save_config(loaded.config, path)
+    assert load_config(path).config.settings.shutdown_grace == 3.0
+    for bad in ("0", "-5", "true", '"soon"', "99999"):
+        path.write_text(f"[settings]\nshutdown_grace = {bad}\n")
+        loaded = load_config(path)
+        assert loaded.config.settings.shutdown_grace == 60.0
+        assert len(loaded.problems) == 1 and "shutdown_grace" in loaded.problems[0].message

@@ -6,7 +6,14 @@ from pathlib import Path
 
 import pytest
 
-from virttui.core.config import Config, HostEntry, LoadedConfig, load_config, save_config
+from virttui.core.config import (
+    Config,
+    ConfigSaveError,
+    HostEntry,
+    LoadedConfig,
+    load_config,
+    save_config,
+)
 from virttui.core.host_config import (
     URI_EXAMPLES,
     StartHost,
@@ -114,3 +121,53 @@ def test_update_keeps_settings_and_backs_up_a_broken_file(tmp_path: Path) -> Non
     fixed = load_config(path)
     assert not fixed.problems
     assert [h.uri for h in fixed.config.hosts] == ["qemu:///system", "test:///default"]
+
+
+@pytest.mark.parametrize(
+    "uri",
+    ["qemu+ssh://root:hunter2@kvm01/system", "qemu+tls://admin:@kvm01/system"],
+)
+def test_password_in_uri_is_refused_with_a_hint(uri: str) -> None:
+    message = validate_uri(uri)
+    assert message is not None
+    assert "password" in message and "ssh keys" in message and "auth.conf" in message
+    assert "hunter2" not in message
+
+
+def _broken(path: Path, mode: int) -> bytes:
+    data = b"hosts = [ not toml\n"
+    path.write_bytes(data)
+    path.chmod(mode)
+    return data
+
+
+def test_broken_backup_keeps_the_originals_mode(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    data = _broken(path, 0o600)
+    result = update_config(lambda c: with_host(c, HostEntry("test:///default")), path)
+    assert result.backup == tmp_path / "config.toml.broken"
+    assert result.backup.read_bytes() == data
+    assert result.backup.stat().st_mode & 0o777 == 0o600
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["config.toml", "config.toml.broken"]
+
+
+def test_failed_backup_leaves_the_original_untouched(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    data = _broken(path, 0o600)
+    (tmp_path / "config.toml.broken").mkdir()  # the backup cannot be written over a directory
+    with pytest.raises(ConfigSaveError, match="nothing was written"):
+        update_config(lambda c: with_host(c, HostEntry("test:///default")), path)
+    assert path.read_bytes() == data
+    assert path.stat().st_mode & 0o777 == 0o600
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["config.toml", "config.toml.broken"]
+
+
+def test_update_writes_through_a_symlinked_config(tmp_path: Path) -> None:
+    real = tmp_path / "dotfiles" / "virttui.toml"
+    real.parent.mkdir()
+    save_config(Config(hosts=(HostEntry("test:///default", "t"),)), real)
+    link = tmp_path / "config.toml"
+    link.symlink_to(real)
+    update_config(lambda c: with_host(c, HostEntry("qemu:///system")), link)
+    assert link.is_symlink()
+    assert [h.uri for h in load_config(real).config.hosts] == ["test:///default", "qemu:///system"]

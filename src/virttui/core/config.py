@@ -9,11 +9,13 @@ Writing is atomic (a temporary file in the same directory, then os.replace).
 from __future__ import annotations
 
 import os
+import stat
 import tempfile
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from virttui.core import toml_writer
 
@@ -37,6 +39,9 @@ class Settings:
     refresh_seconds: float = 2.0
     cpu_mode: str = "host"
     ascii_glyphs: bool = False
+    # Seconds a guest may take to act on a shutdown/reboot request before the list says it
+    # ignored it and offers force off / reset.
+    shutdown_grace: float = 60.0
 
 
 @dataclass(frozen=True)
@@ -79,10 +84,23 @@ def _hosts(raw: Any, problems: list[str]) -> tuple[HostEntry, ...]:
         problems.append("[[hosts]] must be an array of tables; using the default host")
         return Config().hosts
     hosts: list[HostEntry] = []
+    seen: dict[str, int] = {}
     for number, item in enumerate(raw, start=1):
         uri = item.get("uri") if isinstance(item, dict) else None
         if not isinstance(uri, str) or not uri.strip():
             problems.append(f"host #{number} has no uri; skipped")
+            continue
+        if uri_has_password(uri):
+            problems.append(
+                f"host #{number}: the uri contains a password; skipped ({PASSWORD_HINT})"
+            )
+            continue
+        first = seen.setdefault(uri.strip(), number)
+        if first != number:
+            problems.append(
+                f"host #{number} repeats the uri of host #{first} ({uri.strip()}); "
+                "only the first one is used"
+            )
             continue
         label = item.get("label", "")
         auto = item.get("autoconnect", False)
@@ -94,6 +112,20 @@ def _hosts(raw: Any, problems: list[str]) -> tuple[HostEntry, ...]:
             auto = False
         hosts.append(HostEntry(uri.strip(), label, auto))
     return tuple(hosts)
+
+
+PASSWORD_HINT = (
+    "never put a password in a URI: use ssh keys (or ssh-agent), or a libvirt auth file "
+    "(~/.config/libvirt/auth.conf)"
+)
+
+
+def uri_has_password(uri: str) -> bool:
+    """True for `driver+transport://user:secret@host/...` (the secret would sit in plain text)."""
+    try:
+        return urlsplit(uri.strip()).password is not None
+    except ValueError:
+        return False
 
 
 def _settings(raw: Any, problems: list[str]) -> Settings:
@@ -117,7 +149,11 @@ def _settings(raw: Any, problems: list[str]) -> Settings:
     if not isinstance(ascii_glyphs, bool):
         problems.append("settings.ascii_glyphs must be true or false")
         ascii_glyphs = default.ascii_glyphs
-    return Settings(float(refresh), cpu_mode, ascii_glyphs)
+    grace = raw.get("shutdown_grace", default.shutdown_grace)
+    if isinstance(grace, bool) or not isinstance(grace, int | float) or not 1 <= grace <= 3600:
+        problems.append("settings.shutdown_grace must be a number of seconds from 1 to 3600")
+        grace = default.shutdown_grace
+    return Settings(float(refresh), cpu_mode, ascii_glyphs, float(grace))
 
 
 def parse_config(document: dict[str, Any]) -> tuple[Config, list[str]]:
@@ -143,6 +179,12 @@ def load_config(path: Path | None = None) -> LoadedConfig:
     except tomllib.TOMLDecodeError as exc:
         problem = ConfigProblem(str(path), f"not valid TOML ({exc}); using the defaults")
         return LoadedConfig(Config(), (problem,), True)
+    except RecursionError:
+        # tomllib parses nested arrays and inline tables recursively: "a = [[[[...]]]]"
+        problem = ConfigProblem(
+            str(path), "arrays or inline tables are nested too deeply to read; using the defaults"
+        )
+        return LoadedConfig(Config(), (problem,), True)
     config, problems = parse_config(document)
     return LoadedConfig(config, tuple(ConfigProblem(str(path), p) for p in problems), True)
 
@@ -153,6 +195,7 @@ def to_document(config: Config) -> dict[str, Any]:
             "refresh_seconds": float(config.settings.refresh_seconds),
             "cpu_mode": config.settings.cpu_mode,
             "ascii_glyphs": config.settings.ascii_glyphs,
+            "shutdown_grace": float(config.settings.shutdown_grace),
         },
         "hosts": [
             {"uri": h.uri, "label": h.label, "autoconnect": h.autoconnect} for h in config.hosts
@@ -160,26 +203,44 @@ def to_document(config: Config) -> dict[str, Any]:
     }
 
 
+def write_atomically(path: Path, data: bytes, mode: int = 0o600) -> None:
+    """Write `data` to `path` through a temporary file in the same directory and os.replace.
+
+    The file has `mode` from its first byte (mkstemp creates it 0600). A symlink at `path` is
+    followed: its target is replaced and the link stays. Raises OSError; on failure the old
+    file is untouched and no temporary file is left.
+    """
+    target = Path(os.path.realpath(path)) if path.is_symlink() else path
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(fd, "wb") as tmp:
+            if mode != 0o600:
+                os.fchmod(tmp.fileno(), mode)
+            tmp.write(data)
+            tmp.flush()
+            os.fsync(tmp.fileno())
+        os.replace(tmp_name, target)
+    except BaseException:
+        Path(tmp_name).unlink(missing_ok=True)
+        raise
+
+
+def file_mode(path: Path) -> int:
+    """Permission bits of the file `path` names (following a symlink)."""
+    return stat.S_IMODE(os.stat(path).st_mode)
+
+
 def save_config(config: Config, path: Path | None = None) -> Path:
-    """Write atomically; raises ConfigSaveError with the reason when it cannot."""
+    """Write atomically (through a symlink, if the config is one); raises ConfigSaveError with
+    the reason when it cannot."""
     path = path or config_path()
-    tmp_name = ""
     try:
         text = "# virttui configuration, rewritten by virttui.\n" + toml_writer.dumps(
             to_document(config)
         )
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(prefix=".config.", suffix=".tmp", dir=path.parent)
-        with os.fdopen(fd, "w", encoding="utf-8") as tmp:
-            tmp.write(text)
-            tmp.flush()
-            os.fsync(tmp.fileno())
-        os.replace(tmp_name, path)
-        tmp_name = ""
+        write_atomically(path, text.encode("utf-8"))
     except (OSError, ValueError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         raise ConfigSaveError(f"cannot write {path}: {reason}") from exc
-    finally:
-        if tmp_name:
-            Path(tmp_name).unlink(missing_ok=True)
     return path

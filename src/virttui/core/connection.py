@@ -85,8 +85,10 @@ def effective_uri(uri: str) -> str:
     """ssh must never prompt on our terminal (it would corrupt the screen): ask libvirt for no_tty."""
     parts = urlsplit(uri)
     if parts.scheme.endswith("+ssh") and "no_tty" not in parts.query:
-        sep = "&" if parts.query else "?"
-        return f"{uri}{sep}no_tty=1"
+        # Into the query, before any "#fragment" (appended after it, libvirt would never see it).
+        base, hash_mark, fragment = uri.partition("#")
+        sep = "&" if parts.query else ("" if base.endswith("?") else "?")
+        return f"{base}{sep}no_tty=1{hash_mark}{fragment}"
     return uri
 
 
@@ -123,7 +125,14 @@ class HostConnection:
         self._static_info: dict[str, tuple[int, int, int]] = {}
         self._static_failed: set[str] = set()
         self._titles: dict[str, str] = {}
+        # Shut-off domains: has a managed save image? Read once per domain when it is seen shut
+        # off, again after a lifecycle event of that domain (never every poll).
+        self._saved: dict[str, bool] = {}
         self._identity_changed = False
+        # UUIDs with a lifecycle event since the last poll (written by the event loop thread):
+        # no rate is computed across a pause, resume, restart or save.
+        self._events_lock = threading.Lock()
+        self._state_events: set[str] = set()
         self._first_poll = True
         self._thread: threading.Thread | None = None
         self.host_cpus = 1
@@ -225,10 +234,12 @@ class HostConnection:
             self._conn = conn
             self._callback_ids = ids
         self._lost.clear()
-        self._rates.reset()
+        self._rates.reset()  # no rate across a reconnect
+        self._take_state_events()
         self._static_info.clear()
         self._static_failed.clear()
         self._titles.clear()
+        self._saved.clear()
         self._first_poll = True
         self._autostart_due = True
 
@@ -271,6 +282,11 @@ class HostConnection:
             self._listener.host_event(
                 self, DomainEvent(self.uri, dom.UUIDString(), dom.name(), kind, event, detail)
             )
+        if kind in ("lifecycle", "reboot"):
+            with self._events_lock:
+                self._state_events.add(dom.UUIDString())
+        if kind == "lifecycle":
+            self._saved.pop(dom.UUIDString(), None)
         if kind in ("lifecycle", "metadata"):
             self._titles.pop(dom.UUIDString(), None)
         if kind == "lifecycle" and event in (
@@ -315,18 +331,39 @@ class HostConnection:
             self._autostart = frozenset(d.UUIDString() for d in doms)
             self._autostart_due = False
             self._autostart_at = now
+        before = self._take_state_events()
         started = time.monotonic()
         records = conn.getAllDomainStats(STATS_FLAGS, 0)
         taken = time.monotonic()
+        # An event that came in during the RPC may or may not be in these records: no rate
+        # across it now, nor at the next poll.
+        during = self._take_state_events()
+        if during:
+            with self._events_lock:
+                self._state_events |= during
+        changed = before | during
+        # The samples were taken somewhere within the RPC: its middle is the best estimate
+        # (the end would shift every interval by the difference of two RPC durations).
+        sampled = (started + taken) / 2
         static = self._static_info
         titles = self._titles
         reuse = not self._identity_changed
         self._identity_changed = False
         rows, missing = self._rates.update_records(
-            records, taken, self.host_cpus, self._autostart, static, titles=titles, reuse=reuse
+            records,
+            sampled,
+            self.host_cpus,
+            self._autostart,
+            static,
+            titles=titles,
+            reuse=reuse,
+            changed=changed,
+            saved=self._saved,
+            spread=(taken - started) / 2,
         )
         untitled = [i for i, r in enumerate(rows) if r.uuid not in titles]
-        if missing or untitled:
+        unknown_save = [i for i, r in enumerate(rows) if not r.active and r.uuid not in self._saved]
+        if missing or untitled or unknown_save:
             if self._first_poll:
                 # Paint the rows now; what needs one call per domain (vCPU/memory on drivers
                 # without them in bulk stats, titles) follows on the next poll, right after this.
@@ -334,19 +371,43 @@ class HostConnection:
             else:
                 learnt = self._learn_static([records[i][0] for i in missing])
                 learnt = self._learn_titles([records[i][0] for i in untitled]) or learnt
+                learnt = self._learn_saved([records[i][0] for i in unknown_save]) or learnt
                 if learnt:
                     rows, _missing = self._rates.update_records(
                         records,
-                        taken,
+                        sampled,
                         self.host_cpus,
                         self._autostart,
                         static,
                         titles=titles,
                         again=True,
                         reuse=reuse,
+                        changed=changed,
+                        saved=self._saved,
+                        spread=(taken - started) / 2,
                     )
         self._first_poll = False
         return HostSnapshot(self.uri, taken, self.host_cpus, tuple(rows), taken - started)
+
+    def _take_state_events(self) -> set[str]:
+        with self._events_lock:
+            events, self._state_events = self._state_events, set()
+        return events
+
+    def forget_managed_save(self, uuid: str) -> None:
+        """Re-read whether `uuid` has a managed save image at the next poll (libvirt sends no
+        event when the image is removed)."""
+        self._saved.pop(uuid, None)
+        self._wake.set()
+
+    def _learn_saved(self, doms: list[libvirt.virDomain]) -> bool:
+        """hasManagedSaveImage of each shut-off domain not known yet (one call per domain)."""
+        for dom in doms:
+            try:
+                self._saved[dom.UUIDString()] = bool(dom.hasManagedSaveImage(0))
+            except libvirt.libvirtError:
+                self._saved[dom.UUIDString()] = False
+        return bool(doms)
 
     def _learn_titles(self, doms: list[libvirt.virDomain]) -> bool:
         """Read each new domain's <title> once (one call per domain, never per poll); metadata

@@ -91,3 +91,43 @@ def describe_state(state: int, reason: int) -> str:
     name = state_name(state)
     why = reason_name(state, reason)
     return name if reason == 0 else f"{name} ({why})"
+
+
+# The one-word states the domain list shows (8 cells), and what the filter matches.
+SHORT_NAMES: dict[int, str] = {
+    NOSTATE: "nostate",
+    RUNNING: "running",
+    BLOCKED: "blocked",
+    PAUSED: "paused",
+    SHUTDOWN: "shutdown",
+    SHUTOFF: "shutoff",
+    CRASHED: "crashed",
+    PMSUSPENDED: "pmsusp",
+}
+SAVED = "saved"  # shut off with a managed save image: the next start resumes it
+IGNORED = "ignored"  # still running after the shutdown grace period
+
+
+def short_state(state: int, *, managed_save: bool | None = None, ignored: bool = False) -> str:
+    """The list's state word: "shutoff", or "saved" when a managed save image waits, or
+    "ignored" when the guest ignored a shutdown request for longer than the grace period."""
+    if ignored and state in ACTIVE_STATES:
+        return IGNORED
+    if managed_save and state == SHUTOFF:
+        return SAVED
+    return SHORT_NAMES.get(state, f"state {state}")
+
+
+def state_words(
+    state: int, *, managed_save: bool | None = None, ignored: bool = False
+) -> tuple[str, ...]:
+    """Every word the filter matches for a state: the one the list shows and the long name
+    ("shut off", "suspended by guest"), plus "managed save" / "shutdown ignored"."""
+    words = [short_state(state, managed_save=managed_save, ignored=ignored), state_name(state)]
+    if state in SHORT_NAMES:
+        words.append(SHORT_NAMES[state])
+    if managed_save and state == SHUTOFF:
+        words.append("managed save")
+    if ignored and state in ACTIVE_STATES:
+        words.append("shutdown ignored")
+    return tuple(dict.fromkeys(words))

@@ -13,8 +13,9 @@ from typing import Any
 
 from rich.cells import cell_len
 
-from virttui.core.domain_states import state_name
+from virttui.core.domain_states import short_state, state_name, state_words
 from virttui.core.history import HostHistory
+from virttui.core.shutdown_watch import ShutdownWatch
 from virttui.core.stats import DomainRow
 
 
@@ -75,6 +76,7 @@ class DomainStore:
         self.version = 0
         self._items_key: tuple[object, ...] | None = None
         self._items: list[ListItem] = []
+        self.shutdowns = ShutdownWatch()  # h/r requests the guest may ignore
 
     def add_host(self, uri: str, label: str, readonly: bool = False) -> HostEntry:
         entry = self.hosts.get(uri)
@@ -130,11 +132,28 @@ class DomainStore:
     def cpu_value(self, row: DomainRow) -> float | None:
         return row.cpu_host_pct if self.cpu_mode == "host" else row.cpu_vcpu_pct
 
-    def matches(self, row: DomainRow) -> bool:
+    def ignored_shutdown(self, uri: str, row: DomainRow) -> bool:
+        """Still running after a shutdown/reboot request and its grace period."""
+        return row.active and self.shutdowns.overdue(uri, row.uuid, time.monotonic())
+
+    def state_word(self, uri: str, row: DomainRow) -> str:
+        """The word the list's State column shows ("shutoff", "saved", "ignored", ...)."""
+        return short_state(
+            row.state, managed_save=row.managed_save, ignored=self.ignored_shutdown(uri, row)
+        )
+
+    def matches(self, row: DomainRow, uri: str = "") -> bool:
+        """The filter matches the name or any word for the state, the one the list shows
+        ("shutoff", "pmsusp", "saved", "ignored") as well as the long one ("shut off")."""
         if not self.filter_text:
             return True
         needle = self.filter_text.casefold()
-        return needle in row.name.casefold() or needle in state_name(row.state).casefold()
+        if needle in row.name.casefold():
+            return True
+        words = state_words(
+            row.state, managed_save=row.managed_save, ignored=self.ignored_shutdown(uri, row)
+        )
+        return any(needle in word.casefold() for word in words)
 
     def items(self) -> list[ListItem]:
         """Host headers, each followed by its filtered, sorted domains.
@@ -160,7 +179,7 @@ class DomainStore:
         out: list[ListItem] = []
         for uri, entry in self.hosts.items():
             out.append(ListItem(uri, None))
-            rows = [r for r in entry.rows.values() if self.matches(r)]
+            rows = [r for r in entry.rows.values() if self.matches(r, uri)]
             # Name is the tie-breaker so equal values keep a stable, readable order.
             rows.sort(key=lambda r: r.name.casefold())
             rows.sort(key=lambda r: key_fn(r, mode), reverse=self.sort_reverse)

@@ -12,7 +12,6 @@ another virttui (or by hand) survive. A broken file is copied aside before it is
 from __future__ import annotations
 
 import re
-import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -20,12 +19,16 @@ from urllib.parse import urlsplit
 
 from virttui.core.config import (
     DEFAULT_HOST_URI,
+    PASSWORD_HINT,
     Config,
+    ConfigSaveError,
     HostEntry,
     LoadedConfig,
     config_path,
+    file_mode,
     load_config,
     save_config,
+    write_atomically,
 )
 
 URI_EXAMPLES = (
@@ -55,6 +58,8 @@ def validate_uri(text: str) -> str | None:
         port = parts.port
     except ValueError as exc:
         return f"Not a valid URI: {exc}"
+    if parts.password is not None:
+        return f"A URI cannot hold a password: {PASSWORD_HINT}"
     match = _SCHEME.match(parts.scheme)
     if match is None:
         return f"Unknown scheme {parts.scheme!r}: expected driver or driver+transport"
@@ -142,7 +147,9 @@ def update_config(edit: EditFn, path: Path | None = None) -> SaveResult:
     """Re-read the file, apply `edit` to it, write it atomically.
 
     When the file on disk is broken (its problems were reported), it is first copied to
-    `<name>.broken` so a hand-edited file is never lost. Raises ConfigSaveError.
+    `<name>.broken`, with the original's permission bits, so a hand-edited file is never lost;
+    when that copy cannot be made nothing is written. A symlinked config is written through the
+    link. Raises ConfigSaveError.
     """
     path = path or config_path()
     loaded = load_config(path)
@@ -150,8 +157,12 @@ def update_config(edit: EditFn, path: Path | None = None) -> SaveResult:
     if loaded.exists and loaded.problems and path.is_file():
         backup = path.with_name(path.name + ".broken")
         try:
-            shutil.copyfile(path, backup)
-        except OSError:
-            backup = None
+            write_atomically(backup, path.read_bytes(), file_mode(path))
+        except OSError as exc:
+            reason = exc.strerror or str(exc)
+            raise ConfigSaveError(
+                f"cannot keep a copy of the broken {path} as {backup.name} ({reason}); "
+                "nothing was written"
+            ) from exc
     save_config(edit(loaded.config), path)
     return SaveResult(path, backup)

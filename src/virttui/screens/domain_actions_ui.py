@@ -150,6 +150,52 @@ def reset(app: VirtTUIApp, uri: str, uuid: str, details: DomainDetails) -> None:
     confirm(app, "Reset", name, "Like the reset button: unsaved guest data is lost.", go)
 
 
+def offer_after_ignored_request(app: VirtTUIApp, uri: str, uuid: str, kind: str) -> None:
+    """The guest is still running `shutdown_grace` seconds after a shutdown/reboot request:
+    say so and offer force off or reset. Nothing happens without the admin's answer; "Keep
+    waiting" is first, so Enter or Escape changes nothing."""
+    row = app.store.row(uri, uuid)
+    if row is None or not row.active:
+        return
+    name = row.name
+    grace = app.store.shutdowns.grace
+    what = "shutdown" if kind == "shutdown" else "reboot"
+    title = Text()
+    title.append(f"{name}", style="bold")
+    title.append(f" ignored the {what} request ({grace:g} s ago); it is still running.\n")
+    title.append("Force it? Unsaved guest data is lost.")
+    entries = [
+        ("wait", "w", "Keep waiting", "Do nothing; the list keeps saying it ignored the request"),
+        ("destroy", "f", "Force off", "Pull the plug: unsaved guest data is lost"),
+        ("reset", "r", "Reset", "Press the reset button: the guest reboots at once"),
+    ]
+
+    def chosen(choice: str | None) -> None:
+        if choice == "destroy":
+            app._run_action_worker("destroy", [(uri, uuid)])
+        elif choice == "reset":
+            run_job(
+                app,
+                uri,
+                "Reset",
+                lambda c: A.reset(_dom(c, uuid)),
+                lambda _r: _reset_done(app, uri, uuid, name),
+            )
+
+    app.notify(
+        f"{name} ignored the {what} request for {grace:g} s",
+        title="Still running",
+        severity="warning",
+        markup=False,
+    )
+    app.push_screen(ActionMenuScreen(title, entries), chosen)
+
+
+def _reset_done(app: VirtTUIApp, uri: str, uuid: str, name: str) -> None:
+    app.store.shutdowns.forget(uri, uuid)
+    notify_done(app, "Reset", f"{name}: reset")
+
+
 def save(app: VirtTUIApp, uri: str, uuid: str, details: DomainDetails) -> None:
     name = details.definition.name
 
@@ -255,7 +301,7 @@ def remove_managed_save(app: VirtTUIApp, uri: str, uuid: str, details: DomainDet
             uri,
             "Remove managed save",
             lambda c: A.remove_managed_save(_dom(c, uuid)),
-            lambda _r: notify_done(app, "Managed save removed", f"{name}: boots afresh"),
+            lambda _r: _managed_save_removed(app, uri, uuid, name),
         )
 
     confirm(
@@ -265,6 +311,13 @@ def remove_managed_save(app: VirtTUIApp, uri: str, uuid: str, details: DomainDet
         "The saved memory image is deleted: the next start boots afresh.",
         go,
     )
+
+
+def _managed_save_removed(app: VirtTUIApp, uri: str, uuid: str, name: str) -> None:
+    host = app.hosts.get(uri)
+    if host is not None:
+        host.forget_managed_save(uuid)  # no event says so: the list re-reads it
+    notify_done(app, "Managed save removed", f"{name}: boots afresh")
 
 
 def toggle_autostart(app: VirtTUIApp, uri: str, uuid: str, details: DomainDetails) -> None:

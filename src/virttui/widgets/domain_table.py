@@ -50,16 +50,6 @@ COLUMNS: tuple[Column, ...] = (
 )
 
 NAME_MAX = 32
-SHORT_STATE = {
-    0: "nostate",
-    1: "running",
-    2: "blocked",
-    3: "paused",
-    4: "shutdown",
-    5: "shutoff",
-    6: "crashed",
-    7: "pmsusp",
-}
 
 
 def layout_columns(width: int, name_want: int = 16) -> list[tuple[Column, int]]:
@@ -372,7 +362,7 @@ class DomainTable(ScrollView, can_focus=True):
             mark = self.glyphs.selected if item.key in self.selected else ""
             return mark + row.name
         if cid == "state":
-            return SHORT_STATE.get(row.state, str(row.state))
+            return self.store.state_word(item.uri, row)
         if cid == "cpu":
             value = self.store.cpu_value(row)
             return "-" if value is None else f"{value:.1f}"

@@ -1,0 +1,141 @@
+"""On the real qemu:///system with one booted tiny guest: a managed-saved domain is shown as such,
+and a shutdown the guest ignores is reported and offered force off / reset, never forced."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import libvirt
+import pytest
+
+from tests.guestlib import SerialConsole, open_system_conn, running_guest, wait_for_shell
+from tests.pilot_utils import wait_until
+from tests.textshot import screen_text
+from virttui.app import VirtTUIApp
+from virttui.cli import build_app
+from virttui.screens.action_menu import ActionMenuScreen
+
+URI = "qemu:///system"
+GRACE = 3
+
+
+@pytest.fixture(scope="module")
+def booted() -> Iterator[libvirt.virDomain]:
+    """One tiny guest for the module, booted to its shell (so ACPI reaches a running kernel)."""
+    conn = open_system_conn()
+    try:
+        with running_guest(conn, "vt-fig") as dom:
+            with SerialConsole(dom) as console:
+                wait_for_shell(console, timeout=300)
+            yield dom
+    finally:
+        conn.close()
+
+
+@pytest.fixture
+def app_with_grace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> VirtTUIApp:
+    """The app as `virttui --connect qemu:///system` builds it, with shutdown_grace from the
+    config file."""
+    config = tmp_path / "config.toml"
+    config.write_text(f"[settings]\nshutdown_grace = {GRACE}\n")
+    monkeypatch.setenv("VIRTTUI_CONFIG_FILE", str(config))
+    return build_app(["--connect", URI, "--refresh", "1"])
+
+
+def _row(app: VirtTUIApp, uuid: str):  # noqa: ANN202 - test helper
+    return app.store.row(URI, uuid)
+
+
+def _select(app: VirtTUIApp, uuid: str) -> None:
+    table = app.domains_screen().table  # type: ignore[union-attr]
+    index = next(i for i, item in enumerate(table.items) if item.uuid == uuid)
+    table._auto_cursor = False
+    table._move(index)
+
+
+def _visible(app: VirtTUIApp) -> set[str]:
+    return {i.uuid for i in app.store.items() if i.uuid is not None}
+
+
+async def test_managed_save_is_shown_as_saved_and_filterable(
+    booted: libvirt.virDomain, app_with_grace: VirtTUIApp
+) -> None:
+    app = app_with_grace
+    dom = booted
+    uuid = dom.UUIDString()
+    async with app.run_test(size=(120, 30)) as pilot:
+        await wait_until(pilot, lambda: _row(app, uuid) is not None, 30)
+        assert app.store.state_word(URI, _row(app, uuid)) == "running"
+        dom.managedSave(0)
+        try:
+            await wait_until(pilot, lambda: _row(app, uuid).managed_save is True, 30)
+            row = _row(app, uuid)
+            assert row.state == libvirt.VIR_DOMAIN_SHUTOFF
+            assert app.store.state_word(URI, row) == "saved"
+            await pilot.pause(0.2)
+            line = next(ln for ln in screen_text(app).splitlines() if dom.name() in ln)
+            assert "saved" in line and "shutoff" not in line
+            app.store.filter_text = "saved"
+            assert uuid in _visible(app)
+            app.store.filter_text = "shutoff"
+            assert uuid in _visible(app)
+            app.store.filter_text = "running"
+            assert uuid not in _visible(app)
+            app.store.filter_text = ""
+            # Removing the image (no event for that) and telling the host: plain shutoff again.
+            dom.managedSaveRemove(0)
+            app.hosts[URI].forget_managed_save(uuid)
+            await wait_until(pilot, lambda: _row(app, uuid).managed_save is False, 30)
+            assert app.store.state_word(URI, _row(app, uuid)) == "shutoff"
+        finally:
+            if dom.hasManagedSaveImage(0):
+                dom.managedSaveRemove(0)
+            if not dom.isActive():
+                dom.create()
+    with SerialConsole(dom) as console:
+        wait_for_shell(console, timeout=300, banner=False)
+
+
+async def test_ignored_shutdown_is_reported_and_force_is_only_offered(
+    booted: libvirt.virDomain, app_with_grace: VirtTUIApp
+) -> None:
+    app = app_with_grace
+    dom = booted
+    uuid = dom.UUIDString()
+    assert app.store.shutdowns.grace == GRACE  # from config.toml [settings]
+    async with app.run_test(size=(120, 30)) as pilot:
+        await wait_until(pilot, lambda: _row(app, uuid) is not None, 30)
+        await wait_until(pilot, lambda: _row(app, uuid).active, 30)
+        _select(app, uuid)
+        asked = time.monotonic()
+        await pilot.press("h")  # ACPI power button; busybox init has no handler for it
+        await wait_until(pilot, lambda: isinstance(app.screen, ActionMenuScreen), 60)
+        assert time.monotonic() - asked >= GRACE
+        menu = app.screen
+        assert isinstance(menu, ActionMenuScreen)
+        assert [e[0] for e in menu.entries] == ["wait", "destroy", "reset"]
+        assert "ignored the shutdown request" in menu.menu_title.plain
+        assert dom.state()[0] == libvirt.VIR_DOMAIN_RUNNING
+        assert app.store.state_word(URI, _row(app, uuid)) == "ignored"
+        # The admin declines: nothing is forced, the list keeps saying so.
+        await pilot.press("w")
+        await wait_until(pilot, lambda: not isinstance(app.screen, ActionMenuScreen), 10)
+        await pilot.pause(GRACE + 1)
+        assert dom.isActive() and dom.state()[0] == libvirt.VIR_DOMAIN_RUNNING
+        assert not isinstance(app.screen, ActionMenuScreen)  # offered once per request
+        line = next(ln for ln in screen_text(app).splitlines() if dom.name() in ln)
+        assert "ignored" in line
+        app.store.filter_text = "ignored"
+        assert uuid in _visible(app)
+        app.store.filter_text = ""
+
+        # Asked again, the admin chooses force off: only then is it done.
+        await pilot.press("h")
+        await wait_until(pilot, lambda: isinstance(app.screen, ActionMenuScreen), 60)
+        assert dom.isActive()
+        await pilot.press("f")
+        await wait_until(pilot, lambda: not dom.isActive(), 30)
+        await wait_until(pilot, lambda: not _row(app, uuid).active, 30)
+        assert app.store.state_word(URI, _row(app, uuid)) == "shutoff"
