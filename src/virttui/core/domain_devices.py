@@ -17,6 +17,7 @@ from virttui.core.action_result import (
     AFFECT_CONFIG,
     Applied,
     DomainActionError,
+    apply_config_only,
     apply_live_else_config,
     domain_name,
     libvirt_errors,
@@ -25,7 +26,13 @@ from virttui.core.domain_redefine import INACTIVE_SECURE, redefine
 from virttui.core.libvirt_runtime import error_message
 
 
-def attach(dom: libvirt.virDomain, xml: str, action: str = "attach device") -> Applied:
+def attach(
+    dom: libvirt.virDomain, xml: str, action: str = "attach device", *, config_only: bool = False
+) -> Applied:
+    """Attach live and in the config where possible; `config_only`: the persistent config alone
+    (an admin's "save anyway" past the host checks)."""
+    if config_only:
+        return apply_config_only(dom, action, lambda f: dom.attachDeviceFlags(xml, f))
     return _with_redefine_fallback(
         dom, action, lambda f: dom.attachDeviceFlags(xml, f), lambda root: _append(root, xml)
     )
@@ -131,11 +138,12 @@ def add_disk_path(
     cache: str = "",
     fmt: str = "",
     target: str = "",
+    config_only: bool = False,
 ) -> tuple[Applied, str]:
     """Attach an existing file or block device. Returns (where applied, target used)."""
     target = target or device_xml.next_target(bus, _used_targets(dom, "add disk"))
     xml = device_xml.disk_xml(target, bus=bus, path=path, fmt=fmt, cache=cache)
-    return attach(dom, xml, "add disk"), target
+    return attach(dom, xml, "add disk", config_only=config_only), target
 
 
 def add_disk_new_volume(
@@ -262,13 +270,20 @@ def eject_media(dom: libvirt.virDomain, target: str) -> Applied:
 
 
 def add_nic(
-    dom: libvirt.virDomain, *, network: str = "", bridge: str = "", model: str = "virtio"
+    dom: libvirt.virDomain,
+    *,
+    network: str = "",
+    bridge: str = "",
+    model: str = "virtio",
+    mac: str = "",
+    config_only: bool = False,
 ) -> Applied:
+    """A NIC on a network or bridge; libvirt picks the MAC unless `mac` is given."""
     try:
-        xml = device_xml.nic_xml(network=network, bridge=bridge, model=model)
+        xml = device_xml.nic_xml(network=network, bridge=bridge, model=model, mac=mac)
     except ValueError as exc:
         raise DomainActionError("add NIC", domain_name(dom), str(exc)) from exc
-    return attach(dom, xml, "add NIC")
+    return attach(dom, xml, "add NIC", config_only=config_only)
 
 
 def remove_nic(dom: libvirt.virDomain, mac: str) -> Applied:

@@ -9,8 +9,10 @@ from textual import on
 from textual.app import ComposeResult
 from textual.widgets import Input, RadioButton, RadioSet, Select, Static
 
+from virttui.core import edit_checks as E
 from virttui.core.device_xml import CACHE_MODES, DISK_BUSES, GRAPHICS_TYPES, NIC_MODELS
-from virttui.screens.edit_dialogs import FormScreen, field
+from virttui.core.units import MAX_DISK_BYTES, parse_size
+from virttui.screens.edit_dialogs import FieldError, FormScreen, field
 
 GIB = 1024**3
 CDROM_BUSES = ("sata", "ide", "scsi", "usb")
@@ -27,13 +29,11 @@ def _select(options: tuple[str, ...] | list[str], value: str, id: str) -> Select
 
 
 def _size_bytes(text: str) -> int:
+    """GiB typed in the form; inf, nan, negative and absurd sizes are refused in the field."""
     try:
-        gib = float(text)
-    except ValueError:
-        raise ValueError("Size: a number of GiB, e.g. 10 or 0.5") from None
-    if gib <= 0:
-        raise ValueError("Size must be above zero")
-    return int(gib * GIB)
+        return parse_size(text, "Size in GiB", unit_bytes=GIB, maximum_bytes=MAX_DISK_BYTES)
+    except ValueError as exc:
+        raise FieldError("disk-size", str(exc)) from None
 
 
 @dataclass(frozen=True)
@@ -50,6 +50,7 @@ class DiskRequest:
 
 class AddDiskScreen(FormScreen[DiskRequest]):
     confirm_label = "Add"
+    finding_fields = {E.DISK_PATH: "disk-path"}
 
     def __init__(self, title: Text, pools: list[str], volume_name: str) -> None:
         super().__init__(title)
@@ -97,7 +98,7 @@ class AddDiskScreen(FormScreen[DiskRequest]):
                 raise ValueError("No storage pool to create a volume in")
             volume = self.value_of("#disk-volume")
             if not volume or "/" in volume:
-                raise ValueError("Volume name: a file name, without /")
+                raise FieldError("disk-volume", "Volume name: a file name, without /")
             return DiskRequest(
                 True,
                 str(self.select_value("#disk-pool")),
@@ -109,7 +110,7 @@ class AddDiskScreen(FormScreen[DiskRequest]):
             )
         path = self.value_of("#disk-path")
         if not path.startswith("/"):
-            raise ValueError("Path: an absolute path on the libvirt host")
+            raise FieldError("disk-path", "Path: an absolute path on the libvirt host")
         return DiskRequest(False, path=path, fmt=fmt, bus=bus, cache=cache)
 
 
@@ -173,32 +174,51 @@ class NicRequest:
     network: str = ""
     bridge: str = ""
     model: str = "virtio"
+    mac: str = ""  # "" lets libvirt pick one
 
 
 class AddNicScreen(FormScreen[NicRequest]):
     confirm_label = "Add"
+    finding_fields = {E.NETWORK: "nic-network-name", E.BRIDGE: "nic-bridge-name", E.MAC: "nic-mac"}
 
-    def __init__(self, title: Text, networks: list[str]) -> None:
+    def __init__(
+        self, title: Text, networks: list[str], inactive: frozenset[str] = frozenset()
+    ) -> None:
+        """`networks`: every libvirt network of the host; `inactive`: those not running."""
         super().__init__(title)
         self.networks = networks
+        self.inactive = inactive
 
     def fields(self) -> ComposeResult:
         with RadioSet(id="nic-kind", compact=True):
             yield RadioButton("Virtual network", value=bool(self.networks), id="nic-network")
             yield RadioButton("Host bridge", value=not self.networks, id="nic-bridge")
         if self.networks:
-            yield field("Network", _select(self.networks, self.networks[0], "nic-network-name"))
+            first = next((n for n in self.networks if n not in self.inactive), self.networks[0])
+            yield field(
+                "Network",
+                Select(
+                    [(f"{n} (inactive)" if n in self.inactive else n, n) for n in self.networks],
+                    value=first,
+                    allow_blank=False,
+                    id="nic-network-name",
+                    compact=True,
+                ),
+            )
         yield field("Bridge", Input(placeholder="br0", id="nic-bridge-name", compact=True))
         yield field("Model", _select(NIC_MODELS, "virtio", "nic-model"))
+        yield field("MAC", Input(placeholder="automatic", id="nic-mac", compact=True))
 
     def collect(self) -> NicRequest:
         model = str(self.select_value("#nic-model"))
+        mac = self.value_of("#nic-mac")
         if self.networks and self.query_one("#nic-network", RadioButton).value:
-            return NicRequest(network=str(self.select_value("#nic-network-name")), model=model)
+            network = str(self.select_value("#nic-network-name"))
+            return NicRequest(network=network, model=model, mac=mac)
         bridge = self.value_of("#nic-bridge-name")
         if not bridge:
-            raise ValueError("Bridge: the name of a host bridge, e.g. br0")
-        return NicRequest(bridge=bridge, model=model)
+            raise FieldError("nic-bridge-name", "Bridge: the name of a host bridge, e.g. br0")
+        return NicRequest(bridge=bridge, model=model, mac=mac)
 
 
 @dataclass(frozen=True)
