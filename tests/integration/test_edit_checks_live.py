@@ -18,12 +18,14 @@ import pytest
 from textual.widgets import Button
 
 from tests.guestlib import SYSTEM_URI, running_guest, unique_name
+from tests.integration.test_qemu_ssh import LocalSshd, local_sshd  # noqa: F401 - a fixture
 from tests.pilot_utils import wait_until
 from tests.test_actions_ui import choose, finding_for, on_screen, submit_form
 from virttui.app import HostSpec, VirtTUIApp
 from virttui.core import domain_devices as D
 from virttui.core import domain_tuning as T
 from virttui.core import edit_checks as E
+from virttui.core.connection import is_local_uri
 from virttui.screens import domain_edit_ui as edit
 from virttui.screens.edit_dialogs import FormScreen
 
@@ -198,9 +200,19 @@ async def test_dialog_refuses_memory_above_host_ram_then_saves_anyway(
         assert "is not running" in finding_for(nic_form, "nic-network-name")
         assert nic_form.query_one("#start-network", Button).display
         await pilot.press("escape")
+        # A CD-ROM drive with an image that is not there: refused next to the path.
+        missing = f"/var/lib/libvirt/images/{unique_name('vt-noiso')}.iso"
+        await choose(pilot, lambda: edit.open_edit_menu(app, SYSTEM_URI, uuid), "o")
+        cd_form = await on_screen(pilot, FormScreen)
+        await submit_form(pilot, {"#cdrom-path": missing})
+        await wait_until(pilot, lambda: bool(finding_for(cd_form, "cdrom-path")), SLOW)
+        assert "does not exist" in finding_for(cd_form, "cdrom-path")
+        await pilot.press("escape")
     T.set_memory(guest, 128 * 1024, 128 * 1024, config_only=True)
     assert not conn.networkLookupByName(idle_network).isActive()
-    assert len(ET.fromstring(persistent_xml(guest)).findall("devices/interface")) == 1
+    root = ET.fromstring(persistent_xml(guest))
+    assert len(root.findall("devices/interface")) == 1
+    assert root.find("devices/disk[@device='cdrom']") is None
 
 
 def test_save_anyway_attaches_config_only(
@@ -219,3 +231,38 @@ def test_save_anyway_attaches_config_only(
         assert missing in sources
     finally:
         D.remove_disk(guest, target)
+
+
+# ---------------------------------------------------------------------------------- qemu+ssh
+async def test_qemu_ssh_host_says_what_it_could_not_check(
+    local_sshd: LocalSshd,  # noqa: F811 - the fixture imported above
+    guest: libvirt.virDomain,
+) -> None:
+    """The same libvirtd over qemu+ssh, named so virttui takes it for another machine ("127.1"
+    is 127.0.0.1 to ssh, not a name virttui knows as local): no local stat or /sys, only what
+    libvirt can tell."""
+    uri = local_sshd.uri(host="127.1")
+    assert not is_local_uri(uri)
+    uuid = guest.UUIDString()
+    missing = f"/var/lib/libvirt/images/{unique_name('vt-nodisk')}.qcow2"
+    app = VirtTUIApp([HostSpec(uri)], refresh=2.0)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_until(pilot, lambda: app.store.row(uri, uuid) is not None, SLOW)
+        host = app.hosts[uri]
+        assert not host.is_local
+
+        def remote_path_check(c: libvirt.virConnect) -> list[E.Finding]:
+            return E.check_disk_path(c, missing, E.checks_host_directly(c, host.is_local))
+
+        [f] = host.call(remote_path_check)
+        assert not f.blocking and "not checked" in f.message
+        await choose(pilot, lambda: edit.open_edit_menu(app, uri, uuid), "n")
+        form = await on_screen(pilot, FormScreen)
+        note = str(form.query_one("#form-host-note").render())
+        assert note.startswith("Remote host:") and "interface API" in note
+        await pilot.click("#nic-bridge")
+        await submit_form(pilot, {"#nic-bridge-name": "vtnobr0"})
+        await wait_until(pilot, lambda: bool(finding_for(form, "nic-bridge-name")), SLOW, 0.2)
+        # This libvirt has an interface API (udev): a missing bridge is known even remotely.
+        assert "vtnobr0" in finding_for(form, "nic-bridge-name")
+        await pilot.press("escape")

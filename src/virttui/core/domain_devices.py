@@ -15,6 +15,7 @@ import libvirt
 from virttui.core import device_xml
 from virttui.core.action_result import (
     AFFECT_CONFIG,
+    FORCED_NOTE,
     Applied,
     DomainActionError,
     apply_config_only,
@@ -203,19 +204,27 @@ def remove_disk(dom: libvirt.virDomain, target: str) -> Applied:
 
 
 def add_cdrom(
-    dom: libvirt.virDomain, *, bus: str = "sata", path: str = "", target: str = ""
+    dom: libvirt.virDomain,
+    *,
+    bus: str = "sata",
+    path: str = "",
+    target: str = "",
+    config_only: bool = False,
 ) -> tuple[Applied, str]:
     """Add a CD-ROM drive (empty or with `path`). SATA/IDE drives cannot be hot-plugged: on a
     running domain this lands in the config with a note."""
     target = target or device_xml.next_target(bus, _used_targets(dom, "add CD-ROM"))
-    return attach(dom, device_xml.cdrom_xml(target, bus=bus, path=path), "add CD-ROM"), target
+    xml = device_xml.cdrom_xml(target, bus=bus, path=path)
+    return attach(dom, xml, "add CD-ROM", config_only=config_only), target
 
 
-def _change_media(dom: libvirt.virDomain, target: str, path: str, action: str) -> Applied:
+def _change_media(
+    dom: libvirt.virDomain, target: str, path: str, action: str, config_only: bool = False
+) -> Applied:
     results: list[Applied] = []
     name = domain_name(dom)
     with libvirt_errors(action, name):
-        active = bool(dom.isActive())
+        active = bool(dom.isActive()) and not config_only
         persistent = bool(dom.isPersistent())
     scopes = [(libvirt.VIR_DOMAIN_AFFECT_LIVE, False)] if active else []
     if persistent:
@@ -255,11 +264,18 @@ def _source_index(disk: ET.Element) -> int:
     return 0
 
 
-def insert_media(dom: libvirt.virDomain, target: str, path: str) -> Applied:
-    """Put the image at `path` into CD-ROM `target` (running domain and config)."""
+def insert_media(
+    dom: libvirt.virDomain, target: str, path: str, *, config_only: bool = False
+) -> Applied:
+    """Put the image at `path` into CD-ROM `target` (running domain and config; `config_only`:
+    the config alone, an admin's "save anyway" past the host checks)."""
     if not path:
         raise DomainActionError("insert media", domain_name(dom), "no image path given")
-    return _change_media(dom, target, path, "insert media")
+    applied = _change_media(dom, target, path, "insert media", config_only)
+    if config_only:
+        note = "; ".join(n for n in (FORCED_NOTE, applied.note) if n)
+        return Applied(live=False, config=applied.config, note=note)
+    return applied
 
 
 def eject_media(dom: libvirt.virDomain, target: str) -> Applied:

@@ -118,6 +118,7 @@ class AddCdromScreen(FormScreen[tuple[str, str]]):
     """Returns (bus, image path or "")."""
 
     confirm_label = "Add"
+    finding_fields = {E.DISK_PATH: "cdrom-path"}
 
     def __init__(self, title: Text, active: bool) -> None:
         super().__init__(title)
@@ -136,13 +137,17 @@ class AddCdromScreen(FormScreen[tuple[str, str]]):
             )
 
     def collect(self) -> tuple[str, str]:
-        return str(self.select_value("#cdrom-bus")), self.value_of("#cdrom-path")
+        path = self.value_of("#cdrom-path")
+        if path and not path.startswith("/"):
+            raise FieldError("cdrom-path", "Image: an absolute path on the libvirt host")
+        return str(self.select_value("#cdrom-bus")), path
 
 
 class MediaScreen(FormScreen[tuple[str, str]]):
     """Insert media: returns (drive target, image path)."""
 
     confirm_label = "Insert"
+    finding_fields = {E.DISK_PATH: "media-path"}
 
     def __init__(self, title: Text, drives: list[tuple[str, str]]) -> None:
         """`drives`: (target, label)."""
@@ -165,7 +170,7 @@ class MediaScreen(FormScreen[tuple[str, str]]):
     def collect(self) -> tuple[str, str]:
         path = self.value_of("#media-path")
         if not path.startswith("/"):
-            raise ValueError("Image: an absolute path on the libvirt host")
+            raise FieldError("media-path", "Image: an absolute path on the libvirt host")
         return str(self.select_value("#media-drive")), path
 
 

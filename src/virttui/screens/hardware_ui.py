@@ -38,13 +38,10 @@ REMOTE_NOTE = (
 )
 
 
-def _names(conn: libvirt.virConnect, kind: str) -> list[str]:
-    if kind == "pools":
-        return sorted(
-            p.name()
-            for p in conn.listAllStoragePools(libvirt.VIR_CONNECT_LIST_STORAGE_POOLS_ACTIVE)
-        )
-    return sorted(n.name() for n in conn.listAllNetworks(libvirt.VIR_CONNECT_LIST_NETWORKS_ACTIVE))
+def _pools(conn: libvirt.virConnect) -> list[str]:
+    return sorted(
+        p.name() for p in conn.listAllStoragePools(libvirt.VIR_CONNECT_LIST_STORAGE_POOLS_ACTIVE)
+    )
 
 
 def _networks(conn: libvirt.virConnect) -> dict[str, bool]:
@@ -155,7 +152,7 @@ def add_disk(app: VirtTUIApp, uri: str, uuid: str, details: DomainDetails) -> No
         )
         app.push_screen(form, answered)
 
-    run_job(app, uri, "Add disk", lambda c: _names(c, "pools"), ask, mutating=False)
+    run_job(app, uri, "Add disk", _pools, ask, mutating=False)
 
 
 def _pick_then_confirm(
@@ -201,6 +198,13 @@ def remove_disk(app: VirtTUIApp, uri: str, uuid: str, details: DomainDetails) ->
     _pick_then_confirm(app, "disk", d.name, items, "The storage itself is kept.", go)
 
 
+def _check_image(
+    conn: libvirt.virConnect, _dom: libvirt.virDomain, local: bool, value: tuple[str, str]
+) -> list[E.Finding]:
+    """(bus or drive, image path): an empty drive needs no image."""
+    return E.check_disk_path(conn, value[1], local) if value[1] else []
+
+
 def add_cdrom(app: VirtTUIApp, uri: str, uuid: str, details: DomainDetails) -> None:
     d = details.definition
 
@@ -208,16 +212,22 @@ def add_cdrom(app: VirtTUIApp, uri: str, uuid: str, details: DomainDetails) -> N
         if result is None:
             return
         bus, path = result
+        forced = form.forced
 
         def job(dom: libvirt.virDomain) -> list[str]:
-            applied, target = D.add_cdrom(dom, bus=bus, path=path)
-            return [f"CD-ROM {target}: {_where(applied)}"]
+            applied, target = D.add_cdrom(dom, bus=bus, path=path, config_only=forced)
+            return report_unchecked(form, [f"CD-ROM {target}: {_where(applied)}"])
 
         apply_and_report(app, uri, uuid, "Add CD-ROM", d.name, job)
 
-    app.push_screen(
-        AddCdromScreen(dialog_title("Add CD-ROM drive", d.name), details.active), answered
+    form = with_host_checks(
+        app,
+        uri,
+        uuid,
+        AddCdromScreen(dialog_title("Add CD-ROM drive", d.name), details.active),
+        _check_image,
     )
+    app.push_screen(form, answered)
 
 
 def _cdrom_items(
@@ -239,18 +249,22 @@ def insert_media(app: VirtTUIApp, uri: str, uuid: str, details: DomainDetails) -
     def answered(result: tuple[str, str] | None) -> None:
         if result:
             target, path = result
-            apply_and_report(
-                app,
-                uri,
-                uuid,
-                "Insert media",
-                d.name,
-                lambda dom: [f"{target} <- {path}: " + _where(D.insert_media(dom, target, path))],
-            )
+            forced = form.forced
 
-    app.push_screen(
-        MediaScreen(dialog_title("Insert media", d.name), _cdrom_items(details)), answered
+            def job(dom: libvirt.virDomain) -> list[str]:
+                applied = D.insert_media(dom, target, path, config_only=forced)
+                return report_unchecked(form, [f"{target} <- {path}: " + _where(applied)])
+
+            apply_and_report(app, uri, uuid, "Insert media", d.name, job)
+
+    form = with_host_checks(
+        app,
+        uri,
+        uuid,
+        MediaScreen(dialog_title("Insert media", d.name), _cdrom_items(details)),
+        _check_image,
     )
+    app.push_screen(form, answered)
 
 
 def eject_media(app: VirtTUIApp, uri: str, uuid: str, details: DomainDetails) -> None:
