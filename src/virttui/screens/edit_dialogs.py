@@ -100,7 +100,8 @@ class FormScreen(ModalScreen[R | None], Generic[R]):
         focusable.focus()
 
     def show_error(self, message: str) -> None:
-        self.query_one("#form-error", Static).update(Text(message))
+        lines = (E.visible(line) for line in message.split("\n"))
+        self.query_one("#form-error", Static).update(Text("\n".join(lines)))
 
     # ---- findings next to their fields
     def clear_findings(self) -> None:
@@ -113,7 +114,7 @@ class FormScreen(ModalScreen[R | None], Generic[R]):
 
     def show_at(self, widget_id: str, message: str, severity: str = E.BLOCKING) -> None:
         """`message` right under the input `widget_id` (at the bottom when there is none)."""
-        text = Text(("cannot check: " if severity == E.UNVERIFIABLE else "") + message)
+        text = Text(("cannot check: " if severity == E.UNVERIFIABLE else "") + E.visible(message))
         found = self.query(f"#{widget_id}") if widget_id else None
         if not found:
             self._bottom.append(str(text))
@@ -126,9 +127,9 @@ class FormScreen(ModalScreen[R | None], Generic[R]):
             row = found.first()
         row.add_class("-has-finding")
         kind = "-blocking" if severity == E.BLOCKING else "-unverifiable"
-        note = Static(text, classes=f"field-finding {kind}")
-        note.finding_for = widget_id  # type: ignore[attr-defined]
-        row.parent.mount(note, after=row)  # type: ignore[union-attr]
+        row.parent.mount(  # type: ignore[union-attr]
+            Static(text, classes=f"field-finding {kind}"), after=row
+        )
 
     def show_findings(self, findings: list[E.Finding]) -> None:
         self.clear_findings()
@@ -142,7 +143,9 @@ class FormScreen(ModalScreen[R | None], Generic[R]):
         for button in self.query("#start-network"):
             button.display = bool(start_network)
             if start_network:
-                button.label = f"Start {start_network}"
+                name = E.visible(start_network)
+                name = name if len(name) <= 24 else name[:23] + "…"
+                button.label = Text(f"Start {name}")  # literal: a network name is untrusted
 
     # ---- submit, check, force
     def action_submit(self) -> None:

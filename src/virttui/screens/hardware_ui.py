@@ -87,7 +87,7 @@ def with_host_checks(
 
 def report_unchecked(form: FormScreen[Any], lines: list[str]) -> list[str]:
     """The result lines plus what the host could not check."""
-    return [*lines, *(f"not checked: {m}" for m in form.not_checked)]
+    return [*lines, *(f"not checked: {E.visible(m)}" for m in form.not_checked)]
 
 
 def _check_disk(
