@@ -86,23 +86,8 @@ def host_ram_mib(conn: libvirt.virConnect) -> int:
     return int(conn.getInfo()[1])
 
 
-# ---------------------------------------------------------------------------------- core
-def test_this_host_does_not_offer_host_passthrough(
-    conn: libvirt.virConnect, guest: libvirt.virDomain
-) -> None:
-    """Verified first (like `virsh domcapabilities --virttype qemu`): TCG has no passthrough."""
-    caps, why = E.domain_capabilities(conn, guest)
-    assert caps is not None, why
-    assert caps.virt_type == "qemu"
-    mode = caps.cpu_mode("host-passthrough")
-    assert mode is not None and not mode.supported
-    before = persistent_xml(guest)
-    [f] = E.check_cpu_mode(conn, guest, "host-passthrough", "")
-    assert f.blocking and f.field == E.CPU_MODE and "not offered" in f.message
-    assert E.check_cpu_mode(conn, guest, "custom", "qemu64") == []
-    assert persistent_xml(guest) == before
-
-
+# Cheap checks first; the ones that make libvirtd look up QEMU capabilities (domcaps, device
+# parsing, define) last: under load each may wait minutes for libvirtd's capabilities cache.
 def test_memory_above_host_ram_refused_then_saved_anyway(
     conn: libvirt.virConnect, guest: libvirt.virDomain
 ) -> None:
@@ -151,17 +136,6 @@ def test_nic_missing_network_and_bridge_inactive_network_duplicate_mac(
     assert not conn.networkLookupByName(idle_network).isActive()
 
 
-def test_duplicate_mac_of_another_domain(
-    conn: libvirt.virConnect, guest: libvirt.virDomain, idle_network: str
-) -> None:
-    with running_guest(conn, "vt-chk2", start=False) as other:
-        mac = ET.fromstring(persistent_xml(other)).find("devices/interface/mac").get("address")
-        findings = E.check_nic(conn, guest, network=idle_network, mac=mac, local=True)
-        [f] = [f for f in findings if f.field == E.MAC]
-        assert f.blocking and f"domain {other.name()}" in f.message
-
-
-# ---------------------------------------------------------------------------------- dialog
 async def test_dialog_refuses_memory_above_host_ram_then_saves_anyway(
     conn: libvirt.virConnect, guest: libvirt.virDomain, idle_network: str
 ) -> None:
@@ -215,25 +189,6 @@ async def test_dialog_refuses_memory_above_host_ram_then_saves_anyway(
     assert root.find("devices/disk[@device='cdrom']") is None
 
 
-def test_save_anyway_attaches_config_only(
-    conn: libvirt.virConnect, guest: libvirt.virDomain
-) -> None:
-    """What "save anyway" does for a disk: into the persistent config (libvirt accepts it; the
-    next start would fail), then removed again."""
-    missing = f"/var/lib/libvirt/images/{unique_name('vt-nodisk')}.qcow2"
-    applied, target = D.add_disk_path(guest, missing, config_only=True)
-    try:
-        assert applied.config and not applied.live and "saved anyway" in applied.note
-        sources = [
-            s.get("file")
-            for s in ET.fromstring(persistent_xml(guest)).iterfind("devices/disk/source")
-        ]
-        assert missing in sources
-    finally:
-        D.remove_disk(guest, target)
-
-
-# ---------------------------------------------------------------------------------- qemu+ssh
 async def test_qemu_ssh_host_says_what_it_could_not_check(
     local_sshd: LocalSshd,  # noqa: F811 - the fixture imported above
     guest: libvirt.virDomain,
@@ -266,3 +221,47 @@ async def test_qemu_ssh_host_says_what_it_could_not_check(
         # This libvirt has an interface API (udev): a missing bridge is known even remotely.
         assert "vtnobr0" in finding_for(form, "nic-bridge-name")
         await pilot.press("escape")
+
+
+def test_this_host_does_not_offer_host_passthrough(
+    conn: libvirt.virConnect, guest: libvirt.virDomain
+) -> None:
+    """Verified first (like `virsh domcapabilities --virttype qemu`): TCG has no passthrough."""
+    caps, why = E.domain_capabilities(conn, guest)
+    assert caps is not None, why
+    assert caps.virt_type == "qemu"
+    mode = caps.cpu_mode("host-passthrough")
+    assert mode is not None and not mode.supported
+    before = persistent_xml(guest)
+    [f] = E.check_cpu_mode(conn, guest, "host-passthrough", "")
+    assert f.blocking and f.field == E.CPU_MODE and "not offered" in f.message
+    assert E.check_cpu_mode(conn, guest, "custom", "qemu64") == []
+    assert persistent_xml(guest) == before
+
+
+def test_save_anyway_attaches_config_only(
+    conn: libvirt.virConnect, guest: libvirt.virDomain
+) -> None:
+    """What "save anyway" does for a disk: into the persistent config (libvirt accepts it; the
+    next start would fail), then removed again."""
+    missing = f"/var/lib/libvirt/images/{unique_name('vt-nodisk')}.qcow2"
+    applied, target = D.add_disk_path(guest, missing, config_only=True)
+    try:
+        assert applied.config and not applied.live and "saved anyway" in applied.note
+        sources = [
+            s.get("file")
+            for s in ET.fromstring(persistent_xml(guest)).iterfind("devices/disk/source")
+        ]
+        assert missing in sources
+    finally:
+        D.remove_disk(guest, target)
+
+
+def test_duplicate_mac_of_another_domain(
+    conn: libvirt.virConnect, guest: libvirt.virDomain, idle_network: str
+) -> None:
+    with running_guest(conn, "vt-chk2", start=False) as other:
+        mac = ET.fromstring(persistent_xml(other)).find("devices/interface/mac").get("address")
+        findings = E.check_nic(conn, guest, network=idle_network, mac=mac, local=True)
+        [f] = [f for f in findings if f.field == E.MAC]
+        assert f.blocking and f"domain {other.name()}" in f.message
