@@ -83,7 +83,10 @@ def persistent_xml(dom: libvirt.virDomain) -> str:
 
 
 def host_ram_mib(conn: libvirt.virConnect) -> int:
-    return int(conn.getInfo()[1])
+    """Physical RAM as getMemoryStats says (on this host getInfo()[1] says far less)."""
+    total_kib = conn.getMemoryStats(libvirt.VIR_NODE_MEMORY_STATS_ALL_CELLS)["total"]
+    assert E.host_memory_kib(conn)[0] == total_kib
+    return int(total_kib) // 1024
 
 
 # Cheap checks first; the ones that make libvirtd look up QEMU capabilities (domcaps, device
