@@ -312,6 +312,18 @@ async def submit_form(pilot: Pilot[Any], values: dict[str, str]) -> FormScreen[A
     return form
 
 
+def finding_for(form: FormScreen[Any], widget_id: str) -> str:
+    """The finding shown right under input `widget_id` ("" if none): the next sibling of the
+    input's field row."""
+    row = form.query_one(f"#{widget_id}").parent
+    assert row is not None and row.parent is not None
+    siblings = list(row.parent.children)
+    after = siblings[siblings.index(row) + 1 :]
+    if not after or not after[0].has_class("field-finding"):
+        return ""
+    return str(after[0].render())
+
+
 async def test_title_and_description_cancel_then_save() -> None:
     async with make_app().run_test(size=(80, 24)) as pilot:
         app = await ready(pilot)
@@ -334,7 +346,7 @@ async def test_memory_vcpus_boot_order_and_cpu_mode() -> None:
         notes = record_notifications(app)
         await choose(pilot, lambda: edit.open_edit_menu(app, URI, UUID), "m")
         form = await submit_form(pilot, {"#res-memory": "9000"})
-        assert "cannot exceed" in str(form.query_one("#form-error").render())
+        assert "cannot exceed" in finding_for(form, "res-memory")
         await submit_form(pilot, {"#res-memory": "1024", "#res-vcpus": "1"})
         await wait_until(pilot, lambda: inactive(app).memory_current_kib == 1024 * 1024)
         await wait_until(pilot, lambda: any(t == "Memory and vCPUs" for t, _m, _s in notes))

@@ -94,3 +94,16 @@ def apply_live_else_config(
     except libvirt.libvirtError as exc:
         return Applied(live=False, config=True, note=f"not possible live: {error_message(exc)}")
     return Applied(live=True, config=True)
+
+
+FORCED_NOTE = "saved anyway: config only, against the host's checks"
+
+
+def apply_config_only(
+    dom: libvirt.virDomain, action: str, call: Callable[[int], object]
+) -> Applied:
+    """Run `call(AFFECT_CONFIG)`: the admin's explicit "save anyway" of an edit the host checks
+    refused. The running domain is left alone; the next start shows whether it works."""
+    with libvirt_errors(action, domain_name(dom)):
+        call(AFFECT_CONFIG)
+    return Applied(live=False, config=True, note=FORCED_NOTE)

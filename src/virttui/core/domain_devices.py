@@ -16,8 +16,10 @@ import libvirt
 from virttui.core import device_xml
 from virttui.core.action_result import (
     AFFECT_CONFIG,
+    FORCED_NOTE,
     Applied,
     DomainActionError,
+    apply_config_only,
     apply_live_else_config,
     domain_name,
     libvirt_errors,
@@ -26,7 +28,13 @@ from virttui.core.domain_redefine import INACTIVE_SECURE, redefine, redefine_app
 from virttui.core.libvirt_runtime import error_message
 
 
-def attach(dom: libvirt.virDomain, xml: str, action: str = "attach device") -> Applied:
+def attach(
+    dom: libvirt.virDomain, xml: str, action: str = "attach device", *, config_only: bool = False
+) -> Applied:
+    """Attach live and in the config where possible; `config_only`: the persistent config alone
+    (an admin's "save anyway" past the host checks)."""
+    if config_only:
+        return apply_config_only(dom, action, lambda f: dom.attachDeviceFlags(xml, f))
     return _with_redefine_fallback(
         dom, action, lambda f: dom.attachDeviceFlags(xml, f), lambda root: _append(root, xml)
     )
@@ -134,11 +142,12 @@ def add_disk_path(
     cache: str = "",
     fmt: str = "",
     target: str = "",
+    config_only: bool = False,
 ) -> tuple[Applied, str]:
     """Attach an existing file or block device. Returns (where applied, target used)."""
     target = target or device_xml.next_target(bus, _used_targets(dom, "add disk"))
     xml = device_xml.disk_xml(target, bus=bus, path=path, fmt=fmt, cache=cache)
-    return attach(dom, xml, "add disk"), target
+    return attach(dom, xml, "add disk", config_only=config_only), target
 
 
 def add_disk_new_volume(
@@ -198,19 +207,27 @@ def remove_disk(dom: libvirt.virDomain, target: str) -> Applied:
 
 
 def add_cdrom(
-    dom: libvirt.virDomain, *, bus: str = "sata", path: str = "", target: str = ""
+    dom: libvirt.virDomain,
+    *,
+    bus: str = "sata",
+    path: str = "",
+    target: str = "",
+    config_only: bool = False,
 ) -> tuple[Applied, str]:
     """Add a CD-ROM drive (empty or with `path`). SATA/IDE drives cannot be hot-plugged: on a
     running domain this lands in the config with a note."""
     target = target or device_xml.next_target(bus, _used_targets(dom, "add CD-ROM"))
-    return attach(dom, device_xml.cdrom_xml(target, bus=bus, path=path), "add CD-ROM"), target
+    xml = device_xml.cdrom_xml(target, bus=bus, path=path)
+    return attach(dom, xml, "add CD-ROM", config_only=config_only), target
 
 
-def _change_media(dom: libvirt.virDomain, target: str, path: str, action: str) -> Applied:
+def _change_media(
+    dom: libvirt.virDomain, target: str, path: str, action: str, config_only: bool = False
+) -> Applied:
     results: list[Applied] = []
     name = domain_name(dom)
     with libvirt_errors(action, name):
-        active = bool(dom.isActive())
+        active = bool(dom.isActive()) and not config_only
         persistent = bool(dom.isPersistent())
     scopes = [(libvirt.VIR_DOMAIN_AFFECT_LIVE, False)] if active else []
     if persistent:
@@ -250,11 +267,18 @@ def _source_index(disk: ET.Element) -> int:
     return 0
 
 
-def insert_media(dom: libvirt.virDomain, target: str, path: str) -> Applied:
-    """Put the image at `path` into CD-ROM `target` (running domain and config)."""
+def insert_media(
+    dom: libvirt.virDomain, target: str, path: str, *, config_only: bool = False
+) -> Applied:
+    """Put the image at `path` into CD-ROM `target` (running domain and config; `config_only`:
+    the config alone, an admin's "save anyway" past the host checks)."""
     if not path:
         raise DomainActionError("insert media", domain_name(dom), "no image path given")
-    return _change_media(dom, target, path, "insert media")
+    applied = _change_media(dom, target, path, "insert media", config_only)
+    if config_only:
+        note = "; ".join(n for n in (FORCED_NOTE, applied.note) if n)
+        return Applied(live=False, config=applied.config, note=note)
+    return applied
 
 
 def eject_media(dom: libvirt.virDomain, target: str) -> Applied:
@@ -265,13 +289,20 @@ def eject_media(dom: libvirt.virDomain, target: str) -> Applied:
 
 
 def add_nic(
-    dom: libvirt.virDomain, *, network: str = "", bridge: str = "", model: str = "virtio"
+    dom: libvirt.virDomain,
+    *,
+    network: str = "",
+    bridge: str = "",
+    model: str = "virtio",
+    mac: str = "",
+    config_only: bool = False,
 ) -> Applied:
+    """A NIC on a network or bridge; libvirt picks the MAC unless `mac` is given."""
     try:
-        xml = device_xml.nic_xml(network=network, bridge=bridge, model=model)
+        xml = device_xml.nic_xml(network=network, bridge=bridge, model=model, mac=mac)
     except ValueError as exc:
         raise DomainActionError("add NIC", domain_name(dom), str(exc)) from exc
-    return attach(dom, xml, "add NIC")
+    return attach(dom, xml, "add NIC", config_only=config_only)
 
 
 def remove_nic(dom: libvirt.virDomain, mac: str) -> Applied:

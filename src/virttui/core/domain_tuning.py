@@ -16,6 +16,7 @@ from virttui.core.action_result import (
     AFFECT_CONFIG,
     Applied,
     DomainActionError,
+    apply_config_only,
     apply_live_else_config,
     domain_name,
     libvirt_errors,
@@ -26,15 +27,24 @@ BOOT_DEVICES = ("hd", "cdrom", "network", "fd")
 CPU_MODES = ("host-passthrough", "host-model", "maximum", "custom")
 
 
-def set_memory(dom: libvirt.virDomain, current_kib: int, max_kib: int | None = None) -> Applied:
+def set_memory(
+    dom: libvirt.virDomain,
+    current_kib: int,
+    max_kib: int | None = None,
+    *,
+    config_only: bool = False,
+) -> Applied:
     """Set the balloon target (live where possible) and optionally the maximum (config only:
-    QEMU cannot grow the maximum of a running guest)."""
+    QEMU cannot grow the maximum of a running guest). `config_only`: the persistent config
+    alone (an admin's "save anyway" past the host checks)."""
     name = domain_name(dom)
     if current_kib <= 0 or (max_kib is not None and max_kib < current_kib):
         raise DomainActionError("set memory", name, "need 0 < current <= maximum")
     if max_kib is not None:
         with libvirt_errors("set maximum memory", name):
             dom.setMemoryFlags(max_kib, AFFECT_CONFIG | libvirt.VIR_DOMAIN_MEM_MAXIMUM)
+    if config_only:
+        return apply_config_only(dom, "set memory", lambda f: dom.setMemoryFlags(current_kib, f))
     return apply_live_else_config(
         dom, "set memory", lambda flags: dom.setMemoryFlags(current_kib, flags)
     )

@@ -15,6 +15,8 @@ import libvirt
 from textual.app import SystemCommand
 
 from virttui.core import domain_tuning as T
+from virttui.core import edit_checks as E
+from virttui.core.action_result import FORCED_NOTE
 from virttui.core.domain_info import collect_domain_details, parse_domain_xml
 from virttui.core.domain_menu import EDIT_ENTRIES, entry, merge_devices
 from virttui.core.domain_model import DomainDetails
@@ -40,6 +42,8 @@ from virttui.screens.hardware_ui import (
     remove_graphics,
     remove_nic,
     remove_serial,
+    report_unchecked,
+    with_host_checks,
 )
 from virttui.screens.ui_jobs import apply_and_report, dialog_title, run_job, writable_host
 
@@ -132,28 +136,52 @@ def edit_notes(app: VirtTUIApp, uri: str, uuid: str, details: DomainDetails) -> 
 def edit_resources(app: VirtTUIApp, uri: str, uuid: str, details: DomainDetails) -> None:
     d = details.definition
 
+    def changed_memory(res: Resources) -> tuple[int | None, int | None]:
+        """(balloon KiB, maximum KiB), None where unchanged: only changes are checked."""
+        cur, top = res.memory_mib * 1024, res.max_memory_mib * 1024
+        return (
+            cur if cur != d.memory_current_kib else None,
+            top if top != d.memory_max_kib else None,
+        )
+
+    def check(
+        conn: libvirt.virConnect, _dom: libvirt.virDomain, _local: bool, res: Resources
+    ) -> list[E.Finding]:
+        return E.check_memory(conn, *changed_memory(res))
+
     def answered(res: Resources | None) -> None:
         if res is None:
             return
+        forced = form.forced
 
         def job(dom: libvirt.virDomain) -> list[str]:
             lines: list[str] = []
             max_kib = res.max_memory_mib * 1024
             max_changed = max_kib != d.memory_max_kib
             if max_changed or res.memory_mib * 1024 != d.memory_current_kib:
-                applied = T.set_memory(dom, res.memory_mib * 1024, max_kib if max_changed else None)
+                applied = T.set_memory(
+                    dom,
+                    res.memory_mib * 1024,
+                    max_kib if max_changed else None,
+                    config_only=forced,
+                )
                 lines.append(f"memory {res.memory_mib} MiB: {applied.describe()}")
             vmax_changed = res.max_vcpus != d.cpu.vcpus_max
             if vmax_changed or res.vcpus != d.cpu.vcpus_current:
                 applied = T.set_vcpus(dom, res.vcpus, res.max_vcpus if vmax_changed else None)
                 lines.append(f"vCPUs {res.vcpus}: {applied.describe()}")
-            return lines or ["nothing changed"]
+            return report_unchecked(form, lines or ["nothing changed"])
 
         apply_and_report(app, uri, uuid, "Memory and vCPUs", d.name, job)
 
-    app.push_screen(
-        ResourcesScreen(dialog_title("Memory and vCPUs", d.name), d, details.active), answered
+    form = with_host_checks(
+        app,
+        uri,
+        uuid,
+        ResourcesScreen(dialog_title("Memory and vCPUs", d.name), d, details.active),
+        check,
     )
+    app.push_screen(form, answered)
 
 
 def edit_boot(app: VirtTUIApp, uri: str, uuid: str, details: DomainDetails) -> None:
@@ -179,23 +207,32 @@ def edit_boot(app: VirtTUIApp, uri: str, uuid: str, details: DomainDetails) -> N
 def edit_cpu(app: VirtTUIApp, uri: str, uuid: str, details: DomainDetails) -> None:
     d = details.definition
 
+    def check(
+        conn: libvirt.virConnect, dom: libvirt.virDomain, _local: bool, value: tuple[str, str]
+    ) -> list[E.Finding]:
+        return E.check_cpu_mode(conn, dom, *value)
+
     def answered(result: tuple[str, str] | None) -> None:
         if result:
             mode, model = result
-            apply_and_report(
-                app,
-                uri,
-                uuid,
-                "CPU mode",
-                d.name,
-                lambda dom: [
-                    f"{mode} {model}".strip() + ": " + T.set_cpu_mode(dom, mode, model).describe()
-                ],
-            )
+            forced = form.forced
 
-    app.push_screen(
-        CpuModeScreen(dialog_title("CPU mode", d.name), d.cpu.mode, d.cpu.model), answered
+            def job(dom: libvirt.virDomain) -> list[str]:
+                where = T.set_cpu_mode(dom, mode, model).describe()  # config only anyway
+                if forced:
+                    where += f" ({FORCED_NOTE})"
+                return report_unchecked(form, [f"{mode} {model}".strip() + ": " + where])
+
+            apply_and_report(app, uri, uuid, "CPU mode", d.name, job)
+
+    form = with_host_checks(
+        app,
+        uri,
+        uuid,
+        CpuModeScreen(dialog_title("CPU mode", d.name), d.cpu.mode, d.cpu.model),
+        check,
     )
+    app.push_screen(form, answered)
 
 
 HANDLERS: dict[str, Handler] = {

@@ -1,8 +1,15 @@
 """Forms of the Edit menu: notes, memory/vCPUs, boot order, CPU mode. They validate and return a
-plain value; `domain_edit_ui` applies it through the core."""
+plain value; `domain_edit_ui` applies it through the core.
+
+A form may also be given a `checker` (see `FormScreen.checker`): before it closes, the value is
+checked against the host in a worker (`core.edit_checks`). A refusal is shown next to the field
+it is about, Save is refused, and the admin may press "Save anyway" (config only) or, for an
+inactive network, "Start network".
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -15,10 +22,27 @@ from textual.screen import ModalScreen
 from textual.widget import Widget
 from textual.widgets import Button, Input, Select, Static, TextArea
 
+from virttui.core import edit_checks as E
 from virttui.core.domain_model import DomainDefinition
 from virttui.core.domain_tuning import BOOT_DEVICES, CPU_MODES
+from virttui.core.units import MAX_MEMORY_MIB, parse_count
 
 R = TypeVar("R")
+MAX_VCPUS = 16384  # libvirt's own ceiling is lower on every driver; beyond this is a typo
+
+# checker(value, done, failed): check `value` against the host in a worker, then call
+# done(findings) or failed(message) on the UI thread.
+Checker = Callable[[Any, Callable[[list[E.Finding]], None], Callable[[str], None]], None]
+# starter(network, done): start the network in a worker, then done(None) or done(error message).
+NetworkStarter = Callable[[str, Callable[[str | None], None]], None]
+
+
+class FieldError(ValueError):
+    """A value the form cannot take, shown next to the input `widget_id`."""
+
+    def __init__(self, widget_id: str, message: str) -> None:
+        super().__init__(message)
+        self.widget_id = widget_id
 
 
 def field(label: str, widget: Widget) -> Horizontal:
@@ -31,10 +55,21 @@ class FormScreen(ModalScreen[R | None], Generic[R]):
 
     BINDINGS = [Binding("escape", "cancel", "Cancel"), Binding("ctrl+s", "submit", "Apply")]
     confirm_label = "Apply"
+    # edit_checks field -> the input its findings are shown under
+    finding_fields: dict[str, str] = {}
 
     def __init__(self, title: Text) -> None:
         super().__init__()
         self.form_title = title
+        self.checker: Checker | None = None
+        self.network_starter: NetworkStarter | None = None
+        self.host_note = ""  # what this host cannot check, said up front
+        self.forced = False  # "Save anyway" was pressed: apply to the config only
+        self.not_checked: list[str] = []  # what the host could not check (for the report)
+        self._checking = False
+        self._refused: object = None  # the value the host checks refused
+        self._start_network = ""
+        self._bottom: list[str] = []  # findings without a field of their own
 
     def fields(self) -> ComposeResult:
         raise NotImplementedError
@@ -47,25 +82,150 @@ class FormScreen(ModalScreen[R | None], Generic[R]):
             yield Static(self.form_title, classes="dialog-title")
             with VerticalScroll(classes="form-body"):
                 yield from self.fields()
+            if self.host_note:
+                yield Static(Text(self.host_note), id="form-host-note", classes="dialog-hint")
             yield Static(id="form-error", classes="dialog-error")
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Cancel", id="cancel", compact=True)
+                if self.checker is not None:
+                    yield Button("Start network", id="start-network", compact=True)
+                    yield Button("Save anyway", id="force", variant="warning", compact=True)
                 yield Button(self.confirm_label, id="confirm", variant="success", compact=True)
 
     def on_mount(self) -> None:
+        for button_id in ("#start-network", "#force"):
+            for button in self.query(button_id):
+                button.display = False
         focusable = self.query("Input, TextArea, Select, RadioSet, SelectionList").first()
         focusable.focus()
 
     def show_error(self, message: str) -> None:
-        self.query_one("#form-error", Static).update(Text(message))
+        lines = (E.visible(line) for line in message.split("\n"))
+        self.query_one("#form-error", Static).update(Text("\n".join(lines)))
 
+    # ---- findings next to their fields
+    def clear_findings(self) -> None:
+        for static in self.query(".field-finding"):
+            static.remove()
+        for row in self.query(".field.-has-finding"):
+            row.remove_class("-has-finding")
+        self._bottom = []
+        self.show_error("")
+
+    def show_at(self, widget_id: str, message: str, severity: str = E.BLOCKING) -> None:
+        """`message` right under the input `widget_id` (at the bottom when there is none)."""
+        text = Text(("cannot check: " if severity == E.UNVERIFIABLE else "") + E.visible(message))
+        found = self.query(f"#{widget_id}") if widget_id else None
+        if not found:
+            self._bottom.append(str(text))
+            self.show_error("\n".join(self._bottom))
+            return
+        row = found.first()
+        while row.parent is not None and not row.has_class("field"):
+            row = row.parent  # type: ignore[assignment]
+        if not row.has_class("field") or row.parent is None:
+            row = found.first()
+        row.add_class("-has-finding")
+        kind = "-blocking" if severity == E.BLOCKING else "-unverifiable"
+        row.parent.mount(  # type: ignore[union-attr]
+            Static(text, classes=f"field-finding {kind}"), after=row
+        )
+
+    def show_findings(self, findings: list[E.Finding]) -> None:
+        self.clear_findings()
+        for f in findings:
+            self.show_at(self.finding_fields.get(f.field, ""), f.message, f.severity)
+
+    def _set_buttons(self, refused: bool, start_network: str = "") -> None:
+        self._start_network = start_network
+        for button in self.query("#force"):
+            button.display = refused
+        for button in self.query("#start-network"):
+            button.display = bool(start_network)
+            if start_network:
+                name = E.visible(start_network)
+                name = name if len(name) <= 24 else name[:23] + "…"
+                button.label = Text(f"Start {name}")  # literal: a network name is untrusted
+
+    # ---- submit, check, force
     def action_submit(self) -> None:
+        if self._checking:
+            return
+        try:
+            value = self.collect()
+        except FieldError as exc:
+            self.clear_findings()
+            self.show_at(exc.widget_id, str(exc))
+            return
+        except ValueError as exc:
+            self.clear_findings()
+            self.show_error(str(exc))
+            return
+        if self.checker is None:
+            self.dismiss(value)
+            return
+        self._checking = True
+        self.clear_findings()
+        self.show_error("Checking against the host...")
+        self.checker(
+            value,
+            lambda findings: self._checked(value, findings),
+            lambda message: self._check_failed(value, message),
+        )
+
+    def _checked(self, value: R, findings: list[E.Finding]) -> None:
+        self._checking = False
+        if not self.is_attached:
+            return
+        refused = E.blocking(findings)
+        if not refused:
+            self.not_checked = E.not_checked(findings)
+            self.dismiss(value)
+            return
+        self._refused = value
+        self.show_findings(findings)
+        starts = [f.start_network for f in refused if f.start_network]
+        self._set_buttons(True, starts[0] if starts else "")
+
+    def _check_failed(self, value: R, message: str) -> None:
+        self._checking = False
+        if not self.is_attached:
+            return
+        self._refused = value
+        self.clear_findings()
+        self.show_error(f"Could not check against the host: {message}")
+        self._set_buttons(True)
+
+    def action_force(self) -> None:
+        """Save anyway: the value the checks refused, into the persistent config only."""
         try:
             value = self.collect()
         except ValueError as exc:
             self.show_error(str(exc))
             return
+        if value != self._refused:  # edited since the refusal: check the new value first
+            self.action_submit()
+            return
+        self.forced = True
         self.dismiss(value)
+
+    def action_start_network(self) -> None:
+        name = self._start_network
+        if not name or self.network_starter is None:
+            return
+
+        def done(error: str | None) -> None:
+            if not self.is_attached:
+                return
+            if error is not None:
+                self.show_error(f"Could not start network {name}: {error}")
+                return
+            self.clear_findings()
+            self._set_buttons(False)
+            self.show_error(f"Network {name} started. Press {self.confirm_label} to go on.")
+
+        self.show_error(f"Starting network {name}...")
+        self.network_starter(name, done)
 
     def action_cancel(self) -> None:
         self.dismiss(None)
@@ -77,6 +237,10 @@ class FormScreen(ModalScreen[R | None], Generic[R]):
             self.action_submit()
         elif event.button.id == "cancel":
             self.action_cancel()
+        elif event.button.id == "force":
+            self.action_force()
+        elif event.button.id == "start-network":
+            self.action_start_network()
 
     @on(Input.Submitted)
     def _submitted(self, event: Input.Submitted) -> None:
@@ -91,14 +255,12 @@ class FormScreen(ModalScreen[R | None], Generic[R]):
         return None if value is Select.NULL else value
 
 
-def positive_int(text: str, what: str) -> int:
+def positive_int(text: str, what: str, *, maximum: int = MAX_VCPUS, widget_id: str = "") -> int:
+    """A whole number 1..maximum, else FieldError next to `widget_id`."""
     try:
-        value = int(text)
-    except ValueError:
-        raise ValueError(f"{what}: a whole number, please") from None
-    if value <= 0:
-        raise ValueError(f"{what} must be above zero")
-    return value
+        return parse_count(text, what, maximum=maximum)
+    except ValueError as exc:
+        raise FieldError(widget_id, str(exc)) from None
 
 
 # ---------------------------------------------------------------------------------- notes
@@ -133,6 +295,8 @@ class Resources:
 
 
 class ResourcesScreen(FormScreen[Resources]):
+    finding_fields = {E.MEMORY: "res-memory", E.MAX_MEMORY: "res-max-memory"}
+
     def __init__(self, title: Text, definition: DomainDefinition, active: bool) -> None:
         super().__init__(title)
         self.definition = definition
@@ -155,16 +319,24 @@ class ResourcesScreen(FormScreen[Resources]):
         yield Static(Text(hint), classes="dialog-hint")
 
     def collect(self) -> Resources:
+        mib = MAX_MEMORY_MIB
         result = Resources(
-            positive_int(self.value_of("#res-memory"), "Memory"),
-            positive_int(self.value_of("#res-max-memory"), "Max memory"),
-            positive_int(self.value_of("#res-vcpus"), "vCPUs"),
-            positive_int(self.value_of("#res-max-vcpus"), "Max vCPUs"),
+            positive_int(
+                self.value_of("#res-memory"), "Memory", maximum=mib, widget_id="res-memory"
+            ),
+            positive_int(
+                self.value_of("#res-max-memory"),
+                "Max memory",
+                maximum=mib,
+                widget_id="res-max-memory",
+            ),
+            positive_int(self.value_of("#res-vcpus"), "vCPUs", widget_id="res-vcpus"),
+            positive_int(self.value_of("#res-max-vcpus"), "Max vCPUs", widget_id="res-max-vcpus"),
         )
         if result.memory_mib > result.max_memory_mib:
-            raise ValueError("Memory cannot exceed the maximum")
+            raise FieldError("res-memory", "Memory cannot exceed the maximum")
         if result.vcpus > result.max_vcpus:
-            raise ValueError("vCPUs cannot exceed the maximum")
+            raise FieldError("res-vcpus", "vCPUs cannot exceed the maximum")
         return result
 
 
@@ -200,6 +372,8 @@ class BootOrderScreen(FormScreen[tuple[str, ...]]):
 class CpuModeScreen(FormScreen[tuple[str, str]]):
     """Returns (mode, model)."""
 
+    finding_fields = {E.CPU_MODE: "cpu-mode", E.CPU_MODEL: "cpu-model"}
+
     def __init__(self, title: Text, mode: str, model: str) -> None:
         super().__init__(title)
         self.mode = mode if mode in CPU_MODES else "custom"
@@ -229,5 +403,5 @@ class CpuModeScreen(FormScreen[tuple[str, str]]):
         mode = str(self.select_value("#cpu-mode"))
         model = self.value_of("#cpu-model")
         if mode == "custom" and not model:
-            raise ValueError("custom mode needs a CPU model")
+            raise FieldError("cpu-model", "custom mode needs a CPU model")
         return mode, model if mode == "custom" else ""

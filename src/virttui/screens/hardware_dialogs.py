@@ -11,10 +11,12 @@ from textual.app import ComposeResult
 from textual.timer import Timer
 from textual.widgets import Checkbox, Input, RadioButton, RadioSet, Select, Static
 
+from virttui.core import edit_checks as E
 from virttui.core.device_xml import CACHE_MODES, DISK_BUSES, GRAPHICS_TYPES, NIC_MODELS
 from virttui.core.domain_devices import Display
 from virttui.core.image_format import FormatGuess
-from virttui.screens.edit_dialogs import FormScreen, field
+from virttui.core.units import MAX_DISK_BYTES, parse_size
+from virttui.screens.edit_dialogs import FieldError, FormScreen, field
 
 GIB = 1024**3
 CDROM_BUSES = ("sata", "ide", "scsi", "usb")
@@ -34,13 +36,11 @@ def _select(options: tuple[str, ...] | list[str], value: str, id: str) -> Select
 
 
 def _size_bytes(text: str) -> int:
+    """GiB typed in the form; inf, nan, negative and absurd sizes are refused in the field."""
     try:
-        gib = float(text)
-    except ValueError:
-        raise ValueError("Size: a number of GiB, e.g. 10 or 0.5") from None
-    if gib <= 0:
-        raise ValueError("Size must be above zero")
-    return int(gib * GIB)
+        return parse_size(text, "Size in GiB", unit_bytes=GIB, maximum_bytes=MAX_DISK_BYTES)
+    except ValueError as exc:
+        raise FieldError("disk-size", str(exc)) from None
 
 
 @dataclass(frozen=True)
@@ -60,6 +60,7 @@ class AddDiskScreen(FormScreen[DiskRequest]):
     to what `probe(path)` reports (qemu-img info, or the pool), else raw; never qcow2 unasked."""
 
     confirm_label = "Add"
+    finding_fields = {E.DISK_PATH: "disk-path"}
 
     def __init__(
         self,
@@ -175,7 +176,7 @@ class AddDiskScreen(FormScreen[DiskRequest]):
                 raise ValueError("No storage pool to create a volume in")
             volume = self.value_of("#disk-volume")
             if not volume or "/" in volume:
-                raise ValueError("Volume name: a file name, without /")
+                raise FieldError("disk-volume", "Volume name: a file name, without /")
             return DiskRequest(
                 True,
                 str(self.select_value("#disk-pool")),
@@ -187,7 +188,7 @@ class AddDiskScreen(FormScreen[DiskRequest]):
             )
         path = self.value_of("#disk-path")
         if not path.startswith("/"):
-            raise ValueError("Path: an absolute path on the libvirt host")
+            raise FieldError("disk-path", "Path: an absolute path on the libvirt host")
         return DiskRequest(False, path=path, fmt=fmt, bus=bus, cache=cache)
 
 
@@ -195,6 +196,7 @@ class AddCdromScreen(FormScreen[tuple[str, str]]):
     """Returns (bus, image path or "")."""
 
     confirm_label = "Add"
+    finding_fields = {E.DISK_PATH: "cdrom-path"}
 
     def __init__(self, title: Text, active: bool) -> None:
         super().__init__(title)
@@ -213,13 +215,17 @@ class AddCdromScreen(FormScreen[tuple[str, str]]):
             )
 
     def collect(self) -> tuple[str, str]:
-        return str(self.select_value("#cdrom-bus")), self.value_of("#cdrom-path")
+        path = self.value_of("#cdrom-path")
+        if path and not path.startswith("/"):
+            raise FieldError("cdrom-path", "Image: an absolute path on the libvirt host")
+        return str(self.select_value("#cdrom-bus")), path
 
 
 class MediaScreen(FormScreen[tuple[str, str]]):
     """Insert media: returns (drive target, image path)."""
 
     confirm_label = "Insert"
+    finding_fields = {E.DISK_PATH: "media-path"}
 
     def __init__(self, title: Text, drives: list[tuple[str, str]]) -> None:
         """`drives`: (target, label)."""
@@ -242,7 +248,7 @@ class MediaScreen(FormScreen[tuple[str, str]]):
     def collect(self) -> tuple[str, str]:
         path = self.value_of("#media-path")
         if not path.startswith("/"):
-            raise ValueError("Image: an absolute path on the libvirt host")
+            raise FieldError("media-path", "Image: an absolute path on the libvirt host")
         return str(self.select_value("#media-drive")), path
 
 
@@ -251,32 +257,51 @@ class NicRequest:
     network: str = ""
     bridge: str = ""
     model: str = "virtio"
+    mac: str = ""  # "" lets libvirt pick one
 
 
 class AddNicScreen(FormScreen[NicRequest]):
     confirm_label = "Add"
+    finding_fields = {E.NETWORK: "nic-network-name", E.BRIDGE: "nic-bridge-name", E.MAC: "nic-mac"}
 
-    def __init__(self, title: Text, networks: list[str]) -> None:
+    def __init__(
+        self, title: Text, networks: list[str], inactive: frozenset[str] = frozenset()
+    ) -> None:
+        """`networks`: every libvirt network of the host; `inactive`: those not running."""
         super().__init__(title)
         self.networks = networks
+        self.inactive = inactive
 
     def fields(self) -> ComposeResult:
         with RadioSet(id="nic-kind", compact=True):
             yield RadioButton("Virtual network", value=bool(self.networks), id="nic-network")
             yield RadioButton("Host bridge", value=not self.networks, id="nic-bridge")
         if self.networks:
-            yield field("Network", _select(self.networks, self.networks[0], "nic-network-name"))
+            first = next((n for n in self.networks if n not in self.inactive), self.networks[0])
+            yield field(
+                "Network",
+                Select(
+                    [(f"{n} (inactive)" if n in self.inactive else n, n) for n in self.networks],
+                    value=first,
+                    allow_blank=False,
+                    id="nic-network-name",
+                    compact=True,
+                ),
+            )
         yield field("Bridge", Input(placeholder="br0", id="nic-bridge-name", compact=True))
         yield field("Model", _select(NIC_MODELS, "virtio", "nic-model"))
+        yield field("MAC", Input(placeholder="automatic", id="nic-mac", compact=True))
 
     def collect(self) -> NicRequest:
         model = str(self.select_value("#nic-model"))
+        mac = self.value_of("#nic-mac")
         if self.networks and self.query_one("#nic-network", RadioButton).value:
-            return NicRequest(network=str(self.select_value("#nic-network-name")), model=model)
+            network = str(self.select_value("#nic-network-name"))
+            return NicRequest(network=network, model=model, mac=mac)
         bridge = self.value_of("#nic-bridge-name")
         if not bridge:
-            raise ValueError("Bridge: the name of a host bridge, e.g. br0")
-        return NicRequest(bridge=bridge, model=model)
+            raise FieldError("nic-bridge-name", "Bridge: the name of a host bridge, e.g. br0")
+        return NicRequest(bridge=bridge, model=model, mac=mac)
 
 
 @dataclass(frozen=True)

@@ -4,17 +4,19 @@ console, graphics. Removing asks first, naming the device and the domain (Cancel
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import libvirt
 from rich.text import Text
 
 from virttui.core import domain_devices as D
+from virttui.core import edit_checks as E
 from virttui.core.action_result import Applied
 from virttui.core.domain_model import DomainDetails
 from virttui.core.image_format import FormatGuess, detect_format
 from virttui.screens.action_dialogs import PickScreen
 from virttui.screens.confirm import ConfirmScreen
+from virttui.screens.edit_dialogs import FormScreen
 from virttui.screens.hardware_dialogs import (
     DETECT,
     AddCdromScreen,
@@ -33,14 +35,77 @@ from virttui.screens.ui_jobs import apply_and_report, confirm, dialog_title, run
 if TYPE_CHECKING:
     from virttui.app import VirtTUIApp
 
+V = TypeVar("V")
+HostCheck = Callable[[libvirt.virConnect, libvirt.virDomain, bool, V], list[E.Finding]]
 
-def _names(conn: libvirt.virConnect, kind: str) -> list[str]:
-    if kind == "pools":
-        return sorted(
-            p.name()
-            for p in conn.listAllStoragePools(libvirt.VIR_CONNECT_LIST_STORAGE_POOLS_ACTIVE)
+REMOTE_NOTE = (
+    "Remote host: disk paths are checked only against its storage pools, bridges only where "
+    "its libvirt has an interface API; what could not be checked is said, not refused."
+)
+
+
+def _pools(conn: libvirt.virConnect) -> list[str]:
+    return sorted(
+        p.name() for p in conn.listAllStoragePools(libvirt.VIR_CONNECT_LIST_STORAGE_POOLS_ACTIVE)
+    )
+
+
+def _networks(conn: libvirt.virConnect) -> dict[str, bool]:
+    """Every network of the host, name -> active (an inactive one can be started from the form)."""
+    return {n.name(): bool(n.isActive()) for n in conn.listAllNetworks(0)}
+
+
+def with_host_checks(
+    app: VirtTUIApp, uri: str, uuid: str, form: FormScreen[Any], check: HostCheck[Any]
+) -> FormScreen[Any]:
+    """Give `form` a checker running `check(conn, dom, local, value)` in a worker before the form
+    closes, and a network starter; says up front what a remote host cannot check."""
+    host = app.hosts.get(uri)
+    uri_local = bool(host is not None and host.is_local)
+
+    def checker(
+        value: Any,
+        done: Callable[[list[E.Finding]], None],
+        failed: Callable[[str], None],
+    ) -> None:
+        def job(conn: libvirt.virConnect) -> list[E.Finding]:
+            local = E.checks_host_directly(conn, uri_local)
+            return check(conn, conn.lookupByUUIDString(uuid), local, value)
+
+        run_job(app, uri, "Check against the host", job, done, failed=failed, mutating=False)
+
+    def start(network: str, done: Callable[[str | None], None]) -> None:
+        run_job(
+            app,
+            uri,
+            f"Start network {network}",
+            lambda conn: E.start_network(conn, network),
+            lambda _result: done(None),
+            failed=done,
         )
-    return sorted(n.name() for n in conn.listAllNetworks(libvirt.VIR_CONNECT_LIST_NETWORKS_ACTIVE))
+
+    form.checker = checker
+    form.network_starter = start
+    if not uri_local:
+        form.host_note = REMOTE_NOTE
+    return form
+
+
+def report_unchecked(form: FormScreen[Any], lines: list[str]) -> list[str]:
+    """The result lines plus what the host could not check."""
+    return [*lines, *(f"not checked: {E.visible(m)}" for m in form.not_checked)]
+
+
+def _check_disk(
+    conn: libvirt.virConnect, _dom: libvirt.virDomain, local: bool, req: DiskRequest
+) -> list[E.Finding]:
+    return [] if req.new_volume else E.check_disk_path(conn, req.path, local)
+
+
+def _check_nic(
+    conn: libvirt.virConnect, dom: libvirt.virDomain, local: bool, req: NicRequest
+) -> list[E.Finding]:
+    return E.check_nic(conn, dom, network=req.network, bridge=req.bridge, mac=req.mac, local=local)
 
 
 def _where(applied: Applied) -> str:
@@ -65,15 +130,23 @@ def add_disk(app: VirtTUIApp, uri: str, uuid: str, details: DomainDetails) -> No
                     bus=req.bus,
                     cache=req.cache,
                 )
-                return [f"{target} ({path}): {_where(applied)}"]
-            # An existing image: the format the dialog's probe showed, else probe now; never
-            # qcow2 by assumption.
-            fmt, detected = req.fmt, ""
-            if fmt == DETECT:
-                guess = detect_format(dom.connect(), req.path)
-                fmt, detected = guess.format, f", format {guess.describe()}"
-            applied, target = D.add_disk_path(dom, req.path, bus=req.bus, cache=req.cache, fmt=fmt)
-            return [f"{target} ({req.path}{detected}): {_where(applied)}"]
+            else:
+                # An existing image: the format the dialog's probe showed, else probe now;
+                # never qcow2 by assumption.
+                fmt, detected = req.fmt, ""
+                if fmt == DETECT:
+                    guess = detect_format(dom.connect(), req.path)
+                    fmt, detected = guess.format, f", format {guess.describe()}"
+                applied, target = D.add_disk_path(
+                    dom,
+                    req.path,
+                    bus=req.bus,
+                    cache=req.cache,
+                    fmt=fmt,
+                    config_only=form.forced,
+                )
+                path = f"{req.path}{detected}"
+            return report_unchecked(form, [f"{target} ({path}): {_where(applied)}"])
 
         apply_and_report(app, uri, uuid, "Add disk", d.name, job)
 
@@ -81,13 +154,21 @@ def add_disk(app: VirtTUIApp, uri: str, uuid: str, details: DomainDetails) -> No
         """Runs in the dialog's worker thread, through the host's connection."""
         return app.hosts[uri].call(lambda conn: detect_format(conn, path))
 
-    def ask(pools: list[str]) -> None:
-        volume = f"{d.name}-disk{len(d.disks) + 1}.qcow2"
-        app.push_screen(
-            AddDiskScreen(dialog_title("Add disk", d.name), pools, volume, probe), answered
-        )
+    form: FormScreen[Any]
 
-    run_job(app, uri, "Add disk", lambda c: _names(c, "pools"), ask, mutating=False)
+    def ask(pools: list[str]) -> None:
+        nonlocal form
+        volume = f"{d.name}-disk{len(d.disks) + 1}.qcow2"
+        form = with_host_checks(
+            app,
+            uri,
+            uuid,
+            AddDiskScreen(dialog_title("Add disk", d.name), pools, volume, probe),
+            _check_disk,
+        )
+        app.push_screen(form, answered)
+
+    run_job(app, uri, "Add disk", _pools, ask, mutating=False)
 
 
 def _pick_then_confirm(
@@ -133,6 +214,13 @@ def remove_disk(app: VirtTUIApp, uri: str, uuid: str, details: DomainDetails) ->
     _pick_then_confirm(app, "disk", d.name, items, "The storage itself is kept.", go)
 
 
+def _check_image(
+    conn: libvirt.virConnect, _dom: libvirt.virDomain, local: bool, value: tuple[str, str]
+) -> list[E.Finding]:
+    """(bus or drive, image path): an empty drive needs no image."""
+    return E.check_disk_path(conn, value[1], local) if value[1] else []
+
+
 def add_cdrom(app: VirtTUIApp, uri: str, uuid: str, details: DomainDetails) -> None:
     d = details.definition
 
@@ -140,16 +228,22 @@ def add_cdrom(app: VirtTUIApp, uri: str, uuid: str, details: DomainDetails) -> N
         if result is None:
             return
         bus, path = result
+        forced = form.forced
 
         def job(dom: libvirt.virDomain) -> list[str]:
-            applied, target = D.add_cdrom(dom, bus=bus, path=path)
-            return [f"CD-ROM {target}: {_where(applied)}"]
+            applied, target = D.add_cdrom(dom, bus=bus, path=path, config_only=forced)
+            return report_unchecked(form, [f"CD-ROM {target}: {_where(applied)}"])
 
         apply_and_report(app, uri, uuid, "Add CD-ROM", d.name, job)
 
-    app.push_screen(
-        AddCdromScreen(dialog_title("Add CD-ROM drive", d.name), details.active), answered
+    form = with_host_checks(
+        app,
+        uri,
+        uuid,
+        AddCdromScreen(dialog_title("Add CD-ROM drive", d.name), details.active),
+        _check_image,
     )
+    app.push_screen(form, answered)
 
 
 def _cdrom_items(
@@ -171,18 +265,22 @@ def insert_media(app: VirtTUIApp, uri: str, uuid: str, details: DomainDetails) -
     def answered(result: tuple[str, str] | None) -> None:
         if result:
             target, path = result
-            apply_and_report(
-                app,
-                uri,
-                uuid,
-                "Insert media",
-                d.name,
-                lambda dom: [f"{target} <- {path}: " + _where(D.insert_media(dom, target, path))],
-            )
+            forced = form.forced
 
-    app.push_screen(
-        MediaScreen(dialog_title("Insert media", d.name), _cdrom_items(details)), answered
+            def job(dom: libvirt.virDomain) -> list[str]:
+                applied = D.insert_media(dom, target, path, config_only=forced)
+                return report_unchecked(form, [f"{target} <- {path}: " + _where(applied)])
+
+            apply_and_report(app, uri, uuid, "Insert media", d.name, job)
+
+    form = with_host_checks(
+        app,
+        uri,
+        uuid,
+        MediaScreen(dialog_title("Insert media", d.name), _cdrom_items(details)),
+        _check_image,
     )
+    app.push_screen(form, answered)
 
 
 def eject_media(app: VirtTUIApp, uri: str, uuid: str, details: DomainDetails) -> None:
@@ -226,29 +324,35 @@ def remove_cdrom(app: VirtTUIApp, uri: str, uuid: str, details: DomainDetails) -
 def add_nic(app: VirtTUIApp, uri: str, uuid: str, details: DomainDetails) -> None:
     d = details.definition
 
+    form: FormScreen[Any]
+
     def answered(req: NicRequest | None) -> None:
         if req is not None:
             source = req.network or req.bridge
-            apply_and_report(
-                app,
-                uri,
-                uuid,
-                "Add NIC",
-                d.name,
-                lambda dom: [
-                    f"{req.model} on {source}: "
-                    + _where(
-                        D.add_nic(dom, network=req.network, bridge=req.bridge, model=req.model)
-                    )
-                ],
-            )
 
-    def ask(networks: list[str]) -> None:
-        app.push_screen(
-            AddNicScreen(dialog_title("Add network interface", d.name), networks), answered
+            def job(dom: libvirt.virDomain) -> list[str]:
+                applied = D.add_nic(
+                    dom,
+                    network=req.network,
+                    bridge=req.bridge,
+                    model=req.model,
+                    mac=req.mac,
+                    config_only=form.forced,
+                )
+                return report_unchecked(form, [f"{req.model} on {source}: " + _where(applied)])
+
+            apply_and_report(app, uri, uuid, "Add NIC", d.name, job)
+
+    def ask(networks: dict[str, bool]) -> None:
+        nonlocal form
+        inactive = frozenset(n for n, active in networks.items() if not active)
+        title = dialog_title("Add network interface", d.name)
+        form = with_host_checks(
+            app, uri, uuid, AddNicScreen(title, sorted(networks), inactive), _check_nic
         )
+        app.push_screen(form, answered)
 
-    run_job(app, uri, "Add NIC", lambda c: _names(c, "networks"), ask, mutating=False)
+    run_job(app, uri, "Add NIC", _networks, ask, mutating=False)
 
 
 def remove_nic(app: VirtTUIApp, uri: str, uuid: str, details: DomainDetails) -> None:

@@ -28,6 +28,14 @@ class DomainCapabilities:
     video_models: tuple[str, ...]
     hostdev_types: tuple[str, ...]
     features: tuple[str, ...]  # supported='yes' features (sev, vmcoreinfo, ...)
+    # custom mode: (model name, usable "yes"/"no"/"unknown"), as <mode name='custom'> lists them
+    custom_models: tuple[tuple[str, str], ...] = ()
+
+    def cpu_mode(self, name: str) -> CpuMode | None:
+        for mode in self.cpu_modes:
+            if mode.name == name:
+                return mode
+        return None
 
     @property
     def host_model(self) -> str | None:
@@ -67,6 +75,11 @@ def parse_domain_capabilities(xml: str) -> DomainCapabilities:
                 ),
             )
         )
+    custom_models = tuple(
+        (m.text or "", m.get("usable", "unknown"))
+        for m in root.findall("cpu/mode[@name='custom']/model")
+        if m.text
+    )
     devices = root.find("devices")
 
     def device(tag: str) -> ET.Element | None:
@@ -92,4 +105,5 @@ def parse_domain_capabilities(xml: str) -> DomainCapabilities:
         video_models=_enum(device("video"), "modelType"),
         hostdev_types=_enum(device("hostdev"), "subsysType"),
         features=features,
+        custom_models=custom_models,
     )
