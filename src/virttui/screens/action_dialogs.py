@@ -16,6 +16,7 @@ from textual.widgets.option_list import Option
 
 from virttui.core.domain_undefine import StorageChoice
 from virttui.core.units import human_bytes
+from virttui.widgets.plain import append_plain, plain
 
 
 def _buttons(confirm: str, *, destructive: bool = False) -> Horizontal:
@@ -44,9 +45,9 @@ class PromptScreen(ModalScreen[str | None]):
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
             yield Static(self.prompt_title, classes="dialog-title")
-            yield Static(Text(self.label))
+            yield Static(plain(self.label))
             yield Input(self.value, id="prompt-input")
-            yield Static(Text(self.hint), classes="dialog-hint")
+            yield Static(plain(self.hint, multiline=True), classes="dialog-hint")
             yield Static(id="prompt-error", classes="dialog-error")
             yield _buttons(self.confirm_label)
 
@@ -89,7 +90,7 @@ class PickScreen(ModalScreen[str | None]):
         with Vertical(classes="dialog"):
             yield Static(self.pick_title, classes="dialog-title")
             yield OptionList(
-                *(Option(Text(label), id=item_id) for item_id, label in self.items),
+                *(Option(plain(label), id=item_id) for item_id, label in self.items),
                 id="pick-options",
             )
 
@@ -144,13 +145,13 @@ class UndefineScreen(ModalScreen[UndefineChoice | None]):
         f = self.facts
         title = Text()
         title.append("Undefine ", style="bold")
-        title.append(f.name, style="bold")
+        append_plain(title, f.name, "bold")
         title.append("?")
         with Vertical(classes="dialog danger", id="undefine-dialog"):
             yield Static(title, classes="dialog-title")
             note = "The definition is removed"
             note += " (it keeps running as a transient domain)." if f.active else "."
-            yield Static(Text(note))
+            yield Static(plain(note, multiline=True))
             yield Checkbox(
                 "Also delete the managed save image",
                 f.has_managed_save,
@@ -176,11 +177,11 @@ class UndefineScreen(ModalScreen[UndefineChoice | None]):
                 label = "Delete these storage volumes:"
                 if f.active:
                     label = "Force the domain off first to delete its storage."
-                yield Static(Text(label))
+                yield Static(plain(label))
                 yield SelectionList[str](
                     *(
                         (
-                            Text(f"{c.target:<5} {c.path}{_device_note(c.device)}"),
+                            plain(f"{c.target:<5} {c.path}{_device_note(c.device)}"),
                             c.path,
                             c.default_ticked,
                         )
@@ -229,9 +230,9 @@ class CloneProgressScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         title = Text()
         title.append("Cloning ", style="bold")
-        title.append(self.source)
+        append_plain(title, self.source)
         title.append(" to ", style="bold")
-        title.append(self.new_name)
+        append_plain(title, self.new_name)
         with Vertical(classes="dialog", id="clone-dialog"):
             yield Static(title, classes="dialog-title")
             yield ProgressBar(total=None, show_eta=False, id="clone-progress")
@@ -247,4 +248,4 @@ class CloneProgressScreen(ModalScreen[None]):
         bar = self.query_one(ProgressBar)
         bar.update(total=max(total, 1), progress=min(done, max(total, 1)))
         status = f"{human_bytes(done)} of {human_bytes(total)} copied"
-        self.query_one("#clone-status", Static).update(Text(status))
+        self.query_one("#clone-status", Static).update(plain(status, multiline=True))

@@ -15,6 +15,7 @@ from textual.widgets.option_list import Option
 
 from virttui.core.config import HostEntry
 from virttui.core.host_config import URI_EXAMPLES, normalize_uri, validate_uri
+from virttui.widgets.plain import plain
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,7 +88,9 @@ class AddHostScreen(ModalScreen[NewHost | None]):
         return error
 
     def _show_error(self, message: str | None) -> None:
-        self.query_one("#add-host-error", Static).update(Text(message or "", style="bold"))
+        self.query_one("#add-host-error", Static).update(
+            plain(message or "", style="bold", multiline=True)
+        )
 
     def _add(self) -> None:
         error = self.problem()

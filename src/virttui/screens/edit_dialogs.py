@@ -17,6 +17,7 @@ from textual.widgets import Button, Input, Select, Static, TextArea
 
 from virttui.core.domain_model import DomainDefinition
 from virttui.core.domain_tuning import BOOT_DEVICES, CPU_MODES
+from virttui.widgets.plain import plain
 
 R = TypeVar("R")
 
@@ -57,7 +58,7 @@ class FormScreen(ModalScreen[R | None], Generic[R]):
         focusable.focus()
 
     def show_error(self, message: str) -> None:
-        self.query_one("#form-error", Static).update(Text(message))
+        self.query_one("#form-error", Static).update(plain(message, multiline=True))
 
     def action_submit(self) -> None:
         try:
@@ -191,7 +192,7 @@ class BootOrderScreen(FormScreen[tuple[str, ...]]):
         hint = f"Comma-separated, first tried first: {', '.join(BOOT_DEVICES)}."
         if self.per_device:
             hint += f" Replaces the per-device order ({', '.join(self.current)})."
-        yield Static(Text(hint), classes="dialog-hint")
+        yield Static(plain(hint), classes="dialog-hint")
 
     def collect(self) -> tuple[str, ...]:
         return parse_boot_order(self.value_of("#boot-order"))

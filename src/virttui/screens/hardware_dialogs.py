@@ -11,6 +11,7 @@ from textual.widgets import Input, RadioButton, RadioSet, Select, Static
 
 from virttui.core.device_xml import CACHE_MODES, DISK_BUSES, GRAPHICS_TYPES, NIC_MODELS
 from virttui.screens.edit_dialogs import FormScreen, field
+from virttui.widgets.plain import plain
 
 GIB = 1024**3
 CDROM_BUSES = ("sata", "ide", "scsi", "usb")
@@ -18,7 +19,8 @@ CDROM_BUSES = ("sata", "ide", "scsi", "usb")
 
 def _select(options: tuple[str, ...] | list[str], value: str, id: str) -> Select[str]:
     return Select(
-        [(o or "(default)", o) for o in options],
+        # Pool and network names come from libvirt: literal Text, never markup.
+        [(plain(o) if o else Text("(default)"), o) for o in options],
         value=value,
         allow_blank=False,
         id=id,
@@ -152,7 +154,7 @@ class MediaScreen(FormScreen[tuple[str, str]]):
         yield field(
             "Drive",
             Select(
-                [(label, t) for t, label in self.drives],
+                [(plain(label), t) for t, label in self.drives],
                 value=self.drives[0][0],
                 allow_blank=False,
                 id="media-drive",
