@@ -32,10 +32,11 @@ class AddHostScreen(ModalScreen[NewHost | None]):
         self.existing = existing
 
     def compose(self) -> ComposeResult:
+        # Compact fields: the whole dialog, buttons included, fits an 80x24 terminal.
         with Vertical(id="add-host-dialog"):
             yield Static(Text("Add a connection", style="bold"), id="add-host-title")
             yield Label("libvirt URI")
-            yield Input(placeholder="qemu:///system", id="add-host-uri")
+            yield Input(placeholder="qemu:///system", id="add-host-uri", compact=True)
             yield Label("Examples (Enter copies one into the field)")
             yield OptionList(
                 *(
@@ -45,10 +46,10 @@ class AddHostScreen(ModalScreen[NewHost | None]):
                 id="add-host-examples",
             )
             yield Label("Label (optional)")
-            yield Input(placeholder="e.g. rack 3 hypervisor", id="add-host-label")
+            yield Input(placeholder="e.g. rack 3 hypervisor", id="add-host-label", compact=True)
             with Horizontal(id="add-host-flags"):
-                yield Checkbox("Connect now", True, id="add-host-connect")
-                yield Checkbox("Autoconnect at start", False, id="add-host-auto")
+                yield Checkbox("Connect now", True, id="add-host-connect", compact=True)
+                yield Checkbox("Autoconnect at start", False, id="add-host-auto", compact=True)
             yield Static(id="add-host-error")
             with Horizontal(id="add-host-buttons"):
                 yield Button("Cancel", id="cancel", variant="primary")

@@ -31,7 +31,7 @@ from virttui.core.safe_text import visible
 from virttui.core.stats import DomainRow
 from virttui.widgets.details_view import devices, overview, state_text
 from virttui.widgets.history_plot import GRAPHS, HistoryPlot
-from virttui.widgets.plain import append_plain, plain
+from virttui.widgets.plain import plain
 
 GRAPH_WINDOWS = (60.0, 300.0, 600.0)  # seconds; `w` cycles
 TABS = ("tab-overview", "tab-devices", "tab-graphs", "tab-xml")
@@ -148,12 +148,15 @@ class DetailsScreen(Screen[None]):
         rest = Text("  ")
         rest.append_text(state_text(self.details, self.row()))
         rest.append("  on ")
-        append_plain(rest, self.host.label)
+        label = plain(self.host.label)
         width = self.size.width - 2 if self.is_mounted and self.size.width else 0  # padding 0 1
         if width > 0:
-            name_room = max(8, width - rest.cell_len)
+            # The state always shows; the name gets what is left after up to 20 cells of host
+            # label (a long label is cut at the end of the line).
+            name_room = max(8, width - rest.cell_len - min(label.cell_len, 20))
             if name.cell_len > name_room:
                 name.truncate(name_room, overflow="ellipsis")
+        rest.append_text(label)
         text = Text(no_wrap=True, overflow="ellipsis", end="")
         text.append_text(name)
         text.append_text(rest)
