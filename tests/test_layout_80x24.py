@@ -175,7 +175,7 @@ async def test_console_status_line_shows_the_whole_stty_command(
             status = _lines(app)[0]
             assert f"stty cols {vt.columns} rows {vt.lines}" in status, status
             # Fields never touch: name, state and hints are separated by " · ".
-            assert re.search(r"\S · failed · stty cols", status), status
+            assert re.search(r"\S · failed · ", status), status
             assert status.lstrip().startswith("Serial console"), status
             assert name[:4] in status, status
             screen.action_leave()
