@@ -36,6 +36,7 @@ ISO = "Win10 [x64].iso"
 C1_NAME = "c1\x9bname"
 DEL_NAME = "del\x7fname"
 PLAIN = "plain-vm"
+OFF_NAME = "off\x85name"  # shut off (rename applies), NEL in the name
 ESC_TITLE = "esc\x1b[31mred\x07 [/]"
 ESC_DESCRIPTION = "first [/] line\x1b]0;pwned\x07\nsecond\x9b line"
 TEST_NS = "http://libvirt.org/schemas/domain/test/1.0"
@@ -76,6 +77,7 @@ def hostile_uri(tmp_path: Path) -> str:
         _domain(2, ISO, 5),
         _domain(3, C1_NAME, 1, title="c1\x9btitle"),
         _domain(4, DEL_NAME, 3),
+        _domain(6, OFF_NAME, 5),
         _domain(5, PLAIN, 1, cdroms=(f"/iso/{ISO}", "/iso/[/]", "/iso/c1\x9b.iso")),
         _pool("11111111-0000-0000-0000-000000000001", CLICK, "/p/[/]"),
         _pool("11111111-0000-0000-0000-000000000002", "c1\x9bpool", "/p/q"),
@@ -180,7 +182,7 @@ async def test_list_columns_stay_aligned_with_control_characters(hostile_uri: st
         lines = screen_text(app).split("\n")
         state_x = lines[0].index("State")
         rows = [line for line in lines if any(w in line for w in ("running", "shutoff", "paused"))]
-        assert len(rows) == 5, lines
+        assert len(rows) == 6, lines
         for line in rows:
             assert line[state_x - 1] == " ", line
             assert line[state_x:].split(" ", 1)[0] in ("running", "shutoff", "paused"), line
@@ -355,4 +357,40 @@ async def test_notifications_with_hostile_error_text(hostile_uri: str) -> None:
         _put_cursor(app, hostile_uri, ISO)
         app.run_lifecycle("start", [(hostile_uri, _uuid(app, hostile_uri, ISO))])
         await wait_until(pilot, lambda: "Start" in screen_text(app), 10)
+        assert_screen_clean(app)
+
+
+# ---------------------------------------------------------------------------------- editable fields
+async def test_edit_fields_start_with_escapes_and_untouched_ones_change_nothing(
+    hostile_uri: str,
+) -> None:
+    from virttui.screens.action_dialogs import PromptScreen
+    from virttui.screens.domain_actions_ui import run_domain_action
+    from virttui.screens.edit_dialogs import NotesScreen
+
+    app = VirtTUIApp([HostSpec(hostile_uri)], refresh=3600)
+    async with app.run_test(size=(100, 30), notifications=True) as pilot:
+        await _settled_app(pilot, hostile_uri, notes=False)
+        uuid = _uuid(app, hostile_uri, C1_NAME)
+
+        await _open_edit(pilot, hostile_uri, C1_NAME, "notes", NotesScreen)
+        text = assert_screen_clean(app)
+        assert "c1\\x9btitle" in text  # the title field
+        assert "[bold]desc[/] " + ISO in text  # the description field, literally
+        await pilot.press("ctrl+s")
+        await wait_until(pilot, lambda: "nothing changed" in screen_text(app), 10)
+        title = app.hosts[hostile_uri].call(
+            lambda c: c.lookupByUUIDString(uuid).metadata(
+                libvirt.VIR_DOMAIN_METADATA_TITLE, None, 0
+            )
+        )
+        assert title == "c1\x9btitle"  # saving the untouched form left the title alone
+
+        run_domain_action(app, hostile_uri, _uuid(app, hostile_uri, OFF_NAME), "rename")
+        await wait_until(pilot, lambda: isinstance(app.screen, PromptScreen), 10)
+        await pilot.pause(0.2)
+        assert "off\\x85name" in assert_screen_clean(app)
+        await pilot.press("enter")  # unchanged: no rename
+        await pilot.pause(0.5)
+        assert any(r.name == OFF_NAME for r in app.store.hosts[hostile_uri].rows.values())
         assert_screen_clean(app)

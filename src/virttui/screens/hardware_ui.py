@@ -11,6 +11,7 @@ import libvirt
 from virttui.core import domain_devices as D
 from virttui.core.action_result import Applied
 from virttui.core.domain_model import DomainDetails
+from virttui.core.safe_text import visible
 from virttui.screens.action_dialogs import PickScreen
 from virttui.screens.hardware_dialogs import (
     AddCdromScreen,
@@ -69,7 +70,7 @@ def add_disk(app: VirtTUIApp, uri: str, uuid: str, details: DomainDetails) -> No
         apply_and_report(app, uri, uuid, "Add disk", d.name, job)
 
     def ask(pools: list[str]) -> None:
-        volume = f"{d.name}-disk{len(d.disks) + 1}.qcow2"
+        volume = f"{visible(d.name)}-disk{len(d.disks) + 1}.qcow2"
         app.push_screen(AddDiskScreen(dialog_title("Add disk", d.name), pools, volume), answered)
 
     run_job(app, uri, "Add disk", lambda c: _names(c, "pools"), ask, mutating=False)
