@@ -394,3 +394,44 @@ async def test_edit_fields_start_with_escapes_and_untouched_ones_change_nothing(
         await pilot.pause(0.5)
         assert any(r.name == OFF_NAME for r in app.store.hosts[hostile_uri].rows.values())
         assert_screen_clean(app)
+
+
+async def test_remove_cdrom_pick_and_confirm_name_the_path_literally(hostile_uri: str) -> None:
+    from virttui.screens.action_dialogs import PickScreen
+    from virttui.screens.confirm import ConfirmScreen
+
+    app = VirtTUIApp([HostSpec(hostile_uri)], refresh=3600)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await _settled_app(pilot, hostile_uri, notes=False)
+        await _open_edit(pilot, hostile_uri, PLAIN, "remove_cdrom", PickScreen)
+        text = assert_screen_clean(app)
+        for expected in (f"sda (/iso/{ISO})", "sdb (/iso/[/])", "sdc (/iso/c1\\x9b.iso)"):
+            assert expected in text, expected
+        await pilot.press("down", "down", "enter")
+        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen), 10)
+        await pilot.pause(0.2)
+        text = assert_screen_clean(app)
+        assert "Remove sdc (/iso/c1\\x9b.iso) from: plain-vm?" in text
+        await pilot.press("escape")
+
+
+# ---------------------------------------------------------------------------------- consoles
+async def test_console_status_line_and_switcher_show_names_literally(hostile_uri: str) -> None:
+    from virttui.screens.console import open_serial_console
+    from virttui.screens.console_switcher import open_console_switcher
+
+    app = VirtTUIApp([HostSpec(hostile_uri)], refresh=3600)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await _settled_app(pilot, hostile_uri, notes=False)
+        for name, shown in ((CLICK, CLICK), (C1_NAME, "c1\\x9bname")):
+            screen = open_serial_console(app, hostile_uri, _uuid(app, hostile_uri, name))
+            await wait_until(pilot, lambda s=screen: s.state == "failed", 10)
+            await pilot.pause(0.2)
+            text = assert_screen_clean(app)
+            assert f"Serial console  {shown} · failed · stty cols" in text.split("\n")[0]
+            screen.action_leave()
+            await pilot.pause(0.1)
+        open_console_switcher(app)
+        await pilot.pause(0.3)
+        text = assert_screen_clean(app)
+        assert CLICK in text and "c1\\x9bname" in text

@@ -26,7 +26,7 @@ from virttui.core.connection import HostConnection, NotConnected
 from virttui.core.libvirt_runtime import error_message
 from virttui.core.serial_console import ConsoleBusy
 from virttui.screens import console_registry
-from virttui.widgets.plain import plain
+from virttui.widgets.plain import append_plain, plain
 
 SEPARATOR = " · "
 NAME_MIN = 8  # cells of the domain name kept before optional status fields are dropped
@@ -222,10 +222,10 @@ class ConsoleScreen(Screen[None]):
             text.append("Force takes it over and disconnects the other client.")
         elif message.kind == "ended":
             text.append("Console ended: ", style="bold")
-            text.append(message.text)
+            append_plain(text, message.text, multiline=True)
         else:
             text.append("Cannot open the console: ", style="bold")
-            text.append(message.text)
+            append_plain(text, message.text, multiline=True)
         self._show_notice(text, force=message.kind == "busy")
 
     # ------------------------------------------------------------------ notice and status

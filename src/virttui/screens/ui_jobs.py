@@ -123,7 +123,7 @@ def confirm(
 ) -> None:
     """Ask "<verb>: <name>?" with Cancel as the default button; run `then` on yes."""
     question = Text()
-    question.append(f"{verb}: ", style="bold")
+    append_plain(question, f"{verb}: ", "bold")  # may name a device path
     append_plain(question, name)
     question.append("?\n\n")
     append_plain(question, explanation, multiline=True)
@@ -137,7 +137,7 @@ def confirm(
 
 def dialog_title(action: str, name: str) -> Text:
     text = Text()
-    text.append(f"{action}: ", style="bold")
+    append_plain(text, f"{action}: ", "bold")
     append_plain(text, name)
     return text
 
