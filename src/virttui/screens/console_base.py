@@ -29,15 +29,15 @@ from virttui.screens import console_registry
 from virttui.widgets.plain import append_plain, plain
 
 SEPARATOR = " · "
-NAME_MIN = 8  # cells of the domain name kept before optional status fields are dropped
+NAME_KEEP = 32  # cells of the domain name kept whole before optional status fields are dropped
 
 
 def status_line(title: str, name: str, fields: list[str], width: int) -> Text:
     """` title  name · field · field`, fitted to `width` cells (0: no limit).
 
     The first two fields (the state and the most useful hint, e.g. the `stty` command) always
-    stay whole; later fields are dropped from the end while the line is too long, then the name
-    is cut with an ellipsis. Fields never touch: each one is preceded by " · ".
+    stay whole; later fields are dropped from the end while the line (with up to NAME_KEEP cells of
+    name) is too long, then the name is cut with an ellipsis. Fields never touch: each one is preceded by " · ".
     """
     head = Text(f" {title} ", style="reverse bold")
     head.append(" ")
@@ -48,7 +48,7 @@ def status_line(title: str, name: str, fields: list[str], width: int) -> Text:
         return sum(cell_len(SEPARATOR + f) for f in fields[:count])
 
     if width > 0:
-        while keep > 2 and head.cell_len + min(label.cell_len, NAME_MIN) + tail_len(keep) > width:
+        while keep > 2 and head.cell_len + min(label.cell_len, NAME_KEEP) + tail_len(keep) > width:
             keep -= 1
         room = width - head.cell_len - tail_len(keep)
         if label.cell_len > room:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from rich.style import Style, StyleType
 from rich.text import Text
 
-from virttui.core.safe_text import split_visible
+from virttui.core.safe_text import has_unsafe, split_visible
 
 ESCAPE_STYLE = Style(reverse=True)
 
@@ -39,5 +39,9 @@ def plain(
     justify: str | None = None,
 ) -> Text:
     """A `Text` holding `value` literally (no markup), control characters made visible."""
+    string = value if isinstance(value, str) else str(value)
+    if not has_unsafe(string) or (multiline and not has_unsafe(string.replace("\n", ""))):
+        # Nothing to escape: a Text styled as a whole, exactly like `Text(value, style=...)`.
+        return Text(string, style=style, no_wrap=no_wrap, overflow=overflow, justify=justify)  # type: ignore[arg-type]
     text = Text(no_wrap=no_wrap, overflow=overflow, justify=justify)  # type: ignore[arg-type]
-    return append_plain(text, value, style, multiline=multiline)
+    return append_plain(text, string, style, multiline=multiline)
