@@ -36,8 +36,9 @@ def status_line(title: str, name: str, fields: list[str], width: int) -> Text:
     """` title  name · field · field`, fitted to `width` cells (0: no limit).
 
     The first two fields (the state and the most useful hint, e.g. the `stty` command) always
-    stay whole; later fields are dropped from the end while the line (with up to NAME_KEEP cells of
-    name) is too long, then the name is cut with an ellipsis. Fields never touch: each one is preceded by " · ".
+    stay whole; later fields are dropped from the end while the line (with up to NAME_KEEP cells
+    of name) is too long, then the name is cut with an ellipsis. Fields never touch: each one is
+    preceded by " · ".
     """
     head = Text(f" {title} ", style="reverse bold")
     head.append(" ")
