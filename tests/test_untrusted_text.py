@@ -353,10 +353,15 @@ async def test_notifications_with_hostile_error_text(hostile_uri: str) -> None:
         await pilot.pause(0.3)
         text = assert_screen_clean(app)
         assert "qemu:///x\\e[31m[/]" + CLICK + ": no such connection" in text
-        # A failing libvirt call whose message holds the hostile name: a notification, no crash.
-        _put_cursor(app, hostile_uri, ISO)
+        # A lifecycle action's report names the domains: literally, markup and all.
         app.run_lifecycle("start", [(hostile_uri, _uuid(app, hostile_uri, ISO))])
-        await wait_until(pilot, lambda: "Start" in screen_text(app), 10)
+        await wait_until(pilot, lambda: f"{ISO}: started" in screen_text(app), 10)
+        assert_screen_clean(app)
+        # Force off asks first (the question names the domain), then reports per domain.
+        app.run_lifecycle("destroy", [(hostile_uri, _uuid(app, hostile_uri, DEL_NAME))])
+        await pilot.pause(0.3)
+        await pilot.click("#confirm")
+        await wait_until(pilot, lambda: "del\\x7fname: " in screen_text(app), 10)
         assert_screen_clean(app)
 
 
