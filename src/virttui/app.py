@@ -16,6 +16,7 @@ from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.driver import Driver
 from textual.message import Message
+from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.worker import get_current_worker
 
@@ -23,11 +24,13 @@ from virttui.core.connection import ConnState, DomainEvent, HostConnection, Host
 from virttui.core.domain_store import DomainStore
 from virttui.core.libvirt_runtime import error_message
 from virttui.core.lifecycle import LIFECYCLE, action_allowed
+from virttui.core.safe_text import visible
 from virttui.core.shutdown_watch import DEFAULT_GRACE
 from virttui.core.terminal_watch import EXIT_TERMINAL_GONE
 from virttui.resources import stylesheets
 from virttui.screens.domains import DomainsScreen
 from virttui.widgets.glyphs import pick_glyphs
+from virttui.widgets.plain import append_plain
 
 if TYPE_CHECKING:
     # Imported where used: the details screen pulls in plotext, the action menus many modals;
@@ -189,6 +192,26 @@ class VirtTUIApp(App[None]):
             self.terminal_gone = reason
             self.exit(return_code=EXIT_TERMINAL_GONE)
 
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = True,
+    ) -> None:
+        """Every notification, whoever raises it: control characters in the message and the title
+        are shown as escapes, never sent to the terminal. Callers pass libvirt's text with
+        `markup=False` (only Textual's own fixed messages use markup)."""
+        super().notify(
+            visible(message, multiline=True),
+            title=visible(title),
+            severity=severity,
+            timeout=timeout,
+            markup=markup,
+        )
+
     def on_unmount(self) -> None:
         for host in self.hosts.values():
             host.stop(timeout=0.5)
@@ -225,8 +248,10 @@ class VirtTUIApp(App[None]):
             return
         self._fallback_done = True
         text = Text()
-        text.append(f"Cannot reach {uri}: ", style="bold")
-        text.append(error or "no libvirt daemon")
+        text.append("Cannot reach ", style="bold")
+        append_plain(text, uri, "bold")
+        text.append(": ", style="bold")
+        append_plain(text, error or "no libvirt daemon")
         if self.demo_fallback:
             self.open_demo()
             text.append(
@@ -401,7 +426,12 @@ class VirtTUIApp(App[None]):
     def _report_results(self, title: str, verb: str, results: list[tuple[str, str | None]]) -> None:
         """One notification per action: the per-domain outcome, libvirt's message for failures."""
         failed = [(n, e) for n, e in results if e is not None]
-        lines = [f"{name}: {error}" if error else f"{name}: {verb}" for name, error in results]
+        lines = [
+            f"{visible(name)}: {visible(error, multiline=True)}"
+            if error
+            else f"{visible(name)}: {verb}"
+            for name, error in results
+        ]
         if failed:
             heading = (
                 f"{title} failed"

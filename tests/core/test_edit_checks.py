@@ -190,7 +190,3 @@ def test_counts() -> None:
     ):
         with pytest.raises(ValueError, match=words):
             parse_count(text, "Memory", maximum=MAX_MEMORY_MIB)
-
-
-def test_visible_makes_control_characters_visible() -> None:
-    assert E.visible("br0\x1b[31m\n\u202e é") == "br0\\x1b[31m\\n\\u202e é"

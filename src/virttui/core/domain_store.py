@@ -15,6 +15,7 @@ from rich.cells import cell_len
 
 from virttui.core.domain_states import short_state, state_name, state_words
 from virttui.core.history import HostHistory
+from virttui.core.safe_text import visible
 from virttui.core.shutdown_watch import ShutdownWatch
 from virttui.core.stats import DomainRow
 
@@ -115,7 +116,7 @@ class DomainStore:
         if members != entry.members:
             entry.members = members
             entry.members_version += 1
-            entry.name_cells = max((cell_len(r.name) for r in row_list), default=0)
+            entry.name_cells = max((cell_len(visible(r.name)) for r in row_list), default=0)
         entry.rows = new_rows
         entry.host_cpus = host_cpus
         entry.version += 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 
 from virttui.core.domain_model import (
@@ -14,6 +15,7 @@ from virttui.core.domain_model import (
     GraphicsDef,
     NicDef,
 )
+from virttui.core.safe_text import visible
 
 _UNIT_BYTES: dict[str, int] = {
     "b": 1,
@@ -206,12 +208,24 @@ def _chardev(el: ET.Element) -> CharDeviceDef:
     )
 
 
+# Characters XML 1.0 does not allow, even as character references (C0 but tab, LF, CR).
+_XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
 def parse_domain_xml(xml: str) -> DomainDefinition:
     """Parse `virDomain.XMLDesc()` output. Raises DomainXmlError for text that is not one."""
     try:
         root = ET.fromstring(xml)
     except ET.ParseError as exc:
-        raise DomainXmlError(f"not well-formed domain XML: {exc}") from exc
+        # libvirt keeps control characters set through virDomainSetMetadata (an ESC in a title)
+        # and writes them into XMLDesc, which XML 1.0 forbids: parse with them shown as escapes.
+        cleaned = _XML_ILLEGAL.sub(lambda m: visible(m.group()), xml)
+        if cleaned == xml:
+            raise DomainXmlError(f"not well-formed domain XML: {exc}") from exc
+        try:
+            root = ET.fromstring(cleaned)
+        except ET.ParseError:
+            raise DomainXmlError(f"not well-formed domain XML: {exc}") from exc
     if root.tag != "domain":
         raise DomainXmlError(f"expected a <domain> document, got <{root.tag}>")
     os_el = root.find("os")

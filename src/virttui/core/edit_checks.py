@@ -63,14 +63,6 @@ class Finding:
         return self.severity == BLOCKING
 
 
-def visible(text: str) -> str:
-    """Control characters (from libvirt names, paths, error messages) as visible escapes."""
-    return "".join(
-        ch if ch.isprintable() or ch == " " else ch.encode("unicode_escape").decode("ascii")
-        for ch in text
-    )
-
-
 def blocking(findings: Iterable[Finding]) -> list[Finding]:
     return [f for f in findings if f.blocking]
 

@@ -17,6 +17,7 @@ from textual.widgets.selection_list import Selection
 
 from virttui.core.domain_undefine import StorageChoice
 from virttui.core.units import human_bytes
+from virttui.widgets.plain import append_plain, plain
 from virttui.widgets.ticks import TickBox, TickList
 
 
@@ -46,9 +47,9 @@ class PromptScreen(ModalScreen[str | None]):
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
             yield Static(self.prompt_title, classes="dialog-title")
-            yield Static(Text(self.label))
+            yield Static(plain(self.label))
             yield Input(self.value, id="prompt-input")
-            yield Static(Text(self.hint), classes="dialog-hint")
+            yield Static(plain(self.hint, multiline=True), classes="dialog-hint")
             yield Static(id="prompt-error", classes="dialog-error")
             yield _buttons(self.confirm_label)
 
@@ -91,7 +92,7 @@ class PickScreen(ModalScreen[str | None]):
         with Vertical(classes="dialog"):
             yield Static(self.pick_title, classes="dialog-title")
             yield OptionList(
-                *(Option(Text(label), id=item_id) for item_id, label in self.items),
+                *(Option(plain(label), id=item_id) for item_id, label in self.items),
                 id="pick-options",
             )
 
@@ -113,19 +114,12 @@ def _device_note(device: str) -> str:
     return "" if device == "disk" else f"  ({device})"
 
 
-def _shown(text: str) -> str:
-    """Control characters from libvirt's strings made visible instead of acting on the line."""
-    return "".join(
-        f"\\x{ord(ch):02x}" if ord(ch) < 32 or 127 <= ord(ch) < 160 else ch for ch in text
-    )
-
-
 def storage_row(choice: StorageChoice) -> Selection[str]:
     """One checklist row: a path another domain or image uses reads "used by NAME" and is
     disabled (never ticked)."""
-    text = Text(f"{choice.target:<5} {_shown(choice.path)}{_device_note(choice.device)}")
+    text = plain(f"{choice.target:<5} {choice.path}{_device_note(choice.device)}")
     if not choice.tickable:
-        text.append(f"  {_shown(choice.used_text)}", style="bold")
+        append_plain(text, f"  {choice.used_text}", "bold")
     ticked = choice.default_ticked and choice.tickable
     return Selection(text, choice.path, ticked, disabled=not choice.tickable)
 
@@ -163,13 +157,13 @@ class UndefineScreen(ModalScreen[UndefineChoice | None]):
         f = self.facts
         title = Text()
         title.append("Undefine ", style="bold")
-        title.append(f.name, style="bold")
+        append_plain(title, f.name, "bold")
         title.append("?")
         with Vertical(classes="dialog danger", id="undefine-dialog"):
             yield Static(title, classes="dialog-title")
             note = "The definition is removed"
             note += " (it keeps running as a transient domain)." if f.active else "."
-            yield Static(Text(note))
+            yield Static(plain(note, multiline=True))
             yield TickBox(
                 "Also delete the managed save image",
                 f.has_managed_save,
@@ -195,7 +189,7 @@ class UndefineScreen(ModalScreen[UndefineChoice | None]):
                 label = "Delete these storage volumes:"
                 if f.active:
                     label = "Force the domain off first to delete its storage."
-                yield Static(Text(label))
+                yield Static(plain(label))
                 yield TickList[str](
                     *(storage_row(c) for c in f.storage),
                     id="undefine-volumes",
@@ -243,9 +237,9 @@ class CloneProgressScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         title = Text()
         title.append("Cloning ", style="bold")
-        title.append(self.source)
+        append_plain(title, self.source)
         title.append(" to ", style="bold")
-        title.append(self.new_name)
+        append_plain(title, self.new_name)
         with Vertical(classes="dialog", id="clone-dialog"):
             yield Static(title, classes="dialog-title")
             yield ProgressBar(total=None, show_eta=False, id="clone-progress")
@@ -261,4 +255,4 @@ class CloneProgressScreen(ModalScreen[None]):
         bar = self.query_one(ProgressBar)
         bar.update(total=max(total, 1), progress=min(done, max(total, 1)))
         status = f"{human_bytes(done)} of {human_bytes(total)} copied"
-        self.query_one("#clone-status", Static).update(Text(status))
+        self.query_one("#clone-status", Static).update(plain(status, multiline=True))

@@ -11,6 +11,8 @@ from textual.screen import ModalScreen
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
+from virttui.widgets.plain import append_plain, plain
+
 
 class ActionMenuScreen(ModalScreen[str | None]):
     """Dismisses with the chosen entry id, or None (Escape)."""
@@ -31,7 +33,8 @@ class ActionMenuScreen(ModalScreen[str | None]):
             for entry_id, key, label, _help in self.entries:
                 line = Text()
                 line.append(f" {key} ", style="bold reverse")
-                line.append(f" {label}")
+                line.append(" ")
+                append_plain(line, label)
                 options.append(Option(line, id=entry_id))
             yield OptionList(*options, id="menu-options")
             yield Static(id="menu-help")
@@ -45,7 +48,7 @@ class ActionMenuScreen(ModalScreen[str | None]):
     @on(OptionList.OptionHighlighted)
     def _show_help(self, event: OptionList.OptionHighlighted) -> None:
         helps = {entry_id: text for entry_id, _k, _l, text in self.entries}
-        self.query_one("#menu-help", Static).update(Text(helps.get(event.option.id or "", "")))
+        self.query_one("#menu-help", Static).update(plain(helps.get(event.option.id or "", "")))
 
     @on(OptionList.OptionSelected)
     def _chosen(self, event: OptionList.OptionSelected) -> None:

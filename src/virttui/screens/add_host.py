@@ -15,6 +15,7 @@ from textual.widgets.option_list import Option
 
 from virttui.core.config import HostEntry
 from virttui.core.host_config import URI_EXAMPLES, normalize_uri, validate_uri
+from virttui.widgets.plain import plain
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,10 +32,11 @@ class AddHostScreen(ModalScreen[NewHost | None]):
         self.existing = existing
 
     def compose(self) -> ComposeResult:
+        # Compact fields: the whole dialog, buttons included, fits an 80x24 terminal.
         with Vertical(id="add-host-dialog"):
             yield Static(Text("Add a connection", style="bold"), id="add-host-title")
             yield Label("libvirt URI")
-            yield Input(placeholder="qemu:///system", id="add-host-uri")
+            yield Input(placeholder="qemu:///system", id="add-host-uri", compact=True)
             yield Label("Examples (Enter copies one into the field)")
             yield OptionList(
                 *(
@@ -44,10 +46,10 @@ class AddHostScreen(ModalScreen[NewHost | None]):
                 id="add-host-examples",
             )
             yield Label("Label (optional)")
-            yield Input(placeholder="e.g. rack 3 hypervisor", id="add-host-label")
+            yield Input(placeholder="e.g. rack 3 hypervisor", id="add-host-label", compact=True)
             with Horizontal(id="add-host-flags"):
-                yield Checkbox("Connect now", True, id="add-host-connect")
-                yield Checkbox("Autoconnect at start", False, id="add-host-auto")
+                yield Checkbox("Connect now", True, id="add-host-connect", compact=True)
+                yield Checkbox("Autoconnect at start", False, id="add-host-auto", compact=True)
             yield Static(id="add-host-error")
             with Horizontal(id="add-host-buttons"):
                 yield Button("Cancel", id="cancel", variant="primary")
@@ -87,7 +89,9 @@ class AddHostScreen(ModalScreen[NewHost | None]):
         return error
 
     def _show_error(self, message: str | None) -> None:
-        self.query_one("#add-host-error", Static).update(Text(message or "", style="bold"))
+        self.query_one("#add-host-error", Static).update(
+            plain(message or "", style="bold", multiline=True)
+        )
 
     def _add(self) -> None:
         error = self.problem()

@@ -9,6 +9,8 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
+from virttui.widgets.plain import plain
+
 
 class ConfirmScreen(ModalScreen[bool]):
     BINDINGS = [
@@ -18,7 +20,7 @@ class ConfirmScreen(ModalScreen[bool]):
 
     def __init__(self, question: Text | str, confirm_label: str = "Confirm") -> None:
         super().__init__()
-        self.question = question if isinstance(question, Text) else Text(question)
+        self.question = question if isinstance(question, Text) else plain(question, multiline=True)
         self.confirm_label = confirm_label
 
     def compose(self) -> ComposeResult:

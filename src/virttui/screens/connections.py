@@ -30,6 +30,7 @@ from virttui.core.host_config import (
 )
 from virttui.screens.add_host import AddHostScreen, NewHost
 from virttui.screens.confirm import ConfirmScreen
+from virttui.widgets.plain import append_plain, plain
 
 # (key, title, width); None: whatever is left. The full URI and error of the row under the
 # cursor are shown below the table, wrapped.
@@ -61,21 +62,21 @@ class HostLine:
         state = "disconnected (retrying)" if self.state == "retrying" else self.state
         return (
             Text("yes" if self.autoconnect else ("no" if self.saved else "-")),
-            Text(self.label, overflow="ellipsis", no_wrap=True),
+            plain(self.label, overflow="ellipsis", no_wrap=True),
             Text(state, style=STATE_STYLES.get(self.state, "dim")),
             Text("" if self.domains is None else str(self.domains), justify="right"),
-            Text(self.uri, overflow="ellipsis", no_wrap=True),
+            plain(self.uri, overflow="ellipsis", no_wrap=True),
         )
 
     def detail(self) -> Text:
         text = Text()
         text.append("URI: ", style="bold")
-        text.append(self.uri)
+        append_plain(text, self.uri)
         if not self.saved:
             text.append("  (opened from the command line; not in the config file)", style="dim")
         if self.error:
             text.append("\nLast error: ", style="bold red")
-            text.append(self.error)
+            append_plain(text, self.error, multiline=True)
         return text
 
 
@@ -190,7 +191,7 @@ class ConnectionsScreen(Screen[None]):
         self.refresh_bindings()
 
     def _update_note(self) -> None:
-        note = Text(f"Saved in {config_path()}", style="dim")
+        note = plain(f"Saved in {config_path()}", style="dim")
         if self.loaded.problems:
             note = Text("The config file has problems (see the notification); ", style="bold red")
             note.append("the defaults are shown and saving keeps a copy of it as *.broken")
@@ -244,9 +245,9 @@ class ConnectionsScreen(Screen[None]):
             return
         question = Text()
         question.append("Remove the connection ", style="bold")
-        question.append(line.label)
+        append_plain(question, line.label)
         if line.label != line.uri:
-            question.append(f" ({line.uri})")
+            append_plain(question, f" ({line.uri})")
         question.append(
             "?\n\nIt is disconnected and removed from the config file. Nothing on the host changes."
         )

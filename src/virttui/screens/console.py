@@ -67,10 +67,12 @@ class SerialConsoleScreen(ConsoleScreen):
 
     def status_extra(self) -> str:
         vt = self.terminal.vt
-        parts = ["Ctrl+] leaves", f"{vt.columns}x{vt.lines} ({stty_command(vt.columns, vt.lines)})"]
+        # Most useful first: when the line is too narrow the console screen drops fields from the
+        # end, never the stty command (at 80 columns it is the one that must stay whole).
+        parts = [stty_command(vt.columns, vt.lines)]
         if self.terminal.history_offset:
             parts.append(f"scrolled back {self.terminal.history_offset} lines")
-        parts.append("Shift+PgUp/PgDn scrollback")
+        parts += ["Ctrl+] leaves", "Shift+PgUp/PgDn scrollback"]
         return " · ".join(parts)
 
     # ------------------------------------------------------------------ events

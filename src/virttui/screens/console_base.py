@@ -11,8 +11,9 @@ import threading
 from typing import Any, ClassVar
 
 import libvirt
+from rich.cells import cell_len
 from rich.text import Text
-from textual import work
+from textual import events, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
@@ -26,6 +27,41 @@ from virttui.core.console_end import explain_end
 from virttui.core.libvirt_runtime import error_message
 from virttui.core.serial_console import ConsoleBusy
 from virttui.screens import console_registry
+from virttui.widgets.plain import append_plain, plain
+
+SEPARATOR = " · "
+NAME_KEEP = 32  # cells of the domain name kept whole before optional status fields are dropped
+
+
+def status_line(title: str, name: str, fields: list[str], width: int) -> Text:
+    """` title  name · field · field`, fitted to `width` cells (0: no limit).
+
+    The first two fields (the state and the most useful hint, e.g. the `stty` command) always
+    stay whole; later fields are dropped from the end while the line (with up to NAME_KEEP cells
+    of name) is too long, then the name is cut with an ellipsis. Fields never touch: each one is
+    preceded by " · ".
+    """
+    head = Text(f" {title} ", style="reverse bold")
+    head.append(" ")
+    label = plain(name, "bold")
+    keep = len(fields)
+
+    def tail_len(count: int) -> int:
+        return sum(cell_len(SEPARATOR + f) for f in fields[:count])
+
+    if width > 0:
+        while keep > 2 and head.cell_len + min(label.cell_len, NAME_KEEP) + tail_len(keep) > width:
+            keep -= 1
+        room = width - head.cell_len - tail_len(keep)
+        if label.cell_len > room:
+            label.truncate(max(1, room), overflow="ellipsis")
+    text = Text(no_wrap=True, overflow="ellipsis", end="")
+    text.append_text(head)
+    text.append_text(label)
+    for field in fields[:keep]:
+        text.append(SEPARATOR)
+        text.append_text(plain(field))
+    return text
 
 
 class ConsoleOpened(Message):
@@ -181,10 +217,10 @@ class ConsoleScreen(Screen[None]):
             text.append("Force takes it over and disconnects the other client.")
         elif message.kind == "ended":
             text.append("Console ended: ", style="bold")
-            text.append(message.text)
+            append_plain(text, message.text, multiline=True)
         else:
             text.append("Cannot open the console: ", style="bold")
-            text.append(message.text)
+            append_plain(text, message.text, multiline=True)
         self._show_notice(text, force=message.kind == "busy")
 
     # ------------------------------------------------------------------ notice and status
@@ -199,16 +235,14 @@ class ConsoleScreen(Screen[None]):
         self.query_one("#console-force" if force else "#console-reconnect", Button).focus()
 
     def update_status(self) -> None:
-        text = Text(no_wrap=True, overflow="ellipsis")
-        text.append(f" {self.TITLE_WORD} ", style="reverse bold")
-        text.append(" ")
-        text.append(self.domain_name, style="bold")
-        text.append(f" · {self.state}")
-        extra = self.status_extra()
-        if extra:
-            text.append(" · ")
-            text.append(extra)
-        self.query_one("#console-status", Static).update(text)
+        width = self.size.width if self.is_mounted else 0
+        extra = [part for part in self.status_extra().split(" · ") if part]
+        line = status_line(self.TITLE_WORD, self.domain_name, [self.state, *extra], width)
+        self.query_one("#console-status", Static).update(line)
+
+    def on_resize(self, _event: events.Resize) -> None:
+        if self.is_mounted and self.query("#console-status"):
+            self.update_status()
 
     def notice_text(self) -> str:
         """The notice currently shown ('' when none), for tests and tools."""

@@ -13,6 +13,7 @@ from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from virttui.screens import console_registry
+from virttui.widgets.plain import plain
 
 
 class ConsoleSwitcher(ModalScreen[tuple[str, str] | None]):
@@ -25,7 +26,7 @@ class ConsoleSwitcher(ModalScreen[tuple[str, str] | None]):
 
     def compose(self) -> ComposeResult:
         options = [
-            Option(Text(f"{e.title}  ({e.uri})"), id=e.screen_name)
+            Option(plain(f"{e.title}  ({e.uri})"), id=e.screen_name)
             for e in console_registry.entries(self.app)
         ]
         with Vertical():

@@ -11,7 +11,7 @@ import time
 from typing import Any
 
 from rich.text import Text
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid, Horizontal, VerticalScroll
@@ -27,10 +27,12 @@ from virttui.core.domain_model import DomainDetails
 from virttui.core.history import memory_source
 from virttui.core.libvirt_runtime import error_message
 from virttui.core.lifecycle import LIFECYCLE, action_allowed
+from virttui.core.safe_text import visible
 from virttui.core.stats import DomainRow
 from virttui.screens.readonly import READ_ONLY_MESSAGE, read_only_fallbacks
 from virttui.widgets.details_view import devices, overview, state_text
 from virttui.widgets.history_plot import GRAPHS, HistoryPlot
+from virttui.widgets.plain import plain
 
 GRAPH_WINDOWS = (60.0, 300.0, 600.0)  # seconds; `w` cycles
 TABS = ("tab-overview", "tab-devices", "tab-graphs", "tab-xml")
@@ -142,12 +144,24 @@ class DetailsScreen(Screen[None]):
         return row.name if row is not None else self.uuid
 
     def _title_text(self) -> Text:
-        text = Text()
-        text.append(self.domain_name(), style="bold")
-        text.append("  ")
-        text.append_text(state_text(self.details, self.row()))
-        text.append("  on ")
-        text.append(self.host.label)
+        """One line: name, state, host. A long name is cut (with an ellipsis) before the state
+        is, and the fields keep two spaces between them at every width."""
+        name = plain(self.domain_name(), "bold")
+        rest = Text("  ")
+        rest.append_text(state_text(self.details, self.row()))
+        rest.append("  on ")
+        label = plain(self.host.label)
+        width = self.size.width - 2 if self.is_mounted and self.size.width else 0  # padding 0 1
+        if width > 0:
+            # The state always shows; the name gets what is left after up to 20 cells of host
+            # label (a long label is cut at the end of the line).
+            name_room = max(8, width - rest.cell_len - min(label.cell_len, 20))
+            if name.cell_len > name_room:
+                name.truncate(name_room, overflow="ellipsis")
+        rest.append_text(label)
+        text = Text(no_wrap=True, overflow="ellipsis", end="")
+        text.append_text(name)
+        text.append_text(rest)
         return text
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="details-load")
@@ -167,11 +181,13 @@ class DetailsScreen(Screen[None]):
         self.details = message.details
         self.query_one("#details-status", Static).display = False
         self.query_one("#devices", Static).update(devices(message.details))
-        if message.xml != self.xml:
-            self.xml = message.xml
+        # Control characters in titles/descriptions reach the XML too: shown as escapes.
+        xml = visible(message.xml, multiline=True)
+        if xml != self.xml:
+            self.xml = xml
             area = self.query_one("#xml", XmlView)
             location = area.cursor_location
-            area.load_text(message.xml)
+            area.load_text(xml)
             area.cursor_location = location
             self._matches = find_matches(self.xml, self._needle)
         self.refresh_live()
@@ -183,7 +199,7 @@ class DetailsScreen(Screen[None]):
         error: Any = event.worker.error
         message = error_message(error) if error is not None else "unknown error"
         status = self.query_one("#details-status", Static)
-        status.update(Text(f"cannot read {self.domain_name()}: {message}"))
+        status.update(plain(f"cannot read {self.domain_name()}: {message}", multiline=True))
         status.display = True
         self.notify(message, title="Domain details failed", severity="error", markup=False)
 
@@ -223,6 +239,10 @@ class DetailsScreen(Screen[None]):
             if not row.active:
                 note.append(" - the domain is not running", style="bold")
         self.query_one("#graphs-note", Static).update(note)
+
+    def on_resize(self, _event: events.Resize) -> None:
+        if self._ready and self.query("#details-title"):
+            self.query_one("#details-title", Static).update(self._title_text())
 
     def on_screen_resume(self) -> None:
         self.refresh_live()
@@ -315,7 +335,7 @@ class DetailsScreen(Screen[None]):
             after = [i for i, offset in enumerate(self._matches) if offset >= cursor]
             self._select_match(after[0] if after else 0)
         else:
-            self._search_status(Text(f"not found: {needle}" if needle else ""))
+            self._search_status(plain(f"not found: {needle}" if needle else ""))
         self.refresh_bindings()
         return len(self._matches)
 

@@ -23,6 +23,7 @@ from virttui.core.domain_menu import ACTION_ENTRIES, MenuEntry, entries_for, ent
 from virttui.core.domain_model import DomainDetails
 from virttui.core.domain_undefine import UndefineResult, storage_choices, undefine
 from virttui.core.lifecycle import LIFECYCLE
+from virttui.core.safe_text import visible
 from virttui.screens.action_dialogs import (
     CloneProgressScreen,
     PromptScreen,
@@ -245,7 +246,7 @@ def save(app: VirtTUIApp, uri: str, uuid: str, details: DomainDetails) -> None:
         PromptScreen(
             dialog_title("Save to file", name),
             "File on the libvirt host (the domain stops once saved):",
-            os.path.join(SAVE_DIR, f"{name}.save"),
+            os.path.join(SAVE_DIR, f"{visible(name)}.save"),
             confirm_label="Save",
             hint="Restore it later with Actions > Restore from file.",
         ),
@@ -336,8 +337,10 @@ def toggle_autostart(app: VirtTUIApp, uri: str, uuid: str, details: DomainDetail
 def rename(app: VirtTUIApp, uri: str, uuid: str, details: DomainDetails) -> None:
     name = details.definition.name
 
+    shown = visible(name)  # the field starts with what the screen can show: escapes, not controls
+
     def answered(new: str | None) -> None:
-        if new and new != name:
+        if new and new not in (name, shown):
             run_job(
                 app,
                 uri,
@@ -347,7 +350,7 @@ def rename(app: VirtTUIApp, uri: str, uuid: str, details: DomainDetails) -> None
             )
 
     app.push_screen(
-        PromptScreen(dialog_title("Rename", name), "New name:", name, confirm_label="Rename"),
+        PromptScreen(dialog_title("Rename", name), "New name:", shown, confirm_label="Rename"),
         answered,
     )
 
@@ -383,7 +386,7 @@ def clone(app: VirtTUIApp, uri: str, uuid: str, details: DomainDetails) -> None:
         PromptScreen(
             dialog_title("Clone", name),
             "Name of the copy:",
-            f"{name}-clone",
+            f"{visible(name)}-clone",
             confirm_label="Clone",
             hint="Every writable disk is copied in its storage pool; MACs and UUID are new.",
         ),

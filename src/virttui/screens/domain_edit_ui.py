@@ -20,6 +20,7 @@ from virttui.core.action_result import FORCED_NOTE
 from virttui.core.domain_info import collect_domain_details, parse_domain_xml
 from virttui.core.domain_menu import EDIT_ENTRIES, entry, merge_devices
 from virttui.core.domain_model import DomainDetails
+from virttui.core.safe_text import visible
 from virttui.screens.domain_actions_ui import menu_shower
 from virttui.screens.edit_dialogs import (
     BootOrderScreen,
@@ -112,6 +113,10 @@ def edit_commands(app: VirtTUIApp, uri: str, uuid: str) -> Iterator[SystemComman
 # ---------------------------------------------------------------------------------- notes, tuning
 def edit_notes(app: VirtTUIApp, uri: str, uuid: str, details: DomainDetails) -> None:
     d = details.definition
+    # The fields start with what the screen can show (control characters as escapes); an
+    # untouched field is left alone, an edited one replaces the old text, escapes and all.
+    shown_title = visible(d.title)
+    shown_description = visible(d.description, multiline=True)
 
     def answered(result: tuple[str, str] | None) -> None:
         if result is None:
@@ -120,16 +125,17 @@ def edit_notes(app: VirtTUIApp, uri: str, uuid: str, details: DomainDetails) -> 
 
         def job(dom: libvirt.virDomain) -> list[str]:
             lines = []
-            if title != d.title:
+            if title not in (d.title, shown_title):
                 lines.append("title " + T.set_title(dom, title).describe())
-            if description != d.description:
+            if description not in (d.description, shown_description):
                 lines.append("description " + T.set_description(dom, description).describe())
             return lines or ["nothing changed"]
 
         apply_and_report(app, uri, uuid, "Notes", d.name, job)
 
     app.push_screen(
-        NotesScreen(dialog_title("Title and description", d.name), d.title, d.description), answered
+        NotesScreen(dialog_title("Title and description", d.name), shown_title, shown_description),
+        answered,
     )
 
 

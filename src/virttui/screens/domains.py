@@ -14,6 +14,7 @@ from virttui.core.domain_store import SORT_KEYS, ListItem
 from virttui.core.lifecycle import LIFECYCLE, action_allowed
 from virttui.screens.readonly import READ_ONLY_MESSAGE, action_name, read_only_fallbacks
 from virttui.widgets.domain_table import DomainTable
+from virttui.widgets.plain import plain
 
 REFRESH_STEPS = (0.5, 1.0, 2.0, 5.0, 10.0)
 SORTABLE = [
@@ -142,7 +143,7 @@ class DomainsScreen(Screen[None]):
         if text != self._status_text:  # an unchanged status line costs no repaint
             self._status_text = text
             # One fixed-height line: no layout pass (it made every cursor move relayout the screen).
-            self.query_one("#status", Static).update(Text(text), layout=False)
+            self.query_one("#status", Static).update(plain(text), layout=False)
 
     # ------------------------------------------------------------------ actions
     def current_item(self) -> ListItem | None:

@@ -25,7 +25,9 @@ from textual.widgets import Button, Input, Select, Static, TextArea
 from virttui.core import edit_checks as E
 from virttui.core.domain_model import DomainDefinition
 from virttui.core.domain_tuning import BOOT_DEVICES, CPU_MODES
+from virttui.core.safe_text import visible
 from virttui.core.units import MAX_MEMORY_MIB, parse_count
+from virttui.widgets.plain import plain
 
 R = TypeVar("R")
 MAX_VCPUS = 16384  # libvirt's own ceiling is lower on every driver; beyond this is a typo
@@ -100,8 +102,7 @@ class FormScreen(ModalScreen[R | None], Generic[R]):
         focusable.focus()
 
     def show_error(self, message: str) -> None:
-        lines = (E.visible(line) for line in message.split("\n"))
-        self.query_one("#form-error", Static).update(Text("\n".join(lines)))
+        self.query_one("#form-error", Static).update(plain(message, multiline=True))
 
     # ---- findings next to their fields
     def clear_findings(self) -> None:
@@ -114,7 +115,7 @@ class FormScreen(ModalScreen[R | None], Generic[R]):
 
     def show_at(self, widget_id: str, message: str, severity: str = E.BLOCKING) -> None:
         """`message` right under the input `widget_id` (at the bottom when there is none)."""
-        text = Text(("cannot check: " if severity == E.UNVERIFIABLE else "") + E.visible(message))
+        text = Text(("cannot check: " if severity == E.UNVERIFIABLE else "") + visible(message))
         found = self.query(f"#{widget_id}") if widget_id else None
         if not found:
             self._bottom.append(str(text))
@@ -143,7 +144,7 @@ class FormScreen(ModalScreen[R | None], Generic[R]):
         for button in self.query("#start-network"):
             button.display = bool(start_network)
             if start_network:
-                name = E.visible(start_network)
+                name = visible(start_network)
                 name = name if len(name) <= 24 else name[:23] + "…"
                 button.label = Text(f"Start {name}")  # literal: a network name is untrusted
 
@@ -363,7 +364,7 @@ class BootOrderScreen(FormScreen[tuple[str, ...]]):
         hint = f"Comma-separated, first tried first: {', '.join(BOOT_DEVICES)}."
         if self.per_device:
             hint += f" Replaces the per-device order ({', '.join(self.current)})."
-        yield Static(Text(hint), classes="dialog-hint")
+        yield Static(plain(hint), classes="dialog-hint")
 
     def collect(self) -> tuple[str, ...]:
         return parse_boot_order(self.value_of("#boot-order"))

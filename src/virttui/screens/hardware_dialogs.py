@@ -17,6 +17,7 @@ from virttui.core.domain_devices import Display
 from virttui.core.image_format import FormatGuess
 from virttui.core.units import MAX_DISK_BYTES, parse_size
 from virttui.screens.edit_dialogs import FieldError, FormScreen, field
+from virttui.widgets.plain import plain
 
 GIB = 1024**3
 CDROM_BUSES = ("sata", "ide", "scsi", "usb")
@@ -27,7 +28,8 @@ DISK_FORMATS = ("qcow2", "raw")
 
 def _select(options: tuple[str, ...] | list[str], value: str, id: str) -> Select[str]:
     return Select(
-        [(o or "(default)", o) for o in options],
+        # Pool and network names come from libvirt: literal Text, never markup.
+        [(plain(o) if o else Text("(default)"), o) for o in options],
         value=value,
         allow_blank=False,
         id=id,
@@ -236,7 +238,7 @@ class MediaScreen(FormScreen[tuple[str, str]]):
         yield field(
             "Drive",
             Select(
-                [(label, t) for t, label in self.drives],
+                [(plain(label), t) for t, label in self.drives],
                 value=self.drives[0][0],
                 allow_blank=False,
                 id="media-drive",

@@ -14,6 +14,7 @@ from virttui.core import edit_checks as E
 from virttui.core.action_result import Applied
 from virttui.core.domain_model import DomainDetails
 from virttui.core.image_format import FormatGuess, detect_format
+from virttui.core.safe_text import visible
 from virttui.screens.action_dialogs import PickScreen
 from virttui.screens.confirm import ConfirmScreen
 from virttui.screens.edit_dialogs import FormScreen
@@ -93,7 +94,7 @@ def with_host_checks(
 
 def report_unchecked(form: FormScreen[Any], lines: list[str]) -> list[str]:
     """The result lines plus what the host could not check."""
-    return [*lines, *(f"not checked: {E.visible(m)}" for m in form.not_checked)]
+    return [*lines, *(f"not checked: {visible(m)}" for m in form.not_checked)]
 
 
 def _check_disk(
@@ -158,7 +159,7 @@ def add_disk(app: VirtTUIApp, uri: str, uuid: str, details: DomainDetails) -> No
 
     def ask(pools: list[str]) -> None:
         nonlocal form
-        volume = f"{d.name}-disk{len(d.disks) + 1}.qcow2"
+        volume = f"{visible(d.name)}-disk{len(d.disks) + 1}.qcow2"
         form = with_host_checks(
             app,
             uri,

@@ -2,7 +2,8 @@
 
 The report is collected in a thread worker through `host.call()` (libvirt blocks); the result
 comes back as a message and is rendered as one row widget per line. Every value is shown as
-`rich.text.Text`: CPU model names and sysinfo strings come from the host and are not markup.
+`rich.text.Text` built by `widgets.plain`: CPU model names and sysinfo strings come from the host,
+are not markup, and their control characters are shown as escapes.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
 import libvirt
-from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -26,6 +26,7 @@ from textual.worker import Worker, WorkerState
 from virttui.core.hostprobe import HostReport, collect_host_report
 from virttui.core.hostprobe.present import Row, Section, build_sections
 from virttui.core.libvirt_runtime import error_message
+from virttui.widgets.plain import plain
 
 T = TypeVar("T")
 
@@ -44,20 +45,20 @@ class HostReportReady(Message):
 
 
 def row_widget(row: Row) -> Widget:
-    value = Text(row.value)
+    value = plain(row.value)
     classes = f"host-row tone-{row.tone.value}" + (" alarm" if row.alarm else "")
     parts: list[Widget] = [Static(value, classes="host-value")]
     if row.note:
-        parts.append(Static(Text("-> " + row.note), classes="host-note"))
+        parts.append(Static(plain("-> " + row.note), classes="host-note"))
     return Horizontal(
-        Static(Text(row.label), classes="host-label"),
+        Static(plain(row.label), classes="host-label"),
         Vertical(*parts, classes="host-cell"),
         classes=classes,
     )
 
 
 def section_widgets(section: Section) -> list[Widget]:
-    widgets: list[Widget] = [Static(Text(section.title), classes="host-section-title")]
+    widgets: list[Widget] = [Static(plain(section.title), classes="host-section-title")]
     widgets += [row_widget(row) for row in section.rows]
     return widgets
 
@@ -82,8 +83,8 @@ class HostScreen(Screen[None]):
         self.report: HostReport | None = None
 
     def compose(self) -> ComposeResult:
-        yield Static(Text(f"Host {self.host.uri}"), id="host-title")
-        yield Static(Text("probing the host..."), id="host-status")
+        yield Static(plain(f"Host {self.host.uri}"), id="host-title")
+        yield Static(plain("probing the host..."), id="host-status")
         yield VerticalScroll(id="host-body")
         yield Footer()
 
@@ -112,7 +113,7 @@ class HostScreen(Screen[None]):
             await body.mount_all(widgets)
         body.scroll_to(y=scroll_y, animate=False)
         scope = "local" if message.report.local else "remote: libvirt facts only"
-        title = Text(f"Host {message.report.uri or self.host.uri} - {scope}")
+        title = plain(f"Host {message.report.uri or self.host.uri} - {scope}")
         self.query_one("#host-title", Static).update(title)
         self.query_one("#host-status", Static).display = False
 
@@ -122,13 +123,13 @@ class HostScreen(Screen[None]):
         error: Any = event.worker.error
         message = error_message(error) if error is not None else "unknown error"
         status = self.query_one("#host-status", Static)
-        status.update(Text(f"cannot probe {self.host.uri}: {message}"))
+        status.update(plain(f"cannot probe {self.host.uri}: {message}"))
         status.display = True
-        self.notify(message, title="Host report failed", severity="error")
+        self.notify(message, title="Host report failed", severity="error", markup=False)
 
     def action_refresh_report(self) -> None:
         status = self.query_one("#host-status", Static)
-        status.update(Text("probing the host..."))
+        status.update(plain("probing the host..."))
         status.display = True
         self.load_report()
 

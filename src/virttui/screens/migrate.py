@@ -28,6 +28,7 @@ from virttui.core.migrate import (
     read_progress,
 )
 from virttui.core.units import human_rate
+from virttui.widgets.plain import append_plain, plain
 
 POLL_SECONDS = 0.5
 MIB = 1024 * 1024
@@ -74,14 +75,14 @@ class MigrateScreen(ModalScreen[None]):
         name = row.name if row is not None else self.uuid
         active = bool(row is not None and row.active)
         title = Text("Migrate ", style="bold")
-        title.append(name)
-        title.append(f"  from {self.source.label}", style="dim")
+        append_plain(title, name)
+        append_plain(title, f"  from {self.source.label}", style="dim")
         dests = self.destinations()
         with Vertical(id="migrate-dialog"):
             yield Static(title, id="migrate-title")
             yield Label("Destination (another open connection)")
             yield Select(
-                [(Text(label), uri) for label, uri in dests],
+                [(plain(label), uri) for label, uri in dests],
                 prompt="no other connected host" if not dests else "choose a host",
                 value=dests[0][1] if len(dests) == 1 else Select.NULL,
                 id="migrate-dest",
@@ -121,7 +122,7 @@ class MigrateScreen(ModalScreen[None]):
         )
 
     def status(self, text: Text | str, error: bool = False) -> None:
-        body = text if isinstance(text, Text) else Text(text)
+        body = text if isinstance(text, Text) else plain(text, multiline=True)
         if error:
             body.stylize("bold red")
         self.query_one("#migrate-status", Static).update(body)
@@ -214,7 +215,7 @@ class MigrateScreen(ModalScreen[None]):
             bar = self.query_one("#migrate-progress", ProgressBar)
             if state is WorkerState.SUCCESS:
                 bar.update(total=100, progress=100)
-                self.status(Text(str(worker.result), style="bold green"))
+                self.status(plain(str(worker.result), style="bold green", multiline=True))
                 self.notify(str(worker.result), title="Migrated", markup=False)
             else:
                 bar.update(total=100, progress=0)

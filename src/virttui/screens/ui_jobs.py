@@ -16,7 +16,9 @@ from virttui.core.connection import HostConnection, NotConnected
 from virttui.core.domain_info import collect_domain_details
 from virttui.core.domain_model import DomainDetails
 from virttui.core.libvirt_runtime import error_message
+from virttui.core.safe_text import visible
 from virttui.screens.confirm import ConfirmScreen
+from virttui.widgets.plain import append_plain
 
 if TYPE_CHECKING:
     from virttui.app import VirtTUIApp
@@ -121,9 +123,10 @@ def confirm(
 ) -> None:
     """Ask "<verb>: <name>?" with Cancel as the default button; run `then` on yes."""
     question = Text()
-    question.append(f"{verb}: ", style="bold")
-    question.append(name)
-    question.append(f"?\n\n{explanation}")
+    append_plain(question, f"{verb}: ", "bold")  # may name a device path
+    append_plain(question, name)
+    question.append("?\n\n")
+    append_plain(question, explanation, multiline=True)
 
     def answered(ok: bool | None) -> None:
         if ok:
@@ -134,8 +137,8 @@ def confirm(
 
 def dialog_title(action: str, name: str) -> Text:
     text = Text()
-    text.append(f"{action}: ", style="bold")
-    text.append(name)
+    append_plain(text, f"{action}: ", "bold")
+    append_plain(text, name)
     return text
 
 
@@ -149,7 +152,7 @@ def close_screen(screen: Screen[Any]) -> None:
 
 def report_lines(app: VirtTUIApp, title: str, name: str, lines: list[str]) -> None:
     """One notification; an entry that could not go live is a warning, not silence."""
-    text = "\n".join([name, *lines])
+    text = "\n".join(visible(line) for line in [name, *lines])
     severity = "warning" if "not possible live" in text else "information"
     app.notify(text, title=title, severity=severity, markup=False, timeout=10)
 

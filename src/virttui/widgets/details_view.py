@@ -1,7 +1,8 @@
 """Renderables for the details screen: overview and device tables built from frozen snapshots.
 
 Every libvirt-provided string (name, title, description, paths, models) goes into a
-`rich.text.Text` as plain text: nothing here is ever parsed as markup.
+`rich.text.Text` as plain text (`widgets.plain`): nothing here is ever parsed as markup, and
+control characters are shown as escapes.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from virttui.core.domain_model import (
 )
 from virttui.core.domain_states import describe_state
 from virttui.core.stats import DomainRow
+from virttui.widgets.plain import append_plain, plain
 
 LABEL_STYLE = "bold"
 MUTED = "dim"
@@ -34,16 +36,16 @@ def _grid(label_width: int) -> Table:
     return grid
 
 
-def _text(value: object, empty: str = "-") -> Text:
+def _text(value: object, empty: str = "-", *, multiline: bool = False) -> Text:
     if value is None or value == "":
-        return Text(empty, style=MUTED)
-    return Text(str(value))
+        return plain(empty, style=MUTED)
+    return plain(str(value), multiline=multiline)
 
 
 def _yes_no(value: bool | None) -> Text:
     if value is None:
-        return Text("unknown", style=MUTED)
-    return Text("yes" if value else "no")
+        return plain("unknown", style=MUTED)
+    return plain("yes" if value else "no")
 
 
 def iec(value: float | None) -> str:
@@ -64,14 +66,14 @@ def _kib(kib: float | None) -> str:
 
 def _cpu_text(details: DomainDetails) -> Text:
     cpu = details.definition.cpu
-    text = Text(f"{cpu.vcpus_current} vCPU")
+    text = plain(f"{cpu.vcpus_current} vCPU")
     if cpu.vcpus_max != cpu.vcpus_current:
-        text.append(f" (max {cpu.vcpus_max})")
-    text.append(", mode ")
-    text.append(cpu.mode or "hypervisor default")
+        append_plain(text, f" (max {cpu.vcpus_max})")
+    append_plain(text, ", mode ")
+    append_plain(text, cpu.mode or "hypervisor default")
     if cpu.model:
-        text.append(", model ")
-        text.append(cpu.model)
+        append_plain(text, ", model ")
+        append_plain(text, cpu.model)
     topo = [
         (cpu.sockets, "sockets"),
         (cpu.dies, "dies"),
@@ -80,31 +82,31 @@ def _cpu_text(details: DomainDetails) -> Text:
     ]
     if any(v is not None for v, _ in topo):
         text.append("\n")
-        text.append(" x ".join(f"{v} {n}" for v, n in topo if v is not None))
+        append_plain(text, " x ".join(f"{v} {n}" for v, n in topo if v is not None))
     return text
 
 
 def _firmware_text(details: DomainDetails) -> Text:
     fw = details.definition.firmware
-    text = Text(fw.kind.upper() if fw.kind else "BIOS")
+    text = plain(fw.kind.upper() if fw.kind else "BIOS")
     if fw.secure_boot:
-        text.append(", secure boot")
+        append_plain(text, ", secure boot")
     if fw.loader:
         text.append("\nloader ")
-        text.append(fw.loader)
+        append_plain(text, fw.loader)
     if fw.nvram:
         text.append("\nnvram ")
-        text.append(fw.nvram)
+        append_plain(text, fw.nvram)
     return text
 
 
 def state_text(details: DomainDetails | None, row: DomainRow | None) -> Text:
     """The live state: the list's latest poll when there is one, else what the details read."""
     if row is not None:
-        return Text(describe_state(row.state, row.reason))
+        return plain(describe_state(row.state, row.reason))
     if details is not None:
-        return Text(describe_state(details.state, details.reason))
-    return Text("unknown", style=MUTED)
+        return plain(describe_state(details.state, details.reason))
+    return plain("unknown", style=MUTED)
 
 
 def overview(details: DomainDetails, row: DomainRow | None) -> RenderableType:
@@ -112,10 +114,10 @@ def overview(details: DomainDetails, row: DomainRow | None) -> RenderableType:
     grid = _grid(13)
     mem_current = row.mem_kib if row is not None and row.mem_kib else d.memory_current_kib
     rows: list[tuple[str, Text]] = [
-        ("Name", Text(d.name)),
+        ("Name", plain(d.name)),
         ("Title", _text(d.title)),
-        ("Description", _text(d.description)),
-        ("UUID", Text(d.uuid)),
+        ("Description", _text(d.description, multiline=True)),
+        ("UUID", plain(d.uuid)),
         ("State", state_text(details, row)),
         ("OS type", _text(d.os_type)),
         ("Arch", _text(d.arch)),
@@ -123,7 +125,7 @@ def overview(details: DomainDetails, row: DomainRow | None) -> RenderableType:
         ("Emulator", _text(d.emulator)),
         ("Hypervisor", _text(d.domain_type)),
         ("CPU", _cpu_text(details)),
-        ("Memory", Text(f"{_kib(mem_current)} current, {_kib(d.memory_max_kib)} max")),
+        ("Memory", plain(f"{_kib(mem_current)} current, {_kib(d.memory_max_kib)} max")),
         ("Boot order", _text(", ".join(d.boot_order))),
         ("Firmware", _firmware_text(details)),
         ("Autostart", _yes_no(details.autostart)),
@@ -137,92 +139,93 @@ def overview(details: DomainDetails, row: DomainRow | None) -> RenderableType:
         return grid
     notes = Text("\nSome values could not be read:\n", style="bold")
     for problem in details.problems:
-        notes.append(f"  {problem}\n", style="")
+        append_plain(notes, f"  {problem}", style="")
+        notes.append("\n")
     return Group(grid, notes)
 
 
 def _section(title: str, count: int) -> Text:
-    return Text(f"{title} ({count})", style="bold underline")
+    return plain(f"{title} ({count})", style="bold underline")
 
 
 def _disk_text(disk: DiskDef, details: DomainDetails) -> Text:
-    text = Text(f"{disk.bus or '?'} {disk.device}")
+    text = plain(f"{disk.bus or '?'} {disk.device}")
     for label, value in (("format", disk.format), ("cache", disk.cache), ("io", disk.io)):
         if value:
-            text.append(f"  {label} ")
-            text.append(value)
+            append_plain(text, f"  {label} ")
+            append_plain(text, value)
     if disk.readonly:
-        text.append("  read-only")
+        append_plain(text, "  read-only")
     if disk.shareable:
-        text.append("  shareable")
+        append_plain(text, "  shareable")
     text.append("\nsource ", style=MUTED)
-    text.append(disk.source_label or "(empty)")
+    append_plain(text, disk.source_label or "(empty)")
     usage = details.usage_for(disk.target)
     if usage is not None:
         text.append("\nsize ", style=MUTED)
-        text.append(f"{iec(usage.capacity)}, allocated {iec(usage.allocation)}")
+        append_plain(text, f"{iec(usage.capacity)}, allocated {iec(usage.allocation)}")
     return text
 
 
 def _nic_text(nic: NicDef) -> Text:
-    text = Text(nic.model or "default model")
-    text.append("  ")
-    text.append(nic.type)
-    text.append(" ")
-    text.append(nic.source_label or "-")
+    text = plain(nic.model or "default model")
+    append_plain(text, "  ")
+    append_plain(text, nic.type)
+    append_plain(text, " ")
+    append_plain(text, nic.source_label or "-")
     text.append("\nMAC ", style=MUTED)
-    text.append(nic.mac or "-")
-    text.append("  link ", style=MUTED)
-    text.append(nic.link_state or "up")
+    append_plain(text, nic.mac or "-")
+    append_plain(text, "  link ", style=MUTED)
+    append_plain(text, nic.link_state or "up")
     if nic.target_dev:
-        text.append("  host dev ", style=MUTED)
-        text.append(nic.target_dev)
+        append_plain(text, "  host dev ", style=MUTED)
+        append_plain(text, nic.target_dev)
     return text
 
 
 def _graphics_text(gfx: GraphicsDef) -> Text:
     # Never the password: the snapshot does not even hold it, only whether one is set.
-    text = Text("listen ")
-    text.append(gfx.listen or "-")
-    text.append("  port ")
+    text = plain("listen ")
+    append_plain(text, gfx.listen or "-")
+    append_plain(text, "  port ")
     if gfx.port is not None:
-        text.append(str(gfx.port))
+        append_plain(text, str(gfx.port))
     else:
-        text.append("auto" if gfx.autoport else "-")
+        append_plain(text, "auto" if gfx.autoport else "-")
     if gfx.tls_port is not None:
-        text.append(f"  tls port {gfx.tls_port}")
+        append_plain(text, f"  tls port {gfx.tls_port}")
     if gfx.password_set:
-        text.append("  password set")
+        append_plain(text, "  password set")
     return text
 
 
 def _chardev_text(dev: CharDeviceDef) -> Text:
-    text = Text(dev.type)
+    text = plain(dev.type)
     if dev.target_type:
-        text.append(" -> ")
-        text.append(dev.target_type)
+        append_plain(text, " -> ")
+        append_plain(text, dev.target_type)
     if dev.target_port is not None:
-        text.append(f" port {dev.target_port}")
+        append_plain(text, f" port {dev.target_port}")
     if dev.target_name:
-        text.append(" ")
-        text.append(dev.target_name)
+        append_plain(text, " ")
+        append_plain(text, dev.target_name)
     where = dev.path or ":".join(p for p in (dev.host, dev.service) if p)
     if where:
-        text.append("  ")
-        text.append(where)
+        append_plain(text, "  ")
+        append_plain(text, where)
     return text
 
 
 def _add_rows(parts: list[RenderableType], title: str, rows: Sequence[tuple[str, Text]]) -> None:
     parts.append(_section(title, len(rows)))
     if not rows:
-        parts.append(Text("  none", style=MUTED))
+        parts.append(plain("  none", style=MUTED))
     else:
         grid = _grid(max(8, *(len(label) for label, _ in rows)))
         for label, value in rows:
-            grid.add_row(Text(label), value)
+            grid.add_row(plain(label), value)
         parts.append(grid)
-    parts.append(Text(""))
+    parts.append(plain(""))
 
 
 def devices(details: DomainDetails) -> RenderableType:

@@ -1,7 +1,8 @@
 """The domain list: a virtual table drawn line by line.
 
 Only the rows on screen are rendered on each refresh, so 1000 domains cost what 20 do. Every piece
-of text from libvirt goes into a Segment as plain text: no markup is ever parsed from it.
+of text from libvirt goes into a Segment as plain text: no markup is ever parsed from it, and
+control characters are shown as escapes (`core.safe_text.visible`), never sent raw.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from virttui.core.domain_store import DomainStore, ListItem
+from virttui.core.safe_text import visible
 from virttui.core.stats import DomainRow
 from virttui.core.units import human_kib, human_rate
 from virttui.widgets.glyphs import Glyphs, pick_glyphs, sparkline
@@ -345,9 +347,9 @@ class DomainTable(ScrollView, can_focus=True):
             return [Segment(fit("", width), style)]
         count = len(entry.rows)
         state = entry.state + (" (read-only)" if entry.readonly else "")
-        text = f"{entry.label}  [{state}]  {count} domain{'s' if count != 1 else ''}"
+        text = f"{visible(entry.label)}  [{state}]  {count} domain{'s' if count != 1 else ''}"
         if entry.error and entry.state != "connected":
-            text += f"  {entry.error}"
+            text += f"  {visible(entry.error)}"
         return [Segment(fit(text, width), style)]
 
     def _state_style(self, row: DomainRow) -> Style:
@@ -360,7 +362,7 @@ class DomainTable(ScrollView, can_focus=True):
         cid = col.id
         if cid == "name":
             mark = self.glyphs.selected if item.key in self.selected else ""
-            return mark + row.name
+            return mark + visible(row.name)
         if cid == "state":
             return self.store.state_word(item.uri, row)
         if cid == "cpu":
@@ -389,7 +391,7 @@ class DomainTable(ScrollView, can_focus=True):
         if cid == "tx":
             return human_rate(row.net_tx_bps)
         if cid == "title":
-            return row.title or ""
+            return visible(row.title or "")
         if cid == "auto":
             return (
                 "?"
