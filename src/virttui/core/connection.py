@@ -1,9 +1,12 @@
 """One object per libvirt URI: connects, polls bulk stats, listens for events, reconnects.
 
 Threads: the libvirt event loop thread (shared, see libvirt_runtime) delivers domain events and
-the close callback; one poller thread per host owns connecting and the stats round trip. Callers
-(UI workers) run blocking libvirt calls through `call()`. The listener is called from those
-background threads and must hand results to its own thread (Textual: post_message).
+the close callback; one poller thread per host owns connecting and the stats round trip; one
+watchdog thread per host notices when that round trip hangs (a stopped daemon, a network black
+hole: libvirt calls then block until keepalive gives up, or forever while reconnecting) and marks
+the host NOT_RESPONDING, so callers fail at once instead of queueing behind it. Callers (UI
+workers) run blocking libvirt calls through `call()`. The listener is called from those background
+threads and must hand results to its own thread (Textual: post_message).
 """
 
 from __future__ import annotations
@@ -27,16 +30,34 @@ BACKOFF_START = 0.5
 BACKOFF_MAX = 5.0
 AUTOSTART_EVERY = 30.0  # seconds between autostart re-reads when no event asked for one
 EVENT_COALESCE = 0.05  # a burst of events causes one re-poll, not one per event
+# A libvirt call of the poller (stats round trip or connecting) still running after this many
+# refresh intervals, and never sooner than STALL_MIN seconds, makes the host NOT_RESPONDING.
+STALL_REFRESHES = 3
+STALL_MIN = 5.0
+# Keepalive: a ping after KEEPALIVE_INTERVAL s of silence; after KEEPALIVE_COUNT unanswered ones
+# libvirt closes the connection (about 20 s for a stopped daemon) and the poller reconnects.
+KEEPALIVE_INTERVAL = 5
+KEEPALIVE_COUNT = 3
+
+
+def stall_after(refresh: float) -> float:
+    """Seconds a poller call may run before its host counts as not responding."""
+    return max(STALL_MIN, STALL_REFRESHES * refresh)
 
 
 class NotConnected(RuntimeError):
     """The host is down or reconnecting; the message says why."""
 
 
+class NotResponding(NotConnected):
+    """The host's daemon stopped answering: a call now would block, so none is made."""
+
+
 class ConnState(enum.Enum):
     CONNECTING = "connecting"
     CONNECTED = "connected"
     DISCONNECTED = "disconnected"
+    NOT_RESPONDING = "not responding"  # a call has hung for STALL_REFRESHES refreshes
     STOPPED = "stopped"
 
 
@@ -112,6 +133,10 @@ class HostConnection:
         self._listener = listener
         self._conn: libvirt.virConnect | None = None
         self._conn_lock = threading.Lock()
+        # Guards state transitions made by the poller, the watchdog and the close callback.
+        self._state_lock = threading.RLock()
+        self._busy_since: float | None = None  # when the poller's current libvirt call began
+        self._watchdog: threading.Thread | None = None
         self._callback_ids: list[int] = []
         self._stop = threading.Event()
         self._wake = threading.Event()
@@ -129,6 +154,7 @@ class HostConnection:
         self.host_cpus = 1
         self.state = ConnState.STOPPED
         self.last_error: str | None = None
+        self.sampled_at: float | None = None  # time.monotonic() of the last sample handed out
 
     # ----------------------------------------------------------------- control
     def start(self) -> None:
@@ -140,15 +166,31 @@ class HostConnection:
             target=self._run, name=f"virttui-host {self.uri}", daemon=True
         )
         self._thread.start()
+        self._watchdog = threading.Thread(
+            target=self._watch, name=f"virttui-watchdog {self.uri}", daemon=True
+        )
+        self._watchdog.start()
 
     def stop(self, timeout: float = 2.0) -> None:
         self._stop.set()
         self._wake.set()
         thread, self._thread = self._thread, None
+        watchdog, self._watchdog = self._watchdog, None
         if thread is not None:
             thread.join(timeout)
-        self._drop_connection()
-        self._set_state(ConnState.STOPPED, None)
+        if watchdog is not None:
+            watchdog.join(timeout)
+        if thread is not None and thread.is_alive():
+            # The poller is stuck in a call to a daemon that does not answer: closing would be one
+            # more call that blocks, so it happens in the background (never hangs the caller).
+            threading.Thread(
+                target=self._drop_connection, name=f"virttui-close {self.uri}", daemon=True
+            ).start()
+        else:
+            self._drop_connection()
+        with self._state_lock:
+            self._busy_since = None
+            self._set_state(ConnState.STOPPED, None)
 
     @property
     def refresh(self) -> float:
@@ -167,8 +209,25 @@ class HostConnection:
     def connected(self) -> bool:
         return self.state is ConnState.CONNECTED
 
+    @property
+    def stall_after(self) -> float:
+        return stall_after(self._refresh)
+
+    def stalled_for(self, now: float | None = None) -> float:
+        """How long the poller's current libvirt call has been running (0 when idle)."""
+        since = self._busy_since
+        if since is None:
+            return 0.0
+        return max(0.0, (time.monotonic() if now is None else now) - since)
+
     def call(self, fn: Callable[[libvirt.virConnect], T]) -> T:
-        """Run `fn(conn)` on the live connection. Blocks: only from worker threads."""
+        """Run `fn(conn)` on the live connection. Blocks: only from worker threads.
+
+        Raises NotResponding at once when the daemon has stopped answering: the call would only
+        queue behind the poller's hung one."""
+        self._check_stall()
+        if self.state is ConnState.NOT_RESPONDING:
+            raise NotResponding(f"{self.label} is not responding" + self._stall_note())
         conn = self._conn
         if conn is None or self.state is not ConnState.CONNECTED:
             raise NotConnected(
@@ -179,11 +238,56 @@ class HostConnection:
 
     # ----------------------------------------------------------------- internals
     def _set_state(self, state: ConnState, error: str | None) -> None:
-        changed = state is not self.state or error != self.last_error
-        self.state = state
-        self.last_error = error
-        if changed and self._listener is not None:
-            self._listener.host_state_changed(self, state, error)
+        with self._state_lock:
+            changed = state is not self.state or error != self.last_error
+            self.state = state
+            self.last_error = error
+            if changed and self._listener is not None:
+                self._listener.host_state_changed(self, state, error)
+
+    def _stall_note(self) -> str:
+        waited = self.stalled_for()
+        return f" (no answer for {waited:.0f}s)" if waited >= 1 else ""
+
+    def _check_stall(self, now: float | None = None) -> bool:
+        """Mark the host NOT_RESPONDING when the poller's call has run too long. Thread-safe."""
+        with self._state_lock:
+            if self._busy_since is None or self.state in (
+                ConnState.NOT_RESPONDING,
+                ConnState.STOPPED,
+            ):
+                return False
+            waited = self.stalled_for(now)
+            if waited < self.stall_after:
+                return False
+            previous = self.last_error if self.state is ConnState.DISCONNECTED else None
+            message = f"no answer for {waited:.0f}s" + (f" after: {previous}" if previous else "")
+            self._set_state(ConnState.NOT_RESPONDING, message)
+            return True
+
+    def _watch(self) -> None:
+        while not self._stop.wait(min(1.0, self.stall_after / 5)):
+            self._check_stall()
+
+    def _begin_call(self) -> None:
+        self._busy_since = time.monotonic()
+
+    def _end_call(self, *, answered: bool) -> None:
+        """The poller's call returned. `answered`: the daemon replied (success or an error
+        reply), so a NOT_RESPONDING host is connected again."""
+        with self._state_lock:
+            self._busy_since = None
+            if answered and self.state is ConnState.NOT_RESPONDING and not self._stop.is_set():
+                self._set_state(ConnState.CONNECTED, None)
+
+    def _lose(self, message: str) -> None:
+        """The connection is gone. A host that was not responding stays so (with the reason)
+        until its daemon answers again: the reconnect that follows hangs as well."""
+        with self._state_lock:
+            if self.state is ConnState.NOT_RESPONDING:
+                self._set_state(ConnState.NOT_RESPONDING, f"{message}; reconnecting")
+            else:
+                self._set_state(ConnState.DISCONNECTED, message)
 
     def _open(self) -> libvirt.virConnect:
         uri = effective_uri(self.uri)
@@ -193,7 +297,7 @@ class HostConnection:
         conn = self._open()
         try:
             # Keepalive makes a hung remote host show as disconnected instead of freezing calls.
-            conn.setKeepAlive(5, 3)
+            conn.setKeepAlive(KEEPALIVE_INTERVAL, KEEPALIVE_COUNT)
         except libvirt.libvirtError:
             pass  # local drivers have no keepalive
         try:
@@ -263,7 +367,7 @@ class HostConnection:
         if self._stop.is_set():
             return
         self._lost.set()
-        self._set_state(ConnState.DISCONNECTED, reasons.get(reason, "connection lost"))
+        self._lose(reasons.get(reason, "connection lost"))
         self._wake.set()
 
     def _emit(self, dom: libvirt.virDomain, kind: str, event: int, detail: int) -> None:
@@ -390,30 +494,45 @@ class HostConnection:
         while not self._stop.is_set():
             conn = self._conn
             if conn is None or self._lost.is_set():
-                self._drop_connection()
-                if self.state is not ConnState.DISCONNECTED:
-                    self._set_state(ConnState.CONNECTING, self.last_error)
+                self._begin_call()  # closing the old connection is a call too
                 try:
+                    self._drop_connection()
+                    if self.state not in (ConnState.DISCONNECTED, ConnState.NOT_RESPONDING):
+                        self._set_state(ConnState.CONNECTING, self.last_error)
                     self._connect()
                 except libvirt.libvirtError as exc:
-                    self._set_state(ConnState.DISCONNECTED, libvirt_runtime.error_message(exc))
+                    self._end_call(answered=False)
+                    with self._state_lock:
+                        if not self._stop.is_set():
+                            self._set_state(
+                                ConnState.DISCONNECTED, libvirt_runtime.error_message(exc)
+                            )
                     self._stop.wait(backoff)
                     backoff = min(BACKOFF_MAX, backoff * 2)
                     continue
                 backoff = BACKOFF_START
-                self._set_state(ConnState.CONNECTED, None)
+                with self._state_lock:
+                    self._end_call(answered=False)
+                    if not self._stop.is_set():
+                        self._set_state(ConnState.CONNECTED, None)
                 continue
+            self._begin_call()
             try:
                 snapshot = self._poll(conn)
             except libvirt.libvirtError as exc:
                 message = libvirt_runtime.error_message(exc)
                 if self._connection_is_dead(conn):
                     self._lost.set()
-                    self._set_state(ConnState.DISCONNECTED, message)
+                    self._end_call(answered=False)
+                    if not self._stop.is_set():
+                        self._lose(message)
                     continue
+                self._end_call(answered=True)
                 self.last_error = message  # transient: keep the connection, try next round
             else:
+                self._end_call(answered=not self._lost.is_set())
                 if self._listener is not None and not self._lost.is_set():
+                    self.sampled_at = snapshot.taken_at
                     self._listener.host_sampled(self, snapshot)
             self._wake.wait(self._refresh)
             if self._wake.is_set():
