@@ -261,7 +261,9 @@ class HostConnection:
             if waited < self.stall_after:
                 return False
             previous = self.last_error if self.state is ConnState.DISCONNECTED else None
-            message = f"no answer for {waited:.0f}s" + (f" after: {previous}" if previous else "")
+            message = f"libvirtd gave no answer within {self.stall_after:g}s" + (
+                f" (before: {previous})" if previous else ""
+            )
             self._set_state(ConnState.NOT_RESPONDING, message)
             return True
 

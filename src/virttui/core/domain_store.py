@@ -32,6 +32,14 @@ class HostEntry:
     members: tuple[tuple[str, ...], tuple[str, ...]] = ((), ())  # (uuids, names) in poll order
     members_version: int = 0  # bumped when domains come, go or are renamed
     version: int = 0  # bumped on every change, lets views skip work
+    sampled_at: float | None = None  # time.monotonic() the rows were taken at
+
+    def stale_age(self, now: float | None = None) -> float | None:
+        """Age in seconds of rows that are no longer live (host not responding, disconnected,
+        reconnecting), else None: fresh, or nothing to show."""
+        if self.state == "connected" or not self.rows or self.sampled_at is None:
+            return None
+        return max(0.0, (time.monotonic() if now is None else now) - self.sampled_at)
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,7 +116,9 @@ class DomainStore:
             return
         row_list = list(rows)
         new_rows = {r.uuid: r for r in row_list}
-        entry.history.append(time.monotonic() if taken_at is None else taken_at, row_list)
+        taken = time.monotonic() if taken_at is None else taken_at
+        entry.history.append(taken, row_list)
+        entry.sampled_at = taken
         members = (tuple(new_rows), tuple(r.name for r in row_list))
         if members != entry.members:
             entry.members = members

@@ -25,3 +25,16 @@ def human_kib(value: int | None) -> str:
 
 def human_rate(value: float | None) -> str:
     return "-" if value is None else human_bytes(value, suffix="/s")
+
+
+def human_age(seconds: float) -> str:
+    """Seconds as the one largest whole unit: '9s', '42s', '5m', '3h', '2d' (at most 3 cells
+    below 100 days)."""
+    s = max(0, int(seconds))
+    if s < 60:
+        return f"{s}s"
+    if s < 3600:
+        return f"{s // 60}m"
+    if s < 86400:
+        return f"{s // 3600}h"
+    return f"{s // 86400}d"

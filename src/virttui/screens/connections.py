@@ -44,6 +44,7 @@ STATE_STYLES = {
     "connected": "bold green",
     "connecting": "yellow",
     "retrying": "bold red",
+    "not responding": "bold red",
 }
 
 
