@@ -59,6 +59,12 @@ def move_cursor_to(app: VirtTUIApp, uri: str) -> None:
     table.action_cursor_to(index)
 
 
+def last_sample(app: VirtTUIApp, uri: str) -> float:
+    """When the newest sample shown for host `uri` was taken (time.monotonic())."""
+    frames = app.store.hosts[uri].history.frames
+    return frames[-1].taken_at if frames else 0.0
+
+
 async def settle(pilot: Pilot[object], app: VirtTUIApp, uri: str) -> float:
     await wait_until(
         pilot,
@@ -68,7 +74,7 @@ async def settle(pilot: Pilot[object], app: VirtTUIApp, uri: str) -> float:
         ),
         timeout=DETECT,
     )
-    return app.store.hosts[uri].sampled_at or 0.0
+    return last_sample(app, uri)
 
 
 async def test_stuck_host_rows_go_stale_actions_fail_fast_and_it_recovers(
@@ -101,10 +107,8 @@ async def test_stuck_host_rows_go_stale_actions_fail_fast_and_it_recovers(
             # The other host's row: live and not dimmed, and its samples keep arriving.
             y_other = row_line(app, OTHER)
             assert not is_dim(app, y_other) and "running" in line_text(app, y_other)
-            before = app.store.hosts[OTHER].sampled_at or 0.0
-            await wait_until(
-                pilot, lambda: (app.store.hosts[OTHER].sampled_at or 0.0) > before + 1.0, DETECT
-            )
+            before = last_sample(app, OTHER)
+            await wait_until(pilot, lambda: last_sample(app, OTHER) > before + 1.0, DETECT)
             assert app.store.hosts[OTHER].state == "connected"
             # The age keeps counting with no sample arriving.
             await wait_until(pilot, lambda: line_text(app, row_line(app, stuck)) != first, 10)
@@ -136,8 +140,7 @@ async def test_stuck_host_rows_go_stale_actions_fail_fast_and_it_recovers(
         await wait_until(
             pilot,
             lambda: (
-                app.store.hosts[stuck].state == "connected"
-                and (app.store.hosts[stuck].sampled_at or 0.0) > resumed
+                app.store.hosts[stuck].state == "connected" and last_sample(app, stuck) > resumed
             ),
             timeout=DETECT,
         )
