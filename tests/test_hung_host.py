@@ -17,7 +17,7 @@ import pytest
 
 from tests.private_libvirtd import PrivateDaemon, missing_reason, private_libvirtd
 from tests.test_connection import Recorder
-from virttui.core.connection import ConnState, HostConnection, NotResponding
+from virttui.core.connection import ConnState, HostConnection, NotConnected, NotResponding
 
 pytestmark = [
     pytest.mark.private_daemon,
@@ -146,3 +146,18 @@ def test_keepalive_drop_keeps_it_not_responding_until_reconnect_succeeds(
     done, result = call_in_thread(lambda: stuck.call(lambda c: c.getHostname()), timeout=10)
     assert done and isinstance(result, NotResponding)
     assert_recovers(stuck, stuck_rec, daemon)
+
+
+def test_stopping_a_stuck_host_returns_at_once(
+    daemon: PrivateDaemon, hosts: tuple[HostConnection, Recorder, HostConnection, Recorder]
+) -> None:
+    """Removing a host or quitting the app while its daemon hangs must not hang the caller
+    (closing the connection is one more call the daemon would not answer)."""
+    stuck, stuck_rec, _other, _other_rec = hosts
+    daemon.pause()
+    stuck_rec.wait("state", lambda v: v[0] is ConnState.NOT_RESPONDING, timeout=DETECT)
+    done, _result = call_in_thread(lambda: stuck.stop(0.5), timeout=10)
+    assert done, "stop() blocked on the stuck connection"
+    assert stuck.state is ConnState.STOPPED
+    with pytest.raises(NotConnected):
+        stuck.call(lambda c: c.getHostname())
