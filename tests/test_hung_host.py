@@ -161,3 +161,30 @@ def test_stopping_a_stuck_host_returns_at_once(
     assert stuck.state is ConnState.STOPPED
     with pytest.raises(NotConnected):
         stuck.call(lambda c: c.getHostname())
+
+
+def pollers(uri: str) -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name == f"virttui-host {uri}" and t.is_alive()]
+
+
+def test_restarting_a_stuck_host_leaves_one_poller(
+    daemon: PrivateDaemon, hosts: tuple[HostConnection, Recorder, HostConnection, Recorder]
+) -> None:
+    """Disconnect + connect (the connection manager) while the daemon hangs: once it answers,
+    the old run's poller quits instead of polling next to the new one."""
+    stuck, stuck_rec, _other, _other_rec = hosts
+    daemon.pause()
+    stuck_rec.wait("state", lambda v: v[0] is ConnState.NOT_RESPONDING, timeout=DETECT)
+    done, _result = call_in_thread(lambda: stuck.stop(0.5), timeout=10)
+    assert done
+    stuck.start()
+    resumed = time.monotonic()
+    daemon.resume()
+    stuck_rec.wait("state", lambda v: v[0] is ConnState.CONNECTED, timeout=DETECT)
+    stuck_rec.wait("snap", lambda s: s.taken_at > resumed, timeout=DETECT)
+    deadline = time.monotonic() + DETECT
+    while len(pollers(daemon.uri)) > 1 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    time.sleep(3 * REFRESH)  # an old poller still running would have polled again by now
+    assert len(pollers(daemon.uri)) == 1
+    assert stuck.state is ConnState.CONNECTED

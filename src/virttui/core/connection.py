@@ -161,13 +161,15 @@ class HostConnection:
         if self._thread is not None:
             return
         libvirt_runtime.ensure_event_loop()
-        self._stop.clear()
+        # A fresh event per run: a poller of an earlier run may still hang in a call; when that
+        # returns it sees its own event set and quits instead of polling next to this run's.
+        stop = self._stop = threading.Event()
         self._thread = threading.Thread(
-            target=self._run, name=f"virttui-host {self.uri}", daemon=True
+            target=self._run, args=(stop,), name=f"virttui-host {self.uri}", daemon=True
         )
         self._thread.start()
         self._watchdog = threading.Thread(
-            target=self._watch, name=f"virttui-watchdog {self.uri}", daemon=True
+            target=self._watch, args=(stop,), name=f"virttui-watchdog {self.uri}", daemon=True
         )
         self._watchdog.start()
 
@@ -180,14 +182,15 @@ class HostConnection:
             thread.join(timeout)
         if watchdog is not None:
             watchdog.join(timeout)
-        if thread is not None and thread.is_alive():
+        conn, ids = self._take_connection()
+        if conn is not None and thread is not None and thread.is_alive():
             # The poller is stuck in a call to a daemon that does not answer: closing would be one
             # more call that blocks, so it happens in the background (never hangs the caller).
             threading.Thread(
-                target=self._drop_connection, name=f"virttui-close {self.uri}", daemon=True
+                target=self._close, args=(conn, ids), name=f"virttui-close {self.uri}", daemon=True
             ).start()
-        else:
-            self._drop_connection()
+        elif conn is not None:
+            self._close(conn, ids)
         with self._state_lock:
             self._busy_since = None
             self._set_state(ConnState.STOPPED, None)
@@ -267,8 +270,8 @@ class HostConnection:
             self._set_state(ConnState.NOT_RESPONDING, message)
             return True
 
-    def _watch(self) -> None:
-        while not self._stop.wait(min(1.0, self.stall_after / 5)):
+    def _watch(self, stop: threading.Event) -> None:
+        while not stop.wait(min(1.0, self.stall_after / 5)):
             self._check_stall()
 
     def _begin_call(self) -> None:
@@ -295,7 +298,7 @@ class HostConnection:
         uri = effective_uri(self.uri)
         return libvirt.openReadOnly(uri) if self.readonly else libvirt.open(uri)
 
-    def _connect(self) -> None:
+    def _connect(self, stop: threading.Event) -> None:
         conn = self._open()
         try:
             # Keepalive makes a hung remote host show as disconnected instead of freezing calls.
@@ -328,8 +331,13 @@ class HostConnection:
             except libvirt.libvirtError:
                 pass  # optional set-up (demo extras) must not block connecting
         with self._conn_lock:
-            self._conn = conn
-            self._callback_ids = ids
+            stale = stop.is_set()
+            if not stale:
+                self._conn = conn
+                self._callback_ids = ids
+        if stale:
+            self._close(conn, ids)  # stopped while connecting: not this run's connection now
+            return
         self._lost.clear()
         self._rates.reset()
         self._static_info.clear()
@@ -338,12 +346,19 @@ class HostConnection:
         self._first_poll = True
         self._autostart_due = True
 
-    def _drop_connection(self) -> None:
+    def _take_connection(self) -> tuple[libvirt.virConnect | None, list[int]]:
         with self._conn_lock:
             conn, self._conn = self._conn, None
             ids, self._callback_ids = self._callback_ids, []
-        if conn is None:
-            return
+        return conn, ids
+
+    def _drop_connection(self) -> None:
+        conn, ids = self._take_connection()
+        if conn is not None:
+            self._close(conn, ids)
+
+    @staticmethod
+    def _close(conn: libvirt.virConnect, ids: list[int]) -> None:
         for cb_id in ids:
             try:
                 conn.domainEventDeregisterAny(cb_id)
@@ -358,7 +373,7 @@ class HostConnection:
         except libvirt.libvirtError:
             pass
 
-    def _on_close(self, _conn: libvirt.virConnect, reason: int, _opaque: Any) -> None:
+    def _on_close(self, conn: libvirt.virConnect, reason: int, _opaque: Any) -> None:
         # Runs on the event loop thread: never call libvirt here, just tell the poller and the UI.
         reasons = {
             libvirt.VIR_CONNECT_CLOSE_REASON_ERROR: "connection error",
@@ -366,8 +381,8 @@ class HostConnection:
             libvirt.VIR_CONNECT_CLOSE_REASON_KEEPALIVE: "keepalive timeout",
             libvirt.VIR_CONNECT_CLOSE_REASON_CLIENT: "closed",
         }
-        if self._stop.is_set():
-            return
+        if self._stop.is_set() or conn is not self._conn:
+            return  # closed by stop(), or an earlier run's connection closing late
         self._lost.set()
         self._lose(reasons.get(reason, "connection lost"))
         self._wake.set()
@@ -491,9 +506,11 @@ class HostConnection:
         except libvirt.libvirtError:
             return True
 
-    def _run(self) -> None:
+    def _run(self, stop: threading.Event) -> None:
+        """The poller. After every call that may block it checks `stop`: a run stopped meanwhile
+        (stop() gave up waiting for it) must not touch the host any more."""
         backoff = BACKOFF_START
-        while not self._stop.is_set():
+        while not stop.is_set():
             conn = self._conn
             if conn is None or self._lost.is_set():
                 self._begin_call()  # closing the old connection is a call too
@@ -501,37 +518,40 @@ class HostConnection:
                     self._drop_connection()
                     if self.state not in (ConnState.DISCONNECTED, ConnState.NOT_RESPONDING):
                         self._set_state(ConnState.CONNECTING, self.last_error)
-                    self._connect()
+                    self._connect(stop)
                 except libvirt.libvirtError as exc:
-                    self._end_call(answered=False)
                     with self._state_lock:
-                        if not self._stop.is_set():
-                            self._set_state(
-                                ConnState.DISCONNECTED, libvirt_runtime.error_message(exc)
-                            )
-                    self._stop.wait(backoff)
+                        if stop.is_set():
+                            return
+                        self._end_call(answered=False)
+                        self._set_state(ConnState.DISCONNECTED, libvirt_runtime.error_message(exc))
+                    stop.wait(backoff)
                     backoff = min(BACKOFF_MAX, backoff * 2)
                     continue
                 backoff = BACKOFF_START
                 with self._state_lock:
+                    if stop.is_set():
+                        return
                     self._end_call(answered=False)
-                    if not self._stop.is_set():
-                        self._set_state(ConnState.CONNECTED, None)
+                    self._set_state(ConnState.CONNECTED, None)
                 continue
             self._begin_call()
             try:
                 snapshot = self._poll(conn)
             except libvirt.libvirtError as exc:
+                if stop.is_set():
+                    return
                 message = libvirt_runtime.error_message(exc)
                 if self._connection_is_dead(conn):
                     self._lost.set()
                     self._end_call(answered=False)
-                    if not self._stop.is_set():
-                        self._lose(message)
+                    self._lose(message)
                     continue
                 self._end_call(answered=True)
                 self.last_error = message  # transient: keep the connection, try next round
             else:
+                if stop.is_set():
+                    return
                 self._end_call(answered=not self._lost.is_set())
                 if self._listener is not None and not self._lost.is_set():
                     self.sampled_at = snapshot.taken_at
@@ -540,4 +560,4 @@ class HostConnection:
             if self._wake.is_set():
                 self._wake.clear()
                 # Let a burst of events settle so it costs one round trip.
-                self._stop.wait(EVENT_COALESCE)
+                stop.wait(EVENT_COALESCE)
