@@ -188,3 +188,36 @@ def test_restarting_a_stuck_host_leaves_one_poller(
     time.sleep(3 * REFRESH)  # an old poller still running would have polled again by now
     assert len(pollers(daemon.uri)) == 1
     assert stuck.state is ConnState.CONNECTED
+
+
+def test_a_slow_poll_on_a_daemon_that_still_answers_is_not_flagged(
+    daemon: PrivateDaemon,
+    hosts: tuple[HostConnection, Recorder, HostConnection, Recorder],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A stats round trip can be slow while the daemon is fine (a domain job, a hung QEMU): the
+    watchdog asks the real daemon before it says "not responding", and only then."""
+    stuck, stuck_rec, _other, _other_rec = hosts
+    real_poll = stuck._poll
+    slow = threading.Event()
+    slow.set()
+
+    def slow_poll(conn: Any) -> Any:
+        if slow.is_set():
+            time.sleep(3 * stuck.stall_after)  # the slow part; the daemon itself is untouched
+        return real_poll(conn)
+
+    monkeypatch.setattr(stuck, "_poll", slow_poll)
+    drain(stuck_rec)
+    time.sleep(2 * stuck.stall_after)  # well past the threshold while the poll is still busy
+    assert stuck.stalled_for() > stuck.stall_after
+    assert stuck.state is ConnState.CONNECTED
+    assert [v for k, v in drain(stuck_rec) if k == "state"] == []
+    done, result = call_in_thread(lambda: stuck.call(lambda c: c.lookupByName("test").name()), 30)
+    assert done and result == "test"
+    # The same slow poll with the daemon stopped: the probe gets no answer either.
+    daemon.pause()
+    stuck_rec.wait("state", lambda v: v[0] is ConnState.NOT_RESPONDING, timeout=DETECT)
+    slow.clear()
+    daemon.resume()
+    stuck_rec.wait("state", lambda v: v[0] is ConnState.CONNECTED, timeout=60)

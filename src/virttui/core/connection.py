@@ -34,6 +34,12 @@ EVENT_COALESCE = 0.05  # a burst of events causes one re-poll, not one per event
 # refresh intervals, and never sooner than STALL_MIN seconds, makes the host NOT_RESPONDING.
 STALL_REFRESHES = 3
 STALL_MIN = 5.0
+# Before saying so, the watchdog asks the daemon something trivial on the same connection
+# (getLibVersion: a high-priority RPC, served even while its normal workers are busy). A daemon
+# that answers is slow, not stuck (a domain job or a hung QEMU delays the stats of one host; other
+# calls still work), and stays CONNECTED; its figures only show as stale.
+PROBE_TIMEOUT = 3.0
+CLOSE_WAIT = 60.0  # longest wait for a probe to return before its connection is closed
 # Keepalive: a ping after KEEPALIVE_INTERVAL s of silence; after KEEPALIVE_COUNT unanswered ones
 # libvirt closes the connection (about 20 s for a stopped daemon) and the poller reconnects.
 KEEPALIVE_INTERVAL = 5
@@ -136,6 +142,9 @@ class HostConnection:
         # Guards state transitions made by the poller, the watchdog and the close callback.
         self._state_lock = threading.RLock()
         self._busy_since: float | None = None  # when the poller's current libvirt call began
+        self._alive_at = 0.0  # when the daemon last answered a probe during a slow call
+        self._probing = False  # a probe is under way (or hangs)
+        self._probe_thread: tuple[threading.Thread, libvirt.virConnect] | None = None
         self._watchdog: threading.Thread | None = None
         self._callback_ids: list[int] = []
         self._stop = threading.Event()
@@ -185,9 +194,15 @@ class HostConnection:
         conn, ids = self._take_connection()
         if conn is not None and thread is not None and thread.is_alive():
             # The poller is stuck in a call to a daemon that does not answer: closing would be one
-            # more call that blocks, so it happens in the background (never hangs the caller).
+            # more call that blocks, and closing under a call crashes libvirt. So the connection
+            # is closed in the background once that call has returned (never hangs the caller).
+            def close_later(poller: threading.Thread = thread) -> None:
+                poller.join(CLOSE_WAIT)
+                if not poller.is_alive():
+                    self._close(conn, ids)
+
             threading.Thread(
-                target=self._close, args=(conn, ids), name=f"virttui-close {self.uri}", daemon=True
+                target=close_later, name=f"virttui-close {self.uri}", daemon=True
             ).start()
         elif conn is not None:
             self._close(conn, ids)
@@ -228,7 +243,6 @@ class HostConnection:
 
         Raises NotResponding at once when the daemon has stopped answering: the call would only
         queue behind the poller's hung one."""
-        self._check_stall()
         if self.state is ConnState.NOT_RESPONDING:
             raise NotResponding(f"{self.label} is not responding" + self._stall_note())
         conn = self._conn
@@ -272,7 +286,47 @@ class HostConnection:
 
     def _watch(self, stop: threading.Event) -> None:
         while not stop.wait(min(1.0, self.stall_after / 5)):
+            self._watch_once(stop)
+
+    def _watch_once(self, stop: threading.Event) -> None:
+        if self.stalled_for() < self.stall_after or self.state in (
+            ConnState.NOT_RESPONDING,
+            ConnState.STOPPED,
+        ):
+            return
+        conn = self._conn
+        if conn is not None and self.state is ConnState.CONNECTED:
+            if time.monotonic() - self._alive_at < self.stall_after:
+                return  # answered a probe lately: slow, not stuck
+            if self._probe(conn):
+                self._alive_at = time.monotonic()
+                return
+        if not stop.is_set():
             self._check_stall()
+
+    def _probe(self, conn: libvirt.virConnect) -> bool:
+        """Does the daemon answer a trivial call within PROBE_TIMEOUT? Only one probe at a time:
+        one that still hangs means no."""
+        if self._probing:
+            return False
+        answered = threading.Event()
+
+        def run() -> None:
+            try:
+                conn.getLibVersion()
+            except libvirt.libvirtError:
+                pass  # the connection died: not an answer
+            else:
+                answered.set()
+            finally:
+                self._probing = False
+
+        self._probing = True
+        probe = threading.Thread(target=run, name=f"virttui-probe {self.uri}", daemon=True)
+        self._probe_thread = (probe, conn)
+        probe.start()
+        probe.join(PROBE_TIMEOUT)
+        return answered.is_set()
 
     def _begin_call(self) -> None:
         self._busy_since = time.monotonic()
@@ -357,8 +411,14 @@ class HostConnection:
         if conn is not None:
             self._close(conn, ids)
 
-    @staticmethod
-    def _close(conn: libvirt.virConnect, ids: list[int]) -> None:
+    def _close(self, conn: libvirt.virConnect, ids: list[int]) -> None:
+        probe = self._probe_thread
+        if probe is not None and probe[1] is conn:
+            # Closing a connection another thread is still calling on crashes libvirt. A probe
+            # returns once keepalive has closed the connection (or the daemon answers).
+            probe[0].join(CLOSE_WAIT)
+            if probe[0].is_alive():
+                return  # leak it rather than crash
         for cb_id in ids:
             try:
                 conn.domainEventDeregisterAny(cb_id)
