@@ -228,6 +228,10 @@ class VirtTUIApp(App[None]):
         if host is None or host.state is ConnState.STOPPED:
             return  # a late sample from a host just disconnected or removed
         self.store.apply_rows(message.uri, snap.rows, snap.host_cpus, taken_at=snap.taken_at)
+        entry = self.store.hosts.get(message.uri)
+        if entry is not None:
+            # No sample for this long while connected: a stats call hangs; show the rows stale.
+            entry.stale_after = host.refresh + host.stall_after
         self.refresh_domains()
         for screen in self.details_screens():
             screen.store_updated(message.uri)

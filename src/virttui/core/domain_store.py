@@ -33,13 +33,18 @@ class HostEntry:
     members_version: int = 0  # bumped when domains come, go or are renamed
     version: int = 0  # bumped on every change, lets views skip work
     sampled_at: float | None = None  # time.monotonic() the rows were taken at
+    stale_after: float | None = None  # rows older than this are stale even while connected
 
     def stale_age(self, now: float | None = None) -> float | None:
-        """Age in seconds of rows that are no longer live (host not responding, disconnected,
-        reconnecting), else None: fresh, or nothing to show."""
-        if self.state == "connected" or not self.rows or self.sampled_at is None:
+        """Age in seconds of rows that are no longer live, else None (fresh, or no rows): the
+        host is not responding, disconnected or reconnecting, or its samples stopped coming
+        (a stats call that hangs on a daemon that otherwise answers)."""
+        if not self.rows or self.sampled_at is None:
             return None
-        return max(0.0, (time.monotonic() if now is None else now) - self.sampled_at)
+        age = max(0.0, (time.monotonic() if now is None else now) - self.sampled_at)
+        if self.state != "connected":
+            return age
+        return age if self.stale_after is not None and age > self.stale_after else None
 
 
 @dataclass(frozen=True, slots=True)
