@@ -81,10 +81,10 @@ async def test_stuck_host_rows_go_stale_actions_fail_fast_and_it_recovers(
     daemon: PrivateDaemon,
 ) -> None:
     stuck = daemon.uri
-    app = VirtTUIApp([HostSpec(stuck, label="stuck-host"), HostSpec(OTHER, label="other-host")])
-    app.set_refresh(0.5)
+    app = VirtTUIApp(
+        [HostSpec(stuck, label="stuck-host"), HostSpec(OTHER, label="other-host")], refresh=0.5
+    )
     async with app.run_test(size=(110, 30)) as pilot:
-        app.set_refresh(0.5)
         await settle(pilot, app, stuck)
         await settle(pilot, app, OTHER)
         await pilot.pause(0.3)
