@@ -24,6 +24,10 @@ from pathlib import Path
 import libvirt
 
 LIBVIRTD = "/usr/sbin/libvirtd"
+# Started through a symlink of this name, so the process is not called "libvirtd": `pgrep -x
+# libvirtd` (scripts/ensure-libvirtd.sh, the daemon-restart test) must never mistake it for the
+# system daemon, nor kill it.
+PROCESS_NAME = "vt-test-libvirtd"
 
 
 @dataclass
@@ -49,7 +53,7 @@ def missing_reason() -> str | None:
     """Why a private daemon cannot be started here, or None."""
     if not os.access(LIBVIRTD, os.X_OK):
         return f"{LIBVIRTD} not installed"
-    if os.geteuid() == 0 and shutil.which("setpriv") is None:
+    if shutil.which("setpriv") is None:
         return "setpriv (util-linux) not found: needed to run libvirtd unprivileged"
     return None
 
@@ -58,12 +62,16 @@ def missing_reason() -> str | None:
 def private_libvirtd(timeout: float = 60.0) -> Iterator[PrivateDaemon]:
     """Start the daemon, wait until it answers, yield it; always SIGCONT + kill + clean up."""
     root = Path(tempfile.mkdtemp(prefix="vt-ld-"))  # short: unix socket paths max 107 bytes
-    argv = [LIBVIRTD]
+    binary = root / PROCESS_NAME
+    binary.symlink_to(LIBVIRTD)
+    # KILL when the test process dies without its teardown: a SIGSTOPped daemon ignores TERM.
+    argv = ["setpriv", "--pdeathsig", "KILL"]
     uid = gid = -1
     if os.geteuid() == 0:
         user = pwd.getpwnam("nobody")
         uid, gid = user.pw_uid, user.pw_gid
-        argv = ["setpriv", f"--reuid={uid}", f"--regid={gid}", "--clear-groups", "--", LIBVIRTD]
+        argv += [f"--reuid={uid}", f"--regid={gid}", "--clear-groups"]
+    argv += ["--", str(binary)]
     dirs = {name: root / name for name in ("run", "config", "cache", "drivers", "home")}
     for path in dirs.values():
         path.mkdir()
