@@ -163,7 +163,6 @@ class HostConnection:
         self.host_cpus = 1
         self.state = ConnState.STOPPED
         self.last_error: str | None = None
-        self.sampled_at: float | None = None  # time.monotonic() of the last sample handed out
 
     # ----------------------------------------------------------------- control
     def start(self) -> None:
@@ -614,7 +613,6 @@ class HostConnection:
                     return
                 self._end_call(answered=not self._lost.is_set())
                 if self._listener is not None and not self._lost.is_set():
-                    self.sampled_at = snapshot.taken_at
                     self._listener.host_sampled(self, snapshot)
             self._wake.wait(self._refresh)
             if self._wake.is_set():
