@@ -231,8 +231,17 @@ class VirtTUIApp(App[None]):
     def on_host_state_changed(self, message: HostStateChanged) -> None:
         if message.host is not None and self.hosts.get(message.uri) is not message.host:
             return  # a late word from a poller that was removed (the URI may be re-added already)
-        self.store.set_host_state(message.uri, message.state.value, message.error)
         entry = self.store.hosts.get(message.uri)
+        was = None if entry is None else entry.state
+        self.store.set_host_state(message.uri, message.state.value, message.error)
+        if message.state is ConnState.NOT_RESPONDING and was != message.state.value:
+            label = entry.label if entry is not None else message.uri
+            self.notify(
+                f"{label} is not responding: its figures are stale and actions on it fail "
+                "until it answers again",
+                severity="warning",
+                markup=False,
+            )
         if message.state is ConnState.STOPPED and entry is not None:
             self.store.apply_rows(message.uri, (), entry.host_cpus)  # disconnected by the user
         if message.state is ConnState.DISCONNECTED:
@@ -270,6 +279,10 @@ class VirtTUIApp(App[None]):
             return  # a late sample from a host just disconnected or removed
         self.store.apply_rows(message.uri, snap.rows, snap.host_cpus, taken_at=snap.taken_at)
         self._watch_shutdowns(message.uri)
+        entry = self.store.hosts.get(message.uri)
+        if entry is not None:
+            # No sample for this long while connected: a stats call hangs; show the rows stale.
+            entry.stale_after = host.refresh + host.stall_after
         self.refresh_domains()
         for screen in self.details_screens():
             screen.store_updated(message.uri)
@@ -373,6 +386,17 @@ class VirtTUIApp(App[None]):
                 button=action.title,
             )
             return
+        stuck = {self.hosts[u].label for u, _ in targets if self._not_responding(u)}
+        if stuck and all(self._not_responding(u) for u, _ in targets):
+            # Say it at once (no confirmation first); a call would only hang behind the stuck one.
+            for label in sorted(stuck):
+                self.notify(
+                    f"{label} is not responding",
+                    title=f"{action.title} failed",
+                    severity="error",
+                    markup=False,
+                )
+            return
         if action.destructive:
             from virttui.screens.ui_jobs import confirm
 
@@ -386,6 +410,10 @@ class VirtTUIApp(App[None]):
             )
         else:
             self._run_action_worker(action_id, targets)
+
+    def _not_responding(self, uri: str) -> bool:
+        host = self.hosts.get(uri)
+        return host is not None and host.state is ConnState.NOT_RESPONDING
 
     def _domain_state(self, target: tuple[str, str]) -> int | None:
         row = self.store.row(*target)

@@ -1,9 +1,12 @@
 """One object per libvirt URI: connects, polls bulk stats, listens for events, reconnects.
 
 Threads: the libvirt event loop thread (shared, see libvirt_runtime) delivers domain events and
-the close callback; one poller thread per host owns connecting and the stats round trip. Callers
-(UI workers) run blocking libvirt calls through `call()`. The listener is called from those
-background threads and must hand results to its own thread (Textual: post_message).
+the close callback; one poller thread per host owns connecting and the stats round trip; one
+watchdog thread per host notices when that round trip hangs (a stopped daemon, a network black
+hole: libvirt calls then block until keepalive gives up, or forever while reconnecting) and marks
+the host NOT_RESPONDING, so callers fail at once instead of queueing behind it. Callers (UI
+workers) run blocking libvirt calls through `call()`. The listener is called from those background
+threads and must hand results to its own thread (Textual: post_message).
 """
 
 from __future__ import annotations
@@ -27,16 +30,40 @@ BACKOFF_START = 0.5
 BACKOFF_MAX = 5.0
 AUTOSTART_EVERY = 30.0  # seconds between autostart re-reads when no event asked for one
 EVENT_COALESCE = 0.05  # a burst of events causes one re-poll, not one per event
+# A libvirt call of the poller (stats round trip or connecting) still running after this many
+# refresh intervals, and never sooner than STALL_MIN seconds, makes the host NOT_RESPONDING.
+STALL_REFRESHES = 3
+STALL_MIN = 5.0
+# Before saying so, the watchdog asks the daemon something trivial on the same connection
+# (getLibVersion: a high-priority RPC, served even while its normal workers are busy). A daemon
+# that answers is slow, not stuck (a domain job or a hung QEMU delays the stats of one host; other
+# calls still work), and stays CONNECTED; its figures only show as stale.
+PROBE_TIMEOUT = 3.0
+CLOSE_WAIT = 60.0  # longest wait for a probe to return before its connection is closed
+# Keepalive: a ping after KEEPALIVE_INTERVAL s of silence; after KEEPALIVE_COUNT unanswered ones
+# libvirt closes the connection (about 20 s for a stopped daemon) and the poller reconnects.
+KEEPALIVE_INTERVAL = 5
+KEEPALIVE_COUNT = 3
+
+
+def stall_after(refresh: float) -> float:
+    """Seconds a poller call may run before its host counts as not responding."""
+    return max(STALL_MIN, STALL_REFRESHES * refresh)
 
 
 class NotConnected(RuntimeError):
     """The host is down or reconnecting; the message says why."""
 
 
+class NotResponding(NotConnected):
+    """The host's daemon stopped answering: a call now would block, so none is made."""
+
+
 class ConnState(enum.Enum):
     CONNECTING = "connecting"
     CONNECTED = "connected"
     DISCONNECTED = "disconnected"
+    NOT_RESPONDING = "not responding"  # a call has hung for STALL_REFRESHES refreshes
     STOPPED = "stopped"
 
 
@@ -114,6 +141,13 @@ class HostConnection:
         self._listener = listener
         self._conn: libvirt.virConnect | None = None
         self._conn_lock = threading.Lock()
+        # Guards state transitions made by the poller, the watchdog and the close callback.
+        self._state_lock = threading.RLock()
+        self._busy_since: float | None = None  # when the poller's current libvirt call began
+        self._alive_at = 0.0  # when the daemon last answered a probe during a slow call
+        self._probing = False  # a probe is under way (or hangs)
+        self._probe_thread: tuple[threading.Thread, libvirt.virConnect] | None = None
+        self._watchdog: threading.Thread | None = None
         self._callback_ids: list[int] = []
         self._stop = threading.Event()
         self._wake = threading.Event()
@@ -144,20 +178,45 @@ class HostConnection:
         if self._thread is not None:
             return
         libvirt_runtime.ensure_event_loop()
-        self._stop.clear()
+        # A fresh event per run: a poller of an earlier run may still hang in a call; when that
+        # returns it sees its own event set and quits instead of polling next to this run's.
+        stop = self._stop = threading.Event()
         self._thread = threading.Thread(
-            target=self._run, name=f"virttui-host {self.uri}", daemon=True
+            target=self._run, args=(stop,), name=f"virttui-host {self.uri}", daemon=True
         )
         self._thread.start()
+        self._watchdog = threading.Thread(
+            target=self._watch, args=(stop,), name=f"virttui-watchdog {self.uri}", daemon=True
+        )
+        self._watchdog.start()
 
     def stop(self, timeout: float = 2.0) -> None:
         self._stop.set()
         self._wake.set()
         thread, self._thread = self._thread, None
+        watchdog, self._watchdog = self._watchdog, None
         if thread is not None:
             thread.join(timeout)
-        self._drop_connection()
-        self._set_state(ConnState.STOPPED, None)
+        if watchdog is not None:
+            watchdog.join(timeout)
+        conn, ids = self._take_connection()
+        if conn is not None and thread is not None and thread.is_alive():
+            # The poller is stuck in a call to a daemon that does not answer: closing would be one
+            # more call that blocks, and closing under a call crashes libvirt. So the connection
+            # is closed in the background once that call has returned (never hangs the caller).
+            def close_later(poller: threading.Thread = thread) -> None:
+                poller.join(CLOSE_WAIT)
+                if not poller.is_alive():
+                    self._close(conn, ids)
+
+            threading.Thread(
+                target=close_later, name=f"virttui-close {self.uri}", daemon=True
+            ).start()
+        elif conn is not None:
+            self._close(conn, ids)
+        with self._state_lock:
+            self._busy_since = None
+            self._set_state(ConnState.STOPPED, None)
 
     @property
     def refresh(self) -> float:
@@ -176,8 +235,24 @@ class HostConnection:
     def connected(self) -> bool:
         return self.state is ConnState.CONNECTED
 
+    @property
+    def stall_after(self) -> float:
+        return stall_after(self._refresh)
+
+    def stalled_for(self, now: float | None = None) -> float:
+        """How long the poller's current libvirt call has been running (0 when idle)."""
+        since = self._busy_since
+        if since is None:
+            return 0.0
+        return max(0.0, (time.monotonic() if now is None else now) - since)
+
     def call(self, fn: Callable[[libvirt.virConnect], T]) -> T:
-        """Run `fn(conn)` on the live connection. Blocks: only from worker threads."""
+        """Run `fn(conn)` on the live connection. Blocks: only from worker threads.
+
+        Raises NotResponding at once when the daemon has stopped answering: the call would only
+        queue behind the poller's hung one."""
+        if self.state is ConnState.NOT_RESPONDING:
+            raise NotResponding(f"{self.label} is not responding" + self._stall_note())
         conn = self._conn
         if conn is None or self.state is not ConnState.CONNECTED:
             raise NotConnected(
@@ -188,21 +263,108 @@ class HostConnection:
 
     # ----------------------------------------------------------------- internals
     def _set_state(self, state: ConnState, error: str | None) -> None:
-        changed = state is not self.state or error != self.last_error
-        self.state = state
-        self.last_error = error
-        if changed and self._listener is not None:
-            self._listener.host_state_changed(self, state, error)
+        with self._state_lock:
+            changed = state is not self.state or error != self.last_error
+            self.state = state
+            self.last_error = error
+            if changed and self._listener is not None:
+                self._listener.host_state_changed(self, state, error)
+
+    def _stall_note(self) -> str:
+        waited = self.stalled_for()
+        return f" (no answer for {waited:.0f}s)" if waited >= 1 else ""
+
+    def _check_stall(self, now: float | None = None) -> bool:
+        """Mark the host NOT_RESPONDING when the poller's call has run too long. Thread-safe."""
+        with self._state_lock:
+            if self._busy_since is None or self.state in (
+                ConnState.NOT_RESPONDING,
+                ConnState.STOPPED,
+            ):
+                return False
+            waited = self.stalled_for(now)
+            if waited < self.stall_after:
+                return False
+            previous = self.last_error if self.state is ConnState.DISCONNECTED else None
+            message = f"libvirtd gave no answer within {self.stall_after:g}s" + (
+                f" (before: {previous})" if previous else ""
+            )
+            self._set_state(ConnState.NOT_RESPONDING, message)
+            return True
+
+    def _watch(self, stop: threading.Event) -> None:
+        while not stop.wait(min(1.0, self.stall_after / 5)):
+            self._watch_once(stop)
+
+    def _watch_once(self, stop: threading.Event) -> None:
+        if self.stalled_for() < self.stall_after or self.state in (
+            ConnState.NOT_RESPONDING,
+            ConnState.STOPPED,
+        ):
+            return
+        conn = self._conn
+        if conn is not None and self.state is ConnState.CONNECTED:
+            if time.monotonic() - self._alive_at < self.stall_after:
+                return  # answered a probe lately: slow, not stuck
+            if self._probe(conn):
+                self._alive_at = time.monotonic()
+                return
+        if not stop.is_set():
+            self._check_stall()
+
+    def _probe(self, conn: libvirt.virConnect) -> bool:
+        """Does the daemon answer a trivial call within PROBE_TIMEOUT? Only one probe at a time:
+        one that still hangs means no."""
+        if self._probing:
+            return False
+        answered = threading.Event()
+
+        def run() -> None:
+            try:
+                conn.getLibVersion()
+            except libvirt.libvirtError:
+                pass  # the connection died: not an answer
+            else:
+                answered.set()
+            finally:
+                self._probing = False
+
+        self._probing = True
+        probe = threading.Thread(target=run, name=f"virttui-probe {self.uri}", daemon=True)
+        self._probe_thread = (probe, conn)
+        probe.start()
+        probe.join(PROBE_TIMEOUT)
+        return answered.is_set()
+
+    def _begin_call(self) -> None:
+        self._busy_since = time.monotonic()
+
+    def _end_call(self, *, answered: bool) -> None:
+        """The poller's call returned. `answered`: the daemon replied (success or an error
+        reply), so a NOT_RESPONDING host is connected again."""
+        with self._state_lock:
+            self._busy_since = None
+            if answered and self.state is ConnState.NOT_RESPONDING and not self._stop.is_set():
+                self._set_state(ConnState.CONNECTED, None)
+
+    def _lose(self, message: str) -> None:
+        """The connection is gone. A host that was not responding stays so (with the reason)
+        until its daemon answers again: the reconnect that follows hangs as well."""
+        with self._state_lock:
+            if self.state is ConnState.NOT_RESPONDING:
+                self._set_state(ConnState.NOT_RESPONDING, f"{message}; reconnecting")
+            else:
+                self._set_state(ConnState.DISCONNECTED, message)
 
     def _open(self) -> libvirt.virConnect:
         uri = effective_uri(self.uri)
         return libvirt.openReadOnly(uri) if self.readonly else libvirt.open(uri)
 
-    def _connect(self) -> None:
+    def _connect(self, stop: threading.Event) -> None:
         conn = self._open()
         try:
             # Keepalive makes a hung remote host show as disconnected instead of freezing calls.
-            conn.setKeepAlive(5, 3)
+            conn.setKeepAlive(KEEPALIVE_INTERVAL, KEEPALIVE_COUNT)
         except libvirt.libvirtError:
             pass  # local drivers have no keepalive
         try:
@@ -231,8 +393,13 @@ class HostConnection:
             except libvirt.libvirtError:
                 pass  # optional set-up (demo extras) must not block connecting
         with self._conn_lock:
-            self._conn = conn
-            self._callback_ids = ids
+            stale = stop.is_set()
+            if not stale:
+                self._conn = conn
+                self._callback_ids = ids
+        if stale:
+            self._close(conn, ids)  # stopped while connecting: not this run's connection now
+            return
         self._lost.clear()
         self._rates.reset()  # no rate across a reconnect
         self._take_state_events()
@@ -243,12 +410,25 @@ class HostConnection:
         self._first_poll = True
         self._autostart_due = True
 
-    def _drop_connection(self) -> None:
+    def _take_connection(self) -> tuple[libvirt.virConnect | None, list[int]]:
         with self._conn_lock:
             conn, self._conn = self._conn, None
             ids, self._callback_ids = self._callback_ids, []
-        if conn is None:
-            return
+        return conn, ids
+
+    def _drop_connection(self) -> None:
+        conn, ids = self._take_connection()
+        if conn is not None:
+            self._close(conn, ids)
+
+    def _close(self, conn: libvirt.virConnect, ids: list[int]) -> None:
+        probe = self._probe_thread
+        if probe is not None and probe[1] is conn:
+            # Closing a connection another thread is still calling on crashes libvirt. A probe
+            # returns once keepalive has closed the connection (or the daemon answers).
+            probe[0].join(CLOSE_WAIT)
+            if probe[0].is_alive():
+                return  # leak it rather than crash
         for cb_id in ids:
             try:
                 conn.domainEventDeregisterAny(cb_id)
@@ -263,7 +443,7 @@ class HostConnection:
         except libvirt.libvirtError:
             pass
 
-    def _on_close(self, _conn: libvirt.virConnect, reason: int, _opaque: Any) -> None:
+    def _on_close(self, conn: libvirt.virConnect, reason: int, _opaque: Any) -> None:
         # Runs on the event loop thread: never call libvirt here, just tell the poller and the UI.
         reasons = {
             libvirt.VIR_CONNECT_CLOSE_REASON_ERROR: "connection error",
@@ -271,10 +451,10 @@ class HostConnection:
             libvirt.VIR_CONNECT_CLOSE_REASON_KEEPALIVE: "keepalive timeout",
             libvirt.VIR_CONNECT_CLOSE_REASON_CLIENT: "closed",
         }
-        if self._stop.is_set():
-            return
+        if self._stop.is_set() or conn is not self._conn:
+            return  # closed by stop(), or an earlier run's connection closing late
         self._lost.set()
-        self._set_state(ConnState.DISCONNECTED, reasons.get(reason, "connection lost"))
+        self._lose(reasons.get(reason, "connection lost"))
         self._wake.set()
 
     def _emit(self, dom: libvirt.virDomain, kind: str, event: int, detail: int) -> None:
@@ -446,38 +626,57 @@ class HostConnection:
         except libvirt.libvirtError:
             return True
 
-    def _run(self) -> None:
+    def _run(self, stop: threading.Event) -> None:
+        """The poller. After every call that may block it checks `stop`: a run stopped meanwhile
+        (stop() gave up waiting for it) must not touch the host any more."""
         backoff = BACKOFF_START
-        while not self._stop.is_set():
+        while not stop.is_set():
             conn = self._conn
             if conn is None or self._lost.is_set():
-                self._drop_connection()
-                if self.state is not ConnState.DISCONNECTED:
-                    self._set_state(ConnState.CONNECTING, self.last_error)
+                self._begin_call()  # closing the old connection is a call too
                 try:
-                    self._connect()
+                    self._drop_connection()
+                    if self.state not in (ConnState.DISCONNECTED, ConnState.NOT_RESPONDING):
+                        self._set_state(ConnState.CONNECTING, self.last_error)
+                    self._connect(stop)
                 except libvirt.libvirtError as exc:
-                    self._set_state(ConnState.DISCONNECTED, libvirt_runtime.error_message(exc))
-                    self._stop.wait(backoff)
+                    with self._state_lock:
+                        if stop.is_set():
+                            return
+                        self._end_call(answered=False)
+                        self._set_state(ConnState.DISCONNECTED, libvirt_runtime.error_message(exc))
+                    stop.wait(backoff)
                     backoff = min(BACKOFF_MAX, backoff * 2)
                     continue
                 backoff = BACKOFF_START
-                self._set_state(ConnState.CONNECTED, None)
+                with self._state_lock:
+                    if stop.is_set():
+                        return
+                    self._end_call(answered=False)
+                    self._set_state(ConnState.CONNECTED, None)
                 continue
+            self._begin_call()
             try:
                 snapshot = self._poll(conn)
             except libvirt.libvirtError as exc:
+                if stop.is_set():
+                    return
                 message = libvirt_runtime.error_message(exc)
                 if self._connection_is_dead(conn):
                     self._lost.set()
-                    self._set_state(ConnState.DISCONNECTED, message)
+                    self._end_call(answered=False)
+                    self._lose(message)
                     continue
+                self._end_call(answered=True)
                 self.last_error = message  # transient: keep the connection, try next round
             else:
+                if stop.is_set():
+                    return
+                self._end_call(answered=not self._lost.is_set())
                 if self._listener is not None and not self._lost.is_set():
                     self._listener.host_sampled(self, snapshot)
             self._wake.wait(self._refresh)
             if self._wake.is_set():
                 self._wake.clear()
                 # Let a burst of events settle so it costs one round trip.
-                self._stop.wait(EVENT_COALESCE)
+                stop.wait(EVENT_COALESCE)

@@ -34,6 +34,19 @@ class HostEntry:
     members: tuple[tuple[str, ...], tuple[str, ...]] = ((), ())  # (uuids, names) in poll order
     members_version: int = 0  # bumped when domains come, go or are renamed
     version: int = 0  # bumped on every change, lets views skip work
+    sampled_at: float | None = None  # time.monotonic() the rows were taken at
+    stale_after: float | None = None  # rows older than this are stale even while connected
+
+    def stale_age(self, now: float | None = None) -> float | None:
+        """Age in seconds of rows that are no longer live, else None (fresh, or no rows): the
+        host is not responding, disconnected or reconnecting, or its samples stopped coming
+        (a stats call that hangs on a daemon that otherwise answers)."""
+        if not self.rows or self.sampled_at is None:
+            return None
+        age = max(0.0, (time.monotonic() if now is None else now) - self.sampled_at)
+        if self.state != "connected":
+            return age
+        return age if self.stale_after is not None and age > self.stale_after else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,7 +124,9 @@ class DomainStore:
             return
         row_list = list(rows)
         new_rows = {r.uuid: r for r in row_list}
-        entry.history.append(time.monotonic() if taken_at is None else taken_at, row_list)
+        taken = time.monotonic() if taken_at is None else taken_at
+        entry.history.append(taken, row_list)
+        entry.sampled_at = taken
         members = (tuple(new_rows), tuple(r.name for r in row_list))
         if members != entry.members:
             entry.members = members

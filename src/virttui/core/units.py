@@ -68,3 +68,16 @@ def parse_count(text: str, what: str, *, maximum: int) -> int:
     if value > maximum:
         raise ValueError(f"{what}: {value} is absurdly large (at most {maximum})")
     return value
+
+
+def human_age(seconds: float) -> str:
+    """Seconds as the one largest whole unit: '9s', '42s', '5m', '3h', '2d' (at most 3 cells
+    below 100 days)."""
+    s = max(0, int(seconds))
+    if s < 60:
+        return f"{s}s"
+    if s < 3600:
+        return f"{s // 60}m"
+    if s < 86400:
+        return f"{s // 3600}h"
+    return f"{s // 86400}d"

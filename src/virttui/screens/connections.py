@@ -45,6 +45,7 @@ STATE_STYLES = {
     "connected": "bold green",
     "connecting": "yellow",
     "retrying": "bold red",
+    "not responding": "bold red",
 }
 
 

@@ -10,8 +10,10 @@ from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Footer, Input, Static
 
+from virttui.core.domain_states import state_name
 from virttui.core.domain_store import SORT_KEYS, ListItem
 from virttui.core.lifecycle import LIFECYCLE, action_allowed
+from virttui.core.units import human_age
 from virttui.screens.readonly import READ_ONLY_MESSAGE, action_name, read_only_fallbacks
 from virttui.widgets.domain_table import DomainTable
 from virttui.widgets.plain import plain
@@ -96,6 +98,13 @@ class DomainsScreen(Screen[None]):
         self.query_one("#banner", Static).display = False
         self.table.focus()
         self.refresh_view(force=True)
+        self.set_interval(1.0, self._tick)
+
+    def _tick(self) -> None:
+        """Stale rows show their age: keep it counting while no sample arrives."""
+        if self.is_current and self.ready:
+            self.table.tick()
+            self.update_status()
 
     @property
     def ready(self) -> bool:
@@ -139,6 +148,14 @@ class DomainsScreen(Screen[None]):
         row = store.row(item.uri, item.uuid) if item is not None and item.uuid else None
         if row is not None and row.title:
             parts.insert(0, f"{row.name}: {row.title}")
+        entry = store.hosts.get(item.uri) if row is not None and item is not None else None
+        age = None if entry is None else entry.stale_age()
+        if row is not None and entry is not None and age is not None:
+            parts.insert(
+                0,
+                f"{row.name}: {state_name(row.state)} {human_age(age)} ago; "
+                f"{entry.label} {entry.state}",
+            )
         text = " · ".join(parts)
         if text != self._status_text:  # an unchanged status line costs no repaint
             self._status_text = text

@@ -23,7 +23,7 @@ from textual.strip import Strip
 from virttui.core.domain_store import DomainStore, ListItem
 from virttui.core.safe_text import visible
 from virttui.core.stats import DomainRow
-from virttui.core.units import human_kib, human_rate
+from virttui.core.units import human_age, human_kib, human_rate
 from virttui.widgets.glyphs import Glyphs, pick_glyphs, sparkline
 
 
@@ -108,6 +108,8 @@ class DomainTable(ScrollView, can_focus=True):
         "domain-table--off",
         "domain-table--crashed",
         "domain-table--selected",
+        "domain-table--stale",
+        "domain-table--host-stuck",
     }
 
     cursor = reactive(0, always_update=True, repaint=True)
@@ -175,6 +177,22 @@ class DomainTable(ScrollView, can_focus=True):
             self._signature = signature
             self.refresh()
 
+    def tick(self) -> None:
+        """Once a second: repaint when the age shown on stale rows changed (no samples arrive
+        from a host that does not respond, so nothing else would)."""
+        if not any(e.stale_age() is not None for e in self.store.hosts.values()):
+            return
+        signature = self._visible_signature()
+        if signature != self._signature:
+            self._signature = signature
+            self.refresh()
+
+    def _stale_seconds(self, uri: str) -> int | None:
+        """Whole seconds since the rows of host `uri` were sampled, when they are stale."""
+        entry = self.store.hosts.get(uri)
+        age = None if entry is None else entry.stale_age()
+        return None if age is None else int(age)
+
     def _key_at(self, index: int) -> str | None:
         item = self._item_at(index)
         return None if item is None else item.key
@@ -188,10 +206,17 @@ class DomainTable(ScrollView, can_focus=True):
             if item.uuid is None:
                 entry = store.hosts.get(item.uri)
                 visible.append(
-                    None if entry is None else (entry.state, entry.error, len(entry.rows))
+                    None
+                    if entry is None
+                    else (
+                        entry.state,
+                        entry.error,
+                        len(entry.rows),
+                        self._stale_seconds(item.uri),
+                    )
                 )
             else:
-                visible.append(store.row(item.uri, item.uuid))
+                visible.append((store.row(item.uri, item.uuid), self._stale_seconds(item.uri)))
         return (
             top,
             height,
@@ -318,6 +343,7 @@ class DomainTable(ScrollView, can_focus=True):
             item.key in self.selected,
             self.store.cpu_mode,
             len(self.store.hosts[item.uri].history.frames) if row is not None and row.active else 0,
+            self._stale_seconds(item.uri),
         )
         cached = self._strip_cache.get(item.key)
         if cached is not None and cached[0] is row and cached[1] == look:
@@ -348,8 +374,13 @@ class DomainTable(ScrollView, can_focus=True):
         count = len(entry.rows)
         state = entry.state + (" (read-only)" if entry.readonly else "")
         text = f"{visible(entry.label)}  [{state}]  {count} domain{'s' if count != 1 else ''}"
+        age = entry.stale_age()
+        if age is not None:
+            text += f"  stale {human_age(age)}"
         if entry.error and entry.state != "connected":
             text += f"  {visible(entry.error)}"
+        if entry.state == "not responding":
+            style += self.get_component_rich_style("domain-table--host-stuck", partial=True)
         return [Segment(fit(text, width), style)]
 
     def _state_style(self, row: DomainRow) -> Style:
@@ -411,11 +442,25 @@ class DomainTable(ScrollView, can_focus=True):
             if selected
             else None
         )
+        entry = self.store.hosts.get(item.uri)
+        age = None if entry is None else entry.stale_age()
+        # Rows of a host that stopped answering keep their last figures, dimmed, and the State
+        # column says how old they are instead of a state that may no longer be true.
+        stale = (
+            None
+            if age is None
+            else self.get_component_rich_style("domain-table--stale", partial=True)
+        )
         for col, width in columns:
-            text = fit(self.cell_text(row, col, width, item), width, col.right)
-            style = self._state_style(row) if col.id == "state" else None
+            if col.id == "state" and age is not None:
+                text = fit(f"{human_age(age)} old", width, col.right)
+            else:
+                text = fit(self.cell_text(row, col, width, item), width, col.right)
+            style = self._state_style(row) if col.id == "state" and stale is None else None
             if col.id == "name" and sel_style is not None:
                 style = sel_style
+            if stale is not None:
+                style = stale if style is None else style + stale
             segments.append(Segment(text, style))
-            segments.append(Segment(" "))
+            segments.append(Segment(" ", stale))
         return segments
