@@ -18,12 +18,12 @@ from textual.widgets._toast import Toast
 from tests.pilot_utils import hosts_settled, wait_until
 from tests.textshot import screen_text
 from virttui.app import HostSpec, VirtTUIApp
+from virttui.core.domain_states import IGNORED, SAVED, SHORT_NAMES
 from virttui.core.nodexml import node_uri
 from virttui.screens.add_host import AddHostScreen
 from virttui.screens.confirm import ConfirmScreen
 from virttui.screens.console import SerialConsoleScreen, open_serial_console
 from virttui.screens.details import DetailsScreen
-from virttui.widgets.domain_table import SHORT_STATE
 
 WIDTHS = (80, 100, 120, 200)
 LONG = "db-primary-" + "x" * 60  # longer than any column or header has room for
@@ -86,7 +86,7 @@ async def test_list_state_and_cpu_columns_never_touch(layout_uri: str, width: in
         state_x = _cell_index(header, "State")
         assert _cell_at(header, state_x - 1) == " "
         assert _cell_at(header, _cell_index(header, "CPU%") - 1) == " "
-        words = "|".join(SHORT_STATE.values())
+        words = "|".join([*SHORT_NAMES.values(), SAVED, IGNORED])
         rows = [line for line in lines if re.search(rf" ({words}) ", line)]
         assert len(rows) >= 6, lines
         for line in rows:
