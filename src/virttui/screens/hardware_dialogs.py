@@ -283,7 +283,10 @@ class AddNicScreen(FormScreen[NicRequest]):
             yield field(
                 "Network",
                 Select(
-                    [(f"{n} (inactive)" if n in self.inactive else n, n) for n in self.networks],
+                    [
+                        (plain(f"{n} (inactive)" if n in self.inactive else n), n)
+                        for n in self.networks
+                    ],
                     value=first,
                     allow_blank=False,
                     id="nic-network-name",
