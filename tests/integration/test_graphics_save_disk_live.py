@@ -40,7 +40,7 @@ from virttui.screens.hardware_dialogs import AddDiskScreen, AddGraphicsScreen, E
 
 PREFIX = "vt-gfx"
 SECURE_INACTIVE = libvirt.VIR_DOMAIN_XML_INACTIVE | libvirt.VIR_DOMAIN_XML_SECURE
-SLOW = 300.0  # defineXML can wait on libvirtd's QEMU capability probe under load
+SLOW = 900.0  # defineXML waited >5 min on libvirtd's QEMU capability re-probe under load
 
 
 @pytest.fixture(scope="module")

@@ -92,15 +92,16 @@ def test_undefine_with_storage_never_deletes_what_the_other_domain_uses(
         rows = {c.path: c for c in storage_choices(victim)}
         assert set(rows) == {own, shared, base, iso}
         assert rows[own].tickable and rows[own].default_ticked and rows[own].used_text == ""
-        for path, how, text in (
-            (shared, "disk", f"used by {other_name}"),
-            (iso, "CD-ROM", f"used by {other_name}"),
-            (base, "backing chain", f"used by {other_name}, {loose}"),
+        for path, how, images in (
+            (shared, "disk", set()),
+            (iso, "CD-ROM", set()),
+            (base, "backing chain", {overlay, loose}),  # both pool images are built on it
         ):
             row = rows[path]
             assert not row.tickable and not row.default_ticked, path
-            assert row.used_text == text
+            assert row.used_text.startswith(f"used by {other_name}"), row.used_text
             assert [(u.name, u.how) for u in row.users if u.kind == "domain"] == [(other_name, how)]
+            assert {u.name for u in row.users if u.kind == "image"} == images
 
         before = files(here)
         for asked in ([shared], [iso], [base], [own, shared]):
