@@ -8,6 +8,13 @@ if [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; then
     exit 0
 fi
 mkdir -p /var/log/libvirt /run/libvirt
+# Without udev (containers, CI) /dev/kvm can stay root:root 0600. libvirt's QEMU probe then sees
+# KVM while its check for QEMU's user (group kvm) does not, so it throws the capabilities cache
+# away and probes QEMU again on nearly every call (seconds each; defines queue for minutes).
+# Debian's udev rule gives root:kvm 0660; do the same.
+if [ -c /dev/kvm ] && getent group kvm >/dev/null && [ "$(stat -c %G /dev/kvm)" != kvm ]; then
+    chgrp kvm /dev/kvm && chmod 0660 /dev/kvm || true
+fi
 pgrep -x virtlogd >/dev/null || virtlogd -d || true
 if ! pgrep -x libvirtd >/dev/null; then
     rm -f /run/libvirtd.pid
