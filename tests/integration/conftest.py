@@ -104,6 +104,15 @@ def system_conn(_system_conn_cache: _SystemConnCache) -> libvirt.virConnect:
     return _system_conn_cache.get()
 
 
+@pytest.fixture(scope="module")
+def conn() -> Iterator[libvirt.virConnect]:
+    """A qemu:///system connection of the module's own, for module-scoped guests and pools."""
+    c = open_system_conn(SYSTEM_URI)
+    yield c
+    with contextlib.suppress(libvirt.libvirtError):
+        c.close()
+
+
 @pytest.fixture
 def tiny_guest(system_conn: libvirt.virConnect) -> Iterator[libvirt.virDomain]:
     """A running tiny guest (vt-test-<hex>), destroyed, undefined and deleted afterwards."""

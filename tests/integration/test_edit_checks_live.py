@@ -34,16 +34,6 @@ SLOW = 300  # libvirtd re-probes QEMU under load: a define or caps lookup can ta
 
 
 @pytest.fixture(scope="module")
-def conn() -> Iterator[libvirt.virConnect]:
-    from tests.guestlib import open_system_conn
-
-    c = open_system_conn(SYSTEM_URI)
-    yield c
-    with contextlib.suppress(libvirt.libvirtError):
-        c.close()
-
-
-@pytest.fixture(scope="module")
 def guest(conn: libvirt.virConnect) -> Iterator[libvirt.virDomain]:
     """Shut off is enough: every check here is about the persistent definition."""
     with running_guest(conn, "vt-chk", start=False) as dom:

@@ -7,7 +7,6 @@ Each graphics test first puts the displays it starts from into the persistent co
 
 from __future__ import annotations
 
-import contextlib
 import os
 import shutil
 import subprocess
@@ -22,7 +21,7 @@ import pytest
 from textual.pilot import Pilot
 from textual.widgets import Input, RadioButton, Select
 
-from tests.guestlib import SYSTEM_URI, create_qcow2, open_system_conn, running_guest, unique_name
+from tests.guestlib import SYSTEM_URI, create_qcow2, running_guest, unique_name
 from tests.pilot_utils import wait_until
 from tests.test_actions_ui import answer_prompt, choose, submit_form
 from tests.textshot import screen_text
@@ -41,14 +40,6 @@ from virttui.screens.hardware_dialogs import AddDiskScreen, AddGraphicsScreen, E
 PREFIX = "vt-gfx"
 SECURE_INACTIVE = libvirt.VIR_DOMAIN_XML_INACTIVE | libvirt.VIR_DOMAIN_XML_SECURE
 SLOW = 900.0  # defineXML waited >5 min on libvirtd's QEMU capability re-probe under load
-
-
-@pytest.fixture(scope="module")
-def conn() -> Iterator[libvirt.virConnect]:
-    c = open_system_conn(SYSTEM_URI)
-    yield c
-    with contextlib.suppress(libvirt.libvirtError):
-        c.close()
 
 
 @pytest.fixture(scope="module")
