@@ -111,3 +111,13 @@ def test_check_opens_its_connection_read_only(
     assert code == data["verdict"]["exit_code"] == 1
     assert opened == [("read-only", "test:///default")]
     assert data["uri"] == "test:///default"
+
+
+def test_domain_capabilities_refused_read_only_say_why(capsys: pytest.CaptureFixture[str]) -> None:
+    """check opens read-only, and libvirt refuses getDomainCapabilities there: the section says
+    so (libvirt's words), never a vague "not available from this driver"."""
+    main(["--connect", "test:///default"])
+    out = capsys.readouterr().out
+    section = out.split("Domain capabilities", 1)[1].split("\n\n", 1)[0]
+    assert "not available: " in section
+    assert "read only access prevents" in " ".join(section.split())

@@ -209,11 +209,13 @@ def software_section(report: HostReport) -> Section:
 def domcaps_section(report: HostReport) -> Section:
     d = report.domain_capabilities
     if d is None:
-        return Section(
-            "domcaps",
-            "Domain capabilities",
-            (Row("-", "not available from this driver", Tone.UNKNOWN),),
+        # Say why: a read-only connection (virttui check, --readonly) is refused this call.
+        why = next(
+            (e.partition(": ")[2] for e in report.errors if e.startswith("getDomainCapabilities")),
+            "",
         )
+        text = f"not available: {why}" if why else "not available from this driver"
+        return Section("domcaps", "Domain capabilities", (Row("-", text, Tone.UNKNOWN),))
     modes = []
     for mode in d.cpu_modes:
         if mode.supported:
