@@ -15,8 +15,18 @@ mkdir -p /var/log/libvirt /run/libvirt
 if [ -c /dev/kvm ] && getent group kvm >/dev/null && [ "$(stat -c %G /dev/kvm)" != kvm ]; then
     chgrp kvm /dev/kvm && chmod 0660 /dev/kvm || true
 fi
-pgrep -x virtlogd >/dev/null || virtlogd -d || true
-if ! pgrep -x libvirtd >/dev/null; then
+# A daemon that was just stopped can linger as a zombie until init reaps it (seconds on some
+# container inits): pgrep still lists it, yet nothing answers. Only a live process counts.
+running() {
+    local pid state
+    for pid in $(pgrep -x "$1"); do
+        state=$(ps -o stat= -p "$pid" 2>/dev/null) || continue
+        case "$state" in Z* | "") ;; *) return 0 ;; esac
+    done
+    return 1
+}
+running virtlogd || virtlogd -d || true
+if ! running libvirtd; then
     rm -f /run/libvirtd.pid
     libvirtd -d || { echo "libvirtd could not be started" >&2; exit 0; }
 fi
