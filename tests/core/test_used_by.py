@@ -173,13 +173,15 @@ def test_paths_compared_through_symlinks(conn: libvirt.virConnect, tmp_path: Pat
 
 
 @needs_qemu_img
-def test_qemu_img_chain_of_a_domain_disk(conn: libvirt.virConnect, tmp_path: Path) -> None:
+def test_qemu_img_chain_of_a_domain_disk(
+    conn: libvirt.virConnect, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     base = tmp_path / "base.qcow2"
     mid = tmp_path / "mid.qcow2"
     top = tmp_path / "top.qcow2"
     _qemu_img("create", "-q", "-f", "qcow2", str(base), "1M")
     _qemu_img("create", "-q", "-f", "qcow2", "-b", str(base), "-F", "qcow2", str(mid))
-    os.chdir(tmp_path)  # a relative backing file name is resolved against its overlay
+    monkeypatch.chdir(tmp_path)  # a relative backing file name is resolved against its overlay
     _qemu_img("create", "-q", "-f", "qcow2", "-b", "mid.qcow2", "-F", "qcow2", str(top))
     assert qemu_img_backing_chain(str(top), "qcow2") == [str(mid), str(base)]
     assert qemu_img_backing_chain(str(top), "raw") == []  # raw is never probed

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import time
+from pathlib import Path
 
 import libvirt
 
@@ -94,7 +95,8 @@ def _libvirtd_pids() -> list[int]:
 
 
 def _start_libvirtd() -> None:
-    subprocess.run(["bash", "scripts/ensure-libvirtd.sh"], check=False, timeout=60)
+    script = Path(__file__).resolve().parents[2] / "scripts" / "ensure-libvirtd.sh"
+    subprocess.run(["bash", str(script)], check=False, timeout=60)
 
 
 async def test_survives_libvirtd_restart_and_guest_keeps_running(
