@@ -245,3 +245,70 @@ def test_fast_path_for_non_ascii_text_matches_pyte() -> None:
         for x in range(80):
             assert ref.buffer[y][x] == ours.buffer[y][x], (y, x)
     assert (ref.cursor.x, ref.cursor.y) == (ours.cursor.x, ours.cursor.y)
+
+
+_CSI_SHORT = st.builds(
+    lambda intro, private, params, final: intro + private + ";".join(params).encode() + final,
+    st.sampled_from([b"\x1b[", b"\xc2\x9b"]),
+    st.sampled_from([b"", b"?"]),
+    st.lists(st.one_of(st.integers(0, 30).map(str), st.just(""), st.just("99999")), max_size=4),
+    st.sampled_from([bytes([c]) for c in b"@ABCDEFGHJKLMPXacdefghlmnqrsu`"]),
+)
+_PLAIN = st.sampled_from(
+    [b"text ", b"x" * 50, "é漢\u0301".encode(), b"\r\n", b"\r", b"\n", b"\t", b"\x08", b"\x07",
+     b"\x0b", b"\x0c", b"\x0e", b"\x0f", b"\x00", b"\x7f", b"\x1b7", b"\x1b8", b"\x1bD", b"\x1bM",
+     b"\x1b]2;title\x07", b"\xff", b"\x1b[1;2\x08H"]
+)  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.one_of(_CSI_SHORT, _PLAIN), max_size=60), st.integers(1, 9))
+def test_stream_shortcuts_match_pyte_parser(parts: list[bytes], split: int) -> None:
+    """VtStream handles complete CSIs and control characters itself from the ground state:
+    the screen ends up exactly as with pyte's own parser, whatever the read boundaries."""
+    data = b"".join(parts)
+    ref_replies: list[str] = []
+    our_replies: list[str] = []
+    ref, ours = VtScreen(30, 6, reply=ref_replies.append), VtScreen(30, 6, reply=our_replies.append)
+    ref_stream, our_stream = pyte.ByteStream(ref), VtStream(ours)
+    for i in range(0, len(data), split):
+        chunk = data[i : i + split]
+        try:
+            ref_stream.feed(chunk)
+        except Exception:  # noqa: BLE001 - pyte raises on some huge parameters: skip the example
+            return
+        our_stream.feed(chunk)
+    assert our_stream.dropped_sequences == ours.rejected_sequences
+    assert ref.rejected_sequences == ours.rejected_sequences
+    assert ref.buffer == ours.buffer
+    cursor = lambda c: (c.x, c.y, c.attrs, c.hidden)  # noqa: E731
+    assert cursor(ref.cursor) == cursor(ours.cursor)
+    assert (ref.mode, ref.margins, ref.title) == (ours.mode, ours.margins, ours.title)
+    assert ref_replies == our_replies
+
+
+def test_escape_flood_skips_the_per_character_parser() -> None:
+    """A flood of complete CSIs (here the console benchmark's rejected ones) is parsed a
+    sequence at a time, not character by character through pyte's generator (which cost
+    several times plain text per byte and backed the console up)."""
+    screen = VtScreen(120, 39)
+    stream = VtStream(screen)
+    steps = 0
+    send = stream._send_to_parser
+
+    def counting_send(char: str) -> bool | None:
+        nonlocal steps
+        steps += 1
+        return send(char)
+
+    stream._send_to_parser = counting_send  # type: ignore[method-assign]
+    line = (
+        b"\x1b[99999999999999999999J\x1b[7J\x1b[99999999999999999999K"
+        b"\x1b[6;99999999999999999999n\x1b[?6;1nz\r\n"
+    )
+    data = line * 2000
+    for i in range(0, len(data), 2048):  # TerminalView's slices: sequences split between reads
+        stream.feed(data[i : i + 2048])
+    assert stream.dropped_sequences == 5 * 2000
+    assert screen.display[-2].startswith("z")
+    assert steps < len(data) // 100, steps

@@ -24,6 +24,7 @@ MAX_SEQUENCE characters, is dropped and counted and the parser goes on with the 
 from __future__ import annotations
 
 import logging
+import re
 from collections import deque
 from collections.abc import Callable
 from typing import Any
@@ -43,8 +44,18 @@ MAX_COMBINING = 4  # combining marks kept per cell (more are dropped)
 MAX_SEQUENCE = 4096  # characters in one escape sequence (CSI parameters, OSC string)
 
 
+# A complete CSI with at most 64 digits and semicolons, `?` first or not (what nearly every
+# program sends): dispatched in one step from the ground state, bypassing pyte's generator.
+_CSI = re.compile(r"(?:\x1b\[|\x9b)(\?)?([0-9;]{0,64})([@-~])")
+# What may still become such a CSI when the next read comes: kept for it instead of going to pyte
+# character by character (a 2 KB slice boundary falls inside a sequence in a flood of them).
+_CSI_PREFIX = re.compile(r"\x1b(?:\[\??[0-9;]{0,64})?|\x9b\??[0-9;]{0,64}")
+_CSI_CACHE_SIZE = 512  # distinct CSI strings remembered with their parsed arguments
+_SHIFTS = "\x0e\x0f"  # SO / SI: pyte ignores them in UTF-8 mode
+
+
 class VtStream(pyte.ByteStream):
-    """pyte's ByteStream that survives any input.
+    """pyte's ByteStream that survives any input, and stays fast on hostile input.
 
     pyte 0.8.2 raises on some sequences (`ESC[` + 5000 digits, `ESC[9J`, `ESC[6;1n`...) and keeps
     every parameter digit and OSC character it is given (an unterminated OSC grows forever).
@@ -52,6 +63,15 @@ class VtStream(pyte.ByteStream):
     never drawn) and parsing resumes in the ground state with the next character. A CSI longer
     than MAX_SEQUENCE is skipped up to its final byte, like xterm; an OSC that long is given up
     (its terminator may never come) and what follows is drawn as text.
+
+    Speed: pyte parses every character of an escape sequence through a generator, one Python
+    call each (several times the cost of text per byte, so a flood of sequences backed up the
+    console). From the ground state, the usual cases are handled here in one step with the same
+    result as pyte's parser: a complete CSI matching `_CSI` (same parameters, same screen method,
+    same `private` flag) and a single control character (CR, LF, BS...). A screen method
+    raising on such a CSI drops it without rebuilding the parser (it never left the ground
+    state). Anything else (other escapes, OSC, a CSI split across reads or with unusual bytes)
+    goes through pyte's parser as before.
     """
 
     def __init__(self, screen: pyte.Screen) -> None:
@@ -60,7 +80,22 @@ class VtStream(pyte.ByteStream):
         self._seq_len = 0
         self._seq_head = ""
         self._skipping_csi = False
+        self._carry = ""
+        self._csi_cache: dict[str, tuple[Callable[..., None], list[int], bool]] = {}
         super().__init__(screen)
+
+    def attach(self, screen: pyte.Screen) -> None:
+        super().attach(screen)
+        # Bound once, like pyte's own dispatchers (see Stream: methods are bound at attach).
+        debug = screen.debug
+        self._csi_handlers: dict[str, Callable[..., None]] = {
+            final: getattr(screen, name) for final, name in self.csi.items()
+        }
+        self._debug = debug
+        self._controls: dict[str, Callable[[], None]] = {
+            char: getattr(screen, name) for char, name in self.basic.items()
+        }
+        self._controls["\x00"] = self._controls["\x7f"] = _ignore
 
     def _send_to_parser(self, data: str) -> bool | None:
         if self._skipping_csi:
@@ -99,15 +134,89 @@ class VtStream(pyte.ByteStream):
         self._initialize_parser()  # a generator that raised cannot go on: a new one (costly)
         self._seq_len = 0
         self._seq_head = ""
+        self._count_drop(why)
+
+    def _count_drop(self, why: str) -> None:
         self._dropped += 1
         self.last_error = why[:200]
         log.debug("dropped an escape sequence: %s", self.last_error)
 
     def feed(self, data: bytes) -> None:  # type: ignore[override]
+        text = self.utf8_decoder.decode(data) if self.use_utf8 else data.decode("latin-1")
+        if self._carry:
+            text, self._carry = self._carry + text, ""
         try:
-            super().feed(data)
+            self._feed_text(text)
         except Exception as exc:  # noqa: BLE001 - drawing failed: drop the rest of this chunk
             self._drop(f"{type(exc).__name__}: {exc}")
+
+    def _feed_text(self, data: str) -> None:
+        """pyte's Stream.feed plus the ground-state shortcuts (see the class docstring)."""
+        assert self.listener is not None
+        draw = self.listener.draw
+        match_text = self._text_pattern.match
+        match_csi = _CSI.match
+        csi_cache = self._csi_cache
+        controls = self._controls
+        send = self._send_to_parser
+        taking_plain_text = self._taking_plain_text
+        length = len(data)
+        offset = 0
+        while offset < length:
+            if not taking_plain_text:
+                taking_plain_text = send(data[offset])
+                offset += 1
+                continue
+            match = match_text(data, offset)
+            if match:
+                start, offset = match.span()
+                draw(data[start:offset])
+                continue
+            char = data[offset]
+            control = controls.get(char)
+            if control is not None:
+                offset += 1
+                if char in _SHIFTS and self.use_utf8:
+                    continue
+                try:
+                    control()
+                except Exception as exc:  # noqa: BLE001 - as in _send_to_parser
+                    self._count_drop(f"{type(exc).__name__}: {exc}")
+                continue
+            match = match_csi(data, offset)
+            if match:
+                offset = match.end()
+                entry = csi_cache.get(match.group())
+                if entry is None:
+                    entry = self._parse_csi(match)
+                handler, args, private = entry
+                try:
+                    if private:
+                        handler(*args, private=True)
+                    else:
+                        handler(*args)
+                except Exception as exc:  # noqa: BLE001 - refused: dropped, parser intact
+                    self._count_drop(f"{type(exc).__name__}: {exc}")
+                continue
+            if length - offset <= 67 and _CSI_PREFIX.fullmatch(data, offset):
+                self._carry = data[offset:]  # the rest of this CSI comes with the next read
+                break
+            taking_plain_text = False
+        self._taking_plain_text = taking_plain_text
+
+    def _parse_csi(self, match: re.Match[str]) -> tuple[Callable[..., None], list[int], bool]:
+        # As pyte: each parameter is int(digits or 0) capped at 9999; `?` adds private=True.
+        private, params, final = match.groups()
+        args = [min(int(p or 0), 9999) for p in params.split(";")]
+        entry = (self._csi_handlers.get(final, self._debug), args, bool(private))
+        if len(self._csi_cache) >= _CSI_CACHE_SIZE:
+            self._csi_cache.clear()
+        self._csi_cache[match.group()] = entry
+        return entry
+
+
+def _ignore() -> None:
+    """NUL and DEL: pyte's parser skips them."""
 
 
 class _CharCache(dict[str, Char]):
