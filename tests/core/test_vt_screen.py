@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import random
 import time
+from unicodedata import combining
 
 import pyte
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from wcwidth import wcwidth
 
 from virttui.core.vt_screen import MAX_COMBINING, MAX_SEQUENCE, VtScreen, VtStream
 
@@ -312,3 +314,78 @@ def test_escape_flood_skips_the_per_character_parser() -> None:
     assert stream.dropped_sequences == 5 * 2000
     assert screen.display[-2].startswith("z")
     assert steps < len(data) // 100, steps
+
+
+class _PerCharacterScreen(VtScreen):
+    """The reference: VtScreen's previous mixed-text draw, one Python step per character."""
+
+    def _draw_unicode(self, data: str) -> None:
+        widths = [wcwidth(c) for c in data]
+        pos = i = 0
+        while i < len(data):
+            if widths[i] > 0:
+                i += 1
+                continue
+            if i > pos:
+                self._draw_widths(data[pos:i], max(widths[pos:i]))
+            j = i
+            while j < len(data) and widths[j] <= 0:
+                j += 1
+            marks = "".join(
+                c for c, w in zip(data[i:j], widths[i:j], strict=True) if w == 0 and combining(c)
+            )
+            if marks:
+                self._combine(marks)
+            pos = i = j
+        if pos < len(data):
+            self._draw_widths(data[pos:], max(widths[pos:]))
+
+
+def test_mixed_text_draw_matches_per_character_reference() -> None:
+    """Random text mixing every width class (as random bytes decode to): ASCII, U+FFFD, wide,
+    combining marks (also more than MAX_COMBINING), other zero-width characters, C0 controls
+    pyte draws as text, C1 controls, also in insert mode and without autowrap."""
+    alphabet = [
+        "a",
+        "Z",
+        " ",
+        "é",
+        "\ufffd",
+        "漢",
+        "字",
+        "\u0301",
+        "\u0308",
+        "\u200b",
+        "\u00ad",
+    ] + ["\x01", "\x1c", "\x1f", "\x85", "\x90", "\u2028", "\ufeff"]
+    rnd = random.Random(5)
+    for mode in (b"", b"\x1b[4h", b"\x1b[?7l"):
+        parts = [mode]
+        for _ in range(600):
+            parts.append("".join(rnd.choice(alphabet) for _ in range(rnd.randint(1, 90))).encode())
+            parts.append(rnd.choice([b"\r\n", b"\x1b[1;33m", b"\x1b[0m", b"\x1b[2;5H", b"\t", b""]))
+        data = b"".join(parts)
+        ref, ours = _PerCharacterScreen(40, 10), VtScreen(40, 10)
+        _feed(ref, data)
+        _feed(ours, data)
+        assert ref.buffer == ours.buffer
+        assert (ref.cursor.x, ref.cursor.y) == (ours.cursor.x, ours.cursor.y)
+        assert list(ref.scrollback) == list(ours.scrollback)
+
+
+def test_unprintable_characters_do_not_split_the_row_fill() -> None:
+    """Invalid UTF-8 and random bytes are full of C0 controls pyte passes as text (skipped when
+    drawn): they no longer cut the text into one row fill per piece."""
+    screen = VtScreen(80, 24)
+    fills = 0
+    fill = screen._fill
+
+    def counting_fill(data: str) -> None:
+        nonlocal fills
+        fills += 1
+        fill(data)
+
+    screen._fill = counting_fill  # type: ignore[method-assign]
+    screen.draw("\ufffd\x01" * 30)
+    assert screen.display[0].startswith("\ufffd" * 30 + " ")
+    assert fills == 1, fills

@@ -15,6 +15,8 @@ Differences from pyte's own screens, each for a reason:
   them without limit and renormalises the whole cell each time: a 120 KB flood took a minute),
   zero-width characters pyte cannot place are skipped instead of cutting off the rest of the
   text (pyte stops drawing at the first one), and a long line without autowrap costs one cell write, not one per character.
+  Mixed text (random bytes: U+FFFD, C0 controls pyte passes as text, marks) is cut into runs
+  of one width class at C speed (`str.translate` + a regex), not a Python step per character.
 
 `VtStream` is the parser to feed it with: pyte's ByteStream (incremental UTF-8 decoder with
 replacement characters), except that an escape sequence pyte raises on, or one longer than
@@ -219,6 +221,41 @@ def _ignore() -> None:
     """NUL and DEL: pyte's parser skips them."""
 
 
+class _WidthClasses(dict[int, str]):
+    """Code point -> its width class for `str.translate`: "1" / "2" (columns), "c" (a combining
+    mark, width 0), "0" (other zero width) or "-" (unprintable). Bounded."""
+
+    def __missing__(self, code: int) -> str:
+        char = chr(code)
+        width = wcwidth(char)
+        if width > 0:
+            kind = "2" if width > 1 else "1"
+        elif width == 0:
+            kind = "c" if combining(char) else "0"
+        else:
+            kind = "-"
+        if len(self) >= 1 << 16:
+            self.clear()
+        self[code] = kind
+        return kind
+
+
+class _Visible(dict[int, int | None]):
+    """Code point -> None (deleted by `str.translate`) for those of width class "0" or "-"."""
+
+    def __missing__(self, code: int) -> int | None:
+        kept = code if _WIDTH_CLASSES[code] in "12c" else None
+        if len(self) >= 1 << 16:
+            self.clear()
+        self[code] = kept
+        return kept
+
+
+_WIDTH_CLASSES = _WidthClasses()
+_VISIBLE = _Visible()
+_CLASS_RUNS = re.compile(r"1+|2+|c+")
+
+
 class _CharCache(dict[str, Char]):
     """One shared Char per (character, attributes)."""
 
@@ -386,30 +423,26 @@ class VtScreen(pyte.Screen):
     def _draw_unicode(self, data: str) -> None:
         """pyte's draw, except for zero-width characters: combining marks are capped per cell,
         other zero-width or unprintable ones are skipped (pyte would stop drawing there and
-        lose the rest of the text)."""
-        widths = list(map(wcwidth, data))
-        if min(widths) > 0:
-            self._draw_widths(data, max(widths))
-            return
-        pos = i = 0
-        end = len(data)
-        while i < end:
-            if widths[i] > 0:
-                i += 1
-                continue
-            if i > pos:
-                self._draw_widths(data[pos:i], max(widths[pos:i]))
-            j = i
-            while j < end and widths[j] <= 0:
-                j += 1
-            marks = "".join(
-                c for c, w in zip(data[i:j], widths[i:j], strict=True) if w == 0 and combining(c)
-            )
-            if marks:
-                self._combine(marks)
-            pos = i = j
-        if pos < end:
-            self._draw_widths(data[pos:], max(widths[pos:]))
+        lose the rest of the text).
+
+        Each character's width class comes from one `str.translate` (C speed, cached per code
+        point), then the text is cut into runs of one class with a regex: mixed text (invalid
+        UTF-8 turned into U+FFFD between ASCII, random bytes) costs a few calls per run instead
+        of a Python step per character."""
+        classes = data.translate(_WIDTH_CLASSES)
+        if "-" in classes or "0" in classes:
+            # Skipped anyway, and they only split the runs (C0 controls pyte treats as text).
+            data = data.translate(_VISIBLE)
+            classes = classes.replace("-", "").replace("0", "")
+        for run in _CLASS_RUNS.finditer(classes):
+            start, end = run.span()
+            kind = classes[start]
+            if kind == "1":
+                self._draw_widths(data[start:end], 1)
+            elif kind == "2":
+                super().draw(data[start:end])
+            else:
+                self._combine(data[start:end])
 
     def _draw_widths(self, data: str, widest: int) -> None:
         if widest == 1 and mo.DECAWM in self.mode and mo.IRM not in self.mode:
