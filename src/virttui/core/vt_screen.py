@@ -34,6 +34,7 @@ from unicodedata import combining
 
 import pyte
 from pyte import modes as mo
+from pyte.charsets import LAT1_MAP
 from pyte.screens import Char, Margins
 from wcwidth import wcwidth
 
@@ -381,7 +382,9 @@ class VtScreen(pyte.Screen):
 
     # ------------------------------------------------------------------ fast drawing
     def draw(self, data: str) -> None:
-        data = data.translate(self.g1_charset if self.charset else self.g0_charset)
+        charset = self.g1_charset if self.charset else self.g0_charset
+        if charset is not LAT1_MAP:  # the default maps every character to itself
+            data = data.translate(charset)
         if not (data.isascii() and data.isprintable()):
             self._draw_unicode(data)
             return
@@ -402,7 +405,7 @@ class VtScreen(pyte.Screen):
         """Draw characters of width 1 with autowrap on and insert mode off, a row at a time."""
         cursor = self.cursor
         cache = self._char_cache(cursor.attrs)
-        if len(cache) > 1024:
+        if len(cache) > 4096:
             cache.clear()  # a flood of distinct characters must not grow it without end
         columns = self.columns
         pos, end = 0, len(data)
@@ -470,7 +473,7 @@ class VtScreen(pyte.Screen):
     def _char_cache(self, attrs: Char) -> _CharCache:
         cache = self._char_caches.get(attrs)
         if cache is None:
-            if len(self._char_caches) > 256:
+            if len(self._char_caches) > 64:
                 self._char_caches.clear()
             cache = self._char_caches[attrs] = _CharCache(attrs)
         return cache
