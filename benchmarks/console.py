@@ -16,11 +16,13 @@ flood and compared with a plain flood of text lines of the same size measured ri
   with two parameters), which used to kill the feeder thread;
 - `invalid_utf8`: random bytes without ESC (the probe key byte removed too).
 For each: drain time, key-to-echo p50/p99, p99 relative to the plain flood's, sequences
-dropped, bytes dropped from the pending buffer, and whether the feeder is still alive.
+dropped, bytes dropped from the pending buffer, and whether the feeder is still alive. With
+--bare-hostile the bare reader's echo latency during the same commands is measured too (the
+guest's own share: /dev/urandom and tr are much dearer under TCG than yes).
 Prints JSON.
 
     .venv/bin/python benchmarks/console.py [--mb 20] [--samples 40] [--hostile-mb 2]
-                                           [--line-mb 10]
+                                           [--line-mb 10] [--bare-hostile]
 """
 
 from __future__ import annotations
@@ -103,7 +105,9 @@ def percentile(values: list[float], pct: float) -> float:
 
 
 # ----------------------------------------------------------------------------- bare reader
-def bare_reader(dom: libvirt.virDomain, nbytes: int, samples: int) -> dict[str, Any]:
+def bare_reader(
+    dom: libvirt.virDomain, nbytes: int, samples: int, command: str | None = None
+) -> dict[str, Any]:
     """Baseline: a raw non-blocking stream; also its key-to-echo latency (send a byte, wait for
     it to come back), idle and during the flood."""
     stream = dom.connect().newStream(libvirt.VIR_STREAM_NONBLOCK)
@@ -155,7 +159,7 @@ def bare_reader(dom: libvirt.virDomain, nbytes: int, samples: int) -> dict[str, 
         time.sleep(0.05)
     time.sleep(0.5)
     t0 = time.monotonic()
-    stream.send(flood_command(nbytes).encode())
+    stream.send((command or flood_command(nbytes)).encode())
     time.sleep(1.0)
     flood = []
     while not done.is_set():
@@ -386,6 +390,11 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=40)
     parser.add_argument("--hostile-mb", type=float, default=2.0, help="0: skip hostile cases")
     parser.add_argument("--line-mb", type=float, default=10.0)
+    parser.add_argument(
+        "--bare-hostile",
+        action="store_true",
+        help="also run the hostile commands (but the long line) with the bare reader",
+    )
     args = parser.parse_args()
     # `timeout`/Ctrl+C: unwind through running_guest so the guest is destroyed and undefined.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
@@ -403,12 +412,24 @@ def main() -> None:
         log("bare reader flood")
         bare = bare_reader(dom, nbytes, args.samples)
         log(f"bare reader: {bare}")
+        bare_hostile: dict[str, Any] = {}
+        if args.bare_hostile and args.hostile_mb > 0:
+            # The guest's own share of the echo latency for each kind of output (urandom and
+            # tr cost TCG far more than yes): the same commands, read by the bare reader.
+            for kind in HOSTILE:
+                if kind == "long_line":
+                    continue
+                size = int(args.hostile_mb * 1_000_000)
+                case = bare_reader(dom, size, args.samples, hostile_command(kind, size))
+                bare_hostile[kind] = case["latency_ms_flood"] | {"seconds": case["seconds"]}
+                log(f"bare reader {kind}: {bare_hostile[kind]}")
         peak_after_bare = peak_rss_mib()
         ours = asyncio.run(virttui_pipeline(dom, nbytes, args.samples, args))
     report = {
         "flood_bytes": nbytes,
         "guest_rate_kib_s": round(nbytes / 1024 / bare["seconds"], 1),
         "bare_reader": bare,
+        "bare_reader_hostile": bare_hostile,
         "virttui": ours,
         "ratio_virttui_to_bare": round(ours["seconds"] / bare["seconds"], 3),
         "peak_rss_mib_after_bare": round(peak_after_bare, 1),

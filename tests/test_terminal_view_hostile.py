@@ -10,7 +10,7 @@ from typing import Any
 from textual.app import App, ComposeResult
 
 from tests.pilot_utils import wait_until
-from virttui.widgets.terminal_view import TerminalView
+from virttui.widgets.terminal_view import FEED_SLICE, MIN_FEED_SLICE, SLICE_BUDGET, TerminalView
 
 # Sequences plain pyte 0.8.2 raises on (see tests/core/test_vt_screen.py): before VtStream each
 # one killed the feeder thread for good.
@@ -150,3 +150,33 @@ async def test_redraw_renders_outside_the_emulator_lock() -> None:
     ratios = sorted(held / whole for whole, held in full)
     # Measured: unpatched the median was 0.6 (the whole render under the lock), now ~0.01.
     assert ratios[len(ratios) // 2] < 0.1, ratios
+
+
+def test_costly_output_is_fed_in_smaller_slices() -> None:
+    """While an emulator step takes longer than SLICE_BUDGET the feeder halves its slice (down
+    to MIN_FEED_SLICE), so output that costs more per byte does not hold the emulator lock
+    longer; cheap output goes back to FEED_SLICE."""
+    view = TerminalView(columns=80, rows=24, threaded=False)
+    sizes: list[int] = []
+    stream = view._stream
+    slow = {"on": True}
+
+    class SlowStream:
+        """The real emulator, made costly: every step lasts at least 2 budgets."""
+
+        def feed(self, data: bytes) -> None:
+            sizes.append(len(data))
+            if slow["on"]:
+                time.sleep(2 * SLICE_BUDGET)
+            stream.feed(data)
+
+    view._stream = SlowStream()  # type: ignore[assignment]
+    view.feed(b"x" * 64 * 1024)
+    assert sizes[0] == FEED_SLICE
+    assert sizes[-1] == MIN_FEED_SLICE, sizes
+    assert view.bytes_consumed == 64 * 1024
+    assert "x" * 80 in _text(view)
+    slow["on"] = False  # cheap again: the slice grows back (one fast step is enough here)
+    sizes.clear()
+    view.feed(b"y" * 64 * 1024)
+    assert max(sizes) > MIN_FEED_SLICE, sizes

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import random
 import time
+from unicodedata import combining
 
 import pyte
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from wcwidth import wcwidth
 
 from virttui.core.vt_screen import MAX_COMBINING, MAX_SEQUENCE, VtScreen, VtStream
 
@@ -245,3 +247,145 @@ def test_fast_path_for_non_ascii_text_matches_pyte() -> None:
         for x in range(80):
             assert ref.buffer[y][x] == ours.buffer[y][x], (y, x)
     assert (ref.cursor.x, ref.cursor.y) == (ours.cursor.x, ours.cursor.y)
+
+
+_CSI_SHORT = st.builds(
+    lambda intro, private, params, final: intro + private + ";".join(params).encode() + final,
+    st.sampled_from([b"\x1b[", b"\xc2\x9b"]),
+    st.sampled_from([b"", b"?"]),
+    st.lists(st.one_of(st.integers(0, 30).map(str), st.just(""), st.just("99999")), max_size=4),
+    st.sampled_from([bytes([c]) for c in b"@ABCDEFGHJKLMPXacdefghlmnqrsu`"]),
+)
+_PLAIN = st.sampled_from(
+    [b"text ", b"x" * 50, "é漢\u0301".encode(), b"\r\n", b"\r", b"\n", b"\t", b"\x08", b"\x07",
+     b"\x0b", b"\x0c", b"\x0e", b"\x0f", b"\x00", b"\x7f", b"\x1b7", b"\x1b8", b"\x1bD", b"\x1bM",
+     b"\x1b]2;title\x07", b"\xff", b"\x1b[1;2\x08H"]
+)  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.one_of(_CSI_SHORT, _PLAIN), max_size=60), st.integers(1, 9))
+def test_stream_shortcuts_match_pyte_parser(parts: list[bytes], split: int) -> None:
+    """VtStream handles complete CSIs and control characters itself from the ground state:
+    the screen ends up exactly as with pyte's own parser, whatever the read boundaries."""
+    data = b"".join(parts)
+    ref_replies: list[str] = []
+    our_replies: list[str] = []
+    ref, ours = VtScreen(30, 6, reply=ref_replies.append), VtScreen(30, 6, reply=our_replies.append)
+    ref_stream, our_stream = pyte.ByteStream(ref), VtStream(ours)
+    for i in range(0, len(data), split):
+        chunk = data[i : i + split]
+        try:
+            ref_stream.feed(chunk)
+        except Exception:  # noqa: BLE001 - pyte raises on some huge parameters: skip the example
+            return
+        our_stream.feed(chunk)
+    assert our_stream.dropped_sequences == ours.rejected_sequences
+    assert ref.rejected_sequences == ours.rejected_sequences
+    assert ref.buffer == ours.buffer
+    cursor = lambda c: (c.x, c.y, c.attrs, c.hidden)  # noqa: E731
+    assert cursor(ref.cursor) == cursor(ours.cursor)
+    assert (ref.mode, ref.margins, ref.title) == (ours.mode, ours.margins, ours.title)
+    assert ref_replies == our_replies
+
+
+def test_escape_flood_skips_the_per_character_parser() -> None:
+    """A flood of complete CSIs (here the console benchmark's rejected ones) is parsed a
+    sequence at a time, not character by character through pyte's generator (which cost
+    several times plain text per byte and backed the console up)."""
+    screen = VtScreen(120, 39)
+    stream = VtStream(screen)
+    steps = 0
+    send = stream._send_to_parser
+
+    def counting_send(char: str) -> bool | None:
+        nonlocal steps
+        steps += 1
+        return send(char)
+
+    stream._send_to_parser = counting_send  # type: ignore[method-assign]
+    line = (
+        b"\x1b[99999999999999999999J\x1b[7J\x1b[99999999999999999999K"
+        b"\x1b[6;99999999999999999999n\x1b[?6;1nz\r\n"
+    )
+    data = line * 2000
+    for i in range(0, len(data), 2048):  # TerminalView's slices: sequences split between reads
+        stream.feed(data[i : i + 2048])
+    assert stream.dropped_sequences == 5 * 2000
+    assert screen.display[-2].startswith("z")
+    assert steps < len(data) // 100, steps
+
+
+class _PerCharacterScreen(VtScreen):
+    """The reference: VtScreen's previous mixed-text draw, one Python step per character."""
+
+    def _draw_unicode(self, data: str) -> None:
+        widths = [wcwidth(c) for c in data]
+        pos = i = 0
+        while i < len(data):
+            if widths[i] > 0:
+                i += 1
+                continue
+            if i > pos:
+                self._draw_widths(data[pos:i], max(widths[pos:i]))
+            j = i
+            while j < len(data) and widths[j] <= 0:
+                j += 1
+            marks = "".join(
+                c for c, w in zip(data[i:j], widths[i:j], strict=True) if w == 0 and combining(c)
+            )
+            if marks:
+                self._combine(marks)
+            pos = i = j
+        if pos < len(data):
+            self._draw_widths(data[pos:], max(widths[pos:]))
+
+
+def test_mixed_text_draw_matches_per_character_reference() -> None:
+    """Random text mixing every width class (as random bytes decode to): ASCII, U+FFFD, wide,
+    combining marks (also more than MAX_COMBINING), other zero-width characters, C0 controls
+    pyte draws as text, C1 controls, also in insert mode and without autowrap."""
+    alphabet = [
+        "a",
+        "Z",
+        " ",
+        "é",
+        "\ufffd",
+        "漢",
+        "字",
+        "\u0301",
+        "\u0308",
+        "\u200b",
+        "\u00ad",
+    ] + ["\x01", "\x1c", "\x1f", "\x85", "\x90", "\u2028", "\ufeff"]
+    rnd = random.Random(5)
+    for mode in (b"", b"\x1b[4h", b"\x1b[?7l"):
+        parts = [mode]
+        for _ in range(600):
+            parts.append("".join(rnd.choice(alphabet) for _ in range(rnd.randint(1, 90))).encode())
+            parts.append(rnd.choice([b"\r\n", b"\x1b[1;33m", b"\x1b[0m", b"\x1b[2;5H", b"\t", b""]))
+        data = b"".join(parts)
+        ref, ours = _PerCharacterScreen(40, 10), VtScreen(40, 10)
+        _feed(ref, data)
+        _feed(ours, data)
+        assert ref.buffer == ours.buffer
+        assert (ref.cursor.x, ref.cursor.y) == (ours.cursor.x, ours.cursor.y)
+        assert list(ref.scrollback) == list(ours.scrollback)
+
+
+def test_unprintable_characters_do_not_split_the_row_fill() -> None:
+    """Invalid UTF-8 and random bytes are full of C0 controls pyte passes as text (skipped when
+    drawn): they no longer cut the text into one row fill per piece."""
+    screen = VtScreen(80, 24)
+    fills = 0
+    fill = screen._fill
+
+    def counting_fill(data: str) -> None:
+        nonlocal fills
+        fills += 1
+        fill(data)
+
+    screen._fill = counting_fill  # type: ignore[method-assign]
+    screen.draw("\ufffd\x01" * 30)
+    assert screen.display[0].startswith("\ufffd" * 30 + " ")
+    assert fills == 1, fills

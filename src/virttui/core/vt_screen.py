@@ -15,6 +15,8 @@ Differences from pyte's own screens, each for a reason:
   them without limit and renormalises the whole cell each time: a 120 KB flood took a minute),
   zero-width characters pyte cannot place are skipped instead of cutting off the rest of the
   text (pyte stops drawing at the first one), and a long line without autowrap costs one cell write, not one per character.
+  Mixed text (random bytes: U+FFFD, C0 controls pyte passes as text, marks) is cut into runs
+  of one width class at C speed (`str.translate` + a regex), not a Python step per character.
 
 `VtStream` is the parser to feed it with: pyte's ByteStream (incremental UTF-8 decoder with
 replacement characters), except that an escape sequence pyte raises on, or one longer than
@@ -24,6 +26,7 @@ MAX_SEQUENCE characters, is dropped and counted and the parser goes on with the 
 from __future__ import annotations
 
 import logging
+import re
 from collections import deque
 from collections.abc import Callable
 from typing import Any
@@ -31,6 +34,7 @@ from unicodedata import combining
 
 import pyte
 from pyte import modes as mo
+from pyte.charsets import LAT1_MAP
 from pyte.screens import Char, Margins
 from wcwidth import wcwidth
 
@@ -43,8 +47,18 @@ MAX_COMBINING = 4  # combining marks kept per cell (more are dropped)
 MAX_SEQUENCE = 4096  # characters in one escape sequence (CSI parameters, OSC string)
 
 
+# A complete CSI with at most 64 digits and semicolons, `?` first or not (what nearly every
+# program sends): dispatched in one step from the ground state, bypassing pyte's generator.
+_CSI = re.compile(r"(?:\x1b\[|\x9b)(\?)?([0-9;]{0,64})([@-~])")
+# What may still become such a CSI when the next read comes: kept for it instead of going to pyte
+# character by character (a 2 KB slice boundary falls inside a sequence in a flood of them).
+_CSI_PREFIX = re.compile(r"\x1b(?:\[\??[0-9;]{0,64})?|\x9b\??[0-9;]{0,64}")
+_CSI_CACHE_SIZE = 512  # distinct CSI strings remembered with their parsed arguments
+_SHIFTS = "\x0e\x0f"  # SO / SI: pyte ignores them in UTF-8 mode
+
+
 class VtStream(pyte.ByteStream):
-    """pyte's ByteStream that survives any input.
+    """pyte's ByteStream that survives any input, and stays fast on hostile input.
 
     pyte 0.8.2 raises on some sequences (`ESC[` + 5000 digits, `ESC[9J`, `ESC[6;1n`...) and keeps
     every parameter digit and OSC character it is given (an unterminated OSC grows forever).
@@ -52,6 +66,15 @@ class VtStream(pyte.ByteStream):
     never drawn) and parsing resumes in the ground state with the next character. A CSI longer
     than MAX_SEQUENCE is skipped up to its final byte, like xterm; an OSC that long is given up
     (its terminator may never come) and what follows is drawn as text.
+
+    Speed: pyte parses every character of an escape sequence through a generator, one Python
+    call each (several times the cost of text per byte, so a flood of sequences backed up the
+    console). From the ground state, the usual cases are handled here in one step with the same
+    result as pyte's parser: a complete CSI matching `_CSI` (same parameters, same screen method,
+    same `private` flag) and a single control character (CR, LF, BS...). A screen method
+    raising on such a CSI drops it without rebuilding the parser (it never left the ground
+    state). Anything else (other escapes, OSC, a CSI split across reads or with unusual bytes)
+    goes through pyte's parser as before.
     """
 
     def __init__(self, screen: pyte.Screen) -> None:
@@ -60,7 +83,22 @@ class VtStream(pyte.ByteStream):
         self._seq_len = 0
         self._seq_head = ""
         self._skipping_csi = False
+        self._carry = ""
+        self._csi_cache: dict[str, tuple[Callable[..., None], list[int], bool]] = {}
         super().__init__(screen)
+
+    def attach(self, screen: pyte.Screen) -> None:
+        super().attach(screen)
+        # Bound once, like pyte's own dispatchers (see Stream: methods are bound at attach).
+        debug = screen.debug
+        self._csi_handlers: dict[str, Callable[..., None]] = {
+            final: getattr(screen, name) for final, name in self.csi.items()
+        }
+        self._debug = debug
+        self._controls: dict[str, Callable[[], None]] = {
+            char: getattr(screen, name) for char, name in self.basic.items()
+        }
+        self._controls["\x00"] = self._controls["\x7f"] = _ignore
 
     def _send_to_parser(self, data: str) -> bool | None:
         if self._skipping_csi:
@@ -99,15 +137,124 @@ class VtStream(pyte.ByteStream):
         self._initialize_parser()  # a generator that raised cannot go on: a new one (costly)
         self._seq_len = 0
         self._seq_head = ""
+        self._count_drop(why)
+
+    def _count_drop(self, why: str) -> None:
         self._dropped += 1
         self.last_error = why[:200]
         log.debug("dropped an escape sequence: %s", self.last_error)
 
     def feed(self, data: bytes) -> None:  # type: ignore[override]
+        text = self.utf8_decoder.decode(data) if self.use_utf8 else data.decode("latin-1")
+        if self._carry:
+            text, self._carry = self._carry + text, ""
         try:
-            super().feed(data)
+            self._feed_text(text)
         except Exception as exc:  # noqa: BLE001 - drawing failed: drop the rest of this chunk
             self._drop(f"{type(exc).__name__}: {exc}")
+
+    def _feed_text(self, data: str) -> None:
+        """pyte's Stream.feed plus the ground-state shortcuts (see the class docstring)."""
+        assert self.listener is not None
+        draw = self.listener.draw
+        match_text = self._text_pattern.match
+        match_csi = _CSI.match
+        csi_cache = self._csi_cache
+        controls = self._controls
+        send = self._send_to_parser
+        taking_plain_text = self._taking_plain_text
+        length = len(data)
+        offset = 0
+        while offset < length:
+            if not taking_plain_text:
+                taking_plain_text = send(data[offset])
+                offset += 1
+                continue
+            match = match_text(data, offset)
+            if match:
+                start, offset = match.span()
+                draw(data[start:offset])
+                continue
+            char = data[offset]
+            control = controls.get(char)
+            if control is not None:
+                offset += 1
+                if char in _SHIFTS and self.use_utf8:
+                    continue
+                try:
+                    control()
+                except Exception as exc:  # noqa: BLE001 - as in _send_to_parser
+                    self._count_drop(f"{type(exc).__name__}: {exc}")
+                continue
+            match = match_csi(data, offset)
+            if match:
+                offset = match.end()
+                entry = csi_cache.get(match.group())
+                if entry is None:
+                    entry = self._parse_csi(match)
+                handler, args, private = entry
+                try:
+                    if private:
+                        handler(*args, private=True)
+                    else:
+                        handler(*args)
+                except Exception as exc:  # noqa: BLE001 - refused: dropped, parser intact
+                    self._count_drop(f"{type(exc).__name__}: {exc}")
+                continue
+            if length - offset <= 67 and _CSI_PREFIX.fullmatch(data, offset):
+                self._carry = data[offset:]  # the rest of this CSI comes with the next read
+                break
+            taking_plain_text = False
+        self._taking_plain_text = taking_plain_text
+
+    def _parse_csi(self, match: re.Match[str]) -> tuple[Callable[..., None], list[int], bool]:
+        # As pyte: each parameter is int(digits or 0) capped at 9999; `?` adds private=True.
+        private, params, final = match.groups()
+        args = [min(int(p or 0), 9999) for p in params.split(";")]
+        entry = (self._csi_handlers.get(final, self._debug), args, bool(private))
+        if len(self._csi_cache) >= _CSI_CACHE_SIZE:
+            self._csi_cache.clear()
+        self._csi_cache[match.group()] = entry
+        return entry
+
+
+def _ignore() -> None:
+    """NUL and DEL: pyte's parser skips them."""
+
+
+class _WidthClasses(dict[int, str]):
+    """Code point -> its width class for `str.translate`: "1" / "2" (columns), "c" (a combining
+    mark, width 0), "0" (other zero width) or "-" (unprintable). Bounded."""
+
+    def __missing__(self, code: int) -> str:
+        char = chr(code)
+        width = wcwidth(char)
+        if width > 0:
+            kind = "2" if width > 1 else "1"
+        elif width == 0:
+            kind = "c" if combining(char) else "0"
+        else:
+            kind = "-"
+        if len(self) >= 1 << 16:
+            self.clear()
+        self[code] = kind
+        return kind
+
+
+class _Visible(dict[int, int | None]):
+    """Code point -> None (deleted by `str.translate`) for those of width class "0" or "-"."""
+
+    def __missing__(self, code: int) -> int | None:
+        kept = code if _WIDTH_CLASSES[code] in "12c" else None
+        if len(self) >= 1 << 16:
+            self.clear()
+        self[code] = kept
+        return kept
+
+
+_WIDTH_CLASSES = _WidthClasses()
+_VISIBLE = _Visible()
+_CLASS_RUNS = re.compile(r"1+|2+|c+")
 
 
 class _CharCache(dict[str, Char]):
@@ -235,7 +382,9 @@ class VtScreen(pyte.Screen):
 
     # ------------------------------------------------------------------ fast drawing
     def draw(self, data: str) -> None:
-        data = data.translate(self.g1_charset if self.charset else self.g0_charset)
+        charset = self.g1_charset if self.charset else self.g0_charset
+        if charset is not LAT1_MAP:  # the default maps every character to itself
+            data = data.translate(charset)
         if not (data.isascii() and data.isprintable()):
             self._draw_unicode(data)
             return
@@ -256,7 +405,7 @@ class VtScreen(pyte.Screen):
         """Draw characters of width 1 with autowrap on and insert mode off, a row at a time."""
         cursor = self.cursor
         cache = self._char_cache(cursor.attrs)
-        if len(cache) > 1024:
+        if len(cache) > 4096:
             cache.clear()  # a flood of distinct characters must not grow it without end
         columns = self.columns
         pos, end = 0, len(data)
@@ -277,30 +426,26 @@ class VtScreen(pyte.Screen):
     def _draw_unicode(self, data: str) -> None:
         """pyte's draw, except for zero-width characters: combining marks are capped per cell,
         other zero-width or unprintable ones are skipped (pyte would stop drawing there and
-        lose the rest of the text)."""
-        widths = list(map(wcwidth, data))
-        if min(widths) > 0:
-            self._draw_widths(data, max(widths))
-            return
-        pos = i = 0
-        end = len(data)
-        while i < end:
-            if widths[i] > 0:
-                i += 1
-                continue
-            if i > pos:
-                self._draw_widths(data[pos:i], max(widths[pos:i]))
-            j = i
-            while j < end and widths[j] <= 0:
-                j += 1
-            marks = "".join(
-                c for c, w in zip(data[i:j], widths[i:j], strict=True) if w == 0 and combining(c)
-            )
-            if marks:
-                self._combine(marks)
-            pos = i = j
-        if pos < end:
-            self._draw_widths(data[pos:], max(widths[pos:]))
+        lose the rest of the text).
+
+        Each character's width class comes from one `str.translate` (C speed, cached per code
+        point), then the text is cut into runs of one class with a regex: mixed text (invalid
+        UTF-8 turned into U+FFFD between ASCII, random bytes) costs a few calls per run instead
+        of a Python step per character."""
+        classes = data.translate(_WIDTH_CLASSES)
+        if "-" in classes or "0" in classes:
+            # Skipped anyway, and they only split the runs (C0 controls pyte treats as text).
+            data = data.translate(_VISIBLE)
+            classes = classes.replace("-", "").replace("0", "")
+        for run in _CLASS_RUNS.finditer(classes):
+            start, end = run.span()
+            kind = classes[start]
+            if kind == "1":
+                self._draw_widths(data[start:end], 1)
+            elif kind == "2":
+                super().draw(data[start:end])
+            else:
+                self._combine(data[start:end])
 
     def _draw_widths(self, data: str, widest: int) -> None:
         if widest == 1 and mo.DECAWM in self.mode and mo.IRM not in self.mode:
@@ -328,7 +473,7 @@ class VtScreen(pyte.Screen):
     def _char_cache(self, attrs: Char) -> _CharCache:
         cache = self._char_caches.get(attrs)
         if cache is None:
-            if len(self._char_caches) > 256:
+            if len(self._char_caches) > 64:
                 self._char_caches.clear()
             cache = self._char_caches[attrs] = _CharCache(attrs)
         return cache

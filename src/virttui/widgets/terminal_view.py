@@ -3,8 +3,9 @@
 Data path: `feed()` (called on the libvirt event loop thread) appends to a bounded buffer (past
 MAX_PENDING bytes the oldest are dropped and counted: memory stays bounded whatever the guest
 sends); a feeder thread runs the emulator (VtStream -> VtScreen) over it in small slices under
-a lock, so a flood never stalls the UI thread, and no input can kill it (a failing slice is
-counted in `feed_errors` and skipped). A timer redraws the rows pyte marked dirty at most 30
+a lock, so a flood never stalls the UI thread (a slice is halved while a step takes longer
+than SLICE_BUDGET: output that costs more per byte does not hold the lock longer), and no
+input can kill it (a failing slice is counted in `feed_errors` and skipped). A timer redraws the rows pyte marked dirty at most 30
 times a second: it copies those rows out under the lock and renders them after releasing it.
 Everything the user types goes to the guest through `send` (bytes), except:
 - Ctrl+] posts `TerminalView.Leave` (the escape key, like virsh console);
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Mapping
 
 from pyte.screens import Char
@@ -36,7 +38,9 @@ log = logging.getLogger(__name__)
 LEAVE_KEY = "ctrl+right_square_bracket"
 SCROLL_KEYS = {"shift+pageup": 1, "shift+pagedown": -1}
 REFRESH_HZ = 30
-FEED_SLICE = 2048  # bytes per emulator step: the lock is never held long
+FEED_SLICE = 2048  # bytes per emulator step at most: the lock is never held long
+MIN_FEED_SLICE = 128  # ... and at least
+SLICE_BUDGET = 0.001  # seconds one step should take: costly output is fed in smaller steps
 MAX_PENDING = 1 << 20  # bytes waiting for the emulator; beyond that the oldest are dropped
 
 _COLOURS = {
@@ -110,6 +114,7 @@ class TerminalView(Widget, can_focus=True):
         self.bytes_consumed = 0  # taken off the pending buffer: emulated or dropped
         self.bytes_dropped = 0
         self.feed_errors = 0
+        self.feed_slice = FEED_SLICE  # bytes in the next emulator step
         self.replies: list[str] = []
 
     # ------------------------------------------------------------------ wiring
@@ -148,9 +153,11 @@ class TerminalView(Widget, can_focus=True):
             with self._pending_lock:
                 if not self._pending or self._stop:
                     return
-                chunk = bytes(self._pending[:FEED_SLICE])
-                del self._pending[:FEED_SLICE]
+                size = self.feed_slice
+                chunk = bytes(self._pending[:size])
+                del self._pending[:size]
             with self._lock:
+                started = time.perf_counter()
                 try:
                     self._stream.feed(chunk)
                 except Exception:  # noqa: BLE001 - VtStream drops bad sequences; this is the net
@@ -158,6 +165,11 @@ class TerminalView(Widget, can_focus=True):
                     log.debug("terminal feed failed", exc_info=True)
                     self._stream = VtStream(self.vt)
                 self._changed = True
+                took = time.perf_counter() - started
+            if took > SLICE_BUDGET:
+                self.feed_slice = max(MIN_FEED_SLICE, size // 2)
+            elif took < SLICE_BUDGET / 2 and len(chunk) == size:
+                self.feed_slice = min(FEED_SLICE, size * 2)
             with self._pending_lock:
                 self.bytes_consumed += len(chunk)
 
