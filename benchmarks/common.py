@@ -30,7 +30,7 @@ from typing import Any
 import psutil
 import pyte
 
-from virttui.core.nodexml import node_uri, write_node_xml
+from virttui.core.host.nodexml import node_uri, write_node_xml
 
 N_DOMAINS = 1000
 COLS, ROWS = 80, 24

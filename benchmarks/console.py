@@ -56,7 +56,7 @@ from tests.guestlib import (  # noqa: E402
     wait_for_shell,
 )
 from virttui.app import HostSpec, VirtTUIApp  # noqa: E402
-from virttui.screens.console import SerialConsoleScreen, open_serial_console  # noqa: E402
+from virttui.screens.console.serial import SerialConsoleScreen, open_serial_console  # noqa: E402
 
 END = "FLOODEND"  # split so the echoed command line never matches
 

@@ -31,7 +31,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 
-from virttui.widgets.terminal_view import TerminalView  # noqa: E402
+from virttui.widgets.console.terminal_view import TerminalView  # noqa: E402
 
 READ_CHUNK = 256 * 1024  # SerialSession's read size
 COLUMNS, ROWS = 120, 39  # the console benchmark's `stty cols 120 rows 39`

@@ -11,7 +11,7 @@ ROOT = Path(__file__).resolve().parent.parent
 def main() -> None:
     out = ROOT / "screenshots"
     out.mkdir(exist_ok=True)
-    for svg in sorted((ROOT / "tests" / "__snapshots__").glob("*/*.svg")):
+    for svg in sorted((ROOT / "tests").glob("**/__snapshots__/*/*.svg")):
         name = svg.stem.removeprefix("test_").replace("_", "-") + ".svg"
         shutil.copyfile(svg, out / name)
         print(f"screenshots/{name}")

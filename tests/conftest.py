@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from virttui.core.libvirt_runtime import ensure_event_loop
+from virttui.core.host.libvirt_runtime import ensure_event_loop
 
 
 @pytest.fixture(autouse=True)

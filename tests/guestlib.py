@@ -6,7 +6,7 @@ The guest is Debian's cloud kernel plus a busybox initramfs built by
 text console (tty1).
 
 Non-blocking streams (the serial console) need the libvirt event loop: call
-`virttui.core.libvirt_runtime.ensure_event_loop()` (or `open_system_conn()`) before opening the
+`virttui.core.host.libvirt_runtime.ensure_event_loop()` (or `open_system_conn()`) before opening the
 connection the guest lives on.
 """
 
@@ -27,7 +27,7 @@ from typing import Any
 
 import libvirt
 
-from virttui.core.libvirt_runtime import ensure_event_loop
+from virttui.core.host.libvirt_runtime import ensure_event_loop
 
 DEFAULT_GUEST_DIR = Path("/var/cache/virttui/test-guest/current")
 IMAGES_DIR = Path("/var/lib/libvirt/images")

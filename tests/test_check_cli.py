@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from virttui.check import main
-from virttui.core.hostprobe import kvmdev
-from virttui.core.hostprobe.cpuflags import TCG_CONSEQUENCE
+from virttui.core.host.probe import kvmdev
+from virttui.core.host.probe.cpuflags import TCG_CONSEQUENCE
 
 FIXTURES = Path(__file__).parent / "fixtures" / "host"
 

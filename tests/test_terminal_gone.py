@@ -27,7 +27,7 @@ from pathlib import Path
 import pyte
 import pytest
 
-from virttui.core.terminal_watch import EXIT_TERMINAL_GONE
+from virttui.core.common.terminal_watch import EXIT_TERMINAL_GONE
 
 REPO = Path(__file__).resolve().parents[1]
 VENV_BIN = Path(sys.prefix) / "bin"

@@ -22,14 +22,14 @@ from textual.widgets._select import SelectOverlay
 from tests.pilot_utils import hosts_settled, wait_until
 from tests.textshot import screen_text
 from virttui.app import HostSpec, VirtTUIApp
-from virttui.core.config import Config, HostEntry, save_config
-from virttui.core.nodexml import node_uri
-from virttui.screens.connections import ConnectionsScreen
-from virttui.screens.details import DetailsScreen, XmlView
-from virttui.screens.domain_edit_ui import run_edit
-from virttui.screens.hardware_dialogs import AddDiskScreen, AddNicScreen, MediaScreen
-from virttui.screens.host import HostScreen
-from virttui.screens.ui_jobs import writable_host
+from virttui.core.host.nodexml import node_uri
+from virttui.core.settings.config import Config, HostEntry, save_config
+from virttui.screens.common.ui_jobs import writable_host
+from virttui.screens.domain.details import DetailsScreen, XmlView
+from virttui.screens.domain.edit import run_edit
+from virttui.screens.domain.hardware_dialogs import AddDiskScreen, AddNicScreen, MediaScreen
+from virttui.screens.host.connections import ConnectionsScreen
+from virttui.screens.host.host import HostScreen
 
 CLICK = "[@click=app.quit]x"
 ISO = "Win10 [x64].iso"
@@ -369,9 +369,9 @@ async def test_notifications_with_hostile_error_text(hostile_uri: str) -> None:
 async def test_edit_fields_start_with_escapes_and_untouched_ones_change_nothing(
     hostile_uri: str,
 ) -> None:
-    from virttui.screens.action_dialogs import PromptScreen
-    from virttui.screens.domain_actions_ui import run_domain_action
-    from virttui.screens.edit_dialogs import NotesScreen
+    from virttui.screens.domain.action_dialogs import PromptScreen
+    from virttui.screens.domain.actions import run_domain_action
+    from virttui.screens.domain.edit_dialogs import NotesScreen
 
     app = VirtTUIApp([HostSpec(hostile_uri)], refresh=3600)
     async with app.run_test(size=(100, 30), notifications=True) as pilot:
@@ -402,8 +402,8 @@ async def test_edit_fields_start_with_escapes_and_untouched_ones_change_nothing(
 
 
 async def test_remove_cdrom_pick_and_confirm_name_the_path_literally(hostile_uri: str) -> None:
-    from virttui.screens.action_dialogs import PickScreen
-    from virttui.screens.confirm import ConfirmScreen
+    from virttui.screens.common.confirm import ConfirmScreen
+    from virttui.screens.domain.action_dialogs import PickScreen
 
     app = VirtTUIApp([HostSpec(hostile_uri)], refresh=3600)
     async with app.run_test(size=(100, 30)) as pilot:
@@ -422,8 +422,8 @@ async def test_remove_cdrom_pick_and_confirm_name_the_path_literally(hostile_uri
 
 # ---------------------------------------------------------------------------------- consoles
 async def test_console_status_line_and_switcher_show_names_literally(hostile_uri: str) -> None:
-    from virttui.screens.console import open_serial_console
-    from virttui.screens.console_switcher import open_console_switcher
+    from virttui.screens.console.serial import open_serial_console
+    from virttui.screens.console.switcher import open_console_switcher
 
     app = VirtTUIApp([HostSpec(hostile_uri)], refresh=3600)
     async with app.run_test(size=(100, 30)) as pilot:

@@ -20,22 +20,22 @@ from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.worker import get_current_worker
 
-from virttui.core.connection import ConnState, DomainEvent, HostConnection, HostSnapshot
-from virttui.core.domain_store import DomainStore
-from virttui.core.libvirt_runtime import error_message
-from virttui.core.lifecycle import LIFECYCLE, action_allowed
-from virttui.core.safe_text import visible
-from virttui.core.shutdown_watch import DEFAULT_GRACE
-from virttui.core.terminal_watch import EXIT_TERMINAL_GONE
+from virttui.core.common.safe_text import visible
+from virttui.core.common.terminal_watch import EXIT_TERMINAL_GONE
+from virttui.core.domain.lifecycle import LIFECYCLE, action_allowed
+from virttui.core.domain.shutdown_watch import DEFAULT_GRACE
+from virttui.core.domain.store import DomainStore
+from virttui.core.host.connection import ConnState, DomainEvent, HostConnection, HostSnapshot
+from virttui.core.host.libvirt_runtime import error_message
 from virttui.resources import stylesheets
-from virttui.screens.domains import DomainsScreen
-from virttui.widgets.glyphs import pick_glyphs
-from virttui.widgets.plain import append_plain
+from virttui.screens.domain.domain_list import DomainsScreen
+from virttui.widgets.common.glyphs import pick_glyphs
+from virttui.widgets.common.plain import append_plain
 
 if TYPE_CHECKING:
     # Imported where used: the details screen pulls in plotext, the action menus many modals;
     # none of it is needed for the first paint of the list.
-    from virttui.screens.details import DetailsScreen
+    from virttui.screens.domain.details import DetailsScreen
 
 DEMO_LABEL = "demo host (libvirt test driver)"
 
@@ -302,13 +302,13 @@ class VirtTUIApp(App[None]):
             watch.observe(uri, entry.rows)
         offers = watch.due_offers(time.monotonic())
         if offers:
-            from virttui.screens.domain_actions_ui import offer_after_ignored_request
+            from virttui.screens.domain.actions import offer_after_ignored_request
 
             for offer_uri, uuid, kind in offers:
                 offer_after_ignored_request(self, offer_uri, uuid, kind)
 
     def details_screens(self) -> list[DetailsScreen]:
-        details = sys.modules.get("virttui.screens.details")
+        details = sys.modules.get("virttui.screens.domain.details")
         if details is None:
             return []  # never imported, so no details screen is open
         return [
@@ -318,7 +318,7 @@ class VirtTUIApp(App[None]):
     def open_details(self, uri: str, uuid: str) -> None:
         host = self.hosts.get(uri)
         if host is not None and self.store.row(uri, uuid) is not None:
-            from virttui.screens.details import DetailsScreen
+            from virttui.screens.domain.details import DetailsScreen
 
             self.push_screen(DetailsScreen(host, uri, uuid))
 
@@ -362,7 +362,7 @@ class VirtTUIApp(App[None]):
         candidates = self.action_targets() if targets is None else targets
         if any(u in self.hosts and self.hosts[u].readonly for u, _ in candidates):
             # Before the state filter: a read-only host says so whatever its domains' states.
-            from virttui.screens.readonly import READ_ONLY_MESSAGE
+            from virttui.screens.common.readonly import READ_ONLY_MESSAGE
 
             self.notify(READ_ONLY_MESSAGE, severity="warning", markup=False)
             return
@@ -372,7 +372,7 @@ class VirtTUIApp(App[None]):
         hidden_set = self.hidden_targets() if from_selection else set()
         hidden = [t for t in targets if t in hidden_set]
         if hidden:
-            from virttui.screens.ui_jobs import confirm
+            from virttui.screens.common.ui_jobs import confirm
 
             shown = [t for t in targets if t not in hidden_set]
             names = ", ".join(self._domain_name(t) for t in shown) or "none shown"
@@ -398,7 +398,7 @@ class VirtTUIApp(App[None]):
                 )
             return
         if action.destructive:
-            from virttui.screens.ui_jobs import confirm
+            from virttui.screens.common.ui_jobs import confirm
 
             names = ", ".join(self._domain_name(t) for t in targets)
             confirm(
@@ -474,7 +474,7 @@ class VirtTUIApp(App[None]):
         # In a connected console, Ctrl+P (shell history) and Ctrl+Q belong to the guest; Textual
         # binds them app-wide with priority, so step aside while the console has focus.
         if action in ("command_palette", "quit"):
-            console = sys.modules.get("virttui.screens.console_base")
+            console = sys.modules.get("virttui.screens.console.base")
             screen = self.screen
             if (
                 console is not None
@@ -490,9 +490,9 @@ class VirtTUIApp(App[None]):
 
     # ------------------------------------------------------------------ palette
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
-        from virttui.screens.details import DetailsScreen
-        from virttui.screens.domain_actions_ui import domain_commands
-        from virttui.screens.domain_edit_ui import edit_commands
+        from virttui.screens.domain.actions import domain_commands
+        from virttui.screens.domain.details import DetailsScreen
+        from virttui.screens.domain.edit import edit_commands
 
         yield from super().get_system_commands(screen)
         if isinstance(screen, DomainsScreen):

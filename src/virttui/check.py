@@ -14,11 +14,11 @@ from pathlib import Path
 
 import libvirt
 
-from virttui.core.connection import effective_uri, is_local_uri
-from virttui.core.hostprobe import collect_host_report
-from virttui.core.hostprobe.present import build_sections
-from virttui.core.hostprobe.textreport import render_text
-from virttui.core.libvirt_runtime import error_message, silence_errors
+from virttui.core.host.connection import effective_uri, is_local_uri
+from virttui.core.host.libvirt_runtime import error_message, silence_errors
+from virttui.core.host.probe import collect_host_report
+from virttui.core.host.probe.present import build_sections
+from virttui.core.host.probe.textreport import render_text
 
 DEFAULT_URI = "qemu:///system"
 EXIT_ERROR = 2

@@ -63,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
     app = build_app(args_list)
     app.run()
     if app.terminal_gone is not None:
-        from virttui.core.terminal_watch import detach_from_terminal
+        from virttui.core.common.terminal_watch import detach_from_terminal
 
         detach_from_terminal()  # the final flush of stdout/stderr must not hit the dead terminal
     return app.return_code or 0
@@ -74,14 +74,14 @@ def build_app(args_list: list[str]) -> VirtTUIApp:
     args = build_parser().parse_args(args_list)
     if args.refresh <= 0:
         build_parser().error("--refresh must be positive")
-    from virttui.core.config import PASSWORD_HINT, uri_has_password
+    from virttui.core.settings.config import PASSWORD_HINT, uri_has_password
 
     if any(uri_has_password(uri) for uri in args.connect):
         build_parser().error(f"--connect: a URI cannot hold a password; {PASSWORD_HINT}")
 
     from virttui.app import HostSpec, VirtTUIApp
-    from virttui.core.config import load_config
-    from virttui.core.host_config import startup_hosts
+    from virttui.core.host.host_config import startup_hosts
+    from virttui.core.settings.config import load_config
 
     loaded = load_config()
     env_default = os.environ.get("LIBVIRT_DEFAULT_URI") or DEFAULT_URI

@@ -7,7 +7,7 @@ foreground process group and the kernel's SIGHUP kills it (without closing anyth
 `make run`, make is the one that gets SIGHUP, and make waits for the app, which spins. A write
 error (EIO) kills Textual's writer thread, after which the UI thread blocks on its full queue.
 
-This driver adds a `TerminalWatch` (see `virttui.core.terminal_watch`): hang-up on the
+This driver adds a `TerminalWatch` (see `virttui.core.common.terminal_watch`): hang-up on the
 terminal's descriptors, SIGHUP, EOF/EIO on input or EIO/EPIPE on output all lead to one call of
 `app.terminal_lost(reason)` on the UI thread, which leaves the way `q` does (consoles and
 connections closed); a watchdog ends the process if that stalls.
@@ -21,7 +21,7 @@ from typing import Any
 
 from textual.drivers.linux_driver import LinuxDriver
 
-from virttui.core.terminal_watch import (
+from virttui.core.common.terminal_watch import (
     EXIT_TERMINAL_GONE,
     TERMINAL_GONE_ERRNOS,
     GuardedOutput,

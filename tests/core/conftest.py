@@ -8,7 +8,7 @@ from pathlib import Path
 import libvirt
 import pytest
 
-from virttui.core.libvirt_runtime import silence_errors
+from virttui.core.host.libvirt_runtime import silence_errors
 
 TEST_NODE = Path(__file__).parent / "data" / "test_node.xml"
 

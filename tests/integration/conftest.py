@@ -27,7 +27,7 @@ from tests.guestlib import (
     unique_name,
     wait_for_shell,
 )
-from virttui.core.libvirt_runtime import error_message
+from virttui.core.host.libvirt_runtime import error_message
 
 HERE = Path(__file__).parent
 

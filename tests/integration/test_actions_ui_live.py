@@ -26,12 +26,12 @@ from tests.guestlib import (
     unique_name,
 )
 from tests.pilot_utils import wait_until
-from tests.test_actions_ui import answer_prompt, choose, on_screen, submit_form
+from tests.screens.domain.test_actions_ui import answer_prompt, choose, on_screen, submit_form
 from virttui.app import HostSpec, VirtTUIApp
-from virttui.screens import domain_actions_ui as ui
-from virttui.screens import domain_edit_ui as edit
-from virttui.screens.action_dialogs import CloneProgressScreen, UndefineScreen
-from virttui.screens.confirm import ConfirmScreen
+from virttui.screens.common.confirm import ConfirmScreen
+from virttui.screens.domain import actions as ui
+from virttui.screens.domain import edit
+from virttui.screens.domain.action_dialogs import CloneProgressScreen, UndefineScreen
 
 PREFIX = "vt-ui"
 S = libvirt

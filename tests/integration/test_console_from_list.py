@@ -9,9 +9,9 @@ import libvirt
 from tests.guestlib import READY_BANNER, SHELL_PROMPT, SYSTEM_URI, dom_serial_log
 from tests.pilot_utils import wait_until
 from virttui.app import HostSpec, VirtTUIApp
-from virttui.screens.console import SerialConsoleScreen
-from virttui.screens.domains import DomainsScreen
-from virttui.screens.graphics import GraphicsConsoleScreen
+from virttui.screens.console.graphics import GraphicsConsoleScreen
+from virttui.screens.console.serial import SerialConsoleScreen
+from virttui.screens.domain.domain_list import DomainsScreen
 
 
 def _lines(screen: SerialConsoleScreen) -> str:

@@ -10,8 +10,8 @@ from tests.guestlib import READY_BANNER, SHELL_PROMPT, dom_serial_log, guest_ver
 from tests.integration.test_qemu_ssh import LocalSshd, local_sshd  # noqa: F401 - the fixture
 from tests.pilot_utils import wait_until
 from virttui.app import HostSpec, VirtTUIApp
-from virttui.screens.console import open_serial_console
-from virttui.screens.graphics import open_graphical_console
+from virttui.screens.console.graphics import open_graphical_console
+from virttui.screens.console.serial import open_serial_console
 
 
 async def test_serial_and_graphical_console_over_qemu_ssh(

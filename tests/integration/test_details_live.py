@@ -9,8 +9,8 @@ import libvirt
 from tests.pilot_utils import wait_until
 from tests.textshot import screen_text
 from virttui.app import HostSpec, VirtTUIApp
-from virttui.screens.details import DetailsScreen
-from virttui.widgets.history_plot import HistoryPlot
+from virttui.screens.domain.details import DetailsScreen
+from virttui.widgets.domain.history_plot import HistoryPlot
 
 URI = "qemu:///system"
 

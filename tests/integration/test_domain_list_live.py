@@ -12,7 +12,7 @@ from tests.guestlib import running_guest
 from tests.pilot_utils import wait_until
 from tests.textshot import screen_text
 from virttui.app import HostSpec, VirtTUIApp
-from virttui.screens.confirm import ConfirmScreen
+from virttui.screens.common.confirm import ConfirmScreen
 
 URI = "qemu:///system"
 

@@ -20,14 +20,14 @@ from textual.widgets import Button
 from tests.guestlib import SYSTEM_URI, running_guest, unique_name
 from tests.integration.test_qemu_ssh import LocalSshd, local_sshd  # noqa: F401 - a fixture
 from tests.pilot_utils import wait_until
-from tests.test_actions_ui import choose, finding_for, on_screen, submit_form
+from tests.screens.domain.test_actions_ui import choose, finding_for, on_screen, submit_form
 from virttui.app import HostSpec, VirtTUIApp
-from virttui.core import domain_devices as D
-from virttui.core import domain_tuning as T
-from virttui.core import edit_checks as E
-from virttui.core.connection import is_local_uri
-from virttui.screens import domain_edit_ui as edit
-from virttui.screens.edit_dialogs import FormScreen
+from virttui.core.domain import devices as D
+from virttui.core.domain import edit_checks as E
+from virttui.core.domain import tuning as T
+from virttui.core.host.connection import is_local_uri
+from virttui.screens.domain import edit
+from virttui.screens.domain.edit_dialogs import FormScreen
 
 INACTIVE = libvirt.VIR_DOMAIN_XML_INACTIVE
 SLOW = 300  # libvirtd re-probes QEMU under load: a define or caps lookup can take minutes

@@ -16,7 +16,7 @@ from tests.pilot_utils import wait_until
 from tests.textshot import screen_text
 from virttui.app import VirtTUIApp
 from virttui.cli import build_app
-from virttui.screens.action_menu import ActionMenuScreen
+from virttui.screens.domain.action_menu import ActionMenuScreen
 
 URI = "qemu:///system"
 GRACE = 3

@@ -11,10 +11,10 @@ from PIL import ImageChops
 from tests.guestlib import SYSTEM_URI, SerialConsole
 from tests.pilot_utils import wait_until
 from virttui.app import HostSpec, VirtTUIApp
-from virttui.screens.domains import DomainsScreen
-from virttui.screens.graphics import GraphicsConsoleScreen, open_graphical_console
-from virttui.screens.special_keys import SpecialKeysMenu
-from virttui.widgets.framebuffer_view import FramebufferView
+from virttui.screens.console.graphics import GraphicsConsoleScreen, open_graphical_console
+from virttui.screens.console.special_keys import SpecialKeysMenu
+from virttui.screens.domain.domain_list import DomainsScreen
+from virttui.widgets.console.framebuffer_view import FramebufferView
 
 
 def _lit_cells(view: FramebufferView) -> int:

@@ -23,19 +23,23 @@ from textual.widgets import Input, RadioButton, Select
 
 from tests.guestlib import SYSTEM_URI, create_qcow2, running_guest, unique_name
 from tests.pilot_utils import wait_until
-from tests.test_actions_ui import answer_prompt, choose, submit_form
+from tests.screens.domain.test_actions_ui import answer_prompt, choose, submit_form
 from tests.textshot import screen_text
 from virttui.app import HostSpec, VirtTUIApp
-from virttui.core import domain_actions as A
-from virttui.core import domain_devices as D
-from virttui.core.action_result import DomainActionError
-from virttui.core.image_format import detect_format
-from virttui.screens import domain_actions_ui as ui
-from virttui.screens import domain_edit_ui as edit
-from virttui.screens.action_dialogs import PickScreen
-from virttui.screens.confirm import ConfirmScreen
-from virttui.screens.domains import DomainsScreen
-from virttui.screens.hardware_dialogs import AddDiskScreen, AddGraphicsScreen, EditGraphicsScreen
+from virttui.core.domain import actions as A
+from virttui.core.domain import devices as D
+from virttui.core.domain.action_result import DomainActionError
+from virttui.core.storage.image_format import detect_format
+from virttui.screens.common.confirm import ConfirmScreen
+from virttui.screens.domain import actions as ui
+from virttui.screens.domain import edit
+from virttui.screens.domain.action_dialogs import PickScreen
+from virttui.screens.domain.domain_list import DomainsScreen
+from virttui.screens.domain.hardware_dialogs import (
+    AddDiskScreen,
+    AddGraphicsScreen,
+    EditGraphicsScreen,
+)
 
 PREFIX = "vt-gfx"
 SECURE_INACTIVE = libvirt.VIR_DOMAIN_XML_INACTIVE | libvirt.VIR_DOMAIN_XML_SECURE

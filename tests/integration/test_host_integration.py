@@ -13,8 +13,8 @@ import libvirt
 import pytest
 
 from virttui.check import main as check_main
-from virttui.core.hostprobe import Acceleration, Status, collect_host_report
-from virttui.core.hostprobe.cpuflags import TCG_CONSEQUENCE
+from virttui.core.host.probe import Acceleration, Status, collect_host_report
+from virttui.core.host.probe.cpuflags import TCG_CONSEQUENCE
 
 pytestmark = pytest.mark.integration
 

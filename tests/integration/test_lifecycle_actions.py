@@ -29,13 +29,13 @@ from tests.guestlib import (
     running_guest,
     wait_for_shell,
 )
-from virttui.core import domain_actions as A
-from virttui.core import domain_devices as D
-from virttui.core import domain_tuning as T
-from virttui.core.action_result import DomainActionError
-from virttui.core.domain_clone import clone_domain
-from virttui.core.domain_info import collect_domain_details, parse_domain_xml
-from virttui.core.domain_undefine import storage_choices, undefine
+from virttui.core.domain import actions as A
+from virttui.core.domain import devices as D
+from virttui.core.domain import tuning as T
+from virttui.core.domain.action_result import DomainActionError
+from virttui.core.domain.clone import clone_domain
+from virttui.core.domain.info import collect_domain_details, parse_domain_xml
+from virttui.core.domain.undefine import storage_choices, undefine
 
 PREFIX = "vt-life"
 S = libvirt

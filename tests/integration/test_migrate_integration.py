@@ -18,7 +18,7 @@ import libvirt
 import pytest
 
 from tests.guestlib import IMAGES_DIR, running_guest, wait_for_serial_text
-from virttui.core.migrate import (
+from virttui.core.domain.migrate import (
     MigrateOptions,
     abort,
     max_speed,

@@ -23,8 +23,8 @@ import libvirt
 import pytest
 
 from tests.guestlib import running_guest
-from virttui.core.connection import HostConnection
-from virttui.core.host_config import validate_uri
+from virttui.core.host.connection import HostConnection
+from virttui.core.host.host_config import validate_uri
 
 SSHD = Path("/usr/sbin/sshd")
 

@@ -23,8 +23,8 @@ import pytest
 from tests.guestlib import READY_BANNER, SerialConsole, create_qcow2, tiny_guest_xml, unique_name
 from tests.pilot_utils import wait_until
 from virttui.app import HostSpec, VirtTUIApp
-from virttui.core.libvirt_runtime import ensure_event_loop
-from virttui.screens.console import open_serial_console
+from virttui.core.host.libvirt_runtime import ensure_event_loop
+from virttui.screens.console.serial import open_serial_console
 
 LIBVIRTD = "/usr/sbin/libvirtd"
 NOBODY = 65534

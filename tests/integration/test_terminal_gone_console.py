@@ -12,7 +12,7 @@ import pytest
 
 from tests.guestlib import READY_BANNER, SYSTEM_URI, dom_serial_log, running_guest
 from tests.test_terminal_gone import VIRTTUI, PtyControl, needs_entry_point, run_then_close_terminal
-from virttui.core.terminal_watch import EXIT_TERMINAL_GONE
+from virttui.core.common.terminal_watch import EXIT_TERMINAL_GONE
 
 
 @pytest.fixture(scope="module")

@@ -29,9 +29,9 @@ from tests.guestlib import (
     tiny_guest_xml,
     unique_name,
 )
-from virttui.core.action_result import DomainActionError
-from virttui.core.domain_undefine import storage_choices, undefine
-from virttui.core.used_by import used_by
+from virttui.core.domain.action_result import DomainActionError
+from virttui.core.domain.undefine import storage_choices, undefine
+from virttui.core.storage.used_by import used_by
 
 PREFIX = "vt-usedby"
 TEST_NODE = Path(__file__).parent.parent / "core" / "data" / "test_node.xml"

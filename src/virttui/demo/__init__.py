@@ -23,7 +23,7 @@ from pathlib import Path
 
 import libvirt
 
-from virttui.core.nodexml import apply_autostart_marks, node_uri
+from virttui.core.host.nodexml import apply_autostart_marks, node_uri
 
 DEMO_NODE_FILE = "demo-node.xml"
 DEMO_AUTOSTART_NETWORKS = ("default",)

@@ -1,0 +1,246 @@
+"""The connection manager's hosts and a few settings, kept in a TOML file.
+
+Location: $VIRTTUI_CONFIG_FILE if set (tests), else $XDG_CONFIG_HOME/virttui/config.toml, else
+~/.config/virttui/config.toml. Reading never raises: a missing file gives the defaults, a broken
+or unreadable one gives the defaults plus a `ConfigProblem` saying what is wrong and where.
+Writing is atomic (a temporary file in the same directory, then os.replace).
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import tempfile
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from virttui.core.settings import toml_writer
+
+CPU_MODES = ("host", "vcpu")  # CPU% relative to the whole host, or to the guest's vCPUs
+DEFAULT_HOST_URI = "qemu:///system"
+
+
+@dataclass(frozen=True)
+class HostEntry:
+    uri: str
+    label: str = ""
+    autoconnect: bool = False
+
+    @property
+    def display_name(self) -> str:
+        return self.label or self.uri
+
+
+@dataclass(frozen=True)
+class Settings:
+    refresh_seconds: float = 2.0
+    cpu_mode: str = "host"
+    ascii_glyphs: bool = False
+    # Seconds a guest may take to act on a shutdown/reboot request before the list says it
+    # ignored it and offers force off / reset.
+    shutdown_grace: float = 60.0
+
+
+@dataclass(frozen=True)
+class Config:
+    hosts: tuple[HostEntry, ...] = (HostEntry(DEFAULT_HOST_URI, "This host", True),)
+    settings: Settings = field(default_factory=Settings)
+
+
+@dataclass(frozen=True)
+class ConfigProblem:
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.message}"
+
+
+@dataclass(frozen=True)
+class LoadedConfig:
+    config: Config
+    problems: tuple[ConfigProblem, ...] = ()
+    exists: bool = False
+
+
+class ConfigSaveError(OSError):
+    """The file could not be written; the old file, if any, is untouched."""
+
+
+def config_path() -> Path:
+    override = os.environ.get("VIRTTUI_CONFIG_FILE")
+    if override:
+        return Path(override).expanduser()
+    xdg = os.environ.get("XDG_CONFIG_HOME")
+    base = Path(xdg).expanduser() if xdg and Path(xdg).is_absolute() else Path.home() / ".config"
+    return base / "virttui" / "config.toml"
+
+
+def _hosts(raw: Any, problems: list[str]) -> tuple[HostEntry, ...]:
+    if not isinstance(raw, list):
+        problems.append("[[hosts]] must be an array of tables; using the default host")
+        return Config().hosts
+    hosts: list[HostEntry] = []
+    seen: dict[str, int] = {}
+    for number, item in enumerate(raw, start=1):
+        uri = item.get("uri") if isinstance(item, dict) else None
+        if not isinstance(uri, str) or not uri.strip():
+            problems.append(f"host #{number} has no uri; skipped")
+            continue
+        if uri_has_password(uri):
+            problems.append(
+                f"host #{number}: the uri contains a password; skipped ({PASSWORD_HINT})"
+            )
+            continue
+        first = seen.setdefault(uri.strip(), number)
+        if first != number:
+            problems.append(
+                f"host #{number} repeats the uri of host #{first} ({uri.strip()}); "
+                "only the first one is used"
+            )
+            continue
+        label = item.get("label", "")
+        auto = item.get("autoconnect", False)
+        if not isinstance(label, str):
+            problems.append(f"host {uri}: label must be a string")
+            label = ""
+        if not isinstance(auto, bool):
+            problems.append(f"host {uri}: autoconnect must be true or false")
+            auto = False
+        hosts.append(HostEntry(uri.strip(), label, auto))
+    return tuple(hosts)
+
+
+PASSWORD_HINT = (
+    "never put a password in a URI: use ssh keys (or ssh-agent), or a libvirt auth file "
+    "(~/.config/libvirt/auth.conf)"
+)
+
+
+def uri_has_password(uri: str) -> bool:
+    """True for `driver+transport://user:secret@host/...` (the secret would sit in plain text)."""
+    try:
+        return urlsplit(uri.strip()).password is not None
+    except ValueError:
+        return False
+
+
+def _settings(raw: Any, problems: list[str]) -> Settings:
+    default = Settings()
+    if not isinstance(raw, dict):
+        problems.append("[settings] must be a table; using defaults")
+        return default
+    refresh = raw.get("refresh_seconds", default.refresh_seconds)
+    if (
+        isinstance(refresh, bool)
+        or not isinstance(refresh, int | float)
+        or not 0.2 <= refresh <= 3600
+    ):
+        problems.append("settings.refresh_seconds must be a number from 0.2 to 3600")
+        refresh = default.refresh_seconds
+    cpu_mode = raw.get("cpu_mode", default.cpu_mode)
+    if cpu_mode not in CPU_MODES:
+        problems.append(f"settings.cpu_mode must be one of {', '.join(CPU_MODES)}")
+        cpu_mode = default.cpu_mode
+    ascii_glyphs = raw.get("ascii_glyphs", default.ascii_glyphs)
+    if not isinstance(ascii_glyphs, bool):
+        problems.append("settings.ascii_glyphs must be true or false")
+        ascii_glyphs = default.ascii_glyphs
+    grace = raw.get("shutdown_grace", default.shutdown_grace)
+    if isinstance(grace, bool) or not isinstance(grace, int | float) or not 1 <= grace <= 3600:
+        problems.append("settings.shutdown_grace must be a number of seconds from 1 to 3600")
+        grace = default.shutdown_grace
+    return Settings(float(refresh), cpu_mode, ascii_glyphs, float(grace))
+
+
+def parse_config(document: dict[str, Any]) -> tuple[Config, list[str]]:
+    """Build a Config from parsed TOML; bad values fall back to their default with a message."""
+    problems: list[str] = []
+    hosts = _hosts(document["hosts"], problems) if "hosts" in document else Config().hosts
+    settings = _settings(document.get("settings", {}), problems)
+    return Config(hosts, settings), problems
+
+
+def load_config(path: Path | None = None) -> LoadedConfig:
+    """Read the config file. Never raises."""
+    path = path or config_path()
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return LoadedConfig(Config())
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        return LoadedConfig(Config(), (ConfigProblem(str(path), f"cannot read: {reason}"),), True)
+    try:
+        document = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        problem = ConfigProblem(str(path), f"not valid TOML ({exc}); using the defaults")
+        return LoadedConfig(Config(), (problem,), True)
+    except RecursionError:
+        # tomllib parses nested arrays and inline tables recursively: "a = [[[[...]]]]"
+        problem = ConfigProblem(
+            str(path), "arrays or inline tables are nested too deeply to read; using the defaults"
+        )
+        return LoadedConfig(Config(), (problem,), True)
+    config, problems = parse_config(document)
+    return LoadedConfig(config, tuple(ConfigProblem(str(path), p) for p in problems), True)
+
+
+def to_document(config: Config) -> dict[str, Any]:
+    return {
+        "settings": {
+            "refresh_seconds": float(config.settings.refresh_seconds),
+            "cpu_mode": config.settings.cpu_mode,
+            "ascii_glyphs": config.settings.ascii_glyphs,
+            "shutdown_grace": float(config.settings.shutdown_grace),
+        },
+        "hosts": [
+            {"uri": h.uri, "label": h.label, "autoconnect": h.autoconnect} for h in config.hosts
+        ],
+    }
+
+
+def write_atomically(path: Path, data: bytes, mode: int = 0o600) -> None:
+    """Write `data` to `path` through a temporary file in the same directory and os.replace.
+
+    The file has `mode` from its first byte (mkstemp creates it 0600). A symlink at `path` is
+    followed: its target is replaced and the link stays. Raises OSError; on failure the old
+    file is untouched and no temporary file is left.
+    """
+    target = Path(os.path.realpath(path)) if path.is_symlink() else path
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(fd, "wb") as tmp:
+            if mode != 0o600:
+                os.fchmod(tmp.fileno(), mode)
+            tmp.write(data)
+            tmp.flush()
+            os.fsync(tmp.fileno())
+        os.replace(tmp_name, target)
+    except BaseException:
+        Path(tmp_name).unlink(missing_ok=True)
+        raise
+
+
+def file_mode(path: Path) -> int:
+    """Permission bits of the file `path` names (following a symlink)."""
+    return stat.S_IMODE(os.stat(path).st_mode)
+
+
+def save_config(config: Config, path: Path | None = None) -> Path:
+    """Write atomically (through a symlink, if the config is one); raises ConfigSaveError with
+    the reason when it cannot."""
+    path = path or config_path()
+    try:
+        text = "# virttui configuration, rewritten by virttui.\n" + toml_writer.dumps(
+            to_document(config)
+        )
+        write_atomically(path, text.encode("utf-8"))
+    except (OSError, ValueError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise ConfigSaveError(f"cannot write {path}: {reason}") from exc
+    return path

@@ -1,0 +1,107 @@
+"""The serial console screen: a TerminalView attached to `virDomainOpenConsole`.
+
+Keys: everything goes to the guest; Ctrl+] leaves (the console stays attached in the
+background, see console_registry); Shift+PgUp/PgDn scroll back. The guest does not learn the
+widget's size over a serial line: the status line shows the `stty cols N rows M` to run.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual.app import App
+from textual.widget import Widget
+
+from virttui.core.console.serial import SerialSession
+from virttui.core.host.connection import NotConnected
+from virttui.screens.console import registry as console_registry
+from virttui.screens.console.base import ConsoleScreen
+from virttui.widgets.console.terminal_view import TerminalView, stty_command
+
+
+class SerialConsoleScreen(ConsoleScreen):
+    KIND = "serial"
+    TITLE_WORD = "Serial console"
+
+    def __init__(self, host: Any, uuid: str, name: str, *, scrollback: int | None = None) -> None:
+        super().__init__(host, uuid, name)
+        kwargs = {} if scrollback is None else {"scrollback": scrollback}
+        self.terminal = TerminalView(send=self._send, classes="console-view", **kwargs)
+
+    def compose_console(self) -> Widget:
+        return self.terminal
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.set_interval(1.0, self._check_connection, name="console-connection-check")
+
+    def _check_connection(self) -> None:
+        """The stream normally reports a dead connection itself; in case it does not, notice
+        that the host's connection is no longer the one the console was opened on (the host
+        lost it and maybe reconnected already). No RPC: attribute reads only."""
+        session = self.handle
+        if self.state != "connected" or not isinstance(session, SerialSession):
+            return
+        try:
+            current = self.host.call(lambda conn: conn)
+        except NotConnected:
+            current = None
+        if session.conn is not None and current is not session.conn and session.is_open:
+            self.console_ended(self._token, "the connection the console ran on was closed")
+
+    # ------------------------------------------------------------------ hooks
+    def open_console(self, force: bool, token: int) -> SerialSession:
+        session = SerialSession(
+            on_data=self.terminal.feed,
+            on_ended=lambda reason: self.console_ended(token, reason),
+        )
+        dom = self.host.call(lambda conn: conn.lookupByUUIDString(self.uuid))
+        session.open(dom, force=force)
+        return session
+
+    def close_console(self, handle: Any) -> None:
+        handle.close()
+
+    def console_ready(self, handle: Any) -> None:
+        handle.write(b"\r")  # ask the shell for a fresh prompt: the old one was printed unseen
+
+    def status_extra(self) -> str:
+        vt = self.terminal.vt
+        # Most useful first: when the line is too narrow the console screen drops fields from the
+        # end, never the stty command (at 80 columns it is the one that must stay whole).
+        parts = [stty_command(vt.columns, vt.lines)]
+        if self.terminal.history_offset:
+            parts.append(f"scrolled back {self.terminal.history_offset} lines")
+        parts += ["Ctrl+] leaves", "Shift+PgUp/PgDn scrollback"]
+        return " · ".join(parts)
+
+    # ------------------------------------------------------------------ events
+    def _send(self, data: bytes) -> None:
+        session = self.handle
+        if isinstance(session, SerialSession):
+            session.write(data)
+
+    def on_terminal_view_leave(self, event: TerminalView.Leave) -> None:
+        event.stop()
+        self.action_leave()
+
+    def on_terminal_view_resized(self, event: TerminalView.Resized) -> None:
+        self.update_status()
+
+    def on_terminal_view_scrolled(self, event: TerminalView.Scrolled) -> None:
+        self.update_status()
+
+
+def open_serial_console(app: App[Any], uri: str, uuid: str) -> SerialConsoleScreen:
+    """Show the serial console of a domain: its existing screen, or a new one."""
+    host = app.hosts[uri]  # type: ignore[attr-defined]
+    entry = console_registry.ConsoleEntry("serial", uri, uuid, _domain_name(app, uri, uuid))
+    screen = console_registry.show(app, entry, SerialConsoleScreen, host, uuid, entry.name)
+    assert isinstance(screen, SerialConsoleScreen)
+    return screen
+
+
+def _domain_name(app: App[Any], uri: str, uuid: str) -> str:
+    store = getattr(app, "store", None)
+    row = store.row(uri, uuid) if store is not None else None
+    return uuid if row is None else str(row.name)

@@ -1,0 +1,468 @@
+"""Every lifecycle action beyond the list's direct keys, as functions of (app, uri, uuid).
+
+The domain list (key `a`), the details screen and the command palette call these. Each reads the
+domain's details in a worker, asks what it must (confirmation naming the domain, Cancel default;
+a path; a name; the undefine checklist), runs the core call in a worker and notifies libvirt's
+own message on failure.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING
+
+import libvirt
+from rich.text import Text
+from textual.app import SystemCommand
+
+from virttui.core.common.safe_text import visible
+from virttui.core.domain import actions as A
+from virttui.core.domain.clone import CloneResult, clone_domain
+from virttui.core.domain.lifecycle import LIFECYCLE
+from virttui.core.domain.menu import ACTION_ENTRIES, MenuEntry, entries_for, entry
+from virttui.core.domain.model import DomainDetails
+from virttui.core.domain.undefine import UndefineResult, storage_choices, undefine
+from virttui.core.host.connection import HostConnection
+from virttui.screens.common.confirm import ConfirmScreen
+from virttui.screens.common.ui_jobs import (
+    close_screen,
+    confirm,
+    dialog_title,
+    notify_done,
+    run_job,
+    with_details,
+    writable_host,
+)
+from virttui.screens.domain.action_dialogs import (
+    CloneProgressScreen,
+    PromptScreen,
+    UndefineChoice,
+    UndefineFacts,
+    UndefineScreen,
+)
+from virttui.screens.domain.action_menu import ActionMenuScreen
+
+if TYPE_CHECKING:
+    from virttui.app import VirtTUIApp
+
+SAVE_DIR = "/var/lib/libvirt/qemu/save"
+
+Handler = Callable[["VirtTUIApp", str, str, DomainDetails], None]
+
+
+def _dom(conn: libvirt.virConnect, uuid: str) -> libvirt.virDomain:
+    return conn.lookupByUUIDString(uuid)
+
+
+def menu_rows(entries: list[MenuEntry], details: DomainDetails) -> list[tuple[str, str, str, str]]:
+    return [(e.id, e.key, e.label(details), e.help) for e in entries]
+
+
+def menu_shower(
+    app: VirtTUIApp,
+    uri: str,
+    uuid: str,
+    heading: str,
+    table: tuple[MenuEntry, ...],
+    handlers: dict[str, Handler],
+) -> Callable[[DomainDetails], None]:
+    """What to do once a domain's details are read: show the entries of `table` that apply now
+    and run the chosen one's handler (shared by the Actions and Edit menus)."""
+
+    def show(details: DomainDetails) -> None:
+        def chosen(entry_id: str | None) -> None:
+            if entry_id is not None:
+                handlers[entry_id](app, uri, uuid, details)
+
+        rows = menu_rows(entries_for(table, details), details)
+        app.push_screen(
+            ActionMenuScreen(dialog_title(heading, details.definition.name), rows), chosen
+        )
+
+    return show
+
+
+# ---------------------------------------------------------------------------------- entry points
+def open_actions_menu(app: VirtTUIApp, uri: str, uuid: str) -> None:
+    """The "Actions" menu: every action that applies to the domain in its current state."""
+    if writable_host(app, uri) is not None:
+        with_details(
+            app, uri, uuid, menu_shower(app, uri, uuid, "Actions", ACTION_ENTRIES, HANDLERS)
+        )
+
+
+def run_domain_action(app: VirtTUIApp, uri: str, uuid: str, action_id: str) -> None:
+    """Run one action (an id of ACTION_ENTRIES) after checking it applies now."""
+    if action_id == "restore":
+        restore(app, uri)
+        return
+    wanted = entry(ACTION_ENTRIES, action_id)
+
+    def go(details: DomainDetails) -> None:
+        if not wanted.when(details):
+            app.notify(
+                f"{details.definition.name}: {wanted.title} does not apply now"
+                f" (the domain is {details.state_text})",
+                severity="warning",
+                markup=False,
+            )
+            return
+        HANDLERS[action_id](app, uri, uuid, details)
+
+    if writable_host(app, uri) is not None:
+        with_details(app, uri, uuid, go)
+
+
+def domain_commands(app: VirtTUIApp, uri: str, uuid: str) -> Iterator[SystemCommand]:
+    """Palette entries for the actions of the menu (the direct lifecycle keys have their own)."""
+    yield SystemCommand(
+        "Domain: actions menu",
+        "Every action for this domain (a)",
+        lambda: open_actions_menu(app, uri, uuid),
+    )
+    for e in ACTION_ENTRIES:
+        if e.id in LIFECYCLE:
+            continue
+        yield SystemCommand(
+            f"Domain: {e.title.rstrip('.')}",
+            e.help,
+            lambda a=e.id: run_domain_action(app, uri, uuid, a),
+        )
+
+
+# ---------------------------------------------------------------------------------- handlers
+def _lifecycle(action_id: str) -> Handler:
+    return lambda app, uri, uuid, _d: app.run_lifecycle(action_id, [(uri, uuid)])
+
+
+def reset(app: VirtTUIApp, uri: str, uuid: str, details: DomainDetails) -> None:
+    name = details.definition.name
+
+    def go() -> None:
+        run_job(
+            app,
+            uri,
+            "Reset",
+            lambda c: A.reset(_dom(c, uuid)),
+            lambda _r: notify_done(app, "Reset", f"{name}: reset"),
+        )
+
+    confirm(app, "Reset", name, "Like the reset button: unsaved guest data is lost.", go)
+
+
+def offer_after_ignored_request(app: VirtTUIApp, uri: str, uuid: str, kind: str) -> None:
+    """The guest is still running `shutdown_grace` seconds after a shutdown/reboot request:
+    say so and offer force off or reset. Nothing happens without the admin's answer; "Keep
+    waiting" is first, so Enter or Escape changes nothing."""
+    row = app.store.row(uri, uuid)
+    if row is None or not row.active:
+        return
+    name = row.name
+    grace = app.store.shutdowns.grace
+    what = "shutdown" if kind == "shutdown" else "reboot"
+    title = Text()
+    title.append(f"{name}", style="bold")
+    title.append(f" ignored the {what} request ({grace:g} s ago); it is still running.\n")
+    title.append("Force it? Unsaved guest data is lost.")
+    entries = [
+        ("wait", "w", "Keep waiting", "Do nothing; the list keeps saying it ignored the request"),
+        ("destroy", "f", "Force off", "Pull the plug: unsaved guest data is lost"),
+        ("reset", "r", "Reset", "Press the reset button: the guest reboots at once"),
+    ]
+
+    def chosen(choice: str | None) -> None:
+        if choice == "destroy":
+            app._run_action_worker("destroy", [(uri, uuid)])
+        elif choice == "reset":
+            run_job(
+                app,
+                uri,
+                "Reset",
+                lambda c: A.reset(_dom(c, uuid)),
+                lambda _r: _reset_done(app, uri, uuid, name),
+            )
+
+    app.notify(
+        f"{name} ignored the {what} request for {grace:g} s",
+        title="Still running",
+        severity="warning",
+        markup=False,
+    )
+    app.push_screen(ActionMenuScreen(title, entries), chosen)
+
+
+def _reset_done(app: VirtTUIApp, uri: str, uuid: str, name: str) -> None:
+    app.store.shutdowns.forget(uri, uuid)
+    notify_done(app, "Reset", f"{name}: reset")
+
+
+def save(app: VirtTUIApp, uri: str, uuid: str, details: DomainDetails) -> None:
+    name = details.definition.name
+
+    def run(path: str, overwrite: bool) -> None:
+        run_job(
+            app,
+            uri,
+            "Save",
+            lambda c: A.save_to_file(_dom(c, uuid), path, overwrite=overwrite),
+            lambda _r: notify_done(app, "Saved", f"{name}: saved to {path} and stopped"),
+        )
+
+    def checked(path: str, exists: bool | None) -> None:
+        """An existing file (or one that cannot be checked) is only replaced after a yes."""
+        if exists is False:
+            run(path, False)
+            return
+        question = Text()
+        question.append("Overwrite: ", style="bold")
+        question.append(path)
+        if exists:
+            question.append("?\n\nThis file already exists on the libvirt host; saving ")
+        else:
+            question.append("?\n\nWhether this file exists cannot be checked on this remote host;")
+            question.append(" if it does, saving ")
+        question.append(name)
+        question.append(" replaces it.")
+
+        def answered(ok: bool | None) -> None:
+            if ok:
+                run(path, True)
+
+        app.push_screen(ConfirmScreen(question, confirm_label="Overwrite"), answered)
+
+    def answered(path: str | None) -> None:
+        if path:
+            run_job(
+                app,
+                uri,
+                "Save",
+                lambda c: A.save_target_exists(c, path),
+                lambda exists: checked(path, exists),
+                mutating=False,
+            )
+
+    app.push_screen(
+        PromptScreen(
+            dialog_title("Save to file", name),
+            "File on the libvirt host (the domain stops once saved):",
+            os.path.join(SAVE_DIR, f"{visible(name)}.save"),
+            confirm_label="Save",
+            hint="Restore it later with Actions > Restore from file.",
+        ),
+        answered,
+    )
+
+
+def restore(app: VirtTUIApp, uri: str, _uuid: str = "", _details: object = None) -> None:
+    """Restore a domain from a file written by save (host-wide: any saved domain)."""
+
+    def answered(path: str | None) -> None:
+        if path:
+            run_job(
+                app,
+                uri,
+                "Restore",
+                lambda c: A.restore_from_file(c, path).name(),
+                lambda name: notify_done(app, "Restored", f"{name}: restored from {path}"),
+            )
+
+    app.push_screen(
+        PromptScreen(
+            dialog_title("Restore from file", uri),
+            "Saved image on the libvirt host:",
+            SAVE_DIR + "/",
+            confirm_label="Restore",
+        ),
+        answered,
+    )
+
+
+def managed_save(app: VirtTUIApp, uri: str, uuid: str, details: DomainDetails) -> None:
+    name = details.definition.name
+
+    def go() -> None:
+        run_job(
+            app,
+            uri,
+            "Managed save",
+            lambda c: A.managed_save(_dom(c, uuid)),
+            lambda _r: notify_done(app, "Managed save", f"{name}: saved; start resumes it"),
+        )
+
+    confirm(app, "Managed save", name, "The domain stops; the next start resumes it.", go)
+
+
+def remove_managed_save(app: VirtTUIApp, uri: str, uuid: str, details: DomainDetails) -> None:
+    name = details.definition.name
+
+    def go() -> None:
+        run_job(
+            app,
+            uri,
+            "Remove managed save",
+            lambda c: A.remove_managed_save(_dom(c, uuid)),
+            lambda _r: _managed_save_removed(app, uri, uuid, name),
+        )
+
+    confirm(
+        app,
+        "Remove managed save",
+        name,
+        "The saved memory image is deleted: the next start boots afresh.",
+        go,
+    )
+
+
+def _managed_save_removed(app: VirtTUIApp, uri: str, uuid: str, name: str) -> None:
+    host = app.hosts.get(uri)
+    if host is not None:
+        host.forget_managed_save(uuid)  # no event says so: the list re-reads it
+    notify_done(app, "Managed save removed", f"{name}: boots afresh")
+
+
+def toggle_autostart(app: VirtTUIApp, uri: str, uuid: str, details: DomainDetails) -> None:
+    name = details.definition.name
+    enable = not details.autostart
+    word = "on" if enable else "off"
+    run_job(
+        app,
+        uri,
+        "Autostart",
+        lambda c: A.set_autostart(_dom(c, uuid), enable),
+        lambda _r: notify_done(app, "Autostart", f"{name}: autostart {word}"),
+    )
+
+
+def rename(app: VirtTUIApp, uri: str, uuid: str, details: DomainDetails) -> None:
+    name = details.definition.name
+
+    shown = visible(name)  # the field starts with what the screen can show: escapes, not controls
+
+    def answered(new: str | None) -> None:
+        if new and new not in (name, shown):
+            run_job(
+                app,
+                uri,
+                "Rename",
+                lambda c: A.rename(_dom(c, uuid), new).name(),
+                lambda got: notify_done(app, "Renamed", f"{name} is now {got}"),
+            )
+
+    app.push_screen(
+        PromptScreen(dialog_title("Rename", name), "New name:", shown, confirm_label="Rename"),
+        answered,
+    )
+
+
+def clone(app: VirtTUIApp, uri: str, uuid: str, details: DomainDetails) -> None:
+    name = details.definition.name
+
+    def answered(new: str | None) -> None:
+        if not new:
+            return
+        progress = CloneProgressScreen(name, new)
+        app.push_screen(progress)
+
+        def feed(done: int, total: int) -> None:
+            app.call_from_thread(progress.update_progress, done, total)
+
+        def finished(result: CloneResult) -> None:
+            close_screen(progress)
+            lines = [f"{name} cloned to {result.name}"]
+            lines += [f"{v.target}: {v.path}" for v in result.volumes]
+            notify_done(app, "Cloned", "\n".join(lines))
+
+        run_job(
+            app,
+            uri,
+            "Clone",
+            lambda c: clone_domain(_dom(c, uuid), new, progress=feed),
+            finished,
+            failed=lambda _m: close_screen(progress),
+        )
+
+    app.push_screen(
+        PromptScreen(
+            dialog_title("Clone", name),
+            "Name of the copy:",
+            f"{visible(name)}-clone",
+            confirm_label="Clone",
+            hint="Every writable disk is copied in its storage pool; MACs and UUID are new.",
+        ),
+        answered,
+    )
+
+
+def _undefine_facts(
+    dom: libvirt.virDomain, details: DomainDetails, others: list[HostConnection]
+) -> UndefineFacts:
+    """Blocking (worker): the checklist marks storage that a domain or image on any of `others`
+    (the open connections) uses."""
+    firmware = details.definition.firmware
+    return UndefineFacts(
+        name=details.definition.name,
+        active=details.active,
+        has_managed_save=bool(details.has_managed_save),
+        snapshot_count=details.snapshot_count or 0,
+        has_nvram=bool(firmware.nvram) or firmware.kind == "efi",
+        storage=tuple(storage_choices(dom, others)),
+    )
+
+
+def undefine_domain(app: VirtTUIApp, uri: str, uuid: str, details: DomainDetails) -> None:
+    def ask(facts: UndefineFacts) -> None:
+        def answered(choice: UndefineChoice | None) -> None:
+            if choice is not None:
+                _run_undefine(app, uri, uuid, choice)
+
+        app.push_screen(UndefineScreen(facts), answered)
+
+    others = list(app.hosts.values())  # read here, on the UI thread
+    run_job(app, uri, "Undefine", lambda c: _undefine_facts(_dom(c, uuid), details, others), ask)
+
+
+def _run_undefine(app: VirtTUIApp, uri: str, uuid: str, choice: UndefineChoice) -> None:
+    others = list(app.hosts.values())
+
+    def job(conn: libvirt.virConnect) -> UndefineResult:
+        return undefine(
+            _dom(conn, uuid),
+            managed_save=choice.managed_save,
+            snapshots_metadata=choice.snapshots_metadata,
+            nvram=choice.nvram,
+            delete_volumes=choice.delete_volumes,
+            others=others,
+        )
+
+    run_job(app, uri, "Undefine", job, lambda result: report_undefine(app, result))
+
+
+def report_undefine(app: VirtTUIApp, result: UndefineResult) -> None:
+    lines = [f"{result.name}: undefined"]
+    for vol in result.volumes:
+        lines.append(f"{vol.path}: " + ("deleted" if vol.ok else f"NOT deleted: {vol.message}"))
+    if result.all_ok:
+        app.notify("\n".join(lines), title="Undefined", markup=False)
+    else:
+        app.notify(
+            "\n".join(lines),
+            title="Undefined; some volumes remain",
+            severity="error",
+            markup=False,
+            timeout=15,
+        )
+
+
+HANDLERS: dict[str, Handler] = {
+    **{action_id: _lifecycle(action_id) for action_id in LIFECYCLE},
+    "reset": reset,
+    "save": save,
+    "restore": restore,
+    "managed_save": managed_save,
+    "remove_managed_save": remove_managed_save,
+    "autostart": toggle_autostart,
+    "rename": rename,
+    "clone": clone,
+    "undefine": undefine_domain,
+}

@@ -1,0 +1,404 @@
+"""The domain list: every configured host and its domains, live."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.timer import Timer
+from textual.widgets import Footer, Input, Static
+
+from virttui.core.common.units import human_age
+from virttui.core.domain.lifecycle import LIFECYCLE, action_allowed
+from virttui.core.domain.states import state_name
+from virttui.core.domain.store import SORT_KEYS, ListItem
+from virttui.screens.common.readonly import READ_ONLY_MESSAGE, action_name, read_only_fallbacks
+from virttui.widgets.common.plain import plain
+from virttui.widgets.domain.table import DomainTable
+
+REFRESH_STEPS = (0.5, 1.0, 2.0, 5.0, 10.0)
+SORTABLE = [
+    c
+    for c in ("name", "state", "cpu", "vcpus", "mem", "rd", "wr", "rx", "tx", "auto")
+    if c in SORT_KEYS
+]
+# What a read-only connection refuses (libvirt denies consoles and screenshots read-only too).
+WRITE_ACTIONS = frozenset(
+    {"lifecycle", "actions_menu", "edit_menu", "migrate", "serial_console", "graphical_console"}
+)
+
+
+class DomainsScreen(Screen[None]):
+    BINDINGS = [
+        Binding("s", "lifecycle('start')", "Start", id="domain.start", tooltip="Boot the domain"),
+        Binding(
+            "h", "lifecycle('shutdown')", "Shutdown", id="domain.shutdown", tooltip="ACPI shutdown"
+        ),
+        Binding("r", "lifecycle('reboot')", "Reboot", id="domain.reboot"),
+        Binding("p", "lifecycle('pause')", "Pause", id="domain.pause", tooltip="Pause or resume"),
+        Binding(
+            "F",
+            "lifecycle('destroy')",
+            "Off!",
+            id="domain.destroy",
+            tooltip="Force off (asks first)",
+        ),
+        Binding("a", "actions_menu", "Actions", id="domain.actions", tooltip="Every action"),
+        Binding("e", "edit_menu", "Edit", id="domain.edit", tooltip="Notes and hardware"),
+        Binding(
+            "H", "host_screen", "Host", id="host.open", tooltip="Host capabilities and overcommit"
+        ),
+        Binding(
+            "C",
+            "connections",
+            "Hosts",
+            show=False,
+            id="host.connections",
+            tooltip="Connection manager",
+        ),
+        Binding("m", "migrate", "Migrate", show=False, id="domain.migrate"),
+        Binding("v", "serial_console", "Console", id="domain.console", tooltip="Serial console"),
+        Binding(
+            "g",
+            "graphical_console",
+            "Screen",
+            show=False,
+            id="domain.graphics",
+            tooltip="Graphical console drawn in the terminal",
+        ),
+        Binding("W", "console_switcher", "Consoles", show=False, id="console.switch"),
+        Binding("slash", "filter", "Filter", id="list.filter"),
+        Binding("o", "sort_next", "Sort", id="list.sort"),
+        Binding("O", "sort_reverse", "Reverse", show=False, id="list.sort_reverse"),
+        Binding("c", "cpu_mode", "CPU% mode", show=False, id="list.cpu_mode"),
+        Binding("plus,equals_sign", "refresh_step(-1)", "Faster", show=False, id="list.faster"),
+        Binding("minus", "refresh_step(1)", "Slower", show=False, id="list.slower"),
+        Binding("space", "toggle_select", "Select", show=False, id="list.select"),
+        Binding("shift+down", "select_move(1)", "Select down", show=False, id="list.select_down"),
+        Binding("shift+up", "select_move(-1)", "Select up", show=False, id="list.select_up"),
+        Binding("escape", "clear_filter", "Clear filter", show=False),
+    ]
+    BINDINGS += read_only_fallbacks(BINDINGS, WRITE_ACTIONS)
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="banner")
+        yield DomainTable(self.app.store, glyphs=self.app.glyphs, id="domains")  # type: ignore[attr-defined]
+        yield Input(placeholder="filter by name or state; Enter keeps it, Esc clears", id="filter")
+        yield Static(id="status")
+        yield Footer()
+
+    _status_text = ""
+    _binding_signature: tuple[object, ...] = ()
+    _bindings_timer: Timer | None = None
+
+    def on_mount(self) -> None:
+        self.query_one("#filter", Input).display = False
+        self.query_one("#banner", Static).display = False
+        self.table.focus()
+        self.refresh_view(force=True)
+        self.set_interval(1.0, self._tick)
+
+    def _tick(self) -> None:
+        """Stale rows show their age: keep it counting while no sample arrives."""
+        if self.is_current and self.ready:
+            self.table.tick()
+            self.update_status()
+
+    @property
+    def ready(self) -> bool:
+        """Composed and not torn down: samples can arrive before the first and after the last."""
+        return self.is_mounted and bool(self.query(DomainTable))
+
+    @property
+    def table(self) -> DomainTable:
+        return self.query_one(DomainTable)
+
+    # ------------------------------------------------------------------ view
+    def on_screen_resume(self) -> None:
+        self.refresh_view(force=True)
+
+    def refresh_view(self, force: bool = False) -> None:
+        if not self.is_current and not force:
+            return  # hidden: the next resume catches up
+        self.table.sync(force=force)
+        self.update_status()
+
+    def set_banner(self, text: Text | None) -> None:
+        banner = self.query_one("#banner", Static)
+        banner.display = text is not None
+        if text is not None:
+            banner.update(text)
+
+    def update_status(self) -> None:
+        store = self.app.store  # type: ignore[attr-defined]
+        hosts = store.hosts.values()
+        cpus = ", ".join(str(h.host_cpus) for h in hosts if h.state == "connected") or "?"
+        mode = f"CPU% of host ({cpus} CPUs)" if store.cpu_mode == "host" else "CPU% of own vCPUs"
+        parts = [mode, f"every {self.app.refresh_seconds:g}s", f"{store.domain_count()} domains"]  # type: ignore[attr-defined]
+        if store.filter_text:
+            parts.append(f"filter: {store.filter_text}")
+        if self.table.selected:
+            hidden = len(self.table.hidden_selected())
+            parts.append(
+                f"{len(self.table.selected)} selected" + (f" ({hidden} hidden)" if hidden else "")
+            )
+        item = self.table.current
+        row = store.row(item.uri, item.uuid) if item is not None and item.uuid else None
+        if row is not None and row.title:
+            parts.insert(0, f"{row.name}: {row.title}")
+        entry = store.hosts.get(item.uri) if row is not None and item is not None else None
+        age = None if entry is None else entry.stale_age()
+        if row is not None and entry is not None and age is not None:
+            parts.insert(
+                0,
+                f"{row.name}: {state_name(row.state)} {human_age(age)} ago; "
+                f"{entry.label} {entry.state}",
+            )
+        text = " · ".join(parts)
+        if text != self._status_text:  # an unchanged status line costs no repaint
+            self._status_text = text
+            # One fixed-height line: no layout pass (it made every cursor move relayout the screen).
+            self.query_one("#status", Static).update(plain(text), layout=False)
+
+    # ------------------------------------------------------------------ actions
+    def current_item(self) -> ListItem | None:
+        return self.table.current
+
+    def read_only_here(self) -> bool:
+        """Do the write keys target a read-only host (the selection, else the cursor's host)?"""
+        app = self.app
+        uris = {u for u, _ in app.action_targets()}  # type: ignore[attr-defined]
+        item = self.table.current
+        if not uris and item is not None:
+            uris = {item.uri}
+        if not uris:
+            return bool(app.readonly)  # type: ignore[attr-defined]
+        hosts = [app.hosts.get(u) for u in uris]  # type: ignore[attr-defined]
+        return any(h is not None and h.readonly for h in hosts)
+
+    def refuse_read_only(self) -> bool:
+        """Say so and return True when the write keys target a read-only host."""
+        if self.read_only_here():
+            self.app.notify(READ_ONLY_MESSAGE, severity="warning", markup=False)
+            return True
+        return False
+
+    def action_read_only(self) -> None:
+        self.refuse_read_only()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "read_only":
+            return self.read_only_here()
+        if action_name(action) in WRITE_ACTIONS and self.read_only_here():
+            return False  # not in the footer; the key falls through to `read_only`
+        if action == "lifecycle":
+            # Enabled when the action applies to at least one target; the others are skipped.
+            targets = self.app.action_targets()  # type: ignore[attr-defined]
+            lifecycle = LIFECYCLE[str(parameters[0])]
+            for uri, uuid in targets:
+                host = self.app.hosts.get(uri)  # type: ignore[attr-defined]
+                row = self.app.store.row(uri, uuid)  # type: ignore[attr-defined]
+                if (
+                    host is not None
+                    and not host.readonly
+                    and row is not None
+                    and action_allowed(lifecycle, row.state)
+                ):
+                    return True
+            return None
+        if action in ("serial_console", "graphical_console"):
+            target = self._current_domain()
+            row = self.app.store.row(*target) if target else None  # type: ignore[attr-defined]
+            return True if row is not None and row.active else None
+        if action in ("actions_menu", "edit_menu"):
+            item = self.table.current
+            host = self.app.hosts.get(item.uri) if item is not None else None  # type: ignore[attr-defined]
+            ok = item is not None and item.uuid is not None and host is not None
+            return True if ok and not host.readonly else None
+        return True
+
+    def action_actions_menu(self) -> None:
+        from virttui.screens.domain.actions import open_actions_menu
+
+        item = self.table.current
+        if item is not None and item.uuid is not None:
+            open_actions_menu(self.app, item.uri, item.uuid)  # type: ignore[arg-type]
+
+    def action_edit_menu(self) -> None:
+        from virttui.screens.domain.edit import open_edit_menu
+
+        item = self.table.current
+        if item is not None and item.uuid is not None:
+            open_edit_menu(self.app, item.uri, item.uuid)  # type: ignore[arg-type]
+
+    def action_lifecycle(self, action_id: str) -> None:
+        self.app.run_lifecycle(action_id)  # type: ignore[attr-defined]
+
+    def current_uri(self) -> str | None:
+        item = self.table.current
+        if item is not None:
+            return item.uri
+        return next(iter(self.app.hosts), None)  # type: ignore[attr-defined]
+
+    def action_host_screen(self) -> None:
+        from virttui.screens.host.host import HostScreen
+
+        uri = self.current_uri()
+        host = self.app.hosts.get(uri) if uri else None  # type: ignore[attr-defined]
+        if host is not None:
+            self.app.push_screen(HostScreen(host))
+
+    def action_connections(self) -> None:
+        from virttui.screens.host.connections import ConnectionsScreen
+
+        self.app.push_screen(ConnectionsScreen())
+
+    def action_migrate(self) -> None:
+        from virttui.screens.domain.migrate import MigrateScreen
+
+        item = self.table.current
+        if item is not None and item.uuid is not None and not self.refuse_read_only():
+            self.app.push_screen(MigrateScreen(item.uri, item.uuid))
+
+    def _current_domain(self) -> tuple[str, str] | None:
+        item = self.table.current
+        if item is None or item.uuid is None or item.uri not in self.app.hosts:  # type: ignore[attr-defined]
+            return None
+        return item.uri, item.uuid
+
+    def action_serial_console(self) -> None:
+        from virttui.screens.console.serial import open_serial_console
+
+        target = self._current_domain()
+        if target is not None and not self.refuse_read_only():
+            open_serial_console(self.app, *target)
+
+    def action_graphical_console(self) -> None:
+        from virttui.screens.console.graphics import open_graphical_console
+
+        target = self._current_domain()
+        if target is not None and not self.refuse_read_only():
+            open_graphical_console(self.app, *target)
+
+    def action_console_switcher(self) -> None:
+        from virttui.screens.console.switcher import open_console_switcher
+
+        open_console_switcher(self.app)
+
+    def action_toggle_select(self) -> None:
+        self.table.toggle_selected()
+        self.update_status()
+        self.refresh_bindings()
+
+    def action_select_move(self, delta: int) -> None:
+        """Shift+arrows: tick the current domain and move on, like extending a selection."""
+        table = self.table
+        item = table.current
+        if item is not None and item.uuid is not None:
+            table.selected.add(item.key)
+        table.action_cursor(delta)
+        item = table.current
+        if item is not None and item.uuid is not None:
+            table.selected.add(item.key)
+        table.refresh()
+        self.update_status()
+        self.refresh_bindings()
+
+    def action_filter(self) -> None:
+        box = self.query_one("#filter", Input)
+        box.display = True
+        box.value = self.app.store.filter_text  # type: ignore[attr-defined]
+        box.focus()
+
+    @on(Input.Changed, "#filter")
+    def _filter_changed(self, event: Input.Changed) -> None:
+        self.app.store.filter_text = event.value  # type: ignore[attr-defined]
+        self.app.store.version += 1  # type: ignore[attr-defined]
+        self.refresh_view(force=True)
+
+    @on(Input.Submitted, "#filter")
+    def _filter_done(self, _event: Input.Submitted) -> None:
+        self.query_one("#filter", Input).display = False
+        self.table.focus()
+
+    def action_clear_filter(self) -> None:
+        box = self.query_one("#filter", Input)
+        box.value = ""
+        box.display = False
+        self.table.focus()
+
+    def _set_sort(self, column: str, reverse: bool) -> None:
+        store = self.app.store  # type: ignore[attr-defined]
+        store.sort_column = column
+        store.sort_reverse = reverse
+        store.version += 1
+        self.refresh_view(force=True)
+
+    def action_sort_next(self) -> None:
+        store = self.app.store  # type: ignore[attr-defined]
+        index = SORTABLE.index(store.sort_column) if store.sort_column in SORTABLE else -1
+        column = SORTABLE[(index + 1) % len(SORTABLE)]
+        # Numbers are most useful biggest first; names and states alphabetically.
+        self._set_sort(column, column not in ("name", "state"))
+
+    def action_sort_reverse(self) -> None:
+        store = self.app.store  # type: ignore[attr-defined]
+        self._set_sort(store.sort_column, not store.sort_reverse)
+
+    @on(DomainTable.HeaderClicked)
+    def _header_clicked(self, event: DomainTable.HeaderClicked) -> None:
+        store = self.app.store  # type: ignore[attr-defined]
+        if event.column not in SORT_KEYS:
+            return
+        if store.sort_column == event.column:
+            self._set_sort(event.column, not store.sort_reverse)
+        else:
+            self._set_sort(event.column, event.column not in ("name", "state"))
+
+    def action_cpu_mode(self) -> None:
+        store = self.app.store  # type: ignore[attr-defined]
+        store.cpu_mode = "vcpu" if store.cpu_mode == "host" else "host"
+        store.version += 1
+        self.refresh_view(force=True)
+
+    def action_refresh_step(self, direction: int) -> None:
+        current = self.app.refresh_seconds  # type: ignore[attr-defined]
+        steps = list(REFRESH_STEPS)
+        index = min(range(len(steps)), key=lambda i: abs(steps[i] - current))
+        index = max(0, min(len(steps) - 1, index + direction))
+        self.app.set_refresh(steps[index])  # type: ignore[attr-defined]
+        self.update_status()
+
+    @on(DomainTable.Activated)
+    def _activated(self, event: DomainTable.Activated) -> None:
+        if event.item.uuid is not None:
+            self.app.open_details(event.item.uri, event.item.uuid)  # type: ignore[attr-defined]
+
+    def binding_signature(self) -> tuple[object, ...]:
+        """What decides which actions are enabled: rebuild the footer only when it changes
+        (a footer rebuild per cursor move made key presses slow with 1000 domains)."""
+        app = self.app
+        targets = app.action_targets()  # type: ignore[attr-defined]
+        states = tuple(
+            sorted({getattr(app.store.row(u, d), "state", None) for u, d in targets}, key=str)
+        )  # type: ignore[attr-defined]
+        readonly = tuple(sorted({app.hosts[u].readonly for u, _ in targets if u in app.hosts}))  # type: ignore[attr-defined]
+        item = self.table.current
+        return (states, readonly, item is not None and item.uuid is not None, len(targets) > 1)
+
+    def refresh_bindings_if_changed(self) -> None:
+        signature = self.binding_signature()
+        if signature != self._binding_signature:
+            self._binding_signature = signature
+            self.refresh_bindings()
+
+    @on(DomainTable.Highlighted)
+    def _highlighted(self, _event: DomainTable.Highlighted) -> None:
+        self.update_status()
+        # Rebuilding the footer costs tens of ms: do it once the cursor rests, not on every key of
+        # a fast scroll. Keys stay correct meanwhile: check_action runs when a key is pressed.
+        if self._bindings_timer is not None:
+            self._bindings_timer.stop()
+        self._bindings_timer = self.set_timer(0.15, self.refresh_bindings_if_changed)

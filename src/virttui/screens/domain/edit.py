@@ -1,0 +1,262 @@
+"""The Edit menu (key `e`): notes, memory/vCPUs, boot order, CPU mode and hardware, as functions
+of (app, uri, uuid) for the domain list, the details screen and the command palette.
+
+Every change reports where it landed (`Applied.describe()`: live and/or persistent config, and
+why a live change was refused). Removing hardware asks first, naming the device and the domain.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+import libvirt
+from textual.app import SystemCommand
+
+from virttui.core.common.safe_text import visible
+from virttui.core.domain import edit_checks as E
+from virttui.core.domain import tuning as T
+from virttui.core.domain.action_result import FORCED_NOTE
+from virttui.core.domain.info import collect_domain_details, parse_domain_xml
+from virttui.core.domain.menu import EDIT_ENTRIES, entry, merge_devices
+from virttui.core.domain.model import DomainDetails
+from virttui.screens.common.ui_jobs import apply_and_report, dialog_title, run_job, writable_host
+from virttui.screens.domain.actions import menu_shower
+from virttui.screens.domain.edit_dialogs import (
+    BootOrderScreen,
+    CpuModeScreen,
+    NotesScreen,
+    Resources,
+    ResourcesScreen,
+)
+from virttui.screens.domain.hardware import (
+    add_cdrom,
+    add_disk,
+    add_graphics,
+    add_nic,
+    add_serial,
+    edit_graphics,
+    eject_media,
+    insert_media,
+    remove_cdrom,
+    remove_disk,
+    remove_graphics,
+    remove_nic,
+    remove_serial,
+    report_unchecked,
+    with_host_checks,
+)
+
+if TYPE_CHECKING:
+    from virttui.app import VirtTUIApp
+
+Handler = Callable[["VirtTUIApp", str, str, DomainDetails], None]
+
+
+# ---------------------------------------------------------------------------------- entry points
+def read_for_edit(dom: libvirt.virDomain) -> DomainDetails:
+    """Details whose device lists also hold config-only devices of a running domain."""
+    details = collect_domain_details(dom, with_disk_usage=False)
+    if details.active and details.persistent:
+        config = parse_domain_xml(dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE))
+        details = replace(details, definition=merge_devices(details.definition, config))
+    return details
+
+
+def _with_edit_details(
+    app: VirtTUIApp, uri: str, uuid: str, then: Callable[[DomainDetails], None]
+) -> None:
+    if writable_host(app, uri) is not None:
+        run_job(
+            app,
+            uri,
+            "Read the domain",
+            lambda c: read_for_edit(c.lookupByUUIDString(uuid)),
+            then,
+            mutating=False,
+        )
+
+
+def open_edit_menu(app: VirtTUIApp, uri: str, uuid: str) -> None:
+    _with_edit_details(app, uri, uuid, menu_shower(app, uri, uuid, "Edit", EDIT_ENTRIES, HANDLERS))
+
+
+def run_edit(app: VirtTUIApp, uri: str, uuid: str, edit_id: str) -> None:
+    wanted = entry(EDIT_ENTRIES, edit_id)
+
+    def go(details: DomainDetails) -> None:
+        if not wanted.when(details):
+            app.notify(
+                f"{details.definition.name}: nothing to {wanted.title.rstrip('.')}",
+                severity="warning",
+                markup=False,
+            )
+            return
+        HANDLERS[edit_id](app, uri, uuid, details)
+
+    _with_edit_details(app, uri, uuid, go)
+
+
+def edit_commands(app: VirtTUIApp, uri: str, uuid: str) -> Iterator[SystemCommand]:
+    yield SystemCommand(
+        "Domain: edit menu",
+        "Notes, resources and hardware (e)",
+        lambda: open_edit_menu(app, uri, uuid),
+    )
+    for e in EDIT_ENTRIES:
+        yield SystemCommand(
+            f"Edit: {e.title.rstrip('.')}", e.help, lambda a=e.id: run_edit(app, uri, uuid, a)
+        )
+
+
+# ---------------------------------------------------------------------------------- notes, tuning
+def edit_notes(app: VirtTUIApp, uri: str, uuid: str, details: DomainDetails) -> None:
+    d = details.definition
+    # The fields start with what the screen can show (control characters as escapes); an
+    # untouched field is left alone, an edited one replaces the old text, escapes and all.
+    shown_title = visible(d.title)
+    shown_description = visible(d.description, multiline=True)
+
+    def answered(result: tuple[str, str] | None) -> None:
+        if result is None:
+            return
+        title, description = result
+
+        def job(dom: libvirt.virDomain) -> list[str]:
+            lines = []
+            if title not in (d.title, shown_title):
+                lines.append("title " + T.set_title(dom, title).describe())
+            if description not in (d.description, shown_description):
+                lines.append("description " + T.set_description(dom, description).describe())
+            return lines or ["nothing changed"]
+
+        apply_and_report(app, uri, uuid, "Notes", d.name, job)
+
+    app.push_screen(
+        NotesScreen(dialog_title("Title and description", d.name), shown_title, shown_description),
+        answered,
+    )
+
+
+def edit_resources(app: VirtTUIApp, uri: str, uuid: str, details: DomainDetails) -> None:
+    d = details.definition
+
+    def changed_memory(res: Resources) -> tuple[int | None, int | None]:
+        """(balloon KiB, maximum KiB), None where unchanged: only changes are checked."""
+        cur, top = res.memory_mib * 1024, res.max_memory_mib * 1024
+        return (
+            cur if cur != d.memory_current_kib else None,
+            top if top != d.memory_max_kib else None,
+        )
+
+    def check(
+        conn: libvirt.virConnect, _dom: libvirt.virDomain, _local: bool, res: Resources
+    ) -> list[E.Finding]:
+        return E.check_memory(conn, *changed_memory(res))
+
+    def answered(res: Resources | None) -> None:
+        if res is None:
+            return
+        forced = form.forced
+
+        def job(dom: libvirt.virDomain) -> list[str]:
+            lines: list[str] = []
+            max_kib = res.max_memory_mib * 1024
+            max_changed = max_kib != d.memory_max_kib
+            if max_changed or res.memory_mib * 1024 != d.memory_current_kib:
+                applied = T.set_memory(
+                    dom,
+                    res.memory_mib * 1024,
+                    max_kib if max_changed else None,
+                    config_only=forced,
+                )
+                lines.append(f"memory {res.memory_mib} MiB: {applied.describe()}")
+            vmax_changed = res.max_vcpus != d.cpu.vcpus_max
+            if vmax_changed or res.vcpus != d.cpu.vcpus_current:
+                applied = T.set_vcpus(dom, res.vcpus, res.max_vcpus if vmax_changed else None)
+                lines.append(f"vCPUs {res.vcpus}: {applied.describe()}")
+            return report_unchecked(form, lines or ["nothing changed"])
+
+        apply_and_report(app, uri, uuid, "Memory and vCPUs", d.name, job)
+
+    form = with_host_checks(
+        app,
+        uri,
+        uuid,
+        ResourcesScreen(dialog_title("Memory and vCPUs", d.name), d, details.active),
+        check,
+    )
+    app.push_screen(form, answered)
+
+
+def edit_boot(app: VirtTUIApp, uri: str, uuid: str, details: DomainDetails) -> None:
+    d = details.definition
+    per_device = d.boot_order != d.boot_devices
+
+    def answered(order: tuple[str, ...] | None) -> None:
+        if order:
+            apply_and_report(
+                app,
+                uri,
+                uuid,
+                "Boot order",
+                d.name,
+                lambda dom: [f"{', '.join(order)}: " + T.set_boot_order(dom, order).describe()],
+            )
+
+    app.push_screen(
+        BootOrderScreen(dialog_title("Boot order", d.name), d.boot_order, per_device), answered
+    )
+
+
+def edit_cpu(app: VirtTUIApp, uri: str, uuid: str, details: DomainDetails) -> None:
+    d = details.definition
+
+    def check(
+        conn: libvirt.virConnect, dom: libvirt.virDomain, _local: bool, value: tuple[str, str]
+    ) -> list[E.Finding]:
+        return E.check_cpu_mode(conn, dom, *value)
+
+    def answered(result: tuple[str, str] | None) -> None:
+        if result:
+            mode, model = result
+            forced = form.forced
+
+            def job(dom: libvirt.virDomain) -> list[str]:
+                where = T.set_cpu_mode(dom, mode, model).describe()  # config only anyway
+                if forced:
+                    where += f" ({FORCED_NOTE})"
+                return report_unchecked(form, [f"{mode} {model}".strip() + ": " + where])
+
+            apply_and_report(app, uri, uuid, "CPU mode", d.name, job)
+
+    form = with_host_checks(
+        app,
+        uri,
+        uuid,
+        CpuModeScreen(dialog_title("CPU mode", d.name), d.cpu.mode, d.cpu.model),
+        check,
+    )
+    app.push_screen(form, answered)
+
+
+HANDLERS: dict[str, Handler] = {
+    "notes": edit_notes,
+    "resources": edit_resources,
+    "boot": edit_boot,
+    "cpu": edit_cpu,
+    "add_disk": add_disk,
+    "remove_disk": remove_disk,
+    "add_cdrom": add_cdrom,
+    "insert_media": insert_media,
+    "eject_media": eject_media,
+    "remove_cdrom": remove_cdrom,
+    "add_nic": add_nic,
+    "remove_nic": remove_nic,
+    "add_serial": add_serial,
+    "remove_serial": remove_serial,
+    "add_graphics": add_graphics,
+    "edit_graphics": edit_graphics,
+    "remove_graphics": remove_graphics,
+}

@@ -1,0 +1,137 @@
+"""The host screen: KVM verdict with reasons, topology, software, domain capabilities, overcommit.
+
+The report is collected in a thread worker through `host.call()` (libvirt blocks); the result
+comes back as a message and is rendered as one row widget per line. Every value is shown as
+`rich.text.Text` built by `widgets.plain`: CPU model names and sysinfo strings come from the host,
+are not markup, and their control characters are shown as escapes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Protocol, TypeVar
+
+import libvirt
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.message import Message
+from textual.screen import Screen
+from textual.widget import Widget
+from textual.widgets import Footer, Static
+from textual.worker import Worker, WorkerState
+
+from virttui.core.host.libvirt_runtime import error_message
+from virttui.core.host.probe import HostReport, collect_host_report
+from virttui.core.host.probe.present import Row, Section, build_sections
+from virttui.widgets.common.plain import plain
+
+T = TypeVar("T")
+
+
+class HostLike(Protocol):
+    uri: str
+    is_local: bool
+
+    def call(self, fn: Callable[[libvirt.virConnect], T]) -> T: ...
+
+
+class HostReportReady(Message):
+    def __init__(self, report: HostReport) -> None:
+        super().__init__()
+        self.report = report
+
+
+def row_widget(row: Row) -> Widget:
+    value = plain(row.value)
+    classes = f"host-row tone-{row.tone.value}" + (" alarm" if row.alarm else "")
+    parts: list[Widget] = [Static(value, classes="host-value")]
+    if row.note:
+        parts.append(Static(plain("-> " + row.note), classes="host-note"))
+    return Horizontal(
+        Static(plain(row.label), classes="host-label"),
+        Vertical(*parts, classes="host-cell"),
+        classes=classes,
+    )
+
+
+def section_widgets(section: Section) -> list[Widget]:
+    widgets: list[Widget] = [Static(plain(section.title), classes="host-section-title")]
+    widgets += [row_widget(row) for row in section.rows]
+    return widgets
+
+
+class HostScreen(Screen[None]):
+    DEFAULT_CSS = """
+    HostScreen { layout: vertical; }
+    HostScreen .host-row { height: auto; }
+    HostScreen .host-value, HostScreen .host-note { height: auto; }
+    """
+    BINDINGS = [
+        Binding(
+            "r", "refresh_report", "Refresh", id="host.refresh", tooltip="Probe the host again"
+        ),
+        Binding("escape", "back", "Back", id="host.back"),
+    ]
+
+    def __init__(self, host: HostLike, *, root: Path = Path("/")) -> None:
+        super().__init__()
+        self.host = host
+        self.root = root
+        self.report: HostReport | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Static(plain(f"Host {self.host.uri}"), id="host-title")
+        yield Static(plain("probing the host..."), id="host-status")
+        yield VerticalScroll(id="host-body")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#host-body", VerticalScroll).focus()
+        self.load_report()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="host-report")
+    def load_report(self) -> None:
+        host = self.host
+        report = host.call(
+            lambda conn: collect_host_report(conn, local=host.is_local, root=self.root)
+        )
+        self.post_message(HostReportReady(report))
+
+    @on(HostReportReady)
+    async def show_report(self, message: HostReportReady) -> None:
+        self.report = message.report
+        body = self.query_one("#host-body", VerticalScroll)
+        scroll_y = body.scroll_y
+        widgets: list[Widget] = []
+        for section in build_sections(message.report):
+            widgets += section_widgets(section)
+        with self.app.batch_update():
+            await body.remove_children()
+            await body.mount_all(widgets)
+        body.scroll_to(y=scroll_y, animate=False)
+        scope = "local" if message.report.local else "remote: libvirt facts only"
+        title = plain(f"Host {message.report.uri or self.host.uri} - {scope}")
+        self.query_one("#host-title", Static).update(title)
+        self.query_one("#host-status", Static).display = False
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.worker.group != "host-report" or event.state is not WorkerState.ERROR:
+            return
+        error: Any = event.worker.error
+        message = error_message(error) if error is not None else "unknown error"
+        status = self.query_one("#host-status", Static)
+        status.update(plain(f"cannot probe {self.host.uri}: {message}"))
+        status.display = True
+        self.notify(message, title="Host report failed", severity="error", markup=False)
+
+    def action_refresh_report(self) -> None:
+        status = self.query_one("#host-status", Static)
+        status.update(plain("probing the host..."))
+        status.display = True
+        self.load_report()
+
+    def action_back(self) -> None:
+        self.app.pop_screen()
