@@ -23,11 +23,11 @@ from textual.message import Message
 from textual.timer import Timer
 from textual.widget import Widget
 
+from virttui.core.console.keycodes import COMBOS_BY_ID
 from virttui.core.console.screenshot import Frame, grab_frame
 from virttui.core.console.serial import ConsoleError
 from virttui.core.host.connection import HostConnection
 from virttui.core.host.libvirt_runtime import error_message
-from virttui.core.settings.keymap import COMBOS_BY_ID
 from virttui.screens.console import registry as console_registry
 from virttui.screens.console.base import ConsoleScreen
 from virttui.screens.console.special_keys import SpecialKeysMenu

@@ -10,7 +10,7 @@ from textual.screen import ModalScreen
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
-from virttui.core.settings.keymap import SPECIAL_COMBOS
+from virttui.core.console.keycodes import SPECIAL_COMBOS
 
 RATES = (0.5, 1.0, 2.0, 5.0, 10.0)
 

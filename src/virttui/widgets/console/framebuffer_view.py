@@ -18,8 +18,8 @@ from textual.message import Message
 from textual.strip import Strip
 from textual.widget import Widget
 
+from virttui.core.console.keycodes import char_keycodes, linux_keycodes
 from virttui.core.console.screenshot import RGB, Frame, fit_cells, half_block_rows, quantize_rows
-from virttui.core.settings.keymap import char_keycodes, linux_keycodes
 
 UPPER_HALF = "\u2580"
 LEAVE_KEY = "ctrl+right_square_bracket"

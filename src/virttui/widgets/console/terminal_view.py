@@ -30,8 +30,8 @@ from textual.message import Message
 from textual.strip import Strip
 from textual.widget import Widget
 
+from virttui.core.console.keycodes import serial_bytes
 from virttui.core.console.vt_screen import DEFAULT_SCROLLBACK, VtScreen, VtStream
-from virttui.core.settings.keymap import serial_bytes
 
 log = logging.getLogger(__name__)
 

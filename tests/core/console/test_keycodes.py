@@ -6,8 +6,8 @@ import string
 
 import pytest
 
-from virttui.core.settings import keymap
-from virttui.core.settings.keymap import (
+from virttui.core.console import keycodes as keymap
+from virttui.core.console.keycodes import (
     COMBOS_BY_ID,
     CURSOR_KEYS,
     NAMED_KEYCODES,
