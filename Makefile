@@ -14,9 +14,8 @@ GUEST_CACHE ?= /var/cache/virttui/test-guest
 run: deps venv daemons
 	$(VENV)/bin/virttui $(ARGS)
 
-test: deps venv daemons guest
-	$(VENV)/bin/ruff check src tests benchmarks scripts
-	$(VENV)/bin/ruff format --check src tests benchmarks scripts
+# The contracts (lint) run first: a broken one fails the build before any test starts.
+test: deps venv lint daemons guest
 	VIRTTUI_GUEST_DIR=$(GUEST_CACHE)/current $(VPY) -m pytest -q $(PYTEST_ARGS)
 
 # apt-get only what is missing, so a warm machine pays nothing.
@@ -43,9 +42,13 @@ daemons:
 guest: deps
 	@bash scripts/build-test-guest.sh $(GUEST_CACHE)
 
+# Style (ruff), architecture (import-linter: [tool.importlinter] in pyproject.toml) and types
+# (mypy --strict over src: [tool.mypy]). Each one that fails fails the target.
 lint: venv
 	$(VENV)/bin/ruff check src tests benchmarks scripts
 	$(VENV)/bin/ruff format --check src tests benchmarks scripts
+	$(VENV)/bin/lint-imports --no-logo
+	$(VENV)/bin/mypy
 
 bench: deps venv daemons
 	$(VPY) benchmarks/run_all.py

@@ -489,7 +489,7 @@ class VirtTUIApp(App[None]):
         self.open_demo()
 
     # ------------------------------------------------------------------ palette
-    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+    def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
         from virttui.screens.domain.actions import domain_commands
         from virttui.screens.domain.details import DetailsScreen
         from virttui.screens.domain.edit import edit_commands

@@ -33,12 +33,17 @@ from virttui.core.common.terminal_watch import (
 class TerminalGuardDriver(LinuxDriver):
     def __init__(self, app: Any, **kwargs: Any) -> None:
         super().__init__(app, **kwargs)
+        # (Driver.__init__ has set self._loop to the running loop: the watch posts there.)
         self._watch: TerminalWatch | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
         self._previous_sighup: Any = None
         self._hung_up = False  # set by the SIGHUP handler itself, before the watch hears of it
         self.terminal_lost_reason: str | None = None
-        self._file = GuardedOutput(self._file, self._output_failed)
+        stream = self._file
+        assert stream is not None, "LinuxDriver draws on sys.__stderr__"
+        self._output = GuardedOutput(stream, self._output_failed)
+        # LinuxDriver annotates _file as sys.__stderr__'s type; its writer thread only calls
+        # write, flush and fileno, which GuardedOutput passes through.
+        self._file = self._output  # type: ignore[assignment]
 
     # ------------------------------------------------------------------ signs of a lost terminal
     def _notify(self, code: bytes) -> None:
@@ -65,7 +70,7 @@ class TerminalGuardDriver(LinuxDriver):
             def callback(_reason: str) -> None:
                 app.exit(return_code=EXIT_TERMINAL_GONE)
 
-        if loop is not None and not loop.is_closed():
+        if not loop.is_closed():
             try:
                 loop.call_soon_threadsafe(callback, reason)
             except RuntimeError:
@@ -75,7 +80,7 @@ class TerminalGuardDriver(LinuxDriver):
     def start_application_mode(self) -> None:
         self._loop = asyncio.get_running_loop()
         if self._watch is None:
-            fds = {self.fileno, self._file.fileno()}
+            fds = {self.fileno, self._output.fileno()}
             self._watch = TerminalWatch([fd for fd in fds if is_watchable(fd)], self._terminal_lost)
             self._watch.start()
         try:
@@ -85,7 +90,7 @@ class TerminalGuardDriver(LinuxDriver):
         else:
             if previous != self._sighup:  # Textual restarts application mode on any SIGCONT
                 self._previous_sighup = previous
-        super().start_application_mode()
+        super().start_application_mode()  # type: ignore[no-untyped-call]  # unannotated in Textual
 
     def resume_application_mode(self) -> None:
         # The kernel sends SIGCONT right after SIGHUP; Textual's SIGCONT handler would restart

@@ -59,12 +59,6 @@ def test_history_follows_rows_and_forgets_removed_domains() -> None:
     assert store.domain_count() == 2
 
 
-def test_widest_name_in_cells_counts_cjk_as_two() -> None:
-    store = make_store()
-    store.apply_rows("b", [row("9", "数据库-测试")], 2)
-    assert store.hosts["b"].name_cells == 11
-
-
 def _state_row(uuid: str, state: int, *, dom_id: int = 1, saved: bool | None = None) -> DomainRow:
     return DomainRow(
         uuid,

@@ -47,7 +47,8 @@ def connection_alive(conn: libvirt.virConnect | None) -> bool:
     if conn is None:
         return False
     try:
-        return conn.isAlive() == 1
+        alive: int = conn.isAlive()
+        return alive == 1
     except libvirt.libvirtError:
         return False  # closed underneath us (the host dropped it after the daemon went away)
 

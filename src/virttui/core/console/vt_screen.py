@@ -35,7 +35,7 @@ from unicodedata import combining
 import pyte
 from pyte import modes as mo
 from pyte.charsets import LAT1_MAP
-from pyte.screens import Char, Margins
+from pyte.screens import Char, Margins, StaticDefaultDict
 from wcwidth import wcwidth
 
 log = logging.getLogger(__name__)
@@ -282,7 +282,7 @@ class VtScreen(pyte.Screen):
         self.scrollback: deque[dict[int, Char]] = deque(maxlen=max(0, scrollback))
         self._reply = reply
         self._char_caches: dict[Char, _CharCache] = {}
-        self._saved_main: dict[int, dict[int, Char]] | None = None
+        self._saved_main: dict[int, StaticDefaultDict[int, Char]] | None = None
         self.rejected_sequences = 0
         super().__init__(columns, lines)
 

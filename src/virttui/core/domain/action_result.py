@@ -27,7 +27,8 @@ class DomainActionError(Exception):
 
 def domain_name(dom: libvirt.virDomain) -> str:
     try:
-        return dom.name()
+        name: str = dom.name()
+        return name
     except libvirt.libvirtError:
         return "?"
 

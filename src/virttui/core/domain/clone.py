@@ -114,13 +114,14 @@ def _volume_xml(plan: _DiskPlan) -> str:
 
 def _copy(plan: _DiskPlan, report: Callable[[int], None], poll_s: float) -> libvirt.virStorageVol:
     """createXMLFrom in a helper thread; poll the new volume's allocation meanwhile."""
-    outcome: dict[str, object] = {}
+    created: list[libvirt.virStorageVol] = []
+    failed: list[libvirt.libvirtError] = []
 
     def run() -> None:
         try:
-            outcome["vol"] = plan.pool.createXMLFrom(_volume_xml(plan), plan.source, 0)
+            created.append(plan.pool.createXMLFrom(_volume_xml(plan), plan.source, 0))
         except libvirt.libvirtError as exc:
-            outcome["error"] = exc
+            failed.append(exc)
 
     worker = threading.Thread(target=run, name=f"clone-{plan.new_name}", daemon=True)
     worker.start()
@@ -131,10 +132,10 @@ def _copy(plan: _DiskPlan, report: Callable[[int], None], poll_s: float) -> libv
             report(min(done, plan.allocation))
         except libvirt.libvirtError:
             pass  # not visible yet
-    if "error" in outcome:
-        raise outcome["error"]  # type: ignore[misc]
+    if failed:
+        raise failed[0]
     report(plan.allocation)
-    return outcome["vol"]  # type: ignore[return-value]
+    return created[0]
 
 
 def _retarget(plan: _DiskPlan, new_vol: libvirt.virStorageVol) -> None:

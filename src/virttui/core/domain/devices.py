@@ -376,12 +376,8 @@ def _visible(text: str) -> str:
 def _listen_of(el: ET.Element) -> str:
     listen = el.find("listen")
     if listen is not None:
-        return (
-            listen.get("address")
-            or listen.get("socket")
-            or listen.get("network")
-            or ("none" if listen.get("type") == "none" else el.get("listen", ""))
-        )
+        fallback = "none" if listen.get("type") == "none" else el.get("listen", "")
+        return listen.get("address") or listen.get("socket") or listen.get("network") or fallback
     return el.get("listen", "")
 
 

@@ -36,10 +36,14 @@ def _try(problems: list[str], what: str, call: Callable[[], T]) -> T | None:
 
 
 def _volume_info(conn: libvirt.virConnect, disk: DiskDef) -> list[int]:
+    """[type, capacity, allocation] of the disk's volume, in bytes."""
+    info: list[int]
     if disk.source_pool and disk.source_volume:
         pool = conn.storagePoolLookupByName(disk.source_pool)
-        return pool.storageVolLookupByName(disk.source_volume).info()
-    return conn.storageVolLookupByPath(disk.source_path).info()
+        info = pool.storageVolLookupByName(disk.source_volume).info()
+    else:
+        info = conn.storageVolLookupByPath(disk.source_path).info()
+    return info
 
 
 def _disk_usage(

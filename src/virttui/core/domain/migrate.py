@@ -49,7 +49,7 @@ class MigrateOptions:
             raise MigrateError("The speed limit must be a positive number of MiB/s")
 
     def flags(self) -> int:
-        flags = libvirt.VIR_MIGRATE_PERSIST_DEST
+        flags: int = libvirt.VIR_MIGRATE_PERSIST_DEST
         if self.live:
             flags |= libvirt.VIR_MIGRATE_LIVE
         else:

@@ -212,8 +212,8 @@ def parse_record(
 
 def _guest_used_kib(stats: Mapping[str, Any]) -> int | None:
     """Memory the guest uses, when its balloon driver reports stats (needs a stats period)."""
-    available = stats.get("balloon.available")
-    unused = stats.get("balloon.unused")
+    available: int | None = stats.get("balloon.available")
+    unused: int | None = stats.get("balloon.unused")
     if available is None or unused is None:
         return None
     return max(0, available - unused)

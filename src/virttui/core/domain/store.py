@@ -11,9 +11,6 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from rich.cells import cell_len
-
-from virttui.core.common.safe_text import visible
 from virttui.core.domain.history import HostHistory
 from virttui.core.domain.shutdown_watch import ShutdownWatch
 from virttui.core.domain.states import short_state, state_name, state_words
@@ -30,7 +27,6 @@ class HostEntry:
     host_cpus: int = 1
     rows: dict[str, DomainRow] = field(default_factory=dict)
     history: HostHistory = field(default_factory=HostHistory)  # sparklines and details graphs
-    name_cells: int = 0  # widest domain name in terminal cells (CJK/emoji count 2)
     members: tuple[tuple[str, ...], tuple[str, ...]] = ((), ())  # (uuids, names) in poll order
     members_version: int = 0  # bumped when domains come, go or are renamed
     version: int = 0  # bumped on every change, lets views skip work
@@ -131,7 +127,6 @@ class DomainStore:
         if members != entry.members:
             entry.members = members
             entry.members_version += 1
-            entry.name_cells = max((cell_len(visible(r.name)) for r in row_list), default=0)
         entry.rows = new_rows
         entry.host_cpus = host_cpus
         entry.version += 1

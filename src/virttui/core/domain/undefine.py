@@ -62,7 +62,8 @@ def _disk_path(conn: libvirt.virConnect, disk: DiskDef) -> str:
     if disk.source_pool and disk.source_volume:
         try:
             pool = conn.storagePoolLookupByName(disk.source_pool)
-            return pool.storageVolLookupByName(disk.source_volume).path()
+            path: str = pool.storageVolLookupByName(disk.source_volume).path()
+            return path
         except libvirt.libvirtError:
             return ""
     return ""

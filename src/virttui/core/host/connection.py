@@ -622,7 +622,8 @@ class HostConnection:
         if self._lost.is_set():
             return True
         try:
-            return conn.isAlive() != 1
+            alive: int = conn.isAlive()
+            return alive != 1
         except libvirt.libvirtError:
             return True
 

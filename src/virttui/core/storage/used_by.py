@@ -26,14 +26,14 @@ import subprocess
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Literal, TypeVar
+from typing import Literal, TypeAlias, TypeVar
 
 import libvirt
 
 from virttui.core.host.connection import HostConnection, NotConnected, is_local_uri
 
 T = TypeVar("T")
-Connection = libvirt.virConnect | HostConnection
+Connection: TypeAlias = libvirt.virConnect | HostConnection
 UserKind = Literal["domain", "image"]
 
 QEMU_IMG_TIMEOUT = 60.0  # seconds; qemu-img info only reads headers, even of in-use images
@@ -341,9 +341,10 @@ class _Scanner:
                 except ET.ParseError:
                     continue
                 backing = el.find("backingStore/path")
-                if backing is not None and (backing.text or "").strip():
+                backing_path = (backing.text or "").strip() if backing is not None else ""
+                if backing_path:
                     user = User("image", vol_path, self.label, "backing file")
-                    self.add(backing.text.strip(), user)
+                    self.add(backing_path, user)
 
 
 def _run_on(connection: Connection, fn: Callable[[libvirt.virConnect, str, bool], T]) -> T | None:

@@ -9,7 +9,7 @@ the screen and closes its stream.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from textual.app import App
 from textual.screen import Screen
@@ -54,7 +54,7 @@ def is_console_screen(app: App[object], screen: Screen[object]) -> bool:
 
 
 def show(
-    app: App[object], entry: ConsoleEntry, make: type[Screen[object]] | None = None, *args: object
+    app: App[object], entry: ConsoleEntry, make: type[Screen[Any]] | None = None, *args: Any
 ) -> Screen[object]:
     """Bring the entry's screen to the top, installing it (`make(*args)`) on first use."""
     reg = registry(app)
@@ -74,7 +74,7 @@ def show(
     return screen
 
 
-def leave(app: App[object], screen: Screen[object]) -> None:
+def leave(app: App[object], screen: Screen[Any]) -> None:
     """Go back to what was under the console; the console stays open."""
     if app.screen is screen and len(app.screen_stack) > 1:
         app.pop_screen()

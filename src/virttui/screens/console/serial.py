@@ -25,7 +25,7 @@ class SerialConsoleScreen(ConsoleScreen):
 
     def __init__(self, host: Any, uuid: str, name: str, *, scrollback: int | None = None) -> None:
         super().__init__(host, uuid, name)
-        kwargs = {} if scrollback is None else {"scrollback": scrollback}
+        kwargs: dict[str, Any] = {} if scrollback is None else {"scrollback": scrollback}
         self.terminal = TerminalView(send=self._send, classes="console-view", **kwargs)
 
     def compose_console(self) -> Widget:

@@ -141,7 +141,7 @@ class FormScreen(ModalScreen[R | None], Generic[R]):
         self._start_network = start_network
         for button in self.query("#force"):
             button.display = refused
-        for button in self.query("#start-network"):
+        for button in self.query("#start-network").results(Button):
             button.display = bool(start_network)
             if start_network:
                 name = visible(start_network)

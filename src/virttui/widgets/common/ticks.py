@@ -13,6 +13,7 @@ from rich.segment import Segment
 from rich.style import Style
 from textual.content import Content
 from textual.strip import Strip
+from textual.widget import Widget
 from textual.widgets import Checkbox, OptionList, SelectionList
 from textual.widgets.option_list import OptionDoesNotExist
 from textual.widgets.selection_list import Selection
@@ -22,7 +23,7 @@ from virttui.widgets.common.glyphs import UNICODE, Glyphs
 T = TypeVar("T")
 
 
-def _glyphs(widget: Checkbox | SelectionList[object]) -> Glyphs:
+def _glyphs(widget: Widget) -> Glyphs:
     try:
         glyphs = getattr(widget.app, "glyphs", UNICODE)
     except Exception:  # noqa: BLE001 - no app yet (built outside a running app)

@@ -23,7 +23,7 @@ from textual.strip import Strip
 from virttui.core.common.safe_text import visible
 from virttui.core.common.units import human_age, human_kib, human_rate
 from virttui.core.domain.stats import DomainRow
-from virttui.core.domain.store import DomainStore, ListItem
+from virttui.core.domain.store import DomainStore, HostEntry, ListItem
 from virttui.widgets.common.glyphs import Glyphs, pick_glyphs, sparkline
 
 
@@ -143,8 +143,22 @@ class DomainTable(ScrollView, can_focus=True):
         self._signature: tuple[object, ...] = ()
         self._strip_cache: dict[str, tuple[object, tuple[object, ...], Strip]] = {}
         self.name_want = 16
+        self._name_cells: dict[str, tuple[tuple[str, ...], int]] = {}  # uri -> (names, widest)
 
     # ---------------------------------------------------------------- model sync
+    def name_cells(self, uri: str, entry: HostEntry) -> int:
+        """Widest domain name of a host in terminal cells (CJK/emoji count 2), as drawn (escapes
+        shown). Measured again only when the host's names change: the store replaces its
+        members tuple then, so an identity check keeps 1000 idle domains free."""
+        names = entry.members[1]
+        cached = self._name_cells.get(uri)
+        if cached is None or cached[0] is not names:
+            cached = (names, max((cell_len(visible(n)) for n in names), default=0))
+            self._name_cells[uri] = cached
+            for gone in self._name_cells.keys() - self.store.hosts.keys():
+                del self._name_cells[gone]
+        return cached[1]
+
     def sync(self, force: bool = False) -> None:
         """Re-read the store; cheap when nothing changed. Keeps the cursor on the same item."""
         if not force and self.store.version == self._seen_version:
@@ -153,7 +167,9 @@ class DomainTable(ScrollView, can_focus=True):
         items = self.store.items()
         same_items = items is self.items
         self.items = items
-        self.name_want = max((e.name_cells + 1 for e in self.store.hosts.values()), default=16)
+        self.name_want = max(
+            (self.name_cells(uri, e) + 1 for uri, e in self.store.hosts.items()), default=16
+        )
         size = Size(self._width(), len(items) + 1)
         if size != self.virtual_size:
             self.virtual_size = size

@@ -7,7 +7,7 @@ for a remote host.
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -89,13 +89,17 @@ def collect_libvirt_facts(conn: libvirt.virConnect, *, local: bool) -> LibvirtFa
     caps_xml = guard("getCapabilities", conn.getCapabilities, "")
     caps = parse_capabilities(caps_xml) if caps_xml else None
     ncells = len(caps.cells) if caps and caps.cells else (info.nodes if info else 1)
-    cells_free = guard("getCellsFreeMemory", lambda: conn.getCellsFreeMemory(0, ncells), [])
+    cells_free: list[int] = guard(
+        "getCellsFreeMemory", lambda: conn.getCellsFreeMemory(0, ncells), []
+    )
     sizes = sorted(
         {size for cell in (caps.cells if caps else ()) for size, _ in cell.pages if size > 8}
     )
     free_pages: dict[int, dict[int, int]] = {}
     if sizes:
-        raw = guard("getFreePages", lambda: conn.getFreePages(sizes, 0, ncells), {}) or {}
+        raw: dict[int, dict[int, int]] = (
+            guard("getFreePages", lambda: conn.getFreePages(sizes, 0, ncells), {}) or {}
+        )
         free_pages = {int(c): {int(s): int(n) for s, n in v.items()} for c, v in raw.items()}
     hv = guard("getVersion", conn.getVersion, 0)
     sysinfo_xml = guard("getSysinfo", conn.getSysinfo, "")
@@ -123,7 +127,7 @@ def _memory_stats(conn: libvirt.virConnect) -> Callable[[], dict[str, int]]:
     return lambda: conn.getMemoryStats(libvirt.VIR_NODE_MEMORY_STATS_ALL_CELLS)
 
 
-def _ints(raw: dict[str, object]) -> dict[str, int]:
+def _ints(raw: Mapping[str, object]) -> dict[str, int]:
     return {k: int(v) for k, v in raw.items() if isinstance(v, int | float)}
 
 

@@ -88,7 +88,7 @@ def parse_domain_load(xml: str, *, active: bool | None = None) -> DomainLoad:
     mem_el = root.find("memory")
     memory = to_kib(mem_el.text or "0", mem_el.get("unit")) if mem_el is not None else 0
     numa_mem = root.find("numatune/memory")
-    nodes = frozenset()
+    nodes: frozenset[int] = frozenset()
     if numa_mem is not None and numa_mem.get("nodeset") and numa_mem.get("placement") != "auto":
         nodes = parse_cpulist(numa_mem.get("nodeset", ""))
     if active is None:
