@@ -41,7 +41,7 @@ WINDOW = 20.0
 BARE_LOOP = """
 import sys, time
 import libvirt
-from virttui.core.domain.stats import STATS_FLAGS
+from virttui.core.host.stats import STATS_FLAGS
 libvirt.registerErrorHandler(lambda *_: None, None)
 conn = libvirt.open(sys.argv[1])
 conn.getAllDomainStats(STATS_FLAGS, 0)

@@ -84,7 +84,7 @@ async def _measure_app(uri: str, rounds: int) -> dict[str, Any]:
     from textual._compositor import CompositorUpdate
 
     from virttui.app import HostSampled, HostSpec, VirtTUIApp
-    from virttui.core.domain.stats import STATS_FLAGS
+    from virttui.core.host.stats import STATS_FLAGS
 
     app = VirtTUIApp([HostSpec(uri)], refresh=3600.0)  # one poll at connect, then none of its own
     painted: list[int] = []

@@ -33,7 +33,7 @@ from tests.guestlib import (  # noqa: E402
     running_guest,
     wait_for_shell,
 )
-from virttui.core.domain.stats import STATS_FLAGS  # noqa: E402
+from virttui.core.host.stats import STATS_FLAGS  # noqa: E402
 
 KEEP = ("state.", "cpu.", "vcpu.", "balloon.current", "balloon.maximum")
 

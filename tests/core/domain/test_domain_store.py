@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from virttui.core.domain.stats import DomainRow
 from virttui.core.domain.store import DomainStore
+from virttui.core.host.stats import DomainRow
 
 
 def row(

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import replace
 
 from virttui.core.domain.history import HostHistory, memory_source
-from virttui.core.domain.stats import DomainRow, RateTracker, RawSample, parse_record
 from virttui.core.domain.store import DomainStore
+from virttui.core.host.stats import DomainRow, RateTracker, RawSample, parse_record
 
 
 def row(uuid: str = "u1", **changes: object) -> DomainRow:

@@ -4,7 +4,7 @@ when the domain stops, restarts or reboots."""
 from __future__ import annotations
 
 from virttui.core.domain.shutdown_watch import REBOOT, SHUTDOWN, ShutdownWatch
-from virttui.core.domain.stats import DomainRow
+from virttui.core.host.stats import DomainRow
 
 
 def row(uuid: str, dom_id: int, state: int = 1) -> DomainRow:

@@ -15,7 +15,7 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from virttui.core.domain.stats import DomainRow
+from virttui.core.host.stats import DomainRow
 
 HISTORY_POINTS = 600  # 10 minutes at the default 1 s refresh
 NAN = math.nan

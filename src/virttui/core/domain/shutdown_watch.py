@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from virttui.core.domain.stats import DomainRow
+from virttui.core.host.stats import DomainRow
 
 DEFAULT_GRACE = 60.0
 SHUTDOWN = "shutdown"

@@ -14,7 +14,7 @@ from typing import Any
 from virttui.core.domain.history import HostHistory
 from virttui.core.domain.shutdown_watch import ShutdownWatch
 from virttui.core.domain.states import short_state, state_name, state_words
-from virttui.core.domain.stats import DomainRow
+from virttui.core.host.stats import DomainRow
 
 
 @dataclass(slots=True)

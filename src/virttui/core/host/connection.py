@@ -21,8 +21,8 @@ from urllib.parse import urlsplit
 
 import libvirt
 
-from virttui.core.domain.stats import STATS_FLAGS, DomainRow, RateTracker
 from virttui.core.host import libvirt_runtime
+from virttui.core.host.stats import STATS_FLAGS, DomainRow, RateTracker
 
 T = TypeVar("T")
 

@@ -26,9 +26,9 @@ from virttui.core.domain.history import memory_source
 from virttui.core.domain.info import collect_domain_details
 from virttui.core.domain.lifecycle import LIFECYCLE, action_allowed
 from virttui.core.domain.model import DomainDetails
-from virttui.core.domain.stats import DomainRow
 from virttui.core.host.connection import DomainEvent, HostConnection
 from virttui.core.host.libvirt_runtime import error_message
+from virttui.core.host.stats import DomainRow
 from virttui.screens.common.readonly import READ_ONLY_MESSAGE, read_only_fallbacks
 from virttui.widgets.common.plain import plain
 from virttui.widgets.domain.details_view import devices, overview, state_text

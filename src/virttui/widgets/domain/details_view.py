@@ -22,7 +22,7 @@ from virttui.core.domain.model import (
     NicDef,
 )
 from virttui.core.domain.states import describe_state
-from virttui.core.domain.stats import DomainRow
+from virttui.core.host.stats import DomainRow
 from virttui.widgets.common.plain import append_plain, plain
 
 LABEL_STYLE = "bold"

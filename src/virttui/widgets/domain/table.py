@@ -22,8 +22,8 @@ from textual.strip import Strip
 
 from virttui.core.common.safe_text import visible
 from virttui.core.common.units import human_age, human_kib, human_rate
-from virttui.core.domain.stats import DomainRow
 from virttui.core.domain.store import DomainStore, HostEntry, ListItem
+from virttui.core.host.stats import DomainRow
 from virttui.widgets.common.glyphs import Glyphs, pick_glyphs, sparkline
 
 

@@ -6,7 +6,7 @@ import libvirt
 from hypothesis import given
 from hypothesis import strategies as st
 
-from virttui.core.domain.stats import RateTracker, RawSample, parse_record
+from virttui.core.host.stats import RateTracker, RawSample, parse_record
 
 
 def sample(

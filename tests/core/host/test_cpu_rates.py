@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from tests import paths
-from virttui.core.domain.stats import MAX_TIMING_ERROR, MIN_RATE_SECONDS, RateTracker
+from virttui.core.host.stats import MAX_TIMING_ERROR, MIN_RATE_SECONDS, RateTracker
 
 DATA = paths.DATA / "cpu_samples.json"
 S = 1_000_000_000  # ns
