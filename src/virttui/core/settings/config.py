@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from virttui.core.settings import toml_writer
+import tomli_w
 
 CPU_MODES = ("host", "vcpu")  # CPU% relative to the whole host, or to the guest's vCPUs
 DEFAULT_HOST_URI = "qemu:///system"
@@ -236,7 +236,7 @@ def save_config(config: Config, path: Path | None = None) -> Path:
     the reason when it cannot."""
     path = path or config_path()
     try:
-        text = "# virttui configuration, rewritten by virttui.\n" + toml_writer.dumps(
+        text = "# virttui configuration, rewritten by virttui.\n" + tomli_w.dumps(
             to_document(config)
         )
         write_atomically(path, text.encode("utf-8"))
