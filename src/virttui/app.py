@@ -5,7 +5,7 @@ from __future__ import annotations
 import gc
 import sys
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING
@@ -27,6 +27,7 @@ from virttui.core.domain.shutdown_watch import DEFAULT_GRACE
 from virttui.core.domain.store import DomainStore
 from virttui.core.host.connection import ConnState, DomainEvent, HostConnection, HostSnapshot
 from virttui.core.host.libvirt_runtime import error_message
+from virttui.core.settings.config import DEFAULT_REFRESH
 from virttui.resources import stylesheets
 from virttui.screens.domain.domain_list import DomainsScreen
 from virttui.widgets.common.glyphs import pick_glyphs
@@ -97,11 +98,13 @@ class VirtTUIApp(App[None]):
         hosts: Iterable[HostSpec],
         *,
         readonly: bool = False,
-        refresh: float = 1.0,
+        refresh: float = DEFAULT_REFRESH,
         demo_fallback: bool = False,
         ascii_glyphs: bool | None = None,
         config_problems: Iterable[str] = (),
         shutdown_grace: float = DEFAULT_GRACE,
+        cpu_mode: str = "host",
+        keymap: Mapping[str, str] | None = None,
     ) -> None:
         super().__init__()
         self.config_problems = list(config_problems)
@@ -112,6 +115,8 @@ class VirtTUIApp(App[None]):
         self.glyphs = pick_glyphs(ascii_glyphs)
         self.store = DomainStore()
         self.store.shutdowns.grace = shutdown_grace
+        self.store.cpu_mode = cpu_mode
+        self.user_keymap = dict(keymap or {})
         self.hosts: dict[str, HostConnection] = {}
         self._listener = _Listener(self)
         self._fallback_done = False

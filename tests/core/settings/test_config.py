@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from virttui.core.settings.config import (
+    DEFAULT_REFRESH,
     Config,
     ConfigSaveError,
     HostEntry,
@@ -149,7 +150,7 @@ def test_bad_values_fall_back_one_by_one(tmp_path: Path) -> None:
         '[[hosts]]\nlabel = "no uri"\n[[hosts]]\nuri = "test:///default"\nautoconnect = "yes"\n'
     )
     loaded = load_config(path)
-    assert loaded.config.settings == Settings(2.0, "vcpu", False)
+    assert loaded.config.settings == Settings(DEFAULT_REFRESH, "vcpu", False)
     assert loaded.config.hosts == (HostEntry("test:///default", "", False),)
     assert len(loaded.problems) == 4
 
@@ -269,3 +270,39 @@ def test_saved_file_is_private_even_with_a_lax_umask(tmp_path: Path) -> None:
         assert path.stat().st_mode & 0o777 == 0o600
     finally:
         os.umask(old)
+
+
+def test_keys_table_bad_entries_are_skipped_one_by_one(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text(
+        "[keys]\n"
+        '"domain.start" = "S"\n'
+        '"domain.shutdown" = " ctrl+h , f6 "\n'
+        '"domain.reboot" = ""\n'
+        '"domain.pause" = 3\n'
+        '"domain.destroy" = "a,,b"\n'
+        '"list.filter" = ["f"]\n'
+    )
+    loaded = load_config(path)
+    assert loaded.config.keys == (("domain.start", "S"), ("domain.shutdown", "ctrl+h,f6"))
+    messages = [p.message for p in loaded.problems]
+    assert len(messages) == 4
+    for bad in ("domain.reboot", "domain.pause", "domain.destroy", "list.filter"):
+        assert any(m.startswith(f"keys.{bad} ") and "skipped" in m for m in messages), bad
+    # The keymap survives a rewrite (the connection manager saves the whole file).
+    save_config(loaded.config, path)
+    assert load_config(path).config.keys == loaded.config.keys
+
+
+def test_keys_must_be_a_table(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text('keys = "S"\n')
+    loaded = load_config(path)
+    assert loaded.config.keys == () and "[keys] must be a table" in loaded.problems[0].message
+
+
+def test_one_default_refresh_interval() -> None:
+    from virttui.cli import build_parser
+
+    assert Settings().refresh_seconds == DEFAULT_REFRESH == Config().settings.refresh_seconds
+    assert build_parser().parse_args([]).refresh is None  # not set: the config's value applies
