@@ -22,7 +22,8 @@ from textual.worker import get_current_worker
 
 from virttui.core.common.safe_text import visible
 from virttui.core.common.terminal_watch import EXIT_TERMINAL_GONE
-from virttui.core.domain.lifecycle import LIFECYCLE, action_allowed
+from virttui.core.domain.action_table import LIFECYCLE
+from virttui.core.domain.lifecycle import action_allowed
 from virttui.core.domain.shutdown_watch import DEFAULT_GRACE
 from virttui.core.domain.store import DomainStore
 from virttui.core.host.connection import ConnState, DomainEvent, HostConnection, HostSnapshot
@@ -495,18 +496,16 @@ class VirtTUIApp(App[None]):
 
     # ------------------------------------------------------------------ palette
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
-        from virttui.screens.domain.actions import domain_commands
+        from virttui.screens.domain.action_keys import palette_commands
         from virttui.screens.domain.details import DetailsScreen
         from virttui.screens.domain.edit import edit_commands
 
         yield from super().get_system_commands(screen)
         if isinstance(screen, DomainsScreen):
-            for action in LIFECYCLE.values():
-                yield SystemCommand(
-                    f"Domain: {action.title}",
-                    action.help,
-                    lambda a=action.id: self.run_lifecycle(a),
-                )
+            item = screen.table.current
+            target = (item.uri, item.uuid) if item is not None and item.uuid is not None else None
+            # The domain actions (keys, Actions menu) come from the one table.
+            yield from palette_commands(self, screen, "list", target, selection=True)
             yield SystemCommand(
                 "List: filter", "Filter domains by name or state", screen.action_filter
             )
@@ -523,16 +522,6 @@ class VirtTUIApp(App[None]):
                 "Open the demo host", "Bundled libvirt test-driver host", self.open_demo
             )
             yield SystemCommand(
-                "Domain: serial console",
-                "Embedded VT100 console (v; Ctrl+] leaves)",
-                screen.action_serial_console,
-            )
-            yield SystemCommand(
-                "Domain: graphical console",
-                "Screen drawn from libvirt screenshots (g)",
-                screen.action_graphical_console,
-            )
-            yield SystemCommand(
                 "Consoles: switch", "Open consoles (W)", screen.action_console_switcher
             )
             yield SystemCommand(
@@ -540,28 +529,15 @@ class VirtTUIApp(App[None]):
                 "Add, remove, connect, disconnect, autoconnect (C)",
                 screen.action_connections,
             )
-            yield SystemCommand(
-                "Domain: migrate",
-                "Move the domain to another open connection (m)",
-                screen.action_migrate,
-            )
-            item = screen.table.current
-            if item is not None and item.uuid is not None:
-                yield from domain_commands(self, item.uri, item.uuid)
-                yield from edit_commands(self, item.uri, item.uuid)
+            if target is not None:
+                yield from edit_commands(self, *target)
                 yield SystemCommand(
                     "Domain: details",
                     "Overview, devices, graphs and XML of the domain under the cursor",
-                    lambda i=item: self.open_details(i.uri, i.uuid or ""),
+                    lambda t=target: self.open_details(*t),
                 )
         if isinstance(screen, DetailsScreen):
-            for action in LIFECYCLE.values():
-                yield SystemCommand(
-                    f"Domain: {action.title}",
-                    action.help,
-                    lambda a=action.id, t=screen.target: self.run_lifecycle(a, [t]),
-                )
-            yield from domain_commands(self, *screen.target)
+            yield from palette_commands(self, screen, "details", screen.target)
             yield from edit_commands(self, *screen.target)
             for tab, title in (
                 ("tab-overview", "Overview"),

@@ -22,18 +22,22 @@ from textual.widgets.text_area import Selection
 from textual.worker import Worker, WorkerState
 
 from virttui.core.common.safe_text import visible
+from virttui.core.domain.action_table import LIFECYCLE, by_id, write_actions
 from virttui.core.domain.history import memory_source
 from virttui.core.domain.info import collect_domain_details
-from virttui.core.domain.lifecycle import LIFECYCLE, action_allowed
+from virttui.core.domain.lifecycle import action_allowed
 from virttui.core.domain.model import DomainDetails
 from virttui.core.domain.stats import DomainRow
 from virttui.core.host.connection import DomainEvent, HostConnection
 from virttui.core.host.libvirt_runtime import error_message
 from virttui.screens.common.readonly import READ_ONLY_MESSAGE, read_only_fallbacks
+from virttui.screens.domain.action_keys import domain_bindings
 from virttui.widgets.common.plain import plain
 from virttui.widgets.domain.details_view import devices, overview, state_text
 from virttui.widgets.domain.history_plot import GRAPHS, HistoryPlot
 
+ACTIONS = by_id()
+WRITE_ACTIONS = write_actions("details")
 GRAPH_WINDOWS = (60.0, 300.0, 600.0)  # seconds; `w` cycles
 TABS = ("tab-overview", "tab-devices", "tab-graphs", "tab-xml")
 RELOAD_EVENTS = ("lifecycle", "device-added", "device-removed", "metadata")
@@ -67,25 +71,19 @@ def find_matches(text: str, needle: str) -> list[int]:
 
 class DetailsScreen(Screen[None]):
     BINDINGS = [
-        Binding("s", "lifecycle('start')", "Start", id="details.start"),
-        Binding("h", "lifecycle('shutdown')", "Shutdown", id="details.shutdown"),
-        Binding("r", "lifecycle('reboot')", "Reboot", id="details.reboot"),
-        Binding("p", "lifecycle('pause')", "Pause", id="details.pause"),
-        Binding("F", "lifecycle('destroy')", "Off!", id="details.destroy"),
-        Binding("a", "actions_menu", "Actions", id="details.actions", tooltip="Every action"),
-        Binding("e", "edit_menu", "Edit", id="details.edit", tooltip="Notes and hardware"),
+        *domain_bindings("details"),
         Binding("escape", "back", "Back", id="details.back"),
-        Binding("1", "tab('tab-overview')", "Overview", show=False),
-        Binding("2", "tab('tab-devices')", "Devices", show=False),
-        Binding("3", "tab('tab-graphs')", "Graphs", show=False),
-        Binding("4", "tab('tab-xml')", "XML", show=False),
+        Binding("1", "tab('tab-overview')", "Overview", show=False, id="details.tab_overview"),
+        Binding("2", "tab('tab-devices')", "Devices", show=False, id="details.tab_devices"),
+        Binding("3", "tab('tab-graphs')", "Graphs", show=False, id="details.tab_graphs"),
+        Binding("4", "tab('tab-xml')", "XML", show=False, id="details.tab_xml"),
         Binding("slash,ctrl+f", "search", "Search", id="details.search"),
         Binding("n", "search_step(1)", "Next", show=False, id="details.next"),
         Binding("N", "search_step(-1)", "Prev", show=False, id="details.prev"),
         Binding("w", "graph_window", "Window", show=False, id="details.window"),
         Binding("R", "reload", "Reload", show=False, id="details.reload"),
     ]
-    BINDINGS += read_only_fallbacks(BINDINGS, ("lifecycle", "actions_menu", "edit_menu"))
+    BINDINGS += read_only_fallbacks(BINDINGS, WRITE_ACTIONS)
 
     def __init__(self, host: HostConnection, uri: str, uuid: str) -> None:
         super().__init__()
@@ -257,7 +255,7 @@ class DetailsScreen(Screen[None]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "read_only":
             return self.host.readonly
-        if action in ("lifecycle", "actions_menu", "edit_menu") and self.host.readonly:
+        if action in WRITE_ACTIONS and self.host.readonly:
             return False  # not in the footer; the key falls through to `read_only`
         if action == "lifecycle":
             row = self.row()
@@ -266,12 +264,22 @@ class DetailsScreen(Screen[None]):
             return True if action_allowed(LIFECYCLE[str(parameters[0])], row.state) else None
         if action in ("actions_menu", "edit_menu"):
             return True
+        if action == "domain_action":
+            row = self.row()
+            ok = row is not None and ACTIONS[str(parameters[0])].allowed_state(row.state)
+            return True if ok else None
         if action in ("search_step",):
             return bool(self._matches) and self.query_one(TabbedContent).active == "tab-xml"
         return True
 
     def action_lifecycle(self, action_id: str) -> None:
         self.app.run_lifecycle(action_id, [self.target])  # type: ignore[attr-defined]
+
+    def action_domain_action(self, action_id: str) -> None:
+        """A dialog action of the table bound to a key (its handler checks the details)."""
+        from virttui.screens.domain.actions import run_domain_action
+
+        run_domain_action(self.app, self.uri, self.uuid, action_id)  # type: ignore[arg-type]
 
     def action_read_only(self) -> None:
         self.app.notify(READ_ONLY_MESSAGE, severity="warning", markup=False)
