@@ -141,10 +141,28 @@ class VirtTUIApp(App[None]):
             label = DEMO_LABEL if spec.demo else (spec.label or spec.uri)
             self.store.add_host(spec.uri, label, readonly=self.readonly)
         self.push_screen(DomainsScreen())
-        for problem in self.config_problems:
+        for problem in self.config_problems + self._apply_user_keymap():
             self.notify(problem, title="Config file problem", severity="error", markup=False)
         # Paint first, then connect: the first stats round trip never delays the first frame.
         self.call_after_refresh(self._start_hosts)
+
+    def _apply_user_keymap(self) -> list[str]:
+        """[keys] from config.toml: unknown ids are reported and skipped, the rest applies.
+        Only a config with [keys] pays for importing every screen (to know every binding id)."""
+        if not self.user_keymap:
+            return []
+        from virttui.core.settings.config import config_path
+        from virttui.screens.common.keymap import (
+            check_keymap,
+            collect_bindings,
+            user_ids,
+            with_read_only_fallbacks,
+        )
+
+        known = user_ids(collect_bindings(extra=[type(self)]))
+        good, problems = check_keymap(self.user_keymap, known)
+        self.set_keymap(with_read_only_fallbacks(good))
+        return [f"{config_path()}: {p}" for p in problems]
 
     def _start_hosts(self) -> None:
         for spec in self.host_specs:
