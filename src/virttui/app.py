@@ -8,7 +8,7 @@ import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import partial
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 from textual import work
@@ -393,6 +393,10 @@ class VirtTUIApp(App[None]):
         targets = [t for t in candidates if action_allowed(action, self._domain_state(t))]
         if not targets:
             return
+
+        def run() -> None:
+            self._run_action_worker(action_id, targets)
+
         hidden_set = self.hidden_targets() if from_selection else set()
         hidden = [t for t in targets if t in hidden_set]
         if hidden:
@@ -406,7 +410,7 @@ class VirtTUIApp(App[None]):
                 f"{len(targets)} selected ({len(hidden)} hidden): {names}",
                 f"{action.help}\n\nHidden by the filter, also affected: "
                 + ", ".join(self._domain_name(t) for t in hidden),
-                lambda: self._run_action_worker(action_id, targets),
+                run,
                 button=action.title,
             )
             return
@@ -430,10 +434,10 @@ class VirtTUIApp(App[None]):
                 action.title,
                 names,
                 action.help,
-                lambda: self._run_action_worker(action_id, targets),
+                run,
             )
         else:
-            self._run_action_worker(action_id, targets)
+            run()
 
     def _not_responding(self, uri: str) -> bool:
         host = self.hosts.get(uri)
@@ -457,8 +461,12 @@ class VirtTUIApp(App[None]):
                 return
             host = self.hosts[uri]
             name = self._domain_name((uri, uuid))
+
+            def act(conn: Any, u: str = uuid) -> object:
+                return action.run(conn.lookupByUUIDString(u))
+
             try:
-                host.call(lambda conn, u=uuid: action.run(conn.lookupByUUIDString(u)))
+                host.call(act)
             except Exception as exc:  # noqa: BLE001 - every failure is shown, none crashes the UI
                 # DomainActionError carries libvirt's own message without the "action name:" prefix.
                 results.append((name, getattr(exc, "message", None) or error_message(exc)))
@@ -552,7 +560,7 @@ class VirtTUIApp(App[None]):
                 yield SystemCommand(
                     "Domain: details",
                     "Overview, devices, graphs and XML of the domain under the cursor",
-                    lambda t=target: self.open_details(*t),
+                    partial(self.open_details, *target),
                 )
         if isinstance(screen, DetailsScreen):
             yield from palette_commands(self, screen, "details", screen.target)

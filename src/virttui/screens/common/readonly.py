@@ -26,7 +26,7 @@ def action_name(action: str) -> str:
 
 
 def read_only_fallbacks(
-    bindings: Iterable[Binding], write_actions: Collection[str]
+    bindings: Iterable[Binding | tuple[str, ...]], write_actions: Collection[str]
 ) -> list[Binding]:
     """A hidden `read_only` binding for every key bound to one of `write_actions`."""
     return [
@@ -38,5 +38,5 @@ def read_only_fallbacks(
             id=None if b.id is None else b.id + READ_ONLY_SUFFIX,
         )
         for b in bindings
-        if action_name(b.action) in write_actions
+        if isinstance(b, Binding) and action_name(b.action) in write_actions
     ]

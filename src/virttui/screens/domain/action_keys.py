@@ -8,6 +8,7 @@ Actions menu and the palette.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from textual.app import SystemCommand
@@ -59,12 +60,12 @@ def palette_commands(
         run: Callable[[], object] | None = None
         if a.kind == "lifecycle":
             if selection:
-                run = lambda i=a.id: app.run_lifecycle(i)  # noqa: E731
+                run = partial(app.run_lifecycle, a.id)
             elif target is not None:
-                run = lambda i=a.id, t=target: app.run_lifecycle(i, [t])  # noqa: E731
+                run = partial(app.run_lifecycle, a.id, [target])
         elif a.kind == "dialog":
             if target is not None:
-                run = lambda i=a.id, t=target: run_domain_action(app, *t, i)  # noqa: E731
+                run = partial(run_domain_action, app, target[0], target[1], a.id)
         else:
             method = getattr(screen, f"action_{a.screen_action}", None)
             if method is not None and (target is not None or a.screen_action not in NEEDS_TARGET):

@@ -15,6 +15,7 @@ from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid, Horizontal, VerticalScroll
+from textual.document._document import Document
 from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Static, TabbedContent, TabPane, TextArea
@@ -133,7 +134,7 @@ class DetailsScreen(Screen[None]):
 
     # ------------------------------------------------------------------ data
     def row(self) -> DomainRow | None:
-        return self.app.store.row(self.uri, self.uuid)  # type: ignore[attr-defined, no-any-return]
+        return self.app.store.row(self.uri, self.uuid)  # type: ignore[attr-defined]
 
     def domain_name(self) -> str:
         if self.details is not None:
@@ -339,7 +340,7 @@ class DetailsScreen(Screen[None]):
         self._match_index = -1
         if self._matches:
             area = self.query_one("#xml", XmlView)
-            cursor = area.document.get_index_from_location(area.selection.start)
+            cursor = self._document(area).get_index_from_location(area.selection.start)
             after = [i for i, offset in enumerate(self._matches) if offset >= cursor]
             self._select_match(after[0] if after else 0)
         else:
@@ -351,11 +352,18 @@ class DetailsScreen(Screen[None]):
         if self._matches:
             self._select_match((self._match_index + direction) % len(self._matches))
 
+    @staticmethod
+    def _document(area: TextArea) -> Document:
+        """The XML's document: a plain (or syntax-aware) Document, which maps offsets."""
+        document = area.document
+        assert isinstance(document, Document)
+        return document
+
     def _select_match(self, index: int) -> None:
         self._match_index = index
         area = self.query_one("#xml", XmlView)
         start = self._matches[index]
-        document = area.document
+        document = self._document(area)
         area.selection = Selection(
             document.get_location_from_index(start),
             document.get_location_from_index(start + len(self._needle)),

@@ -374,9 +374,10 @@ class DomainsScreen(Screen[None]):
         (a footer rebuild per cursor move made key presses slow with 1000 domains)."""
         app = self.app
         targets = app.action_targets()  # type: ignore[attr-defined]
+        store = app.store  # type: ignore[attr-defined]
         states = tuple(
-            sorted({getattr(app.store.row(u, d), "state", None) for u, d in targets}, key=str)
-        )  # type: ignore[attr-defined]
+            sorted({getattr(store.row(u, d), "state", None) for u, d in targets}, key=str)
+        )
         readonly = tuple(sorted({app.hosts[u].readonly for u, _ in targets if u in app.hosts}))  # type: ignore[attr-defined]
         item = self.table.current
         return (states, readonly, item is not None and item.uuid is not None, len(targets) > 1)
