@@ -20,6 +20,7 @@ from virttui.cli import build_app
 from virttui.screens.common.keymap import (
     check_keymap,
     collect_bindings,
+    is_key_name,
     keys_doc,
     user_ids,
     with_read_only_fallbacks,
@@ -33,6 +34,7 @@ KEYS = """
 "domain.nope" = "x"
 "domain.reboot" = ""
 "domain.start" = 5
+"domain.destroy" = "ctlr+f"
 """
 
 
@@ -65,6 +67,22 @@ def test_check_keymap_skips_unknown_ids_and_keeps_the_rest() -> None:
     }
 
 
+def test_key_names_are_checked() -> None:
+    for good in ("S", "ctrl+s", "f5", "f24", "slash", "equals_sign", "shift+down", "]", "space"):
+        assert is_key_name(good), good
+    for bad in ("ctlr+s", "ctrl+", "slahs", "Ctrl+S", "enterr"):
+        assert not is_key_name(bad), bad
+    good, problems = check_keymap(
+        {"domain.start": "S,ctlr+s", "list.sort": "f9"},
+        {
+            "domain.start",
+            "list.sort",
+        },
+    )
+    assert good == {"list.sort": "f9"}
+    assert len(problems) == 1 and "'ctlr+s' is not a key name" in problems[0]
+
+
 def _config(text: str) -> None:
     Path(os.environ["VIRTTUI_CONFIG_FILE"]).write_text(text)
 
@@ -77,7 +95,7 @@ async def test_keymap_from_config_remaps_and_reports_bad_entries() -> None:
         await wait_until(pilot, lambda: connected(app))
         messages = "\n".join(m for m, _ in seen)
         # One clear message per bad entry, no traceback; the good entry still applies.
-        for bad in ("keys.domain.nope", "keys.domain.reboot", "keys.domain.start"):
+        for bad in ("keys.domain.nope", "keys.domain.reboot", "keys.domain.start", "ctlr+f"):
             assert bad in messages, bad
         assert "Traceback" not in messages
         await pilot.press("p")  # the old key no longer pauses

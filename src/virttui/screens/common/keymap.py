@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from textual.binding import Binding
 from textual.dom import DOMNode
+from textual.keys import REPLACED_KEYS, Keys, key_to_character
 
 from virttui.screens.common.readonly import READ_ONLY_SUFFIX
 
@@ -68,10 +69,26 @@ def user_ids(bound: Iterable[BoundKey]) -> dict[str, BoundKey]:
     }
 
 
+MODIFIERS = frozenset({"ctrl", "shift", "alt", "meta", "super", "hyper"})
+_NAMED_KEYS = frozenset(k.value.rpartition("+")[2] for k in Keys)
+
+
+def is_key_name(name: str) -> bool:
+    """A key Textual can report: modifiers+base, the base one character ("S", "]"), a named
+    key ("f5", "pageup", "space") or a character's name ("slash", "equals_sign")."""
+    *modifiers, base = name.split("+")
+    if not base or any(m not in MODIFIERS for m in modifiers):
+        return False
+    if len(base) == 1 or base in _NAMED_KEYS or base in REPLACED_KEYS:
+        return True
+    return key_to_character(base) is not None
+
+
 def check_keymap(
     keymap: Mapping[str, str], known: Iterable[str]
 ) -> tuple[dict[str, str], list[str]]:
-    """The entries that apply, and a message per entry that does not (unknown id)."""
+    """The entries that apply, and a message per entry that does not (an unknown id, or a
+    value that is not a key name: "ctlr+s")."""
     ids = set(known)
     good: dict[str, str] = {}
     problems: list[str] = []
@@ -79,6 +96,13 @@ def check_keymap(
         if binding_id not in ids:
             problems.append(
                 f"keys.{binding_id}: no key binding has this id (docs/keys.md lists them); skipped"
+            )
+            continue
+        bad = [k for k in keys.split(",") if not is_key_name(k.strip())]
+        if bad:
+            problems.append(
+                f"keys.{binding_id}: {', '.join(repr(k) for k in bad)} is not a key name "
+                '(like "S", "ctrl+s", "f5", "slash"); skipped'
             )
             continue
         good[binding_id] = keys
