@@ -5,10 +5,10 @@ from __future__ import annotations
 import gc
 import sys
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import partial
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 from textual import work
@@ -22,11 +22,13 @@ from textual.worker import get_current_worker
 
 from virttui.core.common.safe_text import visible
 from virttui.core.common.terminal_watch import EXIT_TERMINAL_GONE
-from virttui.core.domain.lifecycle import LIFECYCLE, action_allowed
+from virttui.core.domain.action_table import LIFECYCLE
+from virttui.core.domain.lifecycle import action_allowed
 from virttui.core.domain.shutdown_watch import DEFAULT_GRACE
 from virttui.core.domain.store import DomainStore
 from virttui.core.host.connection import ConnState, DomainEvent, HostConnection, HostSnapshot
 from virttui.core.host.libvirt_runtime import error_message
+from virttui.core.settings.config import DEFAULT_REFRESH
 from virttui.resources import stylesheets
 from virttui.screens.domain.domain_list import DomainsScreen
 from virttui.widgets.common.glyphs import pick_glyphs
@@ -97,11 +99,13 @@ class VirtTUIApp(App[None]):
         hosts: Iterable[HostSpec],
         *,
         readonly: bool = False,
-        refresh: float = 1.0,
+        refresh: float = DEFAULT_REFRESH,
         demo_fallback: bool = False,
         ascii_glyphs: bool | None = None,
         config_problems: Iterable[str] = (),
         shutdown_grace: float = DEFAULT_GRACE,
+        cpu_mode: str = "host",
+        keymap: Mapping[str, str] | None = None,
     ) -> None:
         super().__init__()
         self.config_problems = list(config_problems)
@@ -112,6 +116,8 @@ class VirtTUIApp(App[None]):
         self.glyphs = pick_glyphs(ascii_glyphs)
         self.store = DomainStore()
         self.store.shutdowns.grace = shutdown_grace
+        self.store.cpu_mode = cpu_mode
+        self.user_keymap = dict(keymap or {})
         self.hosts: dict[str, HostConnection] = {}
         self._listener = _Listener(self)
         self._fallback_done = False
@@ -135,10 +141,28 @@ class VirtTUIApp(App[None]):
             label = DEMO_LABEL if spec.demo else (spec.label or spec.uri)
             self.store.add_host(spec.uri, label, readonly=self.readonly)
         self.push_screen(DomainsScreen())
-        for problem in self.config_problems:
+        for problem in self.config_problems + self._apply_user_keymap():
             self.notify(problem, title="Config file problem", severity="error", markup=False)
         # Paint first, then connect: the first stats round trip never delays the first frame.
         self.call_after_refresh(self._start_hosts)
+
+    def _apply_user_keymap(self) -> list[str]:
+        """[keys] from config.toml: unknown ids are reported and skipped, the rest applies.
+        Only a config with [keys] pays for importing every screen (to know every binding id)."""
+        if not self.user_keymap:
+            return []
+        from virttui.core.settings.config import config_path
+        from virttui.screens.common.keymap import (
+            check_keymap,
+            collect_bindings,
+            user_ids,
+            with_read_only_fallbacks,
+        )
+
+        known = user_ids(collect_bindings(extra=[type(self)]))
+        good, problems = check_keymap(self.user_keymap, known)
+        self.set_keymap(with_read_only_fallbacks(good))
+        return [f"{config_path()}: {p}" for p in problems]
 
     def _start_hosts(self) -> None:
         for spec in self.host_specs:
@@ -369,6 +393,10 @@ class VirtTUIApp(App[None]):
         targets = [t for t in candidates if action_allowed(action, self._domain_state(t))]
         if not targets:
             return
+
+        def run() -> None:
+            self._run_action_worker(action_id, targets)
+
         hidden_set = self.hidden_targets() if from_selection else set()
         hidden = [t for t in targets if t in hidden_set]
         if hidden:
@@ -382,7 +410,7 @@ class VirtTUIApp(App[None]):
                 f"{len(targets)} selected ({len(hidden)} hidden): {names}",
                 f"{action.help}\n\nHidden by the filter, also affected: "
                 + ", ".join(self._domain_name(t) for t in hidden),
-                lambda: self._run_action_worker(action_id, targets),
+                run,
                 button=action.title,
             )
             return
@@ -406,10 +434,10 @@ class VirtTUIApp(App[None]):
                 action.title,
                 names,
                 action.help,
-                lambda: self._run_action_worker(action_id, targets),
+                run,
             )
         else:
-            self._run_action_worker(action_id, targets)
+            run()
 
     def _not_responding(self, uri: str) -> bool:
         host = self.hosts.get(uri)
@@ -433,8 +461,12 @@ class VirtTUIApp(App[None]):
                 return
             host = self.hosts[uri]
             name = self._domain_name((uri, uuid))
+
+            def act(conn: Any, u: str = uuid) -> object:
+                return action.run(conn.lookupByUUIDString(u))
+
             try:
-                host.call(lambda conn, u=uuid: action.run(conn.lookupByUUIDString(u)))
+                host.call(act)
             except Exception as exc:  # noqa: BLE001 - every failure is shown, none crashes the UI
                 # DomainActionError carries libvirt's own message without the "action name:" prefix.
                 results.append((name, getattr(exc, "message", None) or error_message(exc)))
@@ -490,18 +522,16 @@ class VirtTUIApp(App[None]):
 
     # ------------------------------------------------------------------ palette
     def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
-        from virttui.screens.domain.actions import domain_commands
+        from virttui.screens.domain.action_keys import palette_commands
         from virttui.screens.domain.details import DetailsScreen
         from virttui.screens.domain.edit import edit_commands
 
         yield from super().get_system_commands(screen)
         if isinstance(screen, DomainsScreen):
-            for action in LIFECYCLE.values():
-                yield SystemCommand(
-                    f"Domain: {action.title}",
-                    action.help,
-                    lambda a=action.id: self.run_lifecycle(a),
-                )
+            item = screen.table.current
+            target = (item.uri, item.uuid) if item is not None and item.uuid is not None else None
+            # The domain actions (keys, Actions menu) come from the one table.
+            yield from palette_commands(self, screen, "list", target, selection=True)
             yield SystemCommand(
                 "List: filter", "Filter domains by name or state", screen.action_filter
             )
@@ -518,16 +548,6 @@ class VirtTUIApp(App[None]):
                 "Open the demo host", "Bundled libvirt test-driver host", self.open_demo
             )
             yield SystemCommand(
-                "Domain: serial console",
-                "Embedded VT100 console (v; Ctrl+] leaves)",
-                screen.action_serial_console,
-            )
-            yield SystemCommand(
-                "Domain: graphical console",
-                "Screen drawn from libvirt screenshots (g)",
-                screen.action_graphical_console,
-            )
-            yield SystemCommand(
                 "Consoles: switch", "Open consoles (W)", screen.action_console_switcher
             )
             yield SystemCommand(
@@ -535,28 +555,15 @@ class VirtTUIApp(App[None]):
                 "Add, remove, connect, disconnect, autoconnect (C)",
                 screen.action_connections,
             )
-            yield SystemCommand(
-                "Domain: migrate",
-                "Move the domain to another open connection (m)",
-                screen.action_migrate,
-            )
-            item = screen.table.current
-            if item is not None and item.uuid is not None:
-                yield from domain_commands(self, item.uri, item.uuid)
-                yield from edit_commands(self, item.uri, item.uuid)
+            if target is not None:
+                yield from edit_commands(self, *target)
                 yield SystemCommand(
                     "Domain: details",
                     "Overview, devices, graphs and XML of the domain under the cursor",
-                    lambda i=item: self.open_details(i.uri, i.uuid or ""),
+                    partial(self.open_details, *target),
                 )
         if isinstance(screen, DetailsScreen):
-            for action in LIFECYCLE.values():
-                yield SystemCommand(
-                    f"Domain: {action.title}",
-                    action.help,
-                    lambda a=action.id, t=screen.target: self.run_lifecycle(a, [t]),
-                )
-            yield from domain_commands(self, *screen.target)
+            yield from palette_commands(self, screen, "details", screen.target)
             yield from edit_commands(self, *screen.target)
             for tab, title in (
                 ("tab-overview", "Overview"),

@@ -42,13 +42,17 @@ def build_parser() -> argparse.ArgumentParser:
         help="when the default host cannot be reached, open the demo host automatically (make run)",
     )
     parser.add_argument(
-        "--refresh", type=float, default=1.0, metavar="SECONDS", help="stats refresh interval"
+        "--refresh",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="stats refresh interval (default: settings.refresh_seconds in the config, else 1)",
     )
     parser.add_argument(
         "--ascii",
         action="store_true",
         default=None,
-        help="ASCII glyphs only (automatic on TERM=linux)",
+        help="ASCII glyphs only (automatic on TERM=linux; settings.ascii_glyphs in the config)",
     )
     parser.add_argument("--version", action="version", version=f"virttui {__version__}")
     return parser
@@ -72,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
 def build_app(args_list: list[str]) -> VirtTUIApp:
     """The app `virttui ARGS` runs: hosts and settings from the command line and the config."""
     args = build_parser().parse_args(args_list)
-    if args.refresh <= 0:
+    if args.refresh is not None and args.refresh <= 0:
         build_parser().error("--refresh must be positive")
     from virttui.core.settings.config import PASSWORD_HINT, uri_has_password
 
@@ -91,13 +95,18 @@ def build_app(args_list: list[str]) -> VirtTUIApp:
         from virttui.demo import demo_uri
 
         specs.append(HostSpec(demo_uri(), demo=True))
+    settings = loaded.config.settings
     app = VirtTUIApp(
         specs,
         readonly=args.readonly,
-        refresh=args.refresh,
+        # The command line overrides the config, which overrides the one default.
+        refresh=settings.refresh_seconds if args.refresh is None else args.refresh,
         demo_fallback=args.demo_fallback or (not args.connect and not args.demo),
-        ascii_glyphs=args.ascii,
+        # --ascii or the setting force ASCII; otherwise it is chosen from the terminal.
+        ascii_glyphs=True if args.ascii or settings.ascii_glyphs else None,
         config_problems=[str(p) for p in loaded.problems],
-        shutdown_grace=loaded.config.settings.shutdown_grace,
+        shutdown_grace=settings.shutdown_grace,
+        cpu_mode=settings.cpu_mode,
+        keymap=dict(loaded.config.keys),
     )
     return app

@@ -121,6 +121,35 @@ def test_filter_matches_the_state_words_the_list_shows() -> None:
     assert found("crashed") == {"6"}
 
 
+def test_state_sort_orders_by_the_word_the_list_shows() -> None:
+    """One vocabulary: sorted by "pmsusp"/"saved"/"shutoff"/"ignored" as shown, not by the long
+    names ("suspended by guest" would sort after "shut off", "saved" among the shut off)."""
+    store = DomainStore()
+    store.add_host("h", "h")
+    store.apply_rows(
+        "h",
+        [
+            _state_row("1", 5, dom_id=-1),  # shutoff
+            _state_row("2", 7),  # pmsusp
+            _state_row("3", 4, dom_id=-1, saved=True),  # shutdown state, not saved
+            _state_row("4", 5, dom_id=-1, saved=True),  # saved
+            _state_row("5", 1, dom_id=5),  # running, then ignored
+            _state_row("6", 3),  # paused
+            _state_row("7", 1, dom_id=7),  # running
+        ],
+        2,
+    )
+    store.shutdowns.grace = 0.0
+    store.shutdowns.asked("h", "5", "shutdown", 5, 0.0)
+    store.sort_column = "state"
+    order = [i.uuid for i in store.items() if i.uuid is not None]
+    shown = [store.state_word("h", store.row("h", u)) for u in order]
+    assert shown == sorted(shown)
+    assert shown == ["ignored", "paused", "pmsusp", "running", "saved", "shutdown", "shutoff"]
+    store.sort_reverse = True
+    assert [i.uuid for i in store.items() if i.uuid is not None] == order[::-1]
+
+
 def test_ignored_shutdown_is_shown_and_filterable() -> None:
     store = DomainStore()
     store.add_host("h", "h")

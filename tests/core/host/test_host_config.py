@@ -17,6 +17,7 @@ from virttui.core.host.host_config import (
     without_host,
 )
 from virttui.core.settings.config import (
+    DEFAULT_REFRESH,
     Config,
     ConfigSaveError,
     HostEntry,
@@ -106,7 +107,8 @@ def test_startup_config_autoconnect_then_default() -> None:
 def test_update_keeps_settings_and_backs_up_a_broken_file(tmp_path: Path) -> None:
     path = tmp_path / "config.toml"
     save_config(Config(hosts=(HostEntry("test:///default", "t"),)), path)
-    text = path.read_text().replace("refresh_seconds = 2.0", "refresh_seconds = 5.0")
+    text = path.read_text().replace(f"refresh_seconds = {DEFAULT_REFRESH}", "refresh_seconds = 5.0")
+    assert "refresh_seconds = 5.0" in text
     path.write_text(text)
     result = update_config(lambda c: with_host(c, HostEntry("qemu:///system")), path)
     assert result.backup is None

@@ -7,11 +7,12 @@ import tomllib
 from pathlib import Path
 
 import pytest
+import tomli_w
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from virttui.core.settings import toml_writer
 from virttui.core.settings.config import (
+    DEFAULT_REFRESH,
     Config,
     ConfigSaveError,
     HostEntry,
@@ -107,14 +108,22 @@ toml_docs = st.recursive(
 @settings(max_examples=300, deadline=None)
 @given(toml_docs)
 def test_hypothesis_writer_matches_tomllib(doc) -> None:
-    assert tomllib.loads(toml_writer.dumps(doc)) == doc
+    """The writer (tomli-w) reads back identically with tomllib for every shape virttui uses."""
+    assert tomllib.loads(tomli_w.dumps(doc)) == doc
 
 
-def test_writer_escapes_every_control_character() -> None:
+def test_writer_escapes_every_control_character(tmp_path: Path) -> None:
     every = "".join(chr(c) for c in range(0x80)) + "\u2028é"
-    assert tomllib.loads(toml_writer.dumps({"k": every})) == {"k": every}
-    with pytest.raises(ValueError):
-        toml_writer.quote("\ud800")
+    assert tomllib.loads(tomli_w.dumps({"k": every})) == {"k": every}
+    # Through save_config: a label with every control character survives; a lone surrogate
+    # cannot be written (the old file stays, see test_save_failure_keeps_the_old_file).
+    path = tmp_path / "config.toml"
+    config = Config(hosts=(HostEntry("test:///default", every),))
+    save_config(config, path)
+    assert load_config(path).config == config
+    assert "\x1b" not in path.read_text() and "\x00" not in path.read_text()
+    with pytest.raises(ConfigSaveError):
+        save_config(Config(hosts=(HostEntry("test:///default", "\ud800"),)), path)
 
 
 @pytest.mark.parametrize(
@@ -141,7 +150,7 @@ def test_bad_values_fall_back_one_by_one(tmp_path: Path) -> None:
         '[[hosts]]\nlabel = "no uri"\n[[hosts]]\nuri = "test:///default"\nautoconnect = "yes"\n'
     )
     loaded = load_config(path)
-    assert loaded.config.settings == Settings(2.0, "vcpu", False)
+    assert loaded.config.settings == Settings(DEFAULT_REFRESH, "vcpu", False)
     assert loaded.config.hosts == (HostEntry("test:///default", "", False),)
     assert len(loaded.problems) == 4
 
@@ -249,3 +258,51 @@ def test_shutdown_grace_setting(tmp_path: Path) -> None:
         loaded = load_config(path)
         assert loaded.config.settings.shutdown_grace == 60.0
         assert len(loaded.problems) == 1 and "shutdown_grace" in loaded.problems[0].message
+
+
+def test_saved_file_is_private_even_with_a_lax_umask(tmp_path: Path) -> None:
+    """0600 from the first byte: labels and URIs (user names, key paths) are nobody else's."""
+    old = os.umask(0o000)
+    try:
+        path = save_config(Config(), tmp_path / "new" / "config.toml")
+        assert path.stat().st_mode & 0o777 == 0o600
+        save_config(Config(hosts=(HostEntry("test:///default"),)), path)
+        assert path.stat().st_mode & 0o777 == 0o600
+    finally:
+        os.umask(old)
+
+
+def test_keys_table_bad_entries_are_skipped_one_by_one(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text(
+        "[keys]\n"
+        '"domain.start" = "S"\n'
+        '"domain.shutdown" = " ctrl+h , f6 "\n'
+        '"domain.reboot" = ""\n'
+        '"domain.pause" = 3\n'
+        '"domain.destroy" = "a,,b"\n'
+        '"list.filter" = ["f"]\n'
+    )
+    loaded = load_config(path)
+    assert loaded.config.keys == (("domain.start", "S"), ("domain.shutdown", "ctrl+h,f6"))
+    messages = [p.message for p in loaded.problems]
+    assert len(messages) == 4
+    for bad in ("domain.reboot", "domain.pause", "domain.destroy", "list.filter"):
+        assert any(m.startswith(f"keys.{bad} ") and "skipped" in m for m in messages), bad
+    # The keymap survives a rewrite (the connection manager saves the whole file).
+    save_config(loaded.config, path)
+    assert load_config(path).config.keys == loaded.config.keys
+
+
+def test_keys_must_be_a_table(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text('keys = "S"\n')
+    loaded = load_config(path)
+    assert loaded.config.keys == () and "[keys] must be a table" in loaded.problems[0].message
+
+
+def test_one_default_refresh_interval() -> None:
+    from virttui.cli import build_parser
+
+    assert Settings().refresh_seconds == DEFAULT_REFRESH == Config().settings.refresh_seconds
+    assert build_parser().parse_args([]).refresh is None  # not set: the config's value applies

@@ -1,4 +1,6 @@
-"""The lifecycle actions the domain list offers, as data: one table feeds keys, palette and checks."""
+"""What a lifecycle action is and the core calls behind them (start, ACPI shutdown/reboot,
+pause/resume, force off). The actions themselves, with keys and labels, are entries of
+`core/domain/action_table.py`; `LIFECYCLE` (id -> LifecycleAction) is derived from it."""
 
 from __future__ import annotations
 
@@ -21,7 +23,7 @@ ACTIVE = (
 STARTABLE = (libvirt.VIR_DOMAIN_SHUTOFF, libvirt.VIR_DOMAIN_CRASHED, libvirt.VIR_DOMAIN_NOSTATE)
 
 
-def _pause_or_resume(dom: libvirt.virDomain) -> None:
+def pause_or_resume(dom: libvirt.virDomain) -> None:
     if dom.state()[0] == libvirt.VIR_DOMAIN_PAUSED:
         domain_actions.resume(dom)
     else:
@@ -35,7 +37,7 @@ _FLAG_REFUSED = (
 )
 
 
-def _acpi(
+def acpi(
     call: Callable[[libvirt.virDomain, PowerMethod], None],
 ) -> Callable[[libvirt.virDomain], None]:
     """Press the ACPI power button; drivers that refuse the flag (the test driver) get their
@@ -67,48 +69,14 @@ class LifecycleAction:
     help: str = ""
 
 
-LIFECYCLE: dict[str, LifecycleAction] = {
-    a.id: a
-    for a in (
-        LifecycleAction(
-            "start", "Start", "started", domain_actions.start, STARTABLE, help="Boot the domain"
-        ),
-        LifecycleAction(
-            "shutdown",
-            "Shut down",
-            "asked to shut down",
-            _acpi(domain_actions.shutdown),
-            ACTIVE,
-            help="ACPI power button: the guest OS shuts down cleanly if it listens",
-        ),
-        LifecycleAction(
-            "reboot",
-            "Reboot",
-            "asked to reboot",
-            _acpi(domain_actions.reboot),
-            RUNNING_LIKE,
-            help="Ask the guest to reboot",
-        ),
-        LifecycleAction(
-            "destroy",
-            "Force off",
-            "forced off",
-            domain_actions.force_off,
-            ACTIVE,
-            destructive=True,
-            help="Pull the plug: unsaved guest data is lost",
-        ),
-        LifecycleAction(
-            "pause",
-            "Pause/Resume",
-            "paused/resumed",
-            _pause_or_resume,
-            (*RUNNING_LIKE, libvirt.VIR_DOMAIN_PAUSED),
-            help="Freeze or thaw the vCPUs",
-        ),
-    )
-}
-
-
 def action_allowed(action: LifecycleAction, state: int | None) -> bool:
     return state is not None and state in action.allowed_states
+
+
+def __getattr__(name: str) -> dict[str, LifecycleAction]:
+    """`LIFECYCLE` lives in action_table (which imports this module): kept importable here."""
+    if name == "LIFECYCLE":
+        from virttui.core.domain.action_table import LIFECYCLE
+
+        return LIFECYCLE
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,36 +1,22 @@
 """The "Actions" and "Edit" menus of a domain, as data: which entries apply to which domain.
 
+The Actions menu is generated from `action_table.DOMAIN_ACTIONS`; the Edit menu is listed here.
+
 Pure: decides from a `DomainDetails` snapshot (state, persistence, managed save, devices) which
 entries a menu lists, with their hotkey. The UI layer maps entry ids to dialogs.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 
-import libvirt
-
-from virttui.core.domain.lifecycle import LIFECYCLE, RUNNING_LIKE, action_allowed
+from virttui.core.domain.action_table import DOMAIN_ACTIONS, DomainAction, menu_actions
 from virttui.core.domain.model import DomainDefinition, DomainDetails
-
-PAUSED = libvirt.VIR_DOMAIN_PAUSED
 
 
 def _always(_d: DomainDetails) -> bool:
     return True
-
-
-def _lifecycle(action_id: str) -> Callable[[DomainDetails], bool]:
-    return lambda d: action_allowed(LIFECYCLE[action_id], d.state)
-
-
-def _running_or_paused(d: DomainDetails) -> bool:
-    return d.state in (*RUNNING_LIKE, PAUSED)
-
-
-def _shut_off_persistent(d: DomainDetails) -> bool:
-    return d.persistent and not d.active
 
 
 def _cdroms(d: DomainDetails, *, with_media: bool | None = None) -> bool:
@@ -59,73 +45,22 @@ class MenuEntry:
         return self.title_for(details) if self.title_for is not None else self.title
 
 
-def _pause_title(d: DomainDetails) -> str:
-    return "Resume" if d.state == PAUSED else "Pause"
+def action_menu_entries(table: Iterable[DomainAction] = DOMAIN_ACTIONS) -> tuple[MenuEntry, ...]:
+    """The "Actions" menu, generated from the one table of domain actions."""
+    return tuple(
+        MenuEntry(
+            a.id,
+            a.menu_key or "",
+            a.menu_title or a.title,
+            a.menu_help or a.help,
+            a.applies,
+            a.title_for,
+        )
+        for a in menu_actions(table)
+    )
 
 
-def _autostart_title(d: DomainDetails) -> str:
-    return "Autostart: turn off" if d.autostart else "Autostart: turn on"
-
-
-ACTION_ENTRIES: tuple[MenuEntry, ...] = (
-    MenuEntry("start", "s", "Start", "Boot the domain", _lifecycle("start")),
-    MenuEntry("shutdown", "h", "Shut down", "ACPI power button", _lifecycle("shutdown")),
-    MenuEntry("reboot", "r", "Reboot", "Ask the guest to reboot", _lifecycle("reboot")),
-    MenuEntry("pause", "p", "Pause", "Freeze or thaw the vCPUs", _lifecycle("pause"), _pause_title),
-    MenuEntry("destroy", "F", "Force off", "Pull the plug (asks first)", _lifecycle("destroy")),
-    MenuEntry(
-        "reset",
-        "x",
-        "Reset",
-        "Press the reset button: no guest cooperation (asks first)",
-        _running_or_paused,
-    ),
-    MenuEntry(
-        "save",
-        "v",
-        "Save to file...",
-        "Write the memory to a file on the host and stop",
-        _running_or_paused,
-    ),
-    MenuEntry(
-        "managed_save",
-        "M",
-        "Managed save",
-        "Save and stop; the next start resumes (asks first)",
-        lambda d: _running_or_paused(d) and d.persistent,
-    ),
-    MenuEntry(
-        "remove_managed_save",
-        "X",
-        "Remove managed save",
-        "Discard the saved image: the next start boots afresh (asks first)",
-        lambda d: bool(d.has_managed_save) and not d.active,
-    ),
-    MenuEntry(
-        "autostart",
-        "A",
-        "Autostart",
-        "Start with the host",
-        lambda d: d.persistent and d.autostart is not None,
-        _autostart_title,
-    ),
-    MenuEntry("rename", "n", "Rename...", "New name (shut off only)", _shut_off_persistent),
-    MenuEntry(
-        "clone",
-        "c",
-        "Clone...",
-        "Copy the definition and its disks (shut off only)",
-        lambda d: not d.active,
-    ),
-    MenuEntry(
-        "undefine",
-        "U",
-        "Undefine...",
-        "Remove the definition, optionally its storage",
-        lambda d: d.persistent,
-    ),
-    MenuEntry("restore", "R", "Restore from file...", "Start a domain saved to a file"),
-)
+ACTION_ENTRIES: tuple[MenuEntry, ...] = action_menu_entries()
 
 EDIT_ENTRIES: tuple[MenuEntry, ...] = (
     MenuEntry("notes", "t", "Title and description...", "The admin's notes"),

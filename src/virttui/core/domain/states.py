@@ -93,7 +93,10 @@ def describe_state(state: int, reason: int) -> str:
     return name if reason == 0 else f"{name} ({why})"
 
 
-# The one-word states the domain list shows (8 cells), and what the filter matches.
+# ---------------------------------------------------------------- the list's one vocabulary
+# The word the domain list shows for a state (8 cells) is the word it sorts by and the first word
+# its filter matches: `list_word` is the only place that picks it. The long names above
+# ("shut off", "suspended by guest") are accepted by the filter as aliases, nothing more.
 SHORT_NAMES: dict[int, str] = {
     NOSTATE: "nostate",
     RUNNING: "running",
@@ -108,9 +111,10 @@ SAVED = "saved"  # shut off with a managed save image: the next start resumes it
 IGNORED = "ignored"  # still running after the shutdown grace period
 
 
-def short_state(state: int, *, managed_save: bool | None = None, ignored: bool = False) -> str:
+def list_word(state: int, *, managed_save: bool | None = None, ignored: bool = False) -> str:
     """The list's state word: "shutoff", or "saved" when a managed save image waits, or
-    "ignored" when the guest ignored a shutdown request for longer than the grace period."""
+    "ignored" when the guest ignored a shutdown request for longer than the grace period.
+    Shown in the State column, sorted by, and matched first by the filter."""
     if ignored and state in ACTIVE_STATES:
         return IGNORED
     if managed_save and state == SHUTOFF:
@@ -121,9 +125,10 @@ def short_state(state: int, *, managed_save: bool | None = None, ignored: bool =
 def state_words(
     state: int, *, managed_save: bool | None = None, ignored: bool = False
 ) -> tuple[str, ...]:
-    """Every word the filter matches for a state: the one the list shows and the long name
-    ("shut off", "suspended by guest"), plus "managed save" / "shutdown ignored"."""
-    words = [short_state(state, managed_save=managed_save, ignored=ignored), state_name(state)]
+    """Every word the filter matches for a state: the list's word first, then its aliases (the
+    long name "shut off" / "suspended by guest", the plain state under "saved"/"ignored", and
+    "managed save" / "shutdown ignored")."""
+    words = [list_word(state, managed_save=managed_save, ignored=ignored), state_name(state)]
     if state in SHORT_NAMES:
         words.append(SHORT_NAMES[state])
     if managed_save and state == SHUTOFF:

@@ -13,12 +13,15 @@ from typing import Any
 
 from virttui.core.domain.history import HostHistory
 from virttui.core.domain.shutdown_watch import ShutdownWatch
-from virttui.core.domain.states import short_state, state_name, state_words
+from virttui.core.domain.states import list_word, state_words
 from virttui.core.host.stats import DomainRow
 
 
 @dataclass(slots=True)
-class HostEntry:
+class HostRows:
+    """One host as the domain list holds it: connection state, rows and history (not to be
+    confused with `core.settings.config.HostEntry`, a host saved in config.toml)."""
+
     uri: str
     label: str
     state: str = "connecting"
@@ -62,9 +65,10 @@ def _num(value: float | int | None) -> float:
 
 
 # Column id -> sort key on a row. Strings sort case-insensitively; unknown numbers sort first.
+# "state" sorts by the word the list shows (`DomainStore` adds "ignored", which needs the host).
 SORT_KEYS: dict[str, Callable[[DomainRow, str], Any]] = {
     "name": lambda r, _m: r.name.casefold(),
-    "state": lambda r, _m: state_name(r.state),
+    "state": lambda r, _m: list_word(r.state, managed_save=r.managed_save),
     "cpu": lambda r, m: _num(r.cpu_host_pct if m == "host" else r.cpu_vcpu_pct),
     "vcpus": lambda r, _m: _num(r.vcpus),
     "mem": lambda r, _m: _num(r.mem_kib),
@@ -78,7 +82,7 @@ SORT_KEYS: dict[str, Callable[[DomainRow, str], Any]] = {
 
 class DomainStore:
     def __init__(self) -> None:
-        self.hosts: dict[str, HostEntry] = {}
+        self.hosts: dict[str, HostRows] = {}
         self.sort_column = "name"
         self.sort_reverse = False
         self.filter_text = ""
@@ -88,10 +92,10 @@ class DomainStore:
         self._items: list[ListItem] = []
         self.shutdowns = ShutdownWatch()  # h/r requests the guest may ignore
 
-    def add_host(self, uri: str, label: str, readonly: bool = False) -> HostEntry:
+    def add_host(self, uri: str, label: str, readonly: bool = False) -> HostRows:
         entry = self.hosts.get(uri)
         if entry is None:
-            entry = self.hosts[uri] = HostEntry(uri, label, readonly=readonly)
+            entry = self.hosts[uri] = HostRows(uri, label, readonly=readonly)
             self.version += 1
         return entry
 
@@ -149,7 +153,7 @@ class DomainStore:
 
     def state_word(self, uri: str, row: DomainRow) -> str:
         """The word the list's State column shows ("shutoff", "saved", "ignored", ...)."""
-        return short_state(
+        return list_word(
             row.state, managed_save=row.managed_save, ignored=self.ignored_shutdown(uri, row)
         )
 
@@ -193,7 +197,11 @@ class DomainStore:
             rows = [r for r in entry.rows.values() if self.matches(r, uri)]
             # Name is the tie-breaker so equal values keep a stable, readable order.
             rows.sort(key=lambda r: r.name.casefold())
-            rows.sort(key=lambda r: key_fn(r, mode), reverse=self.sort_reverse)
+            if self.sort_column == "state":
+                # The word each row shows, "ignored" included: what you see is what is sorted.
+                rows.sort(key=lambda r: self.state_word(uri, r), reverse=self.sort_reverse)
+            else:
+                rows.sort(key=lambda r: key_fn(r, mode), reverse=self.sort_reverse)
             out.extend(ListItem(uri, r.uuid) for r in rows)
         return out
 

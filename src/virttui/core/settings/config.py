@@ -17,10 +17,13 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from virttui.core.settings import toml_writer
+import tomli_w
 
 CPU_MODES = ("host", "vcpu")  # CPU% relative to the whole host, or to the guest's vCPUs
 DEFAULT_HOST_URI = "qemu:///system"
+# The one default stats refresh interval: `--refresh` overrides settings.refresh_seconds, which
+# overrides this.
+DEFAULT_REFRESH = 1.0
 
 
 @dataclass(frozen=True)
@@ -36,7 +39,7 @@ class HostEntry:
 
 @dataclass(frozen=True)
 class Settings:
-    refresh_seconds: float = 2.0
+    refresh_seconds: float = DEFAULT_REFRESH
     cpu_mode: str = "host"
     ascii_glyphs: bool = False
     # Seconds a guest may take to act on a shutdown/reboot request before the list says it
@@ -48,6 +51,9 @@ class Settings:
 class Config:
     hosts: tuple[HostEntry, ...] = (HostEntry(DEFAULT_HOST_URI, "This host", True),)
     settings: Settings = field(default_factory=Settings)
+    # [keys]: binding id -> key names ("ctrl+s", "s,f5"), in file order. Which ids exist is the
+    # UI's business: it reports unknown ones at start-up.
+    keys: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -156,12 +162,37 @@ def _settings(raw: Any, problems: list[str]) -> Settings:
     return Settings(float(refresh), cpu_mode, ascii_glyphs, float(grace))
 
 
+KEYS_HINT = 'like "ctrl+s" or "s,f5" (comma-separated alternatives)'
+
+
+def _keys(raw: Any, problems: list[str]) -> tuple[tuple[str, str], ...]:
+    """[keys]: every value a non-empty string of key names; a bad entry is skipped with a
+    message, the others still apply."""
+    if not isinstance(raw, dict):
+        problems.append('[keys] must be a table of binding id = "key"; no key is remapped')
+        return ()
+    keys: list[tuple[str, str]] = []
+    for binding_id, value in raw.items():
+        if not isinstance(value, str):
+            problems.append(f"keys.{binding_id} must be a string of key names {KEYS_HINT}; skipped")
+            continue
+        names = [part.strip() for part in value.split(",")]
+        if not value.strip() or any(not name or " " in name for name in names):
+            problems.append(
+                f"keys.{binding_id} = {value!r} is not a list of key names {KEYS_HINT}; skipped"
+            )
+            continue
+        keys.append((binding_id, ",".join(names)))
+    return tuple(keys)
+
+
 def parse_config(document: dict[str, Any]) -> tuple[Config, list[str]]:
     """Build a Config from parsed TOML; bad values fall back to their default with a message."""
     problems: list[str] = []
     hosts = _hosts(document["hosts"], problems) if "hosts" in document else Config().hosts
     settings = _settings(document.get("settings", {}), problems)
-    return Config(hosts, settings), problems
+    keys = _keys(document.get("keys", {}), problems)
+    return Config(hosts, settings, keys), problems
 
 
 def load_config(path: Path | None = None) -> LoadedConfig:
@@ -190,7 +221,7 @@ def load_config(path: Path | None = None) -> LoadedConfig:
 
 
 def to_document(config: Config) -> dict[str, Any]:
-    return {
+    document: dict[str, Any] = {
         "settings": {
             "refresh_seconds": float(config.settings.refresh_seconds),
             "cpu_mode": config.settings.cpu_mode,
@@ -201,6 +232,9 @@ def to_document(config: Config) -> dict[str, Any]:
             {"uri": h.uri, "label": h.label, "autoconnect": h.autoconnect} for h in config.hosts
         ],
     }
+    if config.keys:
+        document["keys"] = dict(config.keys)  # the user's keymap survives a rewrite
+    return document
 
 
 def write_atomically(path: Path, data: bytes, mode: int = 0o600) -> None:
@@ -236,7 +270,7 @@ def save_config(config: Config, path: Path | None = None) -> Path:
     the reason when it cannot."""
     path = path or config_path()
     try:
-        text = "# virttui configuration, rewritten by virttui.\n" + toml_writer.dumps(
+        text = "# virttui configuration, rewritten by virttui.\n" + tomli_w.dumps(
             to_document(config)
         )
         write_atomically(path, text.encode("utf-8"))

@@ -4,6 +4,10 @@ A screen's `check_action` returns False for a write action while its target host
 the footer does not advertise it and the key does not run it. Textual then tries the next
 binding of the same key: `read_only_fallbacks` adds one per write key (hidden, action
 `read_only`), enabled only on a read-only host, which says "Read-only connection".
+
+A fallback's id is its binding's id plus `READ_ONLY_SUFFIX`: a user keymap that moves
+`domain.start` moves `domain.start.read_only` with it (`screens/common/keymap.py`), so the moved
+key still says why it does nothing.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from collections.abc import Collection, Iterable
 from textual.binding import Binding
 
 READ_ONLY_MESSAGE = "Read-only connection: actions are disabled"
+READ_ONLY_SUFFIX = ".read_only"
 
 
 def action_name(action: str) -> str:
@@ -21,11 +26,17 @@ def action_name(action: str) -> str:
 
 
 def read_only_fallbacks(
-    bindings: Iterable[Binding], write_actions: Collection[str]
+    bindings: Iterable[Binding | tuple[str, ...]], write_actions: Collection[str]
 ) -> list[Binding]:
     """A hidden `read_only` binding for every key bound to one of `write_actions`."""
     return [
-        Binding(b.key, "read_only", "Read-only", show=False)
+        Binding(
+            b.key,
+            "read_only",
+            "Read-only",
+            show=False,
+            id=None if b.id is None else b.id + READ_ONLY_SUFFIX,
+        )
         for b in bindings
-        if action_name(b.action) in write_actions
+        if isinstance(b, Binding) and action_name(b.action) in write_actions
     ]

@@ -4,7 +4,7 @@ worker, report libvirt's message on failure, read a domain's details before a di
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import libvirt
 from rich.text import Text
@@ -153,7 +153,9 @@ def close_screen(screen: Screen[Any]) -> None:
 def report_lines(app: VirtTUIApp, title: str, name: str, lines: list[str]) -> None:
     """One notification; an entry that could not go live is a warning, not silence."""
     text = "\n".join(visible(line) for line in [name, *lines])
-    severity = "warning" if "not possible live" in text else "information"
+    severity: Literal["warning", "information"] = (
+        "warning" if "not possible live" in text else "information"
+    )
     app.notify(text, title=title, severity=severity, markup=False, timeout=10)
 
 

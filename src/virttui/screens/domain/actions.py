@@ -1,4 +1,4 @@
-"""Every lifecycle action beyond the list's direct keys, as functions of (app, uri, uuid).
+"""The handlers of the domain action table's dialog entries, as functions of (app, uri, uuid).
 
 The domain list (key `a`), the details screen and the command palette call these. Each reads the
 domain's details in a worker, asks what it must (confirmation naming the domain, Cancel default;
@@ -9,17 +9,16 @@ own message on failure.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import libvirt
 from rich.text import Text
-from textual.app import SystemCommand
 
 from virttui.core.common.safe_text import visible
 from virttui.core.domain import actions as A
+from virttui.core.domain.action_table import LIFECYCLE
 from virttui.core.domain.clone import CloneResult, clone_domain
-from virttui.core.domain.lifecycle import LIFECYCLE
 from virttui.core.domain.menu import ACTION_ENTRIES, MenuEntry, entries_for, entry
 from virttui.core.domain.model import DomainDetails
 from virttui.core.domain.undefine import UndefineResult, storage_choices, undefine
@@ -112,23 +111,6 @@ def run_domain_action(app: VirtTUIApp, uri: str, uuid: str, action_id: str) -> N
 
     if writable_host(app, uri) is not None:
         with_details(app, uri, uuid, go)
-
-
-def domain_commands(app: VirtTUIApp, uri: str, uuid: str) -> Iterator[SystemCommand]:
-    """Palette entries for the actions of the menu (the direct lifecycle keys have their own)."""
-    yield SystemCommand(
-        "Domain: actions menu",
-        "Every action for this domain (a)",
-        lambda: open_actions_menu(app, uri, uuid),
-    )
-    for e in ACTION_ENTRIES:
-        if e.id in LIFECYCLE:
-            continue
-        yield SystemCommand(
-            f"Domain: {e.title.rstrip('.')}",
-            e.help,
-            lambda a=e.id: run_domain_action(app, uri, uuid, a),
-        )
 
 
 # ---------------------------------------------------------------------------------- handlers

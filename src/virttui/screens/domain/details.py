@@ -15,6 +15,7 @@ from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid, Horizontal, VerticalScroll
+from textual.document._document import Document
 from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Static, TabbedContent, TabPane, TextArea
@@ -22,18 +23,22 @@ from textual.widgets.text_area import Selection
 from textual.worker import Worker, WorkerState
 
 from virttui.core.common.safe_text import visible
+from virttui.core.domain.action_table import LIFECYCLE, by_id, write_actions
 from virttui.core.domain.history import memory_source
 from virttui.core.domain.info import collect_domain_details
-from virttui.core.domain.lifecycle import LIFECYCLE, action_allowed
+from virttui.core.domain.lifecycle import action_allowed
 from virttui.core.domain.model import DomainDetails
 from virttui.core.host.connection import DomainEvent, HostConnection
 from virttui.core.host.libvirt_runtime import error_message
 from virttui.core.host.stats import DomainRow
 from virttui.screens.common.readonly import READ_ONLY_MESSAGE, read_only_fallbacks
+from virttui.screens.domain.action_keys import domain_bindings
 from virttui.widgets.common.plain import plain
 from virttui.widgets.domain.details_view import devices, overview, state_text
 from virttui.widgets.domain.history_plot import GRAPHS, HistoryPlot
 
+ACTIONS = by_id()
+WRITE_ACTIONS = write_actions("details")
 GRAPH_WINDOWS = (60.0, 300.0, 600.0)  # seconds; `w` cycles
 TABS = ("tab-overview", "tab-devices", "tab-graphs", "tab-xml")
 RELOAD_EVENTS = ("lifecycle", "device-added", "device-removed", "metadata")
@@ -67,25 +72,19 @@ def find_matches(text: str, needle: str) -> list[int]:
 
 class DetailsScreen(Screen[None]):
     BINDINGS = [
-        Binding("s", "lifecycle('start')", "Start", id="details.start"),
-        Binding("h", "lifecycle('shutdown')", "Shutdown", id="details.shutdown"),
-        Binding("r", "lifecycle('reboot')", "Reboot", id="details.reboot"),
-        Binding("p", "lifecycle('pause')", "Pause", id="details.pause"),
-        Binding("F", "lifecycle('destroy')", "Off!", id="details.destroy"),
-        Binding("a", "actions_menu", "Actions", id="details.actions", tooltip="Every action"),
-        Binding("e", "edit_menu", "Edit", id="details.edit", tooltip="Notes and hardware"),
+        *domain_bindings("details"),
         Binding("escape", "back", "Back", id="details.back"),
-        Binding("1", "tab('tab-overview')", "Overview", show=False),
-        Binding("2", "tab('tab-devices')", "Devices", show=False),
-        Binding("3", "tab('tab-graphs')", "Graphs", show=False),
-        Binding("4", "tab('tab-xml')", "XML", show=False),
+        Binding("1", "tab('tab-overview')", "Overview", show=False, id="details.tab_overview"),
+        Binding("2", "tab('tab-devices')", "Devices", show=False, id="details.tab_devices"),
+        Binding("3", "tab('tab-graphs')", "Graphs", show=False, id="details.tab_graphs"),
+        Binding("4", "tab('tab-xml')", "XML", show=False, id="details.tab_xml"),
         Binding("slash,ctrl+f", "search", "Search", id="details.search"),
         Binding("n", "search_step(1)", "Next", show=False, id="details.next"),
         Binding("N", "search_step(-1)", "Prev", show=False, id="details.prev"),
         Binding("w", "graph_window", "Window", show=False, id="details.window"),
         Binding("R", "reload", "Reload", show=False, id="details.reload"),
     ]
-    BINDINGS += read_only_fallbacks(BINDINGS, ("lifecycle", "actions_menu", "edit_menu"))
+    BINDINGS += read_only_fallbacks(BINDINGS, WRITE_ACTIONS)
 
     def __init__(self, host: HostConnection, uri: str, uuid: str) -> None:
         super().__init__()
@@ -135,7 +134,8 @@ class DetailsScreen(Screen[None]):
 
     # ------------------------------------------------------------------ data
     def row(self) -> DomainRow | None:
-        return self.app.store.row(self.uri, self.uuid)  # type: ignore[attr-defined, no-any-return]
+        row: DomainRow | None = self.app.store.row(self.uri, self.uuid)  # type: ignore[attr-defined]
+        return row
 
     def domain_name(self) -> str:
         if self.details is not None:
@@ -257,7 +257,7 @@ class DetailsScreen(Screen[None]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "read_only":
             return self.host.readonly
-        if action in ("lifecycle", "actions_menu", "edit_menu") and self.host.readonly:
+        if action in WRITE_ACTIONS and self.host.readonly:
             return False  # not in the footer; the key falls through to `read_only`
         if action == "lifecycle":
             row = self.row()
@@ -266,12 +266,22 @@ class DetailsScreen(Screen[None]):
             return True if action_allowed(LIFECYCLE[str(parameters[0])], row.state) else None
         if action in ("actions_menu", "edit_menu"):
             return True
+        if action == "domain_action":
+            row = self.row()
+            ok = row is not None and ACTIONS[str(parameters[0])].allowed_state(row.state)
+            return True if ok else None
         if action in ("search_step",):
             return bool(self._matches) and self.query_one(TabbedContent).active == "tab-xml"
         return True
 
     def action_lifecycle(self, action_id: str) -> None:
         self.app.run_lifecycle(action_id, [self.target])  # type: ignore[attr-defined]
+
+    def action_domain_action(self, action_id: str) -> None:
+        """A dialog action of the table bound to a key (its handler checks the details)."""
+        from virttui.screens.domain.actions import run_domain_action
+
+        run_domain_action(self.app, self.uri, self.uuid, action_id)  # type: ignore[arg-type]
 
     def action_read_only(self) -> None:
         self.app.notify(READ_ONLY_MESSAGE, severity="warning", markup=False)
@@ -331,7 +341,7 @@ class DetailsScreen(Screen[None]):
         self._match_index = -1
         if self._matches:
             area = self.query_one("#xml", XmlView)
-            cursor = area.document.get_index_from_location(area.selection.start)
+            cursor = self._document(area).get_index_from_location(area.selection.start)
             after = [i for i, offset in enumerate(self._matches) if offset >= cursor]
             self._select_match(after[0] if after else 0)
         else:
@@ -343,11 +353,18 @@ class DetailsScreen(Screen[None]):
         if self._matches:
             self._select_match((self._match_index + direction) % len(self._matches))
 
+    @staticmethod
+    def _document(area: TextArea) -> Document:
+        """The XML's document: a plain (or syntax-aware) Document, which maps offsets."""
+        document = area.document
+        assert isinstance(document, Document)
+        return document
+
     def _select_match(self, index: int) -> None:
         self._match_index = index
         area = self.query_one("#xml", XmlView)
         start = self._matches[index]
-        document = area.document
+        document = self._document(area)
         area.selection = Selection(
             document.get_location_from_index(start),
             document.get_location_from_index(start + len(self._needle)),

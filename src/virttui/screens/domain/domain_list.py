@@ -11,42 +11,32 @@ from textual.timer import Timer
 from textual.widgets import Footer, Input, Static
 
 from virttui.core.common.units import human_age
-from virttui.core.domain.lifecycle import LIFECYCLE, action_allowed
+from virttui.core.domain.action_table import LIFECYCLE, by_id, write_actions
+from virttui.core.domain.lifecycle import action_allowed
 from virttui.core.domain.states import state_name
 from virttui.core.domain.store import SORT_KEYS, ListItem
 from virttui.screens.common.readonly import READ_ONLY_MESSAGE, action_name, read_only_fallbacks
+from virttui.screens.domain.action_keys import domain_bindings
 from virttui.widgets.common.plain import plain
 from virttui.widgets.domain.table import DomainTable
 
 REFRESH_STEPS = (0.5, 1.0, 2.0, 5.0, 10.0)
+ACTIONS = by_id()
 SORTABLE = [
     c
     for c in ("name", "state", "cpu", "vcpus", "mem", "rd", "wr", "rx", "tx", "auto")
     if c in SORT_KEYS
 ]
 # What a read-only connection refuses (libvirt denies consoles and screenshots read-only too).
-WRITE_ACTIONS = frozenset(
-    {"lifecycle", "actions_menu", "edit_menu", "migrate", "serial_console", "graphical_console"}
-)
+WRITE_ACTIONS = write_actions("list")
+# The domain keys come from the action table; the footer shows them, then Host, then the rest.
+_DOMAIN_KEYS = domain_bindings("list")
+_AFTER_EDIT = next(i for i, b in enumerate(_DOMAIN_KEYS) if b.id == "domain.edit") + 1
 
 
 class DomainsScreen(Screen[None]):
     BINDINGS = [
-        Binding("s", "lifecycle('start')", "Start", id="domain.start", tooltip="Boot the domain"),
-        Binding(
-            "h", "lifecycle('shutdown')", "Shutdown", id="domain.shutdown", tooltip="ACPI shutdown"
-        ),
-        Binding("r", "lifecycle('reboot')", "Reboot", id="domain.reboot"),
-        Binding("p", "lifecycle('pause')", "Pause", id="domain.pause", tooltip="Pause or resume"),
-        Binding(
-            "F",
-            "lifecycle('destroy')",
-            "Off!",
-            id="domain.destroy",
-            tooltip="Force off (asks first)",
-        ),
-        Binding("a", "actions_menu", "Actions", id="domain.actions", tooltip="Every action"),
-        Binding("e", "edit_menu", "Edit", id="domain.edit", tooltip="Notes and hardware"),
+        *_DOMAIN_KEYS[:_AFTER_EDIT],
         Binding(
             "H", "host_screen", "Host", id="host.open", tooltip="Host capabilities and overcommit"
         ),
@@ -58,16 +48,7 @@ class DomainsScreen(Screen[None]):
             id="host.connections",
             tooltip="Connection manager",
         ),
-        Binding("m", "migrate", "Migrate", show=False, id="domain.migrate"),
-        Binding("v", "serial_console", "Console", id="domain.console", tooltip="Serial console"),
-        Binding(
-            "g",
-            "graphical_console",
-            "Screen",
-            show=False,
-            id="domain.graphics",
-            tooltip="Graphical console drawn in the terminal",
-        ),
+        *_DOMAIN_KEYS[_AFTER_EDIT:],
         Binding("W", "console_switcher", "Consoles", show=False, id="console.switch"),
         Binding("slash", "filter", "Filter", id="list.filter"),
         Binding("o", "sort_next", "Sort", id="list.sort"),
@@ -78,7 +59,7 @@ class DomainsScreen(Screen[None]):
         Binding("space", "toggle_select", "Select", show=False, id="list.select"),
         Binding("shift+down", "select_move(1)", "Select down", show=False, id="list.select_down"),
         Binding("shift+up", "select_move(-1)", "Select up", show=False, id="list.select_up"),
-        Binding("escape", "clear_filter", "Clear filter", show=False),
+        Binding("escape", "clear_filter", "Clear filter", show=False, id="list.clear_filter"),
     ]
     BINDINGS += read_only_fallbacks(BINDINGS, WRITE_ACTIONS)
 
@@ -212,12 +193,24 @@ class DomainsScreen(Screen[None]):
             target = self._current_domain()
             row = self.app.store.row(*target) if target else None  # type: ignore[attr-defined]
             return True if row is not None and row.active else None
-        if action in ("actions_menu", "edit_menu"):
+        if action in ("actions_menu", "edit_menu", "domain_action"):
             item = self.table.current
             host = self.app.hosts.get(item.uri) if item is not None else None  # type: ignore[attr-defined]
             ok = item is not None and item.uuid is not None and host is not None
-            return True if ok and not host.readonly else None
+            if ok and action == "domain_action":
+                row = self.app.store.row(item.uri, item.uuid)  # type: ignore[attr-defined, union-attr]
+                entry = ACTIONS[str(parameters[0])]
+                ok = row is not None and entry.allowed_state(row.state)
+            return True if ok and not host.readonly else None  # type: ignore[union-attr]
         return True
+
+    def action_domain_action(self, action_id: str) -> None:
+        """A dialog action of the table bound to a key (its handler checks the details)."""
+        from virttui.screens.domain.actions import run_domain_action
+
+        item = self.table.current
+        if item is not None and item.uuid is not None and not self.refuse_read_only():
+            run_domain_action(self.app, item.uri, item.uuid, action_id)  # type: ignore[arg-type]
 
     def action_actions_menu(self) -> None:
         from virttui.screens.domain.actions import open_actions_menu
@@ -381,9 +374,10 @@ class DomainsScreen(Screen[None]):
         (a footer rebuild per cursor move made key presses slow with 1000 domains)."""
         app = self.app
         targets = app.action_targets()  # type: ignore[attr-defined]
+        store = app.store  # type: ignore[attr-defined]
         states = tuple(
-            sorted({getattr(app.store.row(u, d), "state", None) for u, d in targets}, key=str)
-        )  # type: ignore[attr-defined]
+            sorted({getattr(store.row(u, d), "state", None) for u, d in targets}, key=str)
+        )
         readonly = tuple(sorted({app.hosts[u].readonly for u, _ in targets if u in app.hosts}))  # type: ignore[attr-defined]
         item = self.table.current
         return (states, readonly, item is not None and item.uuid is not None, len(targets) > 1)

@@ -99,11 +99,7 @@ def run_edit(app: VirtTUIApp, uri: str, uuid: str, edit_id: str) -> None:
 
 
 def edit_commands(app: VirtTUIApp, uri: str, uuid: str) -> Iterator[SystemCommand]:
-    yield SystemCommand(
-        "Domain: edit menu",
-        "Notes, resources and hardware (e)",
-        lambda: open_edit_menu(app, uri, uuid),
-    )
+    """The Edit menu's entries (the menu itself is an entry of the domain action table)."""
     for e in EDIT_ENTRIES:
         yield SystemCommand(
             f"Edit: {e.title.rstrip('.')}", e.help, lambda a=e.id: run_edit(app, uri, uuid, a)

@@ -22,7 +22,7 @@ from textual.strip import Strip
 
 from virttui.core.common.safe_text import visible
 from virttui.core.common.units import human_age, human_kib, human_rate
-from virttui.core.domain.store import DomainStore, HostEntry, ListItem
+from virttui.core.domain.store import DomainStore, HostRows, ListItem
 from virttui.core.host.stats import DomainRow
 from virttui.widgets.common.glyphs import Glyphs, pick_glyphs, sparkline
 
@@ -146,7 +146,7 @@ class DomainTable(ScrollView, can_focus=True):
         self._name_cells: dict[str, tuple[tuple[str, ...], int]] = {}  # uri -> (names, widest)
 
     # ---------------------------------------------------------------- model sync
-    def name_cells(self, uri: str, entry: HostEntry) -> int:
+    def name_cells(self, uri: str, entry: HostRows) -> int:
         """Widest domain name of a host in terminal cells (CJK/emoji count 2), as drawn (escapes
         shown). Measured again only when the host's names change: the store replaces its
         members tuple then, so an identity check keeps 1000 idle domains free."""
