@@ -26,6 +26,7 @@ from virttui.core.domain.lifecycle import LIFECYCLE, action_allowed
 from virttui.core.domain.shutdown_watch import DEFAULT_GRACE
 from virttui.core.domain.store import DomainStore
 from virttui.core.host.connection import ConnState, DomainEvent, HostConnection, HostSnapshot
+from virttui.core.host.facade import HostFacade
 from virttui.core.host.libvirt_runtime import error_message
 from virttui.resources import stylesheets
 from virttui.screens.domain.domain_list import DomainsScreen
@@ -113,6 +114,8 @@ class VirtTUIApp(App[None]):
         self.store = DomainStore()
         self.store.shutdowns.grace = shutdown_grace
         self.hosts: dict[str, HostConnection] = {}
+        # One facade per open connection: the screens' only door to libvirt.
+        self.facades: dict[str, HostFacade] = {}
         self._listener = _Listener(self)
         self._fallback_done = False
         self._gc_frozen = False
@@ -159,16 +162,22 @@ class VirtTUIApp(App[None]):
             on_connect=_demo_extras if spec.demo else None,
         )
         self.hosts[spec.uri] = host
+        self.facades[spec.uri] = HostFacade(host)
         host.start()
         return host
 
     def stop_host(self, uri: str) -> None:
         """Forget a host: its poller stops in a thread (never blocks the UI), its rows go."""
         host = self.hosts.pop(uri, None)
+        self.facades.pop(uri, None)
         self.store.remove_host(uri)
         if host is not None:
             self.run_worker(lambda: host.stop(2.0), thread=True, group="host-stop")
         self.refresh_domains(force=True)
+
+    def facade(self, uri: str) -> HostFacade | None:
+        """The facade of an open connection (None when `uri` is not open)."""
+        return self.facades.get(uri)
 
     def open_demo(self) -> None:
         from virttui.demo import demo_uri
@@ -316,7 +325,7 @@ class VirtTUIApp(App[None]):
         ]
 
     def open_details(self, uri: str, uuid: str) -> None:
-        host = self.hosts.get(uri)
+        host = self.facades.get(uri)
         if host is not None and self.store.row(uri, uuid) is not None:
             from virttui.screens.domain.details import DetailsScreen
 
@@ -431,10 +440,10 @@ class VirtTUIApp(App[None]):
         for uri, uuid in targets:
             if worker.is_cancelled:
                 return
-            host = self.hosts[uri]
+            host = self.facades[uri]
             name = self._domain_name((uri, uuid))
             try:
-                host.call(lambda conn, u=uuid: action.run(conn.lookupByUUIDString(u)))
+                host.lifecycle(uuid, action_id)
             except Exception as exc:  # noqa: BLE001 - every failure is shown, none crashes the UI
                 # DomainActionError carries libvirt's own message without the "action name:" prefix.
                 results.append((name, getattr(exc, "message", None) or error_message(exc)))

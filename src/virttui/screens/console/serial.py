@@ -13,7 +13,7 @@ from textual.app import App
 from textual.widget import Widget
 
 from virttui.core.console.serial import SerialSession
-from virttui.core.host.connection import NotConnected
+from virttui.core.host.facade import HostFacade
 from virttui.screens.console import registry as console_registry
 from virttui.screens.console.base import ConsoleScreen
 from virttui.widgets.console.terminal_view import TerminalView, stty_command
@@ -23,7 +23,9 @@ class SerialConsoleScreen(ConsoleScreen):
     KIND = "serial"
     TITLE_WORD = "Serial console"
 
-    def __init__(self, host: Any, uuid: str, name: str, *, scrollback: int | None = None) -> None:
+    def __init__(
+        self, host: HostFacade, uuid: str, name: str, *, scrollback: int | None = None
+    ) -> None:
         super().__init__(host, uuid, name)
         kwargs = {} if scrollback is None else {"scrollback": scrollback}
         self.terminal = TerminalView(send=self._send, classes="console-view", **kwargs)
@@ -42,22 +44,17 @@ class SerialConsoleScreen(ConsoleScreen):
         session = self.handle
         if self.state != "connected" or not isinstance(session, SerialSession):
             return
-        try:
-            current = self.host.call(lambda conn: conn)
-        except NotConnected:
-            current = None
-        if session.conn is not None and current is not session.conn and session.is_open:
+        if self.host.serial_connection_replaced(session):
             self.console_ended(self._token, "the connection the console ran on was closed")
 
     # ------------------------------------------------------------------ hooks
     def open_console(self, force: bool, token: int) -> SerialSession:
-        session = SerialSession(
-            on_data=self.terminal.feed,
-            on_ended=lambda reason: self.console_ended(token, reason),
+        return self.host.open_serial(
+            self.uuid,
+            self.terminal.feed,
+            lambda reason: self.console_ended(token, reason),
+            force=force,
         )
-        dom = self.host.call(lambda conn: conn.lookupByUUIDString(self.uuid))
-        session.open(dom, force=force)
-        return session
 
     def close_console(self, handle: Any) -> None:
         handle.close()
@@ -94,7 +91,7 @@ class SerialConsoleScreen(ConsoleScreen):
 
 def open_serial_console(app: App[Any], uri: str, uuid: str) -> SerialConsoleScreen:
     """Show the serial console of a domain: its existing screen, or a new one."""
-    host = app.hosts[uri]  # type: ignore[attr-defined]
+    host = app.facade(uri)  # type: ignore[attr-defined]
     entry = console_registry.ConsoleEntry("serial", uri, uuid, _domain_name(app, uri, uuid))
     screen = console_registry.show(app, entry, SerialConsoleScreen, host, uuid, entry.name)
     assert isinstance(screen, SerialConsoleScreen)

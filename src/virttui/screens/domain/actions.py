@@ -12,18 +12,17 @@ import os
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
-import libvirt
 from rich.text import Text
 from textual.app import SystemCommand
 
 from virttui.core.common.safe_text import visible
-from virttui.core.domain import actions as A
-from virttui.core.domain.clone import CloneResult, clone_domain
+from virttui.core.domain.clone import CloneResult
 from virttui.core.domain.lifecycle import LIFECYCLE
 from virttui.core.domain.menu import ACTION_ENTRIES, MenuEntry, entries_for, entry
 from virttui.core.domain.model import DomainDetails
-from virttui.core.domain.undefine import UndefineResult, storage_choices, undefine
+from virttui.core.domain.undefine import UndefineResult
 from virttui.core.host.connection import HostConnection
+from virttui.core.host.facade import HostFacade
 from virttui.screens.common.confirm import ConfirmScreen
 from virttui.screens.common.ui_jobs import (
     close_screen,
@@ -49,10 +48,6 @@ if TYPE_CHECKING:
 SAVE_DIR = "/var/lib/libvirt/qemu/save"
 
 Handler = Callable[["VirtTUIApp", str, str, DomainDetails], None]
-
-
-def _dom(conn: libvirt.virConnect, uuid: str) -> libvirt.virDomain:
-    return conn.lookupByUUIDString(uuid)
 
 
 def menu_rows(entries: list[MenuEntry], details: DomainDetails) -> list[tuple[str, str, str, str]]:
@@ -144,7 +139,7 @@ def reset(app: VirtTUIApp, uri: str, uuid: str, details: DomainDetails) -> None:
             app,
             uri,
             "Reset",
-            lambda c: A.reset(_dom(c, uuid)),
+            lambda f: f.reset(uuid),
             lambda _r: notify_done(app, "Reset", f"{name}: reset"),
         )
 
@@ -179,7 +174,7 @@ def offer_after_ignored_request(app: VirtTUIApp, uri: str, uuid: str, kind: str)
                 app,
                 uri,
                 "Reset",
-                lambda c: A.reset(_dom(c, uuid)),
+                lambda f: f.reset(uuid),
                 lambda _r: _reset_done(app, uri, uuid, name),
             )
 
@@ -205,7 +200,7 @@ def save(app: VirtTUIApp, uri: str, uuid: str, details: DomainDetails) -> None:
             app,
             uri,
             "Save",
-            lambda c: A.save_to_file(_dom(c, uuid), path, overwrite=overwrite),
+            lambda f: f.save_to_file(uuid, path, overwrite=overwrite),
             lambda _r: notify_done(app, "Saved", f"{name}: saved to {path} and stopped"),
         )
 
@@ -237,7 +232,7 @@ def save(app: VirtTUIApp, uri: str, uuid: str, details: DomainDetails) -> None:
                 app,
                 uri,
                 "Save",
-                lambda c: A.save_target_exists(c, path),
+                lambda f: f.save_target_exists(path),
                 lambda exists: checked(path, exists),
                 mutating=False,
             )
@@ -263,7 +258,7 @@ def restore(app: VirtTUIApp, uri: str, _uuid: str = "", _details: object = None)
                 app,
                 uri,
                 "Restore",
-                lambda c: A.restore_from_file(c, path).name(),
+                lambda f: f.restore_from_file(path),
                 lambda name: notify_done(app, "Restored", f"{name}: restored from {path}"),
             )
 
@@ -286,7 +281,7 @@ def managed_save(app: VirtTUIApp, uri: str, uuid: str, details: DomainDetails) -
             app,
             uri,
             "Managed save",
-            lambda c: A.managed_save(_dom(c, uuid)),
+            lambda f: f.managed_save(uuid),
             lambda _r: notify_done(app, "Managed save", f"{name}: saved; start resumes it"),
         )
 
@@ -301,8 +296,8 @@ def remove_managed_save(app: VirtTUIApp, uri: str, uuid: str, details: DomainDet
             app,
             uri,
             "Remove managed save",
-            lambda c: A.remove_managed_save(_dom(c, uuid)),
-            lambda _r: _managed_save_removed(app, uri, uuid, name),
+            lambda f: f.remove_managed_save(uuid),  # the list re-reads it (no event says so)
+            lambda _r: notify_done(app, "Managed save removed", f"{name}: boots afresh"),
         )
 
     confirm(
@@ -314,13 +309,6 @@ def remove_managed_save(app: VirtTUIApp, uri: str, uuid: str, details: DomainDet
     )
 
 
-def _managed_save_removed(app: VirtTUIApp, uri: str, uuid: str, name: str) -> None:
-    host = app.hosts.get(uri)
-    if host is not None:
-        host.forget_managed_save(uuid)  # no event says so: the list re-reads it
-    notify_done(app, "Managed save removed", f"{name}: boots afresh")
-
-
 def toggle_autostart(app: VirtTUIApp, uri: str, uuid: str, details: DomainDetails) -> None:
     name = details.definition.name
     enable = not details.autostart
@@ -329,7 +317,7 @@ def toggle_autostart(app: VirtTUIApp, uri: str, uuid: str, details: DomainDetail
         app,
         uri,
         "Autostart",
-        lambda c: A.set_autostart(_dom(c, uuid), enable),
+        lambda f: f.set_autostart(uuid, enable),
         lambda _r: notify_done(app, "Autostart", f"{name}: autostart {word}"),
     )
 
@@ -345,7 +333,7 @@ def rename(app: VirtTUIApp, uri: str, uuid: str, details: DomainDetails) -> None
                 app,
                 uri,
                 "Rename",
-                lambda c: A.rename(_dom(c, uuid), new).name(),
+                lambda f: f.rename(uuid, new),
                 lambda got: notify_done(app, "Renamed", f"{name} is now {got}"),
             )
 
@@ -377,7 +365,7 @@ def clone(app: VirtTUIApp, uri: str, uuid: str, details: DomainDetails) -> None:
             app,
             uri,
             "Clone",
-            lambda c: clone_domain(_dom(c, uuid), new, progress=feed),
+            lambda f: f.clone(uuid, new, progress=feed),
             finished,
             failed=lambda _m: close_screen(progress),
         )
@@ -395,7 +383,7 @@ def clone(app: VirtTUIApp, uri: str, uuid: str, details: DomainDetails) -> None:
 
 
 def _undefine_facts(
-    dom: libvirt.virDomain, details: DomainDetails, others: list[HostConnection]
+    host: HostFacade, uuid: str, details: DomainDetails, others: list[HostConnection]
 ) -> UndefineFacts:
     """Blocking (worker): the checklist marks storage that a domain or image on any of `others`
     (the open connections) uses."""
@@ -406,7 +394,7 @@ def _undefine_facts(
         has_managed_save=bool(details.has_managed_save),
         snapshot_count=details.snapshot_count or 0,
         has_nvram=bool(firmware.nvram) or firmware.kind == "efi",
-        storage=tuple(storage_choices(dom, others)),
+        storage=tuple(host.storage_choices(uuid, others)),
     )
 
 
@@ -419,15 +407,15 @@ def undefine_domain(app: VirtTUIApp, uri: str, uuid: str, details: DomainDetails
         app.push_screen(UndefineScreen(facts), answered)
 
     others = list(app.hosts.values())  # read here, on the UI thread
-    run_job(app, uri, "Undefine", lambda c: _undefine_facts(_dom(c, uuid), details, others), ask)
+    run_job(app, uri, "Undefine", lambda f: _undefine_facts(f, uuid, details, others), ask)
 
 
 def _run_undefine(app: VirtTUIApp, uri: str, uuid: str, choice: UndefineChoice) -> None:
     others = list(app.hosts.values())
 
-    def job(conn: libvirt.virConnect) -> UndefineResult:
-        return undefine(
-            _dom(conn, uuid),
+    def job(host: HostFacade) -> UndefineResult:
+        return host.undefine(
+            uuid,
             managed_save=choice.managed_save,
             snapshots_metadata=choice.snapshots_metadata,
             nvram=choice.nvram,

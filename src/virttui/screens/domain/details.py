@@ -1,6 +1,6 @@
 """The details screen of one domain: overview, devices, live graphs and the domain XML.
 
-Details and XML are read in a thread worker (`host.call`), again after every lifecycle, device
+Details and XML are read in a thread worker (the host's facade), again after every lifecycle, device
 or metadata event of this domain. The state line and the graphs follow the bulk poller through
 the store (`store_updated`), so an open details screen costs no extra RPC per refresh.
 """
@@ -23,11 +23,11 @@ from textual.worker import Worker, WorkerState
 
 from virttui.core.common.safe_text import visible
 from virttui.core.domain.history import memory_source
-from virttui.core.domain.info import collect_domain_details
 from virttui.core.domain.lifecycle import LIFECYCLE, action_allowed
 from virttui.core.domain.model import DomainDetails
 from virttui.core.domain.stats import DomainRow
-from virttui.core.host.connection import DomainEvent, HostConnection
+from virttui.core.host.connection import DomainEvent
+from virttui.core.host.facade import HostFacade
 from virttui.core.host.libvirt_runtime import error_message
 from virttui.screens.common.readonly import READ_ONLY_MESSAGE, read_only_fallbacks
 from virttui.widgets.common.plain import plain
@@ -87,7 +87,7 @@ class DetailsScreen(Screen[None]):
     ]
     BINDINGS += read_only_fallbacks(BINDINGS, ("lifecycle", "actions_menu", "edit_menu"))
 
-    def __init__(self, host: HostConnection, uri: str, uuid: str) -> None:
+    def __init__(self, host: HostFacade, uri: str, uuid: str) -> None:
         super().__init__()
         self.host = host
         self.uri = uri
@@ -166,14 +166,8 @@ class DetailsScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="details-load")
     def load_details(self) -> None:
-        uuid = self.uuid
-
-        def read(conn: Any) -> tuple[DomainDetails, str]:
-            dom = conn.lookupByUUIDString(uuid)
-            # Flags 0: libvirt leaves graphics passwords out unless asked for secure XML.
-            return collect_domain_details(dom), dom.XMLDesc(0)
-
-        details, xml = self.host.call(read)
+        # The live XML without secrets: libvirt leaves graphics passwords out unless asked.
+        details, xml = self.host.details_and_xml(self.uuid)
         self.post_message(DetailsLoaded(details, xml))
 
     @on(DetailsLoaded)

@@ -246,7 +246,7 @@ class DomainsScreen(Screen[None]):
         from virttui.screens.host.host import HostScreen
 
         uri = self.current_uri()
-        host = self.app.hosts.get(uri) if uri else None  # type: ignore[attr-defined]
+        host = self.app.facade(uri) if uri else None  # type: ignore[attr-defined]
         if host is not None:
             self.app.push_screen(HostScreen(host))
 

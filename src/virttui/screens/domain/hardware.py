@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
-import libvirt
 from rich.text import Text
 
 from virttui.core.common.safe_text import visible
@@ -14,7 +13,8 @@ from virttui.core.domain import devices as D
 from virttui.core.domain import edit_checks as E
 from virttui.core.domain.action_result import Applied
 from virttui.core.domain.model import DomainDetails
-from virttui.core.storage.image_format import FormatGuess, detect_format
+from virttui.core.host.facade import HostFacade
+from virttui.core.storage.image_format import FormatGuess
 from virttui.screens.common.confirm import ConfirmScreen
 from virttui.screens.common.ui_jobs import apply_and_report, confirm, dialog_title, run_job
 from virttui.screens.domain.action_dialogs import PickScreen
@@ -37,7 +37,8 @@ if TYPE_CHECKING:
     from virttui.app import VirtTUIApp
 
 V = TypeVar("V")
-HostCheck = Callable[[libvirt.virConnect, libvirt.virDomain, bool, V], list[E.Finding]]
+# (the host's facade, the domain's UUID, the form's value) -> findings; runs in a worker.
+HostCheck = Callable[[HostFacade, str, V], list[E.Finding]]
 
 REMOTE_NOTE = (
     "Remote host: disk paths are checked only against its storage pools, bridges only where "
@@ -45,23 +46,12 @@ REMOTE_NOTE = (
 )
 
 
-def _pools(conn: libvirt.virConnect) -> list[str]:
-    return sorted(
-        p.name() for p in conn.listAllStoragePools(libvirt.VIR_CONNECT_LIST_STORAGE_POOLS_ACTIVE)
-    )
-
-
-def _networks(conn: libvirt.virConnect) -> dict[str, bool]:
-    """Every network of the host, name -> active (an inactive one can be started from the form)."""
-    return {n.name(): bool(n.isActive()) for n in conn.listAllNetworks(0)}
-
-
 def with_host_checks(
     app: VirtTUIApp, uri: str, uuid: str, form: FormScreen[Any], check: HostCheck[Any]
 ) -> FormScreen[Any]:
-    """Give `form` a checker running `check(conn, dom, local, value)` in a worker before the form
+    """Give `form` a checker running `check(facade, uuid, value)` in a worker before the form
     closes, and a network starter; says up front what a remote host cannot check."""
-    host = app.hosts.get(uri)
+    host = app.facade(uri)
     uri_local = bool(host is not None and host.is_local)
 
     def checker(
@@ -69,18 +59,22 @@ def with_host_checks(
         done: Callable[[list[E.Finding]], None],
         failed: Callable[[str], None],
     ) -> None:
-        def job(conn: libvirt.virConnect) -> list[E.Finding]:
-            local = E.checks_host_directly(conn, uri_local)
-            return check(conn, conn.lookupByUUIDString(uuid), local, value)
-
-        run_job(app, uri, "Check against the host", job, done, failed=failed, mutating=False)
+        run_job(
+            app,
+            uri,
+            "Check against the host",
+            lambda f: check(f, uuid, value),
+            done,
+            failed=failed,
+            mutating=False,
+        )
 
     def start(network: str, done: Callable[[str | None], None]) -> None:
         run_job(
             app,
             uri,
             f"Start network {network}",
-            lambda conn: E.start_network(conn, network),
+            lambda f: f.start_network(network),
             lambda _result: done(None),
             failed=done,
         )
@@ -97,16 +91,12 @@ def report_unchecked(form: FormScreen[Any], lines: list[str]) -> list[str]:
     return [*lines, *(f"not checked: {visible(m)}" for m in form.not_checked)]
 
 
-def _check_disk(
-    conn: libvirt.virConnect, _dom: libvirt.virDomain, local: bool, req: DiskRequest
-) -> list[E.Finding]:
-    return [] if req.new_volume else E.check_disk_path(conn, req.path, local)
+def _check_disk(host: HostFacade, _uuid: str, req: DiskRequest) -> list[E.Finding]:
+    return [] if req.new_volume else host.check_disk_path(req.path)
 
 
-def _check_nic(
-    conn: libvirt.virConnect, dom: libvirt.virDomain, local: bool, req: NicRequest
-) -> list[E.Finding]:
-    return E.check_nic(conn, dom, network=req.network, bridge=req.bridge, mac=req.mac, local=local)
+def _check_nic(host: HostFacade, uuid: str, req: NicRequest) -> list[E.Finding]:
+    return host.check_nic(uuid, network=req.network, bridge=req.bridge, mac=req.mac)
 
 
 def _where(applied: Applied) -> str:
@@ -120,10 +110,10 @@ def add_disk(app: VirtTUIApp, uri: str, uuid: str, details: DomainDetails) -> No
         if req is None:
             return
 
-        def job(dom: libvirt.virDomain) -> list[str]:
+        def job(host: HostFacade) -> list[str]:
             if req.new_volume:
-                applied, target, path = D.add_disk_new_volume(
-                    dom,
+                applied, target, path = host.add_disk_new_volume(
+                    uuid,
                     req.pool,
                     req.volume,
                     req.size_bytes,
@@ -136,10 +126,10 @@ def add_disk(app: VirtTUIApp, uri: str, uuid: str, details: DomainDetails) -> No
                 # never qcow2 by assumption.
                 fmt, detected = req.fmt, ""
                 if fmt == DETECT:
-                    guess = detect_format(dom.connect(), req.path)
+                    guess = host.detect_format(req.path)
                     fmt, detected = guess.format, f", format {guess.describe()}"
-                applied, target = D.add_disk_path(
-                    dom,
+                applied, target = host.add_disk_path(
+                    uuid,
                     req.path,
                     bus=req.bus,
                     cache=req.cache,
@@ -153,7 +143,10 @@ def add_disk(app: VirtTUIApp, uri: str, uuid: str, details: DomainDetails) -> No
 
     def probe(path: str) -> FormatGuess:
         """Runs in the dialog's worker thread, through the host's connection."""
-        return app.hosts[uri].call(lambda conn: detect_format(conn, path))
+        host = app.facade(uri)
+        if host is None:
+            raise LookupError(f"{uri}: no such connection")
+        return host.detect_format(path)
 
     form: FormScreen[Any]
 
@@ -169,7 +162,7 @@ def add_disk(app: VirtTUIApp, uri: str, uuid: str, details: DomainDetails) -> No
         )
         app.push_screen(form, answered)
 
-    run_job(app, uri, "Add disk", _pools, ask, mutating=False)
+    run_job(app, uri, "Add disk", HostFacade.active_pools, ask, mutating=False)
 
 
 def _pick_then_confirm(
@@ -208,18 +201,16 @@ def remove_disk(app: VirtTUIApp, uri: str, uuid: str, details: DomainDetails) ->
             uuid,
             "Remove disk",
             d.name,
-            lambda dom: [f"{target}: " + _where(D.remove_disk(dom, target))],
+            lambda f: [f"{target}: " + _where(f.remove_disk(uuid, target))],
         )
 
     items = [(t, f"{label} ({paths[t]})") for t, label in items]
     _pick_then_confirm(app, "disk", d.name, items, "The storage itself is kept.", go)
 
 
-def _check_image(
-    conn: libvirt.virConnect, _dom: libvirt.virDomain, local: bool, value: tuple[str, str]
-) -> list[E.Finding]:
+def _check_image(host: HostFacade, _uuid: str, value: tuple[str, str]) -> list[E.Finding]:
     """(bus or drive, image path): an empty drive needs no image."""
-    return E.check_disk_path(conn, value[1], local) if value[1] else []
+    return host.check_disk_path(value[1]) if value[1] else []
 
 
 def add_cdrom(app: VirtTUIApp, uri: str, uuid: str, details: DomainDetails) -> None:
@@ -231,8 +222,8 @@ def add_cdrom(app: VirtTUIApp, uri: str, uuid: str, details: DomainDetails) -> N
         bus, path = result
         forced = form.forced
 
-        def job(dom: libvirt.virDomain) -> list[str]:
-            applied, target = D.add_cdrom(dom, bus=bus, path=path, config_only=forced)
+        def job(host: HostFacade) -> list[str]:
+            applied, target = host.add_cdrom(uuid, bus=bus, path=path, config_only=forced)
             return report_unchecked(form, [f"CD-ROM {target}: {_where(applied)}"])
 
         apply_and_report(app, uri, uuid, "Add CD-ROM", d.name, job)
@@ -268,8 +259,8 @@ def insert_media(app: VirtTUIApp, uri: str, uuid: str, details: DomainDetails) -
             target, path = result
             forced = form.forced
 
-            def job(dom: libvirt.virDomain) -> list[str]:
-                applied = D.insert_media(dom, target, path, config_only=forced)
+            def job(host: HostFacade) -> list[str]:
+                applied = host.insert_media(uuid, target, path, config_only=forced)
                 return report_unchecked(form, [f"{target} <- {path}: " + _where(applied)])
 
             apply_and_report(app, uri, uuid, "Insert media", d.name, job)
@@ -295,7 +286,7 @@ def eject_media(app: VirtTUIApp, uri: str, uuid: str, details: DomainDetails) ->
                 uuid,
                 "Eject media",
                 d.name,
-                lambda dom: [f"{target} ejected: " + _where(D.eject_media(dom, target))],
+                lambda f: [f"{target} ejected: " + _where(f.eject_media(uuid, target))],
             )
 
     app.push_screen(
@@ -314,7 +305,7 @@ def remove_cdrom(app: VirtTUIApp, uri: str, uuid: str, details: DomainDetails) -
             uuid,
             "Remove CD-ROM",
             d.name,
-            lambda dom: [f"{target}: " + _where(D.remove_disk(dom, target))],
+            lambda f: [f"{target}: " + _where(f.remove_disk(uuid, target))],
         )
 
     _pick_then_confirm(
@@ -331,9 +322,9 @@ def add_nic(app: VirtTUIApp, uri: str, uuid: str, details: DomainDetails) -> Non
         if req is not None:
             source = req.network or req.bridge
 
-            def job(dom: libvirt.virDomain) -> list[str]:
-                applied = D.add_nic(
-                    dom,
+            def job(host: HostFacade) -> list[str]:
+                applied = host.add_nic(
+                    uuid,
                     network=req.network,
                     bridge=req.bridge,
                     model=req.model,
@@ -353,7 +344,7 @@ def add_nic(app: VirtTUIApp, uri: str, uuid: str, details: DomainDetails) -> Non
         )
         app.push_screen(form, answered)
 
-    run_job(app, uri, "Add NIC", _networks, ask, mutating=False)
+    run_job(app, uri, "Add NIC", HostFacade.networks, ask, mutating=False)
 
 
 def remove_nic(app: VirtTUIApp, uri: str, uuid: str, details: DomainDetails) -> None:
@@ -367,7 +358,7 @@ def remove_nic(app: VirtTUIApp, uri: str, uuid: str, details: DomainDetails) -> 
             uuid,
             "Remove NIC",
             d.name,
-            lambda dom: [f"{mac}: " + _where(D.remove_nic(dom, mac))],
+            lambda f: [f"{mac}: " + _where(f.remove_nic(uuid, mac))],
         )
 
     _pick_then_confirm(
@@ -382,7 +373,7 @@ def add_serial(app: VirtTUIApp, uri: str, uuid: str, details: DomainDetails) -> 
         uuid,
         "Add serial",
         details.definition.name,
-        lambda dom: ["serial port: " + _where(D.add_serial(dom))],
+        lambda f: ["serial port: " + _where(f.add_serial(uuid))],
     )
 
 
@@ -400,7 +391,7 @@ def remove_serial(app: VirtTUIApp, uri: str, uuid: str, details: DomainDetails) 
             uuid,
             "Remove serial",
             d.name,
-            lambda dom: [f"port {port}: " + _where(D.remove_serial(dom, int(port)))],
+            lambda f: [f"port {port}: " + _where(f.remove_serial(uuid, int(port)))],
         )
 
     _pick_then_confirm(app, "serial console", d.name, items, "Its console goes away.", go)
@@ -413,7 +404,7 @@ def _read_displays(
         app,
         uri,
         title,
-        lambda c: D.list_displays(c.lookupByUUIDString(uuid)),
+        lambda f: f.displays(uuid),
         then,
         mutating=False,
     )
@@ -438,10 +429,10 @@ def add_graphics(app: VirtTUIApp, uri: str, uuid: str, details: DomainDetails) -
                 uuid,
                 "Add graphics",
                 d.name,
-                lambda dom: [
+                lambda f: [
                     f"{req.kind} on {req.listen}: "
                     + _where(
-                        D.add_graphics(dom, req.kind, listen=req.listen, password=req.password)
+                        f.add_graphics(uuid, req.kind, listen=req.listen, password=req.password)
                     )
                 ],
             )
@@ -486,11 +477,11 @@ def _edit_form(
             uuid,
             "Edit graphics",
             name,
-            lambda dom: [
+            lambda f: [
                 f"{display.type.upper()} display: "
                 + _where(
-                    D.edit_graphics(
-                        dom,
+                    f.edit_graphics(
+                        uuid,
                         display,
                         listen=change.listen,
                         port=change.port,
@@ -544,7 +535,7 @@ def remove_graphics(app: VirtTUIApp, uri: str, uuid: str, details: DomainDetails
                 uuid,
                 "Remove graphics",
                 name,
-                lambda dom: [f"{display.label()}: " + _where(D.remove_graphics(dom, display))],
+                lambda f: [f"{display.label()}: " + _where(f.remove_graphics(uuid, display))],
             )
 
         _pick_then_confirm(
