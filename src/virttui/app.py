@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import gc
-import sys
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass
 from functools import partial
-from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual import work
@@ -28,24 +25,17 @@ from virttui.core.domain.store import DomainStore
 from virttui.core.host.connection import ConnState, DomainEvent, HostConnection, HostSnapshot
 from virttui.core.host.facade import HostFacade
 from virttui.core.host.libvirt_runtime import error_message
+from virttui.core.host.spec import HostSpec
 from virttui.resources import stylesheets
+from virttui.screens.common.services import AppServices, HostSubscriber
+from virttui.screens.console.registry import ConsoleRegistry
 from virttui.screens.domain.domain_list import DomainsScreen
 from virttui.widgets.common.glyphs import pick_glyphs
 from virttui.widgets.common.plain import append_plain
 
-if TYPE_CHECKING:
-    # Imported where used: the details screen pulls in plotext, the action menus many modals;
-    # none of it is needed for the first paint of the list.
-    from virttui.screens.domain.details import DetailsScreen
+__all__ = ["DEMO_LABEL", "HostSpec", "VirtTUIApp"]
 
 DEMO_LABEL = "demo host (libvirt test driver)"
-
-
-@dataclass(frozen=True, slots=True)
-class HostSpec:
-    uri: str
-    label: str | None = None
-    demo: bool = False
 
 
 class HostStateChanged(Message):
@@ -116,6 +106,8 @@ class VirtTUIApp(App[None]):
         self.hosts: dict[str, HostConnection] = {}
         # One facade per open connection: the screens' only door to libvirt.
         self.facades: dict[str, HostFacade] = {}
+        self.consoles = ConsoleRegistry()  # open console screens (screens/console/registry.py)
+        self._subscribers: list[HostSubscriber] = []  # screens following samples and events
         self._listener = _Listener(self)
         self._fallback_done = False
         self._gc_frozen = False
@@ -178,6 +170,19 @@ class VirtTUIApp(App[None]):
     def facade(self, uri: str) -> HostFacade | None:
         """The facade of an open connection (None when `uri` is not open)."""
         return self.facades.get(uri)
+
+    def services(self) -> AppServices:
+        """This app as the screens see it (mypy checks that it implements AppServices)."""
+        return self
+
+    def subscribe(self, subscriber: HostSubscriber) -> None:
+        """`subscriber` is told of every host sample and domain event until it unsubscribes."""
+        if subscriber not in self._subscribers:
+            self._subscribers.append(subscriber)
+
+    def unsubscribe(self, subscriber: HostSubscriber) -> None:
+        if subscriber in self._subscribers:
+            self._subscribers.remove(subscriber)
 
     def open_demo(self) -> None:
         from virttui.demo import demo_uri
@@ -293,8 +298,8 @@ class VirtTUIApp(App[None]):
             # No sample for this long while connected: a stats call hangs; show the rows stale.
             entry.stale_after = host.refresh + host.stall_after
         self.refresh_domains()
-        for screen in self.details_screens():
-            screen.store_updated(message.uri)
+        for subscriber in list(self._subscribers):
+            subscriber.store_updated(message.uri)
         if not self._gc_frozen:
             self._gc_frozen = True
             # Everything loaded so far (Textual, libvirt, the first rows) lives for the whole
@@ -316,14 +321,6 @@ class VirtTUIApp(App[None]):
             for offer_uri, uuid, kind in offers:
                 offer_after_ignored_request(self, offer_uri, uuid, kind)
 
-    def details_screens(self) -> list[DetailsScreen]:
-        details = sys.modules.get("virttui.screens.domain.details")
-        if details is None:
-            return []  # never imported, so no details screen is open
-        return [
-            s for s in self.screen_stack if isinstance(s, details.DetailsScreen) and s.is_mounted
-        ]
-
     def open_details(self, uri: str, uuid: str) -> None:
         host = self.facades.get(uri)
         if host is not None and self.store.row(uri, uuid) is not None:
@@ -338,8 +335,8 @@ class VirtTUIApp(App[None]):
         screen = self.domains_screen()
         if screen is not None and screen.ready:
             screen.refresh_bindings_if_changed()
-        for details in self.details_screens():
-            details.domain_event(message.event)
+        for subscriber in list(self._subscribers):
+            subscriber.domain_event(message.event)
 
     # ------------------------------------------------------------------ actions
     def action_targets(self) -> list[tuple[str, str]]:
@@ -391,7 +388,7 @@ class VirtTUIApp(App[None]):
                 f"{len(targets)} selected ({len(hidden)} hidden): {names}",
                 f"{action.help}\n\nHidden by the filter, also affected: "
                 + ", ".join(self._domain_name(t) for t in hidden),
-                lambda: self._run_action_worker(action_id, targets),
+                lambda: self.run_lifecycle_now(action_id, targets),
                 button=action.title,
             )
             return
@@ -415,10 +412,10 @@ class VirtTUIApp(App[None]):
                 action.title,
                 names,
                 action.help,
-                lambda: self._run_action_worker(action_id, targets),
+                lambda: self.run_lifecycle_now(action_id, targets),
             )
         else:
-            self._run_action_worker(action_id, targets)
+            self.run_lifecycle_now(action_id, targets)
 
     def _not_responding(self, uri: str) -> bool:
         host = self.hosts.get(uri)
@@ -431,6 +428,10 @@ class VirtTUIApp(App[None]):
     def _domain_name(self, target: tuple[str, str]) -> str:
         row = self.store.row(*target)
         return target[1] if row is None else row.name
+
+    def run_lifecycle_now(self, action_id: str, targets: list[tuple[str, str]]) -> None:
+        """Run a lifecycle action the admin has already confirmed (no question asked)."""
+        self._run_action_worker(action_id, targets)
 
     @work(thread=True, group="actions", exit_on_error=False)
     def _run_action_worker(self, action_id: str, targets: list[tuple[str, str]]) -> None:
@@ -483,14 +484,8 @@ class VirtTUIApp(App[None]):
         # In a connected console, Ctrl+P (shell history) and Ctrl+Q belong to the guest; Textual
         # binds them app-wide with priority, so step aside while the console has focus.
         if action in ("command_palette", "quit"):
-            console = sys.modules.get("virttui.screens.console.base")
-            screen = self.screen
-            if (
-                console is not None
-                and isinstance(screen, console.ConsoleScreen)
-                and screen.state == "connected"
-                and self.focused is screen.console_widget
-            ):
+            keeps = getattr(self.screen, "keeps_app_keys", None)  # a console screen says so
+            if keeps is not None and keeps():
                 return False
         return super().check_action(action, parameters)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable
 
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 
 READ_ONLY_MESSAGE = "Read-only connection: actions are disabled"
 
@@ -21,11 +21,11 @@ def action_name(action: str) -> str:
 
 
 def read_only_fallbacks(
-    bindings: Iterable[Binding], write_actions: Collection[str]
+    bindings: Iterable[BindingType], write_actions: Collection[str]
 ) -> list[Binding]:
     """A hidden `read_only` binding for every key bound to one of `write_actions`."""
     return [
         Binding(b.key, "read_only", "Read-only", show=False)
         for b in bindings
-        if action_name(b.action) in write_actions
+        if isinstance(b, Binding) and action_name(b.action) in write_actions
     ]

@@ -5,20 +5,19 @@ opens."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from rich.text import Text
 from textual.app import App
+from textual.notifications import SeverityLevel
 from textual.screen import Screen
 
 from virttui.core.common.safe_text import visible
 from virttui.core.domain.model import DomainDetails
 from virttui.core.host.facade import HostFacade, describe_error
 from virttui.screens.common.confirm import ConfirmScreen
+from virttui.screens.common.services import services
 from virttui.widgets.common.plain import append_plain
-
-if TYPE_CHECKING:
-    from virttui.app import VirtTUIApp
 
 T = TypeVar("T")
 WORKER_GROUP = "domain-ui"
@@ -27,9 +26,9 @@ WORKER_GROUP = "domain-ui"
 __all__ = ["describe_error"]
 
 
-def writable_host(app: VirtTUIApp, uri: str) -> HostFacade | None:
+def writable_host(app: App[Any], uri: str) -> HostFacade | None:
     """The host's facade, unless it is gone or read-only (then say so and return None)."""
-    host = app.facade(uri)
+    host = services(app).facade(uri)
     if host is None:
         app.notify(f"{uri}: no such connection", severity="error", markup=False)
         return None
@@ -40,7 +39,7 @@ def writable_host(app: VirtTUIApp, uri: str) -> HostFacade | None:
 
 
 def run_job(
-    app: VirtTUIApp,
+    app: App[Any],
     uri: str,
     title: str,
     job: Callable[[HostFacade], T],
@@ -51,7 +50,7 @@ def run_job(
 ) -> None:
     """Run `job(facade)` in a thread worker. On success `done(result)` runs on the UI thread; on
     failure `failed(message)` does, after an error notification titled "<title> failed"."""
-    host = writable_host(app, uri) if mutating else app.facade(uri)
+    host = writable_host(app, uri) if mutating else services(app).facade(uri)
     if host is None:
         return
 
@@ -79,7 +78,7 @@ def _report_failure(
 
 
 def with_details(
-    app: VirtTUIApp,
+    app: App[Any],
     uri: str,
     uuid: str,
     then: Callable[[DomainDetails], None],
@@ -139,15 +138,15 @@ def close_screen(screen: Screen[Any]) -> None:
         screen.set_class(True, "-finished")
 
 
-def report_lines(app: VirtTUIApp, title: str, name: str, lines: list[str]) -> None:
+def report_lines(app: App[Any], title: str, name: str, lines: list[str]) -> None:
     """One notification; an entry that could not go live is a warning, not silence."""
     text = "\n".join(visible(line) for line in [name, *lines])
-    severity = "warning" if "not possible live" in text else "information"
+    severity: SeverityLevel = "warning" if "not possible live" in text else "information"
     app.notify(text, title=title, severity=severity, markup=False, timeout=10)
 
 
 def apply_and_report(
-    app: VirtTUIApp,
+    app: App[Any],
     uri: str,
     uuid: str,
     title: str,

@@ -257,6 +257,11 @@ class ConsoleScreen(Screen[None]):
         elif event.button.id == "console-leave":
             self.action_leave()
 
+    def keeps_app_keys(self) -> bool:
+        """In a connected console, Ctrl+P (shell history) and Ctrl+Q belong to the guest: the app
+        asks this before its own priority bindings (command palette, quit) act."""
+        return self.state == "connected" and self.app.focused is self.console_widget
+
     def registry_name(self) -> str | None:
         """This screen's name in the console registry (None when not registered)."""
         for name in console_registry.registry(self.app):

@@ -24,6 +24,7 @@ from virttui.core.console.keycodes import COMBOS_BY_ID
 from virttui.core.console.screenshot import Frame
 from virttui.core.host.facade import HostFacade
 from virttui.core.host.libvirt_runtime import error_message
+from virttui.screens.common.services import services
 from virttui.screens.console import registry as console_registry
 from virttui.screens.console.base import ConsoleScreen
 from virttui.screens.console.special_keys import SpecialKeysMenu
@@ -151,10 +152,11 @@ class GraphicsConsoleScreen(ConsoleScreen):
 
 def open_graphical_console(app: App[Any], uri: str, uuid: str) -> GraphicsConsoleScreen:
     """Show the graphical console of a domain: its existing screen, or a new one."""
-    host = app.facade(uri)  # type: ignore[attr-defined]
-    store = getattr(app, "store", None)
-    row = store.row(uri, uuid) if store is not None else None
-    name = uuid if row is None else str(row.name)
+    host = services(app).facade(uri)
+    if host is None:
+        raise LookupError(f"{uri}: no such connection")
+    row = services(app).store.row(uri, uuid)
+    name = uuid if row is None else row.name
     entry = console_registry.ConsoleEntry("graphics", uri, uuid, name)
     screen = console_registry.show(app, entry, GraphicsConsoleScreen, host, uuid, name)
     assert isinstance(screen, GraphicsConsoleScreen)

@@ -13,7 +13,9 @@ from textual.app import App
 from textual.widget import Widget
 
 from virttui.core.console.serial import SerialSession
+from virttui.core.console.vt_screen import DEFAULT_SCROLLBACK
 from virttui.core.host.facade import HostFacade
+from virttui.screens.common.services import services
 from virttui.screens.console import registry as console_registry
 from virttui.screens.console.base import ConsoleScreen
 from virttui.widgets.console.terminal_view import TerminalView, stty_command
@@ -27,8 +29,11 @@ class SerialConsoleScreen(ConsoleScreen):
         self, host: HostFacade, uuid: str, name: str, *, scrollback: int | None = None
     ) -> None:
         super().__init__(host, uuid, name)
-        kwargs = {} if scrollback is None else {"scrollback": scrollback}
-        self.terminal = TerminalView(send=self._send, classes="console-view", **kwargs)
+        self.terminal = TerminalView(
+            send=self._send,
+            classes="console-view",
+            scrollback=DEFAULT_SCROLLBACK if scrollback is None else scrollback,
+        )
 
     def compose_console(self) -> Widget:
         return self.terminal
@@ -91,7 +96,9 @@ class SerialConsoleScreen(ConsoleScreen):
 
 def open_serial_console(app: App[Any], uri: str, uuid: str) -> SerialConsoleScreen:
     """Show the serial console of a domain: its existing screen, or a new one."""
-    host = app.facade(uri)  # type: ignore[attr-defined]
+    host = services(app).facade(uri)
+    if host is None:
+        raise LookupError(f"{uri}: no such connection")
     entry = console_registry.ConsoleEntry("serial", uri, uuid, _domain_name(app, uri, uuid))
     screen = console_registry.show(app, entry, SerialConsoleScreen, host, uuid, entry.name)
     assert isinstance(screen, SerialConsoleScreen)
@@ -99,6 +106,5 @@ def open_serial_console(app: App[Any], uri: str, uuid: str) -> SerialConsoleScre
 
 
 def _domain_name(app: App[Any], uri: str, uuid: str) -> str:
-    store = getattr(app, "store", None)
-    row = store.row(uri, uuid) if store is not None else None
-    return uuid if row is None else str(row.name)
+    row = services(app).store.row(uri, uuid)
+    return uuid if row is None else row.name

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING
+from typing import Any
 
 from rich.text import Text
-from textual.app import SystemCommand
+from textual.app import App, SystemCommand
 
 from virttui.core.common.safe_text import visible
 from virttui.core.domain.clone import CloneResult
@@ -24,6 +24,7 @@ from virttui.core.domain.undefine import UndefineResult
 from virttui.core.host.connection import HostConnection
 from virttui.core.host.facade import HostFacade
 from virttui.screens.common.confirm import ConfirmScreen
+from virttui.screens.common.services import services
 from virttui.screens.common.ui_jobs import (
     close_screen,
     confirm,
@@ -42,12 +43,9 @@ from virttui.screens.domain.action_dialogs import (
 )
 from virttui.screens.domain.action_menu import ActionMenuScreen
 
-if TYPE_CHECKING:
-    from virttui.app import VirtTUIApp
-
 SAVE_DIR = "/var/lib/libvirt/qemu/save"
 
-Handler = Callable[["VirtTUIApp", str, str, DomainDetails], None]
+Handler = Callable[[App[Any], str, str, DomainDetails], None]
 
 
 def menu_rows(entries: list[MenuEntry], details: DomainDetails) -> list[tuple[str, str, str, str]]:
@@ -55,7 +53,7 @@ def menu_rows(entries: list[MenuEntry], details: DomainDetails) -> list[tuple[st
 
 
 def menu_shower(
-    app: VirtTUIApp,
+    app: App[Any],
     uri: str,
     uuid: str,
     heading: str,
@@ -79,7 +77,7 @@ def menu_shower(
 
 
 # ---------------------------------------------------------------------------------- entry points
-def open_actions_menu(app: VirtTUIApp, uri: str, uuid: str) -> None:
+def open_actions_menu(app: App[Any], uri: str, uuid: str) -> None:
     """The "Actions" menu: every action that applies to the domain in its current state."""
     if writable_host(app, uri) is not None:
         with_details(
@@ -87,7 +85,7 @@ def open_actions_menu(app: VirtTUIApp, uri: str, uuid: str) -> None:
         )
 
 
-def run_domain_action(app: VirtTUIApp, uri: str, uuid: str, action_id: str) -> None:
+def run_domain_action(app: App[Any], uri: str, uuid: str, action_id: str) -> None:
     """Run one action (an id of ACTION_ENTRIES) after checking it applies now."""
     if action_id == "restore":
         restore(app, uri)
@@ -109,7 +107,7 @@ def run_domain_action(app: VirtTUIApp, uri: str, uuid: str, action_id: str) -> N
         with_details(app, uri, uuid, go)
 
 
-def domain_commands(app: VirtTUIApp, uri: str, uuid: str) -> Iterator[SystemCommand]:
+def domain_commands(app: App[Any], uri: str, uuid: str) -> Iterator[SystemCommand]:
     """Palette entries for the actions of the menu (the direct lifecycle keys have their own)."""
     yield SystemCommand(
         "Domain: actions menu",
@@ -128,10 +126,10 @@ def domain_commands(app: VirtTUIApp, uri: str, uuid: str) -> Iterator[SystemComm
 
 # ---------------------------------------------------------------------------------- handlers
 def _lifecycle(action_id: str) -> Handler:
-    return lambda app, uri, uuid, _d: app.run_lifecycle(action_id, [(uri, uuid)])
+    return lambda app, uri, uuid, _d: services(app).run_lifecycle(action_id, [(uri, uuid)])
 
 
-def reset(app: VirtTUIApp, uri: str, uuid: str, details: DomainDetails) -> None:
+def reset(app: App[Any], uri: str, uuid: str, details: DomainDetails) -> None:
     name = details.definition.name
 
     def go() -> None:
@@ -146,15 +144,15 @@ def reset(app: VirtTUIApp, uri: str, uuid: str, details: DomainDetails) -> None:
     confirm(app, "Reset", name, "Like the reset button: unsaved guest data is lost.", go)
 
 
-def offer_after_ignored_request(app: VirtTUIApp, uri: str, uuid: str, kind: str) -> None:
+def offer_after_ignored_request(app: App[Any], uri: str, uuid: str, kind: str) -> None:
     """The guest is still running `shutdown_grace` seconds after a shutdown/reboot request:
     say so and offer force off or reset. Nothing happens without the admin's answer; "Keep
     waiting" is first, so Enter or Escape changes nothing."""
-    row = app.store.row(uri, uuid)
+    row = services(app).store.row(uri, uuid)
     if row is None or not row.active:
         return
     name = row.name
-    grace = app.store.shutdowns.grace
+    grace = services(app).store.shutdowns.grace
     what = "shutdown" if kind == "shutdown" else "reboot"
     title = Text()
     title.append(f"{name}", style="bold")
@@ -168,7 +166,7 @@ def offer_after_ignored_request(app: VirtTUIApp, uri: str, uuid: str, kind: str)
 
     def chosen(choice: str | None) -> None:
         if choice == "destroy":
-            app._run_action_worker("destroy", [(uri, uuid)])
+            services(app).run_lifecycle_now("destroy", [(uri, uuid)])
         elif choice == "reset":
             run_job(
                 app,
@@ -187,12 +185,12 @@ def offer_after_ignored_request(app: VirtTUIApp, uri: str, uuid: str, kind: str)
     app.push_screen(ActionMenuScreen(title, entries), chosen)
 
 
-def _reset_done(app: VirtTUIApp, uri: str, uuid: str, name: str) -> None:
-    app.store.shutdowns.forget(uri, uuid)
+def _reset_done(app: App[Any], uri: str, uuid: str, name: str) -> None:
+    services(app).store.shutdowns.forget(uri, uuid)
     notify_done(app, "Reset", f"{name}: reset")
 
 
-def save(app: VirtTUIApp, uri: str, uuid: str, details: DomainDetails) -> None:
+def save(app: App[Any], uri: str, uuid: str, details: DomainDetails) -> None:
     name = details.definition.name
 
     def run(path: str, overwrite: bool) -> None:
@@ -249,7 +247,7 @@ def save(app: VirtTUIApp, uri: str, uuid: str, details: DomainDetails) -> None:
     )
 
 
-def restore(app: VirtTUIApp, uri: str, _uuid: str = "", _details: object = None) -> None:
+def restore(app: App[Any], uri: str, _uuid: str = "", _details: object = None) -> None:
     """Restore a domain from a file written by save (host-wide: any saved domain)."""
 
     def answered(path: str | None) -> None:
@@ -273,7 +271,7 @@ def restore(app: VirtTUIApp, uri: str, _uuid: str = "", _details: object = None)
     )
 
 
-def managed_save(app: VirtTUIApp, uri: str, uuid: str, details: DomainDetails) -> None:
+def managed_save(app: App[Any], uri: str, uuid: str, details: DomainDetails) -> None:
     name = details.definition.name
 
     def go() -> None:
@@ -288,7 +286,7 @@ def managed_save(app: VirtTUIApp, uri: str, uuid: str, details: DomainDetails) -
     confirm(app, "Managed save", name, "The domain stops; the next start resumes it.", go)
 
 
-def remove_managed_save(app: VirtTUIApp, uri: str, uuid: str, details: DomainDetails) -> None:
+def remove_managed_save(app: App[Any], uri: str, uuid: str, details: DomainDetails) -> None:
     name = details.definition.name
 
     def go() -> None:
@@ -309,7 +307,7 @@ def remove_managed_save(app: VirtTUIApp, uri: str, uuid: str, details: DomainDet
     )
 
 
-def toggle_autostart(app: VirtTUIApp, uri: str, uuid: str, details: DomainDetails) -> None:
+def toggle_autostart(app: App[Any], uri: str, uuid: str, details: DomainDetails) -> None:
     name = details.definition.name
     enable = not details.autostart
     word = "on" if enable else "off"
@@ -322,7 +320,7 @@ def toggle_autostart(app: VirtTUIApp, uri: str, uuid: str, details: DomainDetail
     )
 
 
-def rename(app: VirtTUIApp, uri: str, uuid: str, details: DomainDetails) -> None:
+def rename(app: App[Any], uri: str, uuid: str, details: DomainDetails) -> None:
     name = details.definition.name
 
     shown = visible(name)  # the field starts with what the screen can show: escapes, not controls
@@ -343,7 +341,7 @@ def rename(app: VirtTUIApp, uri: str, uuid: str, details: DomainDetails) -> None
     )
 
 
-def clone(app: VirtTUIApp, uri: str, uuid: str, details: DomainDetails) -> None:
+def clone(app: App[Any], uri: str, uuid: str, details: DomainDetails) -> None:
     name = details.definition.name
 
     def answered(new: str | None) -> None:
@@ -398,7 +396,7 @@ def _undefine_facts(
     )
 
 
-def undefine_domain(app: VirtTUIApp, uri: str, uuid: str, details: DomainDetails) -> None:
+def undefine_domain(app: App[Any], uri: str, uuid: str, details: DomainDetails) -> None:
     def ask(facts: UndefineFacts) -> None:
         def answered(choice: UndefineChoice | None) -> None:
             if choice is not None:
@@ -406,12 +404,12 @@ def undefine_domain(app: VirtTUIApp, uri: str, uuid: str, details: DomainDetails
 
         app.push_screen(UndefineScreen(facts), answered)
 
-    others = list(app.hosts.values())  # read here, on the UI thread
+    others = list(services(app).hosts.values())  # read here, on the UI thread
     run_job(app, uri, "Undefine", lambda f: _undefine_facts(f, uuid, details, others), ask)
 
 
-def _run_undefine(app: VirtTUIApp, uri: str, uuid: str, choice: UndefineChoice) -> None:
-    others = list(app.hosts.values())
+def _run_undefine(app: App[Any], uri: str, uuid: str, choice: UndefineChoice) -> None:
+    others = list(services(app).hosts.values())
 
     def job(host: HostFacade) -> UndefineResult:
         return host.undefine(
@@ -426,7 +424,7 @@ def _run_undefine(app: VirtTUIApp, uri: str, uuid: str, choice: UndefineChoice) 
     run_job(app, uri, "Undefine", job, lambda result: report_undefine(app, result))
 
 
-def report_undefine(app: VirtTUIApp, result: UndefineResult) -> None:
+def report_undefine(app: App[Any], result: UndefineResult) -> None:
     lines = [f"{result.name}: undefined"]
     for vol in result.volumes:
         lines.append(f"{vol.path}: " + ("deleted" if vol.ok else f"NOT deleted: {vol.message}"))

@@ -18,7 +18,7 @@ from textual.containers import Grid, Horizontal, VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Static, TabbedContent, TabPane, TextArea
-from textual.widgets.text_area import Selection
+from textual.widgets.text_area import Document, Selection
 from textual.worker import Worker, WorkerState
 
 from virttui.core.common.safe_text import visible
@@ -30,6 +30,7 @@ from virttui.core.host.connection import DomainEvent
 from virttui.core.host.facade import HostFacade
 from virttui.core.host.libvirt_runtime import error_message
 from virttui.screens.common.readonly import READ_ONLY_MESSAGE, read_only_fallbacks
+from virttui.screens.common.services import services
 from virttui.widgets.common.plain import plain
 from virttui.widgets.domain.details_view import devices, overview, state_text
 from virttui.widgets.domain.history_plot import GRAPHS, HistoryPlot
@@ -63,6 +64,13 @@ def find_matches(text: str, needle: str) -> list[int]:
         found.append(start)
         start = haystack.find(pattern, start + 1)
     return found
+
+
+def _document(area: TextArea) -> Document:
+    """The XML view's document (a plain `Document`: the view does not wrap lines)."""
+    document = area.document
+    assert isinstance(document, Document)
+    return document
 
 
 class DetailsScreen(Screen[None]):
@@ -131,11 +139,15 @@ class DetailsScreen(Screen[None]):
         self.query_one("#xml-searchbar").display = False
         self.query_one("#overview-scroll").focus()
         self._ready = True
+        services(self).subscribe(self)  # the app tells us of samples and events until unmount
         self.load_details()
+
+    def on_unmount(self) -> None:
+        services(self).unsubscribe(self)
 
     # ------------------------------------------------------------------ data
     def row(self) -> DomainRow | None:
-        return self.app.store.row(self.uri, self.uuid)  # type: ignore[attr-defined, no-any-return]
+        return services(self).store.row(self.uri, self.uuid)
 
     def domain_name(self) -> str:
         if self.details is not None:
@@ -197,7 +209,7 @@ class DetailsScreen(Screen[None]):
         status.display = True
         self.notify(message, title="Domain details failed", severity="error", markup=False)
 
-    # ------------------------------------------------------------------ live updates (app calls)
+    # ------------------------------------------------------------------ live updates (HostSubscriber)
     def store_updated(self, uri: str) -> None:
         """A poll of this domain's host landed in the store: refresh state and graphs."""
         if uri == self.uri and self.is_current:
@@ -221,7 +233,7 @@ class DetailsScreen(Screen[None]):
     def draw_graphs(self) -> None:
         if not self._ready:
             return
-        entry = self.app.store.hosts.get(self.uri)  # type: ignore[attr-defined]
+        entry = services(self).store.hosts.get(self.uri)
         history = entry.history.get(self.uuid) if entry is not None else None
         now = time.monotonic()
         for plot in self.query(HistoryPlot):
@@ -265,7 +277,7 @@ class DetailsScreen(Screen[None]):
         return True
 
     def action_lifecycle(self, action_id: str) -> None:
-        self.app.run_lifecycle(action_id, [self.target])  # type: ignore[attr-defined]
+        services(self).run_lifecycle(action_id, [self.target])
 
     def action_read_only(self) -> None:
         self.app.notify(READ_ONLY_MESSAGE, severity="warning", markup=False)
@@ -273,12 +285,12 @@ class DetailsScreen(Screen[None]):
     def action_actions_menu(self) -> None:
         from virttui.screens.domain.actions import open_actions_menu
 
-        open_actions_menu(self.app, self.uri, self.uuid)  # type: ignore[arg-type]
+        open_actions_menu(self.app, self.uri, self.uuid)
 
     def action_edit_menu(self) -> None:
         from virttui.screens.domain.edit import open_edit_menu
 
-        open_edit_menu(self.app, self.uri, self.uuid)  # type: ignore[arg-type]
+        open_edit_menu(self.app, self.uri, self.uuid)
 
     def action_back(self) -> None:
         if self.query_one("#xml-searchbar").display and self.focused is self.query_one(
@@ -325,7 +337,7 @@ class DetailsScreen(Screen[None]):
         self._match_index = -1
         if self._matches:
             area = self.query_one("#xml", XmlView)
-            cursor = area.document.get_index_from_location(area.selection.start)
+            cursor = _document(area).get_index_from_location(area.selection.start)
             after = [i for i, offset in enumerate(self._matches) if offset >= cursor]
             self._select_match(after[0] if after else 0)
         else:
@@ -341,7 +353,7 @@ class DetailsScreen(Screen[None]):
         self._match_index = index
         area = self.query_one("#xml", XmlView)
         start = self._matches[index]
-        document = area.document
+        document = _document(area)
         area.selection = Selection(
             document.get_location_from_index(start),
             document.get_location_from_index(start + len(self._needle)),

@@ -8,9 +8,9 @@ why a live change was refused). Removing hardware asks first, naming the device 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING
+from typing import Any
 
-from textual.app import SystemCommand
+from textual.app import App, SystemCommand
 
 from virttui.core.common.safe_text import visible
 from virttui.core.domain import edit_checks as E
@@ -45,15 +45,12 @@ from virttui.screens.domain.hardware import (
     with_host_checks,
 )
 
-if TYPE_CHECKING:
-    from virttui.app import VirtTUIApp
-
-Handler = Callable[["VirtTUIApp", str, str, DomainDetails], None]
+Handler = Callable[[App[Any], str, str, DomainDetails], None]
 
 
 # ---------------------------------------------------------------------------------- entry points
 def _with_edit_details(
-    app: VirtTUIApp, uri: str, uuid: str, then: Callable[[DomainDetails], None]
+    app: App[Any], uri: str, uuid: str, then: Callable[[DomainDetails], None]
 ) -> None:
     if writable_host(app, uri) is not None:
         run_job(
@@ -66,11 +63,11 @@ def _with_edit_details(
         )
 
 
-def open_edit_menu(app: VirtTUIApp, uri: str, uuid: str) -> None:
+def open_edit_menu(app: App[Any], uri: str, uuid: str) -> None:
     _with_edit_details(app, uri, uuid, menu_shower(app, uri, uuid, "Edit", EDIT_ENTRIES, HANDLERS))
 
 
-def run_edit(app: VirtTUIApp, uri: str, uuid: str, edit_id: str) -> None:
+def run_edit(app: App[Any], uri: str, uuid: str, edit_id: str) -> None:
     wanted = entry(EDIT_ENTRIES, edit_id)
 
     def go(details: DomainDetails) -> None:
@@ -86,7 +83,7 @@ def run_edit(app: VirtTUIApp, uri: str, uuid: str, edit_id: str) -> None:
     _with_edit_details(app, uri, uuid, go)
 
 
-def edit_commands(app: VirtTUIApp, uri: str, uuid: str) -> Iterator[SystemCommand]:
+def edit_commands(app: App[Any], uri: str, uuid: str) -> Iterator[SystemCommand]:
     yield SystemCommand(
         "Domain: edit menu",
         "Notes, resources and hardware (e)",
@@ -99,7 +96,7 @@ def edit_commands(app: VirtTUIApp, uri: str, uuid: str) -> Iterator[SystemComman
 
 
 # ---------------------------------------------------------------------------------- notes, tuning
-def edit_notes(app: VirtTUIApp, uri: str, uuid: str, details: DomainDetails) -> None:
+def edit_notes(app: App[Any], uri: str, uuid: str, details: DomainDetails) -> None:
     d = details.definition
     # The fields start with what the screen can show (control characters as escapes); an
     # untouched field is left alone, an edited one replaces the old text, escapes and all.
@@ -127,7 +124,7 @@ def edit_notes(app: VirtTUIApp, uri: str, uuid: str, details: DomainDetails) -> 
     )
 
 
-def edit_resources(app: VirtTUIApp, uri: str, uuid: str, details: DomainDetails) -> None:
+def edit_resources(app: App[Any], uri: str, uuid: str, details: DomainDetails) -> None:
     d = details.definition
 
     def changed_memory(res: Resources) -> tuple[int | None, int | None]:
@@ -176,7 +173,7 @@ def edit_resources(app: VirtTUIApp, uri: str, uuid: str, details: DomainDetails)
     app.push_screen(form, answered)
 
 
-def edit_boot(app: VirtTUIApp, uri: str, uuid: str, details: DomainDetails) -> None:
+def edit_boot(app: App[Any], uri: str, uuid: str, details: DomainDetails) -> None:
     d = details.definition
     per_device = d.boot_order != d.boot_devices
 
@@ -196,7 +193,7 @@ def edit_boot(app: VirtTUIApp, uri: str, uuid: str, details: DomainDetails) -> N
     )
 
 
-def edit_cpu(app: VirtTUIApp, uri: str, uuid: str, details: DomainDetails) -> None:
+def edit_cpu(app: App[Any], uri: str, uuid: str, details: DomainDetails) -> None:
     d = details.definition
 
     def check(host: HostFacade, uuid: str, value: tuple[str, str]) -> list[E.Finding]:

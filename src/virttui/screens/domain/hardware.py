@@ -4,9 +4,10 @@ console, graphics. Removing asks first, naming the device and the domain (Cancel
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from rich.text import Text
+from textual.app import App
 
 from virttui.core.common.safe_text import visible
 from virttui.core.domain import devices as D
@@ -16,6 +17,7 @@ from virttui.core.domain.model import DomainDetails
 from virttui.core.host.facade import HostFacade
 from virttui.core.storage.image_format import FormatGuess
 from virttui.screens.common.confirm import ConfirmScreen
+from virttui.screens.common.services import services
 from virttui.screens.common.ui_jobs import apply_and_report, confirm, dialog_title, run_job
 from virttui.screens.domain.action_dialogs import PickScreen
 from virttui.screens.domain.edit_dialogs import FormScreen
@@ -33,9 +35,6 @@ from virttui.screens.domain.hardware_dialogs import (
     NicRequest,
 )
 
-if TYPE_CHECKING:
-    from virttui.app import VirtTUIApp
-
 V = TypeVar("V")
 # (the host's facade, the domain's UUID, the form's value) -> findings; runs in a worker.
 HostCheck = Callable[[HostFacade, str, V], list[E.Finding]]
@@ -47,11 +46,11 @@ REMOTE_NOTE = (
 
 
 def with_host_checks(
-    app: VirtTUIApp, uri: str, uuid: str, form: FormScreen[Any], check: HostCheck[Any]
+    app: App[Any], uri: str, uuid: str, form: FormScreen[Any], check: HostCheck[Any]
 ) -> FormScreen[Any]:
     """Give `form` a checker running `check(facade, uuid, value)` in a worker before the form
     closes, and a network starter; says up front what a remote host cannot check."""
-    host = app.facade(uri)
+    host = services(app).facade(uri)
     uri_local = bool(host is not None and host.is_local)
 
     def checker(
@@ -103,7 +102,7 @@ def _where(applied: Applied) -> str:
     return applied.describe()
 
 
-def add_disk(app: VirtTUIApp, uri: str, uuid: str, details: DomainDetails) -> None:
+def add_disk(app: App[Any], uri: str, uuid: str, details: DomainDetails) -> None:
     d = details.definition
 
     def answered(req: DiskRequest | None) -> None:
@@ -143,7 +142,7 @@ def add_disk(app: VirtTUIApp, uri: str, uuid: str, details: DomainDetails) -> No
 
     def probe(path: str) -> FormatGuess:
         """Runs in the dialog's worker thread, through the host's connection."""
-        host = app.facade(uri)
+        host = services(app).facade(uri)
         if host is None:
             raise LookupError(f"{uri}: no such connection")
         return host.detect_format(path)
@@ -166,7 +165,7 @@ def add_disk(app: VirtTUIApp, uri: str, uuid: str, details: DomainDetails) -> No
 
 
 def _pick_then_confirm(
-    app: VirtTUIApp,
+    app: App[Any],
     what: str,
     name: str,
     items: list[tuple[str, str]],
@@ -189,7 +188,7 @@ def _pick_then_confirm(
     app.push_screen(PickScreen(dialog_title(f"Remove {what}", name), items), picked)
 
 
-def remove_disk(app: VirtTUIApp, uri: str, uuid: str, details: DomainDetails) -> None:
+def remove_disk(app: App[Any], uri: str, uuid: str, details: DomainDetails) -> None:
     d = details.definition
     items = [(x.target, f"disk {x.target}") for x in d.disks if x.device in ("disk", "lun")]
     paths = {x.target: x.source_label or "no source" for x in d.disks}
@@ -213,7 +212,7 @@ def _check_image(host: HostFacade, _uuid: str, value: tuple[str, str]) -> list[E
     return host.check_disk_path(value[1]) if value[1] else []
 
 
-def add_cdrom(app: VirtTUIApp, uri: str, uuid: str, details: DomainDetails) -> None:
+def add_cdrom(app: App[Any], uri: str, uuid: str, details: DomainDetails) -> None:
     d = details.definition
 
     def answered(result: tuple[str, str] | None) -> None:
@@ -251,7 +250,7 @@ def _cdrom_items(
     return items
 
 
-def insert_media(app: VirtTUIApp, uri: str, uuid: str, details: DomainDetails) -> None:
+def insert_media(app: App[Any], uri: str, uuid: str, details: DomainDetails) -> None:
     d = details.definition
 
     def answered(result: tuple[str, str] | None) -> None:
@@ -275,7 +274,7 @@ def insert_media(app: VirtTUIApp, uri: str, uuid: str, details: DomainDetails) -
     app.push_screen(form, answered)
 
 
-def eject_media(app: VirtTUIApp, uri: str, uuid: str, details: DomainDetails) -> None:
+def eject_media(app: App[Any], uri: str, uuid: str, details: DomainDetails) -> None:
     d = details.definition
 
     def picked(target: str | None) -> None:
@@ -295,7 +294,7 @@ def eject_media(app: VirtTUIApp, uri: str, uuid: str, details: DomainDetails) ->
     )
 
 
-def remove_cdrom(app: VirtTUIApp, uri: str, uuid: str, details: DomainDetails) -> None:
+def remove_cdrom(app: App[Any], uri: str, uuid: str, details: DomainDetails) -> None:
     d = details.definition
 
     def go(target: str) -> None:
@@ -313,7 +312,7 @@ def remove_cdrom(app: VirtTUIApp, uri: str, uuid: str, details: DomainDetails) -
     )
 
 
-def add_nic(app: VirtTUIApp, uri: str, uuid: str, details: DomainDetails) -> None:
+def add_nic(app: App[Any], uri: str, uuid: str, details: DomainDetails) -> None:
     d = details.definition
 
     form: FormScreen[Any]
@@ -347,7 +346,7 @@ def add_nic(app: VirtTUIApp, uri: str, uuid: str, details: DomainDetails) -> Non
     run_job(app, uri, "Add NIC", HostFacade.networks, ask, mutating=False)
 
 
-def remove_nic(app: VirtTUIApp, uri: str, uuid: str, details: DomainDetails) -> None:
+def remove_nic(app: App[Any], uri: str, uuid: str, details: DomainDetails) -> None:
     d = details.definition
     items = [(n.mac, f"NIC {n.mac} ({n.model or '?'}, {n.source_label})") for n in d.nics]
 
@@ -366,7 +365,7 @@ def remove_nic(app: VirtTUIApp, uri: str, uuid: str, details: DomainDetails) -> 
     )
 
 
-def add_serial(app: VirtTUIApp, uri: str, uuid: str, details: DomainDetails) -> None:
+def add_serial(app: App[Any], uri: str, uuid: str, details: DomainDetails) -> None:
     apply_and_report(
         app,
         uri,
@@ -377,7 +376,7 @@ def add_serial(app: VirtTUIApp, uri: str, uuid: str, details: DomainDetails) -> 
     )
 
 
-def remove_serial(app: VirtTUIApp, uri: str, uuid: str, details: DomainDetails) -> None:
+def remove_serial(app: App[Any], uri: str, uuid: str, details: DomainDetails) -> None:
     d = details.definition
     ports = sorted(
         {c.target_port for c in d.chardevs if c.kind == "serial" and c.target_port is not None}
@@ -398,7 +397,7 @@ def remove_serial(app: VirtTUIApp, uri: str, uuid: str, details: DomainDetails) 
 
 
 def _read_displays(
-    app: VirtTUIApp, uri: str, uuid: str, title: str, then: Callable[[list[D.Display]], None]
+    app: App[Any], uri: str, uuid: str, title: str, then: Callable[[list[D.Display]], None]
 ) -> None:
     run_job(
         app,
@@ -410,7 +409,7 @@ def _read_displays(
     )
 
 
-def add_graphics(app: VirtTUIApp, uri: str, uuid: str, details: DomainDetails) -> None:
+def add_graphics(app: App[Any], uri: str, uuid: str, details: DomainDetails) -> None:
     """Add VNC or SPICE. QEMU runs one display per type: asking for a second one of a type
     offers to edit the existing one instead (the core refuses the duplicate anyway)."""
     d = details.definition
@@ -443,7 +442,7 @@ def add_graphics(app: VirtTUIApp, uri: str, uuid: str, details: DomainDetails) -
 
 
 def _offer_edit(
-    app: VirtTUIApp, uri: str, uuid: str, name: str, existing: D.Display, req: GraphicsRequest
+    app: App[Any], uri: str, uuid: str, name: str, existing: D.Display, req: GraphicsRequest
 ) -> None:
     question = Text()
     question.append(name)
@@ -459,7 +458,7 @@ def _offer_edit(
 
 
 def _edit_form(
-    app: VirtTUIApp,
+    app: App[Any],
     uri: str,
     uuid: str,
     name: str,
@@ -500,7 +499,7 @@ def _display_items(displays: list[D.Display]) -> list[tuple[str, str]]:
     return [(str(x.index), x.label()) for x in displays]
 
 
-def edit_graphics(app: VirtTUIApp, uri: str, uuid: str, details: DomainDetails) -> None:
+def edit_graphics(app: App[Any], uri: str, uuid: str, details: DomainDetails) -> None:
     name = details.definition.name
 
     def pick(displays: list[D.Display]) -> None:
@@ -520,7 +519,7 @@ def edit_graphics(app: VirtTUIApp, uri: str, uuid: str, details: DomainDetails) 
     _read_displays(app, uri, uuid, "Edit graphics", pick)
 
 
-def remove_graphics(app: VirtTUIApp, uri: str, uuid: str, details: DomainDetails) -> None:
+def remove_graphics(app: App[Any], uri: str, uuid: str, details: DomainDetails) -> None:
     """Pick one display by type, listen address and port; exactly that one is removed."""
     name = details.definition.name
 

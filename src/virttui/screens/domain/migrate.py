@@ -4,7 +4,6 @@ a speed limit, progress from the job statistics, and cancel (abort the job)."""
 from __future__ import annotations
 
 import time
-from typing import Any
 
 from rich.text import Text
 from textual import on, work
@@ -17,9 +16,11 @@ from textual.worker import Worker, WorkerState, get_current_worker
 
 from virttui.core.common.units import human_rate
 from virttui.core.domain.migrate import JobProgress, MigrateError, MigrateOptions
+from virttui.core.domain.stats import DomainRow
 from virttui.core.host.connection import HostConnection
 from virttui.core.host.facade import HostFacade
 from virttui.core.host.libvirt_runtime import error_message
+from virttui.screens.common.services import services
 from virttui.widgets.common.plain import append_plain, plain
 
 POLL_SECONDS = 0.5
@@ -52,20 +53,20 @@ class MigrateScreen(ModalScreen[None]):
 
     @property
     def source(self) -> HostConnection:
-        return self.app.hosts[self.uri]  # type: ignore[attr-defined, no-any-return]
+        return services(self).hosts[self.uri]
 
     def _facade(self, uri: str) -> HostFacade:
-        facade = self.app.facade(uri)  # type: ignore[attr-defined]
+        facade = services(self).facade(uri)
         if facade is None:
             raise LookupError(f"{uri}: no such connection")
-        return facade  # type: ignore[no-any-return]
+        return facade
 
-    def _row(self) -> Any:
-        return self.app.store.row(self.uri, self.uuid)  # type: ignore[attr-defined]
+    def _row(self) -> DomainRow | None:
+        return services(self).store.row(self.uri, self.uuid)
 
     def destinations(self) -> list[tuple[str, str]]:
         """(label, uri) of every other connected host."""
-        hosts: dict[str, HostConnection] = self.app.hosts  # type: ignore[attr-defined]
+        hosts = services(self).hosts
         return [(h.label, u) for u, h in hosts.items() if u != self.uri and h.connected]
 
     def compose(self) -> ComposeResult:
@@ -156,7 +157,7 @@ class MigrateScreen(ModalScreen[None]):
         self.running = True
         self.query_one("#start", Button).disabled = True
         self.query_one("#abort", Button).disabled = False
-        self.status(f"Migrating to {self.app.hosts[dest_uri].label}…")  # type: ignore[attr-defined]
+        self.status(f"Migrating to {services(self).hosts[dest_uri].label}…")
         self._migrate(dest_uri, options)
         self._watch_progress()
 
