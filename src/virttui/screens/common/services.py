@@ -13,7 +13,7 @@ the screen stack for them.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, cast, runtime_checkable
 
 from textual.app import App
 from textual.dom import DOMNode
@@ -88,4 +88,4 @@ def services(node: App[Any] | DOMNode) -> AppServices:
         provides = _PROVIDES[type(app)] = isinstance(app, AppServices)
     if not provides:
         raise TypeError(f"{type(app).__name__} does not provide virttui's AppServices")
-    return app  # type: ignore[return-value]  # checked above (once per app class)
+    return cast(AppServices, app)  # checked above, once per app class
