@@ -79,12 +79,11 @@ def host_errors() -> Iterator[None]:
 
 
 class HostLike(Protocol):
-    """What the facade needs of a host: `HostConnection` is one (tests pass small fakes)."""
+    """What the facade needs of a host: `HostConnection` is one (tests pass small fakes).
+    `label`, `readonly`, `refresh_now` and `forget_managed_save` are used where present."""
 
     uri: str
-    label: str
     is_local: bool
-    readonly: bool
 
     def call(self, fn: Callable[[libvirt.virConnect], R]) -> R: ...
 

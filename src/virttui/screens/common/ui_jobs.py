@@ -23,9 +23,6 @@ T = TypeVar("T")
 WORKER_GROUP = "domain-ui"
 
 
-__all__ = ["describe_error"]
-
-
 def writable_host(app: App[Any], uri: str) -> HostFacade | None:
     """The host's facade, unless it is gone or read-only (then say so and return None)."""
     host = services(app).facade(uri)
