@@ -4,6 +4,8 @@ libvirt's message instead of a libvirt exception, NotConnected from a host that 
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -236,3 +238,17 @@ def test_no_screen_or_widget_imports_libvirt() -> None:
     }
     assert offenders == {}
     assert (SRC / "screens").is_dir() and (SRC / "widgets").is_dir()
+
+
+def test_importing_the_facade_stays_light() -> None:
+    """The app builds a facade per host at start-up: Pillow, the host probes, clone, undefine
+    and the edit checks load when first used, not before the first paint of the list."""
+    code = (
+        "import sys, virttui.core.host.facade\n"
+        "heavy = ['PIL', 'virttui.core.host.probe', 'virttui.core.domain.clone',\n"
+        "         'virttui.core.domain.undefine', 'virttui.core.domain.edit_checks',\n"
+        "         'virttui.core.console.screenshot', 'virttui.core.storage.image_format']\n"
+        "print([m for m in heavy if m in sys.modules])\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

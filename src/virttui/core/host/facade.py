@@ -15,29 +15,31 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import libvirt
 
-from virttui.core.console.end import ConsoleEnd, explain_end
-from virttui.core.console.graphics import GraphicsSession, graphics_types
-from virttui.core.console.screenshot import Frame
-from virttui.core.console.serial import SerialSession
-from virttui.core.domain import actions as A
-from virttui.core.domain import devices as D
-from virttui.core.domain import edit_checks as E
-from virttui.core.domain import migrate as M
-from virttui.core.domain import tuning as T
-from virttui.core.domain.action_result import Applied, DomainActionError
-from virttui.core.domain.clone import CloneResult, Progress, clone_domain
-from virttui.core.domain.info import collect_domain_details, collect_edit_details
+from virttui.core.domain.action_result import DomainActionError
 from virttui.core.domain.lifecycle import LIFECYCLE
-from virttui.core.domain.model import DomainDetails
-from virttui.core.domain.undefine import StorageChoice, UndefineResult, storage_choices, undefine
 from virttui.core.host.connection import NotConnected
 from virttui.core.host.libvirt_runtime import error_message
-from virttui.core.host.probe import HostReport, collect_host_report
-from virttui.core.storage.image_format import FormatGuess, detect_format
+
+if TYPE_CHECKING:
+    # Imported where used (below): the app builds a facade per host at start-up, and Pillow,
+    # the host probes, clone and undefine are not needed for the first paint of the list.
+    from virttui.core.console.end import ConsoleEnd
+    from virttui.core.console.graphics import GraphicsSession
+    from virttui.core.console.screenshot import Frame
+    from virttui.core.console.serial import SerialSession
+    from virttui.core.domain.action_result import Applied
+    from virttui.core.domain.clone import CloneResult, Progress
+    from virttui.core.domain.devices import Display
+    from virttui.core.domain.edit_checks import Finding
+    from virttui.core.domain.migrate import JobProgress, MigrateOptions
+    from virttui.core.domain.model import DomainDetails
+    from virttui.core.domain.undefine import StorageChoice, UndefineResult
+    from virttui.core.host.probe import HostReport
+    from virttui.core.storage.image_format import FormatGuess
 
 R = TypeVar("R")
 
@@ -127,19 +129,27 @@ class HostFacade:
 
     def _checks_local(self, conn: libvirt.virConnect) -> bool:
         """May the edit checks look at this machine's files and bridges for this host?"""
+        from virttui.core.domain import edit_checks as E
+
         return E.checks_host_directly(conn, self.is_local)
 
     # ------------------------------------------------------------------ domain reads
     def details(self, uuid: str, *, with_disk_usage: bool = True) -> DomainDetails:
+        from virttui.core.domain.info import collect_domain_details
+
         return self._dom(uuid, lambda d: collect_domain_details(d, with_disk_usage=with_disk_usage))
 
     def details_and_xml(self, uuid: str) -> tuple[DomainDetails, str]:
         """The details screen's read: details with disk sizes, and the live XML (flags 0:
         libvirt leaves graphics passwords out unless asked for secure XML)."""
+        from virttui.core.domain.info import collect_domain_details
+
         return self._dom(uuid, lambda d: (collect_domain_details(d), str(d.XMLDesc(0))))
 
     def edit_details(self, uuid: str) -> DomainDetails:
         """Details whose device lists also hold config-only devices of a running domain."""
+        from virttui.core.domain.info import collect_edit_details
+
         return self._dom(uuid, collect_edit_details)
 
     def xml(self, uuid: str, *, inactive: bool = False) -> str:
@@ -148,9 +158,13 @@ class HostFacade:
         return self._dom(uuid, lambda d: str(d.XMLDesc(flags)))
 
     def graphics_types(self, uuid: str) -> list[str]:
+        from virttui.core.console.graphics import graphics_types
+
         return graphics_types(self.xml(uuid))
 
-    def displays(self, uuid: str) -> list[D.Display]:
+    def displays(self, uuid: str) -> list[Display]:
+        from virttui.core.domain import devices as D
+
         return self._dom(uuid, D.list_displays)
 
     # ------------------------------------------------------------------ host reads
@@ -169,59 +183,87 @@ class HostFacade:
 
     def detect_format(self, path: str) -> FormatGuess:
         """The format of the existing image `path` on the host (qemu-img locally, else the pool)."""
+        from virttui.core.storage.image_format import detect_format
+
         return self._conn(lambda c: detect_format(c, path))
 
     def save_target_exists(self, path: str) -> bool | None:
+        from virttui.core.domain import actions as A
+
         return self._conn(lambda c: A.save_target_exists(c, path))
 
     def host_report(self, *, root: Path = Path("/")) -> HostReport:
+        from virttui.core.host.probe import collect_host_report
+
         local = self.is_local
         return self._conn(lambda c: collect_host_report(c, local=local, root=root))
 
     # ------------------------------------------------------------------ checks before an edit
-    def check_disk_path(self, path: str) -> list[E.Finding]:
+    def check_disk_path(self, path: str) -> list[Finding]:
+        from virttui.core.domain import edit_checks as E
+
         return self._conn(lambda c: E.check_disk_path(c, path, self._checks_local(c)))
 
     def check_nic(
         self, uuid: str, *, network: str = "", bridge: str = "", mac: str = ""
-    ) -> list[E.Finding]:
-        def run(c: libvirt.virConnect) -> list[E.Finding]:
+    ) -> list[Finding]:
+        from virttui.core.domain import edit_checks as E
+
+        def run(c: libvirt.virConnect) -> list[Finding]:
             local = self._checks_local(c)
             dom = c.lookupByUUIDString(uuid)
             return E.check_nic(c, dom, network=network, bridge=bridge, mac=mac, local=local)
 
         return self._conn(run)
 
-    def check_memory(self, memory_kib: int | None, max_kib: int | None) -> list[E.Finding]:
+    def check_memory(self, memory_kib: int | None, max_kib: int | None) -> list[Finding]:
+        from virttui.core.domain import edit_checks as E
+
         return self._conn(lambda c: E.check_memory(c, memory_kib, max_kib))
 
-    def check_cpu_mode(self, uuid: str, mode: str, model: str) -> list[E.Finding]:
+    def check_cpu_mode(self, uuid: str, mode: str, model: str) -> list[Finding]:
+        from virttui.core.domain import edit_checks as E
+
         return self._conn(lambda c: E.check_cpu_mode(c, c.lookupByUUIDString(uuid), mode, model))
 
     def start_network(self, name: str) -> None:
+        from virttui.core.domain import edit_checks as E
+
         self._conn(lambda c: E.start_network(c, name))
 
     # ------------------------------------------------------------------ edits
     def set_title(self, uuid: str, title: str) -> Applied:
+        from virttui.core.domain import tuning as T
+
         return self._dom(uuid, lambda d: T.set_title(d, title))
 
     def set_description(self, uuid: str, description: str) -> Applied:
+        from virttui.core.domain import tuning as T
+
         return self._dom(uuid, lambda d: T.set_description(d, description))
 
     def set_memory(
         self, uuid: str, memory_kib: int, max_kib: int | None, *, config_only: bool = False
     ) -> Applied:
+        from virttui.core.domain import tuning as T
+
         return self._dom(
             uuid, lambda d: T.set_memory(d, memory_kib, max_kib, config_only=config_only)
         )
 
     def set_vcpus(self, uuid: str, count: int, max_count: int | None = None) -> Applied:
+        from virttui.core.domain import tuning as T
+
         return self._dom(uuid, lambda d: T.set_vcpus(d, count, max_count))
 
     def set_boot_order(self, uuid: str, devices: Sequence[str]) -> Applied:
+        from virttui.core.domain import tuning as T
+
         return self._dom(uuid, lambda d: T.set_boot_order(d, devices))
 
     def set_cpu_mode(self, uuid: str, mode: str, model: str = "") -> Applied:
+        from virttui.core.domain import tuning as T
+
         return self._dom(uuid, lambda d: T.set_cpu_mode(d, mode, model))
 
     def add_disk_path(
@@ -235,6 +277,8 @@ class HostFacade:
         config_only: bool = False,
     ) -> tuple[Applied, str]:
         """(where it landed, target). An empty `fmt` is not guessed here: pass the format."""
+        from virttui.core.domain import devices as D
+
         return self._dom(
             uuid,
             lambda d: D.add_disk_path(
@@ -254,6 +298,8 @@ class HostFacade:
         cache: str = "",
     ) -> tuple[Applied, str, str]:
         """(where it landed, target, volume path)."""
+        from virttui.core.domain import devices as D
+
         return self._dom(
             uuid,
             lambda d: D.add_disk_new_volume(
@@ -262,11 +308,15 @@ class HostFacade:
         )
 
     def remove_disk(self, uuid: str, target: str) -> Applied:
+        from virttui.core.domain import devices as D
+
         return self._dom(uuid, lambda d: D.remove_disk(d, target))
 
     def add_cdrom(
         self, uuid: str, *, bus: str = "sata", path: str = "", config_only: bool = False
     ) -> tuple[Applied, str]:
+        from virttui.core.domain import devices as D
+
         return self._dom(
             uuid, lambda d: D.add_cdrom(d, bus=bus, path=path, config_only=config_only)
         )
@@ -274,9 +324,13 @@ class HostFacade:
     def insert_media(
         self, uuid: str, target: str, path: str, *, config_only: bool = False
     ) -> Applied:
+        from virttui.core.domain import devices as D
+
         return self._dom(uuid, lambda d: D.insert_media(d, target, path, config_only=config_only))
 
     def eject_media(self, uuid: str, target: str) -> Applied:
+        from virttui.core.domain import devices as D
+
         return self._dom(uuid, lambda d: D.eject_media(d, target))
 
     def add_nic(
@@ -289,6 +343,8 @@ class HostFacade:
         mac: str = "",
         config_only: bool = False,
     ) -> Applied:
+        from virttui.core.domain import devices as D
+
         return self._dom(
             uuid,
             lambda d: D.add_nic(
@@ -297,27 +353,37 @@ class HostFacade:
         )
 
     def remove_nic(self, uuid: str, mac: str) -> Applied:
+        from virttui.core.domain import devices as D
+
         return self._dom(uuid, lambda d: D.remove_nic(d, mac))
 
     def add_serial(self, uuid: str) -> Applied:
+        from virttui.core.domain import devices as D
+
         return self._dom(uuid, D.add_serial)
 
     def remove_serial(self, uuid: str, port: int) -> Applied:
+        from virttui.core.domain import devices as D
+
         return self._dom(uuid, lambda d: D.remove_serial(d, port))
 
     def add_graphics(self, uuid: str, kind: str, *, listen: str, password: str = "") -> Applied:
+        from virttui.core.domain import devices as D
+
         return self._dom(uuid, lambda d: D.add_graphics(d, kind, listen=listen, password=password))
 
     def edit_graphics(
         self,
         uuid: str,
-        display: D.Display,
+        display: Display,
         *,
         listen: str,
         port: int | None = None,
         password: str | None = None,
         keymap: str = "",
     ) -> Applied:
+        from virttui.core.domain import devices as D
+
         return self._dom(
             uuid,
             lambda d: D.edit_graphics(
@@ -325,7 +391,9 @@ class HostFacade:
             ),
         )
 
-    def remove_graphics(self, uuid: str, display: D.Display) -> Applied:
+    def remove_graphics(self, uuid: str, display: Display) -> Applied:
+        from virttui.core.domain import devices as D
+
         return self._dom(uuid, lambda d: D.remove_graphics(d, display))
 
     # ------------------------------------------------------------------ lifecycle and actions
@@ -335,36 +403,54 @@ class HostFacade:
         self._dom(uuid, action.run)
 
     def reset(self, uuid: str) -> None:
+        from virttui.core.domain import actions as A
+
         self._dom(uuid, A.reset)
 
     def save_to_file(self, uuid: str, path: str, *, overwrite: bool = False) -> None:
+        from virttui.core.domain import actions as A
+
         self._dom(uuid, lambda d: A.save_to_file(d, path, overwrite=overwrite))
 
     def restore_from_file(self, path: str) -> str:
         """Restore a saved domain; returns its name."""
+        from virttui.core.domain import actions as A
+
         return self._conn(lambda c: str(A.restore_from_file(c, path).name()))
 
     def managed_save(self, uuid: str) -> None:
+        from virttui.core.domain import actions as A
+
         self._dom(uuid, A.managed_save)
 
     def remove_managed_save(self, uuid: str) -> None:
+        from virttui.core.domain import actions as A
+
         self._dom(uuid, A.remove_managed_save)
         forget = getattr(self.host, "forget_managed_save", None)
         if forget is not None:
             forget(uuid)  # no event says so: the list re-reads it
 
     def set_autostart(self, uuid: str, enabled: bool) -> None:
+        from virttui.core.domain import actions as A
+
         self._dom(uuid, lambda d: A.set_autostart(d, enabled))
 
     def rename(self, uuid: str, new_name: str) -> str:
         """Returns the name the domain has now."""
+        from virttui.core.domain import actions as A
+
         return self._dom(uuid, lambda d: str(A.rename(d, new_name).name()))
 
     def clone(self, uuid: str, new_name: str, *, progress: Progress | None = None) -> CloneResult:
+        from virttui.core.domain.clone import clone_domain
+
         return self._dom(uuid, lambda d: clone_domain(d, new_name, progress=progress))
 
     def storage_choices(self, uuid: str, others: Iterable[Any] = ()) -> list[StorageChoice]:
         """The undefine checklist; storage used on any of `others` (open hosts) is marked."""
+        from virttui.core.domain.undefine import storage_choices
+
         return self._dom(uuid, lambda d: storage_choices(d, list(others)))
 
     def undefine(
@@ -377,6 +463,8 @@ class HostFacade:
         delete_volumes: Sequence[str],
         others: Iterable[Any] = (),
     ) -> UndefineResult:
+        from virttui.core.domain.undefine import undefine
+
         return self._dom(
             uuid,
             lambda d: undefine(
@@ -390,8 +478,9 @@ class HostFacade:
         )
 
     # ------------------------------------------------------------------ migration
-    def migrate(self, uuid: str, dest: HostFacade, options: M.MigrateOptions) -> str:
+    def migrate(self, uuid: str, dest: HostFacade, options: MigrateOptions) -> str:
         """Move the domain to `dest` (blocks until done, failed or aborted); its name there."""
+        from virttui.core.domain import migrate as M
 
         def run(sconn: libvirt.virConnect) -> str:
             dom = sconn.lookupByUUIDString(uuid)
@@ -401,12 +490,18 @@ class HostFacade:
         return self._conn(run)
 
     def migration_max_speed(self, uuid: str) -> int | None:
+        from virttui.core.domain import migrate as M
+
         return self._dom(uuid, M.max_speed)
 
-    def job_progress(self, uuid: str) -> M.JobProgress:
+    def job_progress(self, uuid: str) -> JobProgress:
+        from virttui.core.domain import migrate as M
+
         return self._dom(uuid, M.read_progress)
 
     def abort_job(self, uuid: str) -> None:
+        from virttui.core.domain import migrate as M
+
         self._dom(uuid, M.abort)
 
     # ------------------------------------------------------------------ consoles
@@ -419,6 +514,8 @@ class HostFacade:
         force: bool = False,
     ) -> SerialSession:
         """Attach to the serial console (raises ConsoleBusy / ConsoleError)."""
+        from virttui.core.console.serial import SerialSession
+
         session = SerialSession(on_data=on_data, on_ended=on_ended)
         self._dom(uuid, lambda d: session.open(d, force=force))
         return session
@@ -434,6 +531,8 @@ class HostFacade:
 
     def open_graphics(self, uuid: str, on_error: Callable[[str], None]) -> GraphicsSession:
         """Screenshots and keys for a running domain with a display (raises ConsoleError)."""
+        from virttui.core.console.graphics import GraphicsSession
+
         return self._dom(uuid, lambda d: GraphicsSession.open(d, on_error))
 
     def grab_frame(self, session: GraphicsSession) -> Frame:
@@ -443,5 +542,8 @@ class HostFacade:
     def explain_console_end(self, uuid: str, reason: str, session: object = None) -> ConsoleEnd:
         """Why a console ended, in words the admin can act on (blocking: polls for a moment).
         `session` is the console's handle; a serial session knows its connection."""
+        from virttui.core.console.end import explain_end
+        from virttui.core.console.serial import SerialSession
+
         conn = getattr(session, "conn", None) if isinstance(session, SerialSession) else None
         return explain_end(self.host.call, uuid, reason, conn)
