@@ -90,7 +90,7 @@ async def test_remote_style_host_reports_unchecked_lines(test_host: HostConnecti
         CSS_PATH = [styles_dir() / "host.tcss"]
 
         def on_mount(self) -> None:
-            self.push_screen(HostScreen(HostFacade(Remote())))  # type: ignore[arg-type]
+            self.push_screen(HostScreen(HostFacade(Remote())))
 
     app = RemoteApp()
     async with app.run_test(size=(80, 24)) as pilot:
