@@ -22,6 +22,7 @@ from textual.widgets._select import SelectOverlay
 from tests.pilot_utils import hosts_settled, wait_until
 from tests.textshot import screen_text
 from virttui.app import HostSpec, VirtTUIApp
+from virttui.core.facade.host import HostFacade
 from virttui.core.host.nodexml import node_uri
 from virttui.core.settings.config import Config, HostEntry, save_config
 from virttui.screens.common.ui_jobs import writable_host
@@ -248,7 +249,7 @@ async def test_host_screen_error_notice_is_literal() -> None:
     app = VirtTUIApp([], refresh=3600)
     async with app.run_test(size=(120, 30), notifications=True) as pilot:
         await pilot.pause()
-        app.push_screen(HostScreen(FailingHost()))  # type: ignore[arg-type]
+        app.push_screen(HostScreen(HostFacade(FailingHost())))
         await wait_until(pilot, lambda: "Host report failed" in screen_text(app), 10)
         text = assert_screen_clean(app)
         assert "cannot open /p/[/] \\e[31mred [@click=app.quit]x" in text

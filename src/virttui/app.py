@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import gc
-import sys
 import time
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from functools import partial
-from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 from textual import work
@@ -26,27 +23,21 @@ from virttui.core.domain.action_table import LIFECYCLE
 from virttui.core.domain.lifecycle import action_allowed
 from virttui.core.domain.shutdown_watch import DEFAULT_GRACE
 from virttui.core.domain.store import DomainStore
+from virttui.core.facade.host import HostFacade
 from virttui.core.host.connection import ConnState, DomainEvent, HostConnection, HostSnapshot
 from virttui.core.host.libvirt_runtime import error_message
+from virttui.core.host.spec import HostSpec
 from virttui.core.settings.config import DEFAULT_REFRESH
 from virttui.resources import stylesheets
+from virttui.screens.common.console_entries import ConsoleRegistry
+from virttui.screens.common.services import AppServices, HostSubscriber
 from virttui.screens.domain.domain_list import DomainsScreen
 from virttui.widgets.common.glyphs import pick_glyphs
 from virttui.widgets.common.plain import append_plain
 
-if TYPE_CHECKING:
-    # Imported where used: the details screen pulls in plotext, the action menus many modals;
-    # none of it is needed for the first paint of the list.
-    from virttui.screens.domain.details import DetailsScreen
+__all__ = ["DEMO_LABEL", "HostSpec", "VirtTUIApp"]
 
 DEMO_LABEL = "demo host (libvirt test driver)"
-
-
-@dataclass(frozen=True, slots=True)
-class HostSpec:
-    uri: str
-    label: str | None = None
-    demo: bool = False
 
 
 class HostStateChanged(Message):
@@ -119,6 +110,12 @@ class VirtTUIApp(App[None]):
         self.store.cpu_mode = cpu_mode
         self.user_keymap = dict(keymap or {})
         self.hosts: dict[str, HostConnection] = {}
+        # One facade per open connection: the screens' only door to libvirt.
+        self.facades: dict[str, HostFacade] = {}
+        self.consoles = (
+            ConsoleRegistry()
+        )  # open console screens (screens/common/console_registry.py)
+        self._subscribers: list[HostSubscriber] = []  # screens following samples and events
         self._listener = _Listener(self)
         self._fallback_done = False
         self._gc_frozen = False
@@ -183,16 +180,35 @@ class VirtTUIApp(App[None]):
             on_connect=_demo_extras if spec.demo else None,
         )
         self.hosts[spec.uri] = host
+        self.facades[spec.uri] = HostFacade(host)
         host.start()
         return host
 
     def stop_host(self, uri: str) -> None:
         """Forget a host: its poller stops in a thread (never blocks the UI), its rows go."""
         host = self.hosts.pop(uri, None)
+        self.facades.pop(uri, None)
         self.store.remove_host(uri)
         if host is not None:
             self.run_worker(lambda: host.stop(2.0), thread=True, group="host-stop")
         self.refresh_domains(force=True)
+
+    def facade(self, uri: str) -> HostFacade | None:
+        """The facade of an open connection (None when `uri` is not open)."""
+        return self.facades.get(uri)
+
+    def services(self) -> AppServices:
+        """This app as the screens see it (mypy checks that it implements AppServices)."""
+        return self
+
+    def subscribe(self, subscriber: HostSubscriber) -> None:
+        """`subscriber` is told of every host sample and domain event until it unsubscribes."""
+        if subscriber not in self._subscribers:
+            self._subscribers.append(subscriber)
+
+    def unsubscribe(self, subscriber: HostSubscriber) -> None:
+        if subscriber in self._subscribers:
+            self._subscribers.remove(subscriber)
 
     def open_demo(self) -> None:
         from virttui.demo import demo_uri
@@ -308,8 +324,8 @@ class VirtTUIApp(App[None]):
             # No sample for this long while connected: a stats call hangs; show the rows stale.
             entry.stale_after = host.refresh + host.stall_after
         self.refresh_domains()
-        for screen in self.details_screens():
-            screen.store_updated(message.uri)
+        for subscriber in list(self._subscribers):
+            subscriber.store_updated(message.uri)
         if not self._gc_frozen:
             self._gc_frozen = True
             # Everything loaded so far (Textual, libvirt, the first rows) lives for the whole
@@ -331,16 +347,8 @@ class VirtTUIApp(App[None]):
             for offer_uri, uuid, kind in offers:
                 offer_after_ignored_request(self, offer_uri, uuid, kind)
 
-    def details_screens(self) -> list[DetailsScreen]:
-        details = sys.modules.get("virttui.screens.domain.details")
-        if details is None:
-            return []  # never imported, so no details screen is open
-        return [
-            s for s in self.screen_stack if isinstance(s, details.DetailsScreen) and s.is_mounted
-        ]
-
     def open_details(self, uri: str, uuid: str) -> None:
-        host = self.hosts.get(uri)
+        host = self.facades.get(uri)
         if host is not None and self.store.row(uri, uuid) is not None:
             from virttui.screens.domain.details import DetailsScreen
 
@@ -353,8 +361,8 @@ class VirtTUIApp(App[None]):
         screen = self.domains_screen()
         if screen is not None and screen.ready:
             screen.refresh_bindings_if_changed()
-        for details in self.details_screens():
-            details.domain_event(message.event)
+        for subscriber in list(self._subscribers):
+            subscriber.domain_event(message.event)
 
     # ------------------------------------------------------------------ actions
     def action_targets(self) -> list[tuple[str, str]]:
@@ -394,9 +402,6 @@ class VirtTUIApp(App[None]):
         if not targets:
             return
 
-        def run() -> None:
-            self._run_action_worker(action_id, targets)
-
         hidden_set = self.hidden_targets() if from_selection else set()
         hidden = [t for t in targets if t in hidden_set]
         if hidden:
@@ -410,7 +415,7 @@ class VirtTUIApp(App[None]):
                 f"{len(targets)} selected ({len(hidden)} hidden): {names}",
                 f"{action.help}\n\nHidden by the filter, also affected: "
                 + ", ".join(self._domain_name(t) for t in hidden),
-                run,
+                lambda: self.run_lifecycle_now(action_id, targets),
                 button=action.title,
             )
             return
@@ -434,10 +439,10 @@ class VirtTUIApp(App[None]):
                 action.title,
                 names,
                 action.help,
-                run,
+                lambda: self.run_lifecycle_now(action_id, targets),
             )
         else:
-            run()
+            self.run_lifecycle_now(action_id, targets)
 
     def _not_responding(self, uri: str) -> bool:
         host = self.hosts.get(uri)
@@ -451,6 +456,10 @@ class VirtTUIApp(App[None]):
         row = self.store.row(*target)
         return target[1] if row is None else row.name
 
+    def run_lifecycle_now(self, action_id: str, targets: list[tuple[str, str]]) -> None:
+        """Run a lifecycle action the admin has already confirmed (no question asked)."""
+        self._run_action_worker(action_id, targets)
+
     @work(thread=True, group="actions", exit_on_error=False)
     def _run_action_worker(self, action_id: str, targets: list[tuple[str, str]]) -> None:
         action = LIFECYCLE[action_id]
@@ -459,14 +468,11 @@ class VirtTUIApp(App[None]):
         for uri, uuid in targets:
             if worker.is_cancelled:
                 return
-            host = self.hosts[uri]
+            host = self.facades[uri]
             name = self._domain_name((uri, uuid))
 
-            def act(conn: Any, u: str = uuid) -> object:
-                return action.run(conn.lookupByUUIDString(u))
-
             try:
-                host.call(act)
+                host.lifecycle(uuid, action_id)
             except Exception as exc:  # noqa: BLE001 - every failure is shown, none crashes the UI
                 # DomainActionError carries libvirt's own message without the "action name:" prefix.
                 results.append((name, getattr(exc, "message", None) or error_message(exc)))
@@ -506,14 +512,8 @@ class VirtTUIApp(App[None]):
         # In a connected console, Ctrl+P (shell history) and Ctrl+Q belong to the guest; Textual
         # binds them app-wide with priority, so step aside while the console has focus.
         if action in ("command_palette", "quit"):
-            console = sys.modules.get("virttui.screens.console.base")
-            screen = self.screen
-            if (
-                console is not None
-                and isinstance(screen, console.ConsoleScreen)
-                and screen.state == "connected"
-                and self.focused is screen.console_widget
-            ):
+            keeps = getattr(self.screen, "keeps_app_keys", None)  # a console screen says so
+            if keeps is not None and keeps():
                 return False
         return super().check_action(action, parameters)
 

@@ -24,7 +24,7 @@ from tests.guestlib import (
 from tests.pilot_utils import wait_until
 from tests.textshot import screen_text
 from virttui.app import HostSpec, VirtTUIApp
-from virttui.screens.console import registry as console_registry
+from virttui.screens.common import console_registry
 from virttui.screens.console.serial import SerialConsoleScreen, open_serial_console
 from virttui.screens.domain.domain_list import DomainsScreen
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from virttui.core.domain.store import DomainStore
 from virttui.core.host.stats import DomainRow
 
@@ -165,3 +167,23 @@ def test_ignored_shutdown_is_shown_and_filterable() -> None:
     store.shutdowns.observe("h", store.hosts["h"].rows)
     assert ("h", "1") not in store.shutdowns
     assert store.state_word("h", store.row("h", "1")) == "shutoff"
+
+
+def test_view_settings_are_methods_that_bump_the_version_once() -> None:
+    store = make_store()
+    v = store.version
+    store.set_filter("web")
+    assert store.filter_text == "web" and store.version == v + 1
+    assert [i.uuid for i in store.items() if i.uuid] == ["1"]
+    store.set_filter("web")  # unchanged: views need not redraw
+    assert store.version == v + 1
+    store.set_sort("cpu", True)
+    assert (store.sort_column, store.sort_reverse, store.version) == ("cpu", True, v + 2)
+    store.set_sort("cpu", True)
+    assert store.version == v + 2
+    assert store.toggle_cpu_mode() == "vcpu" and store.version == v + 3
+    store.set_cpu_mode("vcpu")
+    assert store.version == v + 3
+    assert store.toggle_cpu_mode() == "host"
+    with pytest.raises(ValueError, match="CPU% mode"):
+        store.set_cpu_mode("guest")

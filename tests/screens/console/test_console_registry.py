@@ -8,7 +8,7 @@ from textual.widgets import OptionList
 from tests.pilot_utils import wait_until
 from tests.textshot import screen_text
 from virttui.app import HostSpec, VirtTUIApp
-from virttui.screens.console import registry as console_registry
+from virttui.screens.common import console_registry
 from virttui.screens.console.graphics import open_graphical_console
 from virttui.screens.console.serial import SerialConsoleScreen, open_serial_console
 from virttui.screens.console.switcher import ConsoleSwitcher, open_console_switcher

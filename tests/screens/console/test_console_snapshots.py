@@ -9,6 +9,7 @@ from textual.pilot import Pilot
 
 from tests import paths
 from virttui.core.console.screenshot import decode_frame
+from virttui.core.facade.host import HostFacade
 from virttui.core.host.connection import HostConnection
 from virttui.resources import stylesheets
 from virttui.screens.console.graphics import GraphicsConsoleScreen
@@ -59,7 +60,7 @@ class ConsoleApp(App[None]):
 
     def on_mount(self) -> None:
         self.theme = "textual-dark"
-        host = HostConnection("test:///default")  # never started: the handle is recorded
+        host = HostFacade(HostConnection("test:///default"))  # never started: recorded handle
         self.push_screen(
             self.screen_type(host, "00000000-0000-0000-0000-000000000001", "web-01 [b]x[/b]")
         )

@@ -11,6 +11,7 @@ from textual.app import App
 from textual.widgets import Static
 
 from tests import paths
+from virttui.core.facade.host import HostFacade
 from virttui.core.host.connection import HostConnection
 from virttui.core.host.probe.cpuflags import TCG_CONSEQUENCE
 from virttui.resources import styles_dir
@@ -45,7 +46,7 @@ class HostApp(App[None]):
         self.root = root
 
     def on_mount(self) -> None:
-        self.push_screen(HostScreen(self.host, root=self.root))
+        self.push_screen(HostScreen(HostFacade(self.host), root=self.root))
 
 
 def screen_text(app: App[None]) -> str:
@@ -89,7 +90,7 @@ async def test_remote_style_host_reports_unchecked_lines(test_host: HostConnecti
         CSS_PATH = [styles_dir() / "host.tcss"]
 
         def on_mount(self) -> None:
-            self.push_screen(HostScreen(Remote()))
+            self.push_screen(HostScreen(HostFacade(Remote())))
 
     app = RemoteApp()
     async with app.run_test(size=(80, 24)) as pilot:

@@ -8,6 +8,7 @@ and libvirt's message lands in `DomainDetails.problems`.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import TypeVar
 
 import libvirt
@@ -21,6 +22,7 @@ __all__ = [
     "DomainXmlError",
     "collect_disk_usage",
     "collect_domain_details",
+    "collect_edit_details",
     "parse_domain_xml",
 ]
 
@@ -122,3 +124,15 @@ def collect_domain_details(
         disk_usage=usage,
         problems=tuple(problems),
     )
+
+
+def collect_edit_details(dom: libvirt.virDomain) -> DomainDetails:
+    """Details (no disk sizes) whose device lists also hold the config-only devices of a running
+    persistent domain (added for the next boot), so the Edit menu can remove or change those."""
+    from virttui.core.domain.menu import merge_devices
+
+    details = collect_domain_details(dom, with_disk_usage=False)
+    if details.active and details.persistent:
+        config = parse_domain_xml(dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE))
+        details = replace(details, definition=merge_devices(details.definition, config))
+    return details

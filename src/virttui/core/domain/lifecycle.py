@@ -71,12 +71,3 @@ class LifecycleAction:
 
 def action_allowed(action: LifecycleAction, state: int | None) -> bool:
     return state is not None and state in action.allowed_states
-
-
-def __getattr__(name: str) -> dict[str, LifecycleAction]:
-    """`LIFECYCLE` lives in action_table (which imports this module): kept importable here."""
-    if name == "LIFECYCLE":
-        from virttui.core.domain.action_table import LIFECYCLE
-
-        return LIFECYCLE
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

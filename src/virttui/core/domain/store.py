@@ -92,6 +92,32 @@ class DomainStore:
         self._items: list[ListItem] = []
         self.shutdowns = ShutdownWatch()  # h/r requests the guest may ignore
 
+    # ------------------------------------------------------------------ view settings
+    def set_filter(self, text: str) -> None:
+        """Show only the domains whose name or state word contains `text` ("" shows all)."""
+        if text != self.filter_text:
+            self.filter_text = text
+            self.version += 1
+
+    def set_sort(self, column: str, reverse: bool = False) -> None:
+        if (column, reverse) != (self.sort_column, self.sort_reverse):
+            self.sort_column = column
+            self.sort_reverse = reverse
+            self.version += 1
+
+    def set_cpu_mode(self, mode: str) -> None:
+        """ "host": CPU% of all host CPUs (like virt-top); "vcpu": CPU% of the domain's vCPUs."""
+        if mode not in ("host", "vcpu"):
+            raise ValueError(f"unknown CPU% mode {mode!r}")
+        if mode != self.cpu_mode:
+            self.cpu_mode = mode
+            self.version += 1
+
+    def toggle_cpu_mode(self) -> str:
+        self.set_cpu_mode("vcpu" if self.cpu_mode == "host" else "host")
+        return self.cpu_mode
+
+    # ------------------------------------------------------------------ hosts and rows
     def add_host(self, uri: str, label: str, readonly: bool = False) -> HostRows:
         entry = self.hosts.get(uri)
         if entry is None:

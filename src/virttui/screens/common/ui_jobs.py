@@ -1,46 +1,31 @@
-"""Plumbing shared by the domain action and edit dialogs: run one blocking libvirt job in a thread
-worker, report libvirt's message on failure, read a domain's details before a dialog opens."""
+"""Plumbing shared by the domain action and edit dialogs: run one blocking job on a host's facade
+in a thread worker, report libvirt's message on failure, read a domain's details before a dialog
+opens."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Literal, TypeVar
+from typing import Any, TypeVar
 
-import libvirt
 from rich.text import Text
 from textual.app import App
+from textual.notifications import SeverityLevel
 from textual.screen import Screen
 
 from virttui.core.common.safe_text import visible
-from virttui.core.domain.action_result import DomainActionError
-from virttui.core.domain.info import collect_domain_details
 from virttui.core.domain.model import DomainDetails
-from virttui.core.host.connection import HostConnection, NotConnected
-from virttui.core.host.libvirt_runtime import error_message
+from virttui.core.facade.host import HostFacade, describe_error
 from virttui.screens.common.confirm import ConfirmScreen
+from virttui.screens.common.services import services
 from virttui.widgets.common.plain import append_plain
-
-if TYPE_CHECKING:
-    from virttui.app import VirtTUIApp
 
 T = TypeVar("T")
 WORKER_GROUP = "domain-ui"
 
 
-def describe_error(exc: BaseException) -> str:
-    """libvirt's own message where there is one."""
-    if isinstance(exc, DomainActionError):
-        return exc.message
-    if isinstance(exc, libvirt.libvirtError):
-        return error_message(exc)
-    if isinstance(exc, NotConnected):
-        return str(exc)
-    return f"{type(exc).__name__}: {exc}"
-
-
-def writable_host(app: VirtTUIApp, uri: str) -> HostConnection | None:
-    """The host, unless it is gone or read-only (then say so and return None)."""
-    host = app.hosts.get(uri)
+def writable_host(app: App[Any], uri: str) -> HostFacade | None:
+    """The host's facade, unless it is gone or read-only (then say so and return None)."""
+    host = services(app).facade(uri)
     if host is None:
         app.notify(f"{uri}: no such connection", severity="error", markup=False)
         return None
@@ -51,24 +36,24 @@ def writable_host(app: VirtTUIApp, uri: str) -> HostConnection | None:
 
 
 def run_job(
-    app: VirtTUIApp,
+    app: App[Any],
     uri: str,
     title: str,
-    job: Callable[[libvirt.virConnect], T],
+    job: Callable[[HostFacade], T],
     done: Callable[[T], None] | None = None,
     *,
     failed: Callable[[str], None] | None = None,
     mutating: bool = True,
 ) -> None:
-    """Run `job(conn)` in a thread worker. On success `done(result)` runs on the UI thread; on
+    """Run `job(facade)` in a thread worker. On success `done(result)` runs on the UI thread; on
     failure `failed(message)` does, after an error notification titled "<title> failed"."""
-    host = writable_host(app, uri) if mutating else app.hosts.get(uri)
+    host = writable_host(app, uri) if mutating else services(app).facade(uri)
     if host is None:
         return
 
     def work() -> None:
         try:
-            result = host.call(job)
+            result = job(host)
         except Exception as exc:  # noqa: BLE001 - every failure is shown, none crashes the UI
             app.call_from_thread(_report_failure, app, title, describe_error(exc), failed)
             return
@@ -90,7 +75,7 @@ def _report_failure(
 
 
 def with_details(
-    app: VirtTUIApp,
+    app: App[Any],
     uri: str,
     uuid: str,
     then: Callable[[DomainDetails], None],
@@ -102,7 +87,7 @@ def with_details(
         app,
         uri,
         "Read the domain",
-        lambda conn: collect_domain_details(conn.lookupByUUIDString(uuid), with_disk_usage=False),
+        lambda host: host.details(uuid, with_disk_usage=False),
         then,
         mutating=mutating,
     )
@@ -150,27 +135,26 @@ def close_screen(screen: Screen[Any]) -> None:
         screen.set_class(True, "-finished")
 
 
-def report_lines(app: VirtTUIApp, title: str, name: str, lines: list[str]) -> None:
+def report_lines(app: App[Any], title: str, name: str, lines: list[str]) -> None:
     """One notification; an entry that could not go live is a warning, not silence."""
     text = "\n".join(visible(line) for line in [name, *lines])
-    severity: Literal["warning", "information"] = (
-        "warning" if "not possible live" in text else "information"
-    )
+    severity: SeverityLevel = "warning" if "not possible live" in text else "information"
     app.notify(text, title=title, severity=severity, markup=False, timeout=10)
 
 
 def apply_and_report(
-    app: VirtTUIApp,
+    app: App[Any],
     uri: str,
     uuid: str,
     title: str,
     name: str,
-    job: Callable[[libvirt.virDomain], list[str]],
+    job: Callable[[HostFacade], list[str]],
 ) -> None:
+    """Run `job(facade)` (an edit of domain `uuid`) and notify its result lines."""
     run_job(
         app,
         uri,
         title,
-        lambda c: job(c.lookupByUUIDString(uuid)),
+        job,
         lambda lines: report_lines(app, title, name, lines),
     )

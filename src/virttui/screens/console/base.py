@@ -10,7 +10,6 @@ from __future__ import annotations
 import threading
 from typing import Any, ClassVar
 
-import libvirt
 from rich.cells import cell_len
 from rich.text import Text
 from textual import events, work
@@ -22,11 +21,11 @@ from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Button, Static
 
-from virttui.core.console.end import explain_end
 from virttui.core.console.serial import ConsoleBusy
-from virttui.core.host.connection import HostConnection, NotConnected
+from virttui.core.facade.host import HostFacade
+from virttui.core.host.connection import NotConnected
 from virttui.core.host.libvirt_runtime import error_message
-from virttui.screens.console import registry as console_registry
+from virttui.screens.common import console_registry
 from virttui.widgets.common.plain import append_plain, plain
 
 SEPARATOR = " · "
@@ -84,12 +83,10 @@ class ConsoleProblem(Message):
         super().__init__()
 
 
-def describe_end(
-    host: HostConnection, uuid: str, reason: str, conn: libvirt.virConnect | None = None
-) -> str:
+def describe_end(host: HostFacade, uuid: str, reason: str, handle: object = None) -> str:
     """Turn a stream's end into words the admin can act on (blocking: worker thread).
-    `conn` is the connection the console was opened on, when the handle knows it."""
-    return explain_end(host.call, uuid, reason, conn).text
+    `handle` is the console's session (a serial one knows the connection it was opened on)."""
+    return host.explain_console_end(uuid, reason, handle).text
 
 
 class ConsoleScreen(Screen[None]):
@@ -101,7 +98,7 @@ class ConsoleScreen(Screen[None]):
         Binding("escape", "leave", "Leave", id="console.leave"),
     ]
 
-    def __init__(self, host: HostConnection, uuid: str, name: str) -> None:
+    def __init__(self, host: HostFacade, uuid: str, name: str) -> None:
         super().__init__(classes="console-screen")
         self.host = host
         self.uuid = uuid
@@ -181,12 +178,12 @@ class ConsoleScreen(Screen[None]):
         if message.token == self._token:
             self.state = "ending"
             self.update_status()
-            self._explain_end(message.token, message.reason, getattr(self.handle, "conn", None))
+            self._explain_end(message.token, message.reason, self.handle)
 
     @work(thread=True, group="console-end", exit_on_error=False)
-    def _explain_end(self, token: int, reason: str, conn: libvirt.virConnect | None) -> None:
+    def _explain_end(self, token: int, reason: str, handle: object) -> None:
         try:
-            text = describe_end(self.host, self.uuid, reason, conn)
+            text = describe_end(self.host, self.uuid, reason, handle)
         except Exception as exc:  # noqa: BLE001
             text = f"{reason} ({error_message(exc)})"
         self.post_message(ConsoleProblem(token, "ended", text))
@@ -259,6 +256,11 @@ class ConsoleScreen(Screen[None]):
             self.connect()
         elif event.button.id == "console-leave":
             self.action_leave()
+
+    def keeps_app_keys(self) -> bool:
+        """In a connected console, Ctrl+P (shell history) and Ctrl+Q belong to the guest: the app
+        asks this before its own priority bindings (command palette, quit) act."""
+        return self.state == "connected" and self.app.focused is self.console_widget
 
     def registry_name(self) -> str | None:
         """This screen's name in the console registry (None when not registered)."""

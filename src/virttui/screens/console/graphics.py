@@ -1,5 +1,6 @@
 """The graphical console screen: virDomainScreenshot frames drawn with half blocks, keys through
-virDomainSendKey. Works over any libvirt connection (no VNC port or tunnel needed).
+virDomainSendKey (both in `core.console.graphics.GraphicsSession`, opened through the host's
+facade). Works over any libvirt connection (no VNC port or tunnel needed).
 
 Frames are grabbed on a worker thread at an adjustable rate (default 2 per second), only while
 this screen is the visible one, and never two at a time; a frame equal to the last one costs no
@@ -9,32 +10,28 @@ is grabbed shortly after each key, so typing shows up quickly.
 
 from __future__ import annotations
 
-import queue
-import threading
 import time
-import xml.etree.ElementTree as ET
-from collections.abc import Callable
 from typing import Any
 
-import libvirt
 from textual import work
 from textual.app import App
 from textual.message import Message
 from textual.timer import Timer
 from textual.widget import Widget
 
+from virttui.core.console.graphics import GraphicsSession
 from virttui.core.console.keycodes import COMBOS_BY_ID
-from virttui.core.console.screenshot import Frame, grab_frame
-from virttui.core.console.serial import ConsoleError
-from virttui.core.host.connection import HostConnection
+from virttui.core.console.screenshot import Frame
+from virttui.core.facade.host import HostFacade
 from virttui.core.host.libvirt_runtime import error_message
-from virttui.screens.console import registry as console_registry
+from virttui.screens.common import console_registry
+from virttui.screens.common.console_entries import ConsoleEntry
+from virttui.screens.common.services import services
 from virttui.screens.console.base import ConsoleScreen
 from virttui.screens.console.special_keys import SpecialKeysMenu
 from virttui.widgets.console.framebuffer_view import FramebufferView
 
 DEFAULT_FPS = 2.0
-KEY_HOLD_MS = 30
 AFTER_KEY_GRAB = 0.15  # seconds after a key before the next frame
 
 
@@ -44,47 +41,11 @@ class FrameGrabbed(Message):
         super().__init__()
 
 
-class GraphicsHandle:
-    """The open graphical console: the domain and an ordered key sender thread."""
-
-    def __init__(self, dom: libvirt.virDomain, on_error: Callable[[str], None]) -> None:
-        self.dom = dom
-        self._on_error = on_error
-        self._keys: queue.Queue[list[int] | None] = queue.Queue()
-        self.keys_sent = 0
-        self._thread = threading.Thread(target=self._run, name="sendkey", daemon=True)
-        self._thread.start()
-
-    def send_keys(self, codes: list[int]) -> None:
-        self._keys.put(list(codes))
-
-    def _run(self) -> None:
-        while (codes := self._keys.get()) is not None:
-            try:
-                self.dom.sendKey(libvirt.VIR_KEYCODE_SET_LINUX, KEY_HOLD_MS, codes, len(codes), 0)
-                self.keys_sent += 1
-            except libvirt.libvirtError as exc:
-                self._on_error(error_message(exc))
-
-    def idle(self) -> bool:
-        return self._keys.empty()
-
-    def close(self) -> None:
-        self._keys.put(None)
-
-
-def graphics_types(dom: libvirt.virDomain) -> list[str]:
-    root = ET.fromstring(dom.XMLDesc(0))
-    return [g.get("type", "") for g in root.findall("./devices/graphics")]
-
-
 class GraphicsConsoleScreen(ConsoleScreen):
     KIND = "graphics"
     TITLE_WORD = "Graphical console"
 
-    def __init__(
-        self, host: HostConnection, uuid: str, name: str, *, fps: float = DEFAULT_FPS
-    ) -> None:
+    def __init__(self, host: HostFacade, uuid: str, name: str, *, fps: float = DEFAULT_FPS) -> None:
         super().__init__(host, uuid, name)
         self.view = FramebufferView(send_keys=self._send_keys, classes="console-view")
         self.fps = fps
@@ -98,13 +59,8 @@ class GraphicsConsoleScreen(ConsoleScreen):
         return self.view
 
     # ------------------------------------------------------------------ hooks
-    def open_console(self, force: bool, token: int) -> GraphicsHandle:
-        dom = self.host.call(lambda conn: conn.lookupByUUIDString(self.uuid))
-        if not graphics_types(dom):
-            raise ConsoleError("this domain has no graphics device (VNC or SPICE)")
-        if not dom.isActive():
-            raise ConsoleError("the domain is not running")
-        return GraphicsHandle(dom, lambda msg: self.console_ended(token, msg))
+    def open_console(self, force: bool, token: int) -> GraphicsSession:
+        return self.host.open_graphics(self.uuid, lambda msg: self.console_ended(token, msg))
 
     def close_console(self, handle: Any) -> None:
         handle.close()
@@ -136,7 +92,7 @@ class GraphicsConsoleScreen(ConsoleScreen):
 
     def _poll(self, force: bool = False) -> None:
         handle = self.handle
-        if not isinstance(handle, GraphicsHandle) or self._grabbing:
+        if not isinstance(handle, GraphicsSession) or self._grabbing:
             return
         if not force and not self.is_current:
             return  # hidden: grab nothing
@@ -144,12 +100,12 @@ class GraphicsConsoleScreen(ConsoleScreen):
         self._grab_worker(handle, self._token)
 
     @work(thread=True, group="frame-grab", exit_on_error=False)
-    def _grab_worker(self, handle: GraphicsHandle, token: int) -> None:
+    def _grab_worker(self, handle: GraphicsSession, token: int) -> None:
         delay = self._grab_after - time.monotonic()
         if delay > 0:
             time.sleep(delay)
         try:
-            frame = grab_frame(handle.dom)
+            frame = self.host.grab_frame(handle)
         except Exception as exc:  # noqa: BLE001 - a failed grab ends the console, quietly
             self.post_message(FrameGrabbed(token, None))
             self.console_ended(token, error_message(exc))
@@ -169,7 +125,7 @@ class GraphicsConsoleScreen(ConsoleScreen):
     # ------------------------------------------------------------------ keys
     def _send_keys(self, codes: list[int]) -> None:
         handle = self.handle
-        if isinstance(handle, GraphicsHandle):
+        if isinstance(handle, GraphicsSession):
             handle.send_keys(codes)
             self._grab_after = time.monotonic() + AFTER_KEY_GRAB
             self.set_timer(AFTER_KEY_GRAB, self._poll)
@@ -197,11 +153,12 @@ class GraphicsConsoleScreen(ConsoleScreen):
 
 def open_graphical_console(app: App[Any], uri: str, uuid: str) -> GraphicsConsoleScreen:
     """Show the graphical console of a domain: its existing screen, or a new one."""
-    host = app.hosts[uri]  # type: ignore[attr-defined]
-    store = getattr(app, "store", None)
-    row = store.row(uri, uuid) if store is not None else None
-    name = uuid if row is None else str(row.name)
-    entry = console_registry.ConsoleEntry("graphics", uri, uuid, name)
+    host = services(app).facade(uri)
+    if host is None:
+        raise LookupError(f"{uri}: no such connection")
+    row = services(app).store.row(uri, uuid)
+    name = uuid if row is None else row.name
+    entry = ConsoleEntry("graphics", uri, uuid, name)
     screen = console_registry.show(app, entry, GraphicsConsoleScreen, host, uuid, name)
     assert isinstance(screen, GraphicsConsoleScreen)
     return screen

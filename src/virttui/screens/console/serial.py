@@ -13,8 +13,11 @@ from textual.app import App
 from textual.widget import Widget
 
 from virttui.core.console.serial import SerialSession
-from virttui.core.host.connection import NotConnected
-from virttui.screens.console import registry as console_registry
+from virttui.core.console.vt_screen import DEFAULT_SCROLLBACK
+from virttui.core.facade.host import HostFacade
+from virttui.screens.common import console_registry
+from virttui.screens.common.console_entries import ConsoleEntry
+from virttui.screens.common.services import services
 from virttui.screens.console.base import ConsoleScreen
 from virttui.widgets.console.terminal_view import TerminalView, stty_command
 
@@ -23,10 +26,15 @@ class SerialConsoleScreen(ConsoleScreen):
     KIND = "serial"
     TITLE_WORD = "Serial console"
 
-    def __init__(self, host: Any, uuid: str, name: str, *, scrollback: int | None = None) -> None:
+    def __init__(
+        self, host: HostFacade, uuid: str, name: str, *, scrollback: int | None = None
+    ) -> None:
         super().__init__(host, uuid, name)
-        kwargs: dict[str, Any] = {} if scrollback is None else {"scrollback": scrollback}
-        self.terminal = TerminalView(send=self._send, classes="console-view", **kwargs)
+        self.terminal = TerminalView(
+            send=self._send,
+            classes="console-view",
+            scrollback=DEFAULT_SCROLLBACK if scrollback is None else scrollback,
+        )
 
     def compose_console(self) -> Widget:
         return self.terminal
@@ -42,22 +50,17 @@ class SerialConsoleScreen(ConsoleScreen):
         session = self.handle
         if self.state != "connected" or not isinstance(session, SerialSession):
             return
-        try:
-            current = self.host.call(lambda conn: conn)
-        except NotConnected:
-            current = None
-        if session.conn is not None and current is not session.conn and session.is_open:
+        if self.host.serial_connection_replaced(session):
             self.console_ended(self._token, "the connection the console ran on was closed")
 
     # ------------------------------------------------------------------ hooks
     def open_console(self, force: bool, token: int) -> SerialSession:
-        session = SerialSession(
-            on_data=self.terminal.feed,
-            on_ended=lambda reason: self.console_ended(token, reason),
+        return self.host.open_serial(
+            self.uuid,
+            self.terminal.feed,
+            lambda reason: self.console_ended(token, reason),
+            force=force,
         )
-        dom = self.host.call(lambda conn: conn.lookupByUUIDString(self.uuid))
-        session.open(dom, force=force)
-        return session
 
     def close_console(self, handle: Any) -> None:
         handle.close()
@@ -94,14 +97,15 @@ class SerialConsoleScreen(ConsoleScreen):
 
 def open_serial_console(app: App[Any], uri: str, uuid: str) -> SerialConsoleScreen:
     """Show the serial console of a domain: its existing screen, or a new one."""
-    host = app.hosts[uri]  # type: ignore[attr-defined]
-    entry = console_registry.ConsoleEntry("serial", uri, uuid, _domain_name(app, uri, uuid))
+    host = services(app).facade(uri)
+    if host is None:
+        raise LookupError(f"{uri}: no such connection")
+    entry = ConsoleEntry("serial", uri, uuid, _domain_name(app, uri, uuid))
     screen = console_registry.show(app, entry, SerialConsoleScreen, host, uuid, entry.name)
     assert isinstance(screen, SerialConsoleScreen)
     return screen
 
 
 def _domain_name(app: App[Any], uri: str, uuid: str) -> str:
-    store = getattr(app, "store", None)
-    row = store.row(uri, uuid) if store is not None else None
-    return uuid if row is None else str(row.name)
+    row = services(app).store.row(uri, uuid)
+    return uuid if row is None else row.name

@@ -12,7 +12,7 @@ from textual.screen import ModalScreen
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
-from virttui.screens.console import registry as console_registry
+from virttui.screens.common import console_registry
 from virttui.widgets.common.plain import plain
 
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from textual.app import SystemCommand
+from textual.app import App, SystemCommand
 from textual.binding import Binding
 
 from virttui.core.domain.action_table import (
@@ -21,9 +21,7 @@ from virttui.core.domain.action_table import (
     keyed,
     palette_actions,
 )
-
-if TYPE_CHECKING:
-    from virttui.app import VirtTUIApp
+from virttui.screens.common.services import services
 
 
 def domain_bindings(
@@ -44,7 +42,7 @@ def domain_bindings(
 
 
 def palette_commands(
-    app: VirtTUIApp,
+    app: App[Any],
     screen: Any,
     where: ScreenName,
     target: tuple[str, str] | None,
@@ -56,13 +54,14 @@ def palette_commands(
     act on; with `selection`, lifecycle actions act on the list's selection instead."""
     from virttui.screens.domain.actions import run_domain_action
 
+    services_ = services(app)
     for a in palette_actions(where, table):
         run: Callable[[], object] | None = None
         if a.kind == "lifecycle":
             if selection:
-                run = partial(app.run_lifecycle, a.id)
+                run = partial(services_.run_lifecycle, a.id)
             elif target is not None:
-                run = partial(app.run_lifecycle, a.id, [target])
+                run = partial(services_.run_lifecycle, a.id, [target])
         elif a.kind == "dialog":
             if target is not None:
                 run = partial(run_domain_action, app, target[0], target[1], a.id)

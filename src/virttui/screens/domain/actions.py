@@ -10,20 +10,21 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import Any
 
-import libvirt
 from rich.text import Text
+from textual.app import App
 
 from virttui.core.common.safe_text import visible
-from virttui.core.domain import actions as A
 from virttui.core.domain.action_table import LIFECYCLE
-from virttui.core.domain.clone import CloneResult, clone_domain
+from virttui.core.domain.clone import CloneResult
 from virttui.core.domain.menu import ACTION_ENTRIES, MenuEntry, entries_for, entry
 from virttui.core.domain.model import DomainDetails
-from virttui.core.domain.undefine import UndefineResult, storage_choices, undefine
+from virttui.core.domain.undefine import UndefineResult
+from virttui.core.facade.host import HostFacade
 from virttui.core.host.connection import HostConnection
 from virttui.screens.common.confirm import ConfirmScreen
+from virttui.screens.common.services import services
 from virttui.screens.common.ui_jobs import (
     close_screen,
     confirm,
@@ -42,16 +43,9 @@ from virttui.screens.domain.action_dialogs import (
 )
 from virttui.screens.domain.action_menu import ActionMenuScreen
 
-if TYPE_CHECKING:
-    from virttui.app import VirtTUIApp
-
 SAVE_DIR = "/var/lib/libvirt/qemu/save"
 
-Handler = Callable[["VirtTUIApp", str, str, DomainDetails], None]
-
-
-def _dom(conn: libvirt.virConnect, uuid: str) -> libvirt.virDomain:
-    return conn.lookupByUUIDString(uuid)
+Handler = Callable[[App[Any], str, str, DomainDetails], None]
 
 
 def menu_rows(entries: list[MenuEntry], details: DomainDetails) -> list[tuple[str, str, str, str]]:
@@ -59,7 +53,7 @@ def menu_rows(entries: list[MenuEntry], details: DomainDetails) -> list[tuple[st
 
 
 def menu_shower(
-    app: VirtTUIApp,
+    app: App[Any],
     uri: str,
     uuid: str,
     heading: str,
@@ -83,7 +77,7 @@ def menu_shower(
 
 
 # ---------------------------------------------------------------------------------- entry points
-def open_actions_menu(app: VirtTUIApp, uri: str, uuid: str) -> None:
+def open_actions_menu(app: App[Any], uri: str, uuid: str) -> None:
     """The "Actions" menu: every action that applies to the domain in its current state."""
     if writable_host(app, uri) is not None:
         with_details(
@@ -91,7 +85,7 @@ def open_actions_menu(app: VirtTUIApp, uri: str, uuid: str) -> None:
         )
 
 
-def run_domain_action(app: VirtTUIApp, uri: str, uuid: str, action_id: str) -> None:
+def run_domain_action(app: App[Any], uri: str, uuid: str, action_id: str) -> None:
     """Run one action (an id of ACTION_ENTRIES) after checking it applies now."""
     if action_id == "restore":
         restore(app, uri)
@@ -115,10 +109,10 @@ def run_domain_action(app: VirtTUIApp, uri: str, uuid: str, action_id: str) -> N
 
 # ---------------------------------------------------------------------------------- handlers
 def _lifecycle(action_id: str) -> Handler:
-    return lambda app, uri, uuid, _d: app.run_lifecycle(action_id, [(uri, uuid)])
+    return lambda app, uri, uuid, _d: services(app).run_lifecycle(action_id, [(uri, uuid)])
 
 
-def reset(app: VirtTUIApp, uri: str, uuid: str, details: DomainDetails) -> None:
+def reset(app: App[Any], uri: str, uuid: str, details: DomainDetails) -> None:
     name = details.definition.name
 
     def go() -> None:
@@ -126,22 +120,22 @@ def reset(app: VirtTUIApp, uri: str, uuid: str, details: DomainDetails) -> None:
             app,
             uri,
             "Reset",
-            lambda c: A.reset(_dom(c, uuid)),
+            lambda f: f.reset(uuid),
             lambda _r: notify_done(app, "Reset", f"{name}: reset"),
         )
 
     confirm(app, "Reset", name, "Like the reset button: unsaved guest data is lost.", go)
 
 
-def offer_after_ignored_request(app: VirtTUIApp, uri: str, uuid: str, kind: str) -> None:
+def offer_after_ignored_request(app: App[Any], uri: str, uuid: str, kind: str) -> None:
     """The guest is still running `shutdown_grace` seconds after a shutdown/reboot request:
     say so and offer force off or reset. Nothing happens without the admin's answer; "Keep
     waiting" is first, so Enter or Escape changes nothing."""
-    row = app.store.row(uri, uuid)
+    row = services(app).store.row(uri, uuid)
     if row is None or not row.active:
         return
     name = row.name
-    grace = app.store.shutdowns.grace
+    grace = services(app).store.shutdowns.grace
     what = "shutdown" if kind == "shutdown" else "reboot"
     title = Text()
     title.append(f"{name}", style="bold")
@@ -155,13 +149,13 @@ def offer_after_ignored_request(app: VirtTUIApp, uri: str, uuid: str, kind: str)
 
     def chosen(choice: str | None) -> None:
         if choice == "destroy":
-            app._run_action_worker("destroy", [(uri, uuid)])
+            services(app).run_lifecycle_now("destroy", [(uri, uuid)])
         elif choice == "reset":
             run_job(
                 app,
                 uri,
                 "Reset",
-                lambda c: A.reset(_dom(c, uuid)),
+                lambda f: f.reset(uuid),
                 lambda _r: _reset_done(app, uri, uuid, name),
             )
 
@@ -174,12 +168,12 @@ def offer_after_ignored_request(app: VirtTUIApp, uri: str, uuid: str, kind: str)
     app.push_screen(ActionMenuScreen(title, entries), chosen)
 
 
-def _reset_done(app: VirtTUIApp, uri: str, uuid: str, name: str) -> None:
-    app.store.shutdowns.forget(uri, uuid)
+def _reset_done(app: App[Any], uri: str, uuid: str, name: str) -> None:
+    services(app).store.shutdowns.forget(uri, uuid)
     notify_done(app, "Reset", f"{name}: reset")
 
 
-def save(app: VirtTUIApp, uri: str, uuid: str, details: DomainDetails) -> None:
+def save(app: App[Any], uri: str, uuid: str, details: DomainDetails) -> None:
     name = details.definition.name
 
     def run(path: str, overwrite: bool) -> None:
@@ -187,7 +181,7 @@ def save(app: VirtTUIApp, uri: str, uuid: str, details: DomainDetails) -> None:
             app,
             uri,
             "Save",
-            lambda c: A.save_to_file(_dom(c, uuid), path, overwrite=overwrite),
+            lambda f: f.save_to_file(uuid, path, overwrite=overwrite),
             lambda _r: notify_done(app, "Saved", f"{name}: saved to {path} and stopped"),
         )
 
@@ -219,7 +213,7 @@ def save(app: VirtTUIApp, uri: str, uuid: str, details: DomainDetails) -> None:
                 app,
                 uri,
                 "Save",
-                lambda c: A.save_target_exists(c, path),
+                lambda f: f.save_target_exists(path),
                 lambda exists: checked(path, exists),
                 mutating=False,
             )
@@ -236,7 +230,7 @@ def save(app: VirtTUIApp, uri: str, uuid: str, details: DomainDetails) -> None:
     )
 
 
-def restore(app: VirtTUIApp, uri: str, _uuid: str = "", _details: object = None) -> None:
+def restore(app: App[Any], uri: str, _uuid: str = "", _details: object = None) -> None:
     """Restore a domain from a file written by save (host-wide: any saved domain)."""
 
     def answered(path: str | None) -> None:
@@ -245,7 +239,7 @@ def restore(app: VirtTUIApp, uri: str, _uuid: str = "", _details: object = None)
                 app,
                 uri,
                 "Restore",
-                lambda c: A.restore_from_file(c, path).name(),
+                lambda f: f.restore_from_file(path),
                 lambda name: notify_done(app, "Restored", f"{name}: restored from {path}"),
             )
 
@@ -260,7 +254,7 @@ def restore(app: VirtTUIApp, uri: str, _uuid: str = "", _details: object = None)
     )
 
 
-def managed_save(app: VirtTUIApp, uri: str, uuid: str, details: DomainDetails) -> None:
+def managed_save(app: App[Any], uri: str, uuid: str, details: DomainDetails) -> None:
     name = details.definition.name
 
     def go() -> None:
@@ -268,14 +262,14 @@ def managed_save(app: VirtTUIApp, uri: str, uuid: str, details: DomainDetails) -
             app,
             uri,
             "Managed save",
-            lambda c: A.managed_save(_dom(c, uuid)),
+            lambda f: f.managed_save(uuid),
             lambda _r: notify_done(app, "Managed save", f"{name}: saved; start resumes it"),
         )
 
     confirm(app, "Managed save", name, "The domain stops; the next start resumes it.", go)
 
 
-def remove_managed_save(app: VirtTUIApp, uri: str, uuid: str, details: DomainDetails) -> None:
+def remove_managed_save(app: App[Any], uri: str, uuid: str, details: DomainDetails) -> None:
     name = details.definition.name
 
     def go() -> None:
@@ -283,8 +277,8 @@ def remove_managed_save(app: VirtTUIApp, uri: str, uuid: str, details: DomainDet
             app,
             uri,
             "Remove managed save",
-            lambda c: A.remove_managed_save(_dom(c, uuid)),
-            lambda _r: _managed_save_removed(app, uri, uuid, name),
+            lambda f: f.remove_managed_save(uuid),  # the list re-reads it (no event says so)
+            lambda _r: notify_done(app, "Managed save removed", f"{name}: boots afresh"),
         )
 
     confirm(
@@ -296,14 +290,7 @@ def remove_managed_save(app: VirtTUIApp, uri: str, uuid: str, details: DomainDet
     )
 
 
-def _managed_save_removed(app: VirtTUIApp, uri: str, uuid: str, name: str) -> None:
-    host = app.hosts.get(uri)
-    if host is not None:
-        host.forget_managed_save(uuid)  # no event says so: the list re-reads it
-    notify_done(app, "Managed save removed", f"{name}: boots afresh")
-
-
-def toggle_autostart(app: VirtTUIApp, uri: str, uuid: str, details: DomainDetails) -> None:
+def toggle_autostart(app: App[Any], uri: str, uuid: str, details: DomainDetails) -> None:
     name = details.definition.name
     enable = not details.autostart
     word = "on" if enable else "off"
@@ -311,12 +298,12 @@ def toggle_autostart(app: VirtTUIApp, uri: str, uuid: str, details: DomainDetail
         app,
         uri,
         "Autostart",
-        lambda c: A.set_autostart(_dom(c, uuid), enable),
+        lambda f: f.set_autostart(uuid, enable),
         lambda _r: notify_done(app, "Autostart", f"{name}: autostart {word}"),
     )
 
 
-def rename(app: VirtTUIApp, uri: str, uuid: str, details: DomainDetails) -> None:
+def rename(app: App[Any], uri: str, uuid: str, details: DomainDetails) -> None:
     name = details.definition.name
 
     shown = visible(name)  # the field starts with what the screen can show: escapes, not controls
@@ -327,7 +314,7 @@ def rename(app: VirtTUIApp, uri: str, uuid: str, details: DomainDetails) -> None
                 app,
                 uri,
                 "Rename",
-                lambda c: A.rename(_dom(c, uuid), new).name(),
+                lambda f: f.rename(uuid, new),
                 lambda got: notify_done(app, "Renamed", f"{name} is now {got}"),
             )
 
@@ -337,7 +324,7 @@ def rename(app: VirtTUIApp, uri: str, uuid: str, details: DomainDetails) -> None
     )
 
 
-def clone(app: VirtTUIApp, uri: str, uuid: str, details: DomainDetails) -> None:
+def clone(app: App[Any], uri: str, uuid: str, details: DomainDetails) -> None:
     name = details.definition.name
 
     def answered(new: str | None) -> None:
@@ -359,7 +346,7 @@ def clone(app: VirtTUIApp, uri: str, uuid: str, details: DomainDetails) -> None:
             app,
             uri,
             "Clone",
-            lambda c: clone_domain(_dom(c, uuid), new, progress=feed),
+            lambda f: f.clone(uuid, new, progress=feed),
             finished,
             failed=lambda _m: close_screen(progress),
         )
@@ -377,7 +364,7 @@ def clone(app: VirtTUIApp, uri: str, uuid: str, details: DomainDetails) -> None:
 
 
 def _undefine_facts(
-    dom: libvirt.virDomain, details: DomainDetails, others: list[HostConnection]
+    host: HostFacade, uuid: str, details: DomainDetails, others: list[HostConnection]
 ) -> UndefineFacts:
     """Blocking (worker): the checklist marks storage that a domain or image on any of `others`
     (the open connections) uses."""
@@ -388,11 +375,11 @@ def _undefine_facts(
         has_managed_save=bool(details.has_managed_save),
         snapshot_count=details.snapshot_count or 0,
         has_nvram=bool(firmware.nvram) or firmware.kind == "efi",
-        storage=tuple(storage_choices(dom, others)),
+        storage=tuple(host.storage_choices(uuid, others)),
     )
 
 
-def undefine_domain(app: VirtTUIApp, uri: str, uuid: str, details: DomainDetails) -> None:
+def undefine_domain(app: App[Any], uri: str, uuid: str, details: DomainDetails) -> None:
     def ask(facts: UndefineFacts) -> None:
         def answered(choice: UndefineChoice | None) -> None:
             if choice is not None:
@@ -400,16 +387,16 @@ def undefine_domain(app: VirtTUIApp, uri: str, uuid: str, details: DomainDetails
 
         app.push_screen(UndefineScreen(facts), answered)
 
-    others = list(app.hosts.values())  # read here, on the UI thread
-    run_job(app, uri, "Undefine", lambda c: _undefine_facts(_dom(c, uuid), details, others), ask)
+    others = list(services(app).hosts.values())  # read here, on the UI thread
+    run_job(app, uri, "Undefine", lambda f: _undefine_facts(f, uuid, details, others), ask)
 
 
-def _run_undefine(app: VirtTUIApp, uri: str, uuid: str, choice: UndefineChoice) -> None:
-    others = list(app.hosts.values())
+def _run_undefine(app: App[Any], uri: str, uuid: str, choice: UndefineChoice) -> None:
+    others = list(services(app).hosts.values())
 
-    def job(conn: libvirt.virConnect) -> UndefineResult:
-        return undefine(
-            _dom(conn, uuid),
+    def job(host: HostFacade) -> UndefineResult:
+        return host.undefine(
+            uuid,
             managed_save=choice.managed_save,
             snapshots_metadata=choice.snapshots_metadata,
             nvram=choice.nvram,
@@ -420,7 +407,7 @@ def _run_undefine(app: VirtTUIApp, uri: str, uuid: str, choice: UndefineChoice) 
     run_job(app, uri, "Undefine", job, lambda result: report_undefine(app, result))
 
 
-def report_undefine(app: VirtTUIApp, result: UndefineResult) -> None:
+def report_undefine(app: App[Any], result: UndefineResult) -> None:
     lines = [f"{result.name}: undefined"]
     for vol in result.volumes:
         lines.append(f"{vol.path}: " + ("deleted" if vol.ok else f"NOT deleted: {vol.message}"))

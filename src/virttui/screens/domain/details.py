@@ -1,6 +1,6 @@
 """The details screen of one domain: overview, devices, live graphs and the domain XML.
 
-Details and XML are read in a thread worker (`host.call`), again after every lifecycle, device
+Details and XML are read in a thread worker (the host's facade), again after every lifecycle, device
 or metadata event of this domain. The state line and the graphs follow the bulk poller through
 the store (`store_updated`), so an open details screen costs no extra RPC per refresh.
 """
@@ -15,23 +15,23 @@ from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid, Horizontal, VerticalScroll
-from textual.document._document import Document
 from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Static, TabbedContent, TabPane, TextArea
-from textual.widgets.text_area import Selection
+from textual.widgets.text_area import Document, Selection
 from textual.worker import Worker, WorkerState
 
 from virttui.core.common.safe_text import visible
 from virttui.core.domain.action_table import LIFECYCLE, by_id, write_actions
 from virttui.core.domain.history import memory_source
-from virttui.core.domain.info import collect_domain_details
 from virttui.core.domain.lifecycle import action_allowed
 from virttui.core.domain.model import DomainDetails
-from virttui.core.host.connection import DomainEvent, HostConnection
+from virttui.core.facade.host import HostFacade
+from virttui.core.host.connection import DomainEvent
 from virttui.core.host.libvirt_runtime import error_message
 from virttui.core.host.stats import DomainRow
 from virttui.screens.common.readonly import READ_ONLY_MESSAGE, read_only_fallbacks
+from virttui.screens.common.services import services
 from virttui.screens.domain.action_keys import domain_bindings
 from virttui.widgets.common.plain import plain
 from virttui.widgets.domain.details_view import devices, overview, state_text
@@ -70,6 +70,13 @@ def find_matches(text: str, needle: str) -> list[int]:
     return found
 
 
+def _document(area: TextArea) -> Document:
+    """The XML view's document (a plain `Document`: the view does not wrap lines)."""
+    document = area.document
+    assert isinstance(document, Document)
+    return document
+
+
 class DetailsScreen(Screen[None]):
     BINDINGS = [
         *domain_bindings("details"),
@@ -86,7 +93,7 @@ class DetailsScreen(Screen[None]):
     ]
     BINDINGS += read_only_fallbacks(BINDINGS, WRITE_ACTIONS)
 
-    def __init__(self, host: HostConnection, uri: str, uuid: str) -> None:
+    def __init__(self, host: HostFacade, uri: str, uuid: str) -> None:
         super().__init__()
         self.host = host
         self.uri = uri
@@ -130,12 +137,15 @@ class DetailsScreen(Screen[None]):
         self.query_one("#xml-searchbar").display = False
         self.query_one("#overview-scroll").focus()
         self._ready = True
+        services(self).subscribe(self)  # the app tells us of samples and events until unmount
         self.load_details()
+
+    def on_unmount(self) -> None:
+        services(self).unsubscribe(self)
 
     # ------------------------------------------------------------------ data
     def row(self) -> DomainRow | None:
-        row: DomainRow | None = self.app.store.row(self.uri, self.uuid)  # type: ignore[attr-defined]
-        return row
+        return services(self).store.row(self.uri, self.uuid)
 
     def domain_name(self) -> str:
         if self.details is not None:
@@ -166,14 +176,8 @@ class DetailsScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="details-load")
     def load_details(self) -> None:
-        uuid = self.uuid
-
-        def read(conn: Any) -> tuple[DomainDetails, str]:
-            dom = conn.lookupByUUIDString(uuid)
-            # Flags 0: libvirt leaves graphics passwords out unless asked for secure XML.
-            return collect_domain_details(dom), dom.XMLDesc(0)
-
-        details, xml = self.host.call(read)
+        # The live XML without secrets: libvirt leaves graphics passwords out unless asked.
+        details, xml = self.host.details_and_xml(self.uuid)
         self.post_message(DetailsLoaded(details, xml))
 
     @on(DetailsLoaded)
@@ -203,7 +207,7 @@ class DetailsScreen(Screen[None]):
         status.display = True
         self.notify(message, title="Domain details failed", severity="error", markup=False)
 
-    # ------------------------------------------------------------------ live updates (app calls)
+    # ------------------------------------------------------------------ live updates (HostSubscriber)
     def store_updated(self, uri: str) -> None:
         """A poll of this domain's host landed in the store: refresh state and graphs."""
         if uri == self.uri and self.is_current:
@@ -227,7 +231,7 @@ class DetailsScreen(Screen[None]):
     def draw_graphs(self) -> None:
         if not self._ready:
             return
-        entry = self.app.store.hosts.get(self.uri)  # type: ignore[attr-defined]
+        entry = services(self).store.hosts.get(self.uri)
         history = entry.history.get(self.uuid) if entry is not None else None
         now = time.monotonic()
         for plot in self.query(HistoryPlot):
@@ -275,13 +279,13 @@ class DetailsScreen(Screen[None]):
         return True
 
     def action_lifecycle(self, action_id: str) -> None:
-        self.app.run_lifecycle(action_id, [self.target])  # type: ignore[attr-defined]
+        services(self).run_lifecycle(action_id, [self.target])
 
     def action_domain_action(self, action_id: str) -> None:
         """A dialog action of the table bound to a key (its handler checks the details)."""
         from virttui.screens.domain.actions import run_domain_action
 
-        run_domain_action(self.app, self.uri, self.uuid, action_id)  # type: ignore[arg-type]
+        run_domain_action(self.app, self.uri, self.uuid, action_id)
 
     def action_read_only(self) -> None:
         self.app.notify(READ_ONLY_MESSAGE, severity="warning", markup=False)
@@ -289,12 +293,12 @@ class DetailsScreen(Screen[None]):
     def action_actions_menu(self) -> None:
         from virttui.screens.domain.actions import open_actions_menu
 
-        open_actions_menu(self.app, self.uri, self.uuid)  # type: ignore[arg-type]
+        open_actions_menu(self.app, self.uri, self.uuid)
 
     def action_edit_menu(self) -> None:
         from virttui.screens.domain.edit import open_edit_menu
 
-        open_edit_menu(self.app, self.uri, self.uuid)  # type: ignore[arg-type]
+        open_edit_menu(self.app, self.uri, self.uuid)
 
     def action_back(self) -> None:
         if self.query_one("#xml-searchbar").display and self.focused is self.query_one(
@@ -341,7 +345,7 @@ class DetailsScreen(Screen[None]):
         self._match_index = -1
         if self._matches:
             area = self.query_one("#xml", XmlView)
-            cursor = self._document(area).get_index_from_location(area.selection.start)
+            cursor = _document(area).get_index_from_location(area.selection.start)
             after = [i for i, offset in enumerate(self._matches) if offset >= cursor]
             self._select_match(after[0] if after else 0)
         else:
@@ -353,18 +357,11 @@ class DetailsScreen(Screen[None]):
         if self._matches:
             self._select_match((self._match_index + direction) % len(self._matches))
 
-    @staticmethod
-    def _document(area: TextArea) -> Document:
-        """The XML's document: a plain (or syntax-aware) Document, which maps offsets."""
-        document = area.document
-        assert isinstance(document, Document)
-        return document
-
     def _select_match(self, index: int) -> None:
         self._match_index = index
         area = self.query_one("#xml", XmlView)
         start = self._matches[index]
-        document = self._document(area)
+        document = _document(area)
         area.selection = Selection(
             document.get_location_from_index(start),
             document.get_location_from_index(start + len(self._needle)),

@@ -16,6 +16,7 @@ from virttui.core.domain.lifecycle import action_allowed
 from virttui.core.domain.states import state_name
 from virttui.core.domain.store import SORT_KEYS, ListItem
 from virttui.screens.common.readonly import READ_ONLY_MESSAGE, action_name, read_only_fallbacks
+from virttui.screens.common.services import services
 from virttui.screens.domain.action_keys import domain_bindings
 from virttui.widgets.common.plain import plain
 from virttui.widgets.domain.table import DomainTable
@@ -65,7 +66,7 @@ class DomainsScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield Static(id="banner")
-        yield DomainTable(self.app.store, glyphs=self.app.glyphs, id="domains")  # type: ignore[attr-defined]
+        yield DomainTable(services(self).store, glyphs=services(self).glyphs, id="domains")
         yield Input(placeholder="filter by name or state; Enter keeps it, Esc clears", id="filter")
         yield Static(id="status")
         yield Footer()
@@ -113,11 +114,15 @@ class DomainsScreen(Screen[None]):
             banner.update(text)
 
     def update_status(self) -> None:
-        store = self.app.store  # type: ignore[attr-defined]
+        store = services(self).store
         hosts = store.hosts.values()
         cpus = ", ".join(str(h.host_cpus) for h in hosts if h.state == "connected") or "?"
         mode = f"CPU% of host ({cpus} CPUs)" if store.cpu_mode == "host" else "CPU% of own vCPUs"
-        parts = [mode, f"every {self.app.refresh_seconds:g}s", f"{store.domain_count()} domains"]  # type: ignore[attr-defined]
+        parts = [
+            mode,
+            f"every {services(self).refresh_seconds:g}s",
+            f"{store.domain_count()} domains",
+        ]
         if store.filter_text:
             parts.append(f"filter: {store.filter_text}")
         if self.table.selected:
@@ -149,14 +154,14 @@ class DomainsScreen(Screen[None]):
 
     def read_only_here(self) -> bool:
         """Do the write keys target a read-only host (the selection, else the cursor's host)?"""
-        app = self.app
-        uris = {u for u, _ in app.action_targets()}  # type: ignore[attr-defined]
+        app = services(self)
+        uris = {u for u, _ in app.action_targets()}
         item = self.table.current
         if not uris and item is not None:
             uris = {item.uri}
         if not uris:
-            return bool(app.readonly)  # type: ignore[attr-defined]
-        hosts = [app.hosts.get(u) for u in uris]  # type: ignore[attr-defined]
+            return bool(app.readonly)
+        hosts = [app.hosts.get(u) for u in uris]
         return any(h is not None and h.readonly for h in hosts)
 
     def refuse_read_only(self) -> bool:
@@ -176,11 +181,11 @@ class DomainsScreen(Screen[None]):
             return False  # not in the footer; the key falls through to `read_only`
         if action == "lifecycle":
             # Enabled when the action applies to at least one target; the others are skipped.
-            targets = self.app.action_targets()  # type: ignore[attr-defined]
+            targets = services(self).action_targets()
             lifecycle = LIFECYCLE[str(parameters[0])]
             for uri, uuid in targets:
-                host = self.app.hosts.get(uri)  # type: ignore[attr-defined]
-                row = self.app.store.row(uri, uuid)  # type: ignore[attr-defined]
+                host = services(self).hosts.get(uri)
+                row = services(self).store.row(uri, uuid)
                 if (
                     host is not None
                     and not host.readonly
@@ -191,17 +196,21 @@ class DomainsScreen(Screen[None]):
             return None
         if action in ("serial_console", "graphical_console"):
             target = self._current_domain()
-            row = self.app.store.row(*target) if target else None  # type: ignore[attr-defined]
+            row = services(self).store.row(*target) if target else None
             return True if row is not None and row.active else None
         if action in ("actions_menu", "edit_menu", "domain_action"):
             item = self.table.current
-            host = self.app.hosts.get(item.uri) if item is not None else None  # type: ignore[attr-defined]
-            ok = item is not None and item.uuid is not None and host is not None
-            if ok and action == "domain_action":
-                row = self.app.store.row(item.uri, item.uuid)  # type: ignore[attr-defined, union-attr]
+            if item is None or item.uuid is None:
+                return None
+            host = services(self).hosts.get(item.uri)
+            if host is None:
+                return None
+            if action == "domain_action":
+                row = services(self).store.row(item.uri, item.uuid)
                 entry = ACTIONS[str(parameters[0])]
-                ok = row is not None and entry.allowed_state(row.state)
-            return True if ok and not host.readonly else None  # type: ignore[union-attr]
+                if row is None or not entry.allowed_state(row.state):
+                    return None
+            return True if not host.readonly else None
         return True
 
     def action_domain_action(self, action_id: str) -> None:
@@ -210,36 +219,36 @@ class DomainsScreen(Screen[None]):
 
         item = self.table.current
         if item is not None and item.uuid is not None and not self.refuse_read_only():
-            run_domain_action(self.app, item.uri, item.uuid, action_id)  # type: ignore[arg-type]
+            run_domain_action(self.app, item.uri, item.uuid, action_id)
 
     def action_actions_menu(self) -> None:
         from virttui.screens.domain.actions import open_actions_menu
 
         item = self.table.current
         if item is not None and item.uuid is not None:
-            open_actions_menu(self.app, item.uri, item.uuid)  # type: ignore[arg-type]
+            open_actions_menu(self.app, item.uri, item.uuid)
 
     def action_edit_menu(self) -> None:
         from virttui.screens.domain.edit import open_edit_menu
 
         item = self.table.current
         if item is not None and item.uuid is not None:
-            open_edit_menu(self.app, item.uri, item.uuid)  # type: ignore[arg-type]
+            open_edit_menu(self.app, item.uri, item.uuid)
 
     def action_lifecycle(self, action_id: str) -> None:
-        self.app.run_lifecycle(action_id)  # type: ignore[attr-defined]
+        services(self).run_lifecycle(action_id)
 
     def current_uri(self) -> str | None:
         item = self.table.current
         if item is not None:
             return item.uri
-        return next(iter(self.app.hosts), None)  # type: ignore[attr-defined]
+        return next(iter(services(self).hosts), None)
 
     def action_host_screen(self) -> None:
         from virttui.screens.host.host import HostScreen
 
         uri = self.current_uri()
-        host = self.app.hosts.get(uri) if uri else None  # type: ignore[attr-defined]
+        host = services(self).facade(uri) if uri else None
         if host is not None:
             self.app.push_screen(HostScreen(host))
 
@@ -257,7 +266,7 @@ class DomainsScreen(Screen[None]):
 
     def _current_domain(self) -> tuple[str, str] | None:
         item = self.table.current
-        if item is None or item.uuid is None or item.uri not in self.app.hosts:  # type: ignore[attr-defined]
+        if item is None or item.uuid is None or item.uri not in services(self).hosts:
             return None
         return item.uri, item.uuid
 
@@ -302,13 +311,12 @@ class DomainsScreen(Screen[None]):
     def action_filter(self) -> None:
         box = self.query_one("#filter", Input)
         box.display = True
-        box.value = self.app.store.filter_text  # type: ignore[attr-defined]
+        box.value = services(self).store.filter_text
         box.focus()
 
     @on(Input.Changed, "#filter")
     def _filter_changed(self, event: Input.Changed) -> None:
-        self.app.store.filter_text = event.value  # type: ignore[attr-defined]
-        self.app.store.version += 1  # type: ignore[attr-defined]
+        services(self).store.set_filter(event.value)
         self.refresh_view(force=True)
 
     @on(Input.Submitted, "#filter")
@@ -323,26 +331,23 @@ class DomainsScreen(Screen[None]):
         self.table.focus()
 
     def _set_sort(self, column: str, reverse: bool) -> None:
-        store = self.app.store  # type: ignore[attr-defined]
-        store.sort_column = column
-        store.sort_reverse = reverse
-        store.version += 1
+        services(self).store.set_sort(column, reverse)
         self.refresh_view(force=True)
 
     def action_sort_next(self) -> None:
-        store = self.app.store  # type: ignore[attr-defined]
+        store = services(self).store
         index = SORTABLE.index(store.sort_column) if store.sort_column in SORTABLE else -1
         column = SORTABLE[(index + 1) % len(SORTABLE)]
         # Numbers are most useful biggest first; names and states alphabetically.
         self._set_sort(column, column not in ("name", "state"))
 
     def action_sort_reverse(self) -> None:
-        store = self.app.store  # type: ignore[attr-defined]
+        store = services(self).store
         self._set_sort(store.sort_column, not store.sort_reverse)
 
     @on(DomainTable.HeaderClicked)
     def _header_clicked(self, event: DomainTable.HeaderClicked) -> None:
-        store = self.app.store  # type: ignore[attr-defined]
+        store = services(self).store
         if event.column not in SORT_KEYS:
             return
         if store.sort_column == event.column:
@@ -351,34 +356,31 @@ class DomainsScreen(Screen[None]):
             self._set_sort(event.column, event.column not in ("name", "state"))
 
     def action_cpu_mode(self) -> None:
-        store = self.app.store  # type: ignore[attr-defined]
-        store.cpu_mode = "vcpu" if store.cpu_mode == "host" else "host"
-        store.version += 1
+        services(self).store.toggle_cpu_mode()
         self.refresh_view(force=True)
 
     def action_refresh_step(self, direction: int) -> None:
-        current = self.app.refresh_seconds  # type: ignore[attr-defined]
+        current = services(self).refresh_seconds
         steps = list(REFRESH_STEPS)
         index = min(range(len(steps)), key=lambda i: abs(steps[i] - current))
         index = max(0, min(len(steps) - 1, index + direction))
-        self.app.set_refresh(steps[index])  # type: ignore[attr-defined]
+        services(self).set_refresh(steps[index])
         self.update_status()
 
     @on(DomainTable.Activated)
     def _activated(self, event: DomainTable.Activated) -> None:
         if event.item.uuid is not None:
-            self.app.open_details(event.item.uri, event.item.uuid)  # type: ignore[attr-defined]
+            services(self).open_details(event.item.uri, event.item.uuid)
 
     def binding_signature(self) -> tuple[object, ...]:
         """What decides which actions are enabled: rebuild the footer only when it changes
         (a footer rebuild per cursor move made key presses slow with 1000 domains)."""
-        app = self.app
-        targets = app.action_targets()  # type: ignore[attr-defined]
-        store = app.store  # type: ignore[attr-defined]
+        app = services(self)
+        targets = app.action_targets()
         states = tuple(
-            sorted({getattr(store.row(u, d), "state", None) for u, d in targets}, key=str)
+            sorted({getattr(app.store.row(u, d), "state", None) for u, d in targets}, key=str)
         )
-        readonly = tuple(sorted({app.hosts[u].readonly for u, _ in targets if u in app.hosts}))  # type: ignore[attr-defined]
+        readonly = tuple(sorted({app.hosts[u].readonly for u, _ in targets if u in app.hosts}))
         item = self.table.current
         return (states, readonly, item is not None and item.uuid is not None, len(targets) > 1)
 

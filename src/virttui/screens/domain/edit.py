@@ -8,19 +8,16 @@ why a live change was refused). Removing hardware asks first, naming the device 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import replace
-from typing import TYPE_CHECKING
+from typing import Any
 
-import libvirt
-from textual.app import SystemCommand
+from textual.app import App, SystemCommand
 
 from virttui.core.common.safe_text import visible
 from virttui.core.domain import edit_checks as E
-from virttui.core.domain import tuning as T
 from virttui.core.domain.action_result import FORCED_NOTE
-from virttui.core.domain.info import collect_domain_details, parse_domain_xml
-from virttui.core.domain.menu import EDIT_ENTRIES, entry, merge_devices
+from virttui.core.domain.menu import EDIT_ENTRIES, entry
 from virttui.core.domain.model import DomainDetails
+from virttui.core.facade.host import HostFacade
 from virttui.screens.common.ui_jobs import apply_and_report, dialog_title, run_job, writable_host
 from virttui.screens.domain.actions import menu_shower
 from virttui.screens.domain.edit_dialogs import (
@@ -48,41 +45,29 @@ from virttui.screens.domain.hardware import (
     with_host_checks,
 )
 
-if TYPE_CHECKING:
-    from virttui.app import VirtTUIApp
-
-Handler = Callable[["VirtTUIApp", str, str, DomainDetails], None]
+Handler = Callable[[App[Any], str, str, DomainDetails], None]
 
 
 # ---------------------------------------------------------------------------------- entry points
-def read_for_edit(dom: libvirt.virDomain) -> DomainDetails:
-    """Details whose device lists also hold config-only devices of a running domain."""
-    details = collect_domain_details(dom, with_disk_usage=False)
-    if details.active and details.persistent:
-        config = parse_domain_xml(dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE))
-        details = replace(details, definition=merge_devices(details.definition, config))
-    return details
-
-
 def _with_edit_details(
-    app: VirtTUIApp, uri: str, uuid: str, then: Callable[[DomainDetails], None]
+    app: App[Any], uri: str, uuid: str, then: Callable[[DomainDetails], None]
 ) -> None:
     if writable_host(app, uri) is not None:
         run_job(
             app,
             uri,
             "Read the domain",
-            lambda c: read_for_edit(c.lookupByUUIDString(uuid)),
+            lambda f: f.edit_details(uuid),
             then,
             mutating=False,
         )
 
 
-def open_edit_menu(app: VirtTUIApp, uri: str, uuid: str) -> None:
+def open_edit_menu(app: App[Any], uri: str, uuid: str) -> None:
     _with_edit_details(app, uri, uuid, menu_shower(app, uri, uuid, "Edit", EDIT_ENTRIES, HANDLERS))
 
 
-def run_edit(app: VirtTUIApp, uri: str, uuid: str, edit_id: str) -> None:
+def run_edit(app: App[Any], uri: str, uuid: str, edit_id: str) -> None:
     wanted = entry(EDIT_ENTRIES, edit_id)
 
     def go(details: DomainDetails) -> None:
@@ -98,7 +83,7 @@ def run_edit(app: VirtTUIApp, uri: str, uuid: str, edit_id: str) -> None:
     _with_edit_details(app, uri, uuid, go)
 
 
-def edit_commands(app: VirtTUIApp, uri: str, uuid: str) -> Iterator[SystemCommand]:
+def edit_commands(app: App[Any], uri: str, uuid: str) -> Iterator[SystemCommand]:
     """The Edit menu's entries (the menu itself is an entry of the domain action table)."""
     for e in EDIT_ENTRIES:
         yield SystemCommand(
@@ -107,7 +92,7 @@ def edit_commands(app: VirtTUIApp, uri: str, uuid: str) -> Iterator[SystemComman
 
 
 # ---------------------------------------------------------------------------------- notes, tuning
-def edit_notes(app: VirtTUIApp, uri: str, uuid: str, details: DomainDetails) -> None:
+def edit_notes(app: App[Any], uri: str, uuid: str, details: DomainDetails) -> None:
     d = details.definition
     # The fields start with what the screen can show (control characters as escapes); an
     # untouched field is left alone, an edited one replaces the old text, escapes and all.
@@ -119,12 +104,12 @@ def edit_notes(app: VirtTUIApp, uri: str, uuid: str, details: DomainDetails) -> 
             return
         title, description = result
 
-        def job(dom: libvirt.virDomain) -> list[str]:
+        def job(host: HostFacade) -> list[str]:
             lines = []
             if title not in (d.title, shown_title):
-                lines.append("title " + T.set_title(dom, title).describe())
+                lines.append("title " + host.set_title(uuid, title).describe())
             if description not in (d.description, shown_description):
-                lines.append("description " + T.set_description(dom, description).describe())
+                lines.append("description " + host.set_description(uuid, description).describe())
             return lines or ["nothing changed"]
 
         apply_and_report(app, uri, uuid, "Notes", d.name, job)
@@ -135,7 +120,7 @@ def edit_notes(app: VirtTUIApp, uri: str, uuid: str, details: DomainDetails) -> 
     )
 
 
-def edit_resources(app: VirtTUIApp, uri: str, uuid: str, details: DomainDetails) -> None:
+def edit_resources(app: App[Any], uri: str, uuid: str, details: DomainDetails) -> None:
     d = details.definition
 
     def changed_memory(res: Resources) -> tuple[int | None, int | None]:
@@ -146,23 +131,21 @@ def edit_resources(app: VirtTUIApp, uri: str, uuid: str, details: DomainDetails)
             top if top != d.memory_max_kib else None,
         )
 
-    def check(
-        conn: libvirt.virConnect, _dom: libvirt.virDomain, _local: bool, res: Resources
-    ) -> list[E.Finding]:
-        return E.check_memory(conn, *changed_memory(res))
+    def check(host: HostFacade, _uuid: str, res: Resources) -> list[E.Finding]:
+        return host.check_memory(*changed_memory(res))
 
     def answered(res: Resources | None) -> None:
         if res is None:
             return
         forced = form.forced
 
-        def job(dom: libvirt.virDomain) -> list[str]:
+        def job(host: HostFacade) -> list[str]:
             lines: list[str] = []
             max_kib = res.max_memory_mib * 1024
             max_changed = max_kib != d.memory_max_kib
             if max_changed or res.memory_mib * 1024 != d.memory_current_kib:
-                applied = T.set_memory(
-                    dom,
+                applied = host.set_memory(
+                    uuid,
                     res.memory_mib * 1024,
                     max_kib if max_changed else None,
                     config_only=forced,
@@ -170,7 +153,7 @@ def edit_resources(app: VirtTUIApp, uri: str, uuid: str, details: DomainDetails)
                 lines.append(f"memory {res.memory_mib} MiB: {applied.describe()}")
             vmax_changed = res.max_vcpus != d.cpu.vcpus_max
             if vmax_changed or res.vcpus != d.cpu.vcpus_current:
-                applied = T.set_vcpus(dom, res.vcpus, res.max_vcpus if vmax_changed else None)
+                applied = host.set_vcpus(uuid, res.vcpus, res.max_vcpus if vmax_changed else None)
                 lines.append(f"vCPUs {res.vcpus}: {applied.describe()}")
             return report_unchecked(form, lines or ["nothing changed"])
 
@@ -186,7 +169,7 @@ def edit_resources(app: VirtTUIApp, uri: str, uuid: str, details: DomainDetails)
     app.push_screen(form, answered)
 
 
-def edit_boot(app: VirtTUIApp, uri: str, uuid: str, details: DomainDetails) -> None:
+def edit_boot(app: App[Any], uri: str, uuid: str, details: DomainDetails) -> None:
     d = details.definition
     per_device = d.boot_order != d.boot_devices
 
@@ -198,7 +181,7 @@ def edit_boot(app: VirtTUIApp, uri: str, uuid: str, details: DomainDetails) -> N
                 uuid,
                 "Boot order",
                 d.name,
-                lambda dom: [f"{', '.join(order)}: " + T.set_boot_order(dom, order).describe()],
+                lambda f: [f"{', '.join(order)}: " + f.set_boot_order(uuid, order).describe()],
             )
 
     app.push_screen(
@@ -206,21 +189,19 @@ def edit_boot(app: VirtTUIApp, uri: str, uuid: str, details: DomainDetails) -> N
     )
 
 
-def edit_cpu(app: VirtTUIApp, uri: str, uuid: str, details: DomainDetails) -> None:
+def edit_cpu(app: App[Any], uri: str, uuid: str, details: DomainDetails) -> None:
     d = details.definition
 
-    def check(
-        conn: libvirt.virConnect, dom: libvirt.virDomain, _local: bool, value: tuple[str, str]
-    ) -> list[E.Finding]:
-        return E.check_cpu_mode(conn, dom, *value)
+    def check(host: HostFacade, uuid: str, value: tuple[str, str]) -> list[E.Finding]:
+        return host.check_cpu_mode(uuid, *value)
 
     def answered(result: tuple[str, str] | None) -> None:
         if result:
             mode, model = result
             forced = form.forced
 
-            def job(dom: libvirt.virDomain) -> list[str]:
-                where = T.set_cpu_mode(dom, mode, model).describe()  # config only anyway
+            def job(host: HostFacade) -> list[str]:
+                where = host.set_cpu_mode(uuid, mode, model).describe()  # config only anyway
                 if forced:
                     where += f" ({FORCED_NOTE})"
                 return report_unchecked(form, [f"{mode} {model}".strip() + ": " + where])

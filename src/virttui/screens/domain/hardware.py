@@ -4,18 +4,20 @@ console, graphics. Removing asks first, naming the device and the domain (Cancel
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
-import libvirt
 from rich.text import Text
+from textual.app import App
 
 from virttui.core.common.safe_text import visible
 from virttui.core.domain import devices as D
 from virttui.core.domain import edit_checks as E
 from virttui.core.domain.action_result import Applied
 from virttui.core.domain.model import DomainDetails
-from virttui.core.storage.image_format import FormatGuess, detect_format
+from virttui.core.facade.host import HostFacade
+from virttui.core.storage.image_format import FormatGuess
 from virttui.screens.common.confirm import ConfirmScreen
+from virttui.screens.common.services import services
 from virttui.screens.common.ui_jobs import apply_and_report, confirm, dialog_title, run_job
 from virttui.screens.domain.action_dialogs import PickScreen
 from virttui.screens.domain.edit_dialogs import FormScreen
@@ -33,11 +35,9 @@ from virttui.screens.domain.hardware_dialogs import (
     NicRequest,
 )
 
-if TYPE_CHECKING:
-    from virttui.app import VirtTUIApp
-
 V = TypeVar("V")
-HostCheck = Callable[[libvirt.virConnect, libvirt.virDomain, bool, V], list[E.Finding]]
+# (the host's facade, the domain's UUID, the form's value) -> findings; runs in a worker.
+HostCheck = Callable[[HostFacade, str, V], list[E.Finding]]
 
 REMOTE_NOTE = (
     "Remote host: disk paths are checked only against its storage pools, bridges only where "
@@ -45,23 +45,12 @@ REMOTE_NOTE = (
 )
 
 
-def _pools(conn: libvirt.virConnect) -> list[str]:
-    return sorted(
-        p.name() for p in conn.listAllStoragePools(libvirt.VIR_CONNECT_LIST_STORAGE_POOLS_ACTIVE)
-    )
-
-
-def _networks(conn: libvirt.virConnect) -> dict[str, bool]:
-    """Every network of the host, name -> active (an inactive one can be started from the form)."""
-    return {n.name(): bool(n.isActive()) for n in conn.listAllNetworks(0)}
-
-
 def with_host_checks(
-    app: VirtTUIApp, uri: str, uuid: str, form: FormScreen[Any], check: HostCheck[Any]
+    app: App[Any], uri: str, uuid: str, form: FormScreen[Any], check: HostCheck[Any]
 ) -> FormScreen[Any]:
-    """Give `form` a checker running `check(conn, dom, local, value)` in a worker before the form
+    """Give `form` a checker running `check(facade, uuid, value)` in a worker before the form
     closes, and a network starter; says up front what a remote host cannot check."""
-    host = app.hosts.get(uri)
+    host = services(app).facade(uri)
     uri_local = bool(host is not None and host.is_local)
 
     def checker(
@@ -69,18 +58,22 @@ def with_host_checks(
         done: Callable[[list[E.Finding]], None],
         failed: Callable[[str], None],
     ) -> None:
-        def job(conn: libvirt.virConnect) -> list[E.Finding]:
-            local = E.checks_host_directly(conn, uri_local)
-            return check(conn, conn.lookupByUUIDString(uuid), local, value)
-
-        run_job(app, uri, "Check against the host", job, done, failed=failed, mutating=False)
+        run_job(
+            app,
+            uri,
+            "Check against the host",
+            lambda f: check(f, uuid, value),
+            done,
+            failed=failed,
+            mutating=False,
+        )
 
     def start(network: str, done: Callable[[str | None], None]) -> None:
         run_job(
             app,
             uri,
             f"Start network {network}",
-            lambda conn: E.start_network(conn, network),
+            lambda f: f.start_network(network),
             lambda _result: done(None),
             failed=done,
         )
@@ -97,33 +90,29 @@ def report_unchecked(form: FormScreen[Any], lines: list[str]) -> list[str]:
     return [*lines, *(f"not checked: {visible(m)}" for m in form.not_checked)]
 
 
-def _check_disk(
-    conn: libvirt.virConnect, _dom: libvirt.virDomain, local: bool, req: DiskRequest
-) -> list[E.Finding]:
-    return [] if req.new_volume else E.check_disk_path(conn, req.path, local)
+def _check_disk(host: HostFacade, _uuid: str, req: DiskRequest) -> list[E.Finding]:
+    return [] if req.new_volume else host.check_disk_path(req.path)
 
 
-def _check_nic(
-    conn: libvirt.virConnect, dom: libvirt.virDomain, local: bool, req: NicRequest
-) -> list[E.Finding]:
-    return E.check_nic(conn, dom, network=req.network, bridge=req.bridge, mac=req.mac, local=local)
+def _check_nic(host: HostFacade, uuid: str, req: NicRequest) -> list[E.Finding]:
+    return host.check_nic(uuid, network=req.network, bridge=req.bridge, mac=req.mac)
 
 
 def _where(applied: Applied) -> str:
     return applied.describe()
 
 
-def add_disk(app: VirtTUIApp, uri: str, uuid: str, details: DomainDetails) -> None:
+def add_disk(app: App[Any], uri: str, uuid: str, details: DomainDetails) -> None:
     d = details.definition
 
     def answered(req: DiskRequest | None) -> None:
         if req is None:
             return
 
-        def job(dom: libvirt.virDomain) -> list[str]:
+        def job(host: HostFacade) -> list[str]:
             if req.new_volume:
-                applied, target, path = D.add_disk_new_volume(
-                    dom,
+                applied, target, path = host.add_disk_new_volume(
+                    uuid,
                     req.pool,
                     req.volume,
                     req.size_bytes,
@@ -136,10 +125,10 @@ def add_disk(app: VirtTUIApp, uri: str, uuid: str, details: DomainDetails) -> No
                 # never qcow2 by assumption.
                 fmt, detected = req.fmt, ""
                 if fmt == DETECT:
-                    guess = detect_format(dom.connect(), req.path)
+                    guess = host.detect_format(req.path)
                     fmt, detected = guess.format, f", format {guess.describe()}"
-                applied, target = D.add_disk_path(
-                    dom,
+                applied, target = host.add_disk_path(
+                    uuid,
                     req.path,
                     bus=req.bus,
                     cache=req.cache,
@@ -153,7 +142,10 @@ def add_disk(app: VirtTUIApp, uri: str, uuid: str, details: DomainDetails) -> No
 
     def probe(path: str) -> FormatGuess:
         """Runs in the dialog's worker thread, through the host's connection."""
-        return app.hosts[uri].call(lambda conn: detect_format(conn, path))
+        host = services(app).facade(uri)
+        if host is None:
+            raise LookupError(f"{uri}: no such connection")
+        return host.detect_format(path)
 
     form: FormScreen[Any]
 
@@ -169,11 +161,11 @@ def add_disk(app: VirtTUIApp, uri: str, uuid: str, details: DomainDetails) -> No
         )
         app.push_screen(form, answered)
 
-    run_job(app, uri, "Add disk", _pools, ask, mutating=False)
+    run_job(app, uri, "Add disk", HostFacade.active_pools, ask, mutating=False)
 
 
 def _pick_then_confirm(
-    app: VirtTUIApp,
+    app: App[Any],
     what: str,
     name: str,
     items: list[tuple[str, str]],
@@ -196,7 +188,7 @@ def _pick_then_confirm(
     app.push_screen(PickScreen(dialog_title(f"Remove {what}", name), items), picked)
 
 
-def remove_disk(app: VirtTUIApp, uri: str, uuid: str, details: DomainDetails) -> None:
+def remove_disk(app: App[Any], uri: str, uuid: str, details: DomainDetails) -> None:
     d = details.definition
     items = [(x.target, f"disk {x.target}") for x in d.disks if x.device in ("disk", "lun")]
     paths = {x.target: x.source_label or "no source" for x in d.disks}
@@ -208,21 +200,19 @@ def remove_disk(app: VirtTUIApp, uri: str, uuid: str, details: DomainDetails) ->
             uuid,
             "Remove disk",
             d.name,
-            lambda dom: [f"{target}: " + _where(D.remove_disk(dom, target))],
+            lambda f: [f"{target}: " + _where(f.remove_disk(uuid, target))],
         )
 
     items = [(t, f"{label} ({paths[t]})") for t, label in items]
     _pick_then_confirm(app, "disk", d.name, items, "The storage itself is kept.", go)
 
 
-def _check_image(
-    conn: libvirt.virConnect, _dom: libvirt.virDomain, local: bool, value: tuple[str, str]
-) -> list[E.Finding]:
+def _check_image(host: HostFacade, _uuid: str, value: tuple[str, str]) -> list[E.Finding]:
     """(bus or drive, image path): an empty drive needs no image."""
-    return E.check_disk_path(conn, value[1], local) if value[1] else []
+    return host.check_disk_path(value[1]) if value[1] else []
 
 
-def add_cdrom(app: VirtTUIApp, uri: str, uuid: str, details: DomainDetails) -> None:
+def add_cdrom(app: App[Any], uri: str, uuid: str, details: DomainDetails) -> None:
     d = details.definition
 
     def answered(result: tuple[str, str] | None) -> None:
@@ -231,8 +221,8 @@ def add_cdrom(app: VirtTUIApp, uri: str, uuid: str, details: DomainDetails) -> N
         bus, path = result
         forced = form.forced
 
-        def job(dom: libvirt.virDomain) -> list[str]:
-            applied, target = D.add_cdrom(dom, bus=bus, path=path, config_only=forced)
+        def job(host: HostFacade) -> list[str]:
+            applied, target = host.add_cdrom(uuid, bus=bus, path=path, config_only=forced)
             return report_unchecked(form, [f"CD-ROM {target}: {_where(applied)}"])
 
         apply_and_report(app, uri, uuid, "Add CD-ROM", d.name, job)
@@ -260,7 +250,7 @@ def _cdrom_items(
     return items
 
 
-def insert_media(app: VirtTUIApp, uri: str, uuid: str, details: DomainDetails) -> None:
+def insert_media(app: App[Any], uri: str, uuid: str, details: DomainDetails) -> None:
     d = details.definition
 
     def answered(result: tuple[str, str] | None) -> None:
@@ -268,8 +258,8 @@ def insert_media(app: VirtTUIApp, uri: str, uuid: str, details: DomainDetails) -
             target, path = result
             forced = form.forced
 
-            def job(dom: libvirt.virDomain) -> list[str]:
-                applied = D.insert_media(dom, target, path, config_only=forced)
+            def job(host: HostFacade) -> list[str]:
+                applied = host.insert_media(uuid, target, path, config_only=forced)
                 return report_unchecked(form, [f"{target} <- {path}: " + _where(applied)])
 
             apply_and_report(app, uri, uuid, "Insert media", d.name, job)
@@ -284,7 +274,7 @@ def insert_media(app: VirtTUIApp, uri: str, uuid: str, details: DomainDetails) -
     app.push_screen(form, answered)
 
 
-def eject_media(app: VirtTUIApp, uri: str, uuid: str, details: DomainDetails) -> None:
+def eject_media(app: App[Any], uri: str, uuid: str, details: DomainDetails) -> None:
     d = details.definition
 
     def picked(target: str | None) -> None:
@@ -295,7 +285,7 @@ def eject_media(app: VirtTUIApp, uri: str, uuid: str, details: DomainDetails) ->
                 uuid,
                 "Eject media",
                 d.name,
-                lambda dom: [f"{target} ejected: " + _where(D.eject_media(dom, target))],
+                lambda f: [f"{target} ejected: " + _where(f.eject_media(uuid, target))],
             )
 
     app.push_screen(
@@ -304,7 +294,7 @@ def eject_media(app: VirtTUIApp, uri: str, uuid: str, details: DomainDetails) ->
     )
 
 
-def remove_cdrom(app: VirtTUIApp, uri: str, uuid: str, details: DomainDetails) -> None:
+def remove_cdrom(app: App[Any], uri: str, uuid: str, details: DomainDetails) -> None:
     d = details.definition
 
     def go(target: str) -> None:
@@ -314,7 +304,7 @@ def remove_cdrom(app: VirtTUIApp, uri: str, uuid: str, details: DomainDetails) -
             uuid,
             "Remove CD-ROM",
             d.name,
-            lambda dom: [f"{target}: " + _where(D.remove_disk(dom, target))],
+            lambda f: [f"{target}: " + _where(f.remove_disk(uuid, target))],
         )
 
     _pick_then_confirm(
@@ -322,7 +312,7 @@ def remove_cdrom(app: VirtTUIApp, uri: str, uuid: str, details: DomainDetails) -
     )
 
 
-def add_nic(app: VirtTUIApp, uri: str, uuid: str, details: DomainDetails) -> None:
+def add_nic(app: App[Any], uri: str, uuid: str, details: DomainDetails) -> None:
     d = details.definition
 
     form: FormScreen[Any]
@@ -331,9 +321,9 @@ def add_nic(app: VirtTUIApp, uri: str, uuid: str, details: DomainDetails) -> Non
         if req is not None:
             source = req.network or req.bridge
 
-            def job(dom: libvirt.virDomain) -> list[str]:
-                applied = D.add_nic(
-                    dom,
+            def job(host: HostFacade) -> list[str]:
+                applied = host.add_nic(
+                    uuid,
                     network=req.network,
                     bridge=req.bridge,
                     model=req.model,
@@ -353,10 +343,10 @@ def add_nic(app: VirtTUIApp, uri: str, uuid: str, details: DomainDetails) -> Non
         )
         app.push_screen(form, answered)
 
-    run_job(app, uri, "Add NIC", _networks, ask, mutating=False)
+    run_job(app, uri, "Add NIC", HostFacade.networks, ask, mutating=False)
 
 
-def remove_nic(app: VirtTUIApp, uri: str, uuid: str, details: DomainDetails) -> None:
+def remove_nic(app: App[Any], uri: str, uuid: str, details: DomainDetails) -> None:
     d = details.definition
     items = [(n.mac, f"NIC {n.mac} ({n.model or '?'}, {n.source_label})") for n in d.nics]
 
@@ -367,7 +357,7 @@ def remove_nic(app: VirtTUIApp, uri: str, uuid: str, details: DomainDetails) -> 
             uuid,
             "Remove NIC",
             d.name,
-            lambda dom: [f"{mac}: " + _where(D.remove_nic(dom, mac))],
+            lambda f: [f"{mac}: " + _where(f.remove_nic(uuid, mac))],
         )
 
     _pick_then_confirm(
@@ -375,18 +365,18 @@ def remove_nic(app: VirtTUIApp, uri: str, uuid: str, details: DomainDetails) -> 
     )
 
 
-def add_serial(app: VirtTUIApp, uri: str, uuid: str, details: DomainDetails) -> None:
+def add_serial(app: App[Any], uri: str, uuid: str, details: DomainDetails) -> None:
     apply_and_report(
         app,
         uri,
         uuid,
         "Add serial",
         details.definition.name,
-        lambda dom: ["serial port: " + _where(D.add_serial(dom))],
+        lambda f: ["serial port: " + _where(f.add_serial(uuid))],
     )
 
 
-def remove_serial(app: VirtTUIApp, uri: str, uuid: str, details: DomainDetails) -> None:
+def remove_serial(app: App[Any], uri: str, uuid: str, details: DomainDetails) -> None:
     d = details.definition
     ports = sorted(
         {c.target_port for c in d.chardevs if c.kind == "serial" and c.target_port is not None}
@@ -400,26 +390,26 @@ def remove_serial(app: VirtTUIApp, uri: str, uuid: str, details: DomainDetails) 
             uuid,
             "Remove serial",
             d.name,
-            lambda dom: [f"port {port}: " + _where(D.remove_serial(dom, int(port)))],
+            lambda f: [f"port {port}: " + _where(f.remove_serial(uuid, int(port)))],
         )
 
     _pick_then_confirm(app, "serial console", d.name, items, "Its console goes away.", go)
 
 
 def _read_displays(
-    app: VirtTUIApp, uri: str, uuid: str, title: str, then: Callable[[list[D.Display]], None]
+    app: App[Any], uri: str, uuid: str, title: str, then: Callable[[list[D.Display]], None]
 ) -> None:
     run_job(
         app,
         uri,
         title,
-        lambda c: D.list_displays(c.lookupByUUIDString(uuid)),
+        lambda f: f.displays(uuid),
         then,
         mutating=False,
     )
 
 
-def add_graphics(app: VirtTUIApp, uri: str, uuid: str, details: DomainDetails) -> None:
+def add_graphics(app: App[Any], uri: str, uuid: str, details: DomainDetails) -> None:
     """Add VNC or SPICE. QEMU runs one display per type: asking for a second one of a type
     offers to edit the existing one instead (the core refuses the duplicate anyway)."""
     d = details.definition
@@ -438,10 +428,10 @@ def add_graphics(app: VirtTUIApp, uri: str, uuid: str, details: DomainDetails) -
                 uuid,
                 "Add graphics",
                 d.name,
-                lambda dom: [
+                lambda f: [
                     f"{req.kind} on {req.listen}: "
                     + _where(
-                        D.add_graphics(dom, req.kind, listen=req.listen, password=req.password)
+                        f.add_graphics(uuid, req.kind, listen=req.listen, password=req.password)
                     )
                 ],
             )
@@ -452,7 +442,7 @@ def add_graphics(app: VirtTUIApp, uri: str, uuid: str, details: DomainDetails) -
 
 
 def _offer_edit(
-    app: VirtTUIApp, uri: str, uuid: str, name: str, existing: D.Display, req: GraphicsRequest
+    app: App[Any], uri: str, uuid: str, name: str, existing: D.Display, req: GraphicsRequest
 ) -> None:
     question = Text()
     question.append(name)
@@ -468,7 +458,7 @@ def _offer_edit(
 
 
 def _edit_form(
-    app: VirtTUIApp,
+    app: App[Any],
     uri: str,
     uuid: str,
     name: str,
@@ -486,11 +476,11 @@ def _edit_form(
             uuid,
             "Edit graphics",
             name,
-            lambda dom: [
+            lambda f: [
                 f"{display.type.upper()} display: "
                 + _where(
-                    D.edit_graphics(
-                        dom,
+                    f.edit_graphics(
+                        uuid,
                         display,
                         listen=change.listen,
                         port=change.port,
@@ -509,7 +499,7 @@ def _display_items(displays: list[D.Display]) -> list[tuple[str, str]]:
     return [(str(x.index), x.label()) for x in displays]
 
 
-def edit_graphics(app: VirtTUIApp, uri: str, uuid: str, details: DomainDetails) -> None:
+def edit_graphics(app: App[Any], uri: str, uuid: str, details: DomainDetails) -> None:
     name = details.definition.name
 
     def pick(displays: list[D.Display]) -> None:
@@ -529,7 +519,7 @@ def edit_graphics(app: VirtTUIApp, uri: str, uuid: str, details: DomainDetails) 
     _read_displays(app, uri, uuid, "Edit graphics", pick)
 
 
-def remove_graphics(app: VirtTUIApp, uri: str, uuid: str, details: DomainDetails) -> None:
+def remove_graphics(app: App[Any], uri: str, uuid: str, details: DomainDetails) -> None:
     """Pick one display by type, listen address and port; exactly that one is removed."""
     name = details.definition.name
 
@@ -544,7 +534,7 @@ def remove_graphics(app: VirtTUIApp, uri: str, uuid: str, details: DomainDetails
                 uuid,
                 "Remove graphics",
                 name,
-                lambda dom: [f"{display.label()}: " + _where(D.remove_graphics(dom, display))],
+                lambda f: [f"{display.label()}: " + _where(f.remove_graphics(uuid, display))],
             )
 
         _pick_then_confirm(

@@ -4,9 +4,7 @@ a speed limit, progress from the job statistics, and cancel (abort the job)."""
 from __future__ import annotations
 
 import time
-from typing import Any
 
-import libvirt
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
@@ -17,17 +15,12 @@ from textual.widgets import Button, Checkbox, Input, Label, ProgressBar, Select,
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from virttui.core.common.units import human_rate
-from virttui.core.domain.migrate import (
-    JobProgress,
-    MigrateError,
-    MigrateOptions,
-    abort,
-    max_speed,
-    migrate,
-    read_progress,
-)
+from virttui.core.domain.migrate import JobProgress, MigrateError, MigrateOptions
+from virttui.core.facade.host import HostFacade
 from virttui.core.host.connection import HostConnection
 from virttui.core.host.libvirt_runtime import error_message
+from virttui.core.host.stats import DomainRow
+from virttui.screens.common.services import services
 from virttui.widgets.common.plain import append_plain, plain
 
 POLL_SECONDS = 0.5
@@ -60,14 +53,20 @@ class MigrateScreen(ModalScreen[None]):
 
     @property
     def source(self) -> HostConnection:
-        return self.app.hosts[self.uri]  # type: ignore[attr-defined, no-any-return]
+        return services(self).hosts[self.uri]
 
-    def _row(self) -> Any:
-        return self.app.store.row(self.uri, self.uuid)  # type: ignore[attr-defined]
+    def _facade(self, uri: str) -> HostFacade:
+        facade = services(self).facade(uri)
+        if facade is None:
+            raise LookupError(f"{uri}: no such connection")
+        return facade
+
+    def _row(self) -> DomainRow | None:
+        return services(self).store.row(self.uri, self.uuid)
 
     def destinations(self) -> list[tuple[str, str]]:
         """(label, uri) of every other connected host."""
-        hosts: dict[str, HostConnection] = self.app.hosts  # type: ignore[attr-defined]
+        hosts = services(self).hosts
         return [(h.label, u) for u, h in hosts.items() if u != self.uri and h.connected]
 
     def compose(self) -> ComposeResult:
@@ -132,7 +131,7 @@ class MigrateScreen(ModalScreen[None]):
     def _load_speed(self) -> None:
         uuid = self.uuid
         try:
-            limit = self.source.call(lambda c: max_speed(c.lookupByUUIDString(uuid)))
+            limit = self._facade(self.uri).migration_max_speed(uuid)
         except Exception as exc:  # noqa: BLE001 - an unsupported driver just leaves it empty
             self.app.call_from_thread(self.status, f"speed limit: {error_message(exc)}")
             return
@@ -158,23 +157,17 @@ class MigrateScreen(ModalScreen[None]):
         self.running = True
         self.query_one("#start", Button).disabled = True
         self.query_one("#abort", Button).disabled = False
-        self.status(f"Migrating to {self.app.hosts[dest_uri].label}…")  # type: ignore[attr-defined]
+        self.status(f"Migrating to {services(self).hosts[dest_uri].label}…")
         self._migrate(dest_uri, options)
         self._watch_progress()
 
     @work(thread=True, exit_on_error=False, group="migrate", exclusive=True)
     def _migrate(self, dest_uri: str, options: MigrateOptions) -> str:
-        dest: HostConnection = self.app.hosts[dest_uri]  # type: ignore[attr-defined]
-        uuid = self.uuid
-
-        def run(sconn: libvirt.virConnect) -> str:
-            dom = sconn.lookupByUUIDString(uuid)
-            moved = dest.call(lambda dconn: migrate(dom, dconn, options))
-            return str(moved.name())
-
-        name = self.source.call(run)
+        dest = self._facade(dest_uri)
+        source = self._facade(self.uri)
+        name = source.migrate(self.uuid, dest, options)
         dest.refresh_now(autostart=True)
-        self.source.refresh_now(autostart=True)
+        source.refresh_now(autostart=True)
         return f"{name} is now on {dest.label}"
 
     @work(thread=True, exit_on_error=False, group="migrate-progress", exclusive=True)
@@ -183,7 +176,7 @@ class MigrateScreen(ModalScreen[None]):
         uuid = self.uuid
         while not worker.is_cancelled and self.running:
             try:
-                progress = self.source.call(lambda c: read_progress(c.lookupByUUIDString(uuid)))
+                progress = self._facade(self.uri).job_progress(uuid)
             except Exception:  # noqa: BLE001 - the domain may be gone from the source already
                 return
             if progress.active:
@@ -203,8 +196,7 @@ class MigrateScreen(ModalScreen[None]):
 
     @work(thread=True, exit_on_error=False, group="migrate-abort")
     def _abort(self) -> None:
-        uuid = self.uuid
-        self.source.call(lambda c: abort(c.lookupByUUIDString(uuid)))
+        self._facade(self.uri).abort_job(self.uuid)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         worker, state = event.worker, event.state

@@ -4,7 +4,6 @@ disconnect and autoconnect. Host list edits go to the config file at once (atomi
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -21,6 +20,7 @@ from virttui.core.host.host_config import (
     with_host,
     without_host,
 )
+from virttui.core.host.spec import HostSpec
 from virttui.core.settings.config import (
     ConfigSaveError,
     HostEntry,
@@ -29,6 +29,7 @@ from virttui.core.settings.config import (
     load_config,
 )
 from virttui.screens.common.confirm import ConfirmScreen
+from virttui.screens.common.services import AppServices, services
 from virttui.screens.host.add_host import AddHostScreen, NewHost
 from virttui.widgets.common.plain import append_plain, plain
 
@@ -81,7 +82,7 @@ class HostLine:
         return text
 
 
-def host_lines(app: Any, loaded: LoadedConfig) -> list[HostLine]:
+def host_lines(app: AppServices, loaded: LoadedConfig) -> list[HostLine]:
     """Config hosts in file order, then hosts open only for this session."""
     entries: list[tuple[HostEntry, bool]] = [(h, True) for h in loaded.config.hosts]
     in_config = {h.uri for h in loaded.config.hosts}
@@ -153,13 +154,15 @@ class ConnectionsScreen(Screen[None]):
         return self._lines[row] if 0 <= row < len(self._lines) else None
 
     def _maybe_refresh(self) -> None:
-        seen = (self.app.store.version, tuple(self.app.hosts))  # type: ignore[attr-defined]
+        app = services(self)
+        seen = (app.store.version, tuple(app.hosts))
         if seen != self._seen:
             self.refresh_table()
 
     def refresh_table(self) -> None:
-        self._seen = (self.app.store.version, tuple(self.app.hosts))  # type: ignore[attr-defined]
-        lines = host_lines(self.app, self.loaded)
+        app = services(self)
+        self._seen = (app.store.version, tuple(app.hosts))
+        lines = host_lines(services(self), self.loaded)
         if lines == self._lines:
             return
         table = self.table
@@ -256,7 +259,7 @@ class ConnectionsScreen(Screen[None]):
         def answered(ok: bool | None) -> None:
             if not ok:
                 return
-            self.app.stop_host(line.uri)  # type: ignore[attr-defined]
+            services(self).stop_host(line.uri)
             if find_host(self.loaded.config, line.uri) is not None:
                 self._save(lambda c: without_host(c, line.uri), f"Removed {line.uri}")
             self.refresh_table()
@@ -267,7 +270,7 @@ class ConnectionsScreen(Screen[None]):
         line = self.current_line()
         if line is None:
             return
-        host = self.app.hosts.get(line.uri)  # type: ignore[attr-defined]
+        host = services(self).hosts.get(line.uri)
         if host is not None and host.state is not ConnState.STOPPED:
             self.run_worker(lambda: host.stop(2.0), thread=True, group="host-stop")
             self.notify(f"Disconnecting {line.label}", markup=False)
@@ -275,14 +278,13 @@ class ConnectionsScreen(Screen[None]):
             self._connect(line.uri, line.label if line.label != line.uri else "")
 
     def _connect(self, uri: str, label: str) -> None:
-        from virttui.app import HostSpec
-
-        host = self.app.hosts.get(uri)  # type: ignore[attr-defined]
+        app = services(self)
+        host = app.hosts.get(uri)
         if host is None:
-            self.app.start_host(HostSpec(uri, label or None))  # type: ignore[attr-defined]
+            app.start_host(HostSpec(uri, label or None))
         elif host.state is ConnState.STOPPED:
             host.start()
-        self.app.refresh_domains(force=True)  # type: ignore[attr-defined]
+        app.refresh_domains(force=True)
         self.refresh_table()
 
     def action_toggle_auto(self) -> None:

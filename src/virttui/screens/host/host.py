@@ -1,6 +1,6 @@
 """The host screen: KVM verdict with reasons, topology, software, domain capabilities, overcommit.
 
-The report is collected in a thread worker through `host.call()` (libvirt blocks); the result
+The report is collected in a thread worker through the host's facade (libvirt blocks); the result
 comes back as a message and is rendered as one row widget per line. Every value is shown as
 `rich.text.Text` built by `widgets.plain`: CPU model names and sysinfo strings come from the host,
 are not markup, and their control characters are shown as escapes.
@@ -8,11 +8,9 @@ are not markup, and their control characters are shown as escapes.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Protocol, TypeVar
+from typing import Any
 
-import libvirt
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -23,19 +21,11 @@ from textual.widget import Widget
 from textual.widgets import Footer, Static
 from textual.worker import Worker, WorkerState
 
+from virttui.core.facade.host import HostFacade
 from virttui.core.host.libvirt_runtime import error_message
-from virttui.core.host.probe import HostReport, collect_host_report
+from virttui.core.host.probe import HostReport
 from virttui.core.host.probe.present import Row, Section, build_sections
 from virttui.widgets.common.plain import plain
-
-T = TypeVar("T")
-
-
-class HostLike(Protocol):
-    uri: str
-    is_local: bool
-
-    def call(self, fn: Callable[[libvirt.virConnect], T]) -> T: ...
 
 
 class HostReportReady(Message):
@@ -76,7 +66,7 @@ class HostScreen(Screen[None]):
         Binding("escape", "back", "Back", id="host.back"),
     ]
 
-    def __init__(self, host: HostLike, *, root: Path = Path("/")) -> None:
+    def __init__(self, host: HostFacade, *, root: Path = Path("/")) -> None:
         super().__init__()
         self.host = host
         self.root = root
@@ -94,10 +84,7 @@ class HostScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="host-report")
     def load_report(self) -> None:
-        host = self.host
-        report = host.call(
-            lambda conn: collect_host_report(conn, local=host.is_local, root=self.root)
-        )
+        report = self.host.host_report(root=self.root)
         self.post_message(HostReportReady(report))
 
     @on(HostReportReady)

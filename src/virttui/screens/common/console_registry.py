@@ -8,54 +8,37 @@ the screen and closes its stream.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Literal
+from collections.abc import Callable
+from typing import Any
 
 from textual.app import App
 from textual.screen import Screen
 
-Kind = Literal["serial", "graphics"]
-_ATTR = "_virttui_consoles"
+from virttui.screens.common.console_entries import ConsoleEntry, ConsoleRegistry
+from virttui.screens.common.services import services
 
 
-@dataclass(frozen=True, slots=True)
-class ConsoleEntry:
-    kind: Kind
-    uri: str
-    uuid: str
-    name: str
-
-    @property
-    def screen_name(self) -> str:
-        return f"console:{self.kind}:{self.uri}:{self.uuid}"
-
-    @property
-    def title(self) -> str:
-        return f"{'Serial' if self.kind == 'serial' else 'Graphics'}: {self.name}"
+def registry(app: App[Any]) -> ConsoleRegistry:
+    """The app's open consoles (`AppServices.consoles`)."""
+    return services(app).consoles
 
 
-def registry(app: App[object]) -> dict[str, ConsoleEntry]:
-    """screen name -> entry, in opening order (a dict kept on the app)."""
-    reg: dict[str, ConsoleEntry] | None = getattr(app, _ATTR, None)
-    if reg is None:
-        reg = {}
-        setattr(app, _ATTR, reg)
-    return reg
-
-
-def entries(app: App[object]) -> list[ConsoleEntry]:
+def entries(app: App[Any]) -> list[ConsoleEntry]:
     return list(registry(app).values())
 
 
-def is_console_screen(app: App[object], screen: Screen[object]) -> bool:
+def is_console_screen(app: App[Any], screen: Screen[Any]) -> bool:
     return any(
         app.is_screen_installed(name) and app.get_screen(name) is screen for name in registry(app)
     )
 
 
 def show(
-    app: App[object], entry: ConsoleEntry, make: type[Screen[Any]] | None = None, *args: Any
-) -> Screen[object]:
+    app: App[Any],
+    entry: ConsoleEntry,
+    make: Callable[..., Screen[Any]] | None = None,
+    *args: object,
+) -> Screen[Any]:
     """Bring the entry's screen to the top, installing it (`make(*args)`) on first use."""
     reg = registry(app)
     name = entry.screen_name
@@ -74,13 +57,13 @@ def show(
     return screen
 
 
-def leave(app: App[object], screen: Screen[Any]) -> None:
+def leave(app: App[Any], screen: Screen[Any]) -> None:
     """Go back to what was under the console; the console stays open."""
     if app.screen is screen and len(app.screen_stack) > 1:
         app.pop_screen()
 
 
-def close(app: App[object], name: str) -> None:
+def close(app: App[Any], name: str) -> None:
     """Close one console: take it off the stack if shown, then uninstall (closes its stream)."""
     reg = registry(app)
     if not app.is_screen_installed(name):

@@ -1,0 +1,549 @@
+"""The UI's only door to libvirt: one `HostFacade` per open connection.
+
+Every operation a screen needs is a method taking the domain's UUID (never a libvirt object) and
+returning plain core data: dataclasses, strings, numbers. Every method blocks (an RPC at least)
+and runs on a worker thread, through `HostConnection.call`, so it fails at once with
+`NotConnected` / `NotResponding` when the host is down or hung.
+
+Errors: a libvirt error becomes `HostError` carrying libvirt's own message (and its error code);
+the core's own exceptions (`DomainActionError`, `ConsoleError`, `MigrateError`, ...) pass
+through unchanged. No libvirt exception or object ever leaves this module.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+
+import libvirt
+
+from virttui.core.domain.action_result import DomainActionError
+from virttui.core.domain.action_table import LIFECYCLE
+from virttui.core.host.connection import NotConnected
+from virttui.core.host.libvirt_runtime import error_message
+
+if TYPE_CHECKING:
+    # Imported where used (below): the app builds a facade per host at start-up, and Pillow,
+    # the host probes, clone and undefine are not needed for the first paint of the list.
+    from virttui.core.console.end import ConsoleEnd
+    from virttui.core.console.graphics import GraphicsSession
+    from virttui.core.console.screenshot import Frame
+    from virttui.core.console.serial import SerialSession
+    from virttui.core.domain.action_result import Applied
+    from virttui.core.domain.clone import CloneResult, Progress
+    from virttui.core.domain.devices import Display
+    from virttui.core.domain.edit_checks import Finding
+    from virttui.core.domain.migrate import JobProgress, MigrateOptions
+    from virttui.core.domain.model import DomainDetails
+    from virttui.core.domain.undefine import StorageChoice, UndefineResult
+    from virttui.core.host.probe import HostReport
+    from virttui.core.storage.image_format import FormatGuess
+
+R = TypeVar("R")
+
+__all__ = ["HostError", "HostFacade", "HostLike", "describe_error"]
+
+
+class HostError(RuntimeError):
+    """A libvirt call failed. `message` is libvirt's own text; `code` its error number."""
+
+    def __init__(self, message: str, code: int | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code
+
+    @property
+    def no_domain(self) -> bool:
+        """The domain does not exist (any more) on this host."""
+        return self.code is not None and self.code == int(libvirt.VIR_ERR_NO_DOMAIN)
+
+
+def describe_error(exc: BaseException) -> str:
+    """The words to show for any failure: libvirt's own message where there is one."""
+    if isinstance(exc, (HostError, DomainActionError)):
+        return exc.message
+    if isinstance(exc, libvirt.libvirtError):
+        return error_message(exc)
+    if isinstance(exc, NotConnected):
+        return str(exc)
+    return f"{type(exc).__name__}: {exc}"
+
+
+@contextmanager
+def host_errors() -> Iterator[None]:
+    """Turn a libvirtError raised inside the block into HostError (libvirt's message kept)."""
+    try:
+        yield
+    except libvirt.libvirtError as exc:
+        raise HostError(error_message(exc), exc.get_error_code()) from exc
+
+
+class HostLike(Protocol):
+    """What the facade needs of a host: `HostConnection` is one (tests pass small fakes).
+    `label`, `readonly`, `refresh_now` and `forget_managed_save` are used where present."""
+
+    uri: str
+    is_local: bool
+
+    def call(self, fn: Callable[[libvirt.virConnect], R]) -> R: ...
+
+
+class HostFacade:
+    """Every libvirt operation of one host that the screens use, by domain UUID."""
+
+    def __init__(self, host: HostLike) -> None:
+        self.host = host
+
+    # ------------------------------------------------------------------ identity (no RPC)
+    @property
+    def uri(self) -> str:
+        return self.host.uri
+
+    @property
+    def label(self) -> str:
+        return getattr(self.host, "label", self.host.uri)
+
+    @property
+    def is_local(self) -> bool:
+        return bool(self.host.is_local)
+
+    @property
+    def readonly(self) -> bool:
+        return bool(getattr(self.host, "readonly", False))
+
+    def refresh_now(self, *, autostart: bool = False) -> None:
+        """Ask the host's poller for a sample now (after a change); never blocks."""
+        refresh = getattr(self.host, "refresh_now", None)
+        if refresh is not None:
+            refresh(autostart=autostart)
+
+    # ------------------------------------------------------------------ plumbing
+    def _conn(self, fn: Callable[[libvirt.virConnect], R]) -> R:
+        with host_errors():
+            return self.host.call(fn)
+
+    def _dom(self, uuid: str, fn: Callable[[libvirt.virDomain], R]) -> R:
+        return self._conn(lambda conn: fn(conn.lookupByUUIDString(uuid)))
+
+    def _checks_local(self, conn: libvirt.virConnect) -> bool:
+        """May the edit checks look at this machine's files and bridges for this host?"""
+        from virttui.core.domain import edit_checks as E
+
+        return E.checks_host_directly(conn, self.is_local)
+
+    # ------------------------------------------------------------------ domain reads
+    def details(self, uuid: str, *, with_disk_usage: bool = True) -> DomainDetails:
+        from virttui.core.domain.info import collect_domain_details
+
+        return self._dom(uuid, lambda d: collect_domain_details(d, with_disk_usage=with_disk_usage))
+
+    def details_and_xml(self, uuid: str) -> tuple[DomainDetails, str]:
+        """The details screen's read: details with disk sizes, and the live XML (flags 0:
+        libvirt leaves graphics passwords out unless asked for secure XML)."""
+        from virttui.core.domain.info import collect_domain_details
+
+        return self._dom(uuid, lambda d: (collect_domain_details(d), str(d.XMLDesc(0))))
+
+    def edit_details(self, uuid: str) -> DomainDetails:
+        """Details whose device lists also hold config-only devices of a running domain."""
+        from virttui.core.domain.info import collect_edit_details
+
+        return self._dom(uuid, collect_edit_details)
+
+    def xml(self, uuid: str, *, inactive: bool = False) -> str:
+        """The live XML, or the persistent (next boot) definition with `inactive`."""
+        flags = libvirt.VIR_DOMAIN_XML_INACTIVE if inactive else 0
+        return self._dom(uuid, lambda d: str(d.XMLDesc(flags)))
+
+    def graphics_types(self, uuid: str) -> list[str]:
+        from virttui.core.console.graphics import graphics_types
+
+        return graphics_types(self.xml(uuid))
+
+    def displays(self, uuid: str) -> list[Display]:
+        from virttui.core.domain import devices as D
+
+        return self._dom(uuid, D.list_displays)
+
+    # ------------------------------------------------------------------ host reads
+    def active_pools(self) -> list[str]:
+        """Names of the running storage pools, sorted."""
+        return self._conn(
+            lambda c: sorted(
+                p.name()
+                for p in c.listAllStoragePools(libvirt.VIR_CONNECT_LIST_STORAGE_POOLS_ACTIVE)
+            )
+        )
+
+    def networks(self) -> dict[str, bool]:
+        """Every network of the host, name -> active."""
+        return self._conn(lambda c: {n.name(): bool(n.isActive()) for n in c.listAllNetworks(0)})
+
+    def detect_format(self, path: str) -> FormatGuess:
+        """The format of the existing image `path` on the host (qemu-img locally, else the pool)."""
+        from virttui.core.storage.image_format import detect_format
+
+        return self._conn(lambda c: detect_format(c, path))
+
+    def save_target_exists(self, path: str) -> bool | None:
+        from virttui.core.domain import actions as A
+
+        return self._conn(lambda c: A.save_target_exists(c, path))
+
+    def host_report(self, *, root: Path = Path("/")) -> HostReport:
+        from virttui.core.host.probe import collect_host_report
+
+        local = self.is_local
+        return self._conn(lambda c: collect_host_report(c, local=local, root=root))
+
+    # ------------------------------------------------------------------ checks before an edit
+    def check_disk_path(self, path: str) -> list[Finding]:
+        from virttui.core.domain import edit_checks as E
+
+        return self._conn(lambda c: E.check_disk_path(c, path, self._checks_local(c)))
+
+    def check_nic(
+        self, uuid: str, *, network: str = "", bridge: str = "", mac: str = ""
+    ) -> list[Finding]:
+        from virttui.core.domain import edit_checks as E
+
+        def run(c: libvirt.virConnect) -> list[Finding]:
+            local = self._checks_local(c)
+            dom = c.lookupByUUIDString(uuid)
+            return E.check_nic(c, dom, network=network, bridge=bridge, mac=mac, local=local)
+
+        return self._conn(run)
+
+    def check_memory(self, memory_kib: int | None, max_kib: int | None) -> list[Finding]:
+        from virttui.core.domain import edit_checks as E
+
+        return self._conn(lambda c: E.check_memory(c, memory_kib, max_kib))
+
+    def check_cpu_mode(self, uuid: str, mode: str, model: str) -> list[Finding]:
+        from virttui.core.domain import edit_checks as E
+
+        return self._conn(lambda c: E.check_cpu_mode(c, c.lookupByUUIDString(uuid), mode, model))
+
+    def start_network(self, name: str) -> None:
+        from virttui.core.domain import edit_checks as E
+
+        self._conn(lambda c: E.start_network(c, name))
+
+    # ------------------------------------------------------------------ edits
+    def set_title(self, uuid: str, title: str) -> Applied:
+        from virttui.core.domain import tuning as T
+
+        return self._dom(uuid, lambda d: T.set_title(d, title))
+
+    def set_description(self, uuid: str, description: str) -> Applied:
+        from virttui.core.domain import tuning as T
+
+        return self._dom(uuid, lambda d: T.set_description(d, description))
+
+    def set_memory(
+        self, uuid: str, memory_kib: int, max_kib: int | None, *, config_only: bool = False
+    ) -> Applied:
+        from virttui.core.domain import tuning as T
+
+        return self._dom(
+            uuid, lambda d: T.set_memory(d, memory_kib, max_kib, config_only=config_only)
+        )
+
+    def set_vcpus(self, uuid: str, count: int, max_count: int | None = None) -> Applied:
+        from virttui.core.domain import tuning as T
+
+        return self._dom(uuid, lambda d: T.set_vcpus(d, count, max_count))
+
+    def set_boot_order(self, uuid: str, devices: Sequence[str]) -> Applied:
+        from virttui.core.domain import tuning as T
+
+        return self._dom(uuid, lambda d: T.set_boot_order(d, devices))
+
+    def set_cpu_mode(self, uuid: str, mode: str, model: str = "") -> Applied:
+        from virttui.core.domain import tuning as T
+
+        return self._dom(uuid, lambda d: T.set_cpu_mode(d, mode, model))
+
+    def add_disk_path(
+        self,
+        uuid: str,
+        path: str,
+        *,
+        bus: str = "virtio",
+        cache: str = "",
+        fmt: str = "",
+        config_only: bool = False,
+    ) -> tuple[Applied, str]:
+        """(where it landed, target). An empty `fmt` is not guessed here: pass the format."""
+        from virttui.core.domain import devices as D
+
+        return self._dom(
+            uuid,
+            lambda d: D.add_disk_path(
+                d, path, bus=bus, cache=cache, fmt=fmt, config_only=config_only
+            ),
+        )
+
+    def add_disk_new_volume(
+        self,
+        uuid: str,
+        pool: str,
+        volume: str,
+        size_bytes: int,
+        *,
+        fmt: str = "qcow2",
+        bus: str = "virtio",
+        cache: str = "",
+    ) -> tuple[Applied, str, str]:
+        """(where it landed, target, volume path)."""
+        from virttui.core.domain import devices as D
+
+        return self._dom(
+            uuid,
+            lambda d: D.add_disk_new_volume(
+                d, pool, volume, size_bytes, fmt=fmt, bus=bus, cache=cache
+            ),
+        )
+
+    def remove_disk(self, uuid: str, target: str) -> Applied:
+        from virttui.core.domain import devices as D
+
+        return self._dom(uuid, lambda d: D.remove_disk(d, target))
+
+    def add_cdrom(
+        self, uuid: str, *, bus: str = "sata", path: str = "", config_only: bool = False
+    ) -> tuple[Applied, str]:
+        from virttui.core.domain import devices as D
+
+        return self._dom(
+            uuid, lambda d: D.add_cdrom(d, bus=bus, path=path, config_only=config_only)
+        )
+
+    def insert_media(
+        self, uuid: str, target: str, path: str, *, config_only: bool = False
+    ) -> Applied:
+        from virttui.core.domain import devices as D
+
+        return self._dom(uuid, lambda d: D.insert_media(d, target, path, config_only=config_only))
+
+    def eject_media(self, uuid: str, target: str) -> Applied:
+        from virttui.core.domain import devices as D
+
+        return self._dom(uuid, lambda d: D.eject_media(d, target))
+
+    def add_nic(
+        self,
+        uuid: str,
+        *,
+        network: str = "",
+        bridge: str = "",
+        model: str = "virtio",
+        mac: str = "",
+        config_only: bool = False,
+    ) -> Applied:
+        from virttui.core.domain import devices as D
+
+        return self._dom(
+            uuid,
+            lambda d: D.add_nic(
+                d, network=network, bridge=bridge, model=model, mac=mac, config_only=config_only
+            ),
+        )
+
+    def remove_nic(self, uuid: str, mac: str) -> Applied:
+        from virttui.core.domain import devices as D
+
+        return self._dom(uuid, lambda d: D.remove_nic(d, mac))
+
+    def add_serial(self, uuid: str) -> Applied:
+        from virttui.core.domain import devices as D
+
+        return self._dom(uuid, D.add_serial)
+
+    def remove_serial(self, uuid: str, port: int) -> Applied:
+        from virttui.core.domain import devices as D
+
+        return self._dom(uuid, lambda d: D.remove_serial(d, port))
+
+    def add_graphics(self, uuid: str, kind: str, *, listen: str, password: str = "") -> Applied:
+        from virttui.core.domain import devices as D
+
+        return self._dom(uuid, lambda d: D.add_graphics(d, kind, listen=listen, password=password))
+
+    def edit_graphics(
+        self,
+        uuid: str,
+        display: Display,
+        *,
+        listen: str,
+        port: int | None = None,
+        password: str | None = None,
+        keymap: str = "",
+    ) -> Applied:
+        from virttui.core.domain import devices as D
+
+        return self._dom(
+            uuid,
+            lambda d: D.edit_graphics(
+                d, display, listen=listen, port=port, password=password, keymap=keymap
+            ),
+        )
+
+    def remove_graphics(self, uuid: str, display: Display) -> Applied:
+        from virttui.core.domain import devices as D
+
+        return self._dom(uuid, lambda d: D.remove_graphics(d, display))
+
+    # ------------------------------------------------------------------ lifecycle and actions
+    def lifecycle(self, uuid: str, action_id: str) -> None:
+        """Run one action of the LIFECYCLE table (start, shutdown, reboot, destroy, pause)."""
+        action = LIFECYCLE[action_id]
+        self._dom(uuid, action.run)
+
+    def reset(self, uuid: str) -> None:
+        from virttui.core.domain import actions as A
+
+        self._dom(uuid, A.reset)
+
+    def save_to_file(self, uuid: str, path: str, *, overwrite: bool = False) -> None:
+        from virttui.core.domain import actions as A
+
+        self._dom(uuid, lambda d: A.save_to_file(d, path, overwrite=overwrite))
+
+    def restore_from_file(self, path: str) -> str:
+        """Restore a saved domain; returns its name."""
+        from virttui.core.domain import actions as A
+
+        return self._conn(lambda c: str(A.restore_from_file(c, path).name()))
+
+    def managed_save(self, uuid: str) -> None:
+        from virttui.core.domain import actions as A
+
+        self._dom(uuid, A.managed_save)
+
+    def remove_managed_save(self, uuid: str) -> None:
+        from virttui.core.domain import actions as A
+
+        self._dom(uuid, A.remove_managed_save)
+        forget = getattr(self.host, "forget_managed_save", None)
+        if forget is not None:
+            forget(uuid)  # no event says so: the list re-reads it
+
+    def set_autostart(self, uuid: str, enabled: bool) -> None:
+        from virttui.core.domain import actions as A
+
+        self._dom(uuid, lambda d: A.set_autostart(d, enabled))
+
+    def rename(self, uuid: str, new_name: str) -> str:
+        """Returns the name the domain has now."""
+        from virttui.core.domain import actions as A
+
+        return self._dom(uuid, lambda d: str(A.rename(d, new_name).name()))
+
+    def clone(self, uuid: str, new_name: str, *, progress: Progress | None = None) -> CloneResult:
+        from virttui.core.domain.clone import clone_domain
+
+        return self._dom(uuid, lambda d: clone_domain(d, new_name, progress=progress))
+
+    def storage_choices(self, uuid: str, others: Iterable[Any] = ()) -> list[StorageChoice]:
+        """The undefine checklist; storage used on any of `others` (open hosts) is marked."""
+        from virttui.core.domain.undefine import storage_choices
+
+        return self._dom(uuid, lambda d: storage_choices(d, list(others)))
+
+    def undefine(
+        self,
+        uuid: str,
+        *,
+        managed_save: bool,
+        snapshots_metadata: bool,
+        nvram: bool,
+        delete_volumes: Sequence[str],
+        others: Iterable[Any] = (),
+    ) -> UndefineResult:
+        from virttui.core.domain.undefine import undefine
+
+        return self._dom(
+            uuid,
+            lambda d: undefine(
+                d,
+                managed_save=managed_save,
+                snapshots_metadata=snapshots_metadata,
+                nvram=nvram,
+                delete_volumes=delete_volumes,
+                others=list(others),
+            ),
+        )
+
+    # ------------------------------------------------------------------ migration
+    def migrate(self, uuid: str, dest: HostFacade, options: MigrateOptions) -> str:
+        """Move the domain to `dest` (blocks until done, failed or aborted); its name there."""
+        from virttui.core.domain import migrate as M
+
+        def run(sconn: libvirt.virConnect) -> str:
+            dom = sconn.lookupByUUIDString(uuid)
+            moved = dest._conn(lambda dconn: M.migrate(dom, dconn, options))
+            return str(moved.name())
+
+        return self._conn(run)
+
+    def migration_max_speed(self, uuid: str) -> int | None:
+        from virttui.core.domain import migrate as M
+
+        return self._dom(uuid, M.max_speed)
+
+    def job_progress(self, uuid: str) -> JobProgress:
+        from virttui.core.domain import migrate as M
+
+        return self._dom(uuid, M.read_progress)
+
+    def abort_job(self, uuid: str) -> None:
+        from virttui.core.domain import migrate as M
+
+        self._dom(uuid, M.abort)
+
+    # ------------------------------------------------------------------ consoles
+    def open_serial(
+        self,
+        uuid: str,
+        on_data: Callable[[bytes], None],
+        on_ended: Callable[[str], None],
+        *,
+        force: bool = False,
+    ) -> SerialSession:
+        """Attach to the serial console (raises ConsoleBusy / ConsoleError)."""
+        from virttui.core.console.serial import SerialSession
+
+        session = SerialSession(on_data=on_data, on_ended=on_ended)
+        self._dom(uuid, lambda d: session.open(d, force=force))
+        return session
+
+    def serial_connection_replaced(self, session: SerialSession) -> bool:
+        """The host no longer runs on the connection `session` was opened on (lost, maybe
+        reconnected already) while the stream still looks open. No RPC: attribute reads only."""
+        try:
+            current = self.host.call(lambda conn: conn)
+        except Exception:  # noqa: BLE001 - NotConnected and friends: no current connection
+            current = None
+        return session.conn is not None and current is not session.conn and session.is_open
+
+    def open_graphics(self, uuid: str, on_error: Callable[[str], None]) -> GraphicsSession:
+        """Screenshots and keys for a running domain with a display (raises ConsoleError)."""
+        from virttui.core.console.graphics import GraphicsSession
+
+        return self._dom(uuid, lambda d: GraphicsSession.open(d, on_error))
+
+    def grab_frame(self, session: GraphicsSession) -> Frame:
+        with host_errors():
+            return session.grab()
+
+    def explain_console_end(self, uuid: str, reason: str, session: object = None) -> ConsoleEnd:
+        """Why a console ended, in words the admin can act on (blocking: polls for a moment).
+        `session` is the console's handle; a serial session knows its connection."""
+        from virttui.core.console.end import explain_end
+        from virttui.core.console.serial import SerialSession
+
+        conn = getattr(session, "conn", None) if isinstance(session, SerialSession) else None
+        return explain_end(self.host.call, uuid, reason, conn)
