@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from functools import partial
-from typing import Any
+from typing import Any, cast
 
 from textual.app import App, SystemCommand
 from textual.binding import Binding
@@ -21,7 +21,7 @@ from virttui.core.domain.action_table import (
     keyed,
     palette_actions,
 )
-from virttui.screens.common.services import services
+from virttui.screens.common.services import AppServices
 
 
 def domain_bindings(
@@ -42,7 +42,7 @@ def domain_bindings(
 
 
 def palette_commands(
-    app: App[Any],
+    app: AppServices,
     screen: Any,
     where: ScreenName,
     target: tuple[str, str] | None,
@@ -54,17 +54,16 @@ def palette_commands(
     act on; with `selection`, lifecycle actions act on the list's selection instead."""
     from virttui.screens.domain.actions import run_domain_action
 
-    services_ = services(app)
     for a in palette_actions(where, table):
         run: Callable[[], object] | None = None
         if a.kind == "lifecycle":
             if selection:
-                run = partial(services_.run_lifecycle, a.id)
+                run = partial(app.run_lifecycle, a.id)
             elif target is not None:
-                run = partial(services_.run_lifecycle, a.id, [target])
+                run = partial(app.run_lifecycle, a.id, [target])
         elif a.kind == "dialog":
             if target is not None:
-                run = partial(run_domain_action, app, target[0], target[1], a.id)
+                run = partial(run_domain_action, cast("App[Any]", app), target[0], target[1], a.id)
         else:
             method = getattr(screen, f"action_{a.screen_action}", None)
             if method is not None and (target is not None or a.screen_action not in NEEDS_TARGET):
