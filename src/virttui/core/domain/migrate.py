@@ -29,6 +29,8 @@ JOB_TYPES = {
 class MigrateError(ValueError):
     """The options make no sense together (checked before libvirt is asked)."""
 
+    plain_message = True  # shown as it is (core/jobs/errors.describe_error)
+
 
 @dataclass(frozen=True, slots=True)
 class MigrateOptions:
