@@ -11,14 +11,12 @@ from functools import partial
 from typing import TYPE_CHECKING
 
 from rich.text import Text
-from textual import work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.driver import Driver
 from textual.message import Message
 from textual.notifications import SeverityLevel
 from textual.screen import Screen
-from textual.worker import get_current_worker
 
 from virttui.core.common.safe_text import visible
 from virttui.core.common.terminal_watch import EXIT_TERMINAL_GONE
@@ -26,7 +24,6 @@ from virttui.core.domain.lifecycle import LIFECYCLE, action_allowed
 from virttui.core.domain.shutdown_watch import DEFAULT_GRACE
 from virttui.core.domain.store import DomainStore
 from virttui.core.host.connection import ConnState, DomainEvent, HostConnection, HostSnapshot
-from virttui.core.host.libvirt_runtime import error_message
 from virttui.resources import stylesheets
 from virttui.screens.domain.domain_list import DomainsScreen
 from virttui.widgets.common.glyphs import pick_glyphs
@@ -36,6 +33,9 @@ if TYPE_CHECKING:
     # Imported where used: the details screen pulls in plotext, the action menus many modals;
     # none of it is needed for the first paint of the list.
     from virttui.screens.domain.details import DetailsScreen
+
+# A lifecycle job's target: (host, uri, uuid, domain name read on the UI thread).
+_Target = tuple[HostConnection, str, str, str]
 
 DEMO_LABEL = "demo host (libvirt test driver)"
 
@@ -382,7 +382,7 @@ class VirtTUIApp(App[None]):
                 f"{len(targets)} selected ({len(hidden)} hidden): {names}",
                 f"{action.help}\n\nHidden by the filter, also affected: "
                 + ", ".join(self._domain_name(t) for t in hidden),
-                lambda: self._run_action_worker(action_id, targets),
+                lambda: self.start_lifecycle_job(action_id, targets),
                 button=action.title,
             )
             return
@@ -406,10 +406,10 @@ class VirtTUIApp(App[None]):
                 action.title,
                 names,
                 action.help,
-                lambda: self._run_action_worker(action_id, targets),
+                lambda: self.start_lifecycle_job(action_id, targets),
             )
         else:
-            self._run_action_worker(action_id, targets)
+            self.start_lifecycle_job(action_id, targets)
 
     def _not_responding(self, uri: str) -> bool:
         host = self.hosts.get(uri)
@@ -423,28 +423,38 @@ class VirtTUIApp(App[None]):
         row = self.store.row(*target)
         return target[1] if row is None else row.name
 
-    @work(thread=True, group="actions", exit_on_error=False)
-    def _run_action_worker(self, action_id: str, targets: list[tuple[str, str]]) -> None:
+    def start_lifecycle_job(self, action_id: str, targets: list[tuple[str, str]]) -> None:
+        """Run a lifecycle action on `targets` (uri, uuid) as one job, no questions asked; one
+        notification when it ends (per-domain outcome, libvirt's message for failures)."""
+        from virttui.core.domain.actions import BulkResult, bulk
+        from virttui.screens.common.jobs import start_job
+
         action = LIFECYCLE[action_id]
-        worker = get_current_worker()
-        results: list[tuple[str, str | None]] = []  # (domain name, libvirt error or None)
-        for uri, uuid in targets:
-            if worker.is_cancelled:
-                return
-            host = self.hosts[uri]
-            name = self._domain_name((uri, uuid))
-            try:
-                host.call(lambda conn, u=uuid: action.run(conn.lookupByUUIDString(u)))
-            except Exception as exc:  # noqa: BLE001 - every failure is shown, none crashes the UI
-                # DomainActionError carries libvirt's own message without the "action name:" prefix.
-                results.append((name, getattr(exc, "message", None) or error_message(exc)))
-            else:
-                results.append((name, None))
-                if action_id in ("shutdown", "reboot"):
-                    # The guest may ignore it: watched, and offered force off/reset after a while.
-                    self.call_from_thread(self._request_sent, uri, uuid, action_id)
-            host.refresh_now()
-        self.call_from_thread(self._report_results, action.title, action.verb, results)
+        # Read on the UI thread: the job only uses these.
+        named: list[_Target] = [
+            (self.hosts[u], u, d, self._domain_name((u, d))) for u, d in targets
+        ]
+
+        def act(target: _Target) -> None:
+            host, _uri, uuid, _name = target
+            host.call(lambda conn: action.run(conn.lookupByUUIDString(uuid)))
+
+        def after(target: _Target, result: BulkResult) -> None:
+            if result.ok and action_id in ("shutdown", "reboot"):
+                # The guest may ignore it: watched, and offered force off/reset after a while.
+                self.call_from_thread(self._request_sent, target[1], target[2], action_id)
+            target[0].refresh_now()
+
+        start_job(
+            self,
+            lambda ctx: bulk(ctx, named, act, lambda t: (t[3], t[2]), after_each=after),
+            on_done=lambda done: self._report_results(
+                action.title,
+                action.verb,
+                [(r.name, None if r.ok else r.message) for r in done.result],
+            ),
+            group="actions",
+        )
 
     def _request_sent(self, uri: str, uuid: str, kind: str) -> None:
         row = self.store.row(uri, uuid)

@@ -232,12 +232,12 @@ async def test_autostart_toggle_and_rename_when_shut_off() -> None:
 
 
 async def test_clone_reports_progress(monkeypatch: pytest.MonkeyPatch) -> None:
-    seen: list[tuple[int, int]] = []
+    seen: list[tuple[float | None, str]] = []
     original = CloneProgressScreen.update_progress
 
-    def spy(self: CloneProgressScreen, done: int, total: int) -> None:
-        seen.append((done, total))
-        original(self, done, total)
+    def spy(self: CloneProgressScreen, fraction: float | None, text: str) -> None:
+        seen.append((fraction, text))
+        original(self, fraction, text)
 
     monkeypatch.setattr(CloneProgressScreen, "update_progress", spy)
     async with make_app().run_test(size=(80, 24)) as pilot:
@@ -250,7 +250,7 @@ async def test_clone_reports_progress(monkeypatch: pytest.MonkeyPatch) -> None:
         await pilot.press("enter")
         await wait_until(pilot, lambda: exists(app, "src-clone"))
         await wait_until(pilot, lambda: not isinstance(app.screen, CloneProgressScreen))
-        assert seen and seen[-1][0] == seen[-1][1]
+        assert seen and seen[-1][0] == 1.0  # all copied (done == total)
         assert {"src-clone.img", "src-clone-data.img"} <= set(volumes(app))
 
 

@@ -130,8 +130,23 @@ class Job(Generic[T]):
         self.sink = sink
         self.context = JobContext(self.id, sink)
 
-    def cancel(self) -> None:
-        self.context._trigger(self.context._cancelled, self.context._cancel_hooks)
+    def cancel(self, *, wait: bool = True) -> None:
+        """Cancel now (`cancelled` is true on return); the cancel hooks run in this thread, or in
+        a new one with `wait=False` (from the UI thread: a hook may block)."""
+        ctx = self.context
+        if wait:
+            ctx._trigger(ctx._cancelled, ctx._cancel_hooks)
+            return
+        with ctx._lock:
+            first = not ctx._cancelled.is_set() and not ctx._finished
+            todo = list(ctx._cancel_hooks) if first else []
+            ctx._cancelled.set()
+        if todo:
+            threading.Thread(
+                target=lambda: [_run_hook(h) for h in todo],
+                name=f"cancel job-{self.id}",
+                daemon=True,
+            ).start()
 
     def stop(self) -> None:
         self.context._trigger(self.context._stopping, self.context._stop_hooks)
@@ -181,8 +196,12 @@ def note(severity: Severity) -> None:
         ctx.note(severity)
 
 
-def start(job: Job[T], *, daemon: bool = True) -> threading.Thread:
-    """Run `job` in a new plain thread (for core users and tests; Textual uses its bridge)."""
-    thread = threading.Thread(target=job.run, name=f"job-{job.id} {job.name}", daemon=daemon)
+def start(
+    job: Job[T], *, daemon: bool = True, target: Callable[[], None] | None = None
+) -> threading.Thread:
+    """Run `job` in a new thread of its own (`target`: a wrapper that calls `job.run()`)."""
+    thread = threading.Thread(
+        target=target or job.run, name=f"job-{job.id} {job.name}".rstrip(), daemon=daemon
+    )
     thread.start()
     return thread

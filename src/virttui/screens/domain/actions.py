@@ -18,19 +18,20 @@ from textual.app import SystemCommand
 
 from virttui.core.common.safe_text import visible
 from virttui.core.domain import actions as A
-from virttui.core.domain.clone import CloneResult, clone_domain
+from virttui.core.domain.clone import CloneResult, clone_domain, clone_progress_text
 from virttui.core.domain.lifecycle import LIFECYCLE
 from virttui.core.domain.menu import ACTION_ENTRIES, MenuEntry, entries_for, entry
 from virttui.core.domain.model import DomainDetails
 from virttui.core.domain.undefine import UndefineResult, storage_choices, undefine
 from virttui.core.host.connection import HostConnection
+from virttui.core.jobs import JobContext, JobDone
 from virttui.screens.common.confirm import ConfirmScreen
+from virttui.screens.common.jobs import host_job, start_job
 from virttui.screens.common.ui_jobs import (
     close_screen,
     confirm,
     dialog_title,
     notify_done,
-    run_job,
     with_details,
     writable_host,
 )
@@ -140,7 +141,7 @@ def reset(app: VirtTUIApp, uri: str, uuid: str, details: DomainDetails) -> None:
     name = details.definition.name
 
     def go() -> None:
-        run_job(
+        host_job(
             app,
             uri,
             "Reset",
@@ -173,9 +174,9 @@ def offer_after_ignored_request(app: VirtTUIApp, uri: str, uuid: str, kind: str)
 
     def chosen(choice: str | None) -> None:
         if choice == "destroy":
-            app._run_action_worker("destroy", [(uri, uuid)])
+            app.start_lifecycle_job("destroy", [(uri, uuid)])
         elif choice == "reset":
-            run_job(
+            host_job(
                 app,
                 uri,
                 "Reset",
@@ -201,7 +202,7 @@ def save(app: VirtTUIApp, uri: str, uuid: str, details: DomainDetails) -> None:
     name = details.definition.name
 
     def run(path: str, overwrite: bool) -> None:
-        run_job(
+        host_job(
             app,
             uri,
             "Save",
@@ -233,7 +234,7 @@ def save(app: VirtTUIApp, uri: str, uuid: str, details: DomainDetails) -> None:
 
     def answered(path: str | None) -> None:
         if path:
-            run_job(
+            host_job(
                 app,
                 uri,
                 "Save",
@@ -259,7 +260,7 @@ def restore(app: VirtTUIApp, uri: str, _uuid: str = "", _details: object = None)
 
     def answered(path: str | None) -> None:
         if path:
-            run_job(
+            host_job(
                 app,
                 uri,
                 "Restore",
@@ -282,7 +283,7 @@ def managed_save(app: VirtTUIApp, uri: str, uuid: str, details: DomainDetails) -
     name = details.definition.name
 
     def go() -> None:
-        run_job(
+        host_job(
             app,
             uri,
             "Managed save",
@@ -297,7 +298,7 @@ def remove_managed_save(app: VirtTUIApp, uri: str, uuid: str, details: DomainDet
     name = details.definition.name
 
     def go() -> None:
-        run_job(
+        host_job(
             app,
             uri,
             "Remove managed save",
@@ -325,7 +326,7 @@ def toggle_autostart(app: VirtTUIApp, uri: str, uuid: str, details: DomainDetail
     name = details.definition.name
     enable = not details.autostart
     word = "on" if enable else "off"
-    run_job(
+    host_job(
         app,
         uri,
         "Autostart",
@@ -341,7 +342,7 @@ def rename(app: VirtTUIApp, uri: str, uuid: str, details: DomainDetails) -> None
 
     def answered(new: str | None) -> None:
         if new and new not in (name, shown):
-            run_job(
+            host_job(
                 app,
                 uri,
                 "Rename",
@@ -361,25 +362,35 @@ def clone(app: VirtTUIApp, uri: str, uuid: str, details: DomainDetails) -> None:
     def answered(new: str | None) -> None:
         if not new:
             return
+        host = writable_host(app, uri)
+        if host is None:
+            return
         progress = CloneProgressScreen(name, new)
         app.push_screen(progress)
 
-        def feed(done: int, total: int) -> None:
-            app.call_from_thread(progress.update_progress, done, total)
+        def run(ctx: JobContext) -> CloneResult:
+            def feed(done: int, total: int) -> None:
+                ctx.progress(done / total if total else None, clone_progress_text(done, total))
 
-        def finished(result: CloneResult) -> None:
+            try:
+                return host.call(lambda c: clone_domain(_dom(c, uuid), new, progress=feed))
+            finally:
+                host.refresh_now()
+
+        def finished(done: JobDone) -> None:
+            result: CloneResult = done.result
             close_screen(progress)
             lines = [f"{name} cloned to {result.name}"]
             lines += [f"{v.target}: {v.path}" for v in result.volumes]
             notify_done(app, "Cloned", "\n".join(lines))
 
-        run_job(
+        start_job(
             app,
-            uri,
-            "Clone",
-            lambda c: clone_domain(_dom(c, uuid), new, progress=feed),
-            finished,
-            failed=lambda _m: close_screen(progress),
+            run,
+            title="Clone",
+            on_progress=lambda p: progress.update_progress(p.fraction, p.text),
+            on_done=finished,
+            on_failed=lambda _m: close_screen(progress),
         )
 
     app.push_screen(
@@ -419,7 +430,7 @@ def undefine_domain(app: VirtTUIApp, uri: str, uuid: str, details: DomainDetails
         app.push_screen(UndefineScreen(facts), answered)
 
     others = list(app.hosts.values())  # read here, on the UI thread
-    run_job(app, uri, "Undefine", lambda c: _undefine_facts(_dom(c, uuid), details, others), ask)
+    host_job(app, uri, "Undefine", lambda c: _undefine_facts(_dom(c, uuid), details, others), ask)
 
 
 def _run_undefine(app: VirtTUIApp, uri: str, uuid: str, choice: UndefineChoice) -> None:
@@ -435,7 +446,7 @@ def _run_undefine(app: VirtTUIApp, uri: str, uuid: str, choice: UndefineChoice) 
             others=others,
         )
 
-    run_job(app, uri, "Undefine", job, lambda result: report_undefine(app, result))
+    host_job(app, uri, "Undefine", job, lambda result: report_undefine(app, result))
 
 
 def report_undefine(app: VirtTUIApp, result: UndefineResult) -> None:

@@ -21,7 +21,8 @@ from virttui.core.domain.action_result import FORCED_NOTE
 from virttui.core.domain.info import collect_domain_details, parse_domain_xml
 from virttui.core.domain.menu import EDIT_ENTRIES, entry, merge_devices
 from virttui.core.domain.model import DomainDetails
-from virttui.screens.common.ui_jobs import apply_and_report, dialog_title, run_job, writable_host
+from virttui.screens.common.jobs import host_job
+from virttui.screens.common.ui_jobs import apply_and_report, dialog_title, writable_host
 from virttui.screens.domain.actions import menu_shower
 from virttui.screens.domain.edit_dialogs import (
     BootOrderScreen,
@@ -68,7 +69,7 @@ def _with_edit_details(
     app: VirtTUIApp, uri: str, uuid: str, then: Callable[[DomainDetails], None]
 ) -> None:
     if writable_host(app, uri) is not None:
-        run_job(
+        host_job(
             app,
             uri,
             "Read the domain",

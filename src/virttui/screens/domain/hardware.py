@@ -16,7 +16,8 @@ from virttui.core.domain.action_result import Applied
 from virttui.core.domain.model import DomainDetails
 from virttui.core.storage.image_format import FormatGuess, detect_format
 from virttui.screens.common.confirm import ConfirmScreen
-from virttui.screens.common.ui_jobs import apply_and_report, confirm, dialog_title, run_job
+from virttui.screens.common.jobs import host_job
+from virttui.screens.common.ui_jobs import apply_and_report, confirm, dialog_title
 from virttui.screens.domain.action_dialogs import PickScreen
 from virttui.screens.domain.edit_dialogs import FormScreen
 from virttui.screens.domain.hardware_dialogs import (
@@ -73,10 +74,10 @@ def with_host_checks(
             local = E.checks_host_directly(conn, uri_local)
             return check(conn, conn.lookupByUUIDString(uuid), local, value)
 
-        run_job(app, uri, "Check against the host", job, done, failed=failed, mutating=False)
+        host_job(app, uri, "Check against the host", job, done, failed=failed, mutating=False)
 
     def start(network: str, done: Callable[[str | None], None]) -> None:
-        run_job(
+        host_job(
             app,
             uri,
             f"Start network {network}",
@@ -169,7 +170,7 @@ def add_disk(app: VirtTUIApp, uri: str, uuid: str, details: DomainDetails) -> No
         )
         app.push_screen(form, answered)
 
-    run_job(app, uri, "Add disk", _pools, ask, mutating=False)
+    host_job(app, uri, "Add disk", _pools, ask, mutating=False)
 
 
 def _pick_then_confirm(
@@ -353,7 +354,7 @@ def add_nic(app: VirtTUIApp, uri: str, uuid: str, details: DomainDetails) -> Non
         )
         app.push_screen(form, answered)
 
-    run_job(app, uri, "Add NIC", _networks, ask, mutating=False)
+    host_job(app, uri, "Add NIC", _networks, ask, mutating=False)
 
 
 def remove_nic(app: VirtTUIApp, uri: str, uuid: str, details: DomainDetails) -> None:
@@ -409,7 +410,7 @@ def remove_serial(app: VirtTUIApp, uri: str, uuid: str, details: DomainDetails) 
 def _read_displays(
     app: VirtTUIApp, uri: str, uuid: str, title: str, then: Callable[[list[D.Display]], None]
 ) -> None:
-    run_job(
+    host_job(
         app,
         uri,
         title,
