@@ -7,11 +7,18 @@ for the whole migration; another thread polls `read_progress()` on the source do
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from xml.etree import ElementTree as ET
 
 import libvirt
+
+from virttui.core.common.units import human_rate
+from virttui.core.jobs import JobContext
+
+if TYPE_CHECKING:
+    from virttui.core.host.connection import HostConnection
 
 # migrateGetMaxSpeed reports this (INT64_MAX bytes/s in MiB/s) when no limit is set.
 UNLIMITED_MIBS = (2**63 - 1) // 2**20
@@ -181,3 +188,63 @@ def same_host(src: libvirt.virConnect, dest: libvirt.virConnect) -> bool:
 
     a, b = host_uuid(src), host_uuid(dest)
     return bool(a) and a == b
+
+
+MIB = 1024 * 1024
+POLL_SECONDS = 0.5
+
+
+def describe_progress(progress: JobProgress) -> str:
+    """One line: `job <kind>  <elapsed>  <done> of <total> MiB  <speed>  ~<left>`. The screen
+    shows the first two words in bold (they end at the first double space)."""
+    parts = [f"job {progress.kind}"]
+    if progress.elapsed_ms:
+        parts.append(f"{progress.elapsed_ms / 1000:.1f}s")
+    if progress.data_total:
+        parts.append(f"{progress.data_processed / MIB:.0f} of {progress.data_total / MIB:.0f} MiB")
+    speed = progress.memory_bps + progress.disk_bps
+    if speed:
+        parts.append(human_rate(speed))
+    if progress.remaining_ms:
+        parts.append(f"~{progress.remaining_ms / 1000:.0f}s left")
+    return "  ".join(parts)
+
+
+def migrate_job(
+    ctx: JobContext,
+    source: HostConnection,
+    dest: HostConnection,
+    uuid: str,
+    options: MigrateOptions,
+) -> str:
+    """A job body: migrate the domain `uuid` from `source` to `dest`, reporting the migration
+    job's progress every POLL_SECONDS from a second thread; cancel aborts the libvirt job (the
+    migration then fails with libvirt's "operation aborted"). Returns the sentence to show."""
+    finished = threading.Event()
+
+    def watch() -> None:
+        while not finished.is_set():
+            try:
+                progress = source.call(lambda c: read_progress(c.lookupByUUIDString(uuid)))
+            except Exception:  # noqa: BLE001 - the domain may be gone from the source already
+                return
+            if progress.active and not finished.is_set():
+                ctx.progress(progress.fraction, describe_progress(progress))
+            finished.wait(POLL_SECONDS)
+
+    def run(sconn: libvirt.virConnect) -> str:
+        dom = sconn.lookupByUUIDString(uuid)
+        moved = dest.call(lambda dconn: migrate(dom, dconn, options))
+        return str(moved.name())
+
+    drop = ctx.on_cancel(lambda: source.call(lambda c: abort(c.lookupByUUIDString(uuid))))
+    watcher = threading.Thread(target=watch, name=f"migrate-progress {uuid}", daemon=True)
+    watcher.start()
+    try:
+        name = source.call(run)
+    finally:
+        finished.set()
+        drop()
+    dest.refresh_now(autostart=True)
+    source.refresh_now(autostart=True)
+    return f"{name} is now on {dest.label}"
