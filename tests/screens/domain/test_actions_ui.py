@@ -543,3 +543,30 @@ async def test_graphics_second_of_a_type_offers_edit_and_remove_picks_the_exact_
         await on_screen(pilot, ConfirmScreen)
         await pilot.click("#confirm")
         await wait_until(pilot, lambda: _graphics(app) == [("vnc", "127.0.0.1", "")])
+
+
+async def test_a_change_refused_live_is_reported_as_a_warning() -> None:
+    """The severity comes from where libvirt refused the live part (the job notes it), so an
+    edit that landed only in the config is a warning, a full success is information."""
+    from virttui.core.domain.action_result import AFFECT_LIVE, apply_live_else_config
+    from virttui.screens.common.ui_jobs import apply_and_report
+
+    def edit_job(refuse_live: bool) -> Callable[[libvirt.virDomain], list[str]]:
+        def job(dom: libvirt.virDomain) -> list[str]:
+            def set_it(flags: int) -> None:
+                if flags & AFFECT_LIVE and refuse_live:
+                    raise libvirt.libvirtError("cannot change this while running")
+
+            return ["thing " + apply_live_else_config(dom, "set", set_it).describe()]
+
+        return job
+
+    async with make_app().run_test(size=(80, 24)) as pilot:
+        app = await ready(pilot)
+        notes = record_notifications(app)
+        apply_and_report(app, URI, UUID, "Refused", "test", edit_job(True))
+        await wait_until(pilot, lambda: len(notes) == 1, 10)
+        apply_and_report(app, URI, UUID, "Applied", "test", edit_job(False))
+        await wait_until(pilot, lambda: len(notes) == 2, 10)
+    assert [(t, s) for t, _m, s in notes] == [("Refused", "warning"), ("Applied", "information")]
+    assert "not possible live" in notes[0][1]

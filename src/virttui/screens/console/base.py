@@ -171,6 +171,11 @@ class ConsoleScreen(Screen[None]):
         use comes back as a result ("busy"), anything else as the job's failure message."""
 
         def run(_ctx: JobContext) -> tuple[str, Any]:
+            if token != self._token:
+                # A newer attempt was started before this one ran (Textual calls on_mount of
+                # each class in the MRO, so a subclass's super().on_mount() connects twice):
+                # opening now would only make the newer one find the console busy.
+                return ("stale", None)
             try:
                 return ("opened", self.open_console(force, token))
             except ConsoleBusy as exc:
@@ -180,7 +185,7 @@ class ConsoleScreen(Screen[None]):
             kind, value = message.result
             if kind == "opened":
                 self.on_console_opened(ConsoleOpened(token, value))
-            else:
+            elif kind == "busy":
                 self.on_console_problem(ConsoleProblem(token, "busy", value))
 
         start_job(

@@ -11,7 +11,7 @@ import time
 from typing import Any
 
 from rich.text import Text
-from textual import events, on, work
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid, Horizontal, VerticalScroll
@@ -19,7 +19,6 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Static, TabbedContent, TabPane, TextArea
 from textual.widgets.text_area import Selection
-from textual.worker import Worker, WorkerState
 
 from virttui.core.common.safe_text import visible
 from virttui.core.domain.history import memory_source
@@ -28,7 +27,8 @@ from virttui.core.domain.lifecycle import LIFECYCLE, action_allowed
 from virttui.core.domain.model import DomainDetails
 from virttui.core.domain.stats import DomainRow
 from virttui.core.host.connection import DomainEvent, HostConnection
-from virttui.core.host.libvirt_runtime import error_message
+from virttui.core.jobs import Job, JobFailed
+from virttui.screens.common.jobs import start_job
 from virttui.screens.common.readonly import READ_ONLY_MESSAGE, read_only_fallbacks
 from virttui.widgets.common.plain import plain
 from virttui.widgets.domain.details_view import devices, overview, state_text
@@ -99,6 +99,7 @@ class DetailsScreen(Screen[None]):
         self._match_index = -1
         self._needle = ""
         self._ready = False  # children mounted: live updates may touch them
+        self._load_job: Job[tuple[DomainDetails, str]] | None = None
 
     @property
     def target(self) -> tuple[str, str]:
@@ -164,17 +165,25 @@ class DetailsScreen(Screen[None]):
         text.append_text(rest)
         return text
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="details-load")
     def load_details(self) -> None:
-        uuid = self.uuid
+        """Read the domain's details and XML in a job; a newer load replaces a running one."""
+        uuid, host = self.uuid, self.host
 
         def read(conn: Any) -> tuple[DomainDetails, str]:
             dom = conn.lookupByUUIDString(uuid)
             # Flags 0: libvirt leaves graphics passwords out unless asked for secure XML.
             return collect_domain_details(dom), dom.XMLDesc(0)
 
-        details, xml = self.host.call(read)
-        self.post_message(DetailsLoaded(details, xml))
+        if self._load_job is not None:
+            self._load_job.cancel()
+        self._load_job = start_job(
+            self,
+            lambda _ctx: host.call(read),
+            on_done=lambda m: self.post_message(DetailsLoaded(*m.result)),
+            on_failed=self._load_failed,
+            cancel_on_close=True,
+            group="details-load",
+        )
 
     @on(DetailsLoaded)
     def _loaded(self, message: DetailsLoaded) -> None:
@@ -193,15 +202,18 @@ class DetailsScreen(Screen[None]):
         self.refresh_live()
         self.refresh_bindings()
 
-    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        if event.worker.group != "details-load" or event.state is not WorkerState.ERROR:
-            return
-        error: Any = event.worker.error
-        message = error_message(error) if error is not None else "unknown error"
+    def _load_failed(self, failed: JobFailed) -> None:
+        if failed.cancelled:
+            return  # replaced by a newer load
         status = self.query_one("#details-status", Static)
-        status.update(plain(f"cannot read {self.domain_name()}: {message}", multiline=True))
+        status.update(plain(f"cannot read {self.domain_name()}: {failed.message}", multiline=True))
         status.display = True
-        self.notify(message, title="Domain details failed", severity="error", markup=False)
+        self.notify(
+            failed.message,
+            title="Domain details failed",
+            severity=failed.severity.value,
+            markup=False,
+        )
 
     # ------------------------------------------------------------------ live updates (app calls)
     def store_updated(self, uri: str) -> None:
