@@ -138,9 +138,11 @@ def _copy(plan: _DiskPlan, report: Callable[[int], None], poll_s: float) -> libv
         except libvirt.libvirtError:
             pass  # not visible yet
     if "error" in outcome:
-        raise outcome["error"]  # type: ignore[misc]
+        error = outcome["error"]
+        assert isinstance(error, BaseException)
+        raise error
     report(plan.allocation)
-    return outcome["vol"]  # type: ignore[return-value]
+    return outcome["vol"]
 
 
 def _retarget(plan: _DiskPlan, new_vol: libvirt.virStorageVol) -> None:

@@ -142,11 +142,12 @@ class Job(Generic[T]):
             todo = list(ctx._cancel_hooks) if first else []
             ctx._cancelled.set()
         if todo:
-            threading.Thread(
-                target=lambda: [_run_hook(h) for h in todo],
-                name=f"cancel job-{self.id}",
-                daemon=True,
-            ).start()
+
+            def run_hooks() -> None:
+                for hook in todo:
+                    _run_hook(hook)
+
+            threading.Thread(target=run_hooks, name=f"cancel job-{self.id}", daemon=True).start()
 
     def stop(self) -> None:
         self.context._trigger(self.context._stopping, self.context._stop_hooks)

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from textual.app import App
 from textual.dom import DOMNode
+from textual.worker import Worker
 
 from virttui.core.jobs import (
     Job,
@@ -49,9 +50,9 @@ def start_job(
     fn: Callable[[JobContext], T],
     *,
     title: str = "",
-    on_progress: Callable[[JobProgress], None] | None = None,
-    on_done: Callable[[JobDone], None] | None = None,
-    on_failed: Callable[[JobFailed], None] | None = None,
+    on_progress: Callable[[JobProgress], object] | None = None,
+    on_done: Callable[[JobDone], object] | None = None,
+    on_failed: Callable[[JobFailed], object] | None = None,
     cancel_on_close: bool = False,
     group: str = WORKER_GROUP,
 ) -> Job[T]:
@@ -115,7 +116,10 @@ def start_job(
             job.cancel(wait=False)
             raise
 
-    node.run_worker(wait_for_job, name=title or "job", group=group, exit_on_error=False)
+    worker: Worker[None] = node.run_worker(
+        wait_for_job, name=title or "job", group=group, exit_on_error=False
+    )
+    del worker
     return job
 
 
@@ -158,7 +162,8 @@ def host_job(
 
     def run(_ctx: JobContext) -> T:
         try:
-            return host.call(job)  # type: ignore[no-any-return]
+            result: T = host.call(job)
+            return result
         finally:
             if mutating:
                 host.refresh_now()

@@ -41,7 +41,7 @@ class MigrateScreen(ModalScreen[None]):
 
     @property
     def source(self) -> HostConnection:
-        return self.app.hosts[self.uri]  # type: ignore[attr-defined, no-any-return]
+        return self.app.hosts[self.uri]  # type: ignore[attr-defined]
 
     def _row(self) -> Any:
         return self.app.store.row(self.uri, self.uuid)  # type: ignore[attr-defined]
