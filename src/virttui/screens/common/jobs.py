@@ -24,6 +24,7 @@ from textual.app import App
 from textual.dom import DOMNode
 from textual.worker import Worker
 
+from virttui.core.host.connection import HostConnection
 from virttui.core.jobs import (
     Job,
     JobContext,
@@ -129,7 +130,7 @@ def _resolve(future: asyncio.Future[None]) -> None:
 
 
 # ---------------------------------------------------------------------------------- host jobs
-def writable_host(app: VirtTUIApp, uri: str) -> Any:
+def writable_host(app: VirtTUIApp, uri: str) -> HostConnection | None:
     """The host, unless it is gone or read-only (then say so and return None)."""
     host = app.hosts.get(uri)
     if host is None:
