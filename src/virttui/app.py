@@ -167,7 +167,9 @@ class VirtTUIApp(App[None]):
         host = self.hosts.pop(uri, None)
         self.store.remove_host(uri)
         if host is not None:
-            self.run_worker(lambda: host.stop(2.0), thread=True, group="host-stop")
+            from virttui.screens.common.jobs import start_job
+
+            start_job(self, lambda _ctx: host.stop(2.0), group="host-stop")
         self.refresh_domains(force=True)
 
     def open_demo(self) -> None:
