@@ -14,12 +14,12 @@ import threading
 import time
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 import libvirt
-from textual import work
 from textual.app import App
 from textual.message import Message
+from textual.screen import Screen
 from textual.timer import Timer
 from textual.widget import Widget
 
@@ -28,6 +28,8 @@ from virttui.core.console.screenshot import Frame, grab_frame
 from virttui.core.console.serial import ConsoleError
 from virttui.core.host.connection import HostConnection
 from virttui.core.host.libvirt_runtime import error_message
+from virttui.core.jobs import JobContext, JobFailed
+from virttui.screens.common.jobs import start_job
 from virttui.screens.console import registry as console_registry
 from virttui.screens.console.base import ConsoleScreen
 from virttui.screens.console.special_keys import SpecialKeysMenu
@@ -143,18 +145,31 @@ class GraphicsConsoleScreen(ConsoleScreen):
         self._grabbing = True
         self._grab_worker(handle, self._token)
 
-    @work(thread=True, group="frame-grab", exit_on_error=False)
     def _grab_worker(self, handle: GraphicsHandle, token: int) -> None:
-        delay = self._grab_after - time.monotonic()
-        if delay > 0:
-            time.sleep(delay)
-        try:
-            frame = grab_frame(handle.dom)
-        except Exception as exc:  # noqa: BLE001 - a failed grab ends the console, quietly
+        """Grab one frame in a job (after the post-key delay); a failed grab ends the console,
+        quietly. Nothing comes back once the screen is gone."""
+        grab_after = self._grab_after
+
+        def grab(ctx: JobContext) -> Frame:
+            delay = grab_after - time.monotonic()
+            if delay > 0:
+                ctx.wait(delay)
+            ctx.check()
+            return grab_frame(handle.dom)
+
+        def failed(message: JobFailed) -> None:
             self.post_message(FrameGrabbed(token, None))
-            self.console_ended(token, error_message(exc))
-            return
-        self.post_message(FrameGrabbed(token, frame))
+            if not message.cancelled:
+                self.console_ended(token, message.message)
+
+        start_job(
+            self,
+            grab,
+            on_done=lambda done: self.post_message(FrameGrabbed(token, done.result)),
+            on_failed=failed,
+            cancel_on_close=True,
+            group="frame-grab",
+        )
 
     def on_frame_grabbed(self, message: FrameGrabbed) -> None:
         self._grabbing = False
@@ -202,6 +217,7 @@ def open_graphical_console(app: App[Any], uri: str, uuid: str) -> GraphicsConsol
     row = store.row(uri, uuid) if store is not None else None
     name = uuid if row is None else str(row.name)
     entry = console_registry.ConsoleEntry("graphics", uri, uuid, name)
-    screen = console_registry.show(app, entry, GraphicsConsoleScreen, host, uuid, name)
+    make = cast("type[Screen[object]]", GraphicsConsoleScreen)  # Screen is invariant in its result
+    screen = console_registry.show(app, entry, make, host, uuid, name)
     assert isinstance(screen, GraphicsConsoleScreen)
     return screen
