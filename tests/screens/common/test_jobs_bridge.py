@@ -174,3 +174,20 @@ async def test_explicit_cancel_reports_cancelled_without_a_notification() -> Non
         await wait_until(pilot, lambda: bool(failures), 30)
     assert failures[0].cancelled and failures[0].severity is Severity.INFO
     assert app.notes == []
+
+
+async def test_a_failing_callback_does_not_stop_later_messages() -> None:
+    app = BridgeApp()
+    done: list[JobDone] = []
+
+    def bad(_p: JobProgress) -> None:
+        raise RuntimeError("widget gone")
+
+    def fn(ctx: JobContext) -> str:
+        ctx.progress(0.5, "half")
+        return "still delivered"
+
+    async with app.run_test() as pilot:
+        start_job(app, fn, on_progress=bad, on_done=done.append)
+        await wait_until(pilot, lambda: bool(done), 30)
+    assert done[0].result == "still delivered"

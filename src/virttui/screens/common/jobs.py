@@ -86,9 +86,17 @@ def start_job(
             if on_failed is not None:
                 on_failed(message)
 
+    def deliver_safely(message: JobMessage) -> None:
+        # A callback that fails (say, its widget went away) must not reach asyncio's handler,
+        # which prints over the screen; as with the thread workers before, it is only logged.
+        try:
+            deliver(message)
+        except Exception as exc:  # noqa: BLE001
+            app.log.error(f"job {message.job_id} ({title or 'untitled'}): callback failed: {exc!r}")
+
     def sink(message: JobMessage) -> None:  # the job's thread
         try:
-            loop.call_soon_threadsafe(deliver, message, context=context)
+            loop.call_soon_threadsafe(deliver_safely, message, context=context)
         except RuntimeError:
             pass  # the app has ended: nobody to tell
 
@@ -117,10 +125,10 @@ def start_job(
             job.cancel(wait=False)
             raise
 
-    worker: Worker[None] = node.run_worker(
+    # Annotated: mypy cannot infer run_worker's result type from an async def on its own.
+    _worker: Worker[None] = node.run_worker(
         wait_for_job, name=title or "job", group=group, exit_on_error=False
     )
-    del worker
     return job
 
 
