@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, TypeVar
+from collections.abc import Callable, Mapping
+from typing import Any, Protocol, TypeVar
 
 from textual.app import App
 from textual.dom import DOMNode
@@ -34,9 +34,6 @@ from virttui.core.jobs import (
     JobProgress,
     start,
 )
-
-if TYPE_CHECKING:
-    from virttui.app import VirtTUIApp
 
 T = TypeVar("T")
 WORKER_GROUP = "jobs"
@@ -138,9 +135,22 @@ def _resolve(future: asyncio.Future[None]) -> None:
 
 
 # ---------------------------------------------------------------------------------- host jobs
-def writable_host(app: VirtTUIApp, uri: str) -> HostConnection | None:
+class HostsApp(Protocol):
+    """What host jobs need of the app (its open connections by URI); not `VirtTUIApp` itself:
+    screens never import the app module."""
+
+    @property
+    def hosts(self) -> Mapping[str, HostConnection]: ...
+
+
+def _hosts(app: App[Any]) -> Mapping[str, HostConnection]:
+    holder: HostsApp = app  # type: ignore[assignment]  # the app's own attribute, see HostsApp
+    return holder.hosts
+
+
+def writable_host(app: App[Any], uri: str) -> HostConnection | None:
     """The host, unless it is gone or read-only (then say so and return None)."""
-    host = app.hosts.get(uri)
+    host = _hosts(app).get(uri)
     if host is None:
         app.notify(f"{uri}: no such connection", severity="error", markup=False)
         return None
@@ -151,7 +161,7 @@ def writable_host(app: VirtTUIApp, uri: str) -> HostConnection | None:
 
 
 def host_job(
-    app: VirtTUIApp,
+    app: App[Any],
     uri: str,
     title: str,
     job: Callable[[Any], T],
@@ -165,7 +175,7 @@ def host_job(
     (or `done_message(JobDone)`, which also carries the result's severity) runs on the UI thread;
     on failure an error notification titled "<title> failed", then `failed(message)`.
     A mutating job refreshes the list when it ends, and is refused on a read-only host."""
-    host = writable_host(app, uri) if mutating else app.hosts.get(uri)
+    host = writable_host(app, uri) if mutating else _hosts(app).get(uri)
     if host is None:
         return None
 

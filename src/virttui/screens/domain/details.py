@@ -138,7 +138,7 @@ class DetailsScreen(Screen[None]):
 
     # ------------------------------------------------------------------ data
     def row(self) -> DomainRow | None:
-        return self.app.store.row(self.uri, self.uuid)  # type: ignore[attr-defined]
+        return self.app.store.row(self.uri, self.uuid)  # type: ignore[attr-defined, no-any-return]
 
     def domain_name(self) -> str:
         if self.details is not None:

@@ -41,7 +41,7 @@ class MigrateScreen(ModalScreen[None]):
 
     @property
     def source(self) -> HostConnection:
-        return self.app.hosts[self.uri]  # type: ignore[attr-defined]
+        return self.app.hosts[self.uri]  # type: ignore[attr-defined, no-any-return]
 
     def _row(self) -> Any:
         return self.app.store.row(self.uri, self.uuid)  # type: ignore[attr-defined]
@@ -195,7 +195,7 @@ class MigrateScreen(ModalScreen[None]):
     def _abort(self) -> None:
         uuid = self.uuid
         host_job(
-            self.app,  # type: ignore[arg-type]
+            self.app,
             self.uri,
             "Abort",
             lambda c: abort(c.lookupByUUIDString(uuid)),
