@@ -23,7 +23,13 @@ from virttui.core.common.terminal_watch import EXIT_TERMINAL_GONE
 from virttui.core.domain.lifecycle import LIFECYCLE, action_allowed
 from virttui.core.domain.shutdown_watch import DEFAULT_GRACE
 from virttui.core.domain.store import DomainStore
-from virttui.core.host.connection import ConnState, DomainEvent, HostConnection, HostSnapshot
+from virttui.core.host.connection import (
+    ConnState,
+    DomainEvent,
+    HostConnection,
+    HostSnapshot,
+    NotConnected,
+)
 from virttui.resources import stylesheets
 from virttui.screens.domain.domain_list import DomainsScreen
 from virttui.widgets.common.glyphs import pick_glyphs
@@ -35,7 +41,7 @@ if TYPE_CHECKING:
     from virttui.screens.domain.details import DetailsScreen
 
 # A lifecycle job's target: (host, uri, uuid, domain name read on the UI thread).
-_Target = tuple[HostConnection, str, str, str]
+_Target = tuple[HostConnection | None, str, str, str]
 
 DEMO_LABEL = "demo host (libvirt test driver)"
 
@@ -433,19 +439,23 @@ class VirtTUIApp(App[None]):
 
         action = LIFECYCLE[action_id]
         # Read on the UI thread: the job only uses these.
+        # A host removed since the targets were chosen fails its domains, not the whole job.
         named: list[_Target] = [
-            (self.hosts[u], u, d, self._domain_name((u, d))) for u, d in targets
+            (self.hosts.get(u), u, d, self._domain_name((u, d))) for u, d in targets
         ]
 
         def act(target: _Target) -> None:
-            host, _uri, uuid, _name = target
+            host, uri, uuid, _name = target
+            if host is None:
+                raise NotConnected(f"{uri}: no such connection")
             host.call(lambda conn: action.run(conn.lookupByUUIDString(uuid)))
 
         def after(target: _Target, result: BulkResult) -> None:
             if result.ok and action_id in ("shutdown", "reboot"):
                 # The guest may ignore it: watched, and offered force off/reset after a while.
                 self.call_from_thread(self._request_sent, target[1], target[2], action_id)
-            target[0].refresh_now()
+            if target[0] is not None:
+                target[0].refresh_now()
 
         start_job(
             self,

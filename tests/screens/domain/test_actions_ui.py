@@ -570,3 +570,18 @@ async def test_a_change_refused_live_is_reported_as_a_warning() -> None:
         await wait_until(pilot, lambda: len(notes) == 2, 10)
     assert [(t, s) for t, _m, s in notes] == [("Refused", "warning"), ("Applied", "information")]
     assert "not possible live" in notes[0][1]
+
+
+async def test_lifecycle_job_on_a_host_gone_meanwhile_fails_that_domain_only() -> None:
+    """Targets chosen, then their host removed: the job reports it per domain, the others run."""
+    async with make_app().run_test(size=(80, 24)) as pilot:
+        app = await ready(pilot)
+        call(app, lambda c: c.lookupByName("test").destroy())
+        notes = record_notifications(app)
+        app.start_lifecycle_job("start", [("test:///gone", "0000"), (URI, UUID)])
+        await wait_until(pilot, lambda: bool(notes), 10)
+        await wait_until(pilot, lambda: state(app) == libvirt.VIR_DOMAIN_RUNNING, 10)
+    ((title, message, severity),) = notes
+    assert (title, severity) == ("Start: 1 of 2 failed", "error")
+    assert "0000: test:///gone: no such connection" in message
+    assert "test: " in message
