@@ -138,11 +138,9 @@ def _copy(plan: _DiskPlan, report: Callable[[int], None], poll_s: float) -> libv
         except libvirt.libvirtError:
             pass  # not visible yet
     if "error" in outcome:
-        error = outcome["error"]
-        assert isinstance(error, BaseException)
-        raise error
+        raise outcome["error"]  # type: ignore[misc]
     report(plan.allocation)
-    return outcome["vol"]
+    return outcome["vol"]  # type: ignore[return-value]
 
 
 def _retarget(plan: _DiskPlan, new_vol: libvirt.virStorageVol) -> None:

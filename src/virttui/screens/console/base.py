@@ -7,7 +7,7 @@ thread (`open_console`, blocking) and close it (`close_console`, blocking, off t
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, cast
+from typing import Any, ClassVar
 
 import libvirt
 from rich.cells import cell_len
@@ -295,4 +295,4 @@ class ConsoleScreen(Screen[None]):
         return None
 
     def action_leave(self) -> None:
-        console_registry.leave(self.app, cast("Screen[object]", self))
+        console_registry.leave(self.app, self)

@@ -14,12 +14,11 @@ import threading
 import time
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
-from typing import Any, cast
+from typing import Any
 
 import libvirt
 from textual.app import App
 from textual.message import Message
-from textual.screen import Screen
 from textual.timer import Timer
 from textual.widget import Widget
 
@@ -217,7 +216,6 @@ def open_graphical_console(app: App[Any], uri: str, uuid: str) -> GraphicsConsol
     row = store.row(uri, uuid) if store is not None else None
     name = uuid if row is None else str(row.name)
     entry = console_registry.ConsoleEntry("graphics", uri, uuid, name)
-    make = cast("type[Screen[object]]", GraphicsConsoleScreen)  # Screen is invariant in its result
-    screen = console_registry.show(app, entry, make, host, uuid, name)
+    screen = console_registry.show(app, entry, GraphicsConsoleScreen, host, uuid, name)
     assert isinstance(screen, GraphicsConsoleScreen)
     return screen

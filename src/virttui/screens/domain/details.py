@@ -18,7 +18,7 @@ from textual.containers import Grid, Horizontal, VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Static, TabbedContent, TabPane, TextArea
-from textual.widgets.text_area import Document, Selection
+from textual.widgets.text_area import Selection
 
 from virttui.core.common.safe_text import visible
 from virttui.core.domain.history import memory_source
@@ -85,9 +85,7 @@ class DetailsScreen(Screen[None]):
         Binding("w", "graph_window", "Window", show=False, id="details.window"),
         Binding("R", "reload", "Reload", show=False, id="details.reload"),
     ]
-    BINDINGS += read_only_fallbacks(
-        [b for b in BINDINGS if isinstance(b, Binding)], ("lifecycle", "actions_menu", "edit_menu")
-    )
+    BINDINGS += read_only_fallbacks(BINDINGS, ("lifecycle", "actions_menu", "edit_menu"))
 
     def __init__(self, host: HostConnection, uri: str, uuid: str) -> None:
         super().__init__()
@@ -345,9 +343,7 @@ class DetailsScreen(Screen[None]):
         self._match_index = -1
         if self._matches:
             area = self.query_one("#xml", XmlView)
-            document = area.document
-            assert isinstance(document, Document)
-            cursor = document.get_index_from_location(area.selection.start)
+            cursor = area.document.get_index_from_location(area.selection.start)
             after = [i for i, offset in enumerate(self._matches) if offset >= cursor]
             self._select_match(after[0] if after else 0)
         else:
@@ -364,7 +360,6 @@ class DetailsScreen(Screen[None]):
         area = self.query_one("#xml", XmlView)
         start = self._matches[index]
         document = area.document
-        assert isinstance(document, Document)
         area.selection = Selection(
             document.get_location_from_index(start),
             document.get_location_from_index(start + len(self._needle)),
