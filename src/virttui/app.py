@@ -8,14 +8,12 @@ from collections.abc import Iterable, Mapping
 from functools import partial
 
 from rich.text import Text
-from textual import work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.driver import Driver
 from textual.message import Message
 from textual.notifications import SeverityLevel
 from textual.screen import Screen
-from textual.worker import get_current_worker
 
 from virttui.core.common.safe_text import visible
 from virttui.core.common.terminal_watch import EXIT_TERMINAL_GONE
@@ -24,8 +22,13 @@ from virttui.core.domain.lifecycle import action_allowed
 from virttui.core.domain.shutdown_watch import DEFAULT_GRACE
 from virttui.core.domain.store import DomainStore
 from virttui.core.facade.host import HostFacade
-from virttui.core.host.connection import ConnState, DomainEvent, HostConnection, HostSnapshot
-from virttui.core.host.libvirt_runtime import error_message
+from virttui.core.host.connection import (
+    ConnState,
+    DomainEvent,
+    HostConnection,
+    HostSnapshot,
+    NotConnected,
+)
 from virttui.core.host.spec import HostSpec
 from virttui.core.settings.config import DEFAULT_REFRESH
 from virttui.resources import stylesheets
@@ -36,6 +39,9 @@ from virttui.widgets.common.glyphs import pick_glyphs
 from virttui.widgets.common.plain import append_plain
 
 __all__ = ["DEMO_LABEL", "HostSpec", "VirtTUIApp"]
+
+# A lifecycle job's target: (host, uri, uuid, domain name read on the UI thread).
+_Target = tuple[HostFacade | None, str, str, str]
 
 DEMO_LABEL = "demo host (libvirt test driver)"
 
@@ -190,7 +196,9 @@ class VirtTUIApp(App[None]):
         self.facades.pop(uri, None)
         self.store.remove_host(uri)
         if host is not None:
-            self.run_worker(lambda: host.stop(2.0), thread=True, group="host-stop")
+            from virttui.screens.common.jobs import start_job
+
+            start_job(self, lambda _ctx: host.stop(2.0), group="host-stop")
         self.refresh_domains(force=True)
 
     def facade(self, uri: str) -> HostFacade | None:
@@ -457,32 +465,41 @@ class VirtTUIApp(App[None]):
         return target[1] if row is None else row.name
 
     def run_lifecycle_now(self, action_id: str, targets: list[tuple[str, str]]) -> None:
-        """Run a lifecycle action the admin has already confirmed (no question asked)."""
-        self._run_action_worker(action_id, targets)
+        """Run a lifecycle action the admin has already confirmed on `targets` (uri, uuid) as one
+        job, no questions asked; one notification when it ends (per-domain outcome, libvirt's message for failures)."""
+        from virttui.core.domain.actions import BulkResult, bulk
+        from virttui.screens.common.jobs import start_job
 
-    @work(thread=True, group="actions", exit_on_error=False)
-    def _run_action_worker(self, action_id: str, targets: list[tuple[str, str]]) -> None:
         action = LIFECYCLE[action_id]
-        worker = get_current_worker()
-        results: list[tuple[str, str | None]] = []  # (domain name, libvirt error or None)
-        for uri, uuid in targets:
-            if worker.is_cancelled:
-                return
-            host = self.facades[uri]
-            name = self._domain_name((uri, uuid))
+        # Read on the UI thread: the job only uses these.
+        # A host removed since the targets were chosen fails its domains, not the whole job.
+        named: list[_Target] = [
+            (self.facades.get(u), u, d, self._domain_name((u, d))) for u, d in targets
+        ]
 
-            try:
-                host.lifecycle(uuid, action_id)
-            except Exception as exc:  # noqa: BLE001 - every failure is shown, none crashes the UI
-                # DomainActionError carries libvirt's own message without the "action name:" prefix.
-                results.append((name, getattr(exc, "message", None) or error_message(exc)))
-            else:
-                results.append((name, None))
-                if action_id in ("shutdown", "reboot"):
-                    # The guest may ignore it: watched, and offered force off/reset after a while.
-                    self.call_from_thread(self._request_sent, uri, uuid, action_id)
-            host.refresh_now()
-        self.call_from_thread(self._report_results, action.title, action.verb, results)
+        def act(target: _Target) -> None:
+            host, uri, uuid, _name = target
+            if host is None:
+                raise NotConnected(f"{uri}: no such connection")
+            host.lifecycle(uuid, action_id)
+
+        def after(target: _Target, result: BulkResult) -> None:
+            if result.ok and action_id in ("shutdown", "reboot"):
+                # The guest may ignore it: watched, and offered force off/reset after a while.
+                self.call_from_thread(self._request_sent, target[1], target[2], action_id)
+            if target[0] is not None:
+                target[0].refresh_now()
+
+        start_job(
+            self,
+            lambda ctx: bulk(ctx, named, act, lambda t: (t[3], t[2]), after_each=after),
+            on_done=lambda done: self._report_results(
+                action.title,
+                action.verb,
+                [(r.name, None if r.ok else r.message) for r in done.result],
+            ),
+            group="actions",
+        )
 
     def _request_sent(self, uri: str, uuid: str, kind: str) -> None:
         row = self.store.row(uri, uuid)

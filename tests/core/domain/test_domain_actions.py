@@ -19,6 +19,7 @@ from virttui.core.domain.action_result import Applied, DomainActionError
 from virttui.core.domain.clone import clone_domain
 from virttui.core.domain.info import collect_domain_details, parse_domain_xml
 from virttui.core.domain.undefine import storage_choices, undefine
+from virttui.core.jobs import Job, JobDone, JobFailed, JobMessage, JobProgress
 
 
 def _state(dom: libvirt.virDomain) -> int:
@@ -87,16 +88,47 @@ def test_rename_only_when_shut_off(conn: libvirt.virConnect, dom) -> None:
     assert conn.lookupByName("renamed").UUIDString() == dom.UUIDString()
 
 
+def run_bulk(domains: list[libvirt.virDomain], action) -> list[A.BulkResult]:
+    """The bulk job body, run through the job mechanism; its result."""
+    messages: list[JobMessage] = []
+    Job(lambda ctx: A.bulk(ctx, domains, action, A.domain_identity), messages.append).run()
+    done = messages[-1]
+    assert isinstance(done, JobDone), done
+    progress = [m for m in messages if isinstance(m, JobProgress)]
+    assert [p.fraction for p in progress] == [(i + 1) / len(domains) for i in range(len(domains))]
+    return done.result
+
+
 def test_bulk_reports_each_domain(conn: libvirt.virConnect, dom) -> None:
     other = conn.defineXML(
         "<domain type='test'><name>other</name><memory>1024</memory>"
         "<os><type>hvm</type></os></domain>"
     )
-    results = A.run_bulk([dom, other], A.start)
+    results = run_bulk([dom, other], A.start)
     assert [(r.name, r.ok) for r in results] == [("test", False), ("other", True)]
     assert "already running" in results[0].message and results[1].uuid == other.UUIDString()
-    assert A.run_bulk([], A.start) == []
-    assert all(r.ok for r in A.run_bulk([dom, other], A.pause))
+    assert run_bulk([], A.start) == []
+    assert all(r.ok for r in run_bulk([dom, other], A.pause))
+
+
+def test_bulk_cancel_stops_before_the_next_domain(conn: libvirt.virConnect, dom) -> None:
+    other = conn.defineXML(
+        "<domain type='test'><name>other</name><memory>1024</memory>"
+        "<os><type>hvm</type></os></domain>"
+    )
+    acted: list[str] = []
+    holder: list[Job[list[A.BulkResult]]] = []
+
+    def act(d: libvirt.virDomain) -> None:
+        acted.append(d.name())
+        holder[0].cancel()
+
+    messages: list[JobMessage] = []
+    job = Job(lambda ctx: A.bulk(ctx, [dom, other], act, A.domain_identity), messages.append)
+    holder.append(job)
+    job.run()
+    assert acted == ["test"]
+    assert isinstance(messages[-1], JobFailed) and messages[-1].cancelled
 
 
 def test_memory_vcpus_and_notes(dom: libvirt.virDomain) -> None:

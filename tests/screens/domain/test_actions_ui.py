@@ -232,12 +232,12 @@ async def test_autostart_toggle_and_rename_when_shut_off() -> None:
 
 
 async def test_clone_reports_progress(monkeypatch: pytest.MonkeyPatch) -> None:
-    seen: list[tuple[int, int]] = []
+    seen: list[tuple[float | None, str]] = []
     original = CloneProgressScreen.update_progress
 
-    def spy(self: CloneProgressScreen, done: int, total: int) -> None:
-        seen.append((done, total))
-        original(self, done, total)
+    def spy(self: CloneProgressScreen, fraction: float | None, text: str) -> None:
+        seen.append((fraction, text))
+        original(self, fraction, text)
 
     monkeypatch.setattr(CloneProgressScreen, "update_progress", spy)
     async with make_app().run_test(size=(80, 24)) as pilot:
@@ -250,7 +250,7 @@ async def test_clone_reports_progress(monkeypatch: pytest.MonkeyPatch) -> None:
         await pilot.press("enter")
         await wait_until(pilot, lambda: exists(app, "src-clone"))
         await wait_until(pilot, lambda: not isinstance(app.screen, CloneProgressScreen))
-        assert seen and seen[-1][0] == seen[-1][1]
+        assert seen and seen[-1][0] == 1.0  # all copied (done == total)
         assert {"src-clone.img", "src-clone-data.img"} <= set(volumes(app))
 
 
@@ -543,3 +543,45 @@ async def test_graphics_second_of_a_type_offers_edit_and_remove_picks_the_exact_
         await on_screen(pilot, ConfirmScreen)
         await pilot.click("#confirm")
         await wait_until(pilot, lambda: _graphics(app) == [("vnc", "127.0.0.1", "")])
+
+
+async def test_a_change_refused_live_is_reported_as_a_warning() -> None:
+    """The severity comes from where libvirt refused the live part (the job notes it), so an
+    edit that landed only in the config is a warning, a full success is information."""
+    from virttui.core.domain.action_result import AFFECT_LIVE, apply_live_else_config
+    from virttui.screens.common.ui_jobs import apply_and_report
+
+    def edit_job(refuse_live: bool) -> Callable[[libvirt.virDomain], list[str]]:
+        def job(dom: libvirt.virDomain) -> list[str]:
+            def set_it(flags: int) -> None:
+                if flags & AFFECT_LIVE and refuse_live:
+                    raise libvirt.libvirtError("cannot change this while running")
+
+            return ["thing " + apply_live_else_config(dom, "set", set_it).describe()]
+
+        return job
+
+    async with make_app().run_test(size=(80, 24)) as pilot:
+        app = await ready(pilot)
+        notes = record_notifications(app)
+        apply_and_report(app, URI, UUID, "Refused", "test", edit_job(True))
+        await wait_until(pilot, lambda: len(notes) == 1, 10)
+        apply_and_report(app, URI, UUID, "Applied", "test", edit_job(False))
+        await wait_until(pilot, lambda: len(notes) == 2, 10)
+    assert [(t, s) for t, _m, s in notes] == [("Refused", "warning"), ("Applied", "information")]
+    assert "not possible live" in notes[0][1]
+
+
+async def test_lifecycle_job_on_a_host_gone_meanwhile_fails_that_domain_only() -> None:
+    """Targets chosen, then their host removed: the job reports it per domain, the others run."""
+    async with make_app().run_test(size=(80, 24)) as pilot:
+        app = await ready(pilot)
+        call(app, lambda c: c.lookupByName("test").destroy())
+        notes = record_notifications(app)
+        app.run_lifecycle_now("start", [("test:///gone", "0000"), (URI, UUID)])
+        await wait_until(pilot, lambda: bool(notes), 10)
+        await wait_until(pilot, lambda: state(app) == libvirt.VIR_DOMAIN_RUNNING, 10)
+    ((title, message, severity),) = notes
+    assert (title, severity) == ("Start: 1 of 2 failed", "error")
+    assert "0000: test:///gone: no such connection" in message
+    assert "test: " in message

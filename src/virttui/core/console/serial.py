@@ -33,6 +33,8 @@ _EAGAIN = -2
 class ConsoleError(RuntimeError):
     """The console could not be opened; the message is libvirt's."""
 
+    plain_message = True  # shown as it is (core/jobs/errors.describe_error)
+
 
 class ConsoleBusy(ConsoleError):
     """Another client holds the console: opening again with force=True takes it over."""

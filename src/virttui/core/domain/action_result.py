@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import libvirt
 
 from virttui.core.host.libvirt_runtime import error_message
+from virttui.core.jobs import Severity, note
 
 AFFECT_LIVE = libvirt.VIR_DOMAIN_AFFECT_LIVE
 AFFECT_CONFIG = libvirt.VIR_DOMAIN_AFFECT_CONFIG
@@ -93,6 +94,7 @@ def apply_live_else_config(
     try:
         call(AFFECT_LIVE)
     except libvirt.libvirtError as exc:
+        note(Severity.WARNING)  # the job's result is reported as a warning, not as a success
         return Applied(live=False, config=True, note=f"not possible live: {error_message(exc)}")
     return Applied(live=True, config=True)
 

@@ -1,4 +1,4 @@
-"""Lifecycle actions on one domain, and a bulk runner over several.
+"""Lifecycle actions on one domain, and the body of a bulk job over several.
 
 Every function blocks (run it in a worker thread) and raises DomainActionError carrying libvirt's
 own message. Preconditions libvirt would report obscurely (rename while running) are checked here
@@ -11,8 +11,8 @@ import enum
 import os
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import TypeVar
 
 import libvirt
 
@@ -23,7 +23,9 @@ from virttui.core.domain.action_result import (
 )
 from virttui.core.domain.states import describe_state
 from virttui.core.host.connection import is_local_uri
-from virttui.core.host.libvirt_runtime import error_message
+from virttui.core.jobs import JobContext, describe_error
+
+X = TypeVar("X")
 
 
 class PowerMethod(enum.IntEnum):
@@ -160,30 +162,39 @@ class BulkResult:
     message: str = ""  # libvirt's message when not ok
 
 
-def _run_one(dom: libvirt.virDomain, action: Callable[[libvirt.virDomain], object]) -> BulkResult:
-    name = domain_name(dom)
+def domain_identity(dom: libvirt.virDomain) -> tuple[str, str]:
+    """(name, uuid) of a domain handle, "?" / "" where libvirt cannot say."""
     try:
         uuid = dom.UUIDString()
     except libvirt.libvirtError:
         uuid = ""
-    try:
-        action(dom)
-    except DomainActionError as exc:
-        return BulkResult(name, uuid, False, exc.message)
-    except libvirt.libvirtError as exc:
-        return BulkResult(name, uuid, False, error_message(exc))
-    return BulkResult(name, uuid, True)
+    return domain_name(dom), uuid
 
 
-def run_bulk(
-    domains: Sequence[libvirt.virDomain],
-    action: Callable[[libvirt.virDomain], object],
+def bulk(
+    ctx: JobContext,
+    targets: Sequence[X],
+    act: Callable[[X], object],
+    identify: Callable[[X], tuple[str, str]],
     *,
-    max_workers: int = 4,
+    after_each: Callable[[X, BulkResult], None] | None = None,
 ) -> list[BulkResult]:
-    """Run `action` on every domain (a few at a time); one result per domain, in input order.
-    A failure on one domain never stops the others."""
-    if not domains:
-        return []
-    with ThreadPoolExecutor(max_workers=max(1, min(max_workers, len(domains)))) as pool:
-        return list(pool.map(lambda d: _run_one(d, action), domains))
+    """A job body: run `act` on every target in turn; one result per target, in input order.
+    A failure on one target never stops the others (its message comes from the one
+    exception->message path); a cancel stops before the next target. `after_each(target,
+    result)` runs in the job's thread after each target; progress counts the targets done."""
+    results: list[BulkResult] = []
+    for index, target in enumerate(targets):
+        ctx.check()
+        name, uuid = identify(target)
+        try:
+            act(target)
+        except Exception as exc:  # noqa: BLE001 - reported per target, the others still run
+            result = BulkResult(name, uuid, False, describe_error(exc)[0])
+        else:
+            result = BulkResult(name, uuid, True)
+        results.append(result)
+        if after_each is not None:
+            after_each(target, result)
+        ctx.progress((index + 1) / len(targets), f"{index + 1} of {len(targets)} done")
+    return results

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import libvirt
 
+from virttui.core.common.units import human_bytes
 from virttui.core.domain.action_result import DomainActionError, domain_name, libvirt_errors
 from virttui.core.domain.redefine import INACTIVE_SECURE
 from virttui.core.host.libvirt_runtime import error_message
@@ -100,6 +101,11 @@ def _plan(
         taken.add(vol_name)
         plans.append(_DiskPlan(disk, tdev, vol, pool, vol_name, fmt, capacity, allocation))
     return plans
+
+
+def clone_progress_text(done: int, total: int) -> str:
+    """What a clone's progress says: bytes copied of the bytes to copy."""
+    return f"{human_bytes(done)} of {human_bytes(total)} copied"
 
 
 def _volume_xml(plan: _DiskPlan) -> str:

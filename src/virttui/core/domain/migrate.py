@@ -8,10 +8,15 @@ for the whole migration; another thread polls `read_progress()` on the source do
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from xml.etree import ElementTree as ET
 
 import libvirt
+
+from virttui.core.common.units import human_rate
+
+if TYPE_CHECKING:
+    pass
 
 # migrateGetMaxSpeed reports this (INT64_MAX bytes/s in MiB/s) when no limit is set.
 UNLIMITED_MIBS = (2**63 - 1) // 2**20
@@ -28,6 +33,8 @@ JOB_TYPES = {
 
 class MigrateError(ValueError):
     """The options make no sense together (checked before libvirt is asked)."""
+
+    plain_message = True  # shown as it is (core/jobs/errors.describe_error)
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,3 +186,23 @@ def same_host(src: libvirt.virConnect, dest: libvirt.virConnect) -> bool:
 
     a, b = host_uuid(src), host_uuid(dest)
     return bool(a) and a == b
+
+
+MIB = 1024 * 1024
+POLL_SECONDS = 0.5
+
+
+def describe_progress(progress: JobProgress) -> str:
+    """One line: `job <kind>  <elapsed>  <done> of <total> MiB  <speed>  ~<left>`. The screen
+    shows the first two words in bold (they end at the first double space)."""
+    parts = [f"job {progress.kind}"]
+    if progress.elapsed_ms:
+        parts.append(f"{progress.elapsed_ms / 1000:.1f}s")
+    if progress.data_total:
+        parts.append(f"{progress.data_processed / MIB:.0f} of {progress.data_total / MIB:.0f} MiB")
+    speed = progress.memory_bps + progress.disk_bps
+    if speed:
+        parts.append(human_rate(speed))
+    if progress.remaining_ms:
+        parts.append(f"~{progress.remaining_ms / 1000:.0f}s left")
+    return "  ".join(parts)

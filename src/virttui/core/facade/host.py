@@ -12,6 +12,7 @@ through unchanged. No libvirt exception or object ever leaves this module.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -39,6 +40,7 @@ if TYPE_CHECKING:
     from virttui.core.domain.model import DomainDetails
     from virttui.core.domain.undefine import StorageChoice, UndefineResult
     from virttui.core.host.probe import HostReport
+    from virttui.core.jobs import JobContext
     from virttui.core.storage.image_format import FormatGuess
 
 R = TypeVar("R")
@@ -488,6 +490,38 @@ class HostFacade:
             return str(moved.name())
 
         return self._conn(run)
+
+    def migrate_job(
+        self, ctx: JobContext, uuid: str, dest: HostFacade, options: MigrateOptions
+    ) -> str:
+        """A job body: migrate the domain to `dest`, reporting the migration job's progress
+        every POLL_SECONDS from a second thread; cancel aborts the libvirt job (the migration
+        then fails with libvirt's "operation aborted"). Returns the sentence to show."""
+        from virttui.core.domain import migrate as M
+
+        finished = threading.Event()
+
+        def watch() -> None:
+            while not finished.is_set():
+                try:
+                    progress = self.job_progress(uuid)
+                except Exception:  # noqa: BLE001 - the domain may be gone from the source already
+                    return
+                if progress.active and not finished.is_set():
+                    ctx.progress(progress.fraction, M.describe_progress(progress))
+                finished.wait(M.POLL_SECONDS)
+
+        drop = ctx.on_cancel(lambda: self.abort_job(uuid))
+        watcher = threading.Thread(target=watch, name=f"migrate-progress {uuid}", daemon=True)
+        watcher.start()
+        try:
+            name = self.migrate(uuid, dest, options)
+        finally:
+            finished.set()
+            drop()
+        dest.refresh_now(autostart=True)
+        self.refresh_now(autostart=True)
+        return f"{name} is now on {dest.label}"
 
     def migration_max_speed(self, uuid: str) -> int | None:
         from virttui.core.domain import migrate as M

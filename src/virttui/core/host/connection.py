@@ -54,6 +54,8 @@ def stall_after(refresh: float) -> float:
 class NotConnected(RuntimeError):
     """The host is down or reconnecting; the message says why."""
 
+    plain_message = True  # shown as it is (core/jobs/errors.describe_error)
+
 
 class NotResponding(NotConnected):
     """The host's daemon stopped answering: a call now would block, so none is made."""

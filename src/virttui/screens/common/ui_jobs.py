@@ -1,77 +1,34 @@
-"""Plumbing shared by the domain action and edit dialogs: run one blocking job on a host's facade
-in a thread worker, report libvirt's message on failure, read a domain's details before a dialog
-opens."""
+"""Plumbing shared by the domain action and edit dialogs: confirmations, titles, reading a
+domain's details before a dialog opens, reporting where a change landed. Jobs themselves run
+through `screens/common/jobs.py` (the one job mechanism)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
 from rich.text import Text
 from textual.app import App
-from textual.notifications import SeverityLevel
 from textual.screen import Screen
 
 from virttui.core.common.safe_text import visible
 from virttui.core.domain.model import DomainDetails
-from virttui.core.facade.host import HostFacade, describe_error
+from virttui.core.facade.host import HostFacade
+from virttui.core.jobs import Severity
 from virttui.screens.common.confirm import ConfirmScreen
-from virttui.screens.common.services import services
+from virttui.screens.common.jobs import host_job, writable_host
 from virttui.widgets.common.plain import append_plain
 
-T = TypeVar("T")
-WORKER_GROUP = "domain-ui"
-
-
-def writable_host(app: App[Any], uri: str) -> HostFacade | None:
-    """The host's facade, unless it is gone or read-only (then say so and return None)."""
-    host = services(app).facade(uri)
-    if host is None:
-        app.notify(f"{uri}: no such connection", severity="error", markup=False)
-        return None
-    if host.readonly:
-        app.notify("Read-only connection: actions are disabled", severity="warning", markup=False)
-        return None
-    return host
-
-
-def run_job(
-    app: App[Any],
-    uri: str,
-    title: str,
-    job: Callable[[HostFacade], T],
-    done: Callable[[T], None] | None = None,
-    *,
-    failed: Callable[[str], None] | None = None,
-    mutating: bool = True,
-) -> None:
-    """Run `job(facade)` in a thread worker. On success `done(result)` runs on the UI thread; on
-    failure `failed(message)` does, after an error notification titled "<title> failed"."""
-    host = writable_host(app, uri) if mutating else services(app).facade(uri)
-    if host is None:
-        return
-
-    def work() -> None:
-        try:
-            result = job(host)
-        except Exception as exc:  # noqa: BLE001 - every failure is shown, none crashes the UI
-            app.call_from_thread(_report_failure, app, title, describe_error(exc), failed)
-            return
-        finally:
-            if mutating:
-                host.refresh_now()
-        if done is not None:
-            app.call_from_thread(done, result)
-
-    app.run_worker(work, thread=True, exit_on_error=False, group=WORKER_GROUP, name=title)
-
-
-def _report_failure(
-    app: App[Any], title: str, message: str, failed: Callable[[str], None] | None
-) -> None:
-    app.notify(message, title=f"{title} failed", severity="error", markup=False, timeout=10)
-    if failed is not None:
-        failed(message)
+__all__ = [
+    "apply_and_report",
+    "close_screen",
+    "confirm",
+    "dialog_title",
+    "notify_done",
+    "report_lines",
+    "with_details",
+    "writable_host",
+]
 
 
 def with_details(
@@ -83,7 +40,7 @@ def with_details(
     mutating: bool = False,
 ) -> None:
     """Read the domain's details (no disk sizes) in a worker, then call `then` on the UI thread."""
-    run_job(
+    host_job(
         app,
         uri,
         "Read the domain",
@@ -135,11 +92,13 @@ def close_screen(screen: Screen[Any]) -> None:
         screen.set_class(True, "-finished")
 
 
-def report_lines(app: App[Any], title: str, name: str, lines: list[str]) -> None:
-    """One notification; an entry that could not go live is a warning, not silence."""
+def report_lines(
+    app: App[Any], title: str, name: str, lines: list[str], severity: Severity = Severity.INFO
+) -> None:
+    """One notification. The severity is the job's: a change that could not go live is noted
+    as a warning where libvirt refused it (core/domain/action_result), never found in the text."""
     text = "\n".join(visible(line) for line in [name, *lines])
-    severity: SeverityLevel = "warning" if "not possible live" in text else "information"
-    app.notify(text, title=title, severity=severity, markup=False, timeout=10)
+    app.notify(text, title=title, severity=severity.value, markup=False, timeout=10)
 
 
 def apply_and_report(
@@ -151,10 +110,10 @@ def apply_and_report(
     job: Callable[[HostFacade], list[str]],
 ) -> None:
     """Run `job(facade)` (an edit of domain `uuid`) and notify its result lines."""
-    run_job(
+    host_job(
         app,
         uri,
         title,
         job,
-        lambda lines: report_lines(app, title, name, lines),
+        done_message=lambda done: report_lines(app, title, name, done.result, done.severity),
     )

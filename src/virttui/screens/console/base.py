@@ -7,12 +7,11 @@ thread (`open_console`, blocking) and close it (`close_console`, blocking, off t
 
 from __future__ import annotations
 
-import threading
 from typing import Any, ClassVar
 
 from rich.cells import cell_len
 from rich.text import Text
-from textual import events, work
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
@@ -23,9 +22,9 @@ from textual.widgets import Button, Static
 
 from virttui.core.console.serial import ConsoleBusy
 from virttui.core.facade.host import HostFacade
-from virttui.core.host.connection import NotConnected
-from virttui.core.host.libvirt_runtime import error_message
+from virttui.core.jobs import JobContext, JobDone
 from virttui.screens.common import console_registry
+from virttui.screens.common.jobs import start_job
 from virttui.widgets.common.plain import append_plain, plain
 
 SEPARATOR = " · "
@@ -133,7 +132,12 @@ class ConsoleScreen(Screen[None]):
         self._token += 1
         handle, self.handle = self.handle, None
         if handle is not None:
-            threading.Thread(target=self.close_console, args=(handle,), daemon=True).start()
+            self._close_later(handle)
+
+    def _close_later(self, handle: Any) -> None:
+        """Close `handle` in a job (blocking libvirt calls); the app owns it, so it runs even
+        when this screen is gone. A failure to close is not worth a notification."""
+        start_job(self.app, lambda _ctx: self.close_console(handle), group="console-close")
 
     # ------------------------------------------------------------------ hooks
     def open_console(self, force: bool, token: int) -> Any:
@@ -157,18 +161,36 @@ class ConsoleScreen(Screen[None]):
         self.update_status()
         self._open_worker(force, self._token)
 
-    @work(thread=True, exclusive=True, group="console-open", exit_on_error=False)
     def _open_worker(self, force: bool, token: int) -> None:
-        try:
-            handle = self.open_console(force, token)
-        except ConsoleBusy as exc:
-            self.post_message(ConsoleProblem(token, "busy", str(exc)))
-        except NotConnected as exc:
-            self.post_message(ConsoleProblem(token, "failed", str(exc)))
-        except Exception as exc:  # noqa: BLE001 - every failure becomes a notice, never a traceback
-            self.post_message(ConsoleProblem(token, "failed", error_message(exc)))
-        else:
-            self.post_message(ConsoleOpened(token, handle))
+        """Open in a job owned by the app: its outcome always comes back, so a handle opened
+        for a stale attempt (or after the screen closed) is closed, never leaked. A console in
+        use comes back as a result ("busy"), anything else as the job's failure message."""
+
+        def run(_ctx: JobContext) -> tuple[str, Any]:
+            if token != self._token:
+                # A newer attempt was started before this one ran (Textual calls on_mount of
+                # each class in the MRO, so a subclass's super().on_mount() connects twice):
+                # opening now would only make the newer one find the console busy.
+                return ("stale", None)
+            try:
+                return ("opened", self.open_console(force, token))
+            except ConsoleBusy as exc:
+                return ("busy", str(exc))
+
+        def done(message: JobDone) -> None:
+            kind, value = message.result
+            if kind == "opened":
+                self.on_console_opened(ConsoleOpened(token, value))
+            elif kind == "busy":
+                self.on_console_problem(ConsoleProblem(token, "busy", value))
+
+        start_job(
+            self.app,
+            run,
+            on_done=done,
+            on_failed=lambda m: self.on_console_problem(ConsoleProblem(token, "failed", m.message)),
+            group="console-open",
+        )
 
     def console_ended(self, token: int, reason: str) -> None:
         """Any thread (the libvirt event loop): the console stream ended by itself."""
@@ -180,17 +202,21 @@ class ConsoleScreen(Screen[None]):
             self.update_status()
             self._explain_end(message.token, message.reason, self.handle)
 
-    @work(thread=True, group="console-end", exit_on_error=False)
     def _explain_end(self, token: int, reason: str, handle: object) -> None:
-        try:
-            text = describe_end(self.host, self.uuid, reason, handle)
-        except Exception as exc:  # noqa: BLE001
-            text = f"{reason} ({error_message(exc)})"
-        self.post_message(ConsoleProblem(token, "ended", text))
+        host, uuid = self.host, self.uuid
+        start_job(
+            self.app,
+            lambda _ctx: describe_end(host, uuid, reason, handle),
+            on_done=lambda m: self.on_console_problem(ConsoleProblem(token, "ended", m.result)),
+            on_failed=lambda m: self.on_console_problem(
+                ConsoleProblem(token, "ended", f"{reason} ({m.message})")
+            ),
+            group="console-end",
+        )
 
     def on_console_opened(self, message: ConsoleOpened) -> None:
         if message.token != self._token or not self.is_mounted:
-            threading.Thread(target=self.close_console, args=(message.handle,), daemon=True).start()
+            self._close_later(message.handle)
             return
         self.handle = message.handle
         self.state = "connected"
@@ -204,7 +230,7 @@ class ConsoleScreen(Screen[None]):
             return
         handle, self.handle = self.handle, None
         if handle is not None:
-            threading.Thread(target=self.close_console, args=(handle,), daemon=True).start()
+            self._close_later(handle)
         self.state = message.kind
         self.update_status()
         text = Text()

@@ -13,7 +13,6 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from textual import work
 from textual.app import App
 from textual.message import Message
 from textual.timer import Timer
@@ -23,9 +22,10 @@ from virttui.core.console.graphics import GraphicsSession
 from virttui.core.console.keycodes import COMBOS_BY_ID
 from virttui.core.console.screenshot import Frame
 from virttui.core.facade.host import HostFacade
-from virttui.core.host.libvirt_runtime import error_message
+from virttui.core.jobs import JobContext, JobFailed
 from virttui.screens.common import console_registry
 from virttui.screens.common.console_entries import ConsoleEntry
+from virttui.screens.common.jobs import start_job
 from virttui.screens.common.services import services
 from virttui.screens.console.base import ConsoleScreen
 from virttui.screens.console.special_keys import SpecialKeysMenu
@@ -99,18 +99,31 @@ class GraphicsConsoleScreen(ConsoleScreen):
         self._grabbing = True
         self._grab_worker(handle, self._token)
 
-    @work(thread=True, group="frame-grab", exit_on_error=False)
     def _grab_worker(self, handle: GraphicsSession, token: int) -> None:
-        delay = self._grab_after - time.monotonic()
-        if delay > 0:
-            time.sleep(delay)
-        try:
-            frame = self.host.grab_frame(handle)
-        except Exception as exc:  # noqa: BLE001 - a failed grab ends the console, quietly
+        """Grab one frame in a job (after the post-key delay); a failed grab ends the console,
+        quietly. Nothing comes back once the screen is gone."""
+        grab_after, host = self._grab_after, self.host
+
+        def grab(ctx: JobContext) -> Frame:
+            delay = grab_after - time.monotonic()
+            if delay > 0:
+                ctx.wait(delay)
+            ctx.check()
+            return host.grab_frame(handle)
+
+        def failed(message: JobFailed) -> None:
             self.post_message(FrameGrabbed(token, None))
-            self.console_ended(token, error_message(exc))
-            return
-        self.post_message(FrameGrabbed(token, frame))
+            if not message.cancelled:
+                self.console_ended(token, message.message)
+
+        start_job(
+            self,
+            grab,
+            on_done=lambda done: self.post_message(FrameGrabbed(token, done.result)),
+            on_failed=failed,
+            cancel_on_close=True,
+            group="frame-grab",
+        )
 
     def on_frame_grabbed(self, message: FrameGrabbed) -> None:
         self._grabbing = False

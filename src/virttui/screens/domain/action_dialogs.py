@@ -15,7 +15,6 @@ from textual.widgets import Button, Input, OptionList, ProgressBar, Static
 from textual.widgets.option_list import Option
 from textual.widgets.selection_list import Selection
 
-from virttui.core.common.units import human_bytes
 from virttui.core.domain.undefine import StorageChoice
 from virttui.widgets.common.plain import append_plain, plain
 from virttui.widgets.common.ticks import TickBox, TickList
@@ -232,7 +231,7 @@ class CloneProgressScreen(ModalScreen[None]):
         self.source = source
         self.new_name = new_name
         self.updates = 0
-        self.last: tuple[int, int] = (0, 0)
+        self.last: tuple[float | None, str] = (None, "")
 
     def compose(self) -> ComposeResult:
         title = Text()
@@ -249,10 +248,13 @@ class CloneProgressScreen(ModalScreen[None]):
         if self.has_class("-finished"):  # finished while another dialog covered it
             self.dismiss()
 
-    def update_progress(self, done: int, total: int) -> None:
+    def update_progress(self, fraction: float | None, text: str) -> None:
+        """A clone job's progress (`core/domain/clone.clone_progress_text`)."""
         self.updates += 1
-        self.last = (done, total)
+        self.last = (fraction, text)
         bar = self.query_one(ProgressBar)
-        bar.update(total=max(total, 1), progress=min(done, max(total, 1)))
-        status = f"{human_bytes(done)} of {human_bytes(total)} copied"
-        self.query_one("#clone-status", Static).update(plain(status, multiline=True))
+        if fraction is None:
+            bar.update(total=None)
+        else:
+            bar.update(total=1000, progress=round(fraction * 1000))
+        self.query_one("#clone-status", Static).update(plain(text, multiline=True))

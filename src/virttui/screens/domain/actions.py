@@ -17,20 +17,21 @@ from textual.app import App
 
 from virttui.core.common.safe_text import visible
 from virttui.core.domain.action_table import LIFECYCLE
-from virttui.core.domain.clone import CloneResult
+from virttui.core.domain.clone import CloneResult, clone_progress_text
 from virttui.core.domain.menu import ACTION_ENTRIES, MenuEntry, entries_for, entry
 from virttui.core.domain.model import DomainDetails
 from virttui.core.domain.undefine import UndefineResult
 from virttui.core.facade.host import HostFacade
 from virttui.core.host.connection import HostConnection
+from virttui.core.jobs import JobContext, JobDone
 from virttui.screens.common.confirm import ConfirmScreen
+from virttui.screens.common.jobs import host_job, start_job
 from virttui.screens.common.services import services
 from virttui.screens.common.ui_jobs import (
     close_screen,
     confirm,
     dialog_title,
     notify_done,
-    run_job,
     with_details,
     writable_host,
 )
@@ -116,7 +117,7 @@ def reset(app: App[Any], uri: str, uuid: str, details: DomainDetails) -> None:
     name = details.definition.name
 
     def go() -> None:
-        run_job(
+        host_job(
             app,
             uri,
             "Reset",
@@ -151,7 +152,7 @@ def offer_after_ignored_request(app: App[Any], uri: str, uuid: str, kind: str) -
         if choice == "destroy":
             services(app).run_lifecycle_now("destroy", [(uri, uuid)])
         elif choice == "reset":
-            run_job(
+            host_job(
                 app,
                 uri,
                 "Reset",
@@ -177,7 +178,7 @@ def save(app: App[Any], uri: str, uuid: str, details: DomainDetails) -> None:
     name = details.definition.name
 
     def run(path: str, overwrite: bool) -> None:
-        run_job(
+        host_job(
             app,
             uri,
             "Save",
@@ -209,7 +210,7 @@ def save(app: App[Any], uri: str, uuid: str, details: DomainDetails) -> None:
 
     def answered(path: str | None) -> None:
         if path:
-            run_job(
+            host_job(
                 app,
                 uri,
                 "Save",
@@ -235,7 +236,7 @@ def restore(app: App[Any], uri: str, _uuid: str = "", _details: object = None) -
 
     def answered(path: str | None) -> None:
         if path:
-            run_job(
+            host_job(
                 app,
                 uri,
                 "Restore",
@@ -258,7 +259,7 @@ def managed_save(app: App[Any], uri: str, uuid: str, details: DomainDetails) -> 
     name = details.definition.name
 
     def go() -> None:
-        run_job(
+        host_job(
             app,
             uri,
             "Managed save",
@@ -273,7 +274,7 @@ def remove_managed_save(app: App[Any], uri: str, uuid: str, details: DomainDetai
     name = details.definition.name
 
     def go() -> None:
-        run_job(
+        host_job(
             app,
             uri,
             "Remove managed save",
@@ -294,7 +295,7 @@ def toggle_autostart(app: App[Any], uri: str, uuid: str, details: DomainDetails)
     name = details.definition.name
     enable = not details.autostart
     word = "on" if enable else "off"
-    run_job(
+    host_job(
         app,
         uri,
         "Autostart",
@@ -310,7 +311,7 @@ def rename(app: App[Any], uri: str, uuid: str, details: DomainDetails) -> None:
 
     def answered(new: str | None) -> None:
         if new and new not in (name, shown):
-            run_job(
+            host_job(
                 app,
                 uri,
                 "Rename",
@@ -330,25 +331,35 @@ def clone(app: App[Any], uri: str, uuid: str, details: DomainDetails) -> None:
     def answered(new: str | None) -> None:
         if not new:
             return
+        host = writable_host(app, uri)
+        if host is None:
+            return
         progress = CloneProgressScreen(name, new)
         app.push_screen(progress)
 
-        def feed(done: int, total: int) -> None:
-            app.call_from_thread(progress.update_progress, done, total)
+        def run(ctx: JobContext) -> CloneResult:
+            def feed(done: int, total: int) -> None:
+                ctx.progress(done / total if total else None, clone_progress_text(done, total))
 
-        def finished(result: CloneResult) -> None:
+            try:
+                return host.clone(uuid, new, progress=feed)
+            finally:
+                host.refresh_now()
+
+        def finished(done: JobDone) -> None:
+            result: CloneResult = done.result
             close_screen(progress)
             lines = [f"{name} cloned to {result.name}"]
             lines += [f"{v.target}: {v.path}" for v in result.volumes]
             notify_done(app, "Cloned", "\n".join(lines))
 
-        run_job(
+        start_job(
             app,
-            uri,
-            "Clone",
-            lambda f: f.clone(uuid, new, progress=feed),
-            finished,
-            failed=lambda _m: close_screen(progress),
+            run,
+            title="Clone",
+            on_progress=lambda p: progress.update_progress(p.fraction, p.text),
+            on_done=finished,
+            on_failed=lambda _m: close_screen(progress),
         )
 
     app.push_screen(
@@ -388,7 +399,7 @@ def undefine_domain(app: App[Any], uri: str, uuid: str, details: DomainDetails) 
         app.push_screen(UndefineScreen(facts), answered)
 
     others = list(services(app).hosts.values())  # read here, on the UI thread
-    run_job(app, uri, "Undefine", lambda f: _undefine_facts(f, uuid, details, others), ask)
+    host_job(app, uri, "Undefine", lambda f: _undefine_facts(f, uuid, details, others), ask)
 
 
 def _run_undefine(app: App[Any], uri: str, uuid: str, choice: UndefineChoice) -> None:
@@ -404,7 +415,7 @@ def _run_undefine(app: App[Any], uri: str, uuid: str, choice: UndefineChoice) ->
             others=others,
         )
 
-    run_job(app, uri, "Undefine", job, lambda result: report_undefine(app, result))
+    host_job(app, uri, "Undefine", job, lambda result: report_undefine(app, result))
 
 
 def report_undefine(app: App[Any], result: UndefineResult) -> None:

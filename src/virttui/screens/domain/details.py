@@ -8,10 +8,9 @@ the store (`store_updated`), so an open details screen costs no extra RPC per re
 from __future__ import annotations
 
 import time
-from typing import Any
 
 from rich.text import Text
-from textual import events, on, work
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid, Horizontal, VerticalScroll
@@ -19,7 +18,6 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Static, TabbedContent, TabPane, TextArea
 from textual.widgets.text_area import Document, Selection
-from textual.worker import Worker, WorkerState
 
 from virttui.core.common.safe_text import visible
 from virttui.core.domain.action_table import LIFECYCLE, by_id, write_actions
@@ -28,8 +26,9 @@ from virttui.core.domain.lifecycle import action_allowed
 from virttui.core.domain.model import DomainDetails
 from virttui.core.facade.host import HostFacade
 from virttui.core.host.connection import DomainEvent
-from virttui.core.host.libvirt_runtime import error_message
 from virttui.core.host.stats import DomainRow
+from virttui.core.jobs import Job, JobFailed
+from virttui.screens.common.jobs import start_job
 from virttui.screens.common.readonly import READ_ONLY_MESSAGE, read_only_fallbacks
 from virttui.screens.common.services import services
 from virttui.screens.domain.action_keys import domain_bindings
@@ -105,6 +104,7 @@ class DetailsScreen(Screen[None]):
         self._match_index = -1
         self._needle = ""
         self._ready = False  # children mounted: live updates may touch them
+        self._load_job: Job[tuple[DomainDetails, str]] | None = None
 
     @property
     def target(self) -> tuple[str, str]:
@@ -174,11 +174,20 @@ class DetailsScreen(Screen[None]):
         text.append_text(rest)
         return text
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="details-load")
     def load_details(self) -> None:
-        # The live XML without secrets: libvirt leaves graphics passwords out unless asked.
-        details, xml = self.host.details_and_xml(self.uuid)
-        self.post_message(DetailsLoaded(details, xml))
+        """Read the domain's details and XML in a job; a newer load replaces a running one."""
+        uuid, host = self.uuid, self.host
+        if self._load_job is not None:
+            self._load_job.cancel()
+        self._load_job = start_job(
+            self,
+            # The live XML without secrets: libvirt leaves graphics passwords out unless asked.
+            lambda _ctx: host.details_and_xml(uuid),
+            on_done=lambda m: self.post_message(DetailsLoaded(*m.result)),
+            on_failed=self._load_failed,
+            cancel_on_close=True,
+            group="details-load",
+        )
 
     @on(DetailsLoaded)
     def _loaded(self, message: DetailsLoaded) -> None:
@@ -197,15 +206,18 @@ class DetailsScreen(Screen[None]):
         self.refresh_live()
         self.refresh_bindings()
 
-    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        if event.worker.group != "details-load" or event.state is not WorkerState.ERROR:
-            return
-        error: Any = event.worker.error
-        message = error_message(error) if error is not None else "unknown error"
+    def _load_failed(self, failed: JobFailed) -> None:
+        if failed.cancelled:
+            return  # replaced by a newer load
         status = self.query_one("#details-status", Static)
-        status.update(plain(f"cannot read {self.domain_name()}: {message}", multiline=True))
+        status.update(plain(f"cannot read {self.domain_name()}: {failed.message}", multiline=True))
         status.display = True
-        self.notify(message, title="Domain details failed", severity="error", markup=False)
+        self.notify(
+            failed.message,
+            title="Domain details failed",
+            severity=failed.severity.value,
+            markup=False,
+        )
 
     # ------------------------------------------------------------------ live updates (HostSubscriber)
     def store_updated(self, uri: str) -> None:

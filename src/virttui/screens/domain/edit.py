@@ -18,7 +18,8 @@ from virttui.core.domain.action_result import FORCED_NOTE
 from virttui.core.domain.menu import EDIT_ENTRIES, entry
 from virttui.core.domain.model import DomainDetails
 from virttui.core.facade.host import HostFacade
-from virttui.screens.common.ui_jobs import apply_and_report, dialog_title, run_job, writable_host
+from virttui.screens.common.jobs import host_job
+from virttui.screens.common.ui_jobs import apply_and_report, dialog_title, writable_host
 from virttui.screens.domain.actions import menu_shower
 from virttui.screens.domain.edit_dialogs import (
     BootOrderScreen,
@@ -53,7 +54,7 @@ def _with_edit_details(
     app: App[Any], uri: str, uuid: str, then: Callable[[DomainDetails], None]
 ) -> None:
     if writable_host(app, uri) is not None:
-        run_job(
+        host_job(
             app,
             uri,
             "Read the domain",

@@ -17,8 +17,9 @@ from virttui.core.domain.model import DomainDetails
 from virttui.core.facade.host import HostFacade
 from virttui.core.storage.image_format import FormatGuess
 from virttui.screens.common.confirm import ConfirmScreen
+from virttui.screens.common.jobs import host_job
 from virttui.screens.common.services import services
-from virttui.screens.common.ui_jobs import apply_and_report, confirm, dialog_title, run_job
+from virttui.screens.common.ui_jobs import apply_and_report, confirm, dialog_title
 from virttui.screens.domain.action_dialogs import PickScreen
 from virttui.screens.domain.edit_dialogs import FormScreen
 from virttui.screens.domain.hardware_dialogs import (
@@ -58,7 +59,7 @@ def with_host_checks(
         done: Callable[[list[E.Finding]], None],
         failed: Callable[[str], None],
     ) -> None:
-        run_job(
+        host_job(
             app,
             uri,
             "Check against the host",
@@ -69,7 +70,7 @@ def with_host_checks(
         )
 
     def start(network: str, done: Callable[[str | None], None]) -> None:
-        run_job(
+        host_job(
             app,
             uri,
             f"Start network {network}",
@@ -161,7 +162,7 @@ def add_disk(app: App[Any], uri: str, uuid: str, details: DomainDetails) -> None
         )
         app.push_screen(form, answered)
 
-    run_job(app, uri, "Add disk", HostFacade.active_pools, ask, mutating=False)
+    host_job(app, uri, "Add disk", HostFacade.active_pools, ask, mutating=False)
 
 
 def _pick_then_confirm(
@@ -343,7 +344,7 @@ def add_nic(app: App[Any], uri: str, uuid: str, details: DomainDetails) -> None:
         )
         app.push_screen(form, answered)
 
-    run_job(app, uri, "Add NIC", HostFacade.networks, ask, mutating=False)
+    host_job(app, uri, "Add NIC", HostFacade.networks, ask, mutating=False)
 
 
 def remove_nic(app: App[Any], uri: str, uuid: str, details: DomainDetails) -> None:
@@ -399,7 +400,7 @@ def remove_serial(app: App[Any], uri: str, uuid: str, details: DomainDetails) ->
 def _read_displays(
     app: App[Any], uri: str, uuid: str, title: str, then: Callable[[list[D.Display]], None]
 ) -> None:
-    run_job(
+    host_job(
         app,
         uri,
         title,

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from rich.text import Text
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.timer import Timer
 from textual.widgets import Checkbox, Input, RadioButton, RadioSet, Select, Static
@@ -16,6 +16,7 @@ from virttui.core.domain import edit_checks as E
 from virttui.core.domain.device_xml import CACHE_MODES, DISK_BUSES, GRAPHICS_TYPES, NIC_MODELS
 from virttui.core.domain.devices import Display
 from virttui.core.storage.image_format import FormatGuess
+from virttui.screens.common.jobs import start_job
 from virttui.screens.domain.edit_dialogs import FieldError, FormScreen, field
 from virttui.widgets.common.plain import plain
 
@@ -142,11 +143,18 @@ class AddDiskScreen(FormScreen[DiskRequest]):
         if self.probe is not None and path.startswith("/"):
             self._probe_timer = self.set_timer(0.4, lambda: self._run_probe(path))
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="disk-format-probe")
     def _run_probe(self, path: str) -> None:
-        assert self.probe is not None
-        guess = self.probe(path)
-        self.app.call_from_thread(self._probed, path, guess)
+        """Probe in a job (a failed probe just leaves the format to detect); a stale result is
+        dropped by `_probed`, and nothing comes back once the dialog is closed."""
+        probe = self.probe
+        assert probe is not None
+        start_job(
+            self,
+            lambda _ctx: probe(path),
+            on_done=lambda done: self._probed(path, done.result),
+            cancel_on_close=True,
+            group="disk-format-probe",
+        )
 
     def _probed(self, path: str, guess: FormatGuess) -> None:
         if not self.is_mounted or self.query_one("#disk-path", Input).value.strip() != path:

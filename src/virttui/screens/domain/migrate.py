@@ -3,43 +3,32 @@ a speed limit, progress from the job statistics, and cancel (abort the job)."""
 
 from __future__ import annotations
 
-import time
-
 from rich.text import Text
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label, ProgressBar, Select, Static
-from textual.worker import Worker, WorkerState, get_current_worker
 
-from virttui.core.common.units import human_rate
-from virttui.core.domain.migrate import JobProgress, MigrateError, MigrateOptions
+from virttui.core.domain.migrate import MigrateError, MigrateOptions
 from virttui.core.facade.host import HostFacade
 from virttui.core.host.connection import HostConnection
-from virttui.core.host.libvirt_runtime import error_message
 from virttui.core.host.stats import DomainRow
+from virttui.core.jobs import JobDone, JobFailed, JobProgress
+from virttui.screens.common.jobs import host_job, start_job
 from virttui.screens.common.services import services
 from virttui.widgets.common.plain import append_plain, plain
 
-POLL_SECONDS = 0.5
-MIB = 1024 * 1024
 
-
-def describe(progress: JobProgress) -> Text:
-    text = Text()
-    text.append(f"job {progress.kind}", style="bold")
-    if progress.elapsed_ms:
-        text.append(f"  {progress.elapsed_ms / 1000:.1f}s")
-    if progress.data_total:
-        text.append(f"  {progress.data_processed / MIB:.0f} of {progress.data_total / MIB:.0f} MiB")
-    speed = progress.memory_bps + progress.disk_bps
-    if speed:
-        text.append(f"  {human_rate(speed)}")
-    if progress.remaining_ms:
-        text.append(f"  ~{progress.remaining_ms / 1000:.0f}s left")
-    return text
+def describe(text: str) -> Text:
+    """A progress line of the migrate job (`core/domain/migrate.describe_progress`): its first
+    words ("job <kind>", up to the first double space) in bold."""
+    head, sep, rest = text.partition("  ")
+    body = plain(head, style="bold")
+    if sep:
+        append_plain(body, sep + rest)
+    return body
 
 
 class MigrateScreen(ModalScreen[None]):
@@ -126,17 +115,20 @@ class MigrateScreen(ModalScreen[None]):
             body.stylize("bold red")
         self.query_one("#migrate-status", Static).update(body)
 
-    # ------------------------------------------------------------------ workers
-    @work(thread=True, exit_on_error=False, group="migrate-speed")
+    # ------------------------------------------------------------------ jobs
     def _load_speed(self) -> None:
-        uuid = self.uuid
-        try:
-            limit = self._facade(self.uri).migration_max_speed(uuid)
-        except Exception as exc:  # noqa: BLE001 - an unsupported driver just leaves it empty
-            self.app.call_from_thread(self.status, f"speed limit: {error_message(exc)}")
-            return
-        if limit is not None:
-            self.app.call_from_thread(self._set_speed, limit)
+        uuid, source = self.uuid, self._facade(self.uri)
+
+        def failed(message: JobFailed) -> None:  # an unsupported driver just leaves it empty
+            self.status(f"speed limit: {message.message}")
+
+        start_job(
+            self,
+            lambda _ctx: source.migration_max_speed(uuid),
+            on_done=lambda done: None if done.result is None else self._set_speed(done.result),
+            on_failed=failed,
+            cancel_on_close=True,
+        )
 
     def _set_speed(self, limit: int) -> None:
         self.query_one("#migrate-speed", Input).value = str(limit)
@@ -157,34 +149,21 @@ class MigrateScreen(ModalScreen[None]):
         self.running = True
         self.query_one("#start", Button).disabled = True
         self.query_one("#abort", Button).disabled = False
-        self.status(f"Migrating to {services(self).hosts[dest_uri].label}…")
-        self._migrate(dest_uri, options)
-        self._watch_progress()
-
-    @work(thread=True, exit_on_error=False, group="migrate", exclusive=True)
-    def _migrate(self, dest_uri: str, options: MigrateOptions) -> str:
         dest = self._facade(dest_uri)
-        source = self._facade(self.uri)
-        name = source.migrate(self.uuid, dest, options)
-        dest.refresh_now(autostart=True)
-        source.refresh_now(autostart=True)
-        return f"{name} is now on {dest.label}"
-
-    @work(thread=True, exit_on_error=False, group="migrate-progress", exclusive=True)
-    def _watch_progress(self) -> None:
-        worker = get_current_worker()
-        uuid = self.uuid
-        while not worker.is_cancelled and self.running:
-            try:
-                progress = self._facade(self.uri).job_progress(uuid)
-            except Exception:  # noqa: BLE001 - the domain may be gone from the source already
-                return
-            if progress.active:
-                self.app.call_from_thread(self._show_progress, progress)
-            time.sleep(POLL_SECONDS)
+        self.status(f"Migrating to {dest.label}…")
+        source, uuid = self._facade(self.uri), self.uuid
+        # The app owns the job: the dialog cannot close while it runs (action_close), and a
+        # migration is never abandoned by a screen going away.
+        start_job(
+            self.app,
+            lambda ctx: source.migrate_job(ctx, uuid, dest, options),
+            on_progress=self._show_progress,
+            on_done=self._migrated,
+            on_failed=self._migrate_failed,
+        )
 
     def _show_progress(self, progress: JobProgress) -> None:
-        if not self.running:
+        if not self.running or not self.is_mounted:
             return
         bar = self.query_one("#migrate-progress", ProgressBar)
         fraction = progress.fraction
@@ -192,31 +171,43 @@ class MigrateScreen(ModalScreen[None]):
             bar.update(total=None)
         else:
             bar.update(total=100, progress=round(fraction * 100))
-        self.status(describe(progress))
+        self.status(describe(progress.text))
 
-    @work(thread=True, exit_on_error=False, group="migrate-abort")
+    def _ended(self) -> bool:
+        self.running = False
+        if not self.is_mounted:
+            return False
+        self.query_one("#abort", Button).disabled = True
+        self.query_one("#start", Button).disabled = False
+        return True
+
+    def _migrated(self, done: JobDone) -> None:
+        text = str(done.result)
+        if self._ended():
+            self.query_one("#migrate-progress", ProgressBar).update(total=100, progress=100)
+            self.status(plain(text, style="bold green", multiline=True))
+        self.notify(text, title="Migrated", markup=False)
+
+    def _migrate_failed(self, failed: JobFailed) -> None:
+        if self._ended():
+            self.query_one("#migrate-progress", ProgressBar).update(total=100, progress=0)
+            self.status(f"Migration failed: {failed.message}", error=True)
+        self.notify(
+            failed.message,
+            title="Migration failed",
+            severity=failed.severity.value,
+            markup=False,
+        )
+
     def _abort(self) -> None:
-        self._facade(self.uri).abort_job(self.uuid)
-
-    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        worker, state = event.worker, event.state
-        if worker.group == "migrate" and state in (WorkerState.SUCCESS, WorkerState.ERROR):
-            self.running = False
-            self.query_one("#abort", Button).disabled = True
-            self.query_one("#start", Button).disabled = False
-            bar = self.query_one("#migrate-progress", ProgressBar)
-            if state is WorkerState.SUCCESS:
-                bar.update(total=100, progress=100)
-                self.status(plain(str(worker.result), style="bold green", multiline=True))
-                self.notify(str(worker.result), title="Migrated", markup=False)
-            else:
-                bar.update(total=100, progress=0)
-                message = error_message(worker.error) if worker.error else "failed"
-                self.status(f"Migration failed: {message}", error=True)
-                self.notify(message, title="Migration failed", severity="error", markup=False)
-        elif worker.group == "migrate-abort" and state is WorkerState.ERROR:
-            message = error_message(worker.error) if worker.error else "failed"
-            self.notify(message, title="Abort failed", severity="error", markup=False)
+        uuid = self.uuid
+        host_job(
+            self.app,
+            self.uri,
+            "Abort",
+            lambda f: f.abort_job(uuid),
+            mutating=False,
+        )
 
     # ------------------------------------------------------------------ buttons
     def on_button_pressed(self, event: Button.Pressed) -> None:

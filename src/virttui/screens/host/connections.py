@@ -29,6 +29,7 @@ from virttui.core.settings.config import (
     load_config,
 )
 from virttui.screens.common.confirm import ConfirmScreen
+from virttui.screens.common.jobs import start_job
 from virttui.screens.common.services import AppServices, services
 from virttui.screens.host.add_host import AddHostScreen, NewHost
 from virttui.widgets.common.plain import append_plain, plain
@@ -272,7 +273,7 @@ class ConnectionsScreen(Screen[None]):
             return
         host = services(self).hosts.get(line.uri)
         if host is not None and host.state is not ConnState.STOPPED:
-            self.run_worker(lambda: host.stop(2.0), thread=True, group="host-stop")
+            start_job(self.app, lambda _ctx: host.stop(2.0), group="host-stop")
             self.notify(f"Disconnecting {line.label}", markup=False)
         else:
             self._connect(line.uri, line.label if line.label != line.uri else "")

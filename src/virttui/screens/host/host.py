@@ -9,9 +9,8 @@ are not markup, and their control characters are shown as escapes.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -19,12 +18,12 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Footer, Static
-from textual.worker import Worker, WorkerState
 
 from virttui.core.facade.host import HostFacade
-from virttui.core.host.libvirt_runtime import error_message
 from virttui.core.host.probe import HostReport
 from virttui.core.host.probe.present import Row, Section, build_sections
+from virttui.core.jobs import Job, JobFailed
+from virttui.screens.common.jobs import start_job
 from virttui.widgets.common.plain import plain
 
 
@@ -71,6 +70,7 @@ class HostScreen(Screen[None]):
         self.host = host
         self.root = root
         self.report: HostReport | None = None
+        self._report_job: Job[HostReport] | None = None
 
     def compose(self) -> ComposeResult:
         yield Static(plain(f"Host {self.host.uri}"), id="host-title")
@@ -82,10 +82,19 @@ class HostScreen(Screen[None]):
         self.query_one("#host-body", VerticalScroll).focus()
         self.load_report()
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="host-report")
     def load_report(self) -> None:
-        report = self.host.host_report(root=self.root)
-        self.post_message(HostReportReady(report))
+        """Probe the host in a job; a newer probe replaces a running one."""
+        host, root = self.host, self.root
+        if self._report_job is not None:
+            self._report_job.cancel()
+        self._report_job = start_job(
+            self,
+            lambda _ctx: host.host_report(root=root),
+            on_done=lambda m: self.post_message(HostReportReady(m.result)),
+            on_failed=self._report_failed,
+            cancel_on_close=True,
+            group="host-report",
+        )
 
     @on(HostReportReady)
     async def show_report(self, message: HostReportReady) -> None:
@@ -104,15 +113,15 @@ class HostScreen(Screen[None]):
         self.query_one("#host-title", Static).update(title)
         self.query_one("#host-status", Static).display = False
 
-    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        if event.worker.group != "host-report" or event.state is not WorkerState.ERROR:
-            return
-        error: Any = event.worker.error
-        message = error_message(error) if error is not None else "unknown error"
+    def _report_failed(self, failed: JobFailed) -> None:
+        if failed.cancelled:
+            return  # replaced by a newer probe
         status = self.query_one("#host-status", Static)
-        status.update(plain(f"cannot probe {self.host.uri}: {message}"))
+        status.update(plain(f"cannot probe {self.host.uri}: {failed.message}"))
         status.display = True
-        self.notify(message, title="Host report failed", severity="error", markup=False)
+        self.notify(
+            failed.message, title="Host report failed", severity=failed.severity.value, markup=False
+        )
 
     def action_refresh_report(self) -> None:
         status = self.query_one("#host-status", Static)
