@@ -549,17 +549,19 @@ async def test_a_change_refused_live_is_reported_as_a_warning() -> None:
     """The severity comes from where libvirt refused the live part (the job notes it), so an
     edit that landed only in the config is a warning, a full success is information."""
     from virttui.core.domain.action_result import AFFECT_LIVE, apply_live_else_config
+    from virttui.core.facade.host import HostFacade
     from virttui.screens.common.ui_jobs import apply_and_report
 
-    def edit_job(refuse_live: bool) -> Callable[[libvirt.virDomain], list[str]]:
-        def job(dom: libvirt.virDomain) -> list[str]:
+    def edit_job(refuse_live: bool) -> Callable[[HostFacade], list[str]]:
+        def edit(dom: libvirt.virDomain) -> list[str]:
             def set_it(flags: int) -> None:
                 if flags & AFFECT_LIVE and refuse_live:
                     raise libvirt.libvirtError("cannot change this while running")
 
             return ["thing " + apply_live_else_config(dom, "set", set_it).describe()]
 
-        return job
+        # An edit of the facade's kind, reaching the domain the way its methods do.
+        return lambda f: f.host.call(lambda conn: edit(conn.lookupByUUIDString(UUID)))
 
     async with make_app().run_test(size=(80, 24)) as pilot:
         app = await ready(pilot)
