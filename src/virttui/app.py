@@ -6,7 +6,6 @@ import gc
 import sys
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING
 
@@ -26,6 +25,7 @@ from virttui.core.domain.lifecycle import LIFECYCLE, action_allowed
 from virttui.core.domain.shutdown_watch import DEFAULT_GRACE
 from virttui.core.domain.store import DomainStore
 from virttui.core.host.connection import ConnState, DomainEvent, HostConnection, HostSnapshot
+from virttui.core.host.early import DEMO_LABEL, EarlyHosts, HostSpec, open_host
 from virttui.core.host.libvirt_runtime import error_message
 from virttui.resources import stylesheets
 from virttui.screens.domain.domain_list import DomainsScreen
@@ -37,14 +37,7 @@ if TYPE_CHECKING:
     # none of it is needed for the first paint of the list.
     from virttui.screens.domain.details import DetailsScreen
 
-DEMO_LABEL = "demo host (libvirt test driver)"
-
-
-@dataclass(frozen=True, slots=True)
-class HostSpec:
-    uri: str
-    label: str | None = None
-    demo: bool = False
+__all__ = ["DEMO_LABEL", "HostSpec", "VirtTUIApp"]
 
 
 class HostStateChanged(Message):
@@ -102,7 +95,10 @@ class VirtTUIApp(App[None]):
         ascii_glyphs: bool | None = None,
         config_problems: Iterable[str] = (),
         shutdown_grace: float = DEFAULT_GRACE,
+        early: EarlyHosts | None = None,
     ) -> None:
+        """`early`: connections the entry point started before importing the UI (the same
+        hosts); the app takes them over instead of opening its own."""
         super().__init__()
         self.config_problems = list(config_problems)
         self.host_specs = list(hosts)
@@ -115,6 +111,8 @@ class VirtTUIApp(App[None]):
         self.hosts: dict[str, HostConnection] = {}
         self._listener = _Listener(self)
         self._fallback_done = False
+        self._early = early
+        self._early_states: list[HostStateChanged] = []
         self._gc_frozen = False
         self.terminal_gone: str | None = None  # why the terminal went away, once it has
         self.theme = "textual-dark"
@@ -132,15 +130,41 @@ class VirtTUIApp(App[None]):
     # ------------------------------------------------------------------ start-up
     def on_mount(self) -> None:
         for spec in self.host_specs:
-            label = DEMO_LABEL if spec.demo else (spec.label or spec.uri)
-            self.store.add_host(spec.uri, label, readonly=self.readonly)
+            self.store.add_host(spec.uri, spec.shown_label, readonly=self.readonly)
+        self._take_early_hosts()
         self.push_screen(DomainsScreen())
         for problem in self.config_problems:
             self.notify(problem, title="Config file problem", severity="error", markup=False)
         # Paint first, then connect: the first stats round trip never delays the first frame.
         self.call_after_refresh(self._start_hosts)
 
+    def _take_early_hosts(self) -> None:
+        """Connections started before the UI: their first rows are in the store before the list
+        is composed, so the first frame shows them. Their state is told to the handlers (the
+        demo fallback, the not-responding warning) once the list is there, in `_start_hosts`."""
+        if self._early is None:
+            return
+        wanted = {spec.uri for spec in self.host_specs}
+        for taken in self._early.take():
+            host = taken.host
+            if host.uri not in wanted or host.readonly != self.readonly:
+                self.run_worker(lambda h=host: h.stop(2.0), thread=True, group="host-stop")
+                continue
+            self.hosts[host.uri] = host
+            if host.refresh != self.refresh_seconds:
+                host.set_refresh(self.refresh_seconds)
+            if taken.state in (ConnState.CONNECTING, ConnState.CONNECTED):
+                self.store.set_host_state(host.uri, taken.state.value, taken.error)
+            self._early_states.append(HostStateChanged(host.uri, taken.state, taken.error, host))
+            if taken.snapshot is not None:
+                self.on_host_sampled(HostSampled(host.uri, taken.snapshot))
+
     def _start_hosts(self) -> None:
+        states, self._early_states = self._early_states, []
+        for message in states:
+            self.on_host_state_changed(message)
+        if self._early is not None:
+            self._early.attach(self._listener)  # what came since `take` first, then live
         for spec in self.host_specs:
             self.start_host(spec)
 
@@ -148,15 +172,9 @@ class VirtTUIApp(App[None]):
         existing = self.hosts.get(spec.uri)
         if existing is not None:
             return existing
-        label = DEMO_LABEL if spec.demo else (spec.label or spec.uri)
-        self.store.add_host(spec.uri, label, readonly=self.readonly)
-        host = HostConnection(
-            spec.uri,
-            readonly=self.readonly,
-            refresh=self.refresh_seconds,
-            listener=self._listener,
-            label=label,
-            on_connect=_demo_extras if spec.demo else None,
+        self.store.add_host(spec.uri, spec.shown_label, readonly=self.readonly)
+        host = open_host(
+            spec, readonly=self.readonly, refresh=self.refresh_seconds, listener=self._listener
         )
         self.hosts[spec.uri] = host
         host.start()
@@ -569,9 +587,3 @@ class VirtTUIApp(App[None]):
                 )
             yield SystemCommand("Details: search the XML", "Find text", screen.action_search)
             yield SystemCommand("Details: reload", "Read the domain again", screen.action_reload)
-
-
-def _demo_extras(conn: object) -> None:
-    from virttui.demo import apply_demo_extras
-
-    apply_demo_extras(conn)

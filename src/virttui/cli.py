@@ -1,16 +1,25 @@
-"""Command line entry point. Imports stay lazy: `--version` and argument errors never load Textual."""
+"""Command line entry point. Imports stay lazy: `--version` and argument errors never load Textual.
+
+Start-up overlaps the two slow parts: `main` starts the hosts' connections (core only: libvirt and
+threads) before it imports Textual and the app, so the daemon opens the connection and answers the
+first stats call while the UI is imported and composed; the app takes the started connections over
+(see core/host/early.py) and shows the rows on its first frame when they are already there.
+"""
 
 from __future__ import annotations
 
 import argparse
 import os
 import sys
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from virttui import __version__
 
 if TYPE_CHECKING:
     from virttui.app import VirtTUIApp
+    from virttui.core.host.early import EarlyHosts, HostSpec
+    from virttui.core.settings.config import LoadedConfig
 
 DEFAULT_URI = "qemu:///system"
 
@@ -60,8 +69,16 @@ def main(argv: list[str] | None = None) -> int:
         from virttui.check import main as check_main
 
         return check_main(args_list[1:])
-    app = build_app(args_list)
-    app.run()
+    plan = plan_start(args_list)
+    from virttui.core.host.early import EarlyHosts
+
+    # Before Textual is imported: connecting overlaps importing and composing the UI.
+    early = EarlyHosts.start(plan.hosts, readonly=plan.args.readonly, refresh=plan.args.refresh)
+    try:
+        app = build_app(args_list, plan=plan, early=early)
+        app.run()
+    finally:
+        early.close()  # only the connections the app never took (it stops its own)
     if app.terminal_gone is not None:
         from virttui.core.common.terminal_watch import detach_from_terminal
 
@@ -69,8 +86,18 @@ def main(argv: list[str] | None = None) -> int:
     return app.return_code or 0
 
 
-def build_app(args_list: list[str]) -> VirtTUIApp:
-    """The app `virttui ARGS` runs: hosts and settings from the command line and the config."""
+@dataclass(frozen=True, slots=True)
+class StartPlan:
+    """What `virttui ARGS` opens, worked out without Textual: the parsed arguments, the config
+    and the hosts to connect to."""
+
+    args: argparse.Namespace
+    loaded: LoadedConfig
+    hosts: list[HostSpec]
+
+
+def plan_start(args_list: list[str]) -> StartPlan:
+    """Parse the arguments (usage errors exit here) and read the config: core only."""
     args = build_parser().parse_args(args_list)
     if args.refresh <= 0:
         build_parser().error("--refresh must be positive")
@@ -79,7 +106,7 @@ def build_app(args_list: list[str]) -> VirtTUIApp:
     if any(uri_has_password(uri) for uri in args.connect):
         build_parser().error(f"--connect: a URI cannot hold a password; {PASSWORD_HINT}")
 
-    from virttui.app import HostSpec, VirtTUIApp
+    from virttui.core.host.early import HostSpec
     from virttui.core.host.host_config import startup_hosts
     from virttui.core.settings.config import load_config
 
@@ -91,6 +118,19 @@ def build_app(args_list: list[str]) -> VirtTUIApp:
         from virttui.demo import demo_uri
 
         specs.append(HostSpec(demo_uri(), demo=True))
+    return StartPlan(args, loaded, specs)
+
+
+def build_app(
+    args_list: list[str], *, plan: StartPlan | None = None, early: EarlyHosts | None = None
+) -> VirtTUIApp:
+    """The app `virttui ARGS` runs: hosts and settings from the command line and the config.
+    `plan`: already worked out from the same arguments; `early`: its hosts, already started."""
+    if plan is None:
+        plan = plan_start(args_list)
+    args, loaded, specs = plan.args, plan.loaded, plan.hosts
+    from virttui.app import VirtTUIApp
+
     app = VirtTUIApp(
         specs,
         readonly=args.readonly,
@@ -99,5 +139,6 @@ def build_app(args_list: list[str]) -> VirtTUIApp:
         ascii_glyphs=args.ascii,
         config_problems=[str(p) for p in loaded.problems],
         shutdown_grace=loaded.config.settings.shutdown_grace,
+        early=early,
     )
     return app

@@ -1,0 +1,177 @@
+"""Hosts opened before the UI exists: start-up overlaps connecting with importing Textual.
+
+`virttui` spends a few hundred ms importing Textual and composing its screen before the first
+frame; the daemon spends about as long (on a big host, longer) opening the connection and
+answering the first stats call. The entry point therefore starts the hosts' connections first
+(`EarlyHosts.start`, core only: libvirt and threads, no Textual), then imports and builds the app,
+which takes them over in two steps:
+
+1. `take()` while it mounts, before the list is composed: the connections with their state and
+   first snapshot if one has arrived meanwhile, so the first frame shows the rows;
+2. `attach(listener)` once that frame is painted: everything that happened since `take()` (state
+   changes in order, the newest snapshot) goes to the app's listener, and so does everything after.
+
+Until `attach`, the pollers' reports are kept here (the newest snapshot per host, every state
+change); domain events are dropped (the app has no shutdown requests to watch yet, and every event
+causes a re-poll whose snapshot is kept). Thread-safe: pollers report from their own threads.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import libvirt
+
+from virttui.core.host.connection import (
+    ConnState,
+    DomainEvent,
+    HostConnection,
+    HostListener,
+    HostSnapshot,
+)
+
+DEMO_LABEL = "demo host (libvirt test driver)"
+
+
+@dataclass(frozen=True, slots=True)
+class HostSpec:
+    """A host to open: its URI, the label the list shows, whether it is the bundled demo."""
+
+    uri: str
+    label: str | None = None
+    demo: bool = False
+
+    @property
+    def shown_label(self) -> str:
+        return DEMO_LABEL if self.demo else (self.label or self.uri)
+
+
+def _demo_extras(conn: libvirt.virConnect) -> None:
+    from virttui.demo import apply_demo_extras
+
+    apply_demo_extras(conn)
+
+
+def open_host(
+    spec: HostSpec, *, readonly: bool, refresh: float, listener: HostListener | None
+) -> HostConnection:
+    """The (not yet started) connection of `spec`, as the app and the early start make it."""
+    return HostConnection(
+        spec.uri,
+        readonly=readonly,
+        refresh=refresh,
+        listener=listener,
+        label=spec.shown_label,
+        on_connect=_demo_extras if spec.demo else None,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class TakenHost:
+    """A started connection as `take()` hands it over: its state then and its newest snapshot."""
+
+    host: HostConnection
+    state: ConnState
+    error: str | None
+    snapshot: HostSnapshot | None
+
+
+class EarlyHosts:
+    """Connections started before the app; a `HostListener` that keeps their reports until the
+    app attaches its own."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._hosts: dict[str, HostConnection] = {}
+        # Reports kept in the order they came: (host, (state, error)) or (host, snapshot); only
+        # the newest snapshot of a host is kept.
+        self._kept: list[tuple[HostConnection, tuple[ConnState, str | None] | HostSnapshot]] = []
+        self._target: HostListener | None = None
+        self._taken = False
+
+    @classmethod
+    def start(cls, specs: Iterable[HostSpec], *, readonly: bool, refresh: float) -> EarlyHosts:
+        """Start connecting to every host of `specs` (each URI once) in the background."""
+        early = cls()
+        for spec in specs:
+            if spec.uri in early._hosts:
+                continue
+            host = open_host(spec, readonly=readonly, refresh=refresh, listener=early)
+            early._hosts[spec.uri] = host
+            host.start()
+        return early
+
+    @property
+    def hosts(self) -> dict[str, HostConnection]:
+        return dict(self._hosts)
+
+    def sampled(self) -> set[str]:
+        """URIs whose snapshot is kept for `take()` (none once taken)."""
+        with self._lock:
+            return {h.uri for h, r in self._kept if isinstance(r, HostSnapshot)}
+
+    # ------------------------------------------------------------------ HostListener
+    def host_state_changed(self, host: HostConnection, state: ConnState, error: str | None) -> None:
+        with self._lock:
+            if self._target is not None:
+                self._target.host_state_changed(host, state, error)
+            else:
+                self._kept.append((host, (state, error)))
+
+    def host_sampled(self, host: HostConnection, snapshot: HostSnapshot) -> None:
+        with self._lock:
+            if self._target is not None:
+                self._target.host_sampled(host, snapshot)
+            else:
+                self._kept = [
+                    (h, r) for h, r in self._kept if h is not host or isinstance(r, tuple)
+                ]
+                self._kept.append((host, snapshot))
+
+    def host_event(self, host: HostConnection, event: DomainEvent) -> None:
+        with self._lock:
+            target = self._target
+            if target is not None:
+                target.host_event(host, event)
+
+    # ------------------------------------------------------------------ hand-over
+    def take(self) -> list[TakenHost]:
+        """The connections, each with its current state and newest snapshot (None if none has
+        come yet). What was reported up to now counts as delivered; later reports wait for
+        `attach`. Only once: the connections belong to the caller from now on."""
+        with self._lock:
+            if self._taken:
+                return []
+            self._taken = True
+            snapshots = {h.uri: r for h, r in self._kept if isinstance(r, HostSnapshot)}
+            self._kept.clear()
+            return [
+                TakenHost(host, host.state, host.last_error, snapshots.get(uri))
+                for uri, host in self._hosts.items()
+            ]
+
+    def attach(self, listener: HostListener) -> None:
+        """From now on every report goes to `listener`; the ones kept since `take()` go first, in
+        the order they came (each host's newest snapshot only)."""
+        with self._lock:
+            if self._target is not None:
+                return
+            for host, report in self._kept:
+                if isinstance(report, HostSnapshot):
+                    listener.host_sampled(host, report)
+                else:
+                    listener.host_state_changed(host, *report)
+            self._kept.clear()
+            self._target = listener
+
+    def close(self, timeout: float = 0.5) -> None:
+        """Stop the connections nobody took (the app never started); taken ones are the app's."""
+        with self._lock:
+            if self._taken:
+                return
+            self._taken = True
+            hosts = list(self._hosts.values())
+        for host in hosts:
+            host.stop(timeout)

@@ -1,0 +1,136 @@
+"""Hosts started before the UI (core/host/early.py): what `take` hands over, what `attach` replays."""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from virttui.core.host.connection import ConnState, DomainEvent, HostSnapshot
+from virttui.core.host.early import DEMO_LABEL, EarlyHosts, HostSpec
+
+
+@dataclass
+class FakeHost:
+    uri: str
+    state: ConnState = ConnState.CONNECTING
+    last_error: str | None = None
+    stopped: bool = False
+
+    def stop(self, timeout: float = 2.0) -> None:
+        self.stopped = True
+
+
+@dataclass
+class Recorder:
+    seen: list[tuple[str, str, object]] = field(default_factory=list)
+
+    def host_state_changed(self, host: Any, state: ConnState, error: str | None) -> None:
+        self.seen.append(("state", host.uri, state))
+
+    def host_sampled(self, host: Any, snapshot: HostSnapshot) -> None:
+        self.seen.append(("sample", host.uri, snapshot.taken_at))
+
+    def host_event(self, host: Any, event: DomainEvent) -> None:
+        self.seen.append(("event", host.uri, event.kind))
+
+
+def fake(uri: str) -> Any:
+    """A stand-in for a HostConnection: what EarlyHosts reads of one."""
+    return FakeHost(uri)
+
+
+def snap(uri: str, at: float) -> HostSnapshot:
+    return HostSnapshot(uri, at, 4, (), 0.01)
+
+
+def early_with(*hosts: Any) -> EarlyHosts:
+    early = EarlyHosts()
+    early._hosts = {h.uri: h for h in hosts}
+    return early
+
+
+def test_spec_labels() -> None:
+    assert HostSpec("qemu:///system").shown_label == "qemu:///system"
+    assert HostSpec("qemu:///system", "lab").shown_label == "lab"
+    assert HostSpec("test:///x", "ignored", demo=True).shown_label == DEMO_LABEL
+
+
+def test_take_hands_over_state_and_newest_snapshot() -> None:
+    a, b = fake("a"), fake("b")
+    early = early_with(a, b)
+    early.host_state_changed(a, ConnState.CONNECTING, None)
+    a.state = ConnState.CONNECTED
+    early.host_state_changed(a, ConnState.CONNECTED, None)
+    early.host_sampled(a, snap("a", 1.0))
+    early.host_sampled(a, snap("a", 2.0))
+    b.state, b.last_error = ConnState.DISCONNECTED, "no daemon"
+    assert early.sampled() == {"a"}
+    taken = {t.host.uri: t for t in early.take()}
+    assert taken["a"].state is ConnState.CONNECTED and taken["a"].snapshot is not None
+    assert taken["a"].snapshot.taken_at == 2.0
+    assert taken["b"].state is ConnState.DISCONNECTED and taken["b"].error == "no daemon"
+    assert taken["b"].snapshot is None
+    assert early.take() == []  # only once
+    assert early.sampled() == set()
+    # What came before `take` counts as delivered: attach replays nothing of it.
+    rec = Recorder()
+    early.attach(rec)
+    assert rec.seen == []
+
+
+def test_attach_replays_what_came_after_take_in_order_then_forwards() -> None:
+    a, b = fake("a"), fake("b")
+    early = early_with(a, b)
+    early.take()
+    early.host_sampled(a, snap("a", 1.0))
+    early.host_state_changed(b, ConnState.DISCONNECTED, "gone")
+    early.host_state_changed(a, ConnState.NOT_RESPONDING, "slow")
+    early.host_sampled(a, snap("a", 3.0))  # replaces the first
+    event = DomainEvent("a", "u", "n", "reboot", 0, 0)
+    early.host_event(a, event)  # no app to watch it yet: dropped
+    rec = Recorder()
+    early.attach(rec)
+    assert rec.seen == [
+        ("state", "b", ConnState.DISCONNECTED),
+        ("state", "a", ConnState.NOT_RESPONDING),
+        ("sample", "a", 3.0),
+    ]
+    early.host_sampled(b, snap("b", 4.0))
+    early.host_event(a, event)
+    assert rec.seen[3:] == [("sample", "b", 4.0), ("event", "a", "reboot")]
+
+
+def test_close_stops_only_hosts_nobody_took() -> None:
+    a = fake("a")
+    early = early_with(a)
+    early.take()
+    early.close()
+    assert not a.stopped  # the app's now
+    b = fake("b")
+    early = early_with(b)
+    early.close()
+    assert b.stopped
+    assert early.take() == []  # closed: nothing left to take
+
+
+def test_start_connects_in_the_background_and_keeps_the_first_snapshot() -> None:
+    early = EarlyHosts.start(
+        [HostSpec("test:///default"), HostSpec("test:///default", "again")],
+        readonly=True,
+        refresh=30.0,
+    )
+    try:
+        assert list(early.hosts) == ["test:///default"]  # each URI once
+        host = early.hosts["test:///default"]
+        assert host.readonly and host.refresh == 30.0
+        deadline = time.monotonic() + 20
+        while not early.sampled() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        (taken,) = early.take()
+        assert taken.state is ConnState.CONNECTED
+        assert taken.snapshot is not None and {r.name for r in taken.snapshot.rows} == {"test"}
+    finally:
+        host.stop(2.0)
+    assert not any(t.name.startswith("virttui-host test:") for t in threading.enumerate())
