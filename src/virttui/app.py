@@ -140,16 +140,16 @@ class VirtTUIApp(App[None]):
 
     def _take_early_hosts(self) -> None:
         """Connections started before the UI: their first rows are in the store before the list
-        is composed, so the first frame shows them. Their state is told to the handlers (the
-        demo fallback, the not-responding warning) once the list is there, in `_start_hosts`."""
+        is composed, so the first frame shows them; later snapshots come as messages at once.
+        Their state is told to the handlers (the demo fallback, the not-responding warning) once
+        the list is there, in `_start_hosts`."""
         if self._early is None:
             return
         wanted = {spec.uri for spec in self.host_specs}
-        for taken in self._early.take():
+        for taken in self._early.take(
+            self._listener, lambda h: h.uri in wanted and h.readonly == self.readonly
+        ):
             host = taken.host
-            if host.uri not in wanted or host.readonly != self.readonly:
-                self.run_worker(lambda h=host: h.stop(2.0), thread=True, group="host-stop")
-                continue
             self.hosts[host.uri] = host
             if host.refresh != self.refresh_seconds:
                 host.set_refresh(self.refresh_seconds)
@@ -164,7 +164,7 @@ class VirtTUIApp(App[None]):
         for message in states:
             self.on_host_state_changed(message)
         if self._early is not None:
-            self._early.attach(self._listener)  # what came since `take` first, then live
+            self._early.deliver_states()  # what came since `take` first, then live
         for spec in self.host_specs:
             self.start_host(spec)
 

@@ -9,6 +9,7 @@ first stats call while the UI is imported and composed; the app takes the starte
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import sys
 from dataclasses import dataclass
@@ -76,6 +77,10 @@ def main(argv: list[str] | None = None) -> int:
     early = EarlyHosts.start(plan.hosts, readonly=plan.args.readonly, refresh=plan.args.refresh)
     try:
         app = build_app(args_list, plan=plan, early=early)
+        # Textual and the app are imported and live for the whole session: keep them out of the
+        # cyclic GC's full collections, one of which otherwise lands in the first frames (about
+        # 50 ms, more on a busy machine; it holds the GIL the poller needs as well).
+        gc.freeze()
         app.run()
     finally:
         early.close()  # only the connections the app never took (it stops its own)

@@ -65,54 +65,73 @@ def test_take_hands_over_state_and_newest_snapshot() -> None:
     early.host_state_changed(a, ConnState.CONNECTED, None)
     early.host_sampled(a, snap("a", 1.0))
     early.host_sampled(a, snap("a", 2.0))
+    early.host_event(a, DomainEvent("a", "u", "n", "reboot", 0, 0))  # nobody to watch it: dropped
     b.state, b.last_error = ConnState.DISCONNECTED, "no daemon"
     assert early.sampled() == {"a"}
-    taken = {t.host.uri: t for t in early.take()}
+    rec = Recorder()
+    taken = {t.host.uri: t for t in early.take(rec)}
     assert taken["a"].state is ConnState.CONNECTED and taken["a"].snapshot is not None
     assert taken["a"].snapshot.taken_at == 2.0
     assert taken["b"].state is ConnState.DISCONNECTED and taken["b"].error == "no daemon"
     assert taken["b"].snapshot is None
-    assert early.take() == []  # only once
+    assert early.take(Recorder()) == []  # only once
     assert early.sampled() == set()
-    # What came before `take` counts as delivered: attach replays nothing of it.
-    rec = Recorder()
-    early.attach(rec)
+    # What came before `take` counts as delivered: nothing of it is passed on.
+    early.deliver_states()
     assert rec.seen == []
 
 
-def test_attach_replays_what_came_after_take_in_order_then_forwards() -> None:
+def test_after_take_samples_flow_and_states_wait_for_deliver_states() -> None:
     a, b = fake("a"), fake("b")
     early = early_with(a, b)
-    early.take()
+    rec = Recorder()
+    early.take(rec)
     early.host_sampled(a, snap("a", 1.0))
     early.host_state_changed(b, ConnState.DISCONNECTED, "gone")
     early.host_state_changed(a, ConnState.NOT_RESPONDING, "slow")
-    early.host_sampled(a, snap("a", 3.0))  # replaces the first
-    event = DomainEvent("a", "u", "n", "reboot", 0, 0)
-    early.host_event(a, event)  # no app to watch it yet: dropped
-    rec = Recorder()
-    early.attach(rec)
-    assert rec.seen == [
+    early.host_event(a, DomainEvent("a", "u", "n", "reboot", 0, 0))
+    assert rec.seen == [("sample", "a", 1.0), ("event", "a", "reboot")]
+    early.deliver_states()
+    assert rec.seen[2:] == [
         ("state", "b", ConnState.DISCONNECTED),
         ("state", "a", ConnState.NOT_RESPONDING),
-        ("sample", "a", 3.0),
     ]
+    early.host_state_changed(b, ConnState.CONNECTING, None)
     early.host_sampled(b, snap("b", 4.0))
-    early.host_event(a, event)
-    assert rec.seen[3:] == [("sample", "b", 4.0), ("event", "a", "reboot")]
+    assert rec.seen[4:] == [("state", "b", ConnState.CONNECTING), ("sample", "b", 4.0)]
+    early.deliver_states()  # once
+    assert len(rec.seen) == 6
+
+
+def test_take_stops_unwanted_hosts_and_never_reports_them() -> None:
+    a, b = fake("a"), fake("b")
+    early = early_with(a, b)
+    rec = Recorder()
+    (taken,) = early.take(rec, lambda h: h.uri == "a")
+    assert taken.host is a
+    deadline = time.monotonic() + 5
+    while not b.stopped and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert b.stopped and not a.stopped
+    assert list(early.hosts) == ["a"]
+    early.deliver_states()
+    early.host_sampled(b, snap("b", 1.0))
+    early.host_state_changed(b, ConnState.STOPPED, None)
+    early.host_event(b, DomainEvent("b", "u", "n", "reboot", 0, 0))
+    assert rec.seen == []
 
 
 def test_close_stops_only_hosts_nobody_took() -> None:
     a = fake("a")
     early = early_with(a)
-    early.take()
+    early.take(Recorder())
     early.close()
     assert not a.stopped  # the app's now
     b = fake("b")
     early = early_with(b)
     early.close()
     assert b.stopped
-    assert early.take() == []  # closed: nothing left to take
+    assert early.take(Recorder()) == []  # closed: nothing left to take
 
 
 def test_start_connects_in_the_background_and_keeps_the_first_snapshot() -> None:
@@ -128,7 +147,7 @@ def test_start_connects_in_the_background_and_keeps_the_first_snapshot() -> None
         deadline = time.monotonic() + 20
         while not early.sampled() and time.monotonic() < deadline:
             time.sleep(0.02)
-        (taken,) = early.take()
+        (taken,) = early.take(Recorder())
         assert taken.state is ConnState.CONNECTED
         assert taken.snapshot is not None and {r.name for r in taken.snapshot.rows} == {"test"}
     finally:

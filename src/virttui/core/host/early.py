@@ -6,20 +6,22 @@ answering the first stats call. The entry point therefore starts the hosts' conn
 (`EarlyHosts.start`, core only: libvirt and threads, no Textual), then imports and builds the app,
 which takes them over in two steps:
 
-1. `take()` while it mounts, before the list is composed: the connections with their state and
-   first snapshot if one has arrived meanwhile, so the first frame shows the rows;
-2. `attach(listener)` once that frame is painted: everything that happened since `take()` (state
-   changes in order, the newest snapshot) goes to the app's listener, and so does everything after.
+1. `take(listener)` while it mounts, before the list is composed: the connections with their state
+   and newest snapshot if one has come, so the first frame shows the rows. From then on snapshots
+   and domain events go to `listener` as they come;
+2. `deliver_states()` once the list is painted: the state changes that came since `take` go to
+   the listener in order, and every later one as it comes (the handlers of a disconnected or stuck
+   host, such as the demo fallback's banner, need the list on screen).
 
-Until `attach`, the pollers' reports are kept here (the newest snapshot per host, every state
-change); domain events are dropped (the app has no shutdown requests to watch yet, and every event
+Before `take`, the pollers' reports are kept here (every state change, the newest snapshot of each
+host); domain events are dropped (the app has no shutdown request to watch yet, and every event
 causes a re-poll whose snapshot is kept). Thread-safe: pollers report from their own threads.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import libvirt
@@ -79,8 +81,8 @@ class TakenHost:
 
 
 class EarlyHosts:
-    """Connections started before the app; a `HostListener` that keeps their reports until the
-    app attaches its own."""
+    """Connections started before the app; the `HostListener` they report to, which keeps or
+    passes on their reports (see the module's docstring)."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -88,7 +90,8 @@ class EarlyHosts:
         # Reports kept in the order they came: (host, (state, error)) or (host, snapshot); only
         # the newest snapshot of a host is kept.
         self._kept: list[tuple[HostConnection, tuple[ConnState, str | None] | HostSnapshot]] = []
-        self._target: HostListener | None = None
+        self._target: HostListener | None = None  # set by take()
+        self._states_open = False  # deliver_states() was called
         self._taken = False
 
     @classmethod
@@ -115,13 +118,17 @@ class EarlyHosts:
     # ------------------------------------------------------------------ HostListener
     def host_state_changed(self, host: HostConnection, state: ConnState, error: str | None) -> None:
         with self._lock:
-            if self._target is not None:
+            if self._hosts.get(host.uri) is not host:
+                return  # not taken: stopped
+            if self._target is not None and self._states_open:
                 self._target.host_state_changed(host, state, error)
             else:
                 self._kept.append((host, (state, error)))
 
     def host_sampled(self, host: HostConnection, snapshot: HostSnapshot) -> None:
         with self._lock:
+            if self._hosts.get(host.uri) is not host:
+                return  # not taken: stopped
             if self._target is not None:
                 self._target.host_sampled(host, snapshot)
             else:
@@ -133,38 +140,50 @@ class EarlyHosts:
     def host_event(self, host: HostConnection, event: DomainEvent) -> None:
         with self._lock:
             target = self._target
-            if target is not None:
+            if target is not None and self._hosts.get(host.uri) is host:
                 target.host_event(host, event)
 
     # ------------------------------------------------------------------ hand-over
-    def take(self) -> list[TakenHost]:
-        """The connections, each with its current state and newest snapshot (None if none has
-        come yet). What was reported up to now counts as delivered; later reports wait for
-        `attach`. Only once: the connections belong to the caller from now on."""
+    def take(
+        self, listener: HostListener, wanted: Callable[[HostConnection], bool] = lambda h: True
+    ) -> list[TakenHost]:
+        """The `wanted` connections, each with its current state and newest snapshot (None if
+        none has come yet); what was reported up to now counts as delivered. From now on their
+        snapshots and events go to `listener` at once; state changes wait for `deliver_states`.
+        The others are stopped (in the background) and never reported. Only once: the
+        connections belong to the caller from now on."""
         with self._lock:
             if self._taken:
                 return []
             self._taken = True
+            unwanted = [h for h in self._hosts.values() if not wanted(h)]
+            for host in unwanted:
+                del self._hosts[host.uri]
+            self._target = listener
             snapshots = {h.uri: r for h, r in self._kept if isinstance(r, HostSnapshot)}
             self._kept.clear()
-            return [
+            taken = [
                 TakenHost(host, host.state, host.last_error, snapshots.get(uri))
                 for uri, host in self._hosts.items()
             ]
+        for host in unwanted:
+            threading.Thread(
+                target=host.stop, name=f"virttui-close {host.uri}", daemon=True
+            ).start()
+        return taken
 
-    def attach(self, listener: HostListener) -> None:
-        """From now on every report goes to `listener`; the ones kept since `take()` go first, in
-        the order they came (each host's newest snapshot only)."""
+    def deliver_states(self) -> None:
+        """The state changes kept since `take` go to its listener, in the order they came, and
+        every later one as it comes."""
         with self._lock:
-            if self._target is not None:
+            target = self._target
+            if target is None or self._states_open:
                 return
             for host, report in self._kept:
-                if isinstance(report, HostSnapshot):
-                    listener.host_sampled(host, report)
-                else:
-                    listener.host_state_changed(host, *report)
+                if isinstance(report, tuple):
+                    target.host_state_changed(host, *report)
             self._kept.clear()
-            self._target = listener
+            self._states_open = True
 
     def close(self, timeout: float = 0.5) -> None:
         """Stop the connections nobody took (the app never started); taken ones are the app's."""
