@@ -21,6 +21,11 @@ connection of the run before is torn down, which for 1000 domains takes a while)
 pass (the machine is shared; other clients may keep it busy). Runs are interleaved (app, virsh,
 app, virsh, ...) and medians reported; the goal is rows <= 1.2x virsh on both hosts. Each run is a
 fresh process; the OS file cache is warm after the first (as it is for a user).
+
+Before/after on a noisy machine: `VIRTTUI_BENCH_COMPARE_SRC=/path/to/other/src` runs a second app,
+the same console script with that source tree first on PYTHONPATH (e.g. `git archive main src`),
+as one more contender in the same interleaved loop (app, other, virsh, ...), reported as
+`compare` with its own ratio to the same virsh runs.
 """
 
 from __future__ import annotations
@@ -108,8 +113,11 @@ def _virsh_list(uri: str, n_domains: int) -> float:
     return elapsed
 
 
-def _app_once(uri: str, n_domains: int) -> tuple[float, float]:
-    app = PtyApp(virttui_argv(uri), env=bare_env())
+def _app_once(uri: str, n_domains: int, src: str | None = None) -> tuple[float, float]:
+    env = bare_env()
+    if src:
+        env["PYTHONPATH"] = src
+    app = PtyApp(virttui_argv(uri), env=env)
     app.mark_when("painted", header_painted(uri))
     try:
         t0 = app.start()
@@ -120,23 +128,44 @@ def _app_once(uri: str, n_domains: int) -> tuple[float, float]:
     return app.marked.get("painted", t0 + rows) - t0, rows
 
 
-def measure(uri: str, runs: int = RUNS, n_domains: int = N_DOMAINS) -> dict[str, Any]:
-    """Interleaved runs (app, virsh, app, virsh, ...), each from a settled daemon."""
+def measure(
+    uri: str, runs: int = RUNS, n_domains: int = N_DOMAINS, compare_src: str | None = None
+) -> dict[str, Any]:
+    """Interleaved runs (app, [other app,] virsh, app, ...), each from a settled daemon."""
     daemon = _daemon()
     settle(daemon)
     _virsh_list(uri, n_domains)  # warm the binaries and the daemon once; not counted
     virsh: list[float] = []
     painted: list[float] = []
     rows: list[float] = []
+    other_painted: list[float] = []
+    other_rows: list[float] = []
     waited: list[float] = []
     for _ in range(runs):
         waited.append(settle(daemon))
         p, r = _app_once(uri, n_domains)
         painted.append(p)
         rows.append(r)
+        if compare_src:
+            waited.append(settle(daemon))
+            p, r = _app_once(uri, n_domains, compare_src)
+            other_painted.append(p)
+            other_rows.append(r)
         waited.append(settle(daemon))
         virsh.append(_virsh_list(uri, n_domains))
     v, p, r = median(virsh), median(painted), median(rows)
+    compare: dict[str, Any] = {}
+    if compare_src:
+        compare = {
+            "compare": {
+                "src": compare_src,
+                "app_first_rows_ms": summary(other_rows),
+                "app_first_paint_ms": summary(other_painted),
+                "ratio_first_rows_to_virsh": ratio(median(other_rows), v),
+                "ratio_first_rows_to_virsh_best": ratio(median(other_rows), min(virsh)),
+                "ratio_first_paint_to_virsh": ratio(median(other_painted), v),
+            }
+        }
     return {
         "app_first_rows_ms": summary(rows),
         "app_first_paint_ms": summary(painted),
@@ -146,16 +175,18 @@ def measure(uri: str, runs: int = RUNS, n_domains: int = N_DOMAINS) -> dict[str,
         "ratio_first_paint_to_virsh": ratio(p, v),
         "settle_wait_ms": summary(waited),
         "pass": r <= GOAL_RATIO * v,
+        **compare,
     }
 
 
 def run(uri: str, runs: int = RUNS) -> dict[str, Any]:
     """`uri`: the heavy host (the benchmarks' shared one); the light one is made here."""
     log(f"startup: app first rows vs virsh list --all, heavy and light node XML, {runs} runs each")
-    heavy = measure(uri, runs)
+    compare_src = os.environ.get("VIRTTUI_BENCH_COMPARE_SRC") or None
+    heavy = measure(uri, runs, compare_src=compare_src)
     log(f"startup heavy: rows/virsh {heavy['ratio_first_rows_to_virsh']}")
     with light_host() as light_uri:
-        light = measure(light_uri, runs)
+        light = measure(light_uri, runs, compare_src=compare_src)
     log(f"startup light: rows/virsh {light['ratio_first_rows_to_virsh']}")
     return {
         "what": "spawn to the first complete frame listing the 1000 domains (rows; painted = "
