@@ -174,7 +174,11 @@ class VirtTUIApp(App[None]):
             return existing
         self.store.add_host(spec.uri, spec.shown_label, readonly=self.readonly)
         host = open_host(
-            spec, readonly=self.readonly, refresh=self.refresh_seconds, listener=self._listener
+            spec,
+            readonly=self.readonly,
+            refresh=self.refresh_seconds,
+            listener=self._listener,
+            demo_setup=_demo_extras,
         )
         self.hosts[spec.uri] = host
         host.start()
@@ -587,3 +591,9 @@ class VirtTUIApp(App[None]):
                 )
             yield SystemCommand("Details: search the XML", "Find text", screen.action_search)
             yield SystemCommand("Details: reload", "Read the domain again", screen.action_reload)
+
+
+def _demo_extras(conn: object) -> None:
+    from virttui.demo import apply_demo_extras
+
+    apply_demo_extras(conn)

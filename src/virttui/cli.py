@@ -74,7 +74,12 @@ def main(argv: list[str] | None = None) -> int:
     from virttui.core.host.early import EarlyHosts
 
     # Before Textual is imported: connecting overlaps importing and composing the UI.
-    early = EarlyHosts.start(plan.hosts, readonly=plan.args.readonly, refresh=plan.args.refresh)
+    early = EarlyHosts.start(
+        plan.hosts,
+        readonly=plan.args.readonly,
+        refresh=plan.args.refresh,
+        demo_setup=_demo_extras,
+    )
     try:
         app = build_app(args_list, plan=plan, early=early)
         # Textual and the app are imported and live for the whole session: keep them out of the
@@ -147,3 +152,10 @@ def build_app(
         early=early,
     )
     return app
+
+
+def _demo_extras(conn: object) -> None:
+    """The demo host's set-up once connected (imported only when a demo host connects)."""
+    from virttui.demo import apply_demo_extras
+
+    apply_demo_extras(conn)

@@ -50,14 +50,17 @@ class HostSpec:
         return DEMO_LABEL if self.demo else (self.label or self.uri)
 
 
-def _demo_extras(conn: libvirt.virConnect) -> None:
-    from virttui.demo import apply_demo_extras
-
-    apply_demo_extras(conn)
+# What a demo host runs once connected (virttui.demo's extras; core does not import the demo).
+DemoSetup = Callable[[libvirt.virConnect], object]
 
 
 def open_host(
-    spec: HostSpec, *, readonly: bool, refresh: float, listener: HostListener | None
+    spec: HostSpec,
+    *,
+    readonly: bool,
+    refresh: float,
+    listener: HostListener | None,
+    demo_setup: DemoSetup | None = None,
 ) -> HostConnection:
     """The (not yet started) connection of `spec`, as the app and the early start make it."""
     return HostConnection(
@@ -66,7 +69,7 @@ def open_host(
         refresh=refresh,
         listener=listener,
         label=spec.shown_label,
-        on_connect=_demo_extras if spec.demo else None,
+        on_connect=demo_setup if spec.demo else None,
     )
 
 
@@ -95,13 +98,22 @@ class EarlyHosts:
         self._taken = False
 
     @classmethod
-    def start(cls, specs: Iterable[HostSpec], *, readonly: bool, refresh: float) -> EarlyHosts:
+    def start(
+        cls,
+        specs: Iterable[HostSpec],
+        *,
+        readonly: bool,
+        refresh: float,
+        demo_setup: DemoSetup | None = None,
+    ) -> EarlyHosts:
         """Start connecting to every host of `specs` (each URI once) in the background."""
         early = cls()
         for spec in specs:
             if spec.uri in early._hosts:
                 continue
-            host = open_host(spec, readonly=readonly, refresh=refresh, listener=early)
+            host = open_host(
+                spec, readonly=readonly, refresh=refresh, listener=early, demo_setup=demo_setup
+            )
             early._hosts[spec.uri] = host
             host.start()
         return early
