@@ -153,3 +153,27 @@ def test_start_connects_in_the_background_and_keeps_the_first_snapshot() -> None
     finally:
         host.stop(2.0)
     assert not any(t.name.startswith("virttui-host test:") for t in threading.enumerate())
+
+
+def test_demo_setup_runs_on_the_demo_host_only() -> None:
+    called: list[str] = []
+
+    def setup(conn: Any) -> None:
+        called.append(conn.getURI())
+
+    early = EarlyHosts.start(
+        [HostSpec("test:///default", demo=True), HostSpec("test:///default#other")],
+        readonly=False,
+        refresh=30.0,
+        demo_setup=setup,
+    )
+    try:
+        deadline = time.monotonic() + 20
+        while len(early.sampled()) < 2 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert early.sampled() == {"test:///default", "test:///default#other"}
+        assert called == ["test:///default"]
+        assert early.hosts["test:///default"].label == DEMO_LABEL
+    finally:
+        for host in early.hosts.values():
+            host.stop(2.0)
