@@ -77,14 +77,14 @@ def main(argv: list[str] | None = None) -> int:
     early = EarlyHosts.start(
         plan.hosts,
         readonly=plan.args.readonly,
-        refresh=plan.args.refresh,
+        refresh=plan.refresh,
         demo_setup=_demo_extras,
     )
     try:
         app = build_app(args_list, plan=plan, early=early)
         # Textual and the app are imported and live for the whole session: keep them out of the
-        # cyclic GC's full collections, one of which otherwise lands in the first frames (about
-        # 50 ms, more on a busy machine; it holds the GIL the poller needs as well).
+        # cyclic GC's full collections, one of which otherwise lands in the first frames (tens of
+        # ms, over 100 on a busy machine; it holds the GIL the poller needs as well).
         gc.freeze()
         app.run()
     finally:
@@ -98,12 +98,14 @@ def main(argv: list[str] | None = None) -> int:
 
 @dataclass(frozen=True, slots=True)
 class StartPlan:
-    """What `virttui ARGS` opens, worked out without Textual: the parsed arguments, the config
-    and the hosts to connect to."""
+    """What `virttui ARGS` opens, worked out without Textual: the parsed arguments, the config,
+    the hosts to connect to and the refresh interval they poll at (the early connections and the
+    app use the same)."""
 
     args: argparse.Namespace
     loaded: LoadedConfig
     hosts: list[HostSpec]
+    refresh: float
 
 
 def plan_start(args_list: list[str]) -> StartPlan:
@@ -128,7 +130,7 @@ def plan_start(args_list: list[str]) -> StartPlan:
         from virttui.demo import demo_uri
 
         specs.append(HostSpec(demo_uri(), demo=True))
-    return StartPlan(args, loaded, specs)
+    return StartPlan(args, loaded, specs, refresh=args.refresh)
 
 
 def build_app(
@@ -144,7 +146,7 @@ def build_app(
     app = VirtTUIApp(
         specs,
         readonly=args.readonly,
-        refresh=args.refresh,
+        refresh=plan.refresh,
         demo_fallback=args.demo_fallback or (not args.connect and not args.demo),
         ascii_glyphs=args.ascii,
         config_problems=[str(p) for p in loaded.problems],
