@@ -61,8 +61,11 @@ connection.HostConnection.start = start
 import virttui.cli as cli
 real_build = cli.build_app
 def build_app(args, **kw):
-    events.append(("build", "textual" in sys.modules, sorted(kw["early"].hosts)))
+    early = kw["early"]
+    refresh = [h.refresh for h in early.hosts.values()]
+    events.append(("build", "textual" in sys.modules, sorted(early.hosts), refresh))
     app = real_build(args, **kw)
+    events.append(("app", app.refresh_seconds, app.readonly))
     app.run = lambda: events.append(("run", sorted(app.hosts)))
     return app
 cli.build_app = build_app
@@ -74,7 +77,7 @@ print(repr((events, code, alive)))
 
 def test_main_starts_the_connections_before_importing_textual() -> None:
     out = subprocess.run(
-        [sys.executable, "-c", START_ORDER, "--connect", "test:///default"],
+        [sys.executable, "-c", START_ORDER, "--connect", "test:///default", "--refresh", "7"],
         capture_output=True,
         text=True,
         timeout=60,
@@ -83,7 +86,9 @@ def test_main_starts_the_connections_before_importing_textual() -> None:
     events, code, alive = eval(out.stdout.strip().splitlines()[-1])  # noqa: S307 - our own repr
     assert events == [
         ("start", "test:///default", False),  # connecting before Textual is imported
-        ("build", False, ["test:///default"]),  # the app is built with the started connection
+        # The app is built with the started connection, both polling at the same interval.
+        ("build", False, ["test:///default"], [7.0]),
+        ("app", 7.0, False),
         ("run", []),  # (not taken yet: the app takes it over when it mounts)
     ]
     assert code == 0
