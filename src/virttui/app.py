@@ -25,8 +25,9 @@ from virttui.core.domain.lifecycle import LIFECYCLE, action_allowed
 from virttui.core.domain.shutdown_watch import DEFAULT_GRACE
 from virttui.core.domain.store import DomainStore
 from virttui.core.host.connection import ConnState, DomainEvent, HostConnection, HostSnapshot
-from virttui.core.host.early import DEMO_LABEL, EarlyHosts, HostSpec, open_host
+from virttui.core.host.early import DEMO_LABEL, EarlyHosts, host_label, open_host
 from virttui.core.host.libvirt_runtime import error_message
+from virttui.core.host.spec import HostSpec
 from virttui.resources import stylesheets
 from virttui.screens.domain.domain_list import DomainsScreen
 from virttui.widgets.common.glyphs import pick_glyphs
@@ -130,7 +131,7 @@ class VirtTUIApp(App[None]):
     # ------------------------------------------------------------------ start-up
     def on_mount(self) -> None:
         for spec in self.host_specs:
-            self.store.add_host(spec.uri, spec.shown_label, readonly=self.readonly)
+            self.store.add_host(spec.uri, host_label(spec), readonly=self.readonly)
         self._take_early_hosts()
         self.push_screen(DomainsScreen())
         for problem in self.config_problems:
@@ -172,7 +173,7 @@ class VirtTUIApp(App[None]):
         existing = self.hosts.get(spec.uri)
         if existing is not None:
             return existing
-        self.store.add_host(spec.uri, spec.shown_label, readonly=self.readonly)
+        self.store.add_host(spec.uri, host_label(spec), readonly=self.readonly)
         host = open_host(
             spec,
             readonly=self.readonly,

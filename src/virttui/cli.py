@@ -19,7 +19,8 @@ from virttui import __version__
 
 if TYPE_CHECKING:
     from virttui.app import VirtTUIApp
-    from virttui.core.host.early import EarlyHosts, HostSpec
+    from virttui.core.host.early import EarlyHosts
+    from virttui.core.host.spec import HostSpec
     from virttui.core.settings.config import LoadedConfig
 
 DEFAULT_URI = "qemu:///system"
@@ -118,8 +119,8 @@ def plan_start(args_list: list[str]) -> StartPlan:
     if any(uri_has_password(uri) for uri in args.connect):
         build_parser().error(f"--connect: a URI cannot hold a password; {PASSWORD_HINT}")
 
-    from virttui.core.host.early import HostSpec
     from virttui.core.host.host_config import startup_hosts
+    from virttui.core.host.spec import HostSpec
     from virttui.core.settings.config import load_config
 
     loaded = load_config()

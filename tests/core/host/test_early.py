@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from virttui.core.host.connection import ConnState, DomainEvent, HostSnapshot
-from virttui.core.host.early import DEMO_LABEL, EarlyHosts, HostSpec
+from virttui.core.host.early import DEMO_LABEL, EarlyHosts, host_label
+from virttui.core.host.spec import HostSpec
 
 
 @dataclass
@@ -52,9 +53,9 @@ def early_with(*hosts: Any) -> EarlyHosts:
 
 
 def test_spec_labels() -> None:
-    assert HostSpec("qemu:///system").shown_label == "qemu:///system"
-    assert HostSpec("qemu:///system", "lab").shown_label == "lab"
-    assert HostSpec("test:///x", "ignored", demo=True).shown_label == DEMO_LABEL
+    assert host_label(HostSpec("qemu:///system")) == "qemu:///system"
+    assert host_label(HostSpec("qemu:///system", "lab")) == "lab"
+    assert host_label(HostSpec("test:///x", "ignored", demo=True)) == DEMO_LABEL
 
 
 def test_take_hands_over_state_and_newest_snapshot() -> None:

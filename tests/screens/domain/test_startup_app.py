@@ -19,8 +19,9 @@ from tests.pilot_utils import wait_until
 from tests.textshot import screen_text
 from virttui.app import VirtTUIApp
 from virttui.core.host.connection import ConnState
-from virttui.core.host.early import EarlyHosts, HostSpec
+from virttui.core.host.early import EarlyHosts
 from virttui.core.host.nodexml import node_uri, write_node_xml
+from virttui.core.host.spec import HostSpec
 from virttui.screens.domain.domain_list import DomainsScreen
 
 N = 30

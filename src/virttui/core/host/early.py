@@ -33,21 +33,14 @@ from virttui.core.host.connection import (
     HostListener,
     HostSnapshot,
 )
+from virttui.core.host.spec import HostSpec
 
 DEMO_LABEL = "demo host (libvirt test driver)"
 
 
-@dataclass(frozen=True, slots=True)
-class HostSpec:
-    """A host to open: its URI, the label the list shows, whether it is the bundled demo."""
-
-    uri: str
-    label: str | None = None
-    demo: bool = False
-
-    @property
-    def shown_label(self) -> str:
-        return DEMO_LABEL if self.demo else (self.label or self.uri)
+def host_label(spec: HostSpec) -> str:
+    """The label the list shows for `spec`."""
+    return DEMO_LABEL if spec.demo else (spec.label or spec.uri)
 
 
 # What a demo host runs once connected (virttui.demo's extras; core does not import the demo).
@@ -68,7 +61,7 @@ def open_host(
         readonly=readonly,
         refresh=refresh,
         listener=listener,
-        label=spec.shown_label,
+        label=host_label(spec),
         on_connect=demo_setup if spec.demo else None,
     )
 
