@@ -149,6 +149,9 @@ class PtyApp:
         self._reader: threading.Thread | None = None
         self._tail = b""
         self._in_frame = False
+        # Passive predicates: the arrival time of the first chunk after which each held.
+        self._marks: dict[str, Callable[[pyte.Screen], bool]] = {}
+        self.marked: dict[str, float] = {}
 
     def start(self) -> float:
         master, slave = os.openpty()
@@ -196,11 +199,22 @@ class PtyApp:
             with self.lock:
                 self.bytes_read += len(data)
                 self.stream.feed(data)
+                if not self._in_frame:
+                    for name, predicate in list(self._marks.items()):
+                        if predicate(self.screen):
+                            self.marked[name] = now
+                            del self._marks[name]
                 watch = self._watch
                 if watch is not None and not self._in_frame and watch[0](self.screen):
                     watch[2].append(now)
                     watch[1].set()
                     self._watch = None
+
+    def mark_when(self, name: str, predicate: Callable[[pyte.Screen], bool]) -> None:
+        """Record in `marked[name]` the arrival time of the chunk after which `predicate` first
+        held (set up before `start()`; read after a `wait_for` that comes later)."""
+        with self.lock:
+            self._marks[name] = predicate
 
     def wait_for(self, predicate: Callable[[pyte.Screen], bool], timeout: float) -> float:
         """Arrival time (perf_counter) of the chunk after which `predicate(screen)` held."""

@@ -76,13 +76,21 @@ def main() -> int:
             "goal": "<= 2x",
             "pass": c["pass"],
         },
-        "startup_first_paint_vs_virsh_list": {
-            "figure_ms": s["app_first_paint_ms"]["median"],
-            "baseline_ms": s["virsh_list_all_ms"]["median"],
-            "ratio": s["ratio_first_paint_to_virsh"],
-            "goal": "<= 1.5x",
-            "pass": s["pass"],
-            "first_rows_ratio": s["ratio_first_rows_to_virsh"],
+        "startup_first_rows_vs_virsh_list_heavy": {
+            "figure_ms": s["heavy"]["app_first_rows_ms"]["median"],
+            "baseline_ms": s["heavy"]["virsh_list_all_ms"]["median"],
+            "ratio": s["heavy"]["ratio_first_rows_to_virsh"],
+            "goal": f"<= {s['goal_ratio_max']}x",
+            "pass": s["heavy"]["pass"],
+            "first_paint_ratio": s["heavy"]["ratio_first_paint_to_virsh"],
+        },
+        "startup_first_rows_vs_virsh_list_light": {
+            "figure_ms": s["light"]["app_first_rows_ms"]["median"],
+            "baseline_ms": s["light"]["virsh_list_all_ms"]["median"],
+            "ratio": s["light"]["ratio_first_rows_to_virsh"],
+            "goal": f"<= {s['goal_ratio_max']}x",
+            "pass": s["light"]["pass"],
+            "first_paint_ratio": s["light"]["ratio_first_paint_to_virsh"],
         },
         "rss_1000_domains": {
             "figure_mib": m["app_rss_mib"],

@@ -29,6 +29,7 @@ from virttui.core.host.connection import (
     HostSnapshot,
     NotConnected,
 )
+from virttui.core.host.early import DEMO_LABEL, EarlyHosts, host_label, open_host
 from virttui.core.host.spec import HostSpec
 from virttui.core.settings.config import DEFAULT_REFRESH
 from virttui.resources import stylesheets
@@ -43,7 +44,7 @@ __all__ = ["DEMO_LABEL", "HostSpec", "VirtTUIApp"]
 # A lifecycle job's target: (host, uri, uuid, domain name read on the UI thread).
 _Target = tuple[HostFacade | None, str, str, str]
 
-DEMO_LABEL = "demo host (libvirt test driver)"
+__all__ = ["DEMO_LABEL", "HostSpec", "VirtTUIApp"]
 
 
 class HostStateChanged(Message):
@@ -103,7 +104,10 @@ class VirtTUIApp(App[None]):
         shutdown_grace: float = DEFAULT_GRACE,
         cpu_mode: str = "host",
         keymap: Mapping[str, str] | None = None,
+        early: EarlyHosts | None = None,
     ) -> None:
+        """`early`: connections the entry point started before importing the UI (the same
+        hosts); the app takes them over instead of opening its own."""
         super().__init__()
         self.config_problems = list(config_problems)
         self.host_specs = list(hosts)
@@ -124,6 +128,8 @@ class VirtTUIApp(App[None]):
         self._subscribers: list[HostSubscriber] = []  # screens following samples and events
         self._listener = _Listener(self)
         self._fallback_done = False
+        self._early = early
+        self._early_states: list[HostStateChanged] = []
         self._gc_frozen = False
         self.terminal_gone: str | None = None  # why the terminal went away, once it has
         self.theme = "textual-dark"
@@ -141,8 +147,8 @@ class VirtTUIApp(App[None]):
     # ------------------------------------------------------------------ start-up
     def on_mount(self) -> None:
         for spec in self.host_specs:
-            label = DEMO_LABEL if spec.demo else (spec.label or spec.uri)
-            self.store.add_host(spec.uri, label, readonly=self.readonly)
+            self.store.add_host(spec.uri, host_label(spec), readonly=self.readonly)
+        self._take_early_hosts()
         self.push_screen(DomainsScreen())
         for problem in self.config_problems + self._apply_user_keymap():
             self.notify(problem, title="Config file problem", severity="error", markup=False)
@@ -167,7 +173,34 @@ class VirtTUIApp(App[None]):
         self.set_keymap(with_read_only_fallbacks(good))
         return [f"{config_path()}: {p}" for p in problems]
 
+    def _take_early_hosts(self) -> None:
+        """Connections started before the UI: their first rows are in the store before the list
+        is composed, so the first frame shows them; later snapshots come as messages at once.
+        Their state is told to the handlers (the demo fallback, the not-responding warning) once
+        the list is there, in `_start_hosts`."""
+        if self._early is None:
+            return
+        wanted = {spec.uri for spec in self.host_specs}
+        for taken in self._early.take(
+            self._listener, lambda h: h.uri in wanted and h.readonly == self.readonly
+        ):
+            host = taken.host
+            self.hosts[host.uri] = host
+            self.facades[host.uri] = HostFacade(host)
+            if host.refresh != self.refresh_seconds:
+                host.set_refresh(self.refresh_seconds)
+            if taken.state in (ConnState.CONNECTING, ConnState.CONNECTED):
+                self.store.set_host_state(host.uri, taken.state.value, taken.error)
+            self._early_states.append(HostStateChanged(host.uri, taken.state, taken.error, host))
+            if taken.snapshot is not None:
+                self.on_host_sampled(HostSampled(host.uri, taken.snapshot))
+
     def _start_hosts(self) -> None:
+        states, self._early_states = self._early_states, []
+        for message in states:
+            self.on_host_state_changed(message)
+        if self._early is not None:
+            self._early.deliver_states()  # what came since `take` first, then live
         for spec in self.host_specs:
             self.start_host(spec)
 
@@ -175,15 +208,13 @@ class VirtTUIApp(App[None]):
         existing = self.hosts.get(spec.uri)
         if existing is not None:
             return existing
-        label = DEMO_LABEL if spec.demo else (spec.label or spec.uri)
-        self.store.add_host(spec.uri, label, readonly=self.readonly)
-        host = HostConnection(
-            spec.uri,
+        self.store.add_host(spec.uri, host_label(spec), readonly=self.readonly)
+        host = open_host(
+            spec,
             readonly=self.readonly,
             refresh=self.refresh_seconds,
             listener=self._listener,
-            label=label,
-            on_connect=_demo_extras if spec.demo else None,
+            demo_setup=_demo_extras,
         )
         self.hosts[spec.uri] = host
         self.facades[spec.uri] = HostFacade(host)

@@ -1,16 +1,27 @@
-"""Command line entry point. Imports stay lazy: `--version` and argument errors never load Textual."""
+"""Command line entry point. Imports stay lazy: `--version` and argument errors never load Textual.
+
+Start-up overlaps the two slow parts: `main` starts the hosts' connections (core only: libvirt and
+threads) before it imports Textual and the app, so the daemon opens the connection and answers the
+first stats call while the UI is imported and composed; the app takes the started connections over
+(see core/host/early.py) and shows the rows on its first frame when they are already there.
+"""
 
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import sys
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from virttui import __version__
 
 if TYPE_CHECKING:
     from virttui.app import VirtTUIApp
+    from virttui.core.host.early import EarlyHosts
+    from virttui.core.host.spec import HostSpec
+    from virttui.core.settings.config import LoadedConfig
 
 DEFAULT_URI = "qemu:///system"
 
@@ -64,8 +75,25 @@ def main(argv: list[str] | None = None) -> int:
         from virttui.check import main as check_main
 
         return check_main(args_list[1:])
-    app = build_app(args_list)
-    app.run()
+    plan = plan_start(args_list)
+    from virttui.core.host.early import EarlyHosts
+
+    # Before Textual is imported: connecting overlaps importing and composing the UI.
+    early = EarlyHosts.start(
+        plan.hosts,
+        readonly=plan.args.readonly,
+        refresh=plan.refresh,
+        demo_setup=_demo_extras,
+    )
+    try:
+        app = build_app(args_list, plan=plan, early=early)
+        # Textual and the app are imported and live for the whole session: keep them out of the
+        # cyclic GC's full collections, one of which otherwise lands in the first frames (tens of
+        # ms, over 100 on a busy machine; it holds the GIL the poller needs as well).
+        gc.freeze()
+        app.run()
+    finally:
+        early.close()  # only the connections the app never took (it stops its own)
     if app.terminal_gone is not None:
         from virttui.core.common.terminal_watch import detach_from_terminal
 
@@ -73,8 +101,20 @@ def main(argv: list[str] | None = None) -> int:
     return app.return_code or 0
 
 
-def build_app(args_list: list[str]) -> VirtTUIApp:
-    """The app `virttui ARGS` runs: hosts and settings from the command line and the config."""
+@dataclass(frozen=True, slots=True)
+class StartPlan:
+    """What `virttui ARGS` opens, worked out without Textual: the parsed arguments, the config,
+    the hosts to connect to and the refresh interval they poll at (the early connections and the
+    app use the same)."""
+
+    args: argparse.Namespace
+    loaded: LoadedConfig
+    hosts: list[HostSpec]
+    refresh: float
+
+
+def plan_start(args_list: list[str]) -> StartPlan:
+    """Parse the arguments (usage errors exit here) and read the config: core only."""
     args = build_parser().parse_args(args_list)
     if args.refresh is not None and args.refresh <= 0:
         build_parser().error("--refresh must be positive")
@@ -83,8 +123,8 @@ def build_app(args_list: list[str]) -> VirtTUIApp:
     if any(uri_has_password(uri) for uri in args.connect):
         build_parser().error(f"--connect: a URI cannot hold a password; {PASSWORD_HINT}")
 
-    from virttui.app import HostSpec, VirtTUIApp
     from virttui.core.host.host_config import startup_hosts
+    from virttui.core.host.spec import HostSpec
     from virttui.core.settings.config import load_config
 
     loaded = load_config()
@@ -95,12 +135,26 @@ def build_app(args_list: list[str]) -> VirtTUIApp:
         from virttui.demo import demo_uri
 
         specs.append(HostSpec(demo_uri(), demo=True))
+    # The command line overrides the config, which overrides the one default.
+    refresh = loaded.config.settings.refresh_seconds if args.refresh is None else args.refresh
+    return StartPlan(args, loaded, specs, refresh=refresh)
+
+
+def build_app(
+    args_list: list[str], *, plan: StartPlan | None = None, early: EarlyHosts | None = None
+) -> VirtTUIApp:
+    """The app `virttui ARGS` runs: hosts and settings from the command line and the config.
+    `plan`: already worked out from the same arguments; `early`: its hosts, already started."""
+    if plan is None:
+        plan = plan_start(args_list)
+    args, loaded, specs = plan.args, plan.loaded, plan.hosts
+    from virttui.app import VirtTUIApp
+
     settings = loaded.config.settings
     app = VirtTUIApp(
         specs,
         readonly=args.readonly,
-        # The command line overrides the config, which overrides the one default.
-        refresh=settings.refresh_seconds if args.refresh is None else args.refresh,
+        refresh=plan.refresh,
         demo_fallback=args.demo_fallback or (not args.connect and not args.demo),
         # --ascii or the setting force ASCII; otherwise it is chosen from the terminal.
         ascii_glyphs=True if args.ascii or settings.ascii_glyphs else None,
@@ -108,5 +162,13 @@ def build_app(args_list: list[str]) -> VirtTUIApp:
         shutdown_grace=settings.shutdown_grace,
         cpu_mode=settings.cpu_mode,
         keymap=dict(loaded.config.keys),
+        early=early,
     )
     return app
+
+
+def _demo_extras(conn: object) -> None:
+    """The demo host's set-up once connected (imported only when a demo host connects)."""
+    from virttui.demo import apply_demo_extras
+
+    apply_demo_extras(conn)

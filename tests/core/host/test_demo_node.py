@@ -310,6 +310,26 @@ def test_generator_deterministic_and_validates() -> None:
         assert marker.get("autostart") == "yes"
 
 
+def test_generator_light_has_one_disk_and_one_nic_per_domain(tmp_path: Path) -> None:
+    """The start-up benchmark's light host: the same domains, one disk and one NIC each."""
+    _quiet()
+    heavy = ET.fromstring(generate_node_xml(60))
+    light = ET.fromstring(generate_node_xml(60, light=True))
+    heavy_doms, light_doms = heavy.findall("domain"), light.findall("domain")
+    assert [d.findtext("name") for d in light_doms] == [d.findtext("name") for d in heavy_doms]
+    assert [d.findtext("uuid") for d in light_doms] == [d.findtext("uuid") for d in heavy_doms]
+    assert any(len(d.findall("devices/disk")) == 2 for d in heavy_doms)
+    assert any(len(d.findall("devices/interface")) == 2 for d in heavy_doms)
+    for dom in light_doms:
+        assert len(dom.findall("devices/disk")) == 1
+        assert len(dom.findall("devices/interface")) == 1
+    conn = libvirt.open(node_uri(write_node_xml(tmp_path / "light.xml", 60, light=True)))
+    try:
+        assert len(conn.listAllDomains()) == 60
+    finally:
+        conn.close()
+
+
 def test_node_uri_encodes_awkward_paths(tmp_path: Path) -> None:
     _quiet()
     odd_dir = tmp_path / "a dir" / "ü"

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import stat
-import tempfile
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -244,6 +243,8 @@ def write_atomically(path: Path, data: bytes, mode: int = 0o600) -> None:
     followed: its target is replaced and the link stays. Raises OSError; on failure the old
     file is untouched and no temporary file is left.
     """
+    import tempfile  # here: start-up reads the config before connecting, and never writes it
+
     target = Path(os.path.realpath(path)) if path.is_symlink() else path
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
