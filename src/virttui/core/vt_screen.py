@@ -312,12 +312,15 @@ class VtScreen(pyte.Screen):
         if top == 0 and bottom == lines - 1 and self._saved_main is None:
             self.scrollback.append(buf.get(top) or {})
         self.dirty.update(range(lines))
-        for y in range(top, bottom):
-            line = buf.get(y + 1)
-            if line is None:
-                buf.pop(y, None)
-            else:
-                buf[y] = line
+        moved = list(map(buf.get, range(top + 1, bottom + 1)))
+        if None in moved:
+            for y, line in zip(range(top, bottom), moved, strict=True):
+                if line is None:
+                    buf.pop(y, None)
+                else:
+                    buf[y] = line
+        else:  # every row written (a flood): shift them in one C call
+            buf.update(zip(range(top, bottom), moved, strict=True))
         buf.pop(bottom, None)
 
     # pyte raises on these parameters (then VtStream has to rebuild its parser, which is slow
@@ -433,6 +436,9 @@ class VtScreen(pyte.Screen):
         UTF-8 turned into U+FFFD between ASCII, random bytes) costs a few calls per run instead
         of a Python step per character."""
         classes = data.translate(_WIDTH_CLASSES)
+        if classes and classes.count("1") == len(classes):  # é, ж, U+FFFD among ASCII: one run
+            self._draw_widths(data, 1)
+            return
         if "-" in classes or "0" in classes:
             # Skipped anyway, and they only split the runs (C0 controls pyte treats as text).
             data = data.translate(_VISIBLE)
