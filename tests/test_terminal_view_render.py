@@ -152,3 +152,18 @@ async def test_a_style_change_redraws_every_row_with_the_new_base() -> None:
         assert view.render_line(0) is not old
         first = next(iter(view.render_line(0)))
         assert first.style is not None and first.style.color == new_base.color
+
+
+async def test_paging_back_down_to_the_bottom_shows_the_live_rows_again() -> None:
+    view = _view()
+    async with TermApp(view).run_test(size=(COLUMNS, ROWS)) as pilot:
+        await pilot.pause()
+        view.feed(b"\r\n".join(b"line %d" % i for i in range(30)))
+        view._tick()
+        live = [view.render_line(y).text.rstrip() for y in range(ROWS)]
+        assert live[-1] == "line 29"
+        view.scroll_history(1)
+        assert [view.render_line(y).text.rstrip() for y in range(ROWS)] != live
+        view.scroll_history(-1)  # Shift+PgDn back to the bottom, no new output
+        assert view.history_offset == 0
+        assert [view.render_line(y).text.rstrip() for y in range(ROWS)] == live

@@ -435,6 +435,7 @@ class TerminalView(Widget, can_focus=True):
             if new == self.history_offset:
                 return
             self.history_offset = new
+            self.vt.dirty.update(range(self.vt.lines))  # back at 0 too: the live rows again
             self._changed = True
         self.post_message(self.Scrolled(new))
         self._tick()
