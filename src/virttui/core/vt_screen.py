@@ -436,13 +436,14 @@ class VtScreen(pyte.Screen):
         UTF-8 turned into U+FFFD between ASCII, random bytes) costs a few calls per run instead
         of a Python step per character."""
         classes = data.translate(_WIDTH_CLASSES)
-        if classes and classes.count("1") == len(classes):  # é, ж, U+FFFD among ASCII: one run
-            self._draw_widths(data, 1)
-            return
         if "-" in classes or "0" in classes:
             # Skipped anyway, and they only split the runs (C0 controls pyte treats as text).
             data = data.translate(_VISIBLE)
             classes = classes.replace("-", "").replace("0", "")
+        if classes.count("1") == len(classes):  # é, ж, U+FFFD among ASCII: one run
+            if classes:
+                self._draw_widths(data, 1)
+            return
         for run in _CLASS_RUNS.finditer(classes):
             start, end = run.span()
             kind = classes[start]
