@@ -2,14 +2,16 @@
 
 Boots two tiny guests on qemu:///system (1 and 2 vCPUs), makes one vCPU of each busy, and polls
 the bulk stats the way virttui does, writing every poll (the RPC's start and end on the monotonic
-clock and each record's counters) to tests/data/cpu_samples.json. Along the way it pauses and
+clock and each record's counters) to the file given (tests/data/cpu_samples_recorded.json; the
+constructed tests/data/cpu_samples.json comes from scripts/make_cpu_samples.py). `roles` names
+the 1-vCPU guest "a" and the 2-vCPU one "b", as the constructed file does. Along the way it pauses and
 resumes the 1-vCPU guest (polling 50 ms after each, as an event-triggered poll does), pauses and
 resumes the other one between two polls, and reconnects. Markers in the file say which guest had
 a lifecycle event before a poll and where the connection was reopened.
 
 Run as root (or a user allowed on qemu:///system) with the test guest built:
     VIRTTUI_GUEST_DIR=/var/cache/virttui/test-guest/current .venv/bin/python \
-        scripts/record_cpu_samples.py tests/data/cpu_samples.json
+        scripts/record_cpu_samples.py tests/data/cpu_samples_recorded.json
 The guests are removed afterwards, also on errors.
 """
 
@@ -65,6 +67,7 @@ def main(target: str) -> None:
         running_guest(conn, "vt-rec2", vcpus=2) as two,
     ):
         names = {one.name(), two.name()}
+        roles = {one.name(): "a", two.name(): "b"}  # as in scripts/make_cpu_samples.py
         say(f"started {sorted(names)}")
         for dom in (one, two):
             with SerialConsole(dom) as console:
@@ -111,9 +114,15 @@ def main(target: str) -> None:
         with contextlib.suppress(libvirt.libvirtError):
             conn2.close()
     host_cpus = int(conn.getInfo()[2])
-    Path(target).write_text(json.dumps({"host_cpus": host_cpus, "polls": polls}, indent=1) + "\n")
+    doc = {
+        "host_cpus": host_cpus,
+        "recorded": f"scripts/record_cpu_samples.py on {time.strftime('%Y-%m-%d')}",
+        "roles": roles,
+        "polls": polls,
+    }
+    Path(target).write_text(json.dumps(doc, indent=1) + "\n")
     print(f"{len(polls)} polls written to {target}")
 
 
 if __name__ == "__main__":
-    main(sys.argv[1] if len(sys.argv) > 1 else "tests/data/cpu_samples.json")
+    main(sys.argv[1] if len(sys.argv) > 1 else "tests/data/cpu_samples_recorded.json")

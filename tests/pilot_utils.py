@@ -29,3 +29,16 @@ def hosts_settled(app: object) -> bool:
     return bool(hosts) and all(
         h.rows and all(r.vcpus is not None for r in h.rows.values()) for h in hosts
     )
+
+
+def domain_row(app: object, uri: str, uuid: str):  # noqa: ANN201 - the store's row (or None)
+    """The store's row for domain `uuid` on host `uri`, None while it is not listed."""
+    return app.store.row(uri, uuid)  # type: ignore[attr-defined]
+
+
+def select_domain(app: object, uuid: str) -> None:
+    """Put the domain list's cursor on domain `uuid` (it must be listed)."""
+    table = app.domains_screen().table  # type: ignore[attr-defined]
+    index = next(i for i, item in enumerate(table.items) if item.uuid == uuid)
+    table._auto_cursor = False
+    table._move(index)

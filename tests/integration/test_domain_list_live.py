@@ -9,23 +9,12 @@ from pathlib import Path
 import libvirt
 
 from tests.guestlib import running_guest
-from tests.pilot_utils import wait_until
+from tests.pilot_utils import domain_row, select_domain, wait_until
 from tests.textshot import screen_text
 from virttui.app import HostSpec, VirtTUIApp
 from virttui.screens.common.confirm import ConfirmScreen
 
 URI = "qemu:///system"
-
-
-def _row(app: VirtTUIApp, uuid: str):  # noqa: ANN202 - test helper
-    return app.store.row(URI, uuid)
-
-
-def _select(app: VirtTUIApp, uuid: str) -> None:
-    table = app.domains_screen().table  # type: ignore[union-attr]
-    index = next(i for i, item in enumerate(table.items) if item.uuid == uuid)
-    table._auto_cursor = False
-    table._move(index)
 
 
 async def test_start_shows_running_through_events_and_cpu_is_live(
@@ -36,19 +25,19 @@ async def test_start_shows_running_through_events_and_cpu_is_live(
     with running_guest(system_conn, start=False) as dom:
         uuid = dom.UUIDString()
         async with app.run_test(size=(100, 30)) as pilot:
-            await wait_until(pilot, lambda: _row(app, uuid) is not None, 10)
-            assert _row(app, uuid).state == libvirt.VIR_DOMAIN_SHUTOFF
+            await wait_until(pilot, lambda: domain_row(app, URI, uuid) is not None, 10)
+            assert domain_row(app, URI, uuid).state == libvirt.VIR_DOMAIN_SHUTOFF
             started = time.monotonic()
             dom.create()
             await wait_until(
-                pilot, lambda: _row(app, uuid).state == libvirt.VIR_DOMAIN_RUNNING, 2.0
+                pilot, lambda: domain_row(app, URI, uuid).state == libvirt.VIR_DOMAIN_RUNNING, 2.0
             )
             event_latency = time.monotonic() - started
             assert event_latency < 2.0
             # While it boots under TCG the guest burns CPU: CPU% must be live and positive.
             app.set_refresh(0.5)
-            await wait_until(pilot, lambda: (_row(app, uuid).cpu_host_pct or 0) > 0, 10)
-            row = _row(app, uuid)
+            await wait_until(pilot, lambda: (domain_row(app, URI, uuid).cpu_host_pct or 0) > 0, 10)
+            row = domain_row(app, URI, uuid)
             assert row.vcpus == 1 and row.mem_kib and row.mem_kib > 0
             assert dom.name() in screen_text(app)
 
@@ -58,17 +47,23 @@ async def test_pause_resume_force_off_from_the_list(system_conn: libvirt.virConn
     with running_guest(system_conn) as dom:
         uuid = dom.UUIDString()
         async with app.run_test(size=(100, 30)) as pilot:
-            await wait_until(pilot, lambda: _row(app, uuid) is not None, 10)
-            _select(app, uuid)
+            await wait_until(pilot, lambda: domain_row(app, URI, uuid) is not None, 10)
+            select_domain(app, uuid)
             await pilot.press("p")
-            await wait_until(pilot, lambda: _row(app, uuid).state == libvirt.VIR_DOMAIN_PAUSED, 5)
+            await wait_until(
+                pilot, lambda: domain_row(app, URI, uuid).state == libvirt.VIR_DOMAIN_PAUSED, 5
+            )
             assert dom.state()[0] == libvirt.VIR_DOMAIN_PAUSED
             await pilot.press("p")
-            await wait_until(pilot, lambda: _row(app, uuid).state == libvirt.VIR_DOMAIN_RUNNING, 5)
+            await wait_until(
+                pilot, lambda: domain_row(app, URI, uuid).state == libvirt.VIR_DOMAIN_RUNNING, 5
+            )
             await pilot.press("F")
             await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
             await pilot.click("#confirm")
-            await wait_until(pilot, lambda: _row(app, uuid).state == libvirt.VIR_DOMAIN_SHUTOFF, 5)
+            await wait_until(
+                pilot, lambda: domain_row(app, URI, uuid).state == libvirt.VIR_DOMAIN_SHUTOFF, 5
+            )
             assert not dom.isActive()
 
 
@@ -107,7 +102,7 @@ async def test_survives_libvirtd_restart_and_guest_keeps_running(
         uuid = dom.UUIDString()
         name = dom.name()
         async with app.run_test(size=(100, 30)) as pilot:
-            await wait_until(pilot, lambda: _row(app, uuid) is not None, 10)
+            await wait_until(pilot, lambda: domain_row(app, URI, uuid) is not None, 10)
             pids = _libvirtd_pids()
             assert pids, "libvirtd is not running"
             try:
@@ -126,8 +121,8 @@ async def test_survives_libvirtd_restart_and_guest_keeps_running(
                     time.sleep(0.1)
                 _start_libvirtd()
             await wait_until(pilot, lambda: app.store.hosts[URI].state == "connected", 15)
-            await wait_until(pilot, lambda: _row(app, uuid) is not None, 5)
-            assert _row(app, uuid).state == libvirt.VIR_DOMAIN_RUNNING
+            await wait_until(pilot, lambda: domain_row(app, URI, uuid) is not None, 5)
+            assert domain_row(app, URI, uuid).state == libvirt.VIR_DOMAIN_RUNNING
             assert name in screen_text(app)
     # The session connection died with the daemon; the guest cleanup above used a fresh one.
 
@@ -150,12 +145,14 @@ async def test_shutdown_key_presses_the_acpi_button(system_conn: libvirt.virConn
     with running_guest(system_conn) as dom:
         uuid = dom.UUIDString()
         async with app.run_test(size=(100, 30)) as pilot:
-            await wait_until(pilot, lambda: _row(app, uuid) is not None, 10)
+            await wait_until(pilot, lambda: domain_row(app, URI, uuid) is not None, 10)
             deadline = time.monotonic() + 120
             while READY_BANNER not in dom_serial_log(dom):
                 assert time.monotonic() < deadline, "guest did not boot"
                 await pilot.pause(0.2)
-            _select(app, uuid)
+            select_domain(app, uuid)
             await pilot.press("h")
-            await wait_until(pilot, lambda: _row(app, uuid).state == libvirt.VIR_DOMAIN_SHUTOFF, 60)
+            await wait_until(
+                pilot, lambda: domain_row(app, URI, uuid).state == libvirt.VIR_DOMAIN_SHUTOFF, 60
+            )
             assert dom.state() == [libvirt.VIR_DOMAIN_SHUTOFF, libvirt.VIR_DOMAIN_SHUTOFF_SHUTDOWN]

@@ -30,7 +30,9 @@ from virttui.screens.domain import edit
 from virttui.screens.domain.edit_dialogs import FormScreen
 
 INACTIVE = libvirt.VIR_DOMAIN_XML_INACTIVE
-SLOW = 300  # libvirtd re-probes QEMU under load: a define or caps lookup can take minutes
+SLOW = (
+    120  # generous: a define or caps lookup is quick since the /dev/kvm probe fix, even under load
+)
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,7 @@ import libvirt
 import pytest
 
 from tests.guestlib import SerialConsole, open_system_conn, running_guest, wait_for_shell
-from tests.pilot_utils import wait_until
+from tests.pilot_utils import domain_row, select_domain, wait_until
 from tests.textshot import screen_text
 from virttui.app import VirtTUIApp
 from virttui.cli import build_app
@@ -45,17 +45,6 @@ def app_with_grace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> VirtTUIAp
     return build_app(["--connect", URI, "--refresh", "1"])
 
 
-def _row(app: VirtTUIApp, uuid: str):  # noqa: ANN202 - test helper
-    return app.store.row(URI, uuid)
-
-
-def _select(app: VirtTUIApp, uuid: str) -> None:
-    table = app.domains_screen().table  # type: ignore[union-attr]
-    index = next(i for i, item in enumerate(table.items) if item.uuid == uuid)
-    table._auto_cursor = False
-    table._move(index)
-
-
 def _visible(app: VirtTUIApp) -> set[str]:
     return {i.uuid for i in app.store.items() if i.uuid is not None}
 
@@ -67,12 +56,12 @@ async def test_managed_save_is_shown_as_saved_and_filterable(
     dom = booted
     uuid = dom.UUIDString()
     async with app.run_test(size=(120, 30)) as pilot:
-        await wait_until(pilot, lambda: _row(app, uuid) is not None, 30)
-        assert app.store.state_word(URI, _row(app, uuid)) == "running"
+        await wait_until(pilot, lambda: domain_row(app, URI, uuid) is not None, 30)
+        assert app.store.state_word(URI, domain_row(app, URI, uuid)) == "running"
         dom.managedSave(0)
         try:
-            await wait_until(pilot, lambda: _row(app, uuid).managed_save is True, 30)
-            row = _row(app, uuid)
+            await wait_until(pilot, lambda: domain_row(app, URI, uuid).managed_save is True, 30)
+            row = domain_row(app, URI, uuid)
             assert row.state == libvirt.VIR_DOMAIN_SHUTOFF
             assert app.store.state_word(URI, row) == "saved"
             await pilot.pause(0.2)
@@ -88,8 +77,8 @@ async def test_managed_save_is_shown_as_saved_and_filterable(
             # Removing the image (no event for that) and telling the host: plain shutoff again.
             dom.managedSaveRemove(0)
             app.hosts[URI].forget_managed_save(uuid)
-            await wait_until(pilot, lambda: _row(app, uuid).managed_save is False, 30)
-            assert app.store.state_word(URI, _row(app, uuid)) == "shutoff"
+            await wait_until(pilot, lambda: domain_row(app, URI, uuid).managed_save is False, 30)
+            assert app.store.state_word(URI, domain_row(app, URI, uuid)) == "shutoff"
         finally:
             if dom.hasManagedSaveImage(0):
                 dom.managedSaveRemove(0)
@@ -113,9 +102,9 @@ async def test_ignored_shutdown_is_reported_and_force_is_only_offered(
         console.run("killall acpid; sleep 1")
         assert console.run("pidof acpid || echo none").strip() == "none"
     async with app.run_test(size=(120, 30)) as pilot:
-        await wait_until(pilot, lambda: _row(app, uuid) is not None, 30)
-        await wait_until(pilot, lambda: _row(app, uuid).active, 30)
-        _select(app, uuid)
+        await wait_until(pilot, lambda: domain_row(app, URI, uuid) is not None, 30)
+        await wait_until(pilot, lambda: domain_row(app, URI, uuid).active, 30)
+        select_domain(app, uuid)
         asked = time.monotonic()
         await pilot.press("h")  # the ACPI power button; nothing in the guest listens now
         await wait_until(pilot, lambda: isinstance(app.screen, ActionMenuScreen), 60)
@@ -125,7 +114,7 @@ async def test_ignored_shutdown_is_reported_and_force_is_only_offered(
         assert [e[0] for e in menu.entries] == ["wait", "destroy", "reset"]
         assert "ignored the shutdown request" in menu.menu_title.plain
         assert dom.state()[0] == libvirt.VIR_DOMAIN_RUNNING
-        assert app.store.state_word(URI, _row(app, uuid)) == "ignored"
+        assert app.store.state_word(URI, domain_row(app, URI, uuid)) == "ignored"
         # The admin declines: nothing is forced, the list keeps saying so.
         await pilot.press("w")
         await wait_until(pilot, lambda: not isinstance(app.screen, ActionMenuScreen), 10)
@@ -144,5 +133,5 @@ async def test_ignored_shutdown_is_reported_and_force_is_only_offered(
         assert dom.isActive()
         await pilot.press("f")
         await wait_until(pilot, lambda: not dom.isActive(), 30)
-        await wait_until(pilot, lambda: not _row(app, uuid).active, 30)
-        assert app.store.state_word(URI, _row(app, uuid)) == "shutoff"
+        await wait_until(pilot, lambda: not domain_row(app, URI, uuid).active, 30)
+        assert app.store.state_word(URI, domain_row(app, URI, uuid)) == "shutoff"

@@ -29,7 +29,7 @@ import logging
 import re
 from collections import deque
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 from unicodedata import combining
 
 import pyte
@@ -312,12 +312,16 @@ class VtScreen(pyte.Screen):
         if top == 0 and bottom == lines - 1 and self._saved_main is None:
             self.scrollback.append(buf.get(top) or {})
         self.dirty.update(range(lines))
-        for y in range(top, bottom):
-            line = buf.get(y + 1)
-            if line is None:
-                buf.pop(y, None)
-            else:
-                buf[y] = line
+        moved = list(map(buf.get, range(top + 1, bottom + 1)))
+        if None in moved:
+            for y, line in zip(range(top, bottom), moved, strict=True):
+                if line is None:
+                    buf.pop(y, None)
+                else:
+                    buf[y] = line
+        else:  # every row written (a flood): shift them in one C call
+            written = cast("list[StaticDefaultDict[int, Char]]", moved)  # no None, checked above
+            buf.update(zip(range(top, bottom), written, strict=True))
         buf.pop(bottom, None)
 
     # pyte raises on these parameters (then VtStream has to rebuild its parser, which is slow
@@ -437,6 +441,10 @@ class VtScreen(pyte.Screen):
             # Skipped anyway, and they only split the runs (C0 controls pyte treats as text).
             data = data.translate(_VISIBLE)
             classes = classes.replace("-", "").replace("0", "")
+        if classes.count("1") == len(classes):  # é, ж, U+FFFD among ASCII: one run
+            if classes:
+                self._draw_widths(data, 1)
+            return
         for run in _CLASS_RUNS.finditer(classes):
             start, end = run.span()
             kind = classes[start]

@@ -531,18 +531,24 @@ class HostConnection:
         titles = self._titles
         reuse = not self._identity_changed
         self._identity_changed = False
-        rows, missing = self._rates.update_records(
-            records,
-            sampled,
-            self.host_cpus,
-            self._autostart,
-            static,
-            titles=titles,
-            reuse=reuse,
-            changed=changed,
-            saved=self._saved,
-            spread=(taken - started) / 2,
-        )
+
+        def update(again: bool = False) -> tuple[list[DomainRow], list[int]]:
+            # Read at each call: the second one sees what _learn_* found in between.
+            return self._rates.update_records(
+                records,
+                sampled,
+                self.host_cpus,
+                self._autostart,
+                static,
+                titles=titles,
+                again=again,
+                reuse=reuse,
+                changed=changed,
+                saved=self._saved,
+                spread=(taken - started) / 2,
+            )
+
+        rows, missing = update()
         untitled = [i for i, r in enumerate(rows) if r.uuid not in titles]
         unknown_save = [i for i, r in enumerate(rows) if not r.active and r.uuid not in self._saved]
         if missing or untitled or unknown_save:
@@ -555,19 +561,7 @@ class HostConnection:
                 learnt = self._learn_titles([records[i][0] for i in untitled]) or learnt
                 learnt = self._learn_saved([records[i][0] for i in unknown_save]) or learnt
                 if learnt:
-                    rows, _missing = self._rates.update_records(
-                        records,
-                        sampled,
-                        self.host_cpus,
-                        self._autostart,
-                        static,
-                        titles=titles,
-                        again=True,
-                        reuse=reuse,
-                        changed=changed,
-                        saved=self._saved,
-                        spread=(taken - started) / 2,
-                    )
+                    rows, _missing = update(again=True)
         self._first_poll = False
         return HostSnapshot(self.uri, taken, self.host_cpus, tuple(rows), taken - started)
 

@@ -7,6 +7,12 @@ a lock, so a flood never stalls the UI thread (a slice is halved while a step ta
 than SLICE_BUDGET: output that costs more per byte does not hold the lock longer), and no
 input can kill it (a failing slice is counted in `feed_errors` and skipped). A timer redraws the rows pyte marked dirty at most 30
 times a second: it copies those rows out under the lock and renders them after releasing it.
+Drawing stays cheap whatever the guest prints: a row whose line is unchanged (pyte marks every
+row dirty when the screen scrolls, but the lines only move) keeps its rendered strip, only the
+rows whose strip changed are repainted, the widget's base style is folded into the row styles
+(no restyling pass per frame), and each strip carries its cell width, measured per character
+at C speed with Rich's own widths cached per code point (random non-ASCII text otherwise costs
+Rich a Python step per character, every frame).
 Everything the user types goes to the guest through `send` (bytes), except:
 - Ctrl+] posts `TerminalView.Leave` (the escape key, like virsh console);
 - Shift+PgUp / Shift+PgDn scroll through the capped scrollback (any other key snaps back).
@@ -20,12 +26,15 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Mapping
+from itertools import groupby, repeat
+from operator import itemgetter
 
 from pyte.screens import Char
+from rich.cells import cell_len, get_character_cell_size
 from rich.segment import Segment
 from rich.style import Style
 from textual import events
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.message import Message
 from textual.strip import Strip
 from textual.widget import Widget
@@ -61,6 +70,55 @@ def _colour(name: str) -> str | None:
     if len(name) == 6:
         return "#" + name
     return None
+
+
+class _CellUnits(dict[int, str]):
+    """Code point -> one "x" per terminal cell it takes, as Rich counts it (`str.translate`
+    table: a text's cell width is the length of its translation). Bounded."""
+
+    def __missing__(self, code: int) -> str:
+        units = "x" * get_character_cell_size(chr(code))
+        if len(self) >= 1 << 16:
+            self.clear()
+        self[code] = units
+        return units
+
+
+_CELL_UNITS = _CellUnits()
+_JOINERS = ("\u200d", "\ufe0f")  # Rich measures text with these as a whole
+
+
+def cell_width(text: str) -> int:
+    """Rich's `cell_len(text)`, without a Python step per character for non-ASCII text."""
+    if text.isascii() and text.isprintable():
+        return len(text)
+    if _JOINERS[0] in text or _JOINERS[1] in text:
+        return cell_len(text)
+    return len(text.translate(_CELL_UNITS))
+
+
+_ATTRS = itemgetter(1, 2, 3, 4, 5, 6, 7, 8)  # a Char's attributes: all but its data
+_DATA = itemgetter(0)
+_NO_LINE: dict[int, Char] = {}  # a row pyte never wrote (shared, never written to)
+
+
+class _Row:
+    """One rendered row: the line it was drawn from (pyte's own dict, which moves from row to
+    row as the screen scrolls), a copy of its cells when drawn, the cursor column on it and
+    the default cell, and the strip."""
+
+    __slots__ = ("line", "cells", "cursor", "default", "strip")
+
+    def __init__(
+        self,
+        line: Mapping[int, Char],
+        cells: dict[int, Char],
+        cursor: int | None,
+        default: Char,
+        strip: Strip | None = None,
+    ) -> None:
+        self.line, self.cells, self.cursor, self.default = line, cells, cursor, default
+        self.strip = strip
 
 
 def stty_command(columns: int, rows: int) -> str:
@@ -108,7 +166,10 @@ class TerminalView(Widget, can_focus=True):
         self._feeder: threading.Thread | None = None
         self._changed = True
         self._strips: list[Strip] = []
+        self._rows: list[_Row | None] = []  # what each strip was drawn from
         self._styles: dict[tuple[object, ...], Style] = {}
+        self._base: Style | None = None  # the widget's style, folded into self._styles
+        self._columns = columns  # of the strips
         self.history_offset = 0
         self.bytes_fed = 0
         self.bytes_consumed = 0  # taken off the pending buffer: emulated or dropped
@@ -231,20 +292,24 @@ class TerminalView(Widget, can_focus=True):
     def _tick(self) -> None:
         if not self._changed:
             return
-        # Under the lock only copy the dirty rows out (a few dicts); render after releasing it,
-        # so the feeder thread never waits for the drawing and the drawing never for pyte.
+        self._set_base(self.rich_style)
+        # Under the lock only look at the dirty rows: a line that did not change since it was
+        # drawn (it only moved: pyte marks every row dirty on a scroll) keeps its strip, the
+        # others are copied out (a few dicts) and rendered after releasing the lock, so the
+        # feeder thread never waits for the drawing and the drawing never for pyte.
         with self._lock:
             self._changed = False
             vt = self.vt
             rows, columns, default = vt.lines, vt.columns, vt.default_char
             offset = min(self.history_offset, len(vt.scrollback))
-            resized = len(self._strips) != rows
+            resized = (rows, columns) != (len(self._strips), self._columns)
             dirty = range(rows) if resized or offset else sorted(vt.dirty)
             vt.dirty.clear()
             history = vt.scrollback
             show_cursor = not vt.cursor.hidden and offset == 0
             cursor_x, cursor_y = vt.cursor.x, vt.cursor.y
-            copied: list[tuple[int, dict[int, Char], int | None]] = []
+            drawn = {} if resized else {id(r.line): r for r in self._rows if r is not None}
+            todo: list[tuple[int, _Row]] = []
             for y in dirty:
                 if y >= rows:
                     continue
@@ -252,30 +317,70 @@ class TerminalView(Widget, can_focus=True):
                 if src < 0:
                     line: Mapping[int, Char] = history[len(history) + src]
                 else:
-                    line = vt.buffer.get(src) or {}
-                copied.append(
-                    (y, dict(line), cursor_x if show_cursor and src == cursor_y else None)
-                )
+                    line = vt.buffer.get(src) or _NO_LINE
+                row_cursor = cursor_x if show_cursor and src == cursor_y else None
+                old = drawn.get(id(line))
+                if (
+                    old is not None
+                    and old.line is line
+                    and old.cursor == row_cursor
+                    and old.default == default
+                    and old.cells == line
+                ):
+                    todo.append((y, old))
+                else:
+                    todo.append((y, _Row(line, dict(line), row_cursor, default)))
         if resized:
-            self._strips = [Strip.blank(columns)] * rows
-        for y, row, row_cursor in copied:
-            self._strips[y] = self._render_row(row, row_cursor, default, columns)
-        self.refresh()
+            self._strips = [Strip.blank(columns, self._base)] * rows
+            self._rows = [None] * rows
+            self._columns = columns
+        changed: list[int] = []
+        for y, row in todo:
+            if row.strip is None:
+                row.strip = self._render_row(row.cells, row.cursor, row.default, columns)
+            if row.strip is not self._strips[y]:
+                self._strips[y] = row.strip
+                changed.append(y)
+            self._rows[y] = row
+        if resized or len(changed) == rows:
+            self.refresh()
+        elif changed:
+            width = self.size.width
+            self.refresh(*(Region(0, y, width, 1) for y in changed))
 
-    def _style(self, char: Char, cursor: bool) -> Style:
-        key = (*char[1:], cursor)
+    def _set_base(self, base: Style) -> bool:
+        """The widget's own style (colours from CSS) changed: row styles include it, so every
+        row is drawn again. True if it changed."""
+        if base == self._base:
+            return False
+        self._base = base
+        self._styles.clear()
+        columns = self._columns
+        for y, row in enumerate(self._rows):
+            if row is None:
+                self._strips[y] = Strip.blank(columns, base)
+            else:
+                row.strip = self._render_row(row.cells, row.cursor, row.default, columns)
+                self._strips[y] = row.strip
+        return True
+
+    def _style(self, attrs: tuple[object, ...], cursor: bool) -> Style:
+        """The style of cells with these attributes (a Char but its data), on the cursor or not."""
+        key = (*attrs, cursor)
         style = self._styles.get(key)
         if style is None:
-            _d, fg, bg, bold, italics, underscore, strike, reverse, _blink = char
+            fg, bg, bold, italics, underscore, strike, reverse, _blink = attrs
             style = Style(
-                color=_colour(fg),
-                bgcolor=_colour(bg),
-                bold=bold or None,
-                italic=italics or None,
-                underline=underscore or None,
-                strike=strike or None,
+                color=_colour(fg),  # type: ignore[arg-type]
+                bgcolor=_colour(bg),  # type: ignore[arg-type]
+                bold=bool(bold) or None,
+                italic=bool(italics) or None,
+                underline=bool(underscore) or None,
+                strike=bool(strike) or None,
                 reverse=(reverse != cursor) or None,
             )
+            if self._base is not None:
+                style = self._base + style  # what Strip.apply_style(base) would make of it
             if len(self._styles) > 4096:
                 self._styles.clear()
             self._styles[key] = style
@@ -284,37 +389,43 @@ class TerminalView(Widget, can_focus=True):
     def _render_row(
         self, line: Mapping[int, Char], cursor_x: int | None, default: Char, columns: int
     ) -> Strip:
+        """One segment per run of cells with the same attributes, the cursor cell apart. The
+        cells are looked up, grouped and joined by C code (map / groupby / join): a row costs
+        a few Python steps per run, not per cell."""
+        cells = list(map(line.get, range(columns), repeat(default, columns)))
         segments: list[Segment] = []
-        run: list[str] = []
-        run_attrs: tuple[object, ...] | None = None
-        run_char = default
-        for x in range(columns):
-            char = line.get(x, default)
-            if x == cursor_x:
-                if run:
-                    segments.append(Segment("".join(run), self._style(run_char, False)))
-                    run = []
-                segments.append(Segment(char.data or " ", self._style(char, True)))
-                run_attrs = None
-                continue
-            attrs = char[1:]
-            if attrs != run_attrs:
-                if run:
-                    segments.append(Segment("".join(run), self._style(run_char, False)))
-                run, run_attrs, run_char = [], attrs, char
-            run.append(char.data)
-        if run:
-            segments.append(Segment("".join(run), self._style(run_char, False)))
-        return Strip(segments)
+        width = 0
+        parts: tuple[list[Char], ...]
+        if cursor_x is not None and 0 <= cursor_x < columns:
+            parts = (cells[:cursor_x], cells[cursor_x + 1 :])
+        else:
+            parts, cursor_x = (cells,), None
+        for i, part in enumerate(parts):
+            if i and cursor_x is not None:  # the cursor, between the two parts
+                char = cells[cursor_x]
+                text = char.data or " "
+                width += cell_width(text)
+                segments.append(Segment(text, self._style(_ATTRS(char), True)))
+            for attrs, run in groupby(part, _ATTRS):
+                text = "".join(map(_DATA, run))
+                width += cell_width(text)
+                segments.append(Segment(text, self._style(attrs, False)))
+        return Strip(segments, width)
+
+    def render_lines(self, crop: Region) -> list[Strip]:
+        if self.is_mounted and self._set_base(self.rich_style):
+            self.refresh()  # a style change repaints every row: make sure Textual knows
+        return super().render_lines(crop)
 
     def render_line(self, y: int) -> Strip:
         width = self.size.width
-        base = self.rich_style
-        if y < len(self._strips):
-            strip = self._strips[y]
-        else:
-            strip = Strip.blank(width)
-        return strip.apply_style(base).adjust_cell_length(width, base)
+        base = self._base if self._base is not None else self.rich_style
+        if y >= len(self._strips):
+            return Strip.blank(width, base)
+        strip = self._strips[y]
+        if strip.cell_length == width:
+            return strip
+        return strip.adjust_cell_length(width, base)
 
     # ------------------------------------------------------------------ scrollback
     def scroll_history(self, direction: int) -> None:
@@ -325,6 +436,7 @@ class TerminalView(Widget, can_focus=True):
             if new == self.history_offset:
                 return
             self.history_offset = new
+            self.vt.dirty.update(range(self.vt.lines))  # back at 0 too: the live rows again
             self._changed = True
         self.post_message(self.Scrolled(new))
         self._tick()
