@@ -85,7 +85,7 @@ class _Listener:
 
 class VirtTUIApp(App[None]):
     TITLE = "virttui"
-    CSS_PATH = stylesheets()  # type: ignore[assignment]
+    CSS_PATH = stylesheets()  # type: ignore[assignment]  # Textual accepts a list of Paths; its ClassVar says str | PurePath
     ENABLE_COMMAND_PALETTE = True
     BINDINGS = [
         Binding("q", "quit", "Quit", id="app.quit"),

@@ -43,7 +43,7 @@ class TerminalGuardDriver(LinuxDriver):
         self._output = GuardedOutput(stream, self._output_failed)
         # LinuxDriver annotates _file as sys.__stderr__'s type; its writer thread only calls
         # write, flush and fileno, which GuardedOutput passes through.
-        self._file = self._output  # type: ignore[assignment]
+        self._file = self._output  # type: ignore[assignment]  # see the comment above
 
     # ------------------------------------------------------------------ signs of a lost terminal
     def _notify(self, code: bytes) -> None:

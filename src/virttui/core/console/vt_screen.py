@@ -144,7 +144,7 @@ class VtStream(pyte.ByteStream):
         self.last_error = why[:200]
         log.debug("dropped an escape sequence: %s", self.last_error)
 
-    def feed(self, data: bytes) -> None:  # type: ignore[override]
+    def feed(self, data: bytes) -> None:  # type: ignore[override]  # bytes in, decoded here (pyte's takes str)
         text = self.utf8_decoder.decode(data) if self.use_utf8 else data.decode("latin-1")
         if self._carry:
             text, self._carry = self._carry + text, ""

@@ -123,12 +123,12 @@ class FormScreen(ModalScreen[R | None], Generic[R]):
             return
         row = found.first()
         while row.parent is not None and not row.has_class("field"):
-            row = row.parent  # type: ignore[assignment]
+            row = row.parent  # type: ignore[assignment]  # a DOMNode parent of a Widget is a Widget here
         if not row.has_class("field") or row.parent is None:
             row = found.first()
         row.add_class("-has-finding")
         kind = "-blocking" if severity == E.BLOCKING else "-unverifiable"
-        row.parent.mount(  # type: ignore[union-attr]
+        row.parent.mount(  # type: ignore[union-attr]  # checked not None just above
             Static(text, classes=f"field-finding {kind}"), after=row
         )
 

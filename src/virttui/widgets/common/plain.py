@@ -42,6 +42,6 @@ def plain(
     string = value if isinstance(value, str) else str(value)
     if not has_unsafe(string) or (multiline and not has_unsafe(string.replace("\n", ""))):
         # Nothing to escape: a Text styled as a whole, exactly like `Text(value, style=...)`.
-        return Text(string, style=style, no_wrap=no_wrap, overflow=overflow, justify=justify)  # type: ignore[arg-type]
-    text = Text(no_wrap=no_wrap, overflow=overflow, justify=justify)  # type: ignore[arg-type]
+        return Text(string, style=style, no_wrap=no_wrap, overflow=overflow, justify=justify)  # type: ignore[arg-type]  # Rich's Literal types; callers pass its own values
+    text = Text(no_wrap=no_wrap, overflow=overflow, justify=justify)  # type: ignore[arg-type]  # Rich's Literal types; callers pass its own values
     return append_plain(text, string, style, multiline=multiline)

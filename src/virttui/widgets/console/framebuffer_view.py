@@ -115,7 +115,7 @@ class FramebufferView(Widget, can_focus=True):
         prev: tuple[Color, Color] | None = None
         for cell in cells:
             if cell != prev and run:
-                segments.append(Segment(UPPER_HALF * run, self._style(prev)))  # type: ignore[arg-type]
+                segments.append(Segment(UPPER_HALF * run, self._style(prev)))  # type: ignore[arg-type]  # prev is set once run > 0
                 run = 0
             prev = cell
             run += 1

@@ -371,8 +371,8 @@ class TerminalView(Widget, can_focus=True):
         if style is None:
             fg, bg, bold, italics, underscore, strike, reverse, _blink = attrs
             style = Style(
-                color=_colour(fg),  # type: ignore[arg-type]
-                bgcolor=_colour(bg),  # type: ignore[arg-type]
+                color=_colour(fg),  # type: ignore[arg-type]  # pyte's colour names and hex, which Rich parses
+                bgcolor=_colour(bg),  # type: ignore[arg-type]  # as above
                 bold=bool(bold) or None,
                 italic=bool(italics) or None,
                 underline=bool(underscore) or None,
