@@ -122,6 +122,7 @@ class VirtTUIApp(App[None]):
         self.hosts: dict[str, HostConnection] = {}
         # One facade per open connection: the screens' only door to libvirt.
         self.facades: dict[str, HostFacade] = {}
+        self._domains: DomainsScreen | None = None  # the base screen, pushed on mount
         self.consoles = (
             ConsoleRegistry()
         )  # open console screens (screens/common/console_registry.py)
@@ -149,7 +150,8 @@ class VirtTUIApp(App[None]):
         for spec in self.host_specs:
             self.store.add_host(spec.uri, host_label(spec), readonly=self.readonly)
         self._take_early_hosts()
-        self.push_screen(DomainsScreen())
+        self._domains = DomainsScreen()
+        self.push_screen(self._domains)
         for problem in self.config_problems + self._apply_user_keymap():
             self.notify(problem, title="Config file problem", severity="error", markup=False)
         # Paint first, then connect: the first stats round trip never delays the first frame.
@@ -297,10 +299,9 @@ class VirtTUIApp(App[None]):
 
     # ------------------------------------------------------------------ model updates
     def domains_screen(self) -> DomainsScreen | None:
-        for screen in self.screen_stack:
-            if isinstance(screen, DomainsScreen):
-                return screen
-        return None
+        """The domain list (the app's base screen, kept from on_mount), while it is mounted."""
+        screen = self._domains
+        return screen if screen is not None and screen.is_attached else None
 
     def refresh_domains(self, force: bool = False) -> None:
         screen = self.domains_screen()
