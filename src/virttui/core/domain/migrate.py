@@ -77,7 +77,7 @@ class MigrateOptions:
 
 
 @dataclass(frozen=True, slots=True)
-class JobProgress:
+class MigrationProgress:
     kind: str  # none / running / completed / failed / cancelled
     operation: int = 0
     elapsed_ms: int = 0
@@ -102,7 +102,7 @@ class JobProgress:
         return min(1.0, self.data_processed / self.data_total)
 
 
-def progress_from_stats(stats: dict[str, Any]) -> JobProgress:
+def progress_from_stats(stats: dict[str, Any]) -> MigrationProgress:
     """From `dom.jobStats()` (a dict of typed parameters)."""
 
     def num(key: str) -> int:
@@ -111,7 +111,7 @@ def progress_from_stats(stats: dict[str, Any]) -> JobProgress:
 
     kind = JOB_TYPES.get(num("type"), "running")
     remaining = stats.get("time_remaining")
-    return JobProgress(
+    return MigrationProgress(
         kind=kind,
         operation=num("operation"),
         elapsed_ms=num("time_elapsed"),
@@ -126,10 +126,10 @@ def progress_from_stats(stats: dict[str, Any]) -> JobProgress:
     )
 
 
-def progress_from_info(info: list[int]) -> JobProgress:
+def progress_from_info(info: list[int]) -> MigrationProgress:
     """From `dom.jobInfo()`: [type, elapsed, remaining, data total/processed/remaining, ...]."""
     kind = JOB_TYPES.get(info[0], "running")
-    return JobProgress(
+    return MigrationProgress(
         kind=kind,
         elapsed_ms=info[1],
         remaining_ms=info[2] or None,
@@ -139,7 +139,7 @@ def progress_from_info(info: list[int]) -> JobProgress:
     )
 
 
-def read_progress(dom: libvirt.virDomain) -> JobProgress:
+def read_progress(dom: libvirt.virDomain) -> MigrationProgress:
     """The domain's current job; jobStats where the driver has it, else the older jobInfo.
 
     An inactive domain has no job to ask about (qemu says "domain is not running"): kind "none".
@@ -148,7 +148,7 @@ def read_progress(dom: libvirt.virDomain) -> JobProgress:
         return progress_from_stats(dom.jobStats())
     except libvirt.libvirtError as exc:
         if exc.get_error_code() == libvirt.VIR_ERR_OPERATION_INVALID and not dom.isActive():
-            return JobProgress("none")
+            return MigrationProgress("none")
         if exc.get_error_code() != libvirt.VIR_ERR_NO_SUPPORT:
             raise
     return progress_from_info(dom.jobInfo())
@@ -192,7 +192,7 @@ MIB = 1024 * 1024
 POLL_SECONDS = 0.5
 
 
-def describe_progress(progress: JobProgress) -> str:
+def describe_progress(progress: MigrationProgress) -> str:
     """One line: `job <kind>  <elapsed>  <done> of <total> MiB  <speed>  ~<left>`. The screen
     shows the first two words in bold (they end at the first double space)."""
     parts = [f"job {progress.kind}"]

@@ -36,7 +36,7 @@ if TYPE_CHECKING:
     from virttui.core.domain.clone import CloneResult, Progress
     from virttui.core.domain.devices import Display
     from virttui.core.domain.edit_checks import Finding
-    from virttui.core.domain.migrate import JobProgress, MigrateOptions
+    from virttui.core.domain.migrate import MigrateOptions, MigrationProgress
     from virttui.core.domain.model import DomainDetails
     from virttui.core.domain.undefine import StorageChoice, UndefineResult
     from virttui.core.host.probe import HostReport
@@ -528,7 +528,7 @@ class HostFacade:
 
         return self._dom(uuid, M.max_speed)
 
-    def job_progress(self, uuid: str) -> JobProgress:
+    def job_progress(self, uuid: str) -> MigrationProgress:
         from virttui.core.domain import migrate as M
 
         return self._dom(uuid, M.read_progress)
