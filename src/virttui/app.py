@@ -121,7 +121,6 @@ class VirtTUIApp(App[None]):
         self.user_keymap = dict(keymap or {})
         self.hosts: dict[str, HostConnection] = {}
         # One facade per open connection: the screens' only door to libvirt.
-        self.facades: dict[str, HostFacade] = {}
         self._domains: DomainsScreen | None = None  # the base screen, pushed on mount
         self.consoles = (
             ConsoleRegistry()
@@ -188,7 +187,6 @@ class VirtTUIApp(App[None]):
         ):
             host = taken.host
             self.hosts[host.uri] = host
-            self.facades[host.uri] = HostFacade(host)
             if host.refresh != self.refresh_seconds:
                 host.set_refresh(self.refresh_seconds)
             if taken.state in (ConnState.CONNECTING, ConnState.CONNECTED):
@@ -219,14 +217,12 @@ class VirtTUIApp(App[None]):
             demo_setup=_demo_extras,
         )
         self.hosts[spec.uri] = host
-        self.facades[spec.uri] = HostFacade(host)
         host.start()
         return host
 
     def stop_host(self, uri: str) -> None:
         """Forget a host: its poller stops in a thread (never blocks the UI), its rows go."""
         host = self.hosts.pop(uri, None)
-        self.facades.pop(uri, None)
         self.store.remove_host(uri)
         if host is not None:
             from virttui.screens.common.jobs import start_job
@@ -236,7 +232,9 @@ class VirtTUIApp(App[None]):
 
     def facade(self, uri: str) -> HostFacade | None:
         """The facade of an open connection (None when `uri` is not open)."""
-        return self.facades.get(uri)
+        host = self.hosts.get(uri)
+        # A facade holds nothing but its connection: made on demand, never out of step with hosts.
+        return None if host is None else HostFacade(host)
 
     def services(self) -> AppServices:
         """This app as the screens see it (mypy checks that it implements AppServices)."""
@@ -388,7 +386,7 @@ class VirtTUIApp(App[None]):
                 offer_after_ignored_request(self, offer_uri, uuid, kind)
 
     def open_details(self, uri: str, uuid: str) -> None:
-        host = self.facades.get(uri)
+        host = self.facade(uri)
         if host is not None and self.store.row(uri, uuid) is not None:
             from virttui.screens.domain.details import DetailsScreen
 
@@ -506,7 +504,7 @@ class VirtTUIApp(App[None]):
         # Read on the UI thread: the job only uses these.
         # A host removed since the targets were chosen fails its domains, not the whole job.
         named: list[_Target] = [
-            (self.facades.get(u), u, d, self._domain_name((u, d))) for u, d in targets
+            (self.facade(u), u, d, self._domain_name((u, d))) for u, d in targets
         ]
 
         def act(target: _Target) -> None:
