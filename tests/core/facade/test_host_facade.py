@@ -18,9 +18,10 @@ from virttui.core.console.graphics import GraphicsSession, graphics_types
 from virttui.core.console.serial import ConsoleError
 from virttui.core.domain.action_result import Applied, DomainActionError
 from virttui.core.domain.model import DomainDetails
-from virttui.core.facade.host import HostError, HostFacade, describe_error
+from virttui.core.facade.host import HostError, HostFacade
 from virttui.core.host.connection import HostConnection, NotConnected
 from virttui.core.host.libvirt_runtime import silence_errors
+from virttui.core.jobs import describe_error
 
 R = TypeVar("R")
 TEST_NODE = Path(__file__).parents[1] / "data" / "test_node.xml"
@@ -149,7 +150,7 @@ def test_libvirt_errors_become_host_errors(facade: HostFacade) -> None:
         facade.details(missing)
     assert err.value.no_domain and "domain not found" in err.value.message.lower()
     assert not isinstance(err.value, libvirt.libvirtError)
-    assert describe_error(err.value) == err.value.message
+    assert describe_error(err.value)[0] == err.value.message
     with pytest.raises(HostError) as err2:
         facade.reset(missing)
     assert err2.value.no_domain
@@ -185,7 +186,7 @@ def test_migrate_to_the_same_test_node_is_refused_with_libvirts_message(
 
     with pytest.raises((HostError, DomainActionError)) as err:
         facade.migrate(UUID, facade, MigrateOptions(live=True))
-    assert describe_error(err.value)
+    assert describe_error(err.value)[0]
     assert not isinstance(err.value, libvirt.libvirtError)
 
 
@@ -196,7 +197,7 @@ def test_a_host_that_is_down_raises_not_connected() -> None:
         facade.details(UUID)
     with pytest.raises(NotConnected):
         facade.networks()
-    assert "not connected" in describe_error(NotConnected("h: not connected"))
+    assert "not connected" in describe_error(NotConnected("h: not connected"))[0]
 
 
 def test_a_real_host_connection(tmp_path: Path) -> None:

@@ -3,6 +3,6 @@
 A room of its own, above the areas it fronts (domain, console, storage, host): the facade imports
 them, none of them imports it."""
 
-from virttui.core.facade.host import HostError, HostFacade, HostLike, describe_error
+from virttui.core.facade.host import HostError, HostFacade, HostLike
 
-__all__ = ["HostError", "HostFacade", "HostLike", "describe_error"]
+__all__ = ["HostError", "HostFacade", "HostLike"]

@@ -20,9 +20,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import libvirt
 
-from virttui.core.domain.action_result import DomainActionError
 from virttui.core.domain.action_table import LIFECYCLE
-from virttui.core.host.connection import NotConnected
 from virttui.core.host.libvirt_runtime import error_message
 
 if TYPE_CHECKING:
@@ -45,7 +43,7 @@ if TYPE_CHECKING:
 
 R = TypeVar("R")
 
-__all__ = ["HostError", "HostFacade", "HostLike", "describe_error"]
+__all__ = ["HostError", "HostFacade", "HostLike"]
 
 
 class HostError(RuntimeError):
@@ -60,17 +58,6 @@ class HostError(RuntimeError):
     def no_domain(self) -> bool:
         """The domain does not exist (any more) on this host."""
         return self.code is not None and self.code == int(libvirt.VIR_ERR_NO_DOMAIN)
-
-
-def describe_error(exc: BaseException) -> str:
-    """The words to show for any failure: libvirt's own message where there is one."""
-    if isinstance(exc, (HostError, DomainActionError)):
-        return exc.message
-    if isinstance(exc, libvirt.libvirtError):
-        return error_message(exc)
-    if isinstance(exc, NotConnected):
-        return str(exc)
-    return f"{type(exc).__name__}: {exc}"
 
 
 @contextmanager
