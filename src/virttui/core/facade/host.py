@@ -12,9 +12,12 @@ through unchanged. No libvirt exception or object ever leaves this module.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
@@ -36,6 +39,13 @@ if TYPE_CHECKING:
     from virttui.core.domain.edit_checks import Finding
     from virttui.core.domain.migrate import MigrateOptions, MigrationProgress
     from virttui.core.domain.model import DomainDetails
+    from virttui.core.domain.snapshots import (
+        CreateRequest,
+        DeletePlan,
+        ManualRevertPlan,
+        Snapshot,
+        SnapshotTree,
+    )
     from virttui.core.domain.undefine import StorageChoice, UndefineResult
     from virttui.core.host.probe import HostReport
     from virttui.core.jobs import JobContext
@@ -67,6 +77,10 @@ def host_errors() -> Iterator[None]:
         yield
     except libvirt.libvirtError as exc:
         raise HostError(error_message(exc), exc.get_error_code()) from exc
+
+
+def _delete_volume(path: str, conn: libvirt.virConnect) -> None:
+    conn.storageVolLookupByPath(path).delete(0)
 
 
 class HostLike(Protocol):
@@ -568,3 +582,125 @@ class HostFacade:
 
         conn = getattr(session, "conn", None) if isinstance(session, SerialSession) else None
         return explain_end(self.host.call, uuid, reason, conn)
+
+    # ---- snapshots
+    def snapshot_tree(self, uuid: str) -> SnapshotTree:
+        """The domain's snapshots as a tree, its disks, the guest agent, this libvirt's limits."""
+        from virttui.core.domain import snapshots as S
+
+        return self._dom(uuid, S.read_tree)
+
+    def snapshot_xml(self, uuid: str, name: str) -> str:
+        from virttui.core.domain import snapshots as S
+
+        return self._dom(uuid, lambda d: S.snapshot_xml(d, name))
+
+    def create_snapshot(self, uuid: str, request: CreateRequest) -> Snapshot:
+        """Raises SnapshotRefused (reason and route) where this libvirt or domain cannot."""
+        from virttui.core.domain import snapshots as S
+
+        return self._dom(uuid, lambda d: S.create(d, request))
+
+    def revert_snapshot(self, uuid: str, name: str) -> None:
+        """libvirt's revert; an external snapshot on libvirt < 9.9 raises SnapshotRefused
+        naming the manual revert."""
+        from virttui.core.domain import snapshots as S
+
+        self._dom(uuid, lambda d: S.revert(d, name))
+
+    def plan_snapshot_delete(
+        self,
+        uuid: str,
+        name: str,
+        *,
+        children: bool = False,
+        metadata_only: bool = False,
+        others: Iterable[Any] = (),
+    ) -> DeletePlan:
+        """What a delete would do (images merged into, files removed) or why it is refused;
+        images are checked against every domain and image on `others` (open hosts)."""
+        from virttui.core.domain import snapshots as S
+
+        def run(d: libvirt.virDomain) -> DeletePlan:
+            tree = S.read_tree(d)
+            return S.plan_delete(
+                tree,
+                name,
+                children=children,
+                metadata_only=metadata_only,
+                use_of=lambda p, ok: S.image_use(d, tree, p, allowed=ok, others=list(others)),
+            )
+
+        return self._dom(uuid, run)
+
+    def delete_snapshot(
+        self,
+        uuid: str,
+        name: str,
+        *,
+        children: bool = False,
+        metadata_only: bool = False,
+        others: Iterable[Any] = (),
+    ) -> DeletePlan:
+        """Delete after the same checks as `plan_snapshot_delete` (raises SnapshotRefused)."""
+        from virttui.core.domain import snapshots as S
+
+        return self._dom(
+            uuid,
+            lambda d: S.delete(
+                d, name, children=children, metadata_only=metadata_only, others=list(others)
+            ),
+        )
+
+    def plan_snapshot_manual_revert(
+        self, uuid: str, name: str, overlays: dict[str, str] | None = None
+    ) -> ManualRevertPlan:
+        """The manual revert of an external snapshot (shut-off domain), or why not."""
+        from virttui.core.domain import snapshots as S
+
+        return self._dom(
+            uuid,
+            lambda d: S.plan_manual_revert(
+                S.read_tree(d),
+                name,
+                overlays=overlays,
+                exists=lambda p: S.path_exists(d.connect(), p),
+            ),
+        )
+
+    def snapshot_manual_revert_job(
+        self, ctx: JobContext, uuid: str, name: str, overlays: dict[str, str] | None = None
+    ) -> ManualRevertPlan:
+        """A job body: make the new overlays with qemu-img (over ssh on a remote host), then
+        point the domain at them and mark the snapshot current. The images the domain ran on
+        are kept. On failure or cancel the overlays made here are removed again."""
+        from virttui.core.domain import snapshots as S
+        from virttui.core.jobs import run_process
+
+        plan = self.plan_snapshot_manual_revert(uuid, name, overlays)
+        if plan.refusal is not None:
+            raise plan.refusal.error()
+        made: list[str] = []
+
+        def remove_made() -> None:
+            for path in made:
+                if self.is_local:
+                    with contextlib.suppress(OSError):
+                        os.unlink(path)
+                else:
+                    with contextlib.suppress(Exception):
+                        self._conn(partial(_delete_volume, path))
+
+        try:
+            for i, disk in enumerate(plan.disks):
+                ctx.progress(i / (len(plan.disks) + 1), f"overlay for {disk.target}")
+                made.append(disk.overlay)
+                run_process(ctx, S.overlay_argv(disk), uri=self.uri, cleanup=remove_made)
+            ctx.check()
+            self._dom(uuid, lambda d: S.apply_manual_revert(d, plan))
+        except BaseException:
+            if not ctx.cancelled:
+                remove_made()
+            raise
+        self.refresh_now()
+        return plan
