@@ -623,6 +623,33 @@ class VirtTUIApp(App[None]):
                 )
             yield SystemCommand("Details: search the XML", "Find text", screen.action_search)
             yield SystemCommand("Details: reload", "Read the domain again", screen.action_reload)
+        # ---- snapshots
+        # "Domain: snapshots" on the list and the details screen comes from the action table
+        # (key S); the snapshots screen's own keys are offered here.
+        from virttui.screens.domain.snapshots import SnapshotsScreen
+
+        if isinstance(screen, SnapshotsScreen):
+            for title, help_text, method in (
+                (
+                    "Snapshots: create",
+                    "New internal or external snapshot (c)",
+                    screen.action_create,
+                ),
+                ("Snapshots: revert", "Revert to the selected snapshot (r)", screen.action_revert),
+                (
+                    "Snapshots: manual revert",
+                    "External snapshot, shut-off domain: new overlays, newer ones kept (m)",
+                    screen.action_manual_revert,
+                ),
+                (
+                    "Snapshots: delete",
+                    "This one, with children, or the record only (d)",
+                    screen.action_delete,
+                ),
+                ("Snapshots: show XML", "The selected snapshot's XML (x)", screen.action_xml),
+                ("Snapshots: reload", "Read the snapshots again (R)", screen.action_reload),
+            ):
+                yield SystemCommand(title, help_text, method)
 
 
 def _demo_extras(conn: object) -> None:

@@ -56,8 +56,9 @@ def test_today_s_keys_and_menu_are_kept() -> None:
         ("m", "migrate"),
         ("v", "console"),
         ("g", "graphics"),
+        ("S", "snapshots"),
     ]
-    assert [a.key for a in keyed("details")] == ["s", "h", "r", "p", "F", "a", "e"]
+    assert [a.key for a in keyed("details")] == ["s", "h", "r", "p", "F", "a", "e", "S"]
     assert "".join(e.key for e in ACTION_ENTRIES) == "shrpFxvMXAncUR"
     assert set(LIFECYCLE) == {"start", "shutdown", "reboot", "destroy", "pause"}
     assert LIFECYCLE["destroy"].destructive and not LIFECYCLE["shutdown"].destructive

@@ -287,6 +287,18 @@ DOMAIN_ACTIONS: tuple[DomainAction, ...] = (
         screen_action="graphical_console",
     ),
     DomainAction(
+        "snapshots",
+        "Snapshots",
+        "libvirt snapshots: tree, create, revert, delete, XML (S)",
+        "screen",
+        key="S",
+        screens=BOTH,
+        show=False,
+        palette="Domain: snapshots",
+        readonly_ok=True,  # the tree is read-only; its screen refuses writes there
+        screen_action="snapshots",
+    ),
+    DomainAction(
         "reset",
         "Reset",
         "Press the reset button: no guest cooperation (asks first)",

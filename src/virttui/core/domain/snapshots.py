@@ -355,7 +355,7 @@ def agent_state(domain: ET.Element, active: bool) -> Agent:
         if target.get("state") == "connected":
             return Agent(True)
         return Agent(False, "the guest agent does not answer (channel disconnected)")
-    return Agent(False, "no guest agent channel (org.qemu.guest_agent.0) in the domain")
+    return Agent(False, "no guest agent channel in the domain")
 
 
 def _domain_xml(dom: libvirt.virDomain) -> str:
@@ -471,6 +471,11 @@ def create_refusal(tree: SnapshotTree, request: CreateRequest) -> Refusal | None
         refusal = internal_refusal(tree)
         if refusal is not None:
             return refusal
+        if tree.active and not request.memory:
+            return Refusal(
+                "libvirt takes internal snapshots of a running domain with its memory",
+                "Keep 'memory' on, or take an external (disk-only) snapshot.",
+            )
         if request.quiesce:
             return Refusal(
                 "quiesce applies to disk-only snapshots", "Choose external, or leave quiesce off."
@@ -565,11 +570,6 @@ def create(dom: libvirt.virDomain, request: CreateRequest) -> Snapshot:
         raise refusal.error()
     conn = dom.connect()
     xml = create_xml(tree, request, exists=lambda p: path_exists(conn, p))
-    if request.kind == "internal" and tree.active and not request.memory:
-        raise SnapshotRefused(
-            "libvirt takes internal snapshots of a running domain with its memory",
-            "Keep 'memory' on, or take an external (disk-only) snapshot.",
-        )
     snap = dom.snapshotCreateXML(xml, create_flags(tree, request))
     return parse_snapshot_xml(snap.getXMLDesc(0), current=True)
 

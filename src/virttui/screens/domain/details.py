@@ -312,6 +312,11 @@ class DetailsScreen(Screen[None]):
 
         open_edit_menu(self.app, self.uri, self.uuid)
 
+    def action_snapshots(self) -> None:
+        from virttui.screens.domain.snapshots import open_snapshots
+
+        open_snapshots(self.app, self.uri, self.uuid)
+
     def action_back(self) -> None:
         if self.query_one("#xml-searchbar").display and self.focused is self.query_one(
             "#xml-search", Input

@@ -264,6 +264,13 @@ class DomainsScreen(Screen[None]):
         if item is not None and item.uuid is not None and not self.refuse_read_only():
             self.app.push_screen(MigrateScreen(item.uri, item.uuid))
 
+    def action_snapshots(self) -> None:
+        from virttui.screens.domain.snapshots import open_snapshots
+
+        target = self._current_domain()
+        if target is not None:
+            open_snapshots(self.app, *target)
+
     def _current_domain(self) -> tuple[str, str] | None:
         item = self.table.current
         if item is None or item.uuid is None or item.uri not in services(self).hosts:
