@@ -594,11 +594,24 @@ def revert_refusal(tree: SnapshotTree, name: str) -> Refusal | None:
     return None
 
 
-def revert(dom: libvirt.virDomain, name: str) -> None:
+def revert(dom: libvirt.virDomain, name: str, *, others: Sequence[Connection] = ()) -> None:
+    """libvirt's revert, after `revert_refusal`; an internal revert rewrites the disks' images
+    in place, so it is refused while another domain or image still needs one of them."""
     tree = read_tree(dom)
     refusal = revert_refusal(tree, name)
     if refusal is not None:
         raise refusal.error()
+    snap = tree.get(name)
+    for disk in snapshot_disks(tree):
+        if not any(d.target == disk.target and d.kind == "internal" for d in snap.disks):
+            continue
+        use = image_use(dom, tree, disk.source, others=others)
+        if use.used:
+            raise SnapshotRefused(
+                f"reverting rewrites {disk.source} ({disk.target}), which is still needed: "
+                f"{use.text()}",
+                "Stop using it there first (or copy the image and revert the copy).",
+            )
     dom.revertToSnapshot(dom.snapshotLookupByName(name, 0), 0)
 
 

@@ -601,12 +601,13 @@ class HostFacade:
 
         return self._dom(uuid, lambda d: S.create(d, request))
 
-    def revert_snapshot(self, uuid: str, name: str) -> None:
+    def revert_snapshot(self, uuid: str, name: str, *, others: Iterable[Any] = ()) -> None:
         """libvirt's revert; an external snapshot on libvirt < 9.9 raises SnapshotRefused
-        naming the manual revert."""
+        naming the manual revert, and so does an image another domain or image on `others`
+        (open hosts) still needs."""
         from virttui.core.domain import snapshots as S
 
-        self._dom(uuid, lambda d: S.revert(d, name))
+        self._dom(uuid, lambda d: S.revert(d, name, others=list(others)))
 
     def plan_snapshot_delete(
         self,

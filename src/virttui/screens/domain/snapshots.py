@@ -265,13 +265,15 @@ class SnapshotsScreen(Screen[None]):
             "everything written since is lost."
         )
 
+        others = list(services(self).hosts.values())
+
         def answered(ok: bool | None) -> None:
             if ok:
                 host_job(
                     self.app,
                     self.uri,
                     "Revert snapshot",
-                    lambda f: f.revert_snapshot(self.uuid, snap.name),
+                    lambda f: f.revert_snapshot(self.uuid, snap.name, others=others),
                     lambda _r: self._reverted(snap.name),
                     failed=lambda m: self.say(plain(m, "bold", multiline=True)),
                 )
