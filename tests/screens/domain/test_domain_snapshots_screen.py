@@ -240,3 +240,15 @@ def test_snapshots_screen_80x24(snap_compare: Any) -> None:
         await pilot.pause(0.2)
 
     assert snap_compare(make_app(), terminal_size=(80, 24), run_before=run_before)
+
+
+async def test_read_only_host_shows_the_tree_without_write_keys() -> None:
+    app = VirtTUIApp([HostSpec(URI)], readonly=True, refresh=3600.0)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_snapshots(pilot, seeded=False)
+        assert screen.tree_data is not None
+        for action in ("create", "revert", "manual_revert", "delete"):
+            assert screen.check_action(action, ()) is None
+        await pilot.press("c")
+        await pilot.pause(0.1)
+        assert app.screen is screen  # no form on a read-only connection

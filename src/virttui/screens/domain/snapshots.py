@@ -51,7 +51,7 @@ def snapshot_label(snap: Snapshot) -> Text:
     """One tree line: name, kind, date, state, current mark (names rendered literally)."""
     line = Text()
     if snap.current:
-        line.append("● ", style="bold $success")
+        line.append("● ", style="bold green")
     append_plain(line, snap.name, "bold" if snap.current else "")
     line.append(f"  {snap.kind}", style="cyan" if snap.kind == "internal" else "magenta")
     if snap.has_memory:
