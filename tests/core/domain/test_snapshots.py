@@ -240,6 +240,15 @@ def test_manual_revert_plan(tmp_path: Path) -> None:
     assert running.refusal is not None and "Shut the domain off" in running.refusal.route
     taken = S.plan_manual_revert(tree, "s1", overlays={"vda": str(base)}, exists=os.path.lexists)
     assert taken.refusal is not None and "never overwritten" in taken.refusal.reason
+    # reverting to s1 while the disk runs on s2's overlay: both later overlays are kept
+    two = S.build_tree([*snaps, _ext("s2", str(tmp_path / "d.s2"), now, parent="s1")])
+    on_s2 = _tree(
+        snapshots=two,
+        disks=(S.DomainDisk("vda", "disk", "file", str(tmp_path / "d.s2"), "qcow2", False),),
+    )
+    plan2 = S.plan_manual_revert(on_s2, "s1", stamp="T", exists=os.path.lexists)
+    assert plan2.refusal is None and plan2.kept == (now, str(tmp_path / "d.s2"))
+    assert plan2.disks[0].base == str(base)
     base.unlink()
     gone = S.plan_manual_revert(tree, "s1", exists=os.path.lexists)
     assert gone.refusal is not None and "missing" in gone.refusal.reason

@@ -923,8 +923,13 @@ def plan_manual_revert(
                 f"{path} exists already; it is never overwritten", "Choose another file name."
             )
         disks.append(RevertDisk(d.target, now, d.base, d.base_format or "qcow2", path))
-        if now != d.base and now not in kept:
-            kept.append(now)
+        # Written after the snapshot: its own overlay, its descendants', the image now in use.
+        later = [d.overlay]
+        for desc in tree.descendants(name):
+            later += [x.overlay for x in desc.disks if x.target == d.target and x.overlay]
+        for image in [*later, now]:
+            if image and image != d.base and image not in kept:
+                kept.append(image)
     if not disks:
         return refuse(f"{name} has no external disk to revert")
     return ManualRevertPlan(name, tree.domain, tuple(disks), tuple(kept))
