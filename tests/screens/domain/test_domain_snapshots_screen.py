@@ -6,6 +6,7 @@ details screen, the tree (current marked, internal/external), create through the
 from __future__ import annotations
 
 import os
+import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -252,3 +253,50 @@ async def test_read_only_host_shows_the_tree_without_write_keys() -> None:
         await pilot.press("c")
         await pilot.pause(0.1)
         assert app.screen is screen  # no form on a read-only connection
+
+
+async def test_manual_revert_from_the_refused_revert(tmp_path: Path) -> None:
+    """Shut off, external snapshot: r explains why libvirt cannot and offers the manual revert;
+    confirmed, qemu-img makes the new overlay and the domain runs on it; the old one stays."""
+    base, top = tmp_path / "base.qcow2", tmp_path / "top.qcow2"
+    subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", str(base), "1M"], check=True)
+    subprocess.run(
+        ["qemu-img", "create", "-q", "-f", "qcow2", "-b", str(base), "-F", "qcow2", str(top)],
+        check=True,
+    )
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_until(pilot, lambda: hosts_settled(app), 10)
+
+        def prepare(conn: libvirt.virConnect) -> None:
+            dom = conn.lookupByUUIDString(UUID)
+            dom.destroy()
+            xml = dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE)
+            before = xml.replace("/guest/diskimage1", str(base))
+            conn.defineXML(xml.replace("/guest/diskimage1", str(top)))
+            dom.snapshotCreateXML(
+                "<domainsnapshot><name>ext</name><state>disk-snapshot</state>"
+                "<creationTime>100</creationTime><memory snapshot='no'/><disks>"
+                "<disk name='vda' snapshot='external' type='file'><driver type='qcow2'/>"
+                f"<source file='{top}'/></disk></disks>{before}</domainsnapshot>",
+                libvirt.VIR_DOMAIN_SNAPSHOT_CREATE_REDEFINE
+                | libvirt.VIR_DOMAIN_SNAPSHOT_CREATE_CURRENT,
+            )
+
+        app.hosts[URI].call(prepare)
+        await pilot.pause(0.3)
+        screen = await open_snapshots(pilot, seeded=False)
+        assert screen.selected_name() == "ext"
+        await pilot.press("r")
+        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen), 10)
+        text = screen_text(app)
+        assert "Revert by hand" in text and "Kept (not deleted)" in text
+        await pilot.press("y")
+        await wait_until(
+            pilot,
+            lambda: screen.tree_data is not None and "revert" in screen.tree_data.disks[0].source,
+            15,
+        )
+        new = Path(screen.tree_data.disks[0].source)  # type: ignore[union-attr]
+        assert new.parent == tmp_path and new.exists() and top.exists() and base.exists()
+        assert "Reverted by hand" in screen_text(app)
