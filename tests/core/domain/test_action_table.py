@@ -56,9 +56,9 @@ def test_today_s_keys_and_menu_are_kept() -> None:
         ("m", "migrate"),
         ("v", "console"),
         ("g", "graphics"),
-        ("S", "snapshots"),
+        ("T", "snapshots"),
     ]
-    assert [a.key for a in keyed("details")] == ["s", "h", "r", "p", "F", "a", "e", "S"]
+    assert [a.key for a in keyed("details")] == ["s", "h", "r", "p", "F", "a", "e", "T"]
     assert "".join(e.key for e in ACTION_ENTRIES) == "shrpFxvMXAncUR"
     assert set(LIFECYCLE) == {"start", "shutdown", "reboot", "destroy", "pause"}
     assert LIFECYCLE["destroy"].destructive and not LIFECYCLE["shutdown"].destructive

@@ -97,7 +97,7 @@ async def open_snapshots(
     if seeded:
         seed(app, external=external)
     select_domain(app, UUID)
-    await pilot.press("S")
+    await pilot.press("T")
     await wait_until(
         pilot, lambda: isinstance(app.screen, SnapshotsScreen) and app.screen.tree_data is not None
     )
@@ -230,7 +230,7 @@ async def test_xml_and_palette_and_details_entry() -> None:
         assert "Domain: snapshots" in list_titles
         await pilot.press("enter")  # details
         await wait_until(pilot, lambda: type(app.screen).__name__ == "DetailsScreen", 5)
-        await pilot.press("S")
+        await pilot.press("T")
         await wait_until(pilot, lambda: isinstance(app.screen, SnapshotsScreen), 5)
 
 

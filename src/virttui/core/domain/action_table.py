@@ -291,7 +291,7 @@ DOMAIN_ACTIONS: tuple[DomainAction, ...] = (
         "Snapshots",
         "libvirt snapshots: tree, create, revert, delete, XML (S)",
         "screen",
-        key="S",
+        key="T",
         screens=BOTH,
         show=False,
         palette="Domain: snapshots",
