@@ -19,6 +19,7 @@ from textual.widgets import Button, Checkbox, Input, ProgressBar, Select, Static
 from virttui.core.common.units import human_bytes, parse_bytes
 from virttui.core.storage.volumes import FORMATS, PREALLOCATIONS, VolumeInfo, VolumeSpec
 from virttui.widgets.common.plain import append_plain, plain
+from virttui.widgets.common.ticks import TickBox
 
 R = TypeVar("R")
 
@@ -159,10 +160,10 @@ class NewDirPoolScreen(StorageForm[DirPoolRequest]):
             "Directory",
             Input(self.directory, id="pool-dir", placeholder="/srv/images", compact=True),
         )
-        yield Checkbox(
+        yield TickBox(
             "Create the directory if it is missing", False, id="pool-mkdir", compact=True
         )
-        yield Checkbox("Start at boot (autostart)", True, id="pool-autostart", compact=True)
+        yield TickBox("Start at boot (autostart)", True, id="pool-autostart", compact=True)
 
     def collect(self) -> DirPoolRequest:
         name = self.text("#pool-name").strip()
@@ -195,10 +196,10 @@ class PoolXmlScreen(StorageForm[PoolXmlRequest]):
 
     def fields(self) -> ComposeResult:
         yield TextArea(self.xml, id="pool-xml", language=None, soft_wrap=False)
-        yield Checkbox(
+        yield TickBox(
             "Build it first (creates/formats the source)", False, id="pool-build", compact=True
         )
-        yield Checkbox("Start it", True, id="pool-start", compact=True)
+        yield TickBox("Start it", True, id="pool-start", compact=True)
 
     def collect(self) -> PoolXmlRequest:
         xml = self.query_one("#pool-xml", TextArea).text
@@ -236,7 +237,7 @@ class RemovePoolScreen(StorageForm[bool]):
             "libvirt never deletes the volumes in it."
         )
         yield Static(text, classes="storage-explain")
-        yield Checkbox(
+        yield TickBox(
             "Also delete the directory (only if empty)", False, id="pool-delete-dir", compact=True
         )
 
@@ -361,7 +362,7 @@ class ResizeVolumeScreen(StorageForm[ResizeRequest]):
 
     def fields(self) -> ComposeResult:
         yield field("New size", Input(id="resize-size", placeholder="20G", compact=True))
-        yield Checkbox(
+        yield TickBox(
             "Shrink (loses the data past the new end)", False, id="resize-shrink", compact=True
         )
         yield field(
