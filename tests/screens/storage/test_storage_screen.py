@@ -463,3 +463,20 @@ async def test_layout_fits(tmp_path: Path, size: tuple[int, int]) -> None:
         assert all(len(line) <= size[0] for line in lines)
         assert any("Backing" in line for line in lines)  # the last column is on screen
         assert any("…" in line for line in lines)  # the long name is cut, not scrolled
+
+
+async def test_hostile_volume_names_are_drawn_literally(tmp_path: Path) -> None:
+    """Names from libvirt are not markup and their control characters show as escapes."""
+    app, uri = make_app(tmp_path)
+    async with app.run_test(size=(120, 30)) as pilot:
+        screen = await open_screen(pilot, app)
+        make_volume(app, uri, "[@click=app.quit]x")
+        make_volume(app, uri, "red\x9b31mname")
+        await reload_volumes(pilot, screen)
+        text = screen_text(app)
+        assert "[@click=app.quit]x" in text
+        assert "red\\x9b31mname" in text
+        select_volume(screen, "red\x9b31mname")
+        await pilot.pause(0.2)
+        assert "/default-pool/red\\x9b31mname" in screen_text(app)
+        assert app.is_running
