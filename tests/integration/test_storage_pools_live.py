@@ -10,6 +10,7 @@ import json
 import shutil
 import subprocess
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,6 +18,7 @@ import libvirt
 import pytest
 
 from tests.guestlib import defined_guest, unique_name
+from tests.integration.test_qemu_ssh import LocalSshd, local_sshd  # noqa: F401 - the fixture
 from virttui.core.storage import pools as P
 from virttui.core.storage import volumes as V
 
@@ -148,3 +150,36 @@ def test_used_volume_refused_then_live_route_named(
         finally:
             with contextlib.suppress(libvirt.libvirtError):
                 dom.destroy()
+
+
+def test_pool_and_hostile_volume_over_qemu_ssh(
+    local_sshd: LocalSshd,  # noqa: F811
+    system_conn: libvirt.virConnect,
+    dir_pool: tuple[str, Path],
+) -> None:
+    """Over qemu+ssh everything goes through libvirt's storage API (no shell anywhere): a dir
+    pool, a volume whose name is shell syntax, its listing and delete, the pool removed."""
+    from virttui.core.facade.host import HostFacade
+    from virttui.core.host.connection import HostConnection
+
+    name, directory = dir_pool
+    hostile = "a b'; touch x"
+    host = HostConnection(local_sshd.uri(), refresh=60.0)
+    host.start()
+    try:
+        deadline = time.monotonic() + 30
+        while not host.connected and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert host.connected, host.last_error
+        facade = HostFacade(host)
+        assert facade.create_dir_pool(name, str(directory), create_dir=True).state == "running"
+        made = facade.create_volume(name, V.VolumeSpec(hostile, capacity=8 << 20))
+        assert Path(made.path) == directory / hostile
+        assert [v.name for v in facade.volumes(name, [host])] == [hostile]
+        facade.delete_volume(name, hostile, [host])
+        assert sorted(p.name for p in directory.iterdir()) == []  # no "x" made by a shell
+        assert facade.remove_pool(name, delete_storage=True) == (
+            "stopped, storage deleted, undefined"
+        )
+    finally:
+        host.stop()
