@@ -11,6 +11,7 @@ from typing import Any
 
 import libvirt
 import pytest
+from rich.text import Text
 from textual.pilot import Pilot
 from textual.widgets import Checkbox, Input, TextArea
 
@@ -449,6 +450,10 @@ async def test_read_only_shows_everything_and_changes_nothing(tmp_path: Path) ->
             assert notes == [("Read-only connection: actions are disabled", "warning")], key
             assert app.screen is screen, key
         assert [p.state for p in screen.pool_table.pools] == ["running"]
+        notes = record_notifications(app)
+        await pilot.press("r")  # re-reads what libvirt knows; no refresh of the pool
+        await settle(pilot)
+        assert notes == [] and app.screen is screen
 
 
 @pytest.mark.parametrize("size", [(80, 24), (120, 30)])
@@ -480,3 +485,63 @@ async def test_hostile_volume_names_are_drawn_literally(tmp_path: Path) -> None:
         await pilot.pause(0.2)
         assert "/default-pool/red\\x9b31mname" in screen_text(app)
         assert app.is_running
+
+
+async def test_host_screen_opens_storage(tmp_path: Path) -> None:
+    app, uri = make_app(tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_until(pilot, lambda: connected(app), 30)
+        await pilot.press("H")
+        await pilot.pause(0.3)
+        await pilot.press("S")
+        await wait_until(pilot, lambda: isinstance(app.screen, StorageScreen))
+        assert app.screen.uri == uri  # type: ignore[attr-defined]
+        await settle(pilot)
+
+
+async def test_stopping_a_pool_with_used_volumes_asks_first(tmp_path: Path) -> None:
+    app, uri = make_app(tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_screen(pilot, app)
+        path = make_volume(app, uri, "busy")
+        app.hosts[uri].call(
+            lambda c: c.defineXML(
+                "<domain type='test'><name>user-vm</name><memory>1024</memory>"
+                "<os><type>hvm</type></os><devices><disk type='file' device='disk'>"
+                f"<source file='{path}'/><target dev='vda'/></disk></devices></domain>"
+            )
+        )
+        await reload_volumes(pilot, screen)
+        await pilot.press("x")
+        await pilot.pause(0.2)
+        assert isinstance(app.screen, ConfirmScreen)
+        assert "1 of its volumes are in use (busy)" in screen_text(app)
+        await pilot.press("escape")
+        await settle(pilot)
+        assert screen.current_pool().state == "running"  # type: ignore[union-attr]
+        await pilot.press("x")
+        await pilot.pause(0.2)
+        await pilot.press("y")
+        await settle(pilot)
+        assert screen.current_pool().state == "inactive"  # type: ignore[union-attr]
+
+
+async def test_progress_dialog_cancels_once(tmp_path: Path) -> None:
+    app, _uri = make_app(tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        cancels: list[int] = []
+        dialog = VolumeProgressScreen(Text("Cloning x"), lambda: cancels.append(1))
+        app.push_screen(dialog)
+        await pilot.pause(0.2)
+        dialog.update_progress(0.25, "1.0G of 4.0G copied")
+        await pilot.pause(0.1)
+        assert "1.0G of 4.0G copied" in screen_text(app)
+        await pilot.press("escape")
+        await pilot.pause(0.1)
+        await pilot.press("escape")
+        await pilot.pause(0.1)
+        assert cancels == [1]
+        dialog.update_progress(0.5, "2.0G of 4.0G copied")
+        await pilot.pause(0.1)
+        text = screen_text(app)
+        assert "cancelling" in text and "2.0G of 4.0G" in text

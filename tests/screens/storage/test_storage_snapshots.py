@@ -24,15 +24,16 @@ def test_storage_snapshot_80x24(snap_compare: Any) -> None:
         assert isinstance(app, VirtTUIApp)
         await wait_until(
             pilot,
-            lambda: bool(app.store.hosts)
-            and all(h.state == "connected" for h in app.store.hosts.values()),
+            lambda: (
+                bool(app.store.hosts)
+                and all(h.state == "connected" for h in app.store.hosts.values())
+            ),
             20,
         )
         await pilot.press("S")
         await wait_until(
             pilot,
-            lambda: isinstance(app.screen, StorageScreen)
-            and bool(app.screen.volume_table.volumes),
+            lambda: isinstance(app.screen, StorageScreen) and bool(app.screen.volume_table.volumes),
             10,
         )
         await pilot.press("tab", "down", "down", "down")

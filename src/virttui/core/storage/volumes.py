@@ -348,6 +348,8 @@ def clone_volume(
         vol = pool.createXMLFrom(xml, src, 0)
     finally:
         done.set()
+        if watcher.is_alive():
+            watcher.join(timeout=10.0)  # its last report must not follow ours
     if cancelled is not None and cancelled():
         try:
             vol.delete(0)

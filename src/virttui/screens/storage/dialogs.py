@@ -160,9 +160,7 @@ class NewDirPoolScreen(StorageForm[DirPoolRequest]):
             "Directory",
             Input(self.directory, id="pool-dir", placeholder="/srv/images", compact=True),
         )
-        yield TickBox(
-            "Create the directory if it is missing", False, id="pool-mkdir", compact=True
-        )
+        yield TickBox("Create the directory if it is missing", False, id="pool-mkdir", compact=True)
         yield TickBox("Start at boot (autostart)", True, id="pool-autostart", compact=True)
 
     def collect(self) -> DirPoolRequest:
@@ -395,6 +393,7 @@ class VolumeProgressScreen(ModalScreen[None]):
         self.progress_title = title
         self.on_cancel = on_cancel
         self.last: tuple[float | None, str] = (None, "")
+        self.cancelling = False
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog", id="volume-progress-dialog"):
@@ -418,12 +417,18 @@ class VolumeProgressScreen(ModalScreen[None]):
             bar.update(total=None)
         else:
             bar.update(total=1000, progress=round(fraction * 1000))
+        if self.cancelling:
+            text = f"cancelling: the copy is removed when libvirt finishes it ({text})"
         self.query_one("#volume-progress-status", Static).update(plain(text))
 
     def action_cancel_job(self) -> None:
+        if self.cancelling:
+            return
+        self.cancelling = True
         self.query_one("#volume-progress-status", Static).update(
             Text("cancelling: waiting for libvirt to finish the copy, then removing it...")
         )
+        self.query_one("#cancel", Button).disabled = True
         self.on_cancel()
 
     @on(Button.Pressed)

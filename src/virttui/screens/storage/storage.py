@@ -351,19 +351,29 @@ class StorageScreen(Screen[None]):
         def stop() -> None:
             self._pool_job("Stop pool", lambda f: f.stop_pool(name), f"{name} stopped")
 
-        if pool.persistent:
+        volumes = self.volume_table.volumes if self.volume_table.pool == name else []
+        used = [v for v in volumes if v.in_use]
+        notes: list[str] = []
+        if used:
+            names = ", ".join(v.name for v in used[:3]) + (", ..." if len(used) > 3 else "")
+            notes.append(
+                f"{len(used)} of its volumes are in use ({names}). Running domains keep "
+                "their open disks, but a domain whose disk names the pool will not start "
+                "while the pool is stopped."
+            )
+        if not pool.persistent:
+            notes.append(
+                "The pool is transient: stopping it removes its definition (its files stay)."
+            )
+        if not notes:
             stop()
             return
-        confirm(
-            self.app,
-            "Stop pool",
-            name,
-            "The pool is transient: stopping it removes its definition (its files stay).",
-            stop,
-            button="Stop",
-        )
+        confirm(self.app, "Stop pool", name, "\n".join(notes), stop, button="Stop")
 
     def action_pool_refresh(self) -> None:
+        if self.read_only:  # libvirt refuses a pool refresh read-only: read what it knows
+            self.reload()
+            return
         pool = self.current_pool()
         if pool is not None:
             name = pool.name
