@@ -545,3 +545,47 @@ async def test_progress_dialog_cancels_once(tmp_path: Path) -> None:
         await pilot.pause(0.1)
         text = screen_text(app)
         assert "cancelling" in text and "2.0G of 4.0G" in text
+
+
+async def test_clone_of_a_running_domains_disk_warns_first_and_resize_names_shut_off_users(
+    tmp_path: Path,
+) -> None:
+    app, uri = make_app(tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_screen(pilot, app)
+        running_path = make_volume(app, uri, "live")
+        idle_path = make_volume(app, uri, "idle")
+
+        def define(c: libvirt.virConnect) -> None:
+            for name, path in (("runner", running_path), ("sleeper", idle_path)):
+                dom = c.defineXML(
+                    f"<domain type='test'><name>{name}</name><memory>1024</memory>"
+                    "<os><type>hvm</type></os><devices><disk type='file' device='disk'>"
+                    f"<source file='{path}'/><target dev='vda'/></disk></devices></domain>"
+                )
+                if name == "runner":
+                    dom.create()
+
+        app.hosts[uri].call(define)
+        await reload_volumes(pilot, screen)
+        select_volume(screen, "live")
+        await pilot.press("c")
+        await pilot.pause(0.2)
+        assert isinstance(app.screen, ConfirmScreen)
+        assert "runner is running and writes to it" in screen_text(app)
+        await pilot.press("escape")
+        await pilot.pause(0.2)
+        assert app.screen is screen
+        await pilot.press("c")
+        await pilot.pause(0.2)
+        await pilot.press("y")
+        await pilot.pause(0.2)
+        assert isinstance(app.screen, CloneVolumeScreen)
+        await pilot.press("escape")
+        await pilot.pause(0.2)
+        select_volume(screen, "idle")
+        await pilot.pause(0.1)
+        await pilot.press("z")
+        await pilot.pause(0.2)
+        assert isinstance(app.screen, ResizeVolumeScreen)
+        assert "Used by sleeper (shut off)" in screen_text(app)

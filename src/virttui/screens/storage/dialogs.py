@@ -357,6 +357,12 @@ class ResizeVolumeScreen(StorageForm[ResizeRequest]):
             "new end: tick Shrink and type the volume's name. A running domain's disk is "
             "resized live (blockResize), not here."
         )
+        shut_off = [u.name for u in volume.used_by if u.kind == "domain" and not u.running]
+        if shut_off:
+            self.hint += (
+                f"\nUsed by {', '.join(dict.fromkeys(shut_off))} (shut off): it sees the new "
+                "size at its next start."
+            )
 
     def fields(self) -> ComposeResult:
         yield field("New size", Input(id="resize-size", placeholder="20G", compact=True))

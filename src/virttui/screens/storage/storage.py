@@ -529,7 +529,23 @@ class StorageScreen(Screen[None]):
             if new_name is not None:
                 self._start_clone(volume, new_name)
 
-        self.app.push_screen(CloneVolumeScreen(volume, existing), answered)
+        def ask() -> None:
+            self.app.push_screen(CloneVolumeScreen(volume, existing), answered)
+
+        running = volume.running_users
+        if not running:
+            ask()
+            return
+        names = ", ".join(dict.fromkeys(u.name for u in running))
+        confirm(
+            self.app,
+            "Clone a volume in use",
+            volume.name,
+            f"{names} is running and writes to it: the copy is taken while it changes and "
+            "may not be consistent. Shut the domain down first, or copy a snapshot of it.",
+            ask,
+            button="Copy anyway",
+        )
 
     def _start_clone(self, volume: VolumeInfo, new_name: str) -> None:
         facade = writable_host(self.app, self.uri)
