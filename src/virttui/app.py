@@ -392,6 +392,11 @@ class VirtTUIApp(App[None]):
 
             self.push_screen(DetailsScreen(host, uri, uuid))
 
+    def open_storage(self, uri: str) -> None:
+        from virttui.screens.storage.storage import open_storage
+
+        open_storage(self, uri)
+
     def on_host_domain_event(self, message: HostDomainEvent) -> None:
         if message.event.kind == "reboot":
             self.store.shutdowns.rebooted(message.event.uri, message.event.uuid)
@@ -625,7 +630,7 @@ class VirtTUIApp(App[None]):
             yield SystemCommand("Details: reload", "Read the domain again", screen.action_reload)
         # ---- snapshots
         # "Domain: snapshots" on the list and the details screen comes from the action table
-        # (key S); the snapshots screen's own keys are offered here.
+        # (key T); the snapshots screen's own keys are offered here.
         from virttui.screens.domain.snapshots import SnapshotsScreen
 
         if isinstance(screen, SnapshotsScreen):
@@ -650,6 +655,37 @@ class VirtTUIApp(App[None]):
                 ("Snapshots: reload", "Read the snapshots again (R)", screen.action_reload),
             ):
                 yield SystemCommand(title, help_text, method)
+        # ---- pools
+        yield from self._storage_commands(screen)
+
+    def _storage_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
+        """Storage screen of each open host; the storage screen's own actions while it shows."""
+        from virttui.screens.storage.storage import StorageScreen
+
+        if isinstance(screen, StorageScreen):
+            for action, title, help_text in (
+                ("pool_start", "Storage: start pool", "Start the highlighted pool"),
+                ("pool_stop", "Storage: stop pool", "Stop the highlighted pool"),
+                ("pool_refresh", "Storage: refresh pool", "Re-read the pool's volumes"),
+                ("pool_autostart", "Storage: toggle pool autostart", "Start the pool at boot"),
+                ("pool_new_dir", "Storage: new dir pool", "Make a directory a pool"),
+                ("pool_define_xml", "Storage: define pool from XML", "Any pool type"),
+                ("pool_remove", "Storage: remove pool", "Stop and undefine (asks first)"),
+                ("volume_new", "Storage: new volume", "Create a volume in the pool"),
+                ("volume_delete", "Storage: delete volume", "Refused while used"),
+                ("volume_clone", "Storage: clone volume", "Copy the volume"),
+                ("volume_resize", "Storage: resize volume", "Grow or shrink"),
+            ):
+                if screen.check_action(action, ()):
+                    yield SystemCommand(title, help_text, getattr(screen, f"action_{action}"))
+            return
+        for uri, host in self.hosts.items():
+            label = host.label if host.label != uri else uri
+            yield SystemCommand(
+                f"Storage: pools and volumes of {visible(label)}",
+                "Pools, volumes, who uses them",
+                partial(self.open_storage, uri),
+            )
 
 
 def _demo_extras(conn: object) -> None:

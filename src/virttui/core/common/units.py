@@ -81,3 +81,34 @@ def human_age(seconds: float) -> str:
     if s < 86400:
         return f"{s // 3600}h"
     return f"{s // 86400}d"
+
+
+# Sizes with a unit, as qemu-img and virsh take them: binary multiples, "10G" = 10 GiB.
+_SIZE_UNITS = {"": 0, "B": 0, "K": 1, "M": 2, "G": 3, "T": 4, "P": 5}
+
+
+def parse_bytes(
+    text: str, what: str, *, default_unit: str = "G", maximum_bytes: int = MAX_DISK_BYTES
+) -> int:
+    """A size with an optional unit ("10G", "512 MiB", "1.5T", "4096B", "20" = 20 `default_unit`)
+    as bytes. Units are binary (K = 1024, as qemu-img reads them); "KiB"/"KB" mean K too.
+    ValueError with a sentence naming `what` for a negative or zero size ("-1G"), an unknown unit
+    ("10Q"), or anything that is not a size."""
+    raw = text.strip()
+    if not raw:
+        raise ValueError(f"{what}: enter a size, e.g. 10G or 512M")
+    number = raw.rstrip("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ ")
+    unit = raw[len(number) :].strip().upper()
+    if unit.endswith("IB") and len(unit) == 3:
+        unit = unit[0]
+    elif unit.endswith("B") and len(unit) == 2:
+        unit = unit[0]
+    if not number.strip():
+        raise ValueError(f"{what}: a number with a unit, e.g. 10G (not {raw!r})")
+    if unit not in _SIZE_UNITS:
+        raise ValueError(
+            f"{what}: unknown unit {raw[len(number) :].strip()!r} in {raw!r} "
+            "(use B, K, M, G, T or P; binary multiples)"
+        )
+    scale = 1024 ** (_SIZE_UNITS[unit] if unit else _SIZE_UNITS[default_unit.upper()])
+    return parse_size(number, what, unit_bytes=scale, maximum_bytes=maximum_bytes)

@@ -50,6 +50,8 @@ if TYPE_CHECKING:
     from virttui.core.host.probe import HostReport
     from virttui.core.jobs import JobContext
     from virttui.core.storage.image_format import FormatGuess
+    from virttui.core.storage.pools import PoolInfo
+    from virttui.core.storage.volumes import VolumeInfo, VolumeSpec
 
 R = TypeVar("R")
 
@@ -705,3 +707,98 @@ class HostFacade:
             raise
         self.refresh_now()
         return plan
+
+    # ---- pools
+    # Storage pools and volumes (core/storage/pools.py, volumes.py). `others` are the open
+    # connections (HostConnection) whose domains and images count as users of a volume.
+    def pools(self) -> list[PoolInfo]:
+        from virttui.core.storage.pools import list_pools
+
+        return self._conn(list_pools)
+
+    def start_pool(self, name: str) -> PoolInfo:
+        from virttui.core.storage.pools import start_pool
+
+        return self._conn(lambda c: start_pool(c, name))
+
+    def stop_pool(self, name: str) -> PoolInfo | None:
+        from virttui.core.storage.pools import stop_pool
+
+        return self._conn(lambda c: stop_pool(c, name))
+
+    def refresh_pool(self, name: str) -> PoolInfo:
+        from virttui.core.storage.pools import refresh_pool
+
+        return self._conn(lambda c: refresh_pool(c, name))
+
+    def set_pool_autostart(self, name: str, enabled: bool) -> PoolInfo:
+        from virttui.core.storage.pools import set_pool_autostart
+
+        return self._conn(lambda c: set_pool_autostart(c, name, enabled))
+
+    def create_dir_pool(
+        self, name: str, directory: str, *, create_dir: bool = False, autostart: bool = True
+    ) -> PoolInfo:
+        from virttui.core.storage.pools import create_dir_pool
+
+        return self._conn(
+            lambda c: create_dir_pool(
+                c, name, directory, create_dir=create_dir, autostart=autostart
+            )
+        )
+
+    def define_pool_xml(self, xml: str, *, build: bool = False, start: bool = True) -> PoolInfo:
+        from virttui.core.storage.pools import define_pool_xml
+
+        return self._conn(lambda c: define_pool_xml(c, xml, build=build, start=start))
+
+    def remove_pool(self, name: str, *, delete_storage: bool = False) -> str:
+        from virttui.core.storage.pools import remove_pool
+
+        return self._conn(lambda c: remove_pool(c, name, delete_storage=delete_storage))
+
+    def volumes(self, pool: str, others: Iterable[Any] = ()) -> list[VolumeInfo]:
+        from virttui.core.storage.volumes import list_volumes
+
+        return self._conn(lambda c: list_volumes(c, pool, others=list(others)))
+
+    def volume_info(self, pool: str, name: str, others: Iterable[Any] = ()) -> VolumeInfo:
+        from virttui.core.storage.volumes import volume_info
+
+        return self._conn(lambda c: volume_info(c, pool, name, others=list(others)))
+
+    def create_volume(self, pool: str, spec: VolumeSpec) -> VolumeInfo:
+        from virttui.core.storage.volumes import create_volume
+
+        return self._conn(lambda c: create_volume(c, pool, spec))
+
+    def delete_volume(self, pool: str, name: str, others: Iterable[Any] = ()) -> None:
+        from virttui.core.storage.volumes import delete_volume
+
+        self._conn(lambda c: delete_volume(c, pool, name, others=list(others)))
+
+    def clone_volume_job(self, ctx: JobContext, pool: str, name: str, new_name: str) -> VolumeInfo:
+        """A job body: copy the volume (progress from the copy's allocation); a cancel removes
+        the copy once libvirt has finished it (libvirt cannot interrupt the copy)."""
+        from virttui.core.storage.volumes import clone_volume
+
+        return self._conn(
+            lambda c: clone_volume(
+                c, pool, name, new_name, progress=ctx.progress, cancelled=lambda: ctx.cancelled
+            )
+        )
+
+    def resize_volume(
+        self,
+        pool: str,
+        name: str,
+        capacity: int,
+        *,
+        shrink: bool = False,
+        others: Iterable[Any] = (),
+    ) -> VolumeInfo:
+        from virttui.core.storage.volumes import resize_volume
+
+        return self._conn(
+            lambda c: resize_volume(c, pool, name, capacity, shrink=shrink, others=list(others))
+        )

@@ -63,6 +63,9 @@ class AppServices(Protocol):
 
     def open_details(self, uri: str, uuid: str) -> None: ...
 
+    def open_storage(self, uri: str) -> None:
+        """The storage screen (pools and volumes) of host `uri`."""
+
     def action_targets(self) -> list[tuple[str, str]]:
         """Selected domains, else the one under the cursor, as (uri, uuid)."""
 

@@ -42,6 +42,14 @@ class DomainsScreen(Screen[None]):
             "H", "host_screen", "Host", id="host.open", tooltip="Host capabilities and overcommit"
         ),
         Binding(
+            "S",
+            "storage",
+            "Storage",
+            show=False,
+            id="list.storage",
+            tooltip="Pools and volumes of the host",
+        ),
+        Binding(
             "C",
             "connections",
             "Hosts",
@@ -251,6 +259,11 @@ class DomainsScreen(Screen[None]):
         host = services(self).facade(uri) if uri else None
         if host is not None:
             self.app.push_screen(HostScreen(host))
+
+    def action_storage(self) -> None:
+        uri = self.current_uri()
+        if uri is not None:
+            services(self).open_storage(uri)
 
     def action_connections(self) -> None:
         from virttui.screens.host.connections import ConnectionsScreen

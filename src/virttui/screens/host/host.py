@@ -62,6 +62,14 @@ class HostScreen(Screen[None]):
         Binding(
             "r", "refresh_report", "Refresh", id="host.refresh", tooltip="Probe the host again"
         ),
+        Binding(
+            "S",
+            "storage",
+            "Storage",
+            show=False,
+            id="host.storage",
+            tooltip="Pools and volumes of this host",
+        ),
         Binding("escape", "back", "Back", id="host.back"),
     ]
 
@@ -128,6 +136,11 @@ class HostScreen(Screen[None]):
         status.update(plain("probing the host..."))
         status.display = True
         self.load_report()
+
+    def action_storage(self) -> None:
+        from virttui.screens.common.services import services
+
+        services(self).open_storage(self.host.uri)
 
     def action_back(self) -> None:
         self.app.pop_screen()

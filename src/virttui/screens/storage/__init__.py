@@ -1,0 +1,1 @@
+"""Screens of the storage room: pools and volumes (libvirt's storage API)."""

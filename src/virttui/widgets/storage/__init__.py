@@ -1,0 +1,1 @@
+"""Widgets of the storage room: pool and volume tables."""
