@@ -623,6 +623,14 @@ class VirtTUIApp(App[None]):
                 )
             yield SystemCommand("Details: search the XML", "Find text", screen.action_search)
             yield SystemCommand("Details: reload", "Read the domain again", screen.action_reload)
+        # ---- qemuimg
+        from virttui.screens.storage.image import prompt_open_image
+
+        yield SystemCommand(
+            "Image: open a path…",
+            "qemu-img info, check, create, convert, resize, snapshots, commit, rebase of a file",
+            partial(prompt_open_image, self),
+        )
 
 
 def _demo_extras(conn: object) -> None:

@@ -66,15 +66,15 @@ ACTION_WORDS: dict[str, str] = {
 
 # What libvirt offers instead while the domain runs ("" : nothing, the guest must be shut off).
 LIVE_ROUTES: dict[str, str] = {
-    "grow": "grow it live with libvirt's blockResize (the disk's Resize action while it runs)",
-    "commit": "merge the overlay live with libvirt's blockCommit (or blockPull into the top)",
+    "grow": "grow it live with libvirt's blockResize",
+    "commit": "merge it live with libvirt's blockCommit (or blockPull)",
     "rebase": "flatten it live with libvirt's blockPull (or blockCommit)",
     "convert-target": "copy a running guest's disk with libvirt's blockCopy",
     "convert-source": "copy a running guest's disk consistently with libvirt's blockCopy",
     "create": "copy a running guest's disk with libvirt's blockCopy",
-    "snapshot-create": "take a libvirt snapshot of the domain instead (Snapshots)",
-    "snapshot-apply": "revert with a libvirt snapshot of the domain instead (Snapshots)",
-    "snapshot-delete": "delete it through the domain's libvirt snapshots (Snapshots)",
+    "snapshot-create": "take a libvirt snapshot of the domain",
+    "snapshot-apply": "revert with a libvirt snapshot of the domain",
+    "snapshot-delete": "use the domain's libvirt snapshots",
     "shrink": "",
     "repair": "",
 }
@@ -146,9 +146,8 @@ def decide(action: Action, paths: Sequence[str], users: Sequence[User]) -> Verdi
     if running:
         route = LIVE_ROUTES.get(action, "")
         text = (
-            f"Refused: cannot {words} {where} while it is in use by running domain(s) "
-            f"{_names(running)} ({_describe(running)}). Writing the file behind QEMU's back "
-            "corrupts it."
+            f"Refused: cannot {words} {where}: in use by running domain(s) "
+            f"{_describe(running)}. Writing it behind QEMU's back corrupts it."
         )
         text += f" Instead: {route}." if route else " Shut the domain(s) off first."
         return Verdict(action, tuple(paths), "refuse", text, running, stopped, images, route)
