@@ -70,6 +70,14 @@ async def fill(pilot: Any, values: dict[str, Any]) -> None:
     await pilot.pause()
 
 
+async def confirm(pilot: Any, words: str = "cannot tell whether a guest uses") -> None:
+    """The guard's confirmation (no libvirt connection here: nobody could be asked): yes."""
+    await wait_until(pilot, lambda: isinstance(pilot.app.screen, ConfirmScreen), 30)
+    assert words in screen_text(pilot.app)
+    await pilot.press("y")
+    await pilot.pause()
+
+
 async def test_chain_snapshots_and_check(tmp_path: Path) -> None:
     base = qcow2(tmp_path / "base image.qcow2", "32M")
     top = qcow2(tmp_path / "top.qcow2", "32M", "-b", str(base), "-F", "qcow2")
@@ -108,6 +116,7 @@ async def test_create_form_makes_the_image(tmp_path: Path) -> None:
         assert "unknown unit" in screen_text(app)
         await fill(pilot, {"size": "48M", "cluster": "128K", "lazy": "on", "compat": "1.1"})
         await pilot.press("ctrl+s")
+        await confirm(pilot)
         await wait_until(pilot, lambda: target.exists(), 30)
         await wait_until(pilot, lambda: "created" in screen_text(app), 30)
     data = info(target)
@@ -136,6 +145,7 @@ async def test_shrink_needs_the_word_typed(tmp_path: Path) -> None:
         assert info(path)["virtual-size"] == 64 << 20
         await fill(pilot, {"typed": "shrink"})
         await pilot.press("ctrl+s")
+        await confirm(pilot)
         await wait_until(pilot, lambda: info(path)["virtual-size"] == 32 << 20, 30)
         await wait_until(pilot, lambda: screen.info.top.virtual_size == 32 << 20, 30)
 
@@ -155,6 +165,7 @@ async def test_convert_progress_and_cancel_removes_partial(tmp_path: Path) -> No
         await wait_until(pilot, lambda: isinstance(app.screen, ImageFormScreen))
         await fill(pilot, {"target": str(target), "rate": "2M"})
         await pilot.press("ctrl+s")
+        await confirm(pilot)
         await wait_until(pilot, lambda: screen.job is not None, 30)
         bar = screen.query_one("#image-progress-row")
         await wait_until(pilot, lambda: target.exists() and "ETA" in screen_text(app), 60)

@@ -29,7 +29,7 @@ from textual.widgets import Footer, ProgressBar, Static
 from virttui.core.common.units import human_bytes
 from virttui.core.jobs import Job, JobContext, JobDone, JobFailed, JobProgress, ssh_target
 from virttui.core.storage import qemu_img as Q
-from virttui.core.storage.guard import Action, Verdict, guard
+from virttui.core.storage.guard import READ_ONLY, Action, Verdict, guard
 from virttui.screens.common.confirm import ConfirmScreen
 from virttui.screens.common.jobs import start_job
 from virttui.screens.common.services import AppServices, services
@@ -75,6 +75,18 @@ def merge_verdicts(verdicts: Sequence[Verdict]) -> Verdict:
         message,
         force_share=any(v.force_share for v in verdicts),
     )
+
+
+def unguarded(action: Action, paths: Sequence[str]) -> Verdict:
+    """No libvirt connection to the image's host is open: nobody can be asked who uses it, so a
+    writing action needs a confirmation that says so."""
+    if action in READ_ONLY:
+        return Verdict(action, tuple(paths), "ok", "")
+    message = (
+        "No libvirt connection to this host is open: virttui cannot tell whether a guest uses "
+        "the image. Writing to an image a running guest uses corrupts it."
+    )
+    return Verdict(action, tuple(paths), "confirm", message)
 
 
 class ImageScreen(Screen[None]):
@@ -154,6 +166,8 @@ class ImageScreen(Screen[None]):
             return lambda: [facade.image_guard(a, list(p), others) for a, p in checks]
         local = self.run_uri is None
         conns = [h for h in hosts if h.is_local] if local else hosts
+        if not conns:
+            return lambda: [unguarded(a, p) for a, p in checks]
         return lambda: [guard(a, list(p), conns, local=local) for a, p in checks]
 
     def guarded(
