@@ -254,3 +254,17 @@ def test_image_screen_snapshot(snap_compare: Any, snap_image: Path) -> None:
 
     app = ImageApp(str(snap_image))
     assert snap_compare(app, terminal_size=(80, 24), run_before=settle)
+
+
+async def test_the_app_palette_offers_open_a_path() -> None:
+    from virttui.app import HostSpec, VirtTUIApp
+
+    app = VirtTUIApp([HostSpec("test:///default")], refresh=60.0)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        commands = {c.title: c for c in app.get_system_commands(app.screen)}
+        command = commands["Image: open a path…"]
+        command.callback()
+        await wait_until(pilot, lambda: isinstance(app.screen, ImageFormScreen))
+        await pilot.pause()
+        assert "this machine" in screen_text(app)  # the test driver is not a host of files
