@@ -421,3 +421,11 @@ def test_commit_and_rebase(tmp_path: Path) -> None:
     assert "backing-filename" not in raw_info(top)
     with pytest.raises(Q.ImageError, match="format"):
         run(lambda ctx: Q.rebase(ctx, str(top), str(base), ""))
+
+
+def test_raw_luks_image(tmp_path: Path) -> None:
+    path = tmp_path / "raw.luks"
+    opts = Q.CreateOptions(format="raw", size=8 << 20, luks=True, passphrase="a b,c")
+    run(lambda ctx: Q.create(ctx, str(path), opts))
+    info = run(lambda ctx: Q.info(ctx, str(path)))
+    assert info.top.format == "luks" and info.top.encrypted
