@@ -268,3 +268,37 @@ async def test_the_app_palette_offers_open_a_path() -> None:
         await wait_until(pilot, lambda: isinstance(app.screen, ImageFormScreen))
         await pilot.pause()
         assert "this machine" in screen_text(app)  # the test driver is not a host of files
+
+
+async def test_repair_asks_then_fixes_a_leak(tmp_path: Path) -> None:
+    import struct
+
+    path = qcow2(tmp_path / "leaky.qcow2", "16M")
+    subprocess.run(
+        ["qemu-io", "-f", "qcow2", "-c", "write -P 0x5a 0 1M", str(path)],
+        check=True,
+        capture_output=True,
+    )
+    with path.open("r+b") as fh:
+        header = fh.read(104)
+        fh.seek(struct.unpack(">Q", header[48:56])[0])
+        block = struct.unpack(">Q", fh.read(8))[0]
+        clusters = path.stat().st_size // 65536
+        fh.seek(block + 2 * clusters)
+        fh.write(struct.pack(">H", 1))
+        fh.truncate((clusters + 1) * 65536)
+    app = ImageApp(str(path))
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await loaded(pilot, app)
+        await pilot.press("k")
+        await wait_until(pilot, lambda: screen.check_result is not None, 30)
+        assert screen.check_result.leaks == 1
+        await pilot.press("K")
+        await wait_until(pilot, lambda: isinstance(app.screen, ImageFormScreen))
+        await pilot.press("ctrl+s")  # leaks (the default)
+        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen), 30)
+        assert "-r leaks" in screen_text(app)
+        await pilot.press("y")
+        await wait_until(pilot, lambda: screen.check_result.leaks_fixed == 1, 30)
+        await pilot.pause()
+        assert "repaired" in screen_text(app)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, Literal
 
 from rich.text import Text
 from textual.app import App, ComposeResult
@@ -339,10 +339,10 @@ class ImageScreen(Screen[None]):
     def action_repair(self) -> None:
         path, uri, fmt = self.path, self.run_uri, self.fmt
 
-        def build(values: Values) -> str:
-            return str(values["mode"])
+        def build(values: Values) -> Literal["leaks", "all"]:
+            return "all" if values["mode"] == "all" else "leaks"
 
-        def chosen(mode: str | None) -> None:
+        def chosen(mode: Literal["leaks", "all"] | None) -> None:
             if not mode:
                 return
             question = f"Repair {path} with qemu-img check -r {mode}? " + (
@@ -355,7 +355,7 @@ class ImageScreen(Screen[None]):
                 question,
                 lambda _v: self.run(
                     f"Repair ({mode})",
-                    lambda ctx: Q.check(ctx, path, uri=uri, repair=mode, fmt=fmt),  # type: ignore[arg-type]
+                    lambda ctx: Q.check(ctx, path, uri=uri, repair=mode, fmt=fmt),
                     self.show_check,
                 ),
                 button="Repair",
