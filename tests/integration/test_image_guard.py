@@ -51,6 +51,8 @@ def test_running_guest_disk_is_refused_naming_it(system_conn: libvirt.virConnect
             assert guard(action, [disk], [system_conn]).decision == "refuse"  # type: ignore[arg-type]
         facade = HostFacade(_Host(system_conn))
         assert facade.image_guard("grow", [disk]).decision == "refuse"
+        copy = guard("convert-source", [disk], [system_conn])
+        assert copy.needs_confirmation and copy.force_share and "blockCopy" in copy.message
         read = guard("info", [disk], [system_conn])
         assert read.allowed and read.force_share and "stale" in read.note
         # Reading without -U hits QEMU's lock; info falls back to -U and says so.

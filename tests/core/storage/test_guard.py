@@ -54,6 +54,7 @@ def test_nobody_is_ok_and_read_only_uses_force_share() -> None:
     assert verdict.decision == "ok" and verdict.force_share and "stale" in verdict.note
     verdict = decide("convert-source", ["/img/a"], [RUNNING])
     assert verdict.force_share and "blockCopy" in verdict.message
+    assert verdict.needs_confirmation  # an inconsistent copy is asked first
     assert not decide("check", ["/img/a"], [STOPPED]).force_share
 
 

@@ -15,7 +15,8 @@ with a typed `Verdict` the UI renders:
 
 Read-only queries (info, check without repair, the source of a convert) are never refused:
 when a running domain holds the image they run with `-U` (force share) and say the data may be
-stale (`force_share`, `note`).
+stale (`force_share`, `note`); copying such a source (convert) is asked first, naming blockCopy
+as the consistent live route.
 
 Blocking (libvirt, qemu-img): call from a job.
 """
@@ -137,10 +138,12 @@ def decide(action: Action, paths: Sequence[str], users: Sequence[User]) -> Verdi
                 "(force share); the data may be stale or inconsistent."
             )
             route = LIVE_ROUTES.get(action, "")
-            if action == "convert-source":
-                text += f" The copy may be inconsistent; to {route}."
+            decision: Decision = "ok"
+            if action == "convert-source":  # a copy of a disk being written: asked first
+                text += f" The copy may be inconsistent; to {route}. Copy it anyway?"
+                decision = "confirm"
             return Verdict(
-                action, tuple(paths), "ok", text, running, stopped, images, route, force_share=True
+                action, tuple(paths), decision, text, running, stopped, images, route, True
             )
         return Verdict(action, tuple(paths), "ok", "", running, stopped, images)
     if running:
