@@ -685,6 +685,8 @@ class CreateOptions:
 
 
 SECRET_ID = "virttui-sec0"
+LUKS_ATTEMPTS = 8  # QEMU's PBKDF timing fails often on busy VMs (40% here): see create()
+PBKDF_CLOCK = "Unable to get accurate CPU usage"
 
 
 def create_args(path: str, opts: CreateOptions, secret_file: str = "") -> list[str]:
@@ -761,7 +763,7 @@ def create(
     """`qemu-img create` with validated options; an existing file is kept unless `overwrite`."""
     opts.validate()
     check_path(path)
-    _refuse_existing(ctx, path, uri, overwrite)
+    existed = _refuse_existing(ctx, path, uri, overwrite)
     if opts.luks:
         if _is_remote(uri):
             raise ImageError(
@@ -770,7 +772,17 @@ def create(
                 "secret) instead."
             )
         with secret_file(opts.passphrase) as name:
-            run_qemu_img(ctx, create_args(path, opts, name), uri=uri, path=path)
+            for attempt in range(LUKS_ATTEMPTS):
+                try:
+                    run_qemu_img(ctx, create_args(path, opts, name), uri=uri, path=path)
+                    return
+                except ImageError as exc:
+                    # QEMU times its PBKDF on the thread's CPU clock; on a busy machine that
+                    # clock can read 0 ms ("Unable to get accurate CPU usage"): just try again.
+                    if PBKDF_CLOCK not in str(exc) or attempt == LUKS_ATTEMPTS - 1:
+                        raise
+                    if not existed:
+                        remove_file(path, uri)
         return
     run_qemu_img(ctx, create_args(path, opts), uri=uri, path=path)
 
