@@ -429,3 +429,26 @@ def test_raw_luks_image(tmp_path: Path) -> None:
     run(lambda ctx: Q.create(ctx, str(path), opts))
     info = run(lambda ctx: Q.info(ctx, str(path)))
     assert info.top.format == "luks" and info.top.encrypted
+
+
+def test_luks_create_retries_only_qemus_pbkdf_clock_failure(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: list[list[str]] = []
+    failures = [Q.PBKDF_CLOCK, Q.PBKDF_CLOCK]
+
+    def fake(ctx: JobContext, args: Any, **kw: Any) -> Q.Output:
+        calls.append(list(args))
+        if failures:
+            raise Q.ImageError(f"x: {failures.pop()}")
+        return Q.Output(0, "", ())
+
+    monkeypatch.setattr(Q, "run_qemu_img", fake)
+    opts = Q.CreateOptions(size=1 << 20, luks=True, passphrase="pw")
+    run(lambda ctx: Q.create(ctx, str(tmp_path / "a.qcow2"), opts))
+    assert len(calls) == 3
+    failures[:] = ["Permission denied"]
+    calls.clear()
+    with pytest.raises(Q.ImageError, match="Permission denied"):
+        run(lambda ctx: Q.create(ctx, str(tmp_path / "b.qcow2"), opts))
+    assert len(calls) == 1
