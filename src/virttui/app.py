@@ -655,6 +655,14 @@ class VirtTUIApp(App[None]):
                 ("Snapshots: reload", "Read the snapshots again (R)", screen.action_reload),
             ):
                 yield SystemCommand(title, help_text, method)
+        # ---- qemuimg
+        from virttui.screens.storage.image import prompt_open_image
+
+        yield SystemCommand(
+            "Image: open a path…",
+            "qemu-img info, check, create, convert, resize, snapshots, commit, rebase of a file",
+            partial(prompt_open_image, self),
+        )
         # ---- pools
         yield from self._storage_commands(screen)
 

@@ -30,6 +30,7 @@ from virttui.screens.storage.dialogs import (
     ResizeVolumeScreen,
     VolumeProgressScreen,
 )
+from virttui.screens.storage.image import ImageScreen
 from virttui.screens.storage.storage import StorageScreen, open_storage
 from virttui.widgets.common.glyphs import ASCII, UNICODE
 from virttui.widgets.storage.pool_table import usage_bar
@@ -126,6 +127,14 @@ async def test_lists_pools_and_volumes_with_users(tmp_path: Path) -> None:
         assert "disk é 1" in text and "qcow2" in text and "user-vm" in text
         assert "/default-pool/disk é 1" in text and "used by user-vm" in text
         assert screen.image_actions_target() == (uri, "/default-pool/disk é 1")
+        screen.volume_table.focus()
+        await pilot.press("i")  # the image screen of the highlighted volume
+        await wait_until(pilot, lambda: isinstance(app.screen, ImageScreen))
+        assert isinstance(app.screen, ImageScreen)
+        assert (app.screen.uri, app.screen.path) == (uri, "/default-pool/disk é 1")
+        await pilot.press("escape")
+        await pilot.pause(0.2)
+        assert isinstance(app.screen, StorageScreen)
         await pilot.press("escape")
         await pilot.pause(0.2)
         assert not isinstance(app.screen, StorageScreen)

@@ -49,6 +49,7 @@ if TYPE_CHECKING:
     from virttui.core.domain.undefine import StorageChoice, UndefineResult
     from virttui.core.host.probe import HostReport
     from virttui.core.jobs import JobContext
+    from virttui.core.storage.guard import Action, Verdict
     from virttui.core.storage.image_format import FormatGuess
     from virttui.core.storage.pools import PoolInfo
     from virttui.core.storage.volumes import VolumeInfo, VolumeSpec
@@ -802,3 +803,14 @@ class HostFacade:
         return self._conn(
             lambda c: resize_volume(c, pool, name, capacity, shrink=shrink, others=list(others))
         )
+
+    # ---- qemuimg
+    def image_guard(
+        self, action: Action, paths: Sequence[str], others: Iterable[Any] = ()
+    ) -> Verdict:
+        """May qemu-img `action` touch `paths` (files on this host)? Every domain and pool
+        volume of this connection and of `others` (the open hosts) is asked (`used_by`)."""
+        from virttui.core.storage.guard import guard
+
+        local = self.is_local
+        return self._conn(lambda c: guard(action, paths, [c, *others], local=local))

@@ -8,8 +8,6 @@ Blocks (a subprocess, or libvirt calls): run it in a worker thread.
 
 from __future__ import annotations
 
-import json
-import subprocess
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 
@@ -17,8 +15,8 @@ import libvirt
 
 from virttui.core.host.connection import is_local_uri
 from virttui.core.host.libvirt_runtime import error_message
+from virttui.core.storage.qemu_img import ImageError, info_dict
 
-QEMU_IMG = "qemu-img"
 PROBE_TIMEOUT = 30.0
 # Formats the Add disk dialog offers; anything else qemu-img names is kept but shown as such.
 KNOWN_FORMATS = ("raw", "qcow2", "qed", "vmdk", "vdi", "vhdx", "vpc", "qcow", "luks")
@@ -36,28 +34,16 @@ class FormatGuess:
 
 
 def qemu_img_info(path: str, *, timeout: float = PROBE_TIMEOUT) -> dict[str, object]:
-    """`qemu-img info --output=json -U <path>` on this machine. `-U` (force share) reads an
-    image a running guest holds locked. Raises ValueError with a sentence on any failure."""
+    """`qemu-img info --output=json -U <path>` on this machine (through the one qemu-img path,
+    `core/storage/qemu_img`). `-U` (force share) reads an image a running guest holds locked.
+    Raises ValueError with a sentence on any failure."""
     if not path.startswith("/"):
         # A relative name could be read as an option or as "protocol:..." by qemu-img.
         raise ValueError(f"not an absolute path: {path!r}")
-    argv = [QEMU_IMG, "info", "--output=json", "-U", path]
     try:
-        done = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=False)
-    except FileNotFoundError:
-        raise ValueError("qemu-img is not installed") from None
-    except subprocess.TimeoutExpired:
-        raise ValueError(f"qemu-img info gave no answer within {timeout:g}s") from None
-    if done.returncode != 0:
-        message = (done.stderr or done.stdout).strip().splitlines()
-        raise ValueError(message[-1] if message else f"qemu-img exited with {done.returncode}")
-    try:
-        info = json.loads(done.stdout)
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"qemu-img info printed no JSON: {exc}") from None
-    if not isinstance(info, dict):
-        raise ValueError("qemu-img info printed no JSON object")
-    return info
+        return info_dict(path, timeout=timeout)
+    except ImageError as exc:
+        raise ValueError(str(exc)) from None
 
 
 def _from_info(info: dict[str, object]) -> FormatGuess:

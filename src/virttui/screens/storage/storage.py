@@ -7,7 +7,7 @@ A read-only connection shows everything and changes nothing: the write keys are 
 why (`screens/common/readonly.py`).
 
 Entry point: `open_storage(app, uri)`. For the lead's wiring to the image screen:
-`StorageScreen.image_actions_target()` is (uri, path) of the highlighted volume (no key bound).
+`i` opens the image screen (screens/storage/image.py) on the highlighted volume's path.
 """
 
 from __future__ import annotations
@@ -53,7 +53,7 @@ POOL_WRITES = frozenset(
 VOLUME_WRITES = frozenset({"volume_new", "volume_delete", "volume_clone", "volume_resize"})
 WRITE_ACTIONS = POOL_WRITES | VOLUME_WRITES
 _NEEDS_ACTIVE_POOL = frozenset({"pool_refresh", "volume_new"})
-_NEEDS_VOLUME = frozenset({"volume_delete", "volume_clone", "volume_resize"})
+_NEEDS_VOLUME = frozenset({"volume_delete", "volume_clone", "volume_resize", "image"})
 
 
 def open_storage(app: App[Any], uri: str) -> None:
@@ -120,6 +120,13 @@ class StorageScreen(Screen[None]):
             id="storage.volume_resize",
             tooltip="Grow (or shrink) the volume",
         ),
+        Binding(
+            "i",
+            "image",
+            "Image",
+            id="storage.image",
+            tooltip="qemu-img info, check, convert, snapshots... of the volume's image",
+        ),
         Binding("tab", "switch_table", "Pools/Vols", show=False, id="storage.switch"),
     ]
     BINDINGS += read_only_fallbacks(BINDINGS, WRITE_ACTIONS)
@@ -181,9 +188,17 @@ class StorageScreen(Screen[None]):
         return table.current
 
     def image_actions_target(self) -> tuple[str, str] | None:
-        """(uri, path) of the highlighted volume, for the image actions screen (not bound)."""
+        """(uri, path) of the highlighted volume, for the image actions screen."""
         volume = self.current_volume()
         return (self.uri, volume.path) if volume is not None else None
+
+    def action_image(self) -> None:
+        """The image screen (qemu-img actions, behind the same guard) of the highlighted volume."""
+        from virttui.screens.storage.image import open_image
+
+        target = self.image_actions_target()
+        if target is not None:
+            open_image(self.app, *target)
 
     # ------------------------------------------------------------------ loading
     def load_pools(self, *, select: str | None = None) -> None:
