@@ -302,3 +302,42 @@ async def test_repair_asks_then_fixes_a_leak(tmp_path: Path) -> None:
         await wait_until(pilot, lambda: screen.check_result.leaks_fixed == 1, 30)
         await pilot.pause()
         assert "repaired" in screen_text(app)
+
+
+async def test_read_only_app_shows_the_image_and_writes_nothing(tmp_path: Path) -> None:
+    """`--readonly`: info and check work, every writing key is hidden and says why; the image
+    is byte for byte the same afterwards."""
+    from virttui.app import HostSpec, VirtTUIApp
+
+    image = qcow2(tmp_path / "ro.qcow2")
+    before = image.read_bytes()
+    app = VirtTUIApp([HostSpec("test:///default")], refresh=60.0, readonly=True)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        open_image(app, "", str(image))
+        screen = await wait_for_image(pilot, app)
+        assert "64" in screen_text(app)  # the info is shown
+        seen: list[str] = []
+        original = app.notify
+
+        def notify(message: str, **kw: Any) -> None:
+            seen.append(str(message))
+            original(message, **kw)
+
+        app.notify = notify  # type: ignore[method-assign]
+        for key in ("n", "o", "z", "s", "K", "m", "b"):
+            await pilot.press(key)
+            await pilot.pause()
+            assert app.screen is screen, key  # no form opened
+        assert len(seen) == 7 and all("Read-only" in m for m in seen)
+        footer = screen_text(app).splitlines()[-1]
+        assert "Convert" not in footer and "Resize" not in footer
+    assert image.read_bytes() == before
+
+
+async def wait_for_image(pilot: Any, app: App[Any]) -> ImageScreen:
+    await wait_until(pilot, lambda: isinstance(app.screen, ImageScreen) and app.screen.info, 30)
+    await pilot.pause()
+    screen = app.screen
+    assert isinstance(screen, ImageScreen)
+    return screen

@@ -32,6 +32,7 @@ from virttui.core.storage import qemu_img as Q
 from virttui.core.storage.guard import READ_ONLY, Action, Verdict, guard
 from virttui.screens.common.confirm import ConfirmScreen
 from virttui.screens.common.jobs import start_job
+from virttui.screens.common.readonly import READ_ONLY_MESSAGE, action_name, read_only_fallbacks
 from virttui.screens.common.services import AppServices, services
 from virttui.screens.storage.image_forms import Field, ImageFormScreen, Values, typed_confirmation
 from virttui.widgets.common.plain import plain
@@ -89,6 +90,22 @@ def unguarded(action: Action, paths: Sequence[str]) -> Verdict:
     return Verdict(action, tuple(paths), "confirm", message)
 
 
+# Keys that write an image (or a new one): hidden and refused on a read-only app or host.
+WRITE_ACTIONS = frozenset(
+    {
+        "repair",
+        "create",
+        "convert",
+        "resize",
+        "snapshot_create",
+        "snapshot_apply",
+        "snapshot_delete",
+        "commit",
+        "rebase",
+    }
+)
+
+
 class ImageScreen(Screen[None]):
     BINDINGS = [
         Binding("r", "reload", "Reload", id="image.reload"),
@@ -105,6 +122,7 @@ class ImageScreen(Screen[None]):
         Binding("x", "cancel_job", "Cancel job", id="image.cancel"),
         Binding("escape", "back", "Back", id="image.back"),
     ]
+    BINDINGS += read_only_fallbacks(BINDINGS, WRITE_ACTIONS)
 
     def __init__(self, uri: str, path: str) -> None:
         super().__init__()
@@ -140,6 +158,29 @@ class ImageScreen(Screen[None]):
         self.query_one("#image-check").display = False
         self.query_one("#image-chain", ImageChainTree).focus()
         self.action_reload()
+
+    # ------------------------------------------------------------------ read-only
+    @property
+    def read_only(self) -> bool:
+        """The app runs read-only, or the image's host is a read-only connection."""
+        app = _services(self)
+        if app is None:
+            return False
+        if app.readonly:
+            return True
+        facade = app.facade(self.uri) if self.uri else None
+        return facade is not None and facade.readonly
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        name = action_name(action)
+        if name == "read_only":
+            return self.read_only
+        if name in WRITE_ACTIONS and self.read_only:
+            return False  # hidden; the key falls through to `read_only`, which says why
+        return True
+
+    def action_read_only(self) -> None:
+        self.notify(READ_ONLY_MESSAGE, severity="warning", markup=False)
 
     # ------------------------------------------------------------------ plumbing
     @property
