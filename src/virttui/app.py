@@ -623,6 +623,36 @@ class VirtTUIApp(App[None]):
                 )
             yield SystemCommand("Details: search the XML", "Find text", screen.action_search)
             yield SystemCommand("Details: reload", "Read the domain again", screen.action_reload)
+        # ---- browser
+        yield from self._browser_commands(screen)
+
+    def _browser_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
+        from virttui.screens.domain.details import DetailsScreen
+        from virttui.screens.storage.files import FileBrowserScreen, open_file_browser
+
+        uri: str | None = None
+        if isinstance(screen, DomainsScreen) and screen.table.current is not None:
+            uri = screen.table.current.uri
+        elif isinstance(screen, DetailsScreen):
+            uri = screen.target[0]
+        elif isinstance(screen, FileBrowserScreen):
+            uri = screen.uri
+        if uri is None or uri not in self.hosts:
+            uri = next(iter(self.hosts), None)
+        if uri is not None:
+            yield SystemCommand(
+                "Storage: browse files",
+                "Directories and disk images of the host, in pools or not (qemu-img info)",
+                partial(open_file_browser, self, uri),
+            )
+        if isinstance(screen, FileBrowserScreen):
+            yield SystemCommand("Files: go to path", "Type a directory", screen.action_goto)
+            yield SystemCommand("Files: parent directory", "Up one level", screen.action_parent)
+            yield SystemCommand(
+                "Files: next sort column", "Cycle the sort", screen.action_sort_next
+            )
+            yield SystemCommand("Files: reverse sort", "Reverse", screen.action_sort_reverse)
+            yield SystemCommand("Files: reload", "List the directory again", screen.action_reload)
 
 
 def _demo_extras(conn: object) -> None:

@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from virttui.core.domain.undefine import StorageChoice, UndefineResult
     from virttui.core.host.probe import HostReport
     from virttui.core.jobs import JobContext
+    from virttui.core.storage.files import FileRow, Listing
     from virttui.core.storage.image_format import FormatGuess
 
 R = TypeVar("R")
@@ -568,3 +569,25 @@ class HostFacade:
 
         conn = getattr(session, "conn", None) if isinstance(session, SerialSession) else None
         return explain_end(self.host.call, uuid, reason, conn)
+
+    # ---- browser
+    def browse_files(
+        self,
+        ctx: JobContext,
+        directory: str,
+        *,
+        on_rows: Callable[[Sequence[FileRow]], None] | None = None,
+        others: Iterable[Any] = (),
+    ) -> Listing:
+        """A job body: list `directory` on this host and probe its images (qemu-img info, here
+        or over ssh), rows handed to `on_rows` as they come; "used by" from one scan of this
+        connection and `others` (the open hosts), pools not refreshed (a browse only reads)."""
+        from virttui.core.storage.files import browse
+        from virttui.core.storage.used_by import StorageUsage, scan_usage
+
+        hosts = list(others)
+
+        def usage() -> StorageUsage:
+            return self._conn(lambda c: scan_usage([c, *hosts], refresh_pools=False))
+
+        return browse(ctx, directory, uri=self.uri, on_rows=on_rows, usage=usage)
