@@ -13,6 +13,7 @@ image to the handler set with `set_image_actions_handler` (none yet: no key call
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
 
@@ -34,6 +35,7 @@ from virttui.widgets.common.plain import append_plain, plain
 
 DEFAULT_DIR = "/var/lib/libvirt/images"
 PARENT_KEY = "\0.."  # no file name holds a NUL
+FLUSH_SECONDS = 0.1  # rows from the probes are applied at most this often
 # (key, title, width); None: whatever is left.
 COLUMNS: tuple[tuple[str, str, int | None], ...] = (
     ("name", "Name", 22),
@@ -149,12 +151,7 @@ class FileBrowserScreen(Screen[None]):
     ]
 
     class RowsArrived(Message):
-        """Rows of browse number `generation` (from the job's threads)."""
-
-        def __init__(self, generation: int, rows: Sequence[FileRow]) -> None:
-            super().__init__()
-            self.generation = generation
-            self.rows = rows
+        """Rows are waiting in the screen's inbox (posted from the job's threads)."""
 
     def __init__(self, uri: str, start_dir: str = DEFAULT_DIR) -> None:
         super().__init__()
@@ -172,6 +169,9 @@ class FileBrowserScreen(Screen[None]):
         self._job: Job[Listing] | None = None
         self._select_after: str | None = None
         self._pending_dir = start_dir
+        self._inbox: list[tuple[int, FileRow]] = []  # (generation, row) from the job's threads
+        self._inbox_lock = threading.Lock()
+        self._inbox_posted = False
 
     # ------------------------------------------------------------------ layout
     def compose(self) -> ComposeResult:
@@ -214,7 +214,13 @@ class FileBrowserScreen(Screen[None]):
         others = list(services(self).hosts.values())
 
         def on_rows(rows: Sequence[FileRow]) -> None:  # a job thread
-            self.post_message(self.RowsArrived(generation, list(rows)))
+            # Rows are coalesced: one message in flight, the UI takes everything queued by then.
+            with self._inbox_lock:
+                self._inbox.extend((generation, row) for row in rows)
+                if self._inbox_posted:
+                    return
+                self._inbox_posted = True
+            self.post_message(self.RowsArrived())
 
         def finished(done: JobDone) -> None:
             if generation != self._generation:
@@ -222,8 +228,12 @@ class FileBrowserScreen(Screen[None]):
             listing: Listing = done.result
             self.loading = False
             self.usage_note = listing.usage_note
-            # Whatever messages are still queued carry the same rows; the listing is final.
-            self._apply_listing(listing.directory, listing.rows)
+            # The listing is final: rows still in the inbox carry nothing newer.
+            if self._listed and listing.directory == self.directory:
+                self._update_rows(listing.rows)
+            else:
+                self._listed = True
+                self._apply_listing(listing.directory, listing.rows)
             self._show_status()
 
         def failed(message: JobFailed) -> None:
@@ -244,21 +254,37 @@ class FileBrowserScreen(Screen[None]):
         )
         self._show_status()
 
-    def on_file_browser_screen_rows_arrived(self, message: RowsArrived) -> None:
-        if message.generation != self._generation:
-            return
-        if not self._listed:
+    def on_file_browser_screen_rows_arrived(self, _message: RowsArrived) -> None:
+        self._drain()
+
+    def _drain(self) -> None:
+        """Apply the rows waiting in the inbox; rows arriving in the next FLUSH_SECONDS wait
+        for one more drain then (a repaint per batch, not per row)."""
+        with self._inbox_lock:
+            inbox, self._inbox = self._inbox, []
+            if not inbox:
+                self._inbox_posted = False
+                return
+        # Rows of a browse that was replaced are dropped (whichever message brought them).
+        rows = [row for generation, row in inbox if generation == self._generation]
+        if rows and not self._listed:
             self._listed = True
-            self._apply_listing(self._pending_dir, message.rows)
-            return
+            # The first batch is the whole listing (pending), maybe followed by probed rows.
+            self._apply_listing(self._pending_dir, rows)
+        elif rows:
+            self._update_rows(rows)
+        self.set_timer(FLUSH_SECONDS, self._drain)
+
+    def _update_rows(self, rows: Sequence[FileRow]) -> None:
         table = self.table
-        for row in message.rows:
+        current = self.current_row()
+        for row in rows:
             if row.name not in self.rows or row == self.rows[row.name]:
                 continue
             self.rows[row.name] = row
             for (column, _title, _width), cell in zip(COLUMNS, row_cells(row), strict=True):
                 table.update_cell(row.name, column, cell)
-            if self.current_row() is row:
+            if current is not None and current.name == row.name:
                 self._show_detail()
         self._show_status()
 
