@@ -12,7 +12,6 @@ every volume and file created so far, and a partial copy, is deleted again.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import re
 import threading
@@ -204,16 +203,6 @@ def _volume_xml(plan: _DiskPlan) -> str:
     return ET.tostring(vol, encoding="unicode")
 
 
-def _remove_file(path: str, uri: str) -> None:
-    """Delete a copy we made (a fresh context: the job's may be cancelled already)."""
-    if not F.is_remote(uri):
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(path)
-        return
-    with contextlib.suppress(JobError, OSError):
-        run_process(JobContext(0, lambda _m: None), ["rm", "-f", "--", path], uri=uri)
-
-
 def _copy_file(ctx: JobContext, uri: str, plan: _DiskPlan, report: Callable[[int], None]) -> None:
     """`qemu-img convert -p` to the new file; a cancel or failure removes the partial copy."""
     argv = ["qemu-img", "convert", "-p", "-f", plan.fmt, "-O", plan.fmt]
@@ -226,10 +215,14 @@ def _copy_file(ctx: JobContext, uri: str, plan: _DiskPlan, report: Callable[[int
 
     try:
         run_process(
-            ctx, argv, uri=uri, on_line=on_line, cleanup=lambda: _remove_file(plan.new_path, uri)
+            ctx,
+            argv,
+            uri=uri,
+            on_line=on_line,
+            cleanup=lambda: F.remove_file_quietly(plan.new_path, uri),
         )
     except BaseException:
-        _remove_file(plan.new_path, uri)
+        F.remove_file_quietly(plan.new_path, uri)
         raise
     report(plan.allocation)
 
@@ -355,7 +348,7 @@ def clone_domain(
     except BaseException:
         for plan_done, vol in created:
             if vol is None:
-                _remove_file(plan_done.new_path, uri)
+                F.remove_file_quietly(plan_done.new_path, uri)
                 continue
             try:
                 vol.delete(0)

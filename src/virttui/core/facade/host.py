@@ -591,3 +591,22 @@ class HostFacade:
             return self._conn(lambda c: scan_usage([c, *hosts], refresh_pools=False))
 
         return browse(ctx, directory, uri=self.uri, on_rows=on_rows, usage=usage)
+
+    def add_disk_new_file(
+        self,
+        uuid: str,
+        path: str,
+        size_bytes: int,
+        *,
+        fmt: str = "qcow2",
+        bus: str = "virtio",
+        cache: str = "",
+    ) -> tuple[Applied, str, str]:
+        """A new image file at `path` (qemu-img create, no pool needed), attached: (where it
+        landed, target, path). Refuses an existing file. Call it inside a job (cancel)."""
+        from virttui.core.domain.disk_file import add_disk_new_file
+
+        return self._dom(
+            uuid,
+            lambda d: add_disk_new_file(d, path, size_bytes, fmt=fmt, bus=bus, cache=cache),
+        )

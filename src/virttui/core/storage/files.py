@@ -434,3 +434,60 @@ def _probe_into(ctx: JobContext, row: FileRow, uri: str | None, rows: _Rows) -> 
         rows.probed(probe_row(ctx, row, uri=uri))
     except JobCancelled:
         return
+
+
+# ---------------------------------------------------------------------------------- new images
+NEW_IMAGE_FORMATS = ("qcow2", "raw")
+
+
+def remove_file_quietly(path: str, uri: str | None) -> None:
+    """Delete a file we made (a fresh context: the job's may be cancelled already)."""
+    if not is_remote(uri):
+        try:
+            os.unlink(path)
+        except FileNotFoundError:
+            pass
+        return
+    try:
+        run_process(JobContext(0, lambda _m: None), ["rm", "-f", "--", path], uri=uri)
+    except (JobError, OSError):
+        pass
+
+
+def create_image(
+    ctx: JobContext, path: str, fmt: str, size_bytes: int, *, uri: str | None = None
+) -> None:
+    """`qemu-img create -f FMT PATH SIZE` on `uri`'s host; never over an existing file.
+
+    Here the name is taken first with O_CREAT|O_EXCL (no race with another writer), then
+    qemu-img writes the image into it; over ssh the directory is listed first. A failure or a
+    cancel removes the file again. Raises FilesError for a bad request."""
+    check_browsable(uri)
+    path = _absolute(path)
+    if fmt not in NEW_IMAGE_FORMATS:
+        raise FilesError(f"format {fmt!r}: qcow2 or raw")
+    if size_bytes <= 0:
+        raise FilesError("the size must be more than 0 bytes")
+    directory, name = parent_of(path), path.rstrip("/").rsplit("/", 1)[-1]
+    if not name or name in (".", ".."):
+        raise FilesError(f"not a file name: {path!r}")
+    if is_remote(uri):
+        names = {e.name: e for e in list_directory(ctx, directory, uri=uri)}
+        if name in names:
+            raise FilesError(f"{path} exists: choose another name (nothing was overwritten)")
+    else:
+        try:
+            fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        except FileExistsError:
+            raise FilesError(
+                f"{path} exists: choose another name (nothing was overwritten)"
+            ) from None
+        except OSError as exc:
+            raise FilesError(f"{path}: {exc.strerror or exc}") from None
+        os.close(fd)
+    argv = [QEMU_IMG, "create", "-q", "-f", fmt, path, str(size_bytes)]
+    try:
+        run_process(ctx, argv, uri=uri, cleanup=lambda: remove_file_quietly(path, uri))
+    except BaseException:
+        remove_file_quietly(path, uri)
+        raise
