@@ -177,3 +177,35 @@ def test_file_browser_snapshot_80x24(snap_compare: Any, snap_dir: Path) -> None:
         await pilot.pause(0.3)
 
     assert snap_compare(app(), terminal_size=(80, 24), run_before=run_before)
+
+
+async def test_used_by_shows_the_domain_on_the_open_connection(tmp_path: Path) -> None:
+    qcow2(tmp_path / "vm disk.qcow2", "8M")
+    qcow2(tmp_path / "free.qcow2", "8M")
+    xml = f"""<domain type='test'><name>[b]user-vm</name><memory>65536</memory><vcpu>1</vcpu>
+      <os><type arch='x86_64'>hvm</type></os><devices>
+      <disk type='file' device='disk'><driver name='qemu' type='qcow2'/>
+        <source file='{tmp_path / "vm disk.qcow2"}'/><target dev='vda' bus='virtio'/></disk>
+      </devices></domain>"""
+    async with app().run_test(size=(80, 24)) as pilot:
+        await wait_until(pilot, lambda: hosts_settled(pilot.app), 10)
+        host = pilot.app.hosts[URI]  # type: ignore[attr-defined]
+        host.call(lambda c: c.defineXML(xml))
+        try:
+            await _check_used_by(pilot, tmp_path)
+        finally:  # test:///default is shared by the whole test process
+            host.call(lambda c: c.lookupByName("[b]user-vm").undefine())
+
+
+async def _check_used_by(pilot: Pilot[Any], tmp_path: Path) -> None:
+    screen = await open_at(pilot, tmp_path)
+    await wait_until(pilot, lambda: bool(screen.rows["vm disk.qcow2"].users), 10)
+    (user,) = screen.rows["vm disk.qcow2"].users
+    assert user.name == "[b]user-vm" and user.how == "disk" and not user.running
+    assert screen.rows["free.qcow2"].users == ()
+    line = next(t for t in table_text(screen) if t.startswith("vm disk"))
+    assert line.endswith("[b]user-vm")  # literal, not markup
+    screen.table.move_cursor(row=1 + screen.order.index("vm disk.qcow2"))
+    await pilot.pause()
+    detail = str(screen.query_one("#files-detail", Static).render())
+    assert "[b]user-vm (disk, shut off)" in detail
