@@ -17,9 +17,11 @@ from pathlib import Path
 import libvirt
 import pytest
 
-from tests.guestlib import defined_guest, remove_domain
+from tests.guestlib import defined_guest, open_system_conn, remove_domain
+from tests.integration.test_qemu_ssh import LocalSshd, local_sshd  # noqa: F401 - the fixture
 from virttui.core.domain.clone import CloneResult, clone_domain
 from virttui.core.jobs import Job, JobDone, JobMessage
+from virttui.core.storage import files as F
 
 PREFIX = "vt-clonefile"
 
@@ -87,3 +89,40 @@ def test_clone_of_a_plain_file_disk(system_conn: libvirt.virConnect, plain_dir: 
                 remove_domain(clone)
             with contextlib.suppress(FileNotFoundError):
                 Path(f"/var/log/libvirt/qemu/{new_name}.log").unlink()
+
+
+def test_clone_of_a_plain_file_disk_over_ssh(
+    system_conn: libvirt.virConnect,
+    plain_dir: Path,
+    local_sshd: LocalSshd,  # noqa: F811
+) -> None:
+    """The same through a qemu+ssh connection: qemu-img and the directory listing run over ssh."""
+    disk = plain_dir / "it's a disk.qcow2"
+    subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", str(disk), "8M"], check=True)
+    before = _digest(disk)
+    uri = local_sshd.uri()
+    assert F.is_remote(uri)
+    remote = open_system_conn(uri)
+    try:
+        with defined_guest(system_conn, str(disk), PREFIX) as src:
+            new_name = src.name() + "-c"
+            messages: list[JobMessage] = []
+            there = remote.lookupByUUIDString(src.UUIDString())
+            Job(lambda ctx: clone_domain(there, new_name, ctx=ctx), messages.append).run()
+            clone = None
+            with contextlib.suppress(libvirt.libvirtError):
+                clone = system_conn.lookupByName(new_name)
+            try:
+                assert isinstance(messages[-1], JobDone), messages
+                (vol,) = messages[-1].result.volumes
+                assert vol.path == str(plain_dir / f"{new_name}-it's a disk.qcow2")
+                assert Path(vol.path).is_file() and _digest(disk) == before
+                assert clone is not None
+                root = ET.fromstring(clone.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE))
+                assert root.find("devices/disk/source").get("file") == vol.path  # type: ignore[union-attr]
+            finally:
+                if clone is not None:
+                    remove_domain(clone)
+    finally:
+        with contextlib.suppress(libvirt.libvirtError):
+            remote.close()

@@ -24,6 +24,7 @@ def test_browse_over_ssh(local_sshd: LocalSshd, tmp_path: Path) -> None:  # noqa
         )
     (tmp_path / "sub").mkdir()
     (tmp_path / "notes").write_text("hello\n")
+    assert F.is_remote(local_sshd.uri())  # the ls path, over ssh
     listing = F.browse(JobContext(0, lambda _m: None), str(tmp_path), uri=local_sshd.uri())
     rows = {r.name: r for r in listing.rows}
     assert set(rows) == {*NAMES, "sub", "notes"}

@@ -106,12 +106,14 @@ class FileRow:
 
 # ---------------------------------------------------------------------------------- listing
 def is_remote(uri: str | None) -> bool:
-    return bool(uri) and not is_local_uri(uri or "")
+    """Files of `uri`'s host are reached over ssh (a `<driver>+ssh://` URI, even to localhost:
+    the ssh user's view is the one that counts), as `run_process` runs programs there."""
+    return bool(uri) and ssh_target(uri or "") is not None
 
 
 def check_browsable(uri: str | None) -> None:
     """Raise FilesError when files of `uri`'s host cannot be reached (a remote host without ssh)."""
-    if is_remote(uri) and ssh_target(uri or "") is None:
+    if uri and not is_local_uri(uri) and not is_remote(uri):
         raise FilesError(
             f"{uri}: files can only be browsed on this machine or on a qemu+ssh host "
             "(other transports give no way to run qemu-img there)"
@@ -399,7 +401,7 @@ def browse(
     entries = list_directory(ctx, directory, uri=uri)
     rows = _Rows([initial_row(e) for e in entries], on_rows)
     rows.emit(rows.all())
-    local = not is_remote(uri)
+    local = not uri or is_local_uri(uri)  # paths compared through realpath too
     usage_error: list[str] = []
 
     def scan() -> None:
