@@ -3,6 +3,7 @@ navigation (Enter, Backspace, the path prompt), sorting, names drawn literally, 
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -209,3 +210,19 @@ async def _check_used_by(pilot: Pilot[Any], tmp_path: Path) -> None:
     await pilot.pause()
     detail = str(screen.query_one("#files-detail", Static).render())
     assert "[b]user-vm (disk, shut off)" in detail
+
+
+async def test_a_name_that_is_not_utf8_is_shown_escaped(tmp_path: Path) -> None:
+    os.mkdir(os.fsencode(tmp_path) + b"/dir-\xff")
+    (tmp_path / "plain").write_text("x")
+    async with app().run_test(size=(80, 24)) as pilot:
+        screen = await open_at(pilot, tmp_path)
+        lines = table_text(screen)
+        assert any(line.startswith("dir-\\xff/") for line in lines), lines
+        screen.table.move_cursor(row=1)
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: screen.directory.endswith("dir-\udcff"))
+        await wait_until(pilot, lambda: not screen.loading)
+        assert screen.error == ""
+        title = str(screen.query_one("#files-title", Static).render())
+        assert title.endswith("dir-\\xff")

@@ -120,6 +120,16 @@ def check_browsable(uri: str | None) -> None:
         )
 
 
+def shown(text: str) -> str:
+    """`text` for the screen: a byte that was not UTF-8 in a file name (kept as a lone surrogate
+    by surrogateescape, which no terminal can print) becomes a visible `\\xNN`."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    return text
+
+
 def _absolute(path: str) -> str:
     if not path.startswith("/"):
         # A relative name could be read as an option or as "protocol:..." by ls or qemu-img.

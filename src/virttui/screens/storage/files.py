@@ -27,7 +27,7 @@ from textual.widgets import DataTable, Footer, Input, Static
 
 from virttui.core.common.units import human_bytes
 from virttui.core.jobs import Job, JobDone, JobFailed
-from virttui.core.storage.files import FileRow, Listing, join, parent_of
+from virttui.core.storage.files import FileRow, Listing, join, parent_of, shown
 from virttui.core.storage.used_by import users_text
 from virttui.screens.common.jobs import start_job
 from virttui.screens.common.services import services
@@ -81,11 +81,11 @@ def open_file_browser(app: App[Any], uri: str, path: str = DEFAULT_DIR) -> FileB
 
 def _name_cell(row: FileRow) -> Text:
     if row.entry.kind == "dir":
-        text = plain(row.name, "bold", no_wrap=True, overflow="ellipsis")
+        text = plain(shown(row.name), "bold", no_wrap=True, overflow="ellipsis")
         text.append("/", "bold")
         return text
     style = "dim" if row.status in ("file", "special", "broken") else ""
-    return plain(row.name, style, no_wrap=True, overflow="ellipsis")
+    return plain(shown(row.name), style, no_wrap=True, overflow="ellipsis")
 
 
 def row_cells(row: FileRow) -> tuple[Text, ...]:
@@ -96,8 +96,8 @@ def row_cells(row: FileRow) -> tuple[Text, ...]:
         disk = Text(human_bytes(info.disk_size), justify="right")
         backing_dir, _sep, backing_name = info.backing.rpartition("/")
         here = row.path.rpartition("/")[0]
-        shown = backing_name if info.backing and backing_dir == here else info.backing
-        backing = plain(shown, no_wrap=True, overflow="ellipsis")
+        backing_text = backing_name if info.backing and backing_dir == here else info.backing
+        backing = plain(shown(backing_text), no_wrap=True, overflow="ellipsis")
     else:
         word, style = STATUS_FORMAT.get(row.status, ("-", "dim"))
         fmt = Text(word, style=style)
@@ -333,7 +333,7 @@ class FileBrowserScreen(Screen[None]):
         text.append("Files on ", "bold")
         append_plain(text, facade.label if facade is not None else self.uri, "bold")
         text.append(": ")
-        append_plain(text, self.directory)
+        append_plain(text, shown(self.directory))
         self.query_one("#files-title", Static).update(text)
 
     def _show_detail(self) -> None:
@@ -342,21 +342,21 @@ class FileBrowserScreen(Screen[None]):
         if row is None:
             if self._on_parent_row():
                 text.append("parent directory: ", "dim")
-                append_plain(text, parent_of(self.directory))
+                append_plain(text, shown(parent_of(self.directory)))
             self.query_one("#files-detail", Static).update(text)
             return
-        append_plain(text, row.path, "bold")
+        append_plain(text, shown(row.path), "bold")
         if row.entry.link:
             text.append(" (symbolic link)", "dim")
         info = row.info
         if info is not None and row.is_image and info.backing:
             text.append("\nbacking file: ", "dim")
-            append_plain(text, info.backing)
+            append_plain(text, shown(info.backing))
         if info is not None and info.encrypted:
             text.append("\nencrypted", "yellow")
         if row.note:
             text.append("\n")
-            append_plain(text, row.note, "red" if row.status == "error" else "dim")
+            append_plain(text, shown(row.note), "red" if row.status == "error" else "dim")
         if row.users:
             text.append("\n")
             append_plain(text, "; ".join(u.describe() for u in row.users), "yellow")
@@ -366,7 +366,7 @@ class FileBrowserScreen(Screen[None]):
         text = Text()
         if self.error:
             text.append("Cannot list: ", "bold red")
-            append_plain(text, self.error, multiline=True)
+            append_plain(text, shown(self.error), multiline=True)
         else:
             pending = sum(1 for r in self.rows.values() if r.status == "pending")
             images = sum(1 for r in self.rows.values() if r.is_image)
