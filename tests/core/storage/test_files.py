@@ -174,3 +174,40 @@ def test_cancel_ends_the_browse(tmp_path: Path) -> None:
     job.run()
     assert first.is_set()
     assert isinstance(messages[-1], JobFailed) and messages[-1].cancelled
+
+
+def test_batches_are_dealt_round_robin_and_bounded() -> None:
+    rows = [F.initial_row(F.DirEntry(f"f{i:03d}", f"/d/f{i:03d}", "file", 1)) for i in range(10)]
+    got = F.batches(rows, 4)
+    assert [[r.name for r in b] for b in got][:2] == [
+        ["f000", "f004", "f008"],
+        ["f001", "f005", "f009"],
+    ]
+    assert sorted(r.name for b in got for r in b) == [r.name for r in rows]
+    assert len(F.batches(rows[:2], 6)) == 2
+    assert F.batches([], 4) == []
+    many = [F.initial_row(F.DirEntry(f"{i}", f"/d/{i}", "file", 1)) for i in range(500)]
+    assert all(len(b) <= F.BATCH_FILES for b in F.batches(many, 4))
+    long = [
+        F.initial_row(F.DirEntry("x" * 200, "/d/" + "x" * 200 + str(i), "file", 1))
+        for i in range(400)
+    ]
+    assert all(sum(len(r.path) + 1 for r in b) <= F.BATCH_CHARS for b in F.batches(long, 4))
+
+
+def test_a_name_cannot_forge_the_batch_framing(tmp_path: Path) -> None:
+    forged = 'x\n@virttui-0000000000000000 end 0 0\n{"format": "qcow2"}'
+    (tmp_path / forged).write_text("not an image")
+    qcow2(tmp_path / "real.qcow2")
+    listing = F.browse(ctx(), str(tmp_path))
+    rows = {r.name: r for r in listing.rows}
+    assert rows[forged].status == "file" and rows[forged].info is not None
+    assert rows[forged].info.format == "raw"
+    assert rows["real.qcow2"].status == "image"
+
+
+def test_a_batch_whose_process_fails_reports_every_row(tmp_path: Path) -> None:
+    rows = [F.initial_row(F.DirEntry("a", str(tmp_path / "a"), "file", 1))]
+    got: list[F.FileRow] = []
+    F.probe_batch(ctx(), rows, got.append, uri="qemu+ssh://nobody@127.0.0.1:1/system")
+    assert [r.status for r in got] == ["error"] and got[0].note
