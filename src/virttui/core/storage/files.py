@@ -337,20 +337,6 @@ def initial_row(entry: DirEntry) -> FileRow:
     return FileRow(entry, entry.kind)
 
 
-def probe_row(ctx: JobContext, row: FileRow, *, uri: str | None = None) -> FileRow:
-    """`row` with what qemu-img says (never raises but for a cancel)."""
-    try:
-        info = probe_image(ctx, row.path, uri=uri)
-    except JobCancelled:
-        raise
-    except (JobError, ValueError, OSError) as exc:
-        if ctx.cancelled:
-            raise JobCancelled() from None
-        return replace(row, status="error", note=_failure_text(exc))
-    status, note = classify(row.entry, info)
-    return replace(row, status=status, info=info, note=note)
-
-
 # One process probes a batch of files: far fewer processes from us (and one ssh connection per
 # batch on a remote host instead of one per file). The script is constant; the files are its
 # positional arguments (never parsed by a shell); each file's output is framed by lines holding
