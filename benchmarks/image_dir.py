@@ -11,8 +11,8 @@ Set-up: 200 qcow2 images of 16 MiB virtual size (a few hundred KiB each) in a te
   from `open_file_browser` until the table holds 200 rows none of which is still pending.
 
 Runs are interleaved (baseline, core, screen, baseline, core, screen, ...) on the same warm
-directory and medians reported; the goal is core >= 1.5x faster than the baseline (2-core
-machine). The screen figure is reported with its own ratio to the same baseline median (the
+directory and medians reported; the goal is >= 1.5x faster than the baseline (2-core machine) for
+both the core listing and the screen. The screen figure is reported with its own ratio to the same baseline median (the
 app's own start-up is outside the measured window). JSON on stdout.
 """
 
@@ -160,8 +160,10 @@ def run() -> dict[str, Any]:
             "speedup_screen_vs_sequential": (
                 None if screen_ms is None else round(seq_ms / screen_ms, 2)
             ),
-            "goal": f">= {GOAL}x faster",
-            "pass": speedup >= GOAL,
+            "goal": f">= {GOAL}x faster (the core listing and the screen)",
+            "pass_browse": speedup >= GOAL,
+            "pass_screen": screen_ms is not None and seq_ms / screen_ms >= GOAL,
+            "pass": speedup >= GOAL and screen_ms is not None and seq_ms / screen_ms >= GOAL,
         }
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
