@@ -11,9 +11,9 @@ Set-up: 200 qcow2 images of 16 MiB virtual size (a few hundred KiB each) in a te
   from `open_file_browser` until the table holds 200 rows none of which is still pending.
 
 Runs are interleaved (baseline, core, screen, baseline, core, screen, ...) on the same warm
-directory and medians reported; the goal is >= 1.5x faster than the baseline (2-core machine) for
-both the core listing and the screen. The screen figure is reported with its own ratio to the same baseline median (the
-app's own start-up is outside the measured window). JSON on stdout.
+directory and medians reported; the goal is >= 1.5x faster than the baseline (2-core machine)
+for both the core listing and the screen, each as a ratio to the same baseline median (the
+app's own start-up is outside the screen's measured window). JSON on stdout.
 """
 
 from __future__ import annotations
