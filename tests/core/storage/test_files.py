@@ -119,8 +119,9 @@ def test_probe_classifies_images_raw_and_plain_files(tmp_path: Path) -> None:
     assert listing.directory == str(tmp_path)
     assert len(seen[0]) == 7  # the whole listing first, pending
     assert {r.status for r in seen[0] if r.entry.kind == "file"} == {"pending"}
-    assert all(len(batch) == 1 for batch in seen[1:])  # then each probed row
-    assert len(seen) == 1 + 5
+    assert all(len(batch) == 1 for batch in seen[1:])  # then each probed row,
+    assert len(seen) == 1 + 5 + 1  # then the base image, used by its overlay
+    assert seen[-1][0].name == "base image.qcow2" and seen[-1][0].users[0].kind == "image"
     overlay = rows["overlay é.qcow2"]
     assert overlay.status == "image" and overlay.info is not None
     assert overlay.info.format == "qcow2" and overlay.info.virtual_size == 2 << 20
@@ -211,3 +212,23 @@ def test_a_batch_whose_process_fails_reports_every_row(tmp_path: Path) -> None:
     got: list[F.FileRow] = []
     F.probe_batch(ctx(), rows, got.append, uri="qemu+ssh://nobody@127.0.0.1:1/system")
     assert [r.status for r in got] == ["error"] and got[0].note
+
+
+def test_a_base_image_is_used_by_its_overlays_in_the_directory(tmp_path: Path) -> None:
+    base = qcow2(tmp_path / "base.qcow2")
+    qcow2(tmp_path / "top.qcow2", backing=base)
+    subprocess.run(  # a relative backing file name
+        ["qemu-img", "create", "-q", "-f", "qcow2", "-b", "base.qcow2", "-F", "qcow2",
+         str(tmp_path / "rel.qcow2")],
+        check=True, cwd=tmp_path,
+    )  # fmt: skip
+    domain = User("domain", "vm", "host", "disk", False)
+    usage = StorageUsage((_Use(path_forms(str(base), True), domain),))
+    listing = F.browse(ctx(), str(tmp_path), usage=lambda: usage, label="here")
+    rows = {r.name: r for r in listing.rows}
+    users = rows["base.qcow2"].users
+    assert domain in users
+    images = sorted(u.name for u in users if u.kind == "image")
+    assert images == [str(tmp_path / "rel.qcow2"), str(tmp_path / "top.qcow2")]
+    assert all(u.how == "backing file" and u.host == "here" for u in users if u.kind == "image")
+    assert rows["top.qcow2"].users == () and rows["rel.qcow2"].users == ()

@@ -590,7 +590,7 @@ class HostFacade:
         def usage() -> StorageUsage:
             return self._conn(lambda c: scan_usage([c, *hosts], refresh_pools=False))
 
-        return browse(ctx, directory, uri=self.uri, on_rows=on_rows, usage=usage)
+        return browse(ctx, directory, uri=self.uri, on_rows=on_rows, usage=usage, label=self.label)
 
     def add_disk_new_file(
         self,

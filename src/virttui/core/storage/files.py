@@ -458,15 +458,44 @@ class _Rows:
             self._rows[row.name] = merged
         self.emit([merged])
 
+    def _add_users(self, name: str, users: Sequence[User]) -> FileRow | None:
+        """Under the lock: `users` added to row `name`; the new row, None when unchanged."""
+        row = self._rows[name]
+        merged = tuple(dict.fromkeys((*row.users, *users)))
+        if merged == row.users:
+            return None
+        self._rows[name] = replace(row, users=merged)
+        return self._rows[name]
+
     def used(self, usage: StorageUsage, local: bool) -> None:
         changed: list[FileRow] = []
         with self._lock:
-            for name, row in self._rows.items():
-                users = usage.users_of(row.path, local=local)
-                if users:
-                    self._rows[name] = replace(row, users=users)
-                    changed.append(self._rows[name])
+            for name, row in list(self._rows.items()):
+                new = self._add_users(name, usage.users_of(row.path, local=local))
+                if new is not None:
+                    changed.append(new)
         self.emit(changed)
+
+    def backed(self, directory: str, label: str) -> None:
+        """Images of this directory built on another one of it (qemu-img named the backing
+        file): the base is used by the overlay, whether or not a pool or domain knows it."""
+        changed: dict[str, FileRow] = {}
+        with self._lock:
+            by_path = {row.path: name for name, row in self._rows.items()}
+            for row in list(self._rows.values()):
+                backing = row.info.backing if row.info is not None else ""
+                if not backing:
+                    continue
+                if not backing.startswith("/"):  # relative to the overlay's directory
+                    backing = join(directory, backing)
+                base = by_path.get(os.path.normpath(backing))
+                if base is None or base == row.name:
+                    continue
+                user = User("image", row.path, label, "backing file")
+                new = self._add_users(base, [user])
+                if new is not None:
+                    changed[base] = new
+        self.emit(list(changed.values()))
 
 
 @dataclass(frozen=True, slots=True)
@@ -487,11 +516,13 @@ def browse(
     on_rows: RowsCallback | None = None,
     usage: Callable[[], StorageUsage] | None = None,
     workers: int = PROBE_WORKERS,
+    label: str = "",
 ) -> Listing:
     """List `directory` and probe its files concurrently (see the module doc). `on_rows` gets
     the whole listing first, then each row again as it changes (from worker threads). `usage`
     (blocking: one scan of the open connections) fills in "used by", alongside the probes; when
-    it fails the rows keep no users and `Listing.usage_note` says why."""
+    it fails `Listing.usage_note` says why. An image of the directory whose backing file is
+    another file of it counts as a user of that file too (`label` names the host there)."""
     directory = _absolute(directory)
     entries = list_directory(ctx, directory, uri=uri)
     rows = _Rows([initial_row(e) for e in entries], on_rows)
@@ -516,6 +547,7 @@ def browse(
             jobs = [pool.submit(_probe_into, ctx, b, uri, rows) for b in batches(todo, workers)]
             for future in jobs:
                 future.result()
+        rows.backed(directory, label or uri or "")
     if scanner is not None:
         while scanner.is_alive():
             scanner.join(0.2)

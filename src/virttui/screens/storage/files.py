@@ -105,9 +105,19 @@ def row_cells(row: FileRow) -> tuple[Text, ...]:
         virtual = Text("")
         disk = Text(human_bytes(size) if size is not None else "", "dim", justify="right")
         backing = Text("")
-    names = list(dict.fromkeys(u.name for u in row.users))
-    used = plain(", ".join(names), "bold yellow", no_wrap=True, overflow="ellipsis")
+    here = row.path.rpartition("/")[0]
+    names = list(dict.fromkeys(_user_name(u.name, u.kind, here) for u in row.users))
+    used = plain(shown(", ".join(names)), "bold yellow", no_wrap=True, overflow="ellipsis")
     return (_name_cell(row), fmt, virtual, disk, backing, used)
+
+
+def _user_name(name: str, kind: str, here: str) -> str:
+    """A domain's name; an image (an overlay) by its file name when it is in this directory."""
+    if kind == "image":
+        directory, _sep, base = name.rpartition("/")
+        if directory == here:
+            return base
+    return name
 
 
 def _sort_key(column: str) -> Callable[[FileRow], tuple[Any, ...]]:
@@ -359,7 +369,7 @@ class FileBrowserScreen(Screen[None]):
             append_plain(text, shown(row.note), "red" if row.status == "error" else "dim")
         if row.users:
             text.append("\n")
-            append_plain(text, "; ".join(u.describe() for u in row.users), "yellow")
+            append_plain(text, shown("; ".join(u.describe() for u in row.users)), "yellow")
         self.query_one("#files-detail", Static).update(text)
 
     def _show_status(self) -> None:
