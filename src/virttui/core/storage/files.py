@@ -451,12 +451,14 @@ class _Rows:
         if self._on_rows is not None and rows:
             self._on_rows(rows)
 
+    # Each change is handed on under the lock: the order rows are handed on in is the order
+    # they were merged in, so a row's last version handed on is its latest.
     def probed(self, row: FileRow) -> None:
         with self._lock:
             users = self._rows[row.name].users
             merged = replace(row, users=users)
             self._rows[row.name] = merged
-        self.emit([merged])
+            self.emit([merged])
 
     def _add_users(self, name: str, users: Sequence[User]) -> FileRow | None:
         """Under the lock: `users` added to row `name`; the new row, None when unchanged."""
@@ -474,7 +476,7 @@ class _Rows:
                 new = self._add_users(name, usage.users_of(row.path, local=local))
                 if new is not None:
                     changed.append(new)
-        self.emit(changed)
+            self.emit(changed)
 
     def backed(self, directory: str, label: str) -> None:
         """Images of this directory built on another one of it (qemu-img named the backing
@@ -495,7 +497,7 @@ class _Rows:
                 new = self._add_users(base, [user])
                 if new is not None:
                     changed[base] = new
-        self.emit(list(changed.values()))
+            self.emit(list(changed.values()))
 
 
 @dataclass(frozen=True, slots=True)
@@ -526,7 +528,7 @@ def browse(
     directory = _absolute(directory)
     entries = list_directory(ctx, directory, uri=uri)
     rows = _Rows([initial_row(e) for e in entries], on_rows)
-    rows.emit(rows.all())
+    rows.emit(rows.all())  # before any probe starts
     local = not uri or is_local_uri(uri)  # paths compared through realpath too
     usage_error: list[str] = []
 

@@ -238,7 +238,8 @@ class FileBrowserScreen(Screen[None]):
             listing: Listing = done.result
             self.loading = False
             self.usage_note = listing.usage_note
-            # The listing is final: rows still in the inbox carry nothing newer.
+            with self._inbox_lock:  # the listing is final: older versions of its rows go
+                self._inbox = [item for item in self._inbox if item[0] != generation]
             if self._listed and listing.directory == self.directory:
                 self._update_rows(listing.rows)
             else:
