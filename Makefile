@@ -52,6 +52,7 @@ lint: venv
 
 bench: deps venv daemons
 	$(VPY) benchmarks/run_all.py
+	$(VPY) benchmarks/image_dir.py
 
 # Regenerate the SVG snapshots after a deliberate UI change and copy them into screenshots/.
 snapshots: venv

@@ -663,6 +663,8 @@ class VirtTUIApp(App[None]):
             "qemu-img info, check, create, convert, resize, snapshots, commit, rebase of a file",
             partial(prompt_open_image, self),
         )
+        # ---- browser
+        yield from self._browser_commands(screen)
         # ---- pools
         yield from self._storage_commands(screen)
 
@@ -694,6 +696,34 @@ class VirtTUIApp(App[None]):
                 "Pools, volumes, who uses them",
                 partial(self.open_storage, uri),
             )
+
+    def _browser_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
+        from virttui.screens.domain.details import DetailsScreen
+        from virttui.screens.storage.files import FileBrowserScreen, open_file_browser
+
+        uri: str | None = None
+        if isinstance(screen, DomainsScreen) and screen.table.current is not None:
+            uri = screen.table.current.uri
+        elif isinstance(screen, DetailsScreen):
+            uri = screen.target[0]
+        elif isinstance(screen, FileBrowserScreen):
+            uri = screen.uri
+        if uri is None or uri not in self.hosts:
+            uri = next(iter(self.hosts), None)
+        if uri is not None:
+            yield SystemCommand(
+                "Storage: browse files",
+                "Directories and disk images of the host, in pools or not (qemu-img info)",
+                partial(open_file_browser, self, uri),
+            )
+        if isinstance(screen, FileBrowserScreen):
+            yield SystemCommand("Files: go to path", "Type a directory", screen.action_goto)
+            yield SystemCommand("Files: parent directory", "Up one level", screen.action_parent)
+            yield SystemCommand(
+                "Files: next sort column", "Cycle the sort", screen.action_sort_next
+            )
+            yield SystemCommand("Files: reverse sort", "Reverse", screen.action_sort_reverse)
+            yield SystemCommand("Files: reload", "List the directory again", screen.action_reload)
 
 
 def _demo_extras(conn: object) -> None:

@@ -49,6 +49,7 @@ if TYPE_CHECKING:
     from virttui.core.domain.undefine import StorageChoice, UndefineResult
     from virttui.core.host.probe import HostReport
     from virttui.core.jobs import JobContext
+    from virttui.core.storage.files import FileRow, Listing
     from virttui.core.storage.guard import Action, Verdict
     from virttui.core.storage.image_format import FormatGuess
     from virttui.core.storage.pools import PoolInfo
@@ -814,3 +815,44 @@ class HostFacade:
 
         local = self.is_local
         return self._conn(lambda c: guard(action, paths, [c, *others], local=local))
+
+    # ---- browser
+    def browse_files(
+        self,
+        ctx: JobContext,
+        directory: str,
+        *,
+        on_rows: Callable[[Sequence[FileRow]], None] | None = None,
+        others: Iterable[Any] = (),
+    ) -> Listing:
+        """A job body: list `directory` on this host and probe its images (qemu-img info, here
+        or over ssh), rows handed to `on_rows` as they come; "used by" from one scan of this
+        connection and `others` (the open hosts), pools not refreshed (a browse only reads)."""
+        from virttui.core.storage.files import browse
+        from virttui.core.storage.used_by import StorageUsage, scan_usage
+
+        hosts = list(others)
+
+        def usage() -> StorageUsage:
+            return self._conn(lambda c: scan_usage([c, *hosts], refresh_pools=False))
+
+        return browse(ctx, directory, uri=self.uri, on_rows=on_rows, usage=usage, label=self.label)
+
+    def add_disk_new_file(
+        self,
+        uuid: str,
+        path: str,
+        size_bytes: int,
+        *,
+        fmt: str = "qcow2",
+        bus: str = "virtio",
+        cache: str = "",
+    ) -> tuple[Applied, str, str]:
+        """A new image file at `path` (qemu-img create, no pool needed), attached: (where it
+        landed, target, path). Refuses an existing file. Call it inside a job (cancel)."""
+        from virttui.core.domain.disk_file import add_disk_new_file
+
+        return self._dom(
+            uuid,
+            lambda d: add_disk_new_file(d, path, size_bytes, fmt=fmt, bus=bus, cache=cache),
+        )

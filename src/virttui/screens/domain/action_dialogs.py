@@ -3,6 +3,7 @@ clone progress. They only collect answers; `domain_actions_ui` runs the libvirt 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from rich.text import Text
@@ -224,7 +225,10 @@ class UndefineScreen(ModalScreen[UndefineChoice | None]):
 
 
 class CloneProgressScreen(ModalScreen[None]):
-    """Shows the clone's copy progress; `domain_actions_ui` feeds it and closes it when done."""
+    """Shows the clone's copy progress; `domain_actions_ui` feeds it and closes it when done.
+    Cancel (button or Escape) calls `on_cancel` once: the job removes what it made."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel")]
 
     def __init__(self, source: str, new_name: str) -> None:
         super().__init__()
@@ -232,6 +236,8 @@ class CloneProgressScreen(ModalScreen[None]):
         self.new_name = new_name
         self.updates = 0
         self.last: tuple[float | None, str] = (None, "")
+        self.on_cancel: Callable[[], None] | None = None
+        self.cancelled = False
 
     def compose(self) -> ComposeResult:
         title = Text()
@@ -243,6 +249,24 @@ class CloneProgressScreen(ModalScreen[None]):
             yield Static(title, classes="dialog-title")
             yield ProgressBar(total=None, show_eta=False, id="clone-progress")
             yield Static(Text("reading the disks..."), id="clone-status")
+            with Horizontal(classes="dialog-buttons"):
+                yield Button("Cancel", id="clone-cancel")
+
+    @on(Button.Pressed, "#clone-cancel")
+    def _cancel_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.action_cancel()
+
+    def action_cancel(self) -> None:
+        if self.cancelled:
+            return
+        self.cancelled = True
+        self.query_one("#clone-status", Static).update(
+            Text("cancelling: the copies made so far are removed...")
+        )
+        self.query_one("#clone-cancel", Button).disabled = True
+        if self.on_cancel is not None:
+            self.on_cancel()
 
     def on_screen_resume(self) -> None:
         if self.has_class("-finished"):  # finished while another dialog covered it

@@ -353,7 +353,7 @@ def clone(app: App[Any], uri: str, uuid: str, details: DomainDetails) -> None:
             lines += [f"{v.target}: {v.path}" for v in result.volumes]
             notify_done(app, "Cloned", "\n".join(lines))
 
-        start_job(
+        job = start_job(
             app,
             run,
             title="Clone",
@@ -361,6 +361,7 @@ def clone(app: App[Any], uri: str, uuid: str, details: DomainDetails) -> None:
             on_done=finished,
             on_failed=lambda _m: close_screen(progress),
         )
+        progress.on_cancel = lambda: job.cancel(wait=False)
 
     app.push_screen(
         PromptScreen(
@@ -368,7 +369,10 @@ def clone(app: App[Any], uri: str, uuid: str, details: DomainDetails) -> None:
             "Name of the copy:",
             f"{visible(name)}-clone",
             confirm_label="Clone",
-            hint="Every writable disk is copied in its storage pool; MACs and UUID are new.",
+            hint=(
+                "Every writable disk is copied: in its storage pool, or next to it with qemu-img "
+                "when it is a file in no pool. MACs and UUID are new."
+            ),
         ),
         answered,
     )

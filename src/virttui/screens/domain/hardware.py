@@ -92,7 +92,7 @@ def report_unchecked(form: FormScreen[Any], lines: list[str]) -> list[str]:
 
 
 def _check_disk(host: HostFacade, _uuid: str, req: DiskRequest) -> list[E.Finding]:
-    return [] if req.new_volume else host.check_disk_path(req.path)
+    return [] if req.new_volume or req.new_file else host.check_disk_path(req.path)
 
 
 def _check_nic(host: HostFacade, uuid: str, req: NicRequest) -> list[E.Finding]:
@@ -121,6 +121,11 @@ def add_disk(app: App[Any], uri: str, uuid: str, details: DomainDetails) -> None
                     bus=req.bus,
                     cache=req.cache,
                 )
+            elif req.new_file:
+                applied, target, path = host.add_disk_new_file(
+                    uuid, req.path, req.size_bytes, fmt=req.fmt, bus=req.bus, cache=req.cache
+                )
+                path = f"new {req.fmt} file {path}"
             else:
                 # An existing image: the format the dialog's probe showed, else probe now;
                 # never qcow2 by assumption.

@@ -25,6 +25,7 @@ CDROM_BUSES = ("sata", "ide", "scsi", "usb")
 # "Detect" for an existing path: the job asks qemu-img (or the pool) when the dialog could not.
 DETECT = "detect"
 DISK_FORMATS = ("qcow2", "raw")
+DEFAULT_IMAGE_DIR = "/var/lib/libvirt/images"  # where a new image file goes unless changed
 
 
 def _select(options: tuple[str, ...] | list[str], value: str, id: str) -> Select[str]:
@@ -56,11 +57,13 @@ class DiskRequest:
     path: str = ""
     bus: str = "virtio"
     cache: str = ""
+    new_file: bool = False  # a new image file at `path` (qemu-img create; no pool needed)
 
 
 class AddDiskScreen(FormScreen[DiskRequest]):
-    """New volume (qcow2 by default: we create it) or an existing path, whose format defaults
-    to what `probe(path)` reports (qemu-img info, or the pool), else raw; never qcow2 unasked."""
+    """New volume (qcow2 by default: we create it), a new image file at a path (qemu-img create,
+    for hosts without a pool), or an existing path, whose format defaults to what `probe(path)`
+    reports (qemu-img info, or the pool), else raw; never qcow2 unasked."""
 
     confirm_label = "Add"
     finding_fields = {E.DISK_PATH: "disk-path"}
@@ -79,16 +82,20 @@ class AddDiskScreen(FormScreen[DiskRequest]):
         self.guess: FormatGuess | None = None  # the probe's answer for the current path
         self._probe_timer: Timer | None = None
         self._new_volume_format = "qcow2"
-        self._showing_new = False
+        self._showing_new = False  # the format is ours to choose (new volume or new file)
+        self._mode = "new" if pools else "existing"
 
     def fields(self) -> ComposeResult:
         with RadioSet(id="disk-kind", compact=True):
             yield RadioButton("New volume in a pool", value=bool(self.pools), id="disk-new")
+            yield RadioButton("New image file at Path", id="disk-new-file")
             yield RadioButton("Existing path", value=not self.pools, id="disk-existing")
         if self.pools:
             yield field("Pool", _select(self.pools, self.pools[0], "disk-pool"))
         else:
-            yield Static(Text("No active storage pool: attach an existing path."))
+            yield Static(
+                Text("No active storage pool: attach an existing path, or a new image file.")
+            )
         yield field("Volume name", Input(self.volume_name, id="disk-volume", compact=True))
         yield field("Size GiB", Input("1", id="disk-size", compact=True))
         yield field(
@@ -111,24 +118,32 @@ class AddDiskScreen(FormScreen[DiskRequest]):
 
     def on_mount(self) -> None:
         super().on_mount()
-        self._toggle(self.query_one("#disk-new", RadioButton).value)
+        self._toggle(self._mode)
 
     @on(RadioSet.Changed, "#disk-kind")
     def _kind_changed(self, event: RadioSet.Changed) -> None:
-        self._toggle(event.pressed.id == "disk-new")
+        modes = {"disk-new": "new", "disk-new-file": "file", "disk-existing": "existing"}
+        self._toggle(modes.get(event.pressed.id or "", "existing"))
 
-    def _toggle(self, new_volume: bool) -> None:
-        for selector in ("#disk-volume", "#disk-size"):
-            self.query_one(selector).disabled = not new_volume
-        self.query_one("#disk-path").disabled = new_volume
+    def _toggle(self, mode: str) -> None:
+        """ "new" volume, new "file" at Path, or "existing" path."""
+        self._mode = mode
+        ours = mode in ("new", "file")
+        self.query_one("#disk-volume").disabled = mode != "new"
+        self.query_one("#disk-size").disabled = not ours
+        self.query_one("#disk-path").disabled = mode == "new"
         fmt = self.query_one("#disk-format", Select)
-        if new_volume:
-            fmt.value = self._new_volume_format
+        if ours:
+            if not self._showing_new:
+                fmt.value = self._new_volume_format
         else:
             if self._showing_new:
                 self._new_volume_format = str(fmt.value)
             fmt.value = self.guess.format if self.guess is not None else DETECT
-        self._showing_new = new_volume
+        self._showing_new = ours
+        path = self.query_one("#disk-path", Input)
+        if mode == "file" and not path.value.strip():
+            path.value = f"{DEFAULT_IMAGE_DIR}/{self.volume_name}"
 
     @on(Input.Changed, "#disk-path")
     def _path_changed(self, event: Input.Changed) -> None:
@@ -139,6 +154,8 @@ class AddDiskScreen(FormScreen[DiskRequest]):
         self.query_one("#disk-format-hint", Static).update("")
         if self._probe_timer is not None:
             self._probe_timer.stop()
+        if self._mode == "file":
+            return  # a file to be made: nothing to probe
         path = event.value.strip()
         if self.probe is not None and path.startswith("/"):
             self._probe_timer = self.set_timer(0.4, lambda: self._run_probe(path))
@@ -176,6 +193,7 @@ class AddDiskScreen(FormScreen[DiskRequest]):
 
     def collect(self) -> DiskRequest:
         new = self.query_one("#disk-new", RadioButton).value
+        new_file = self.query_one("#disk-new-file", RadioButton).value
         bus = str(self.select_value("#disk-bus"))
         cache = str(self.select_value("#disk-cache") or "")
         fmt = str(self.select_value("#disk-format"))
@@ -199,6 +217,15 @@ class AddDiskScreen(FormScreen[DiskRequest]):
         path = self.value_of("#disk-path")
         if not path.startswith("/"):
             raise FieldError("disk-path", "Path: an absolute path on the libvirt host")
+        if new_file:
+            if fmt not in DISK_FORMATS:
+                raise ValueError("Format: qcow2 or raw for a new image file")
+            if path.endswith("/"):
+                raise FieldError("disk-path", "Path: the new file's name, not a directory")
+            size = _size_bytes(self.value_of("#disk-size"))
+            return DiskRequest(
+                False, path=path, size_bytes=size, fmt=fmt, bus=bus, cache=cache, new_file=True
+            )
         return DiskRequest(False, path=path, fmt=fmt, bus=bus, cache=cache)
 
 
