@@ -30,6 +30,7 @@ from virttui.screens.storage.dialogs import (
     ResizeVolumeScreen,
     VolumeProgressScreen,
 )
+from virttui.screens.storage.files import FileBrowserScreen
 from virttui.screens.storage.image import ImageScreen
 from virttui.screens.storage.storage import StorageScreen, open_storage
 from virttui.widgets.common.glyphs import ASCII, UNICODE
@@ -132,6 +133,13 @@ async def test_lists_pools_and_volumes_with_users(tmp_path: Path) -> None:
         await wait_until(pilot, lambda: isinstance(app.screen, ImageScreen))
         assert isinstance(app.screen, ImageScreen)
         assert (app.screen.uri, app.screen.path) == (uri, "/default-pool/disk é 1")
+        await pilot.press("escape")
+        await pilot.pause(0.2)
+        assert isinstance(app.screen, StorageScreen)
+        await pilot.press("f")  # the file browser, in the pool's directory
+        await wait_until(pilot, lambda: isinstance(app.screen, FileBrowserScreen))
+        assert isinstance(app.screen, FileBrowserScreen)
+        assert app.screen.directory == "/default-pool"
         await pilot.press("escape")
         await pilot.pause(0.2)
         assert isinstance(app.screen, StorageScreen)

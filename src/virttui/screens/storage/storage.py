@@ -127,6 +127,13 @@ class StorageScreen(Screen[None]):
             id="storage.image",
             tooltip="qemu-img info, check, convert, snapshots... of the volume's image",
         ),
+        Binding(
+            "f",
+            "browse",
+            "Files",
+            id="storage.browse",
+            tooltip="Browse the pool's directory (or / ) for images in pools or not",
+        ),
         Binding("tab", "switch_table", "Pools/Vols", show=False, id="storage.switch"),
     ]
     BINDINGS += read_only_fallbacks(BINDINGS, WRITE_ACTIONS)
@@ -191,6 +198,14 @@ class StorageScreen(Screen[None]):
         """(uri, path) of the highlighted volume, for the image actions screen."""
         volume = self.current_volume()
         return (self.uri, volume.path) if volume is not None else None
+
+    def action_browse(self) -> None:
+        """The file browser, in the highlighted pool's directory when it has one."""
+        from virttui.screens.storage.files import open_file_browser
+
+        pool = self.current_pool()
+        target = pool.target_path if pool is not None and pool.target_path.startswith("/") else "/"
+        open_file_browser(self.app, self.uri, target)
 
     def action_image(self) -> None:
         """The image screen (qemu-img actions, behind the same guard) of the highlighted volume."""
