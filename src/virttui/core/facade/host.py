@@ -16,7 +16,7 @@ import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar
 
 import libvirt
 
@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from virttui.core.console.screenshot import Frame
     from virttui.core.console.serial import SerialSession
     from virttui.core.domain.action_result import Applied
+    from virttui.core.domain.blockjobs import BlockJobInfo, BlockJobResult, LiveDisk, Resized
     from virttui.core.domain.clone import CloneResult, Progress
     from virttui.core.domain.devices import Display
     from virttui.core.domain.edit_checks import Finding
@@ -40,6 +41,8 @@ if TYPE_CHECKING:
     from virttui.core.host.probe import HostReport
     from virttui.core.jobs import JobContext
     from virttui.core.storage.image_format import FormatGuess
+    from virttui.core.storage.secrets import SecretInfo
+    from virttui.core.storage.streams import TransferResult
 
 R = TypeVar("R")
 
@@ -568,3 +571,169 @@ class HostFacade:
 
         conn = getattr(session, "conn", None) if isinstance(session, SerialSession) else None
         return explain_end(self.host.call, uuid, reason, conn)
+
+    # ---- live (block jobs of a running domain's disks, volume streams, LUKS secrets)
+    def live_disk(self, uuid: str, target: str) -> LiveDisk:
+        """Disk `target` of the running domain, with its backing chain (BlockJobError when the
+        domain is not running or has no such disk)."""
+        from virttui.core.domain import blockjobs as B
+
+        return self._dom(uuid, lambda d: B.live_disk(d, target))
+
+    def disk_capacity(self, uuid: str, target: str) -> int:
+        from virttui.core.domain import blockjobs as B
+
+        return self._dom(uuid, lambda d: B.capacity(d, target))
+
+    def live_resize(self, uuid: str, target: str, new_size: str | int) -> Resized:
+        """Grow disk `target` of the running domain (`blockResize`); a shrink is refused."""
+        from virttui.core.domain import blockjobs as B
+
+        return self._dom(uuid, lambda d: B.block_resize(d, target, new_size))
+
+    def block_job(self, uuid: str, target: str) -> BlockJobInfo | None:
+        from virttui.core.domain import blockjobs as B
+
+        return self._dom(uuid, lambda d: B.block_job_info(d, target))
+
+    def abort_block_job(self, uuid: str, target: str) -> None:
+        from virttui.core.domain import blockjobs as B
+
+        self._dom(uuid, lambda d: B.abort_block_job(d, target))
+
+    def block_commit_job(
+        self,
+        ctx: JobContext,
+        uuid: str,
+        target: str,
+        *,
+        top: str = "",
+        base: str = "",
+        bandwidth: int = 0,
+    ) -> BlockJobResult:
+        """A job body: commit `top` (default: the active layer) into `base`, pivoting an active
+        commit; cancel aborts the block job."""
+        from virttui.core.domain import blockjobs as B
+
+        return self._dom(
+            uuid, lambda d: B.block_commit(ctx, d, target, top=top, base=base, bandwidth=bandwidth)
+        )
+
+    def block_pull_job(
+        self, ctx: JobContext, uuid: str, target: str, *, base: str = "", bandwidth: int = 0
+    ) -> BlockJobResult:
+        from virttui.core.domain import blockjobs as B
+
+        return self._dom(
+            uuid, lambda d: B.block_pull(ctx, d, target, base=base, bandwidth=bandwidth)
+        )
+
+    def block_copy_job(
+        self,
+        ctx: JobContext,
+        uuid: str,
+        target: str,
+        dest: str,
+        *,
+        fmt: str = "qcow2",
+        finish: Literal["pivot", "finish"] = "pivot",
+        shallow: bool = False,
+        bandwidth: int = 0,
+        unchecked_ok: bool = False,
+    ) -> BlockJobResult:
+        from virttui.core.domain import blockjobs as B
+
+        return self._dom(
+            uuid,
+            lambda d: B.block_copy(
+                ctx,
+                d,
+                target,
+                dest,
+                fmt=fmt,
+                finish=finish,
+                shallow=shallow,
+                bandwidth=bandwidth,
+                unchecked_ok=unchecked_ok,
+            ),
+        )
+
+    def upload_volume(
+        self, ctx: JobContext, pool: str, volume: str, local_path: str, *, sparse: bool = True
+    ) -> TransferResult:
+        """A job body: send the LOCAL file `local_path` (this machine's, also for a remote
+        host) into the volume through a libvirt stream, holes kept as holes."""
+        from virttui.core.storage import streams as S
+
+        return self._conn(lambda c: S.upload(ctx, c, pool, volume, local_path, sparse=sparse))
+
+    def download_volume(
+        self,
+        ctx: JobContext,
+        pool: str,
+        volume: str,
+        local_path: str,
+        *,
+        overwrite: bool = False,
+        sparse: bool = True,
+    ) -> TransferResult:
+        """A job body: receive the volume into the LOCAL file `local_path`; an existing file
+        only with `overwrite`; nothing is left behind when cancelled or failed."""
+        from virttui.core.storage import streams as S
+
+        return self._conn(
+            lambda c: S.download(
+                ctx, c, pool, volume, local_path, overwrite=overwrite, sparse=sparse
+            )
+        )
+
+    def secrets(self) -> list[SecretInfo]:
+        """The host's libvirt secrets (never their values)."""
+        from virttui.core.storage import secrets as K
+
+        return self._conn(K.list_secrets)
+
+    def create_volume_secret(self, volume_path: str, passphrase: str, description: str = "") -> str:
+        """A private, persistent volume secret for `volume_path`; its UUID. The passphrase is
+        passed to libvirt and kept nowhere."""
+        from virttui.core.storage import secrets as K
+
+        return self._conn(lambda c: K.create_volume_secret(c, volume_path, passphrase, description))
+
+    def delete_secret(self, uuid: str) -> None:
+        from virttui.core.storage import secrets as K
+
+        self._conn(lambda c: K.delete_secret(c, uuid))
+
+    def pool_volume_path(self, pool: str, name: str) -> str:
+        from virttui.core.storage import secrets as K
+
+        return self._conn(lambda c: K.pool_volume_path(c, pool, name))
+
+    def create_encrypted_volume(
+        self, pool: str, name: str, capacity_bytes: int, secret_uuid: str, *, fmt: str = "qcow2"
+    ) -> str:
+        from virttui.core.storage import secrets as K
+
+        return self._conn(
+            lambda c: K.create_encrypted_volume(c, pool, name, capacity_bytes, secret_uuid, fmt=fmt)
+        )
+
+    def create_encrypted_volume_with_secret(
+        self,
+        pool: str,
+        name: str,
+        capacity_bytes: int,
+        passphrase: str,
+        *,
+        fmt: str = "qcow2",
+        description: str = "",
+    ) -> tuple[str, str]:
+        """A new volume secret and the LUKS volume using it: (volume path, secret UUID)."""
+        from virttui.core.storage import secrets as K
+
+        return self._conn(
+            lambda c: K.create_encrypted_volume_with_secret(
+                c, pool, name, capacity_bytes, passphrase, fmt=fmt, description=description
+            )
+        )
