@@ -623,6 +623,46 @@ class VirtTUIApp(App[None]):
                 )
             yield SystemCommand("Details: search the XML", "Find text", screen.action_search)
             yield SystemCommand("Details: reload", "Read the domain again", screen.action_reload)
+        # ---- live
+        yield from self._live_commands(screen)
+
+    def _live_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
+        """Secrets, LUKS volumes, volume upload/download (screens/storage); the live disk routes
+        of the domain under the cursor are the Edit menu's "Live disk routes..."."""
+        from virttui.screens.domain.details import DetailsScreen
+        from virttui.screens.storage.secrets import EncryptedVolumeDialog, SecretsScreen
+        from virttui.screens.storage.transfer import TransferDialog
+
+        uri = None
+        if isinstance(screen, DomainsScreen) and screen.table.current is not None:
+            uri = screen.table.current.uri
+        elif isinstance(screen, DetailsScreen):
+            uri = screen.target[0]
+        if uri is None:
+            uri = next((u for u, h in self.hosts.items() if h.connected), None)
+        if uri is None:
+            return
+        where = self.hosts[uri].label if uri in self.hosts else uri
+        yield SystemCommand(
+            "Storage: libvirt secrets (LUKS)",
+            f"List, create and delete volume secrets on {where}",
+            lambda: self.push_screen(SecretsScreen(uri)),
+        )
+        yield SystemCommand(
+            "Storage: new encrypted (LUKS) volume",
+            f"A LUKS volume in a pool of {where}, with a passphrase secret",
+            lambda: self.push_screen(EncryptedVolumeDialog(uri)),
+        )
+        yield SystemCommand(
+            "Storage: upload a local file into a volume",
+            f"libvirt volume stream to {where}, holes kept",
+            lambda: self.push_screen(TransferDialog(uri, "upload")),
+        )
+        yield SystemCommand(
+            "Storage: download a volume into a local file",
+            f"libvirt volume stream from {where}, holes kept",
+            lambda: self.push_screen(TransferDialog(uri, "download")),
+        )
 
 
 def _demo_extras(conn: object) -> None:
