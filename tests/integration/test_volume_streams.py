@@ -13,6 +13,7 @@ import libvirt
 import pytest
 
 from tests.guestlib import unique_name
+from tests.integration.test_qemu_ssh import LocalSshd, local_sshd  # noqa: F401 - the fixture
 from virttui.core.jobs import Job, JobDone, JobFailed, JobMessage, JobProgress
 from virttui.core.storage.streams import TransferError, TransferResult, download, upload
 
@@ -177,9 +178,33 @@ def test_upload_bad_local_file(
     vol = raw_volume(temp_pool, name, MIB)
     before = digest(vol.path())
     path = tmp_path / "nope" if bad == "missing" else tmp_path
-    with pytest.raises(TransferError):
-        run_plain = Job(
-            lambda ctx: upload(ctx, system_conn, temp_pool.name(), name, str(path)), lambda m: None
-        )
-        run_plain.fn(run_plain.context)
+    ctx = Job(lambda _ctx: None, lambda _m: None).context
+    with pytest.raises(
+        TransferError, match="no such file" if bad == "missing" else "not a regular"
+    ):
+        upload(ctx, system_conn, temp_pool.name(), name, str(path))
     assert digest(vol.path()) == before
+
+
+def test_upload_and_download_over_qemu_ssh(
+    local_sshd: LocalSshd,  # noqa: F811 - the fixture
+    temp_pool: libvirt.virStoragePool,
+    tmp_path: Path,
+) -> None:
+    """A qemu+ssh host: the stream carries the admin's LOCAL file, holes kept both ways."""
+    conn = libvirt.open(local_sshd.uri())
+    try:
+        local = sparse_file(tmp_path / "local.raw", 256 * MIB, {0: b"x" * MIB, 200 * MIB: b"y"})
+        name = unique_name("vt-ssh") + ".raw"
+        vol = raw_volume(temp_pool, name, 256 * MIB)
+        up = result_of(run(lambda ctx: upload(ctx, conn, temp_pool.name(), name, str(local))))
+        assert up.sparse and up.hole_bytes > 200 * MIB
+        assert digest(vol.path()) == digest(local)
+        assert disk_usage(vol.path()) < 8 * MIB
+        back = tmp_path / "back.raw"
+        down = result_of(run(lambda ctx: download(ctx, conn, temp_pool.name(), name, str(back))))
+        assert down.sparse and down.hole_bytes > 200 * MIB
+        assert digest(back) == digest(local)
+        assert disk_usage(back) < 8 * MIB
+    finally:
+        conn.close()
