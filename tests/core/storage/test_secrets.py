@@ -61,3 +61,50 @@ def test_passphrase_checks_never_quote_it() -> None:
         with pytest.raises(SecretError) as err:
             check_passphrase(bad)
         assert not bad or bad[:3] not in str(err.value)
+
+
+class _Busy:
+    """A pool whose qemu-img fails `failures` times with QEMU's busy-host PBKDF message."""
+
+    def __init__(self, failures: int) -> None:
+        self.failures = failures
+        self.calls = 0
+
+    def createXML(self, xml: str, flags: int) -> object:  # noqa: N802 - libvirt's name
+        import libvirt
+
+        self.calls += 1
+        if self.calls <= self.failures:
+            raise libvirt.libvirtError(
+                "internal error: Child process (qemu-img create ...) unexpected exit status 1: "
+                "qemu-img: /p/x.qcow2: Unable to get accurate CPU usage"
+            )
+
+        class Vol:
+            def path(self) -> str:
+                return "/p/x.qcow2"
+
+        return Vol()
+
+
+class _Conn:
+    def __init__(self, pool: _Busy) -> None:
+        self.pool = pool
+
+    def secretLookupByUUIDString(self, uuid: str) -> object:  # noqa: N802
+        return object()
+
+    def storagePoolLookupByName(self, name: str) -> _Busy:  # noqa: N802
+        return self.pool
+
+
+def test_busy_host_pbkdf_timing_is_retried_then_explained() -> None:
+    from virttui.core.storage.secrets import BUSY_RETRIES, create_encrypted_volume
+
+    pool = _Busy(failures=BUSY_RETRIES - 1)
+    path = create_encrypted_volume(_Conn(pool), "p", "x.qcow2", 1 << 20, UUID)  # type: ignore[arg-type]
+    assert path == "/p/x.qcow2" and pool.calls == BUSY_RETRIES
+    pool = _Busy(failures=BUSY_RETRIES)
+    with pytest.raises(SecretError, match="busy"):
+        create_encrypted_volume(_Conn(pool), "p", "x.qcow2", 1 << 20, UUID)  # type: ignore[arg-type]
+    assert pool.calls == BUSY_RETRIES

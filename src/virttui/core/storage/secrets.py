@@ -30,6 +30,8 @@ MAX_PASSPHRASE = 1024  # bytes; libvirt's own limit for a secret value is far hi
 # libvirt (9.0) names the QEMU secret object after the volume ("<name>_encrypt0") when it runs
 # qemu-img for an encrypted volume, and QEMU ids are identifiers: any other name fails deep in
 # qemu-img with "Parameter 'id' expects an identifier". Said before anything is created.
+BUSY_PBKDF = "Unable to get accurate CPU usage"  # qemu-img's LUKS benchmark on a busy host
+BUSY_RETRIES = 3
 _QEMU_ID = re.compile(r"[A-Za-z][A-Za-z0-9._-]*")
 
 _USAGE_NAMES = {
@@ -177,7 +179,22 @@ def create_encrypted_volume(
     `secret_uuid`; returns the volume's path."""
     xml = encrypted_volume_xml(name, capacity_bytes, fmt, secret_uuid)
     conn.secretLookupByUUIDString(_checked_uuid(secret_uuid))  # a clear error before qemu-img
-    return str(conn.storagePoolLookupByName(pool).createXML(xml, 0).path())
+    storage_pool = conn.storagePoolLookupByName(pool)
+    for attempt in range(1, BUSY_RETRIES + 1):
+        try:
+            return str(storage_pool.createXML(xml, 0).path())
+        except libvirt.libvirtError as exc:
+            # qemu-img times the LUKS key derivation on its own thread's CPU clock before it
+            # writes anything; on a busy host that measurement fails now and then. libvirt
+            # removes the failed volume, so trying again is safe.
+            if BUSY_PBKDF not in str(exc) or attempt == BUSY_RETRIES:
+                if BUSY_PBKDF in str(exc):
+                    raise SecretError(
+                        f"qemu-img could not time the LUKS key derivation {BUSY_RETRIES} times "
+                        "(the host's CPUs are busy): try again when the host is quieter"
+                    ) from exc
+                raise
+    raise AssertionError("unreachable")
 
 
 def create_encrypted_volume_with_secret(
