@@ -115,11 +115,11 @@ class LiveResizeDialog(_LiveDialog):
             )
             yield Static("Current size: …", id="live-current")
             yield Label("New size (e.g. 20G, 1.5T, or +5G to grow by)")
-            yield Input(id="live-size", placeholder="+1G")
+            yield Input(id="live-size", placeholder="+1G", compact=True)
             yield Static(classes="live-status")
             with Horizontal(classes="dialog-buttons"):
-                yield Button("Cancel", id="cancel", variant="primary")
-                yield Button("Grow", id="grow", variant="warning")
+                yield Button("Cancel", id="cancel", variant="primary", compact=True)
+                yield Button("Grow", id="grow", variant="warning", compact=True)
 
     def on_mount(self) -> None:
         self.query_one("#live-size", Input).focus()
@@ -224,46 +224,65 @@ class BlockJobDialog(_LiveDialog):
             yield Static("Backing chain: …", id="live-chain")
             if self.route == "commit":
                 yield Label("Commit (top)")
-                yield Select[str]([], id="live-top", allow_blank=True, prompt="active layer")
+                yield Select[str](
+                    [], id="live-top", allow_blank=True, prompt="active layer", compact=True
+                )
                 yield Label("Into (base)")
-                yield Select[str]([], id="live-base", allow_blank=True, prompt="the image below")
+                yield Select[str](
+                    [], id="live-base", allow_blank=True, prompt="the image below", compact=True
+                )
             elif self.route == "pull":
                 yield Label("Pull down to (base: kept as backing)")
-                yield Select[str]([], id="live-base", allow_blank=True, prompt="all of the chain")
+                yield Select[str](
+                    [], id="live-base", allow_blank=True, prompt="all of the chain", compact=True
+                )
             else:
                 yield Label("New file on the host (must not exist)")
-                yield Input(id="live-dest", placeholder="/var/lib/libvirt/images/copy.qcow2")
+                yield Input(
+                    id="live-dest", placeholder="/var/lib/libvirt/images/copy.qcow2", compact=True
+                )
                 with Horizontal(classes="live-row"):
                     yield Select[str](
                         [("qcow2", "qcow2"), ("raw", "raw")],
                         value="qcow2",
                         allow_blank=False,
+                        compact=True,
                         id="live-format",
                     )
                     yield Select[str](
                         [
-                            ("when ready: switch the domain to the copy", "pivot"),
-                            ("when ready: keep the copy, stay on the disk", "finish"),
+                            ("then switch to the copy (pivot)", "pivot"),
+                            ("then keep the copy, stay on the disk", "finish"),
                         ],
                         value="pivot",
                         allow_blank=False,
+                        compact=True,
                         id="live-finish",
                     )
-                yield Checkbox("Shallow (top image only, same backing chain)", id="live-shallow")
                 yield Checkbox(
-                    "Remote host: I checked the file does not exist", id="live-unchecked"
+                    "Shallow (top image only, same backing chain)", id="live-shallow", compact=True
+                )
+                yield Checkbox(
+                    "Remote host: I checked the file does not exist",
+                    id="live-unchecked",
+                    compact=True,
                 )
             yield Label("Speed limit MiB/s (empty: unlimited)")
-            yield Input(id="live-speed", placeholder="unlimited")
+            yield Input(id="live-speed", placeholder="unlimited", compact=True)
             yield ProgressBar(total=100, id="live-progress", show_eta=False)
             yield Static(classes="live-status")
             with Horizontal(classes="dialog-buttons"):
-                yield Button("Close", id="close", variant="primary")
-                yield Button("Abort job", id="abort", variant="error", disabled=True)
-                yield Button("Start", id="start", variant="warning", disabled=True)
+                yield Button("Close", id="close", variant="primary", compact=True)
+                yield Button("Abort job", id="abort", variant="error", disabled=True, compact=True)
+                yield Button("Start", id="start", variant="warning", disabled=True, compact=True)
 
     def on_mount(self) -> None:
         self.query_one("#close", Button).focus()
+        from virttui.screens.common.services import services
+
+        facade = services(self).facade(self.uri)
+        for box in self.query("#live-unchecked"):
+            box.display = facade is not None and not facade.is_local  # only a remote host asks
         uuid, target = self.uuid, self.target
         host_job(
             self.app,

@@ -63,9 +63,9 @@ def _passphrase(screen: ModalScreen[Any]) -> str:
 
 def _passphrase_fields() -> ComposeResult:
     yield Label("Passphrase (never stored by virttui, never shown)")
-    yield Input(id="secret-pass", password=True)
+    yield Input(id="secret-pass", password=True, compact=True)
     yield Label("Passphrase again")
-    yield Input(id="secret-pass2", password=True)
+    yield Input(id="secret-pass2", password=True, compact=True)
 
 
 # ---------------------------------------------------------------------------------- list
@@ -91,10 +91,10 @@ class SecretsScreen(ModalScreen[None]):
             yield DataTable(id="secrets-table", cursor_type="row", zebra_stripes=True)
             yield Static(classes="live-status")
             with Horizontal(classes="dialog-buttons"):
-                yield Button("Close", id="close", variant="primary")
-                yield Button("Delete", id="delete", variant="error")
-                yield Button("Encrypted volume", id="volume")
-                yield Button("New secret", id="new")
+                yield Button("Close", id="close", variant="primary", compact=True)
+                yield Button("Delete", id="delete", variant="error", compact=True)
+                yield Button("Encrypted volume", id="volume", compact=True)
+                yield Button("New secret", id="new", compact=True)
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
@@ -196,14 +196,14 @@ class NewSecretDialog(ModalScreen[str | None]):
         with Vertical(classes="dialog", id="new-secret-dialog"):
             yield Static(Text("New volume secret", style="bold"), classes="dialog-title")
             yield Label("Volume path on the host (the secret's usage)")
-            yield Input(self.volume_path, id="secret-volume")
+            yield Input(self.volume_path, id="secret-volume", compact=True)
             yield Label("Description (optional)")
-            yield Input(id="secret-description")
+            yield Input(id="secret-description", compact=True)
             yield from _passphrase_fields()
             yield Static(classes="live-status")
             with Horizontal(classes="dialog-buttons"):
-                yield Button("Cancel", id="cancel", variant="primary")
-                yield Button("Create", id="create", variant="warning")
+                yield Button("Cancel", id="cancel", variant="primary", compact=True)
+                yield Button("Create", id="create", variant="warning", compact=True)
 
     def on_mount(self) -> None:
         self.query_one("#secret-volume", Input).focus()
@@ -265,15 +265,16 @@ class EncryptedVolumeDialog(ModalScreen[str | None]):
         with Vertical(classes="dialog", id="luks-dialog"):
             yield Static(Text("New encrypted (LUKS) volume", style="bold"), classes="dialog-title")
             yield Label("Pool")
-            yield Select[str]([], id="luks-pool", prompt="reading pools…")
+            yield Select[str]([], id="luks-pool", prompt="reading pools…", compact=True)
             yield Label("Name (letters, digits, - . _; starting with a letter)")
-            yield Input(id="luks-name", placeholder="secret-disk.qcow2")
+            yield Input(id="luks-name", placeholder="secret-disk.qcow2", compact=True)
             with Horizontal(classes="live-row"):
-                yield Input(id="luks-size", placeholder="size, e.g. 10G")
+                yield Input(id="luks-size", placeholder="size, e.g. 10G", compact=True)
                 yield Select[str](
                     [(f, f) for f in LUKS_FORMATS],
                     value="qcow2",
                     allow_blank=False,
+                    compact=True,
                     id="luks-format",
                 )
             yield Label("Secret")
@@ -281,42 +282,59 @@ class EncryptedVolumeDialog(ModalScreen[str | None]):
                 [("a new secret with this passphrase", NEW_SECRET)],
                 value=NEW_SECRET,
                 allow_blank=False,
+                compact=True,
                 id="luks-secret",
             )
             yield from _passphrase_fields()
             yield Static(classes="live-status")
             with Horizontal(classes="dialog-buttons"):
-                yield Button("Cancel", id="cancel", variant="primary")
-                yield Button("Create", id="create", variant="warning")
+                yield Button("Cancel", id="cancel", variant="primary", compact=True)
+                yield Button("Create", id="create", variant="warning", compact=True)
 
     def on_mount(self) -> None:
         self.query_one("#luks-name", Input).focus()
+
+        def failed(message: str) -> None:
+            _status(self, message, error=True)
+
         host_job(
             self.app,
             self.uri,
-            "Read pools and secrets",
-            lambda f: (f.active_pools(), f.secrets()),
-            self._loaded,
-            failed=lambda message: _status(self, message, error=True),
+            "Read pools",
+            lambda f: f.active_pools(),
+            self._pools,
+            failed=failed,
+            mutating=False,
+        )
+        host_job(
+            self.app,
+            self.uri,
+            "List secrets",
+            lambda f: f.secrets(),
+            self._secrets,
+            failed=failed,
             mutating=False,
         )
 
-    def _loaded(self, found: tuple[list[str], list[SecretInfo]]) -> None:
+    def _pools(self, pools: list[str]) -> None:
         if not self.is_mounted:
             return
-        pools, secrets = found
         select = self.query_one("#luks-pool", Select)
         select.set_options([(plain(p), p) for p in pools])
         select.prompt = "no active pool" if not pools else "choose a pool"
         if self.pool in pools or len(pools) == 1:
             select.value = self.pool if self.pool in pools else pools[0]
+
+    def _secrets(self, secrets: list[SecretInfo]) -> None:
+        if not self.is_mounted:
+            return
         options: list[tuple[Text | str, str]] = [("a new secret with this passphrase", NEW_SECRET)]
         for s in secrets:
             if s.usage_type == "volume":
-                label = plain(f"existing: {s.usage_id}")
-                options.append((label, s.uuid))
-        self.query_one("#luks-secret", Select).set_options(options)
-        self.query_one("#luks-secret", Select).value = NEW_SECRET
+                options.append((plain(f"existing: {s.usage_id}"), s.uuid))
+        select = self.query_one("#luks-secret", Select)
+        select.set_options(options)
+        select.value = NEW_SECRET
 
     @on(Select.Changed, "#luks-secret")
     def _secret_changed(self, event: Select.Changed) -> None:

@@ -45,19 +45,25 @@ class TransferDialog(ModalScreen[None]):
         with Vertical(classes="dialog", id="transfer-dialog"):
             yield Static(Text(title, style="bold"), classes="dialog-title")
             yield Label("Pool")
-            yield Select[str]([], id="transfer-pool", prompt="reading pools…")
+            yield Select[str]([], id="transfer-pool", prompt="reading pools…", compact=True)
             yield Label("Volume name")
-            yield Input(self.volume, id="transfer-volume")
+            yield Input(self.volume, id="transfer-volume", compact=True)
             yield Label("Local file (on this machine)" + (" to send" if upload else " to write"))
-            yield Input(id="transfer-local")
+            yield Input(id="transfer-local", compact=True)
             if not upload:
-                yield Checkbox("Overwrite an existing local file", id="transfer-overwrite")
+                yield Checkbox(
+                    "Overwrite an existing local file", id="transfer-overwrite", compact=True
+                )
             yield ProgressBar(total=100, id="transfer-progress", show_eta=True)
             yield Static(classes="live-status")
             with Horizontal(classes="dialog-buttons"):
-                yield Button("Close", id="close", variant="primary")
-                yield Button("Cancel transfer", id="abort", variant="error", disabled=True)
-                yield Button("Upload" if upload else "Download", id="start", variant="warning")
+                yield Button("Close", id="close", variant="primary", compact=True)
+                yield Button(
+                    "Cancel transfer", id="abort", variant="error", disabled=True, compact=True
+                )
+                yield Button(
+                    "Upload" if upload else "Download", id="start", variant="warning", compact=True
+                )
 
     def on_mount(self) -> None:
         self.query_one("#transfer-local", Input).focus()
