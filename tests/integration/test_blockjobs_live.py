@@ -189,8 +189,9 @@ def test_copy_with_pivot_moves_the_disk(guest: libvirt.virDomain) -> None:
 
 
 def test_commit_and_pull_refuse_without_backing(guest: libvirt.virDomain) -> None:
-    if live_disk(guest, "vda").chain:
-        pytest.skip("the disk has a backing chain")
+    if live_disk(guest, "vda").chain:  # an earlier test left a chain: flatten it first
+        result(run(lambda ctx: block_pull(ctx, guest, "vda")))
+    assert live_disk(guest, "vda").chain == ()
     with pytest.raises(BlockJobError, match="no backing image"):
         block_commit(Job(lambda c: None, lambda m: None).context, guest, "vda")
     with pytest.raises(BlockJobError, match="no backing image"):
@@ -227,3 +228,37 @@ def test_copy_refuses_an_existing_file(guest: libvirt.virDomain, tmp_path: Path)
     with pytest.raises(BlockJobError, match="already exists"):
         block_copy(ctx, guest, "vda", str(existing))
     assert existing.read_bytes() == b"keep"
+
+
+def test_intermediate_commit_ends_on_its_own(guest: libvirt.virDomain) -> None:
+    base = live_disk(guest, "vda").source
+    with overlay(guest) as middle, overlay(guest) as top:
+        disk = live_disk(guest, "vda")
+        assert disk.images[:3] == (str(top), str(middle), base)
+        done = result(run(lambda ctx: block_commit(ctx, guest, "vda", top=str(middle))))
+        after = live_disk(guest, "vda")
+        assert after.source == str(top)
+        assert after.chain[0] == base  # the middle image is out of the chain
+        assert done.unused == (str(middle),)
+        info = qemu_info(str(top))
+        assert info["backing-filename"] == base
+        with pytest.raises(BlockJobError, match="not in the backing chain"):
+            block_commit(Job(lambda c: None, lambda m: None).context, guest, "vda", top="/nope")
+
+
+def test_copy_finish_keeps_the_copy_and_the_disk(guest: libvirt.virDomain) -> None:
+    source = live_disk(guest, "vda").source
+    dest = new_image_path("vt-kept")
+    done = result(run(lambda ctx: block_copy(ctx, guest, "vda", str(dest), finish="finish")))
+    assert live_disk(guest, "vda").source == source
+    assert dest.exists()
+    assert qemu_info(str(dest))["format"] == "qcow2"
+    assert "stays on its disk" in done.text
+    # the copy holds the guest's data (the 0x5a pattern written before boot)
+    out = subprocess.run(
+        ["qemu-io", "-r", "-U", "-f", "qcow2", "-c", "read -P 0x5a 0 1M", str(dest)],
+        capture_output=True,
+        text=True,
+    )
+    assert "Pattern verification failed" not in out.stdout + out.stderr, out.stdout
+    assert out.returncode == 0, out.stderr
