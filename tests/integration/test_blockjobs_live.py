@@ -262,3 +262,19 @@ def test_copy_finish_keeps_the_copy_and_the_disk(guest: libvirt.virDomain) -> No
     )
     assert "Pattern verification failed" not in out.stdout + out.stderr, out.stdout
     assert out.returncode == 0, out.stderr
+
+
+def test_find_disk_using_names_target_and_depth(guest: libvirt.virDomain) -> None:
+    from virttui.core.domain.blockjobs import find_disk_using
+
+    conn = guest.connect()
+    base = live_disk(guest, "vda").source
+    with overlay(guest) as top:
+        ref = find_disk_using(conn, guest.name(), str(top))
+        assert (ref.uuid, ref.target, ref.depth) == (guest.UUIDString(), "vda", 0)
+        ref = find_disk_using(conn, guest.UUIDString(), base)
+        assert (ref.target, ref.depth) == ("vda", 1)
+        with pytest.raises(BlockJobError, match="has no disk using"):
+            find_disk_using(conn, guest.name(), "/var/lib/libvirt/images/not-used.qcow2")
+        # leave the chain flat again for the other tests
+        result(run(lambda ctx: block_commit(ctx, guest, "vda")))

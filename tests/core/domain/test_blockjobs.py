@@ -90,3 +90,18 @@ def test_job_info_ready_and_text() -> None:
     assert BlockJobInfo("copy", 10 * M, 10 * M, 0).ready
     assert not BlockJobInfo("pull", 0, 0, 0).ready
     assert BlockJobInfo("pull", 0, 0, 0).fraction is None
+
+
+def test_suggested_routes() -> None:
+    from virttui.core.domain.blockjobs import suggest_route
+
+    assert suggest_route("resize", 0) == "resize"
+    assert suggest_route("resize", 1) is None  # a backing image cannot grow under QEMU
+    assert suggest_route("commit", 0) == "commit"
+    assert suggest_route("commit", 2) == "commit"
+    assert suggest_route("rebase", 0) == "pull"
+    assert suggest_route("rebase", 1) is None
+    assert suggest_route("convert", 0) == "copy"
+    assert suggest_route("convert", 1) is None
+    for action in ("check", "snapshot", "shrink", "create"):
+        assert suggest_route(action, 0) is None

@@ -170,3 +170,29 @@ async def test_palette_reaches_secrets_and_transfers() -> None:
         dialog.query_one("#start", Button).press()
         await pilot.pause()
         assert "Name the volume" in status(dialog) or "Choose a pool" in status(dialog)
+
+
+async def test_guard_entry_point_opens_the_route_or_names_the_domain() -> None:
+    from virttui.screens.storage.live import open_live_route_for_path
+
+    app = VirtTUIApp([HostSpec(URI)], refresh=0.5)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settled(pilot)
+        facade = app.facade(URI)
+        assert facade is not None
+        path = facade.live_disk(UUID, "vda").source
+        open_live_route_for_path(app, URI, "test", path, "check")
+        await wait_until(
+            pilot, lambda: any(n.title == "No live route" for n in app._notifications), 10
+        )
+        note = next(n for n in app._notifications if n.title == "No live route")
+        assert "test runs on" in note.message and "vda" in note.message
+        open_live_route_for_path(app, URI, "test", path, "resize")
+        dialog = await opened(pilot, LiveResizeDialog)
+        assert (dialog.uuid, dialog.target) == (UUID, "vda")
+        await pilot.press("escape")
+        await pilot.pause()
+        open_live_route_for_path(app, URI, UUID, "/not/used.qcow2", "resize")
+        await wait_until(
+            pilot, lambda: any("has no disk using" in n.message for n in app._notifications), 10
+        )

@@ -169,6 +169,64 @@ def live_disk(dom: libvirt.virDomain, target: str) -> LiveDisk:
     return disk
 
 
+# ---------------------------------------------------------------------------------- which disk
+@dataclass(frozen=True, slots=True)
+class DiskRef:
+    """Where a running domain uses an image: disk `target`, at `depth` in its chain (0: the
+    active layer QEMU writes, 1: its backing image, ...)."""
+
+    uuid: str
+    name: str
+    target: str
+    depth: int
+
+
+def _same_path(a: str, b: str, local: bool) -> bool:
+    if os.path.normpath(a) == os.path.normpath(b):
+        return True
+    return local and os.path.realpath(a) == os.path.realpath(b)
+
+
+def find_disk_using(conn: libvirt.virConnect, domain: str, path: str) -> DiskRef:
+    """The disk of the running domain `domain` (name or UUID) whose chain holds `path`."""
+    try:
+        dom = conn.lookupByUUIDString(domain)
+    except libvirt.libvirtError:
+        dom = conn.lookupByName(domain)
+    if not dom.isActive():
+        raise BlockJobError(f"{_name(dom)} is not running: there is no live route to take")
+    local = is_local_uri(conn.getURI())
+    xml = dom.XMLDesc(0)
+    for el in ET.fromstring(xml).findall("devices/disk"):
+        tgt = el.find("target")
+        if tgt is None or el.get("device", "disk") != "disk":
+            continue
+        disk = parse_disk(xml, tgt.get("dev", ""))
+        if disk is None:
+            continue
+        for depth, image in enumerate(disk.images):
+            if _same_path(image, path, local):
+                return DiskRef(str(dom.UUIDString()), _name(dom), disk.target, depth)
+    raise BlockJobError(f"{_name(dom)} has no disk using {path}")
+
+
+# What a refused offline action on an in-use image can do live instead (None: nothing; refuse
+# and name the domain). `depth` is where the image sits in the disk's chain (DiskRef.depth).
+def suggest_route(action: str, depth: int) -> Route | None:
+    """ "resize" (grow) → blockResize of the active layer; "commit" (an overlay into its backing
+    file) → blockCommit; "rebase" / "pull" (merge the backing data into the image) → blockPull
+    into the active layer; "convert" / "copy" → blockCopy of the active layer."""
+    if action == "resize":
+        return "resize" if depth == 0 else None
+    if action == "commit":
+        return "commit"
+    if action in ("rebase", "pull"):
+        return "pull" if depth == 0 else None
+    if action in ("convert", "copy"):
+        return "copy" if depth == 0 else None
+    return None
+
+
 # ---------------------------------------------------------------------------------- resize
 @dataclass(frozen=True, slots=True)
 class Resized:
@@ -555,6 +613,7 @@ __all__ = [
     "BlockJobError",
     "BlockJobInfo",
     "BlockJobResult",
+    "DiskRef",
     "LiveDisk",
     "Resized",
     "Route",
@@ -567,7 +626,9 @@ __all__ = [
     "capacity",
     "copy_xml",
     "destination_exists",
+    "find_disk_using",
     "live_disk",
     "parse_disk",
     "parse_new_size",
+    "suggest_route",
 ]

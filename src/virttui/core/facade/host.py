@@ -31,7 +31,13 @@ if TYPE_CHECKING:
     from virttui.core.console.screenshot import Frame
     from virttui.core.console.serial import SerialSession
     from virttui.core.domain.action_result import Applied
-    from virttui.core.domain.blockjobs import BlockJobInfo, BlockJobResult, LiveDisk, Resized
+    from virttui.core.domain.blockjobs import (
+        BlockJobInfo,
+        BlockJobResult,
+        DiskRef,
+        LiveDisk,
+        Resized,
+    )
     from virttui.core.domain.clone import CloneResult, Progress
     from virttui.core.domain.devices import Display
     from virttui.core.domain.edit_checks import Finding
@@ -737,3 +743,10 @@ class HostFacade:
                 c, pool, name, capacity_bytes, passphrase, fmt=fmt, description=description
             )
         )
+
+    def find_disk_using(self, domain: str, path: str) -> DiskRef:
+        """Which disk of the running domain `domain` (name or UUID) has `path` in its chain, and
+        how deep (for a guard that refused an offline write: `blockjobs.suggest_route`)."""
+        from virttui.core.domain import blockjobs as B
+
+        return self._conn(lambda c: B.find_disk_using(c, domain, path))

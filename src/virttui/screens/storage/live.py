@@ -25,10 +25,12 @@ from virttui.core.domain.blockjobs import (
     ROUTE_TITLES,
     ROUTES,
     BlockJobResult,
+    DiskRef,
     LiveDisk,
     Resized,
     Route,
     parse_new_size,
+    suggest_route,
 )
 from virttui.core.facade.host import HostFacade
 from virttui.core.jobs import Job, JobContext, JobDone, JobFailed, JobProgress
@@ -46,6 +48,36 @@ def open_live_route(app: App[Any], uri: str, uuid: str, target: str, route: str)
         app.push_screen(BlockJobDialog(uri, uuid, target, route))
     else:
         app.notify(f"No live route {route!r}", severity="error", markup=False)
+
+
+def open_live_route_for_path(app: App[Any], uri: str, domain: str, path: str, action: str) -> None:
+    """For a guard that refused an offline `action` ("resize", "commit", "rebase", "convert")
+    on `path` because the running domain `domain` (name or UUID) uses it: find the disk and
+    open the live route that does it instead, or say there is none (naming the domain)."""
+
+    def found(ref: DiskRef) -> None:
+        route = suggest_route(action, ref.depth)
+        if route is None:
+            where = "its active layer" if ref.depth == 0 else f"backing image {ref.depth}"
+            app.notify(
+                f"{ref.name} runs on {path} ({ref.target}, {where}): there is no live route "
+                f"for {action}; shut the domain off first",
+                title="No live route",
+                severity="warning",
+                markup=False,
+                timeout=10,
+            )
+            return
+        open_live_route(app, uri, ref.uuid, ref.target, route)
+
+    host_job(
+        app,
+        uri,
+        "Find the disk",
+        lambda f: f.find_disk_using(domain, path),
+        found,
+        mutating=False,
+    )
 
 
 def _title(action: str, target: str, name: str) -> Text:
@@ -450,5 +482,6 @@ __all__ = [
     "BlockJobDialog",
     "LiveResizeDialog",
     "open_live_route",
+    "open_live_route_for_path",
     "parse_bandwidth",
 ]
