@@ -254,3 +254,36 @@ async def test_abort_a_slowed_copy_from_the_dialog(guest: libvirt.virDomain) -> 
             guest.blockJobAbort("vda", 0)
         with contextlib.suppress(FileNotFoundError):
             dest.unlink()
+
+
+async def test_upload_into_a_used_volume_asks_first(
+    system_conn: libvirt.virConnect, temp_pool: libvirt.virStoragePool, tmp_path: Path
+) -> None:
+    from tests.guestlib import defined_guest, qcow2_volume
+
+    local = tmp_path / "content.raw"
+    local.write_bytes(b"replaced after asking")
+    name = unique_name("vt-used-ui") + ".qcow2"
+    path = qcow2_volume(temp_pool, name)
+    with defined_guest(system_conn, path, prefix="vt-upload-ui") as dom:
+        async with make_app().run_test(size=(110, 36)) as pilot:
+            app = await ready(pilot)
+            app.push_screen(TransferDialog(SYSTEM_URI, "upload", temp_pool.name(), name))
+            dialog = await opened(pilot, TransferDialog)
+            await until(
+                pilot, lambda: dialog.query_one("#transfer-pool", Select).value == temp_pool.name()
+            )
+            dialog.query_one("#transfer-local", Input).value = str(local)
+            dialog.query_one("#start", Button).press()
+            await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+            assert dom.name() in screen_text(app)
+            await pilot.press("n")  # Cancel: nothing written
+            await until(pilot, lambda: app.screen is dialog)
+            with open(path, "rb") as f:
+                assert f.read(4) == b"QFI\xfb"  # still the qcow2 header
+            dialog.query_one("#start", Button).press()
+            await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+            await pilot.press("y")
+            await until(pilot, lambda: "→" in status(dialog) and not dialog.running)
+            with open(path, "rb") as f:
+                assert f.read(21) == b"replaced after asking"

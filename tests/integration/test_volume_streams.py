@@ -12,10 +12,16 @@ from pathlib import Path
 import libvirt
 import pytest
 
-from tests.guestlib import unique_name
+from tests.guestlib import defined_guest, qcow2_volume, unique_name
 from tests.integration.test_qemu_ssh import LocalSshd, local_sshd  # noqa: F401 - the fixture
 from virttui.core.jobs import Job, JobDone, JobFailed, JobMessage, JobProgress
-from virttui.core.storage.streams import TransferError, TransferResult, download, upload
+from virttui.core.storage.streams import (
+    TransferError,
+    TransferResult,
+    VolumeInUse,
+    download,
+    upload,
+)
 
 GIB = 1 << 30
 MIB = 1 << 20
@@ -208,3 +214,33 @@ def test_upload_and_download_over_qemu_ssh(
         assert disk_usage(back) < 8 * MIB
     finally:
         conn.close()
+
+
+def test_upload_checks_who_uses_the_volume(
+    system_conn: libvirt.virConnect, temp_pool: libvirt.virStoragePool, tmp_path: Path
+) -> None:
+    """The one used_by check before writing: a running domain's volume is refused, a shut-off
+    domain's only when confirmed."""
+    local = tmp_path / "new content.raw"
+    local.write_bytes(b"new content")
+    name = unique_name("vt-used") + ".qcow2"
+    path = qcow2_volume(temp_pool, name)
+    before = digest(path)
+    with defined_guest(system_conn, path, prefix="vt-upload") as dom:
+        ctx = Job(lambda _ctx: None, lambda _m: None).context
+        with pytest.raises(VolumeInUse, match="confirm") as err:
+            upload(ctx, system_conn, temp_pool.name(), name, str(local))
+        assert dom.name() in str(err.value)
+        assert digest(path) == before
+        dom.create()
+        try:
+            with pytest.raises(VolumeInUse, match="running") as err:
+                upload(ctx, system_conn, temp_pool.name(), name, str(local), confirmed=True)
+            assert dom.name() in str(err.value)
+            assert digest(path) == before
+        finally:
+            dom.destroy()
+        result = upload(ctx, system_conn, temp_pool.name(), name, str(local), confirmed=True)
+        assert result.data_bytes == len(b"new content")
+        with open(path, "rb") as f:
+            assert f.read(11) == b"new content"

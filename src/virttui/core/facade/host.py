@@ -49,6 +49,7 @@ if TYPE_CHECKING:
     from virttui.core.storage.image_format import FormatGuess
     from virttui.core.storage.secrets import SecretInfo
     from virttui.core.storage.streams import TransferResult
+    from virttui.core.storage.used_by import User
 
 R = TypeVar("R")
 
@@ -665,13 +666,40 @@ class HostFacade:
         )
 
     def upload_volume(
-        self, ctx: JobContext, pool: str, volume: str, local_path: str, *, sparse: bool = True
+        self,
+        ctx: JobContext,
+        pool: str,
+        volume: str,
+        local_path: str,
+        *,
+        sparse: bool = True,
+        others: Iterable[Any] = (),
+        confirmed: bool = False,
     ) -> TransferResult:
         """A job body: send the LOCAL file `local_path` (this machine's, also for a remote
-        host) into the volume through a libvirt stream, holes kept as holes."""
+        host) into the volume through a libvirt stream, holes kept as holes. Refused while a
+        running domain uses the volume; with other users (shut-off domains, images built on
+        it, here or on `others`: the other open hosts) only when `confirmed`."""
         from virttui.core.storage import streams as S
 
-        return self._conn(lambda c: S.upload(ctx, c, pool, volume, local_path, sparse=sparse))
+        return self._conn(
+            lambda c: S.upload(
+                ctx,
+                c,
+                pool,
+                volume,
+                local_path,
+                sparse=sparse,
+                others=list(others),
+                confirmed=confirmed,
+            )
+        )
+
+    def volume_users(self, pool: str, volume: str, others: Iterable[Any] = ()) -> tuple[User, ...]:
+        """Who uses the volume, on this host and on `others` (the other open hosts)."""
+        from virttui.core.storage import streams as S
+
+        return self._conn(lambda c: S.volume_users(c, pool, volume, list(others)))
 
     def download_volume(
         self,

@@ -22,7 +22,7 @@ import contextlib
 import errno
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -30,7 +30,9 @@ from typing import Literal
 import libvirt
 
 from virttui.core.common.units import human_bytes
+from virttui.core.host.connection import is_local_uri
 from virttui.core.jobs import JobCancelled, JobContext, JobError
+from virttui.core.storage.used_by import Connection, User, used_by, users_text
 
 # Pool types whose backend (libvirt's local-file upload/download) honours the sparse flags.
 SPARSE_POOL_TYPES = frozenset({"dir", "fs", "netfs", "logical", "disk", "zfs", "vstorage"})
@@ -39,6 +41,15 @@ PROGRESS_EVERY = 0.25  # seconds between two progress messages
 
 class TransferError(JobError):
     """An upload or download refused or failed before or outside libvirt (clear words)."""
+
+
+class VolumeInUse(TransferError):
+    """An upload into a volume that domains or images use: refused while one of the domains
+    runs (never write behind QEMU's back), else until the admin confirms."""
+
+    def __init__(self, message: str, users: tuple[User, ...]) -> None:
+        super().__init__(message)
+        self.users = users
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,6 +151,32 @@ def _data_or_hole(fd: int) -> tuple[bool, int]:
         os.lseek(fd, cur, os.SEEK_SET)
 
 
+def volume_users(
+    conn: libvirt.virConnect, pool: str, volume: str, others: Iterable[Connection] = ()
+) -> tuple[User, ...]:
+    """Who uses the volume (domains, images built on it) on this and the other open hosts."""
+    vol = find_volume(conn, pool, volume)
+    return used_by(str(vol.path()), [conn, *others], local=is_local_uri(conn.getURI()))
+
+
+def check_upload_target(users: tuple[User, ...], path: str, *, confirmed: bool) -> None:
+    """Refuse an upload over a volume a running domain uses; one that shut-off domains or
+    images use only when `confirmed`."""
+    running = [u for u in users if u.kind == "domain" and u.running]
+    if running:
+        raise VolumeInUse(
+            f"{path} is {users_text(running)} (running): an upload would write it behind QEMU's "
+            "back. Shut the domain off first",
+            users,
+        )
+    if users and not confirmed:
+        raise VolumeInUse(
+            f"{path} is {users_text(users)}: uploading replaces its content under them "
+            "(confirm to go ahead)",
+            users,
+        )
+
+
 def upload(
     ctx: JobContext,
     conn: libvirt.virConnect,
@@ -148,14 +185,21 @@ def upload(
     local_path: str,
     *,
     sparse: bool = True,
+    others: Iterable[Connection] = (),
+    confirmed: bool = False,
 ) -> TransferResult:
-    """Send the local file `local_path` into the volume (its whole content from offset 0)."""
+    """Send the local file `local_path` into the volume (its whole content from offset 0).
+    The volume's users are checked first (`check_upload_target`), on this connection and on
+    `others` (the other open hosts)."""
     path = Path(local_path)
     if not path.exists():
         raise TransferError(f"{local_path}: no such file")
     if not path.is_file():
         raise TransferError(f"{local_path}: not a regular file")
     vol = find_volume(conn, pool, volume)
+    users = used_by(str(vol.path()), [conn, *others], local=is_local_uri(conn.getURI()))
+    check_upload_target(users, str(vol.path()), confirmed=confirmed)
+    ctx.check()
     use_sparse = _stream_sparse(vol, sparse)
     fd = os.open(path, os.O_RDONLY)
     try:
@@ -258,7 +302,8 @@ def download(
     _kind, _capacity, physical = vol.infoFlags(libvirt.VIR_STORAGE_VOL_GET_PHYSICAL)
     use_sparse = _stream_sparse(vol, sparse)
     part = _part_path(target)
-    fd = os.open(part, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    # 0600: a disk image may hold anything (keys, databases); chmod it to share it
+    fd = os.open(part, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     done = False
     try:
         while True:
@@ -338,7 +383,10 @@ __all__ = [
     "SPARSE_POOL_TYPES",
     "TransferError",
     "TransferResult",
+    "VolumeInUse",
+    "check_upload_target",
     "download",
     "find_volume",
     "upload",
+    "volume_users",
 ]

@@ -11,7 +11,8 @@ a pool screen: pool and volume name filled in).
 
 from __future__ import annotations
 
-from typing import Literal
+from collections.abc import Callable
+from typing import Any, Literal
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -20,10 +21,14 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label, ProgressBar, Select, Static
 
+from virttui.core.facade.host import HostFacade
 from virttui.core.jobs import Job, JobContext, JobDone, JobFailed, JobProgress
-from virttui.core.storage.streams import TransferResult
+from virttui.core.storage.streams import TransferResult, VolumeInUse, check_upload_target
+from virttui.core.storage.used_by import User
+from virttui.screens.common.confirm import ConfirmScreen
 from virttui.screens.common.jobs import host_job, start_job, writable_host
-from virttui.widgets.common.plain import plain
+from virttui.screens.common.services import services
+from virttui.widgets.common.plain import append_plain, plain
 
 Direction = Literal["upload", "download"]
 
@@ -112,16 +117,61 @@ class TransferDialog(ModalScreen[None]):
         if host is None:
             return
         if self.direction == "upload":
+            self._check_users(host, pool, volume, local)
+            return
+        overwrite = self.query_one("#transfer-overwrite", Checkbox).value
 
-            def body(ctx: JobContext) -> TransferResult:
-                return host.upload_volume(ctx, pool, volume, local)
+        def body(ctx: JobContext) -> TransferResult:
+            return host.download_volume(ctx, pool, volume, local, overwrite=overwrite)
 
-        else:
-            overwrite = self.query_one("#transfer-overwrite", Checkbox).value
+        self._run(body)
 
-            def body(ctx: JobContext) -> TransferResult:
-                return host.download_volume(ctx, pool, volume, local, overwrite=overwrite)
+    def _others(self) -> list[Any]:
+        """The other open hosts: a volume on shared storage may be used there too."""
+        return [h for u, h in services(self).hosts.items() if u != self.uri]
 
+    def _check_users(self, host: HostFacade, pool: str, volume: str, local: str) -> None:
+        """An upload writes the volume: who uses it is asked first (the one used_by check).
+        A running user refuses (the job would refuse too); other users need a confirmation."""
+        others = self._others()
+
+        def body(confirmed: bool) -> Callable[[JobContext], TransferResult]:
+            return lambda ctx: host.upload_volume(
+                ctx, pool, volume, local, others=others, confirmed=confirmed
+            )
+
+        def answered(users: tuple[User, ...]) -> None:
+            if not self.is_mounted:
+                return
+            try:
+                check_upload_target(users, volume, confirmed=False)
+            except VolumeInUse as exc:
+                if any(u.kind == "domain" and u.running for u in users):
+                    self.status(str(exc), error=True)
+                    return
+                question = Text("Upload into ", style="bold")
+                append_plain(question, volume, "bold")
+                question.append("?\n\n")
+                append_plain(question, str(exc), multiline=True)
+                self.app.push_screen(
+                    ConfirmScreen(question, confirm_label="Upload"),
+                    lambda ok: self._run(body(True)) if ok else None,
+                )
+                return
+            self._run(body(False))
+
+        self.status("Checking who uses the volume…")
+        host_job(
+            self.app,
+            self.uri,
+            "Check the volume",
+            lambda f: f.volume_users(pool, volume, others),
+            answered,
+            failed=lambda message: self.status(message, error=True),
+            mutating=False,
+        )
+
+    def _run(self, body: Callable[[JobContext], TransferResult]) -> None:
         self.query_one("#start", Button).disabled = True
         self.query_one("#abort", Button).disabled = False
         self.status("Starting…")
