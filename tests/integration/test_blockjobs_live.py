@@ -278,3 +278,30 @@ def test_find_disk_using_names_target_and_depth(guest: libvirt.virDomain) -> Non
             find_disk_using(conn, guest.name(), "/var/lib/libvirt/images/not-used.qcow2")
         # leave the chain flat again for the other tests
         result(run(lambda ctx: block_commit(ctx, guest, "vda")))
+
+
+def test_commit_into_a_shared_base_is_refused(
+    guest: libvirt.virDomain, conn: libvirt.virConnect
+) -> None:
+    """Another domain's overlay is built on the same base: committing into that base would
+    change what the other domain reads. Refused, naming it; nothing started."""
+    from tests.guestlib import defined_guest
+
+    base = live_disk(guest, "vda").source
+    other_overlay = new_image_path("vt-other-overlay")
+    subprocess.run(
+        ["qemu-img", "create", "-q", "-f", "qcow2", "-b", base, "-F", "qcow2", str(other_overlay)],
+        check=True,
+        capture_output=True,
+    )
+    with defined_guest(conn, str(other_overlay), prefix="vt-sharer") as other:
+        with overlay(guest):
+            ctx = Job(lambda c: None, lambda m: None).context
+            with pytest.raises(BlockJobError, match="also used by") as err:
+                block_commit(ctx, guest, "vda")
+            assert other.name() in str(err.value)
+            assert block_job_info(guest, "vda") is None
+            assert live_disk(guest, "vda").chain[0] == base
+            # a pull writes only into the guest's own overlay: nobody else reads it
+            result(run(lambda ctx: block_pull(ctx, guest, "vda")))
+            assert live_disk(guest, "vda").chain == ()

@@ -27,7 +27,7 @@ import os
 import re
 import time
 import xml.etree.ElementTree as ET
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -36,6 +36,7 @@ import libvirt
 from virttui.core.common.units import MAX_DISK_BYTES, human_bytes
 from virttui.core.host.connection import is_local_uri
 from virttui.core.jobs import JobCancelled, JobContext, JobError
+from virttui.core.storage.used_by import Connection, used_by, users_text
 
 POLL_SECONDS = 0.5
 ABORT_WAIT_SECONDS = 60.0  # how long a cancelled job may take to go away before we give up
@@ -400,6 +401,23 @@ def _resolve(path: str, disk: LiveDisk, what: str) -> str:
     return path
 
 
+def refuse_shared(
+    dom: libvirt.virDomain, disk: LiveDisk, image: str, others: Iterable[Connection] = ()
+) -> None:
+    """A commit writes into `image` (its base), a pull into the active layer: refused when any
+    other domain (here or on `others`, the other open hosts) or an image outside this disk's own
+    chain uses it, naming them: what they see would change under them."""
+    conn = dom.connect()
+    users = used_by(image, [conn, *others], exclude_domain=dom, local=is_local_uri(conn.getURI()))
+    own = set(disk.images)
+    foreign = tuple(u for u in users if u.kind == "domain" or u.name not in own)
+    if foreign:
+        raise BlockJobError(
+            f"{image} is also {users_text(foreign)}: writing into it would change what they "
+            "read. Nothing was started"
+        )
+
+
 def block_commit(
     ctx: JobContext,
     dom: libvirt.virDomain,
@@ -408,9 +426,11 @@ def block_commit(
     top: str = "",
     base: str = "",
     bandwidth: int = 0,
+    others: Iterable[Connection] = (),
 ) -> BlockJobResult:
     """Commit `top` (default: the active layer) into `base` (default: the image under `top`);
-    an active commit is pivoted onto `base` when ready."""
+    an active commit is pivoted onto `base` when ready. Refused when `base` is shared
+    (`refuse_shared`)."""
     disk = live_disk(dom, target)
     if not disk.chain:
         raise BlockJobError(f"{target} has no backing image: there is nothing to commit into")
@@ -426,6 +446,7 @@ def block_commit(
         raise BlockJobError(f"The base {base} must be below the top {top or disk.source}")
     active = top_index == 0
     _refuse_busy(dom, target)
+    refuse_shared(dom, disk, base, others)
     flags = libvirt.VIR_DOMAIN_BLOCK_COMMIT_BANDWIDTH_BYTES
     if active:
         flags |= libvirt.VIR_DOMAIN_BLOCK_COMMIT_ACTIVE
@@ -458,8 +479,10 @@ def block_pull(
     *,
     base: str = "",
     bandwidth: int = 0,
+    others: Iterable[Connection] = (),
 ) -> BlockJobResult:
-    """Pull the backing chain's data (above `base`; default: all) into the active layer."""
+    """Pull the backing chain's data (above `base`; default: all) into the active layer.
+    Refused when the active layer is shared (`refuse_shared`)."""
     disk = live_disk(dom, target)
     if not disk.chain:
         raise BlockJobError(f"{target} has no backing image: there is nothing to pull")
@@ -467,6 +490,7 @@ def block_pull(
     if base == disk.source:
         raise BlockJobError("The base must be a backing image, not the active layer")
     _refuse_busy(dom, target)
+    refuse_shared(dom, disk, disk.source, others)
     ctx.check()
     if base:
         dom.blockRebase(target, base, bandwidth, libvirt.VIR_DOMAIN_BLOCK_REBASE_BANDWIDTH_BYTES)
@@ -630,5 +654,6 @@ __all__ = [
     "live_disk",
     "parse_disk",
     "parse_new_size",
+    "refuse_shared",
     "suggest_route",
 ]

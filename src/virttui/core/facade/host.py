@@ -617,22 +617,37 @@ class HostFacade:
         top: str = "",
         base: str = "",
         bandwidth: int = 0,
+        others: Iterable[Any] = (),
     ) -> BlockJobResult:
         """A job body: commit `top` (default: the active layer) into `base`, pivoting an active
-        commit; cancel aborts the block job."""
+        commit; cancel aborts the block job. Refused when `base` is used elsewhere (here or on
+        `others`, the other open hosts)."""
         from virttui.core.domain import blockjobs as B
 
         return self._dom(
-            uuid, lambda d: B.block_commit(ctx, d, target, top=top, base=base, bandwidth=bandwidth)
+            uuid,
+            lambda d: B.block_commit(
+                ctx, d, target, top=top, base=base, bandwidth=bandwidth, others=list(others)
+            ),
         )
 
     def block_pull_job(
-        self, ctx: JobContext, uuid: str, target: str, *, base: str = "", bandwidth: int = 0
+        self,
+        ctx: JobContext,
+        uuid: str,
+        target: str,
+        *,
+        base: str = "",
+        bandwidth: int = 0,
+        others: Iterable[Any] = (),
     ) -> BlockJobResult:
         from virttui.core.domain import blockjobs as B
 
         return self._dom(
-            uuid, lambda d: B.block_pull(ctx, d, target, base=base, bandwidth=bandwidth)
+            uuid,
+            lambda d: B.block_pull(
+                ctx, d, target, base=base, bandwidth=bandwidth, others=list(others)
+            ),
         )
 
     def block_copy_job(

@@ -35,6 +35,7 @@ from virttui.core.domain.blockjobs import (
 from virttui.core.facade.host import HostFacade
 from virttui.core.jobs import Job, JobContext, JobDone, JobFailed, JobProgress
 from virttui.screens.common.jobs import host_job, start_job, writable_host
+from virttui.screens.common.services import services
 from virttui.widgets.common.plain import append_plain, plain
 
 MIB = 1 << 20
@@ -115,8 +116,6 @@ class _LiveDialog(ModalScreen[None]):
 
     @property
     def domain_name(self) -> str:
-        from virttui.screens.common.services import services
-
         row = services(self).store.row(self.uri, self.uuid)
         return row.name if row is not None else self.uuid
 
@@ -310,8 +309,6 @@ class BlockJobDialog(_LiveDialog):
 
     def on_mount(self) -> None:
         self.query_one("#close", Button).focus()
-        from virttui.screens.common.services import services
-
         facade = services(self).facade(self.uri)
         for box in self.query("#live-unchecked"):
             box.display = facade is not None and not facade.is_local  # only a remote host asks
@@ -359,15 +356,17 @@ class BlockJobDialog(_LiveDialog):
         if facade is None:
             raise ValueError("This connection cannot run the job")
         host: HostFacade = facade
+        # The other open hosts: a shared base image may be used there too.
+        others = [h for u, h in services(self).hosts.items() if u != self.uri]
         if self.route == "commit":
             top, base = self._value("#live-top"), self._value("#live-base")
             return lambda ctx: host.block_commit_job(
-                ctx, uuid, target, top=top, base=base, bandwidth=bandwidth
+                ctx, uuid, target, top=top, base=base, bandwidth=bandwidth, others=others
             )
         if self.route == "pull":
             base = self._value("#live-base")
             return lambda ctx: host.block_pull_job(
-                ctx, uuid, target, base=base, bandwidth=bandwidth
+                ctx, uuid, target, base=base, bandwidth=bandwidth, others=others
             )
         dest = self.query_one("#live-dest", Input).value.strip()
         if not dest:
