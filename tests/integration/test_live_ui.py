@@ -20,6 +20,7 @@ from textual.widgets import Button, Checkbox, Input, Select
 from tests.guestlib import IMAGES_DIR, SYSTEM_URI, running_guest, unique_name
 from tests.pilot_utils import wait_until
 from tests.screens.storage.test_live_dialogs import opened, status
+from tests.textshot import screen_text as textshot
 from virttui.app import HostSpec, VirtTUIApp
 from virttui.screens.common.confirm import ConfirmScreen
 from virttui.screens.storage.live import BlockJobDialog, LiveResizeDialog, open_live_route
@@ -48,7 +49,8 @@ async def ready(pilot: Pilot[Any]) -> VirtTUIApp:
 
 
 def screen_text(app: VirtTUIApp) -> str:
-    return app.export_screenshot()
+    """What the screen shows, as plain text and as the SVG export (both must be clean)."""
+    return textshot(app) + app.export_screenshot()
 
 
 def secrets_for(conn: libvirt.virConnect, path: str) -> list[str]:
@@ -105,6 +107,7 @@ async def test_secret_create_list_delete_through_the_ui(
             await pilot.pause()
             await pilot.press("d")
             await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+            assert "No domain or volume on this host refers to it" in screen_text(app)
             await pilot.press("y")
             await until(pilot, lambda: not secrets_for(system_conn, path))
             await until(pilot, lambda: all(s.uuid != uuid for s in screen.rows))

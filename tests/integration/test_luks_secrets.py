@@ -140,3 +140,28 @@ def test_name_qemu_cannot_take_is_refused_first(
             )
     assert {s.uuid for s in list_secrets(system_conn)} == before
     assert temp_pool.listAllVolumes(0) == []
+
+
+def test_secret_users_name_volumes_and_domains(
+    system_conn: libvirt.virConnect, temp_pool: libvirt.virStoragePool
+) -> None:
+    from tests.guestlib import defined_guest, qcow2_volume
+    from virttui.core.storage.secrets import secret_users
+
+    name = unique_name("vt-luksuse") + ".qcow2"
+    path, uuid = create_encrypted_volume_with_secret(
+        system_conn, temp_pool.name(), name, 8 * MIB, PASSPHRASE
+    )
+    with cleanup_secret(system_conn, uuid):
+        assert secret_users(system_conn, uuid) == [f"volume {path}"]
+        boot = qcow2_volume(temp_pool, unique_name("vt-boot") + ".qcow2")
+        disk = (
+            "<disk type='file' device='disk'><driver name='qemu' type='qcow2'/>"
+            f"<source file='{path}'><encryption format='luks'>"
+            f"<secret type='passphrase' uuid='{uuid}'/></encryption></source>"
+            "<target dev='vdb' bus='virtio'/></disk>"
+        )
+        with defined_guest(system_conn, boot, prefix="vt-luksdom", extra_devices=disk) as dom:
+            users = secret_users(system_conn, uuid)
+            assert f"domain {dom.name()} (vdb)" in users and f"volume {path}" in users
+        delete_secret(system_conn, uuid)

@@ -793,3 +793,9 @@ class HostFacade:
         from virttui.core.domain import blockjobs as B
 
         return self._conn(lambda c: B.find_disk_using(c, domain, path))
+
+    def secret_users(self, uuid: str) -> list[str]:
+        """Domains and volumes that refer to secret `uuid`, in words (before a delete)."""
+        from virttui.core.storage import secrets as K
+
+        return self._conn(lambda c: K.secret_users(c, uuid))

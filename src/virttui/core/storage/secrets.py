@@ -128,6 +128,41 @@ def delete_secret(conn: libvirt.virConnect, uuid: str) -> None:
     conn.secretLookupByUUIDString(_checked_uuid(uuid)).undefine()
 
 
+def secret_users(conn: libvirt.virConnect, uuid: str) -> list[str]:
+    """What refers to secret `uuid` on this host, in words: "domain NAME (vda)" for a disk whose
+    <encryption> or <auth> names it (persistent and live XML), "volume PATH" for a pool volume
+    encrypted with it. Read before a delete: the secret goes, their data stays locked."""
+    wanted = _checked_uuid(uuid)
+    found: list[str] = []
+    for dom in conn.listAllDomains(0):
+        flags = [0, libvirt.VIR_DOMAIN_XML_INACTIVE] if dom.isActive() else [0]
+        targets: list[str] = []
+        for flag in flags:
+            try:
+                root = ET.fromstring(dom.XMLDesc(flag))
+            except libvirt.libvirtError:
+                continue
+            for disk in root.findall("devices/disk"):
+                if any((el.get("uuid") or "").lower() == wanted for el in disk.iter("secret")):
+                    tgt = disk.find("target")
+                    targets.append(tgt.get("dev", "?") if tgt is not None else "?")
+        if targets:
+            found.append(f"domain {dom.name()} ({', '.join(dict.fromkeys(targets))})")
+    for pool in conn.listAllStoragePools(libvirt.VIR_CONNECT_LIST_STORAGE_POOLS_ACTIVE):
+        try:
+            volumes = pool.listAllVolumes(0)
+        except libvirt.libvirtError:
+            continue
+        for vol in volumes:
+            try:
+                root = ET.fromstring(vol.XMLDesc(0))
+            except libvirt.libvirtError:
+                continue  # gone meanwhile
+            if any((el.get("uuid") or "").lower() == wanted for el in root.iter("secret")):
+                found.append(f"volume {vol.path()}")
+    return found
+
+
 def _checked_uuid(uuid: str) -> str:
     try:
         return str(uuidlib.UUID(uuid.strip()))
@@ -234,5 +269,6 @@ __all__ = [
     "encrypted_volume_xml",
     "list_secrets",
     "pool_volume_path",
+    "secret_users",
     "volume_secret_xml",
 ]

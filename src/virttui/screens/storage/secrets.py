@@ -146,14 +146,32 @@ class SecretsScreen(ModalScreen[None]):
         if secret is None:
             _status(self, "No secret selected", error=True)
             return
+        uuid = secret.uuid
+        host_job(
+            self.app,
+            self.uri,
+            "Find the secret's users",
+            lambda f: f.secret_users(uuid),
+            lambda users: self._confirm_delete(secret, users),
+            failed=lambda message: _status(self, message, error=True),
+            mutating=False,
+        )
+
+    def _confirm_delete(self, secret: SecretInfo, users: list[str]) -> None:
         question = Text("Delete the secret ", style="bold")
         append_plain(question, secret.uuid)
         question.append("?\n\n")
         append_plain(question, f"{secret.usage_type} {secret.usage_id}".strip(), multiline=True)
-        question.append(
-            "\n\nA volume encrypted with it can no longer be opened by libvirt (its data stays, "
-            "locked, until a secret with the same passphrase is defined again)."
-        )
+        if users:
+            question.append("\n\nIt is used by:\n", style="bold")
+            for user in users:
+                append_plain(question, f"  {user}\n")
+            question.append(
+                "\nlibvirt can no longer open them: their data stays, locked, until a secret "
+                "with the same passphrase is defined again."
+            )
+        else:
+            question.append("\n\nNo domain or volume on this host refers to it.")
         uuid = secret.uuid
 
         def answered(ok: bool | None) -> None:
