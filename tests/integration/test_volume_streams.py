@@ -244,3 +244,17 @@ def test_upload_checks_who_uses_the_volume(
         assert result.data_bytes == len(b"new content")
         with open(path, "rb") as f:
             assert f.read(11) == b"new content"
+
+
+def test_upload_larger_than_the_volume_is_refused(
+    system_conn: libvirt.virConnect, temp_pool: libvirt.virStoragePool, tmp_path: Path
+) -> None:
+    """libvirt would silently grow the volume's file; refused before anything is sent."""
+    local = tmp_path / "big.raw"
+    local.write_bytes(b"z" * (2 * MIB))
+    name = unique_name("vt-small") + ".raw"
+    vol = raw_volume(temp_pool, name, MIB)
+    ctx = Job(lambda _ctx: None, lambda _m: None).context
+    with pytest.raises(TransferError, match="larger than the volume"):
+        upload(ctx, system_conn, temp_pool.name(), name, str(local))
+    assert os.path.getsize(vol.path()) == MIB

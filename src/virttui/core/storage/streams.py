@@ -197,6 +197,15 @@ def upload(
     if not path.is_file():
         raise TransferError(f"{local_path}: not a regular file")
     vol = find_volume(conn, pool, volume)
+    _kind, capacity, physical = vol.infoFlags(libvirt.VIR_STORAGE_VOL_GET_PHYSICAL)
+    size = path.stat().st_size
+    room = max(int(capacity), int(physical))
+    if size > room:
+        # libvirt would silently grow the volume's file: the guest would see another disk.
+        raise TransferError(
+            f"{local_path} ({human_bytes(size)}) is larger than the volume "
+            f"({human_bytes(room)}): resize the volume first"
+        )
     users = used_by(str(vol.path()), [conn, *others], local=is_local_uri(conn.getURI()))
     check_upload_target(users, str(vol.path()), confirmed=confirmed)
     ctx.check()
