@@ -290,3 +290,50 @@ async def test_upload_into_a_used_volume_asks_first(
             await until(pilot, lambda: "→" in status(dialog) and not dialog.running)
             with open(path, "rb") as f:
                 assert f.read(21) == b"replaced after asking"
+
+
+async def test_guard_route_for_an_intermediate_overlay(guest: libvirt.virDomain) -> None:
+    """A guard refused `qemu-img commit` of an overlay a running domain has in the middle of its
+    chain: the commit dialog opens with that overlay as top, and the commit runs from there."""
+    from virttui.core.domain.blockjobs import live_disk
+    from virttui.screens.storage.live import open_live_route_for_path
+
+    base = live_disk(guest, "vda").source
+    made: list[Path] = []
+
+    def snapshot() -> Path:
+        path = IMAGES_DIR / f"{unique_name('vt-ui-overlay')}.qcow2"
+        made.append(path)
+        guest.snapshotCreateXML(
+            "<domainsnapshot><disks><disk name='vda' snapshot='external'>"
+            f"<source file='{path}'/></disk></disks></domainsnapshot>",
+            libvirt.VIR_DOMAIN_SNAPSHOT_CREATE_DISK_ONLY
+            | libvirt.VIR_DOMAIN_SNAPSHOT_CREATE_NO_METADATA,
+        )
+        return path
+
+    middle = snapshot()
+    top = snapshot()
+    try:
+        async with make_app().run_test(size=(100, 40)) as pilot:
+            app = await ready(pilot)
+            open_live_route_for_path(app, SYSTEM_URI, guest.name(), str(middle), "commit")
+            dialog = await opened(pilot, BlockJobDialog)
+            await until(pilot, lambda: dialog.query_one("#live-top", Select).value == str(middle))
+            await until(pilot, lambda: not dialog.query_one("#start", Button).disabled)
+            dialog.query_one("#start", Button).press()
+            await until(pilot, lambda: "Committed" in status(dialog) and not dialog.running)
+        after = live_disk(guest, "vda")
+        assert after.source == str(top) and after.chain[0] == base
+    finally:
+        # back onto the base for the other tests (an active commit), then the files go
+        with contextlib.suppress(Exception):
+            from virttui.core.domain.blockjobs import block_commit
+            from virttui.core.jobs import Job
+
+            job = Job(lambda ctx: block_commit(ctx, guest, "vda"), lambda m: None)
+            job.run()
+        for path in made:
+            if live_disk(guest, "vda").source != str(path):
+                with contextlib.suppress(FileNotFoundError):
+                    path.unlink()

@@ -31,7 +31,7 @@ MAX_PASSPHRASE = 1024  # bytes; libvirt's own limit for a secret value is far hi
 # qemu-img for an encrypted volume, and QEMU ids are identifiers: any other name fails deep in
 # qemu-img with "Parameter 'id' expects an identifier". Said before anything is created.
 BUSY_PBKDF = "Unable to get accurate CPU usage"  # qemu-img's LUKS benchmark on a busy host
-BUSY_RETRIES = 3
+BUSY_RETRIES = 5
 _QEMU_ID = re.compile(r"[A-Za-z][A-Za-z0-9._-]*")
 
 _USAGE_NAMES = {

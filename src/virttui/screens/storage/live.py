@@ -41,12 +41,15 @@ from virttui.widgets.common.plain import append_plain, plain
 MIB = 1 << 20
 
 
-def open_live_route(app: App[Any], uri: str, uuid: str, target: str, route: str) -> None:
-    """Open the dialog of one live route for disk `target` of the running domain `uuid`."""
+def open_live_route(
+    app: App[Any], uri: str, uuid: str, target: str, route: str, *, image: str = ""
+) -> None:
+    """Open the dialog of one live route for disk `target` of the running domain `uuid`.
+    `image`: for a commit, the overlay to commit (preselected as its top)."""
     if route == "resize":
         app.push_screen(LiveResizeDialog(uri, uuid, target))
     elif route in ROUTES:
-        app.push_screen(BlockJobDialog(uri, uuid, target, route))
+        app.push_screen(BlockJobDialog(uri, uuid, target, route, top=image))
     else:
         app.notify(f"No live route {route!r}", severity="error", markup=False)
 
@@ -69,7 +72,7 @@ def open_live_route_for_path(app: App[Any], uri: str, domain: str, path: str, ac
                 timeout=10,
             )
             return
-        open_live_route(app, uri, ref.uuid, ref.target, route)
+        open_live_route(app, uri, ref.uuid, ref.target, route, image=path)
 
     host_job(
         app,
@@ -234,8 +237,9 @@ ACTIVE = "__active__"
 class BlockJobDialog(_LiveDialog):
     """Commit, pull or copy a running domain's disk, as a job with progress and Abort."""
 
-    def __init__(self, uri: str, uuid: str, target: str, route: Route) -> None:
+    def __init__(self, uri: str, uuid: str, target: str, route: Route, *, top: str = "") -> None:
         super().__init__(uri, uuid, target)
+        self.preset_top = top  # a commit's top chosen by the caller (else the active layer)
         if route not in ("commit", "pull", "copy"):
             raise ValueError(f"not a block job route: {route}")
         self.route: Route = route
@@ -332,9 +336,11 @@ class BlockJobDialog(_LiveDialog):
         self.query_one("#live-chain", Static).update(chain)
         options = [(plain(p), p) for p in disk.chain]
         if self.route == "commit":
-            self.query_one("#live-top", Select).set_options(
-                [(plain(p), p) for p in disk.chain[:-1]]
-            )
+            tops = disk.chain[:-1]
+            select = self.query_one("#live-top", Select)
+            select.set_options([(plain(p), p) for p in tops])
+            if self.preset_top in tops:
+                select.value = self.preset_top
             self.query_one("#live-base", Select).set_options(options)
         elif self.route == "pull":
             self.query_one("#live-base", Select).set_options(options)
