@@ -196,3 +196,25 @@ async def test_guard_entry_point_opens_the_route_or_names_the_domain() -> None:
         await wait_until(
             pilot, lambda: any("has no disk using" in n.message for n in app._notifications), 10
         )
+
+
+async def test_edit_menu_leads_to_the_routes() -> None:
+    """Edit menu → "Live disk routes..." (v) → the one disk → a route → its dialog."""
+    from textual.widgets import OptionList
+
+    from tests.screens.domain.test_actions_ui import choose
+    from virttui.screens.domain import edit
+    from virttui.screens.domain.action_dialogs import PickScreen
+
+    app = VirtTUIApp([HostSpec(URI)], refresh=0.5)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settled(pilot)
+        await choose(pilot, lambda: edit.open_edit_menu(app, URI, UUID), "v")
+        await wait_until(pilot, lambda: isinstance(app.screen, PickScreen))
+        routes = app.screen.query_one(OptionList)
+        labels = [str(routes.get_option_at_index(i).prompt) for i in range(routes.option_count)]
+        assert labels[0].startswith("Grow the disk") and len(labels) == 4
+        routes.highlighted = 3  # copy
+        await pilot.press("enter")
+        dialog = await opened(pilot, BlockJobDialog)
+        assert (dialog.uuid, dialog.target, dialog.route) == (UUID, "vda", "copy")
