@@ -305,3 +305,23 @@ def test_commit_into_a_shared_base_is_refused(
             # a pull writes only into the guest's own overlay: nobody else reads it
             result(run(lambda ctx: block_pull(ctx, guest, "vda")))
             assert live_disk(guest, "vda").chain == ()
+
+
+def test_cancel_crossing_the_pivot_never_deletes_the_new_disk(guest: libvirt.virDomain) -> None:
+    """The cancel lands as the copy is ready and pivoted in the same step: the job ends
+    cancelled, but the file the domain now runs on is kept."""
+    dest = new_image_path("vt-crossed")
+    messages: list[JobMessage] = []
+    job: Job[Any]
+
+    def sink(message: JobMessage) -> None:
+        messages.append(message)
+        if isinstance(message, JobProgress) and message.text.endswith("ready"):
+            job.cancel()  # in the job's thread, right before the pivot call
+
+    job = Job(lambda ctx: block_copy(ctx, guest, "vda", str(dest)), sink)
+    job.run()
+    last = messages[-1]
+    assert isinstance(last, JobFailed) and last.cancelled
+    assert live_disk(guest, "vda").source == str(dest)
+    assert dest.exists()

@@ -574,7 +574,9 @@ def block_copy(
     dom.blockCopy(target, copy_xml(dest, fmt), params, flags)
 
     def remove_partial() -> None:
-        _remove_copy(conn, dest)
+        # A cancel that crossed the pivot must not delete the disk the domain now runs on.
+        if dest not in _chain_now(dom, target).images:
+            _remove_copy(conn, dest)
 
     _follow(ctx, dom, target, on_ready=finish, on_cancel=remove_partial)
     after = _chain_now(dom, target)

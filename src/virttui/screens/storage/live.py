@@ -455,9 +455,33 @@ class BlockJobDialog(_LiveDialog):
         if self._ended():
             self.query_one("#live-progress", ProgressBar).update(total=100, progress=0)
             if failed.cancelled:
-                self.status("Aborted: the disk is as it was before the job")
+                self.status("Aborted; reading the disk again…")
+                self._show_after_abort()
             else:
                 self.status(failed.message, error=True)
+
+    def _show_after_abort(self) -> None:
+        """What the disk runs on after an abort (an abort that crossed a pivot leaves the disk
+        on the new image: said as it is, never assumed)."""
+        uuid, target, before = self.uuid, self.target, self.disk
+
+        def show(disk: LiveDisk) -> None:
+            if not self.is_mounted:
+                return
+            same = before is not None and disk.images == before.images
+            head = "Aborted: the disk is as it was" if same else "Aborted after it took effect"
+            self._show_disk(disk)
+            self.status(f"{head}; it runs on: " + " → ".join(disk.images))
+
+        host_job(
+            self.app,
+            self.uri,
+            "Read the disk",
+            lambda f: f.live_disk(uuid, target),
+            show,
+            failed=lambda message: self.status(f"Aborted; {message}", error=True),
+            mutating=False,
+        )
 
     def _abort(self) -> None:
         if self.job is not None:
