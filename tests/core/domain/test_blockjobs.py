@@ -95,6 +95,10 @@ def test_job_info_ready_and_text() -> None:
 def test_suggested_routes() -> None:
     from virttui.core.domain.blockjobs import suggest_route
 
+    assert suggest_route("grow", 0) == "resize"  # the guard's action names
+    assert suggest_route("convert-source", 0) == "copy"
+    for action in ("convert-target", "create", "shrink", "repair", "snapshot-create"):
+        assert suggest_route(action, 0) is None
     assert suggest_route("resize", 0) == "resize"
     assert suggest_route("resize", 1) is None  # a backing image cannot grow under QEMU
     assert suggest_route("commit", 0) == "commit"

@@ -212,18 +212,22 @@ def find_disk_using(conn: libvirt.virConnect, domain: str, path: str) -> DiskRef
 
 
 # What a refused offline action on an in-use image can do live instead (None: nothing; refuse
-# and name the domain). `depth` is where the image sits in the disk's chain (DiskRef.depth).
+# and name the domain). `action` takes the guard's names (core/storage/guard.py: "grow",
+# "commit", "rebase", "convert-source", ...) and short ones ("resize", "pull", "copy");
+# `depth` is where the image sits in the disk's chain (DiskRef.depth).
 def suggest_route(action: str, depth: int) -> Route | None:
-    """ "resize" (grow) → blockResize of the active layer; "commit" (an overlay into its backing
-    file) → blockCommit; "rebase" / "pull" (merge the backing data into the image) → blockPull
-    into the active layer; "convert" / "copy" → blockCopy of the active layer."""
-    if action == "resize":
+    """grow / resize → blockResize of the active layer; commit (an overlay into its backing
+    file) → blockCommit; rebase / pull (merge the backing data into the image) → blockPull into
+    the active layer; convert-source / convert / copy (a copy of the disk) → blockCopy of the
+    active layer. Anything else (shrink, repair, writing over the image, internal snapshots:
+    those are the domain snapshot screen's) has no block-job route."""
+    if action in ("grow", "resize"):
         return "resize" if depth == 0 else None
     if action == "commit":
         return "commit"
     if action in ("rebase", "pull"):
         return "pull" if depth == 0 else None
-    if action in ("convert", "copy"):
+    if action in ("convert-source", "convert", "copy"):
         return "copy" if depth == 0 else None
     return None
 
