@@ -17,6 +17,7 @@ import libvirt
 import pytest
 
 from tests.guestlib import IMAGES_DIR, running_guest, unique_name
+from tests.integration.test_qemu_ssh import LocalSshd, local_sshd  # noqa: F401 - the fixture
 from virttui.core.domain.blockjobs import (
     BlockJobError,
     BlockJobResult,
@@ -325,3 +326,25 @@ def test_cancel_crossing_the_pivot_never_deletes_the_new_disk(guest: libvirt.vir
     assert isinstance(last, JobFailed) and last.cancelled
     assert live_disk(guest, "vda").source == str(dest)
     assert dest.exists()
+
+
+def test_copy_over_qemu_ssh_asks_when_the_target_cannot_be_checked(
+    guest: libvirt.virDomain,
+    local_sshd: LocalSshd,  # noqa: F811 - the fixture
+) -> None:
+    """Through qemu+ssh the destination is not a local file: unless it is a pool volume, its
+    existence cannot be told, and the copy needs the admin's word (`unchecked_ok`)."""
+    # "127.1": this machine, but not a name virttui takes for a local host (as a remote one)
+    conn = libvirt.open(local_sshd.uri(host="127.1"))
+    try:
+        dom = conn.lookupByUUIDString(guest.UUIDString())
+        ctx = Job(lambda c: None, lambda m: None).context
+        dest = new_image_path("vt-remote-copy")
+        with pytest.raises(BlockJobError, match="Cannot check whether"):
+            block_copy(ctx, dom, "vda", str(dest))
+        assert block_job_info(dom, "vda") is None
+        # resize and the chain work the same through the ssh connection
+        before = capacity(dom, "vda")
+        assert block_resize(dom, "vda", "+1M").new_bytes == before + MIB
+    finally:
+        conn.close()
