@@ -665,6 +665,8 @@ class VirtTUIApp(App[None]):
         )
         # ---- browser
         yield from self._browser_commands(screen)
+        # ---- live
+        yield from self._live_commands(screen)
         # ---- pools
         yield from self._storage_commands(screen)
 
@@ -685,6 +687,12 @@ class VirtTUIApp(App[None]):
                 ("volume_delete", "Storage: delete volume", "Refused while used"),
                 ("volume_clone", "Storage: clone volume", "Copy the volume"),
                 ("volume_resize", "Storage: resize volume", "Grow or shrink"),
+                ("image", "Storage: image actions", "qemu-img info, check, convert... (i)"),
+                ("browse", "Storage: browse the pool's directory", "Images in pools or not (f)"),
+                ("volume_upload", "Storage: upload into the volume", "A local file (u)"),
+                ("volume_download", "Storage: download the volume", "Into a local file (D)"),
+                ("volume_new_encrypted", "Storage: new LUKS volume", "With a secret (e)"),
+                ("secrets", "Storage: secrets", "libvirt secrets (k)"),
             ):
                 if screen.check_action(action, ()):
                     yield SystemCommand(title, help_text, getattr(screen, f"action_{action}"))
@@ -724,6 +732,44 @@ class VirtTUIApp(App[None]):
             )
             yield SystemCommand("Files: reverse sort", "Reverse", screen.action_sort_reverse)
             yield SystemCommand("Files: reload", "List the directory again", screen.action_reload)
+
+    def _live_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
+        """Secrets, LUKS volumes, volume upload/download (screens/storage); the live disk routes
+        of the domain under the cursor are the Edit menu's "Live disk routes..."."""
+        from virttui.screens.domain.details import DetailsScreen
+        from virttui.screens.storage.secrets import EncryptedVolumeDialog, SecretsScreen
+        from virttui.screens.storage.transfer import TransferDialog
+
+        uri = None
+        if isinstance(screen, DomainsScreen) and screen.table.current is not None:
+            uri = screen.table.current.uri
+        elif isinstance(screen, DetailsScreen):
+            uri = screen.target[0]
+        if uri is None:
+            uri = next((u for u, h in self.hosts.items() if h.connected), None)
+        if uri is None:
+            return
+        where = self.hosts[uri].label if uri in self.hosts else uri
+        yield SystemCommand(
+            "Storage: libvirt secrets (LUKS)",
+            f"List, create and delete volume secrets on {where}",
+            lambda: self.push_screen(SecretsScreen(uri)),
+        )
+        yield SystemCommand(
+            "Storage: new encrypted (LUKS) volume",
+            f"A LUKS volume in a pool of {where}, with a passphrase secret",
+            lambda: self.push_screen(EncryptedVolumeDialog(uri)),
+        )
+        yield SystemCommand(
+            "Storage: upload a local file into a volume",
+            f"libvirt volume stream to {where}, holes kept",
+            lambda: self.push_screen(TransferDialog(uri, "upload")),
+        )
+        yield SystemCommand(
+            "Storage: download a volume into a local file",
+            f"libvirt volume stream from {where}, holes kept",
+            lambda: self.push_screen(TransferDialog(uri, "download")),
+        )
 
 
 def _demo_extras(conn: object) -> None:

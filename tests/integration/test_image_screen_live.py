@@ -1,6 +1,6 @@
 """The image screen in the real app on qemu:///system: growing the running tiny guest's disk is
 refused in the UI, naming the guest and libvirt's live route (through the host facade's guard),
-and the file is not touched."""
+which it then offers (the blockResize dialog on the guest's disk); the file is not touched."""
 
 from __future__ import annotations
 
@@ -16,8 +16,10 @@ from tests.guestlib import SYSTEM_URI, running_guest
 from tests.pilot_utils import wait_until
 from tests.textshot import screen_text
 from virttui.app import HostSpec, VirtTUIApp
+from virttui.screens.common.confirm import ConfirmScreen
 from virttui.screens.storage.image import ImageScreen, open_image
 from virttui.screens.storage.image_forms import ImageFormScreen
+from virttui.screens.storage.live import LiveResizeDialog
 
 
 def _disk(dom: libvirt.virDomain) -> str:
@@ -54,4 +56,15 @@ async def test_growing_a_running_guest_disk_is_refused_in_the_ui(
             assert "Refused" in text and dom.name() in text and "blockResize" in text
             verdict: Any = screen.last_verdict
             assert verdict.decision == "refuse"
+            # The refusal offers libvirt's live route on the guest's disk: blockResize.
+            await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen), 10)
+            await pilot.pause()
+            assert "live route" in screen_text(app) and dom.name() in screen_text(app)
+            await pilot.press("y")
+            await wait_until(pilot, lambda: isinstance(app.screen, LiveResizeDialog), 30)
+            dialog = app.screen
+            assert isinstance(dialog, LiveResizeDialog)
+            assert (dialog.uuid, dialog.target) == (dom.UUIDString(), "vda")
+            await pilot.press("escape")
+            await pilot.pause()
         assert hashlib.sha256(Path(disk).read_bytes()).hexdigest() == before

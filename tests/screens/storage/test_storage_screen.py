@@ -460,7 +460,7 @@ async def test_read_only_shows_everything_and_changes_nothing(tmp_path: Path) ->
         for word in ("Start", "Stop", "New vol", "Delete", "Clone", "Resize"):
             assert word not in footer, footer
         assert "Refresh" in footer
-        for key in ("s", "x", "a", "p", "P", "U", "n", "d", "c", "z"):
+        for key in ("s", "x", "a", "p", "P", "U", "n", "d", "c", "z", "u", "e", "k"):
             notes = record_notifications(app)
             await pilot.press(key)
             await wait_until(pilot, lambda n=notes: bool(n))
@@ -471,6 +471,39 @@ async def test_read_only_shows_everything_and_changes_nothing(tmp_path: Path) ->
         await pilot.press("r")  # re-reads what libvirt knows; no refresh of the pool
         await settle(pilot)
         assert notes == [] and app.screen is screen
+
+
+async def test_transfer_luks_and_secrets_keys_open_their_dialogs(tmp_path: Path) -> None:
+    from virttui.screens.storage.secrets import EncryptedVolumeDialog, SecretsScreen
+    from virttui.screens.storage.transfer import TransferDialog
+
+    app, uri = make_app(tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_screen(pilot, app)
+        make_volume(app, uri, "moved")
+        await reload_volumes(pilot, screen)
+        select_volume(screen, "moved")
+        screen.volume_table.focus()
+        await pilot.pause()
+        for key, kind, direction in (
+            ("u", TransferDialog, "upload"),
+            ("D", TransferDialog, "download"),
+        ):
+            await pilot.press(key)
+            await wait_until(pilot, lambda k=kind: isinstance(app.screen, k))
+            dialog = app.screen
+            assert isinstance(dialog, TransferDialog)
+            assert (dialog.direction, dialog.pool, dialog.volume) == (direction, POOL, "moved")
+            await pilot.press("escape")
+            await wait_until(pilot, lambda: app.screen is screen)
+        await pilot.press("e")
+        await wait_until(pilot, lambda: isinstance(app.screen, EncryptedVolumeDialog))
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: app.screen is screen)
+        await pilot.press("k")
+        await wait_until(pilot, lambda: isinstance(app.screen, SecretsScreen))
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: app.screen is screen)
 
 
 @pytest.mark.parametrize("size", [(80, 24), (120, 30)])

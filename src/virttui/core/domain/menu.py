@@ -77,6 +77,13 @@ EDIT_ENTRIES: tuple[MenuEntry, ...] = (
         "Detach a disk; its storage is kept",
         lambda d: any(x.device in ("disk", "lun") for x in d.definition.disks),
     ),
+    MenuEntry(
+        "live_disk",
+        "v",
+        "Live disk routes...",
+        "Grow, commit, pull or copy a running domain's disk (block jobs)",
+        lambda d: d.active and any(x.device == "disk" for x in d.definition.disks),
+    ),
     MenuEntry("add_cdrom", "o", "Add CD-ROM drive...", "Empty or with an image"),
     MenuEntry(
         "insert_media", "i", "Insert CD-ROM media...", "Change the image in a drive", _cdroms

@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar
 
 import libvirt
 
@@ -34,6 +34,13 @@ if TYPE_CHECKING:
     from virttui.core.console.screenshot import Frame
     from virttui.core.console.serial import SerialSession
     from virttui.core.domain.action_result import Applied
+    from virttui.core.domain.blockjobs import (
+        BlockJobInfo,
+        BlockJobResult,
+        DiskRef,
+        LiveDisk,
+        Resized,
+    )
     from virttui.core.domain.clone import CloneResult, Progress
     from virttui.core.domain.devices import Display
     from virttui.core.domain.edit_checks import Finding
@@ -53,6 +60,9 @@ if TYPE_CHECKING:
     from virttui.core.storage.guard import Action, Verdict
     from virttui.core.storage.image_format import FormatGuess
     from virttui.core.storage.pools import PoolInfo
+    from virttui.core.storage.secrets import SecretInfo
+    from virttui.core.storage.streams import TransferResult
+    from virttui.core.storage.used_by import User
     from virttui.core.storage.volumes import VolumeInfo, VolumeSpec
 
 R = TypeVar("R")
@@ -856,3 +866,224 @@ class HostFacade:
             uuid,
             lambda d: add_disk_new_file(d, path, size_bytes, fmt=fmt, bus=bus, cache=cache),
         )
+
+    # ---- live (block jobs of a running domain's disks, volume streams, LUKS secrets)
+    def live_disk(self, uuid: str, target: str) -> LiveDisk:
+        """Disk `target` of the running domain, with its backing chain (BlockJobError when the
+        domain is not running or has no such disk)."""
+        from virttui.core.domain import blockjobs as B
+
+        return self._dom(uuid, lambda d: B.live_disk(d, target))
+
+    def disk_capacity(self, uuid: str, target: str) -> int:
+        from virttui.core.domain import blockjobs as B
+
+        return self._dom(uuid, lambda d: B.capacity(d, target))
+
+    def live_resize(self, uuid: str, target: str, new_size: str | int) -> Resized:
+        """Grow disk `target` of the running domain (`blockResize`); a shrink is refused."""
+        from virttui.core.domain import blockjobs as B
+
+        return self._dom(uuid, lambda d: B.block_resize(d, target, new_size))
+
+    def block_job(self, uuid: str, target: str) -> BlockJobInfo | None:
+        from virttui.core.domain import blockjobs as B
+
+        return self._dom(uuid, lambda d: B.block_job_info(d, target))
+
+    def abort_block_job(self, uuid: str, target: str) -> None:
+        from virttui.core.domain import blockjobs as B
+
+        self._dom(uuid, lambda d: B.abort_block_job(d, target))
+
+    def block_commit_job(
+        self,
+        ctx: JobContext,
+        uuid: str,
+        target: str,
+        *,
+        top: str = "",
+        base: str = "",
+        bandwidth: int = 0,
+        others: Iterable[Any] = (),
+    ) -> BlockJobResult:
+        """A job body: commit `top` (default: the active layer) into `base`, pivoting an active
+        commit; cancel aborts the block job. Refused when `base` is used elsewhere (here or on
+        `others`, the other open hosts)."""
+        from virttui.core.domain import blockjobs as B
+
+        return self._dom(
+            uuid,
+            lambda d: B.block_commit(
+                ctx, d, target, top=top, base=base, bandwidth=bandwidth, others=list(others)
+            ),
+        )
+
+    def block_pull_job(
+        self,
+        ctx: JobContext,
+        uuid: str,
+        target: str,
+        *,
+        base: str = "",
+        bandwidth: int = 0,
+        others: Iterable[Any] = (),
+    ) -> BlockJobResult:
+        from virttui.core.domain import blockjobs as B
+
+        return self._dom(
+            uuid,
+            lambda d: B.block_pull(
+                ctx, d, target, base=base, bandwidth=bandwidth, others=list(others)
+            ),
+        )
+
+    def block_copy_job(
+        self,
+        ctx: JobContext,
+        uuid: str,
+        target: str,
+        dest: str,
+        *,
+        fmt: str = "qcow2",
+        finish: Literal["pivot", "finish"] = "pivot",
+        shallow: bool = False,
+        bandwidth: int = 0,
+        unchecked_ok: bool = False,
+    ) -> BlockJobResult:
+        from virttui.core.domain import blockjobs as B
+
+        return self._dom(
+            uuid,
+            lambda d: B.block_copy(
+                ctx,
+                d,
+                target,
+                dest,
+                fmt=fmt,
+                finish=finish,
+                shallow=shallow,
+                bandwidth=bandwidth,
+                unchecked_ok=unchecked_ok,
+            ),
+        )
+
+    def upload_volume(
+        self,
+        ctx: JobContext,
+        pool: str,
+        volume: str,
+        local_path: str,
+        *,
+        sparse: bool = True,
+        others: Iterable[Any] = (),
+        confirmed: bool = False,
+    ) -> TransferResult:
+        """A job body: send the LOCAL file `local_path` (this machine's, also for a remote
+        host) into the volume through a libvirt stream, holes kept as holes. Refused while a
+        running domain uses the volume; with other users (shut-off domains, images built on
+        it, here or on `others`: the other open hosts) only when `confirmed`."""
+        from virttui.core.storage import streams as S
+
+        return self._conn(
+            lambda c: S.upload(
+                ctx,
+                c,
+                pool,
+                volume,
+                local_path,
+                sparse=sparse,
+                others=list(others),
+                confirmed=confirmed,
+            )
+        )
+
+    def volume_users(self, pool: str, volume: str, others: Iterable[Any] = ()) -> tuple[User, ...]:
+        """Who uses the volume, on this host and on `others` (the other open hosts)."""
+        from virttui.core.storage import streams as S
+
+        return self._conn(lambda c: S.volume_users(c, pool, volume, list(others)))
+
+    def download_volume(
+        self,
+        ctx: JobContext,
+        pool: str,
+        volume: str,
+        local_path: str,
+        *,
+        overwrite: bool = False,
+        sparse: bool = True,
+    ) -> TransferResult:
+        """A job body: receive the volume into the LOCAL file `local_path`; an existing file
+        only with `overwrite`; nothing is left behind when cancelled or failed."""
+        from virttui.core.storage import streams as S
+
+        return self._conn(
+            lambda c: S.download(
+                ctx, c, pool, volume, local_path, overwrite=overwrite, sparse=sparse
+            )
+        )
+
+    def secrets(self) -> list[SecretInfo]:
+        """The host's libvirt secrets (never their values)."""
+        from virttui.core.storage import secrets as K
+
+        return self._conn(K.list_secrets)
+
+    def create_volume_secret(self, volume_path: str, passphrase: str, description: str = "") -> str:
+        """A private, persistent volume secret for `volume_path`; its UUID. The passphrase is
+        passed to libvirt and kept nowhere."""
+        from virttui.core.storage import secrets as K
+
+        return self._conn(lambda c: K.create_volume_secret(c, volume_path, passphrase, description))
+
+    def delete_secret(self, uuid: str) -> None:
+        from virttui.core.storage import secrets as K
+
+        self._conn(lambda c: K.delete_secret(c, uuid))
+
+    def pool_volume_path(self, pool: str, name: str) -> str:
+        from virttui.core.storage import secrets as K
+
+        return self._conn(lambda c: K.pool_volume_path(c, pool, name))
+
+    def create_encrypted_volume(
+        self, pool: str, name: str, capacity_bytes: int, secret_uuid: str, *, fmt: str = "qcow2"
+    ) -> str:
+        from virttui.core.storage import secrets as K
+
+        return self._conn(
+            lambda c: K.create_encrypted_volume(c, pool, name, capacity_bytes, secret_uuid, fmt=fmt)
+        )
+
+    def create_encrypted_volume_with_secret(
+        self,
+        pool: str,
+        name: str,
+        capacity_bytes: int,
+        passphrase: str,
+        *,
+        fmt: str = "qcow2",
+        description: str = "",
+    ) -> tuple[str, str]:
+        """A new volume secret and the LUKS volume using it: (volume path, secret UUID)."""
+        from virttui.core.storage import secrets as K
+
+        return self._conn(
+            lambda c: K.create_encrypted_volume_with_secret(
+                c, pool, name, capacity_bytes, passphrase, fmt=fmt, description=description
+            )
+        )
+
+    def find_disk_using(self, domain: str, path: str) -> DiskRef:
+        """Which disk of the running domain `domain` (name or UUID) has `path` in its chain, and
+        how deep (for a guard that refused an offline write: `blockjobs.suggest_route`)."""
+        from virttui.core.domain import blockjobs as B
+
+        return self._conn(lambda c: B.find_disk_using(c, domain, path))
+
+    def secret_users(self, uuid: str) -> list[str]:
+        """Domains and volumes that refer to secret `uuid`, in words (before a delete)."""
+        from virttui.core.storage import secrets as K
+
+        return self._conn(lambda c: K.secret_users(c, uuid))

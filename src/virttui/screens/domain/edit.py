@@ -219,6 +219,39 @@ def edit_cpu(app: App[Any], uri: str, uuid: str, details: DomainDetails) -> None
     app.push_screen(form, answered)
 
 
+# ---- live
+def live_disk_routes(app: App[Any], uri: str, uuid: str, details: DomainDetails) -> None:
+    """Pick a disk of the running domain, then a live route (screens/storage/live.py)."""
+    from virttui.core.domain.blockjobs import ROUTE_TITLES, ROUTES
+    from virttui.screens.domain.action_dialogs import PickScreen
+    from virttui.screens.storage.live import open_live_route
+
+    d = details.definition
+    disks = [
+        (x.target, f"{x.target} ({x.source_label or 'no source'})")
+        for x in d.disks
+        if x.device == "disk"
+    ]
+
+    def picked_disk(target: str | None) -> None:
+        if target is None:
+            return
+
+        def picked_route(route: str | None) -> None:
+            if route is not None:
+                open_live_route(app, uri, uuid, target, route)
+
+        routes: list[tuple[str, str]] = [(r, ROUTE_TITLES[r]) for r in ROUTES]
+        app.push_screen(
+            PickScreen(dialog_title(f"Live route for {target}", d.name), routes), picked_route
+        )
+
+    if len(disks) == 1:
+        picked_disk(disks[0][0])
+    else:
+        app.push_screen(PickScreen(dialog_title("Live disk routes", d.name), disks), picked_disk)
+
+
 HANDLERS: dict[str, Handler] = {
     "notes": edit_notes,
     "resources": edit_resources,
@@ -226,6 +259,7 @@ HANDLERS: dict[str, Handler] = {
     "cpu": edit_cpu,
     "add_disk": add_disk,
     "remove_disk": remove_disk,
+    "live_disk": live_disk_routes,
     "add_cdrom": add_cdrom,
     "insert_media": insert_media,
     "eject_media": eject_media,

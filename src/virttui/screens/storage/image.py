@@ -90,6 +90,9 @@ def unguarded(action: Action, paths: Sequence[str]) -> Verdict:
     return Verdict(action, tuple(paths), "confirm", message)
 
 
+# Refused writes that have a live route on the running domain's disk (core/domain/blockjobs.py).
+LIVE_ROUTE_ACTIONS = frozenset({"grow", "commit", "rebase"})
+
 # Keys that write an image (or a new one): hidden and refused on a read-only app or host.
 WRITE_ACTIONS = frozenset(
     {
@@ -211,6 +214,29 @@ class ImageScreen(Screen[None]):
             return lambda: [unguarded(a, p) for a, p in checks]
         return lambda: [guard(a, list(p), conns, local=local) for a, p in checks]
 
+    def offer_live_route(self, verdict: Verdict) -> None:
+        """A write refused because a domain of this host runs on the image: offer the block job
+        libvirt has for it (blockResize, blockCommit, blockPull) on that domain's disk."""
+        from virttui.screens.storage.live import open_live_route_for_path
+
+        app = _services(self)
+        facade = app.facade(self.uri) if app is not None and self.uri else None
+        if facade is None or verdict.action not in LIVE_ROUTE_ACTIONS or not verdict.live_route:
+            return
+        users = [u for u in verdict.running if u.kind == "domain" and u.host == facade.label]
+        if len(users) != 1:
+            return  # several running users (or on another host): no single disk to act on
+        user, path = users[0], verdict.paths[0]
+
+        def answered(ok: bool | None) -> None:
+            if ok:
+                open_live_route_for_path(self.app, self.uri, user.name, path, verdict.action)
+
+        question = Text()
+        question.append_text(plain(user.name, "bold"))
+        question.append(f" runs on this image. Use libvirt's live route ({verdict.live_route})?")
+        self.app.push_screen(ConfirmScreen(question, confirm_label="Live route"), answered)
+
     def guarded(
         self,
         checks: Sequence[tuple[Action, Sequence[str]]],
@@ -232,6 +258,7 @@ class ImageScreen(Screen[None]):
                 self.notify(
                     verdict.message, title="Refused", severity="error", markup=False, timeout=15
                 )
+                self.offer_live_route(verdict)
                 return
             self.status(verdict.message if verdict.force_share else "")
             parts = [verdict.message] if verdict.needs_confirmation else []

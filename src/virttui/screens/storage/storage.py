@@ -12,7 +12,7 @@ Entry point: `open_storage(app, uri)`. For the lead's wiring to the image screen
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from rich.text import Text
 from textual.app import App, ComposeResult
@@ -50,10 +50,22 @@ from virttui.widgets.storage.volume_table import VolumeTable
 POOL_WRITES = frozenset(
     {"pool_start", "pool_stop", "pool_autostart", "pool_new_dir", "pool_define_xml", "pool_remove"}
 )
-VOLUME_WRITES = frozenset({"volume_new", "volume_delete", "volume_clone", "volume_resize"})
+VOLUME_WRITES = frozenset(
+    {
+        "volume_new",
+        "volume_delete",
+        "volume_clone",
+        "volume_resize",
+        "volume_upload",
+        "volume_new_encrypted",
+        "secrets",
+    }
+)
 WRITE_ACTIONS = POOL_WRITES | VOLUME_WRITES
-_NEEDS_ACTIVE_POOL = frozenset({"pool_refresh", "volume_new"})
-_NEEDS_VOLUME = frozenset({"volume_delete", "volume_clone", "volume_resize", "image"})
+_NEEDS_ACTIVE_POOL = frozenset({"pool_refresh", "volume_new", "volume_new_encrypted"})
+_NEEDS_VOLUME = frozenset(
+    {"volume_delete", "volume_clone", "volume_resize", "image", "volume_upload", "volume_download"}
+)
 
 
 def open_storage(app: App[Any], uri: str) -> None:
@@ -134,6 +146,38 @@ class StorageScreen(Screen[None]):
             id="storage.browse",
             tooltip="Browse the pool's directory (or / ) for images in pools or not",
         ),
+        Binding(
+            "u",
+            "volume_upload",
+            "Upload",
+            show=False,
+            id="storage.volume_upload",
+            tooltip="Upload a local file into the volume (libvirt stream, holes kept)",
+        ),
+        Binding(
+            "D",
+            "volume_download",
+            "Download",
+            show=False,
+            id="storage.volume_download",
+            tooltip="Download the volume into a local file (libvirt stream, holes kept)",
+        ),
+        Binding(
+            "e",
+            "volume_new_encrypted",
+            "LUKS vol",
+            show=False,
+            id="storage.volume_new_encrypted",
+            tooltip="New encrypted (LUKS) volume with a passphrase secret",
+        ),
+        Binding(
+            "k",
+            "secrets",
+            "Secrets",
+            show=False,
+            id="storage.secrets",
+            tooltip="libvirt secrets (LUKS passphrases): list, create, delete",
+        ),
         Binding("tab", "switch_table", "Pools/Vols", show=False, id="storage.switch"),
     ]
     BINDINGS += read_only_fallbacks(BINDINGS, WRITE_ACTIONS)
@@ -198,6 +242,37 @@ class StorageScreen(Screen[None]):
         """(uri, path) of the highlighted volume, for the image actions screen."""
         volume = self.current_volume()
         return (self.uri, volume.path) if volume is not None else None
+
+    def _transfer(self, direction: Literal["upload", "download"]) -> None:
+        from virttui.screens.storage.transfer import TransferDialog
+
+        pool, volume = self.current_pool(), self.current_volume()
+        if pool is None or volume is None:
+            return
+        self.app.push_screen(
+            TransferDialog(self.uri, direction, pool.name, volume.name),
+            lambda _: self.reload(pool=pool.name),
+        )
+
+    def action_volume_upload(self) -> None:
+        self._transfer("upload")
+
+    def action_volume_download(self) -> None:
+        self._transfer("download")
+
+    def action_volume_new_encrypted(self) -> None:
+        from virttui.screens.storage.secrets import EncryptedVolumeDialog
+
+        pool = self.current_pool()
+        if pool is not None:
+            self.app.push_screen(
+                EncryptedVolumeDialog(self.uri, pool.name), lambda _: self.reload(pool=pool.name)
+            )
+
+    def action_secrets(self) -> None:
+        from virttui.screens.storage.secrets import SecretsScreen
+
+        self.app.push_screen(SecretsScreen(self.uri))
 
     def action_browse(self) -> None:
         """The file browser, in the highlighted pool's directory when it has one."""
