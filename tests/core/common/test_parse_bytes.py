@@ -32,14 +32,14 @@ def test_default_unit() -> None:
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("-1G", "Capacity must be above zero"),
+        ("-1G", "Capacity: .-1G. is negative; a size must be above zero"),
         ("0G", "Capacity must be above zero"),
         ("10Q", "unknown unit 'Q'"),
         ("10 zB", "unknown unit 'zB'"),
         ("G", "a number with a unit"),
         ("", "enter a size"),
         ("abc", "a number with a unit"),
-        ("1e400G", "must be finite"),
+        ("1e400G", "not a size"),
         ("1..2G", "a number"),
         ("0.1B", "below one byte"),
         ("100P", "absurdly large"),

@@ -39,7 +39,7 @@ def test_sizes(text: str, expected: int) -> None:
         ("10Q", "not a size"),
         ("abc", "not a size"),
         ("0", "above zero"),
-        ("+0G", "more than zero"),
+        ("+0G", "above zero"),
         ("1E", "absurdly large"),
         ("1e3G", "not a size"),
         ("nan", "not a size"),

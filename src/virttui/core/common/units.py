@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 _UNITS = ("B", "K", "M", "G", "T", "P")
 
 
@@ -84,30 +86,33 @@ def human_age(seconds: float) -> str:
 
 
 # Sizes with a unit, as qemu-img and virsh take them: binary multiples, "10G" = 10 GiB.
-_SIZE_UNITS = {"": 0, "B": 0, "K": 1, "M": 2, "G": 3, "T": 4, "P": 5}
+_SIZE_UNITS = {"": 0, "B": 0, "K": 1, "M": 2, "G": 3, "T": 4, "P": 5, "E": 6}
+_SIZE_TEXT = re.compile(r"(?P<number>[0-9]*\.?[0-9]*)\s*(?P<unit>[A-Za-z]*)")
 
 
 def parse_bytes(
     text: str, what: str, *, default_unit: str = "G", maximum_bytes: int = MAX_DISK_BYTES
 ) -> int:
-    """A size with an optional unit ("10G", "512 MiB", "1.5T", "4096B", "20" = 20 `default_unit`)
-    as bytes. Units are binary (K = 1024, as qemu-img reads them); "KiB"/"KB" mean K too.
-    ValueError with a sentence naming `what` for a negative or zero size ("-1G"), an unknown unit
-    ("10Q"), or anything that is not a size."""
+    """The one size parser: a size with an optional unit ("10G", "512 MiB", "1.5T", "4096B",
+    "20" = 20 `default_unit`) as bytes. Units are binary (K = 1024, as qemu-img reads them);
+    "KiB"/"KB" mean K too. ValueError with a sentence naming `what` for an empty, negative or
+    zero size ("-1G"), an unknown unit ("10Q"), or anything that is not a size ("1e3G", "nan")."""
     raw = text.strip()
     if not raw:
-        raise ValueError(f"{what}: enter a size, e.g. 10G or 512M")
-    number = raw.rstrip("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ ")
-    unit = raw[len(number) :].strip().upper()
+        raise ValueError(f"{what}: empty; enter a size, e.g. 10G or 512M")
+    if raw.startswith("-"):
+        raise ValueError(f"{what}: {raw!r} is negative; a size must be above zero")
+    match = _SIZE_TEXT.fullmatch(raw)
+    if match is None or not match["number"].strip("."):
+        raise ValueError(f"{what}: {raw!r} is not a size; a number with a unit, e.g. 10G")
+    number, unit = match["number"], match["unit"].upper()
     if unit.endswith("IB") and len(unit) == 3:
         unit = unit[0]
     elif unit.endswith("B") and len(unit) == 2:
         unit = unit[0]
-    if not number.strip():
-        raise ValueError(f"{what}: a number with a unit, e.g. 10G (not {raw!r})")
     if unit not in _SIZE_UNITS:
         raise ValueError(
-            f"{what}: unknown unit {raw[len(number) :].strip()!r} in {raw!r} "
+            f"{what}: unknown unit {match['unit']!r} in {raw!r}, not a size "
             "(use B, K, M, G, T or P; binary multiples)"
         )
     scale = 1024 ** (_SIZE_UNITS[unit] if unit else _SIZE_UNITS[default_unit.upper()])

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import re
 import time
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterable
@@ -33,7 +32,7 @@ from typing import Literal
 
 import libvirt
 
-from virttui.core.common.units import MAX_DISK_BYTES, human_bytes
+from virttui.core.common.units import MAX_DISK_BYTES, human_bytes, parse_bytes
 from virttui.core.host.connection import is_local_uri
 from virttui.core.jobs import JobCancelled, JobContext, JobError
 from virttui.core.storage.used_by import Connection, used_by, users_text
@@ -65,32 +64,22 @@ class BlockJobError(JobError):
 
 
 # ---------------------------------------------------------------------------------- sizes
-_SIZE = re.compile(r"(?P<plus>\+)?(?P<num>[0-9]+(?:\.[0-9]+)?)\s*(?P<unit>[KMGTPE]?)(?:I?B)?")
-_UNIT_SHIFT = {"": 0, "K": 10, "M": 20, "G": 30, "T": 40, "P": 50, "E": 60}
 
 
 def parse_new_size(text: str, current: int) -> int:
     """A new disk size in bytes: "20G", "20GiB", "1.5T", "512M", "1073741824" (bytes), or
-    "+5G" (grow by). Binary units (as qemu-img). ValueError with a sentence for anything else:
-    empty, negative ("-1G"), an unknown unit ("10Q"), zero, absurd."""
+    "+5G" (grow by). Binary units (as qemu-img), parsed by the one size parser
+    (`core/common/units.parse_bytes`). ValueError with a sentence for anything else: empty,
+    negative ("-1G"), an unknown unit ("10Q"), zero, absurd."""
     raw = text.strip()
-    match = _SIZE.fullmatch(raw.upper().replace(" ", ""))
     if not raw:
         raise ValueError("New size: give a size such as 20G or +5G")
     if raw.startswith("-"):
         raise ValueError(f"New size: {raw!r} is negative (a live resize only grows the disk)")
-    if match is None:
-        raise ValueError(
-            f"New size: {raw!r} is not a size (a number with K, M, G, T or P, e.g. 20G or +5G)"
-        )
-    number = float(match["num"])
-    size = int(number * (1 << _UNIT_SHIFT[match["unit"]]))
-    if match["plus"]:
-        if size <= 0:
-            raise ValueError("New size: grow by more than zero")
-        size += current
-    if size <= 0:
-        raise ValueError("New size must be above zero")
+    if raw.startswith("+"):
+        size = current + parse_bytes(raw[1:], "Grow by", default_unit="B")
+    else:
+        size = parse_bytes(raw, "New size", default_unit="B")
     if size > MAX_DISK_BYTES:
         raise ValueError(
             f"New size: {raw} is absurdly large (at most {human_bytes(MAX_DISK_BYTES)})"

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import math
 import os
 import re
 import shutil
@@ -31,7 +30,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
-from virttui.core.common.units import MAX_DISK_BYTES, human_bytes
+from virttui.core.common.units import human_bytes, parse_bytes
 from virttui.core.jobs import (
     Job,
     JobContext,
@@ -63,9 +62,6 @@ AES_REFUSED = (
 )
 
 _PERCENT = re.compile(r"\(\s*(\d+(?:\.\d+)?)/100%\)")
-_SIZE = re.compile(r"^([0-9]+(?:\.[0-9]+)?)\s*([A-Za-z]*)$")
-_UNITS = {"": 1, "b": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40, "p": 1 << 50}
-_UNITS["e"] = 1 << 60
 
 
 class ImageError(JobError):
@@ -74,34 +70,10 @@ class ImageError(JobError):
 
 # ------------------------------------------------------------------------------------ input
 def parse_image_size(text: str, what: str = "size") -> int:
-    """A size as qemu-img takes it ("10G", "512M", "1.5T", "4096", "10GiB") in bytes.
-
-    ValueError with a sentence for empty, negative, zero, unknown units ("10Q") or garbage."""
-    raw = text.strip()
-    if not raw:
-        raise ValueError(f"{what}: empty; give a size such as 10G or 512M")
-    if raw.startswith("-"):
-        raise ValueError(f"{what}: {raw!r} is negative; a size must be above zero")
-    match = _SIZE.match(raw)
-    if match is None:
-        raise ValueError(f"{what}: {raw!r} is not a size; use a number with K, M, G, T, P or E")
-    number, unit = match.groups()
-    key = unit.lower()
-    if key.endswith("ib") and len(key) == 3:
-        key = key[0]
-    elif key.endswith("b") and len(key) == 2:
-        key = key[0]
-    if key not in _UNITS:
-        raise ValueError(
-            f"{what}: unknown unit {unit!r} in {raw!r}; use K, M, G, T, P or E (powers of 1024)"
-        )
-    value = float(number) * _UNITS[key]
-    if not math.isfinite(value) or value > MAX_DISK_BYTES:
-        raise ValueError(f"{what}: {raw} is absurdly large (at most {human_bytes(MAX_DISK_BYTES)})")
-    size = int(value)
-    if size <= 0:
-        raise ValueError(f"{what}: {raw!r} is zero; a size must be above zero")
-    return size
+    """A size as qemu-img takes it ("10G", "512M", "1.5T", "4096" bytes, "10GiB") in bytes: the
+    one size parser (`core/common/units.parse_bytes`), a bare number meaning bytes as in
+    qemu-img. ValueError with a sentence for empty, negative, zero, unknown units ("10Q")."""
+    return parse_bytes(text, what, default_unit="B")
 
 
 def check_path(path: str, what: str = "image") -> str:
