@@ -144,7 +144,7 @@ class StorageScreen(Screen[None]):
             "browse",
             "Files",
             id="storage.browse",
-            tooltip="Browse the pool's directory (or / ) for images in pools or not",
+            tooltip="Browse the pool's directory for images, in pools or not",
         ),
         Binding(
             "u",
@@ -275,12 +275,13 @@ class StorageScreen(Screen[None]):
         self.app.push_screen(SecretsScreen(self.uri))
 
     def action_browse(self) -> None:
-        """The file browser, in the highlighted pool's directory when it has one."""
-        from virttui.screens.storage.files import open_file_browser
+        """The file browser, in the highlighted pool's directory when it has one (else libvirt's
+        usual image directory)."""
+        from virttui.screens.storage.files import DEFAULT_DIR, open_file_browser
 
         pool = self.current_pool()
-        target = pool.target_path if pool is not None and pool.target_path.startswith("/") else "/"
-        open_file_browser(self.app, self.uri, target)
+        usable = pool is not None and pool.target_path.startswith("/")
+        open_file_browser(self.app, self.uri, pool.target_path if usable and pool else DEFAULT_DIR)
 
     def action_image(self) -> None:
         """The image screen (qemu-img actions, behind the same guard) of the highlighted volume."""
