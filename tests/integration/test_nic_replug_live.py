@@ -1,0 +1,109 @@
+"""Re-plugging running guests' NICs after their network was stopped and started (real libvirtd).
+
+One tiny guest per module, with a virtio NIC on a test-made isolated network (198.18.x.0/24, no
+forward: no traffic leaves the machine). Stopping and starting the network leaves the guest's tap
+off the new bridge (`/sys/class/net/<tap>/master`); `HostFacade.replug_nics` puts it back.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import secrets
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
+
+import libvirt
+import pytest
+
+from tests.guestlib import running_guest, unique_name
+from virttui.core.domain.replug import tap_master
+from virttui.core.facade.host import HostFacade
+
+R = TypeVar("R")
+
+
+class _Host:
+    """The facade's view of a host, on the module's own connection."""
+
+    uri = "qemu:///system"
+    is_local = True
+
+    def __init__(self, conn: libvirt.virConnect) -> None:
+        self.conn = conn
+
+    def call(self, fn: Callable[[libvirt.virConnect], R]) -> R:
+        return fn(self.conn)
+
+
+@pytest.fixture(scope="module")
+def network(conn: libvirt.virConnect) -> Iterator[tuple[str, str]]:
+    """(name, bridge) of a running isolated test network, removed afterwards."""
+    name = unique_name("vt-replug")
+    bridge = "vtrp" + secrets.token_hex(4)
+    third = secrets.randbelow(254) + 1
+    net = conn.networkDefineXML(
+        f"<network><name>{name}</name><bridge name='{bridge}'/>"
+        f"<ip address='198.18.{third}.1' netmask='255.255.255.0'/></network>"
+    )
+    try:
+        net.create()
+        yield name, bridge
+    finally:
+        with contextlib.suppress(libvirt.libvirtError):
+            net.destroy()
+        with contextlib.suppress(libvirt.libvirtError):
+            net.undefine()
+
+
+@pytest.fixture(scope="module")
+def guest(conn: libvirt.virConnect, network: tuple[str, str]) -> Iterator[libvirt.virDomain]:
+    nic = (
+        f"<interface type='network'><source network='{network[0]}'/>"
+        "<model type='virtio'/></interface>"
+    )
+    with running_guest(conn, "vt-replug", vnc=False, extra_devices=nic) as dom:
+        yield dom
+
+
+def _restart(conn: libvirt.virConnect, name: str) -> None:
+    net = conn.networkLookupByName(name)
+    net.destroy()
+    net.create()
+
+
+def test_restart_unplugs_the_tap_and_replug_puts_it_back(
+    conn: libvirt.virConnect, network: tuple[str, str], guest: libvirt.virDomain
+) -> None:
+    name, bridge = network
+    facade = HostFacade(_Host(conn))
+    [nic] = facade.network_nics(name)
+    assert nic.uuid == guest.UUIDString() and nic.bridge == bridge
+    assert nic.attached is True and tap_master(nic.tap) == bridge
+
+    for _cycle in range(2):  # the re-plugged NIC is a port of the network again: works twice
+        _restart(conn, name)
+        [after] = facade.network_nics(name)
+        assert after.tap == nic.tap and after.mac == nic.mac
+        assert after.attached is False and tap_master(nic.tap) == ""  # libvirt left it off
+
+        [result] = facade.replug_nics(name, [guest.UUIDString()])
+        assert result.ok, result.message
+        assert (result.domain, result.mac) == (guest.name(), nic.mac)
+        assert tap_master(nic.tap) == bridge
+        [back] = facade.network_nics(name)
+        assert back.attached is True
+        ports = conn.networkLookupByName(name).listAllPorts(0)
+        assert len(ports) == 1  # libvirt knows the NIC as a port of the network again
+
+    live: Any = guest.XMLDesc(0)
+    assert f"network='{name}'" in live and "type='network'" in live
+    # Re-plugging a NIC that is already on its bridge is harmless.
+    [again] = facade.replug_nics(name)
+    assert again.ok and tap_master(nic.tap) == bridge
+
+
+def test_other_domains_are_left_alone(
+    conn: libvirt.virConnect, network: tuple[str, str], guest: libvirt.virDomain
+) -> None:
+    facade = HostFacade(_Host(conn))
+    assert facade.replug_nics(network[0], ["00000000-0000-0000-0000-000000000000"]) == []
