@@ -107,3 +107,40 @@ def test_other_domains_are_left_alone(
 ) -> None:
     facade = HostFacade(_Host(conn))
     assert facade.replug_nics(network[0], ["00000000-0000-0000-0000-000000000000"]) == []
+
+
+SLOW = 60.0  # a loaded 2-core machine running other helpers' guests
+
+
+async def test_offer_replug_names_the_guest_and_puts_its_tap_back(
+    conn: libvirt.virConnect, network: tuple[str, str], guest: libvirt.virDomain
+) -> None:
+    from textual.widgets import Static
+
+    from tests.pilot_utils import wait_until
+    from tests.screens.domain.test_actions_ui import on_screen
+    from virttui.app import HostSpec, VirtTUIApp
+    from virttui.core.domain.replug import ReplugResult
+    from virttui.screens.common.confirm import ConfirmScreen
+    from virttui.screens.network.replug import offer_replug
+
+    name, bridge = network
+    facade = HostFacade(_Host(conn))
+    [nic] = facade.network_nics(name)
+    _restart(conn, name)
+    assert tap_master(nic.tap) == ""
+    app = VirtTUIApp([HostSpec("qemu:///system")], refresh=2.0)
+    async with app.run_test(size=(100, 30)) as pilot:
+        uuid = guest.UUIDString()
+        await wait_until(pilot, lambda: app.store.row("qemu:///system", uuid) is not None, SLOW)
+        results: list[list[ReplugResult]] = []
+        offer_replug(app, "qemu:///system", name, [guest.name()], done=results.append)
+        dialog = await on_screen(pilot, ConfirmScreen)
+        text = str(dialog.query_one("#confirm-question", Static).render())
+        assert f"{guest.name()}: NIC {nic.mac} (tap {nic.tap})" in text
+        assert "cannot be checked" not in text  # local: the taps were looked at
+        await pilot.click("#confirm")
+        await wait_until(pilot, lambda: bool(results), SLOW)
+        [[result]] = results
+        assert result.ok, result.message
+        assert tap_master(nic.tap) == bridge
