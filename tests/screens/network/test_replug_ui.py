@@ -78,3 +78,28 @@ async def test_a_stopped_network_is_said_plainly() -> None:
         [message] = [m for t, m, _s in notes if "failed" in t]
         assert "network default is not running: start it first" in message
         assert not isinstance(app.screen, ConfirmScreen)
+
+
+async def test_the_palette_offers_it_per_host_and_picks_a_running_network() -> None:
+    from virttui.screens.domain.action_dialogs import PickScreen
+
+    async with make_app().run_test(size=(100, 30)) as pilot:
+        app = await ready(pilot)
+        app.hosts[URI].call(
+            lambda c: c.networkDefineXML(
+                "<network><name>idle</name>"
+                "<ip address='198.18.12.1' netmask='255.255.255.0'/></network>"
+            )
+        )
+        [command] = [
+            c
+            for c in app.get_system_commands(app.screen)
+            if c.title.startswith("Networks: re-plug NICs")
+        ]
+        command.callback()
+        pick = await on_screen(pilot, PickScreen)
+        assert pick.items == [("default", "default")]  # the inactive "idle" is not offered
+        await pilot.press("enter")
+        dialog = await on_screen(pilot, ConfirmScreen)
+        assert "test: NIC aa:bb:cc:dd:ee:ff" in question(dialog)
+        await pilot.press("escape")
