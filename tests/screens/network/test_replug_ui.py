@@ -103,3 +103,13 @@ async def test_the_palette_offers_it_per_host_and_picks_a_running_network() -> N
         dialog = await on_screen(pilot, ConfirmScreen)
         assert "test: NIC aa:bb:cc:dd:ee:ff" in question(dialog)
         await pilot.press("escape")
+
+
+def test_names_in_the_question_are_made_visible() -> None:
+    from virttui.core.domain.replug import NetworkNic
+    from virttui.screens.network.replug import replug_question
+
+    nic = NetworkNic("u", "evil\nname", "52:54:00:00:00:01", "vnet0", "br\x1b0", None)
+    text = replug_question("net\nx", [nic])
+    assert "evil\nname" not in text and "net\nx" not in text and "\x1b" not in text
+    assert text.count("\n") == 3  # head, one NIC, blank, footer

@@ -13,6 +13,7 @@ from typing import Any
 
 from textual.app import App
 
+from virttui.core.common.safe_text import visible
 from virttui.core.domain.replug import NetworkNic, ReplugResult, unplugged
 from virttui.core.jobs import Severity
 from virttui.screens.common.jobs import host_job
@@ -29,20 +30,22 @@ def _wanted(nics: list[NetworkNic], domains: Collection[str] | None) -> list[Net
 
 
 def replug_question(network: str, nics: list[NetworkNic]) -> str:
-    """The confirmation's explanation: which domains' NICs, and why."""
+    """The confirmation's explanation: which domains' NICs, and why. Names from libvirt are
+    made visible per line (a newline in a name must not fake a line of its own)."""
+    network = visible(network)
     lines = []
     for nic in nics:
-        where = f"tap {nic.tap}" if nic.tap else "no tap"
-        lines.append(f"  {nic.domain}: NIC {nic.mac} ({where})")
+        where = f"tap {visible(nic.tap)}" if nic.tap else "no tap"
+        lines.append(f"  {visible(nic.domain)}: NIC {visible(nic.mac)} ({where})")
     unknown = any(n.attached is None for n in nics)
     head = (
         f"Network {network} was stopped and started: libvirt does not reconnect running "
-        f"guests' NICs to its new bridge ({nics[0].bridge}), so these have no network:"
+        f"guests' NICs to its new bridge ({visible(nics[0].bridge)}), so these have no network:"
     )
     if unknown:
         head = (
             f"Network {network} was stopped and started: libvirt does not reconnect running "
-            f"guests' NICs to its new bridge ({nics[0].bridge}). This host's taps cannot be "
+            f"guests' NICs to its new bridge ({visible(nics[0].bridge)}). This host's taps cannot be "
             "checked from here; re-plugging a connected NIC only detaches it for a moment:"
         )
     return "\n".join([head, *lines, "", "Re-plug reconnects each NIC live (same MAC, same slot)."])
