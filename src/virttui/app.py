@@ -669,6 +669,37 @@ class VirtTUIApp(App[None]):
         yield from self._live_commands(screen)
         # ---- pools
         yield from self._storage_commands(screen)
+        # ---- nicedit
+        for uri, host in self.hosts.items():
+            label = host.label if host.label != uri else uri
+            yield SystemCommand(
+                f"Networks: re-plug NICs after a network restart on {visible(label)}",
+                "Reconnect running guests' NICs that a network stop/start left unplugged",
+                partial(self._pick_network_to_replug, uri),
+            )
+
+    def _pick_network_to_replug(self, uri: str) -> None:
+        """Palette entry of `offer_replug`: pick one of the host's running networks."""
+        from virttui.core.network.choices import NetworkChoice
+        from virttui.screens.common.jobs import host_job
+        from virttui.screens.common.ui_jobs import dialog_title
+        from virttui.screens.domain.action_dialogs import PickScreen
+        from virttui.screens.network.replug import offer_replug
+
+        def pick(networks: list[NetworkChoice]) -> None:
+            items = [(n.name, n.name) for n in networks if n.active]
+            if not items:
+                self.notify("No running network on this host.", title="Re-plug NICs")
+                return
+
+            def chosen(name: str | None) -> None:
+                if name is not None:
+                    offer_replug(self, uri, name)
+
+            title = dialog_title("Re-plug NICs on network", uri)
+            self.push_screen(PickScreen(title, items), chosen)
+
+        host_job(self, uri, "List networks", lambda f: f.nic_networks(), pick, mutating=False)
 
     def _storage_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
         """Storage screen of each open host; the storage screen's own actions while it shows."""

@@ -46,6 +46,7 @@ if TYPE_CHECKING:
     from virttui.core.domain.edit_checks import Finding
     from virttui.core.domain.migrate import MigrateOptions, MigrationProgress
     from virttui.core.domain.model import DomainDetails
+    from virttui.core.domain.replug import NetworkNic, ReplugResult
     from virttui.core.domain.snapshots import (
         CreateRequest,
         DeletePlan,
@@ -56,6 +57,8 @@ if TYPE_CHECKING:
     from virttui.core.domain.undefine import StorageChoice, UndefineResult
     from virttui.core.host.probe import HostReport
     from virttui.core.jobs import JobContext
+    from virttui.core.network.bridges import HostBridges
+    from virttui.core.network.choices import NetworkChoice
     from virttui.core.storage.files import FileRow, Listing
     from virttui.core.storage.guard import Action, Verdict
     from virttui.core.storage.image_format import FormatGuess
@@ -1087,3 +1090,35 @@ class HostFacade:
         from virttui.core.storage import secrets as K
 
         return self._conn(lambda c: K.secret_users(c, uuid))
+
+    # ---- nicedit
+    def nic_networks(self) -> list[NetworkChoice]:
+        """Every network of the host with its state (active, autostart), for a new NIC."""
+        from virttui.core.network.choices import network_choices
+
+        return self._conn(network_choices)
+
+    def host_bridges(self, *, sys_class_net: Path | None = None) -> HostBridges:
+        """The host's real bridges: sysfs locally, libvirt's interface API remotely (else
+        `known=False` with the reason)."""
+        from virttui.core.network import bridges as NB
+
+        root = sys_class_net or NB.SYS_CLASS_NET
+        return self._conn(
+            lambda c: NB.host_bridges(c, local=self._checks_local(c), sys_class_net=root)
+        )
+
+    def network_nics(self, network: str) -> list[NetworkNic]:
+        """Running domains' NICs on `network`, with whether each tap is on its bridge (None
+        on a remote host: cannot tell)."""
+        from virttui.core.domain import replug as RP
+
+        return self._conn(lambda c: RP.network_nics(c, network, local=self._checks_local(c)))
+
+    def replug_nics(self, network: str, uuids: Sequence[str] | None = None) -> list[ReplugResult]:
+        """Reconnect the running domains' NICs on `network` (only `uuids` if given) to its
+        bridge after the network was restarted; one result per NIC."""
+        from virttui.core.domain import replug as RP
+
+        wanted = set(uuids) if uuids is not None else None
+        return self._conn(lambda c: RP.replug_network(c, network, uuids=wanted))

@@ -15,6 +15,8 @@ from virttui.core.domain import edit_checks as E
 from virttui.core.domain.action_result import Applied
 from virttui.core.domain.model import DomainDetails
 from virttui.core.facade.host import HostFacade
+from virttui.core.network.bridges import HostBridges
+from virttui.core.network.choices import NetworkChoice
 from virttui.core.storage.image_format import FormatGuess
 from virttui.screens.common.confirm import ConfirmScreen
 from virttui.screens.common.jobs import host_job
@@ -340,16 +342,26 @@ def add_nic(app: App[Any], uri: str, uuid: str, details: DomainDetails) -> None:
 
             apply_and_report(app, uri, uuid, "Add NIC", d.name, job)
 
-    def ask(networks: dict[str, bool]) -> None:
+    def ask(found: tuple[list[NetworkChoice], HostBridges]) -> None:
         nonlocal form
-        inactive = frozenset(n for n, active in networks.items() if not active)
+        networks, bridges = found
         title = dialog_title("Add network interface", d.name)
-        form = with_host_checks(
-            app, uri, uuid, AddNicScreen(title, sorted(networks), inactive), _check_nic
+        screen = AddNicScreen(
+            title,
+            [n.name for n in networks],
+            frozenset(n.name for n in networks if not n.active),
+            autostart=frozenset(n.name for n in networks if n.autostart),
+            bridges=bridges,
         )
+        form = with_host_checks(app, uri, uuid, screen, _check_nic)
         app.push_screen(form, answered)
 
-    host_job(app, uri, "Add NIC", HostFacade.networks, ask, mutating=False)
+    host_job(app, uri, "Add NIC", _nic_choices, ask, mutating=False)
+
+
+def _nic_choices(host: HostFacade) -> tuple[list[NetworkChoice], HostBridges]:
+    """Every network with its state, and the host's bridges (one worker, two RPCs)."""
+    return host.nic_networks(), host.host_bridges()
 
 
 def remove_nic(app: App[Any], uri: str, uuid: str, details: DomainDetails) -> None:

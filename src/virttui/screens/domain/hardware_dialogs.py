@@ -15,6 +15,7 @@ from virttui.core.common.units import MAX_DISK_BYTES, parse_size
 from virttui.core.domain import edit_checks as E
 from virttui.core.domain.device_xml import CACHE_MODES, DISK_BUSES, GRAPHICS_TYPES, NIC_MODELS
 from virttui.core.domain.devices import Display
+from virttui.core.network.bridges import HostBridges
 from virttui.core.storage.image_format import FormatGuess
 from virttui.screens.common.jobs import start_job
 from virttui.screens.domain.edit_dialogs import FieldError, FormScreen, field
@@ -298,16 +299,34 @@ class NicRequest:
 
 
 class AddNicScreen(FormScreen[NicRequest]):
+    """A NIC on a libvirt network (every network of the host, with its state: an inactive one is
+    offered to be started when Add checks it) or on a host bridge, picked from the host's real
+    bridges; a typed bridge name that is not among them always gets a warning."""
+
     confirm_label = "Add"
     finding_fields = {E.NETWORK: "nic-network-name", E.BRIDGE: "nic-bridge-name", E.MAC: "nic-mac"}
 
     def __init__(
-        self, title: Text, networks: list[str], inactive: frozenset[str] = frozenset()
+        self,
+        title: Text,
+        networks: list[str],
+        inactive: frozenset[str] = frozenset(),
+        *,
+        autostart: frozenset[str] = frozenset(),
+        bridges: HostBridges | None = None,
     ) -> None:
-        """`networks`: every libvirt network of the host; `inactive`: those not running."""
+        """`networks`: every libvirt network of the host; `inactive`: those not running;
+        `autostart`: those started with the host; `bridges`: the host's bridges (None: not
+        asked, a typed name is checked only when Add is pressed)."""
         super().__init__(title)
         self.networks = networks
         self.inactive = inactive
+        self.autostart = autostart
+        self.bridges = bridges
+
+    def network_state(self, name: str) -> str:
+        state = "inactive" if name in self.inactive else "active"
+        return state + (", autostart" if name in self.autostart else "")
 
     def fields(self) -> ComposeResult:
         with RadioSet(id="nic-kind", compact=True):
@@ -318,19 +337,79 @@ class AddNicScreen(FormScreen[NicRequest]):
             yield field(
                 "Network",
                 Select(
-                    [
-                        (plain(f"{n} (inactive)" if n in self.inactive else n), n)
-                        for n in self.networks
-                    ],
+                    # The state first: the untrusted name stays last and literal.
+                    [(plain(f"({self.network_state(n)}) {n}"), n) for n in self.networks],
                     value=first,
                     allow_blank=False,
                     id="nic-network-name",
                     compact=True,
                 ),
             )
+            yield Static(id="nic-network-state", classes="dialog-hint")
+        else:
+            yield Static(Text("This host has no libvirt network: use a host bridge."))
+        names = self.bridges.names if self.bridges is not None else ()
+        if names:
+            yield field(
+                "Host bridges",
+                Select(
+                    [(plain(b), b) for b in names],
+                    prompt="pick one",
+                    id="nic-bridge-pick",
+                    compact=True,
+                ),
+            )
         yield field("Bridge", Input(placeholder="br0", id="nic-bridge-name", compact=True))
+        yield Static(id="nic-bridge-warning", classes="dialog-hint")
         yield field("Model", _select(NIC_MODELS, "virtio", "nic-model"))
         yield field("MAC", Input(placeholder="automatic", id="nic-mac", compact=True))
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        if self.networks:
+            self._show_network_state(str(self.select_value("#nic-network-name")))
+        self._show_bridge_warning("")
+
+    def _show_network_state(self, name: str) -> None:
+        if name in self.inactive:
+            text = (
+                f"{name} is inactive: {self.confirm_label} offers to start it, then adds the NIC."
+            )
+        else:
+            text = f"{name}: {self.network_state(name)}."
+        self.query_one("#nic-network-state", Static).update(plain(text))
+
+    def bridge_warning(self, name: str) -> str:
+        """What to say about the bridge name `name` ("" nothing)."""
+        bridges = self.bridges
+        if bridges is not None and not bridges.known:
+            return (
+                f"The host's bridges could not be listed ({bridges.why}): "
+                "a typed name cannot be checked."
+            )
+        if not name or bridges is None or bridges.has(name):
+            return ""
+        listed = ", ".join(bridges.names) or "none"
+        return f"{name} is typed, not one of the host's bridges ({listed}): check the name."
+
+    def _show_bridge_warning(self, name: str) -> None:
+        self.query_one("#nic-bridge-warning", Static).update(plain(self.bridge_warning(name)))
+
+    @on(Select.Changed, "#nic-network-name")
+    def _network_changed(self, event: Select.Changed) -> None:
+        if event.value is not Select.NULL:
+            self._show_network_state(str(event.value))
+
+    @on(Select.Changed, "#nic-bridge-pick")
+    def _bridge_picked(self, event: Select.Changed) -> None:
+        if event.value is Select.NULL:
+            return
+        self.query_one("#nic-bridge-name", Input).value = str(event.value)
+        self.query_one("#nic-bridge", RadioButton).value = True
+
+    @on(Input.Changed, "#nic-bridge-name")
+    def _bridge_typed(self, event: Input.Changed) -> None:
+        self._show_bridge_warning(event.value.strip())
 
     def collect(self) -> NicRequest:
         model = str(self.select_value("#nic-model"))

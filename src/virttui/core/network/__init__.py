@@ -1,0 +1,1 @@
+"""Virtual networks and host bridges (between host and domain: may not import core.domain)."""

@@ -1,0 +1,1 @@
+"""Screens of the network room (virtual networks, their guests' NICs)."""
