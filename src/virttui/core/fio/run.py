@@ -25,7 +25,8 @@ Done: the runner and its test (tests/core/fio/test_run.py: a real 3 s job gives 
 and a final report; a stop after ~1.5 s gives a partial final report; cancel removes the file).
 The UI session: start it with `start_job(self, lambda ctx: run_fio(ctx, ...), title="fio", ...)`,
 post `on_interval`'s intervals to the plots (they arrive in the job's thread), `job.stop()` on
-Stop; the run is not tested over ssh yet.
+Stop. Over ssh: run and stop tested (tests/integration/test_fio_over_ssh.py); cancel over ssh
+leaves fio's job processes running to their end (see above).
 """
 
 from __future__ import annotations
