@@ -143,3 +143,24 @@ def test_malformed_documents_do_not_raise() -> None:
     assert tracker.update({}).jobs == ()
     iv = tracker.update({"jobs": [{"read": {"runtime": "x", "clat_ns": None}}, 3]})
     assert iv.jobs[0].directions["read"].iops == 0.0
+
+
+@needs_fio
+def test_real_ramp_time_reset(tmp_path: Path) -> None:
+    """fio zeroes its statistics when ramp_time ends: that interval starts a new base, and the
+    intervals from there on add up to the final document."""
+    data = fio_stream(
+        tmp_path, "--name=ramp", "--rw=randread", "--bs=4k", "--ramp_time=2", seconds=2
+    )
+    docs, _ = parse_stream(data)
+    tracker = IntervalTracker()
+    intervals = [tracker.update(d) for d in docs]
+    resets = [i for i, iv in enumerate(intervals) if iv.jobs[0].reset]
+    assert len(resets) == 1 and resets[0] > 0  # status documents during the ramp come first
+    after = [iv.jobs[0].directions["read"] for iv in intervals[resets[0] :]]
+    final = docs[-1]["jobs"][0]["read"]
+    assert sum_bins(p.bins for p in after) == doc_bins(final)
+    assert sum(p.ios for p in after) == final["total_ios"]
+    assert all(
+        p.ios >= 0 and p.runtime_ms >= 0 for iv in intervals for p in iv.jobs[0].directions.values()
+    )
