@@ -79,6 +79,22 @@ def test_error_lines_inside_a_document_are_taken_out() -> None:
     assert list(stream.noise)[0].startswith("fio: pid=123")
 
 
+def test_error_message_in_the_middle_of_a_line_is_cut_out() -> None:
+    text = RANDRW.decode()
+    at = text.index('"iops" : ') + len('"iops" : ') + 2  # inside the first IOPS number
+    message = "fio: pid=77, err=5/file:io_u.c:1845, func=io_u error, error=Input/output error\n"
+    data = (text[:at] + message + text[at:]).encode()
+    docs, stream = parse_stream(data)
+    assert docs == reference(RANDRW)
+    assert stream.problems == []
+    assert list(stream.noise) == [message.rstrip("\n")]
+    # a cut that is not a fio message is an invalid document; the others are kept
+    data = (text[:at] + "garbage\n" + text[at:]).encode()
+    docs, stream = parse_stream(data)
+    assert docs == reference(RANDRW)[1:]
+    assert [p.kind for p in stream.problems] == ["invalid"]
+
+
 def test_truncated_stream_keeps_what_was_parsed() -> None:
     cut = RANDRW[: len(RANDRW) - 5000]
     docs, stream = parse_stream(cut)

@@ -5,11 +5,13 @@ one at the end (also on SIGINT). Each document starts with `{` in column 0 and e
 column 0; everything inside is indented by fio's JSON printer. fio writes its error messages to
 the same file (`--output` sets both its output and error streams), so lines such as
 `fio: terminating on signal 2` or `fio: io_u error on file ...` land between documents or even
-inside one (fio issue #731).
+inside one (fio issue #731), even in the middle of a line (another process's stdio buffer
+flushed at an odd point).
 
 `FioStream.feed(bytes)` takes any chunk (partial lines, partial documents) and returns the
 documents completed by it. Nothing raises: a line outside a document is kept as noise, an
-unindented line inside a document is taken out of it as noise, a document that does not parse is
+unindented line inside a document is taken out of it as noise, a `fio: ...` message cut into
+the middle of a line is taken out when the document does not parse without that, a document that does not parse is
 recorded as a `StreamProblem` and skipped, a document cut short by a new `{` or by the end of the
 stream (`finish()`) is a `truncated` problem. Everything parsed before stays available
 (`last`, `count`). `error` is a one-line plain-language summary for the UI, or None.
@@ -22,6 +24,7 @@ tests/core/fio/data plus truncated and garbage variants). The UI session only re
 from __future__ import annotations
 
 import json
+import re
 from collections import deque
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -32,6 +35,9 @@ MAX_DOCUMENT_BYTES = 256 * 1024 * 1024
 MAX_LINE_BYTES = 64 * 1024 * 1024
 
 Document = dict[str, Any]
+# fio's error messages start with "fio: " and end the line; one written into the middle of a
+# JSON line (another process's stdio buffer flushed at an odd point) is cut out at a retry
+_FIO_MESSAGE = re.compile(r"fio: [^\n]*\n")
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +53,8 @@ class FioStream:
     def __init__(self) -> None:
         self._pending = b""  # an incomplete line
         self._doc: list[str] | None = None  # lines of the document being read
+        self._raw: list[str] = []  # the same lines with the foreign ones left in
+        self._doc_noise: list[str] = []  # the foreign lines taken out of it
         self._doc_size = 0
         self._doc_start = 0
         self._line_no = 0
@@ -86,6 +94,8 @@ class FioStream:
                 "truncated",
                 f"the stream ends inside a document ({len(self._doc)} lines read)",
             )
+            for line in self._doc_noise:
+                self._noise(line)
             self._doc = None
         self._finished = True
         return out
@@ -120,7 +130,11 @@ class FioStream:
                     "truncated",
                     f"a document ends after {len(self._doc)} lines without its closing brace",
                 )
+                for line in self._doc_noise:
+                    self._noise(line)
             self._doc = [text]
+            self._raw = [text]
+            self._doc_noise = []
             self._doc_size = len(text)
             self._doc_start = self._line_no
             if text.rstrip() == "{}" or (text.endswith("}") and len(text) > 1):
@@ -130,34 +144,60 @@ class FioStream:
             if text.strip():
                 self._noise(text)
             return
+        self._raw.append(text)
         if text.startswith("}"):
             self._doc.append(text)
             self._close(out)
             return
         if text and not text[0].isspace():
-            self._noise(text)  # an error line fio wrote into the middle of a document
+            self._doc_noise.append(text)  # an error line fio wrote into a document
             return
         self._doc.append(text)
         self._doc_size += len(text) + 1
         if self._doc_size > MAX_DOCUMENT_BYTES:
             self._problem("too-large", f"a document is larger than {MAX_DOCUMENT_BYTES} bytes")
             self._doc = None
+            self._raw = []
 
     def _close(self, out: list[Document]) -> None:
         assert self._doc is not None
         text = "\n".join(self._doc)
+        raw = "\n".join(self._raw)
+        taken_out = self._doc_noise
         self._doc = None
+        self._raw = []
+        self._doc_noise = []
         try:
             value = json.loads(text)
         except ValueError as exc:
-            self._problem("invalid", f"a document is not valid JSON ({_short(exc)})")
-            return
+            value = self._recover(raw)
+            if value is None:
+                for line in taken_out:
+                    self._noise(line)
+                self._problem("invalid", f"a document is not valid JSON ({_short(exc)})")
+                return
+        else:
+            for line in taken_out:
+                self._noise(line)
         if not isinstance(value, dict):
             self._problem("invalid", "a document is not a JSON object")
             return
         self.count += 1
         self.last = value
         out.append(value)
+
+    def _recover(self, raw: str) -> Any:
+        """A fio message cut into the middle of a line: take it out and try again."""
+        found = _FIO_MESSAGE.findall(raw + "\n")
+        if not found:
+            return None
+        try:
+            value = json.loads(_FIO_MESSAGE.sub("", raw + "\n"))
+        except ValueError:
+            return None
+        for message in found:
+            self._noise(message.rstrip("\n"))
+        return value
 
     def _problem(self, kind: ProblemKind, message: str) -> None:
         self.problems.append(StreamProblem(kind, self._doc_start, message))
