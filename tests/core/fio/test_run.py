@@ -20,7 +20,15 @@ from virttui.core.fio.run import (
     run_fio,
     runtime_ms,
 )
-from virttui.core.jobs import Job, JobDone, JobFailed, JobMessage, JobProgress, ProcessFailed
+from virttui.core.jobs import (
+    Job,
+    JobDone,
+    JobFailed,
+    JobMessage,
+    JobProgress,
+    ProcessFailed,
+    Severity,
+)
 
 pytestmark = needs_fio
 
@@ -141,6 +149,23 @@ def test_fio_failing_before_any_document(tmp_path: Path) -> None:
     failed = messages[-1]
     assert isinstance(failed, JobFailed) and not failed.cancelled
     assert failed.message.startswith("fio: exit status")
+    assert not out.exists()
+
+
+def test_fio_failing_after_its_report(tmp_path: Path) -> None:
+    """A job that cannot open its file: fio writes its report (job error 2) and exits 1."""
+    out = tmp_path / "run.json"
+    argv = ["fio", "--name=e", "--filename=/proc/virttui-no-such-file", "--size=1M", "--rw=read"]
+    messages: list[JobMessage] = []
+    Job(lambda ctx: run_fio(ctx, argv, out), messages.append).run()
+    done = messages[-1]
+    assert isinstance(done, JobDone), done
+    assert done.severity == Severity.WARNING
+    run = done.result
+    assert run.returncode == 1 and run.failure and not run.complete
+    assert run.report is not None and run.report.jobs[0].error == 2
+    assert "e: ended with error 2 (No such file or directory)" in [n.text for n in run.report.notes]
+    assert any(line.startswith("fio: pid=") for line in run.noise)
 
 
 def test_refusals() -> None:

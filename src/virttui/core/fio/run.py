@@ -16,7 +16,8 @@ job's thread) and to `ctx.progress` (fraction of the `runtime` option when there
   reaches fio's group only): to do.
 - fio failing (non-zero exit) with documents already written still gives a `FioRun` (its
   `failure` says why, and the job's severity is raised to a warning); without any document it
-  raises the `ProcessFailed` of run_process (fio's own message in its stderr tail).
+  raises a `ProcessFailed` with fio's messages (its stderr tail and the lines it wrote to the
+  output) and removes the output file.
 - On a `qemu+ssh` URI, fio runs on that host and the stream comes back on its stdout (no remote
   file to tail; fio's error lines then go to stderr); it is written to `output_path` here so the
   saved run is the same file either way.
@@ -260,7 +261,11 @@ def run_fio(
     failed: ProcessFailed | None = outcome.get("failed")
     if failed is not None:
         if stream.count == 0:
-            raise failed
+            # nothing to keep: fio's messages in the output go into the error, the file goes
+            _remove(output)
+            raise ProcessFailed(
+                failed.argv, failed.returncode, [*failed.stderr_tail, *stream.noise]
+            )
         result.returncode = failed.returncode
         result.failure = str(failed)
         result.stderr_tail = tuple(failed.stderr_tail)
