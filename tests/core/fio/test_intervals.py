@@ -138,6 +138,24 @@ def test_counters_going_back_start_a_new_base() -> None:
     assert r.ios == 40 and r.bins == {2000: 40} and r.runtime_ms == 300
 
 
+def test_bins_can_be_dropped() -> None:
+    kept, dropped = IntervalTracker(), IntervalTracker(keep_bins=False)
+    for d in (
+        doc(1000, 100, {"1000": 90, "50000": 10}),
+        doc(1500, 300, {"1000": 290, "50000": 10}),
+    ):
+        a, b = kept.update(d), dropped.update(d)
+        for x, y in ((a.jobs[0], b.jobs[0]), (a.group, b.group)):
+            r, s = x.directions["read"], y.directions["read"]
+            assert r.bins and s.bins == {}
+            assert (r.percentiles, r.samples, r.max_ns, r.iops) == (
+                s.percentiles,
+                s.samples,
+                s.max_ns,
+                s.iops,
+            )
+
+
 def test_malformed_documents_do_not_raise() -> None:
     tracker = IntervalTracker()
     assert tracker.update({}).jobs == ()

@@ -24,7 +24,7 @@ session plots `Interval.group` (or a job's) per second.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from typing import Any
 
@@ -78,14 +78,11 @@ class DirInterval:
     io_bytes: int
     iops: float
     bw_bytes: float  # bytes per second
-    bins: Bins = field(repr=False)
+    bins: Bins = field(repr=False)  # the bin deltas (empty when the tracker drops them)
     percentiles: dict[float, int]  # p -> ns; empty when no IO completed
     min_ns: int | None
     max_ns: int | None
-
-    @property
-    def samples(self) -> int:
-        return sum(self.bins.values())
+    samples: int  # latency samples in the interval (the sum of the bin deltas)
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,6 +126,7 @@ def _make(
         percentiles=percentile_from_bins(bins, percents),
         min_ns=min(changed) if changed else None,
         max_ns=max(changed) if changed else None,
+        samples=sum(bins.values()),
     )
 
 
@@ -155,6 +153,11 @@ def _went_back(old: _DirState, new: _DirState) -> bool:
     return any(new.bins.get(k, 0) < v for k, v in old.bins.items())
 
 
+def _without_bins(job: JobInterval) -> JobInterval:
+    dirs = {name: replace(d, bins={}) for name, d in job.directions.items()}
+    return replace(job, directions=dirs)
+
+
 def sum_bins(all_bins: Iterable[Mapping[int, int]]) -> Bins:
     out: Bins = {}
     for bins in all_bins:
@@ -164,10 +167,15 @@ def sum_bins(all_bins: Iterable[Mapping[int, int]]) -> Bins:
 
 
 class IntervalTracker:
-    """Feed documents in order (`update`), get one `Interval` per document."""
+    """Feed documents in order (`update`), get one `Interval` per document. `keep_bins=False`
+    drops the bin deltas from the intervals once their figures are computed (a long run keeps
+    a few numbers per second, not a histogram)."""
 
-    def __init__(self, percentiles: Sequence[float] = DEFAULT_PERCENTILES) -> None:
+    def __init__(
+        self, percentiles: Sequence[float] = DEFAULT_PERCENTILES, *, keep_bins: bool = True
+    ) -> None:
         self.percentiles = tuple(percentiles)
+        self.keep_bins = keep_bins
         self._prev: list[dict[str, _DirState]] = []
         self.count = 0
 
@@ -211,6 +219,9 @@ class IntervalTracker:
             out.append(JobInterval(str(job.get("jobname", "")), i, dirs, reset))
         self._prev = states
         group = self._group(out)
+        if not self.keep_bins:
+            out = [_without_bins(j) for j in out]
+            group = _without_bins(group)
         interval = Interval(self.count, time_ms / 1000.0, length_ms / 1000.0, tuple(out), group)
         self.count += 1
         return interval
@@ -233,5 +244,6 @@ class IntervalTracker:
                 percentiles=percentile_from_bins(bins, self.percentiles),
                 min_ns=min(changed) if changed else None,
                 max_ns=max(changed) if changed else None,
+                samples=sum(bins.values()),
             )
         return JobInterval("all jobs", -1, dirs, any(j.reset for j in jobs))

@@ -181,7 +181,7 @@ def run_fio(
     _create_private(output)
     result = FioRun(output)
     stream = FioStream()
-    tracker = IntervalTracker(percentiles)
+    tracker = IntervalTracker(percentiles, keep_bins=False)
     lock = threading.Lock()
     callback_error: list[BaseException] = []
 
