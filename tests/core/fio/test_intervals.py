@@ -161,6 +161,9 @@ def test_malformed_documents_do_not_raise() -> None:
     assert tracker.update({}).jobs == ()
     iv = tracker.update({"jobs": [{"read": {"runtime": "x", "clat_ns": None}}, 3]})
     assert iv.jobs[0].directions["read"].iops == 0.0
+    bad_bins = {"runtime": 5, "total_ios": 2, "clat_ns": {"bins": {"x": 1, "7": "y", "9": 2}}}
+    iv = tracker.update({"jobs": [{"read": bad_bins}]})
+    assert iv.jobs[0].directions["read"].bins == {9: 2}
 
 
 @needs_fio

@@ -65,8 +65,20 @@ def doc_bins(direction: Mapping[str, Any]) -> Bins:
         if isinstance(stats, Mapping):
             bins = stats.get("bins")
             if isinstance(bins, Mapping) and bins:
-                return {int(k): int(v) for k, v in bins.items()}
+                return _int_bins(bins)
     return {}
+
+
+def _int_bins(bins: Mapping[Any, Any]) -> Bins:
+    out: Bins = {}
+    for k, v in bins.items():
+        try:
+            key, count = int(k), int(v)
+        except (TypeError, ValueError):
+            continue  # not fio's: skipped, never raised
+        if count > 0:
+            out[key] = count
+    return out
 
 
 @dataclass(frozen=True, slots=True)

@@ -239,14 +239,19 @@ def run_fio(
         thread = threading.Thread(target=runner, name="fio", daemon=True)
         with open(output, "rb") as src:
             thread.start()
-            while True:
-                alive = thread.is_alive()
-                while chunk := src.read(READ_CHUNK):
-                    take(stream.feed(chunk))
-                if not alive:
-                    break
-                thread.join(poll_seconds)
-        thread.join()
+            try:
+                while True:
+                    alive = thread.is_alive()
+                    while chunk := src.read(READ_CHUNK):
+                        take(stream.feed(chunk))
+                    if not alive:
+                        break
+                    thread.join(poll_seconds)
+            except BaseException:
+                kill_jobs()  # never leave fio running behind a failed watcher
+                raise
+            finally:
+                thread.join()
         drop()
         if "error" in outcome:
             raise outcome["error"]
