@@ -37,14 +37,21 @@ import re
 import signal
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from virttui.core.fio.intervals import DEFAULT_PERCENTILES, Interval, IntervalTracker
 from virttui.core.fio.report import Report, build_report
 from virttui.core.fio.stream import Document, FioStream
-from virttui.core.jobs import JobContext, ProcessFailed, Severity, build_argv, run_process
+from virttui.core.jobs import (
+    JobContext,
+    ProcessFailed,
+    ProcessResult,
+    Severity,
+    build_argv,
+    run_process,
+)
 
 POLL_SECONDS = 0.25
 READ_CHUNK = 1 << 20
@@ -58,10 +65,10 @@ class FioOptionError(ValueError):
     """The argv sets an option that run_fio owns."""
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class FioRun:
     output_path: Path
-    intervals: list[Interval] = field(default_factory=list)
+    intervals: tuple[Interval, ...] = ()
     final: Document | None = None
     report: Report | None = None
     stopped: bool = False
@@ -179,7 +186,8 @@ def run_fio(
     remote = build_argv(["fio"], uri)[1] is not None
     argv = fio_argv(argv_or_jobfile, None if remote else str(output.absolute()))
     _create_private(output)
-    result = FioRun(output)
+    intervals: list[Interval] = []
+    final: list[Document] = []  # the last document parsed
     stream = FioStream()
     tracker = IntervalTracker(percentiles, keep_bins=False)
     lock = threading.Lock()
@@ -187,9 +195,9 @@ def run_fio(
 
     def take(docs: list[Document]) -> None:
         for doc in docs:
-            result.final = doc
+            final[:] = [doc]
             interval = tracker.update(doc)
-            result.intervals.append(interval)
+            intervals.append(interval)
             if ctx.cancelled:
                 continue
             fraction = progress_of(doc)
@@ -256,14 +264,11 @@ def run_fio(
         if "error" in outcome:
             raise outcome["error"]
     take(stream.finish())
-    result.stream_error = stream.error
-    result.noise = tuple(stream.noise)
-    if "result" in outcome:
-        proc = outcome["result"]
-        result.stopped = proc.stopped
-        result.returncode = proc.returncode
-        result.stderr_tail = proc.stderr_tail
+    proc: ProcessResult | None = outcome.get("result")
     failed: ProcessFailed | None = outcome.get("failed")
+    failure: str | None = None
+    returncode = proc.returncode if proc is not None else None
+    stderr_tail = proc.stderr_tail if proc is not None else ()
     if failed is not None:
         if stream.count == 0:
             # nothing to keep: fio's messages in the output go into the error, the file goes
@@ -271,12 +276,22 @@ def run_fio(
             raise ProcessFailed(
                 failed.argv, failed.returncode, [*failed.stderr_tail, *stream.noise]
             )
-        result.returncode = failed.returncode
-        result.failure = str(failed)
-        result.stderr_tail = tuple(failed.stderr_tail)
+        failure = str(failed)
+        returncode, stderr_tail = failed.returncode, tuple(failed.stderr_tail)
         ctx.note(Severity.WARNING)
-    if result.final is not None:
-        result.report = build_report(result.final)
+    last = final[0] if final else None
+    result = FioRun(
+        output_path=output,
+        intervals=tuple(intervals),
+        final=last,
+        report=build_report(last) if last is not None else None,
+        stopped=bool(proc is not None and proc.stopped),
+        returncode=returncode,
+        failure=failure,
+        stream_error=stream.error,
+        noise=tuple(stream.noise),
+        stderr_tail=stderr_tail,
+    )
     if stream.error:
         ctx.note(Severity.WARNING)
     if callback_error:
