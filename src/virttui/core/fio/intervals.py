@@ -43,12 +43,18 @@ def percentile_from_bins(bins: Mapping[int, int], percents: Sequence[float]) -> 
     if total <= 0:
         return {}
     wanted = sorted(percents)
+    # running >= p/100 * total, exactly: p = num/den (the double's exact value), so
+    # running * 100 * den >= num * total, in integers
+    limits = []
+    for p in wanted:
+        ratio = Fraction(p)
+        limits.append((ratio.numerator * total, 100 * ratio.denominator))
     out: dict[float, int] = {}
     j = 0
     running = 0
     for key in sorted(bins):
         running += bins[key]
-        while j < len(wanted) and running >= Fraction(wanted[j]) * total / 100:
+        while j < len(wanted) and running * limits[j][1] >= limits[j][0]:
             out[wanted[j]] = key
             j += 1
         if j == len(wanted):
