@@ -1,0 +1,30 @@
+"""Real fio runs on temp files (fio 3.33 from the Makefile's APT_PACKAGES), a few seconds each."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+needs_fio = pytest.mark.skipif(shutil.which("fio") is None, reason="fio is not installed")
+
+
+def fio_stream(tmp_path: Path, *options: str, seconds: int = 3) -> bytes:
+    """Run fio with `options` on a 4 MiB file in tmp_path for `seconds`; the json+ stream."""
+    out = tmp_path / "out.json"
+    argv = [
+        "fio",
+        f"--filename={tmp_path / 'data.bin'}",
+        "--size=4M",
+        "--ioengine=psync",
+        "--time_based",
+        f"--runtime={seconds}",
+        "--output-format=json+",
+        "--status-interval=1",
+        f"--output={out}",
+        *options,
+    ]
+    subprocess.run(argv, check=True, timeout=60, stdin=subprocess.DEVNULL)  # noqa: S603
+    return out.read_bytes()
