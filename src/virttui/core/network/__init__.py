@@ -1,0 +1,1 @@
+"""Virtual networks: list, lifecycle, who uses them (networks.py), create (create.py)."""
