@@ -1,0 +1,1 @@
+"""Screens of the networks room: the networks of a host, the create dialog."""
