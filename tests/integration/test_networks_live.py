@@ -15,6 +15,7 @@ import libvirt
 import pytest
 
 from tests.guestlib import create_qcow2, defined_guest, unique_name
+from tests.integration.test_qemu_ssh import LocalSshd, local_sshd  # noqa: F401 - the fixture
 from virttui.core.facade.host import HostFacade
 from virttui.core.network.create import NetworkSpec
 from virttui.core.network.networks import NetworkError
@@ -123,3 +124,39 @@ def test_undefine_refused_while_a_defined_domain_uses_it(
         with pytest.raises(NetworkError, match=f"used by {dom.name()}"):
             facade.network_undefine(name)
     facade.network_undefine(name)
+
+
+def test_remote_host_checks_its_networks_and_says_what_it_could_not(
+    local_sshd: LocalSshd,  # noqa: F811
+    system_conn: libvirt.virConnect,
+    net_names: list[str],
+) -> None:
+    """Over qemu+ssh (to this machine's sshd): the host's routes cannot be read through libvirt,
+    so only its networks are checked and the context says so; bridges come from libvirt's
+    interface API where the host offers it, else the context says they are unknown. An
+    isolated network is defined, started, stopped and undefined over the remote connection."""
+    remote = libvirt.open(local_sshd.uri())
+    try:
+        host = _Host(remote)
+        host.uri = local_sshd.uri()
+        host.is_local = False
+        facade = HostFacade(host)
+        context = facade.network_create_context()
+        assert context.host_routes is None
+        assert any("routes are not checked" in note for note in context.notes)
+        if context.bridges is None:
+            assert any("bridges are unknown" in note for note in context.notes)
+        subnet = _free_subnet(system_conn)
+        name = unique_name("vt-net-ssh")
+        net_names.append(name)
+        info = facade.network_define(NetworkSpec(name=name, mode="isolated", ipv4=str(subnet)))
+        assert info.active and info.ipv4[0].subnet == subnet
+        with pytest.raises(NetworkError, match=f"overlaps network {name}"):
+            facade.network_define(
+                NetworkSpec(name=unique_name("vt-net-dup"), mode="isolated", ipv4=str(subnet))
+            )
+        facade.network_stop(name)
+        facade.network_undefine(name)
+        assert name not in {n.name for n in facade.network_list()}
+    finally:
+        remote.close()
