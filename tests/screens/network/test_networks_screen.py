@@ -169,9 +169,10 @@ async def test_create_dialog_field_errors_preview_define_undefine(tmp_path: Path
         form = app.screen
         assert isinstance(form, NewNetworkScreen)
         await fill(form, name="default", ipv4="192.168.122.0/25")
-        await pilot.pause(0.1)
-        # the DHCP range was suggested from the subnet
-        assert form.query_one("#net-dhcp_start", Input).value == "192.168.122.2"
+        # the DHCP range is suggested from the subnet
+        await wait_until(
+            pilot, lambda: form.query_one("#net-dhcp_start", Input).value == "192.168.122.2", 10
+        )
         await fill(form, dhcp_end="192.168.200.9")
         await pilot.press("ctrl+s")
         await pilot.pause(0.2)
@@ -195,7 +196,9 @@ async def test_create_dialog_field_errors_preview_define_undefine(tmp_path: Path
             dhcp_start="",
             dhcp_end="",
         )
-        await pilot.pause(0.1)
+        await wait_until(
+            pilot, lambda: form.query_one("#net-dhcp_start", Input).value == "198.18.42.2", 10
+        )
         await fill(form, dhcp_start="198.18.42.10", dhcp_end="198.18.42.20", domain="lab.test")
         await pilot.press("ctrl+s")
         await pilot.pause(0.2)
