@@ -6,7 +6,7 @@ VENV := .venv
 VPY := $(VENV)/bin/python
 APT_PACKAGES := libvirt-daemon-system libvirt-daemon-driver-qemu libvirt-clients libvirt-dev \
 	pkg-config gcc qemu-utils qemu-system-x86 fio cpio gzip python3-venv \
-	openssh-server
+	openssh-server dnsmasq-base
 GUEST_CACHE ?= /var/cache/virttui/test-guest
 
 .PHONY: run test deps venv daemons guest lint bench snapshots clean

@@ -397,6 +397,12 @@ class VirtTUIApp(App[None]):
 
         open_storage(self, uri)
 
+    # ---- netscreen
+    def open_networks(self, uri: str) -> None:
+        from virttui.screens.network.networks import open_networks
+
+        open_networks(self, uri)
+
     def on_host_domain_event(self, message: HostDomainEvent) -> None:
         if message.event.kind == "reboot":
             self.store.shutdowns.rebooted(message.event.uri, message.event.uuid)
@@ -677,6 +683,8 @@ class VirtTUIApp(App[None]):
                 "Reconnect running guests' NICs that a network stop/start left unplugged",
                 partial(self._pick_network_to_replug, uri),
             )
+        # ---- netscreen
+        yield from self._network_commands(screen)
 
     def _pick_network_to_replug(self, uri: str) -> None:
         """Palette entry of `offer_replug`: pick one of the host's running networks."""
@@ -700,6 +708,32 @@ class VirtTUIApp(App[None]):
             self.push_screen(PickScreen(title, items), chosen)
 
         host_job(self, uri, "List networks", lambda f: f.nic_networks(), pick, mutating=False)
+
+    def _network_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
+        """Networks screen of each open host; the networks screen's own actions while it shows."""
+        from virttui.screens.network.networks import NetworksScreen
+
+        if isinstance(screen, NetworksScreen):
+            for action, title, help_text in (
+                ("net_start", "Networks: start", "Start the highlighted network (s)"),
+                ("net_stop", "Networks: stop", "Asks first, naming the guests that lose it (x)"),
+                ("net_autostart", "Networks: toggle autostart", "Start it at boot (a)"),
+                ("net_start_autostart", "Networks: start and autostart", "One key (A)"),
+                ("net_undefine", "Networks: undefine", "Refused while active or used (d)"),
+                ("net_new", "Networks: new network", "NAT, routed, isolated, open, bridge (n)"),
+                ("leases", "Networks: DHCP leases", "Leases of the highlighted network (l)"),
+                ("reload", "Networks: reload", "Read the networks again (r)"),
+            ):
+                if screen.check_action(action, ()):
+                    yield SystemCommand(title, help_text, getattr(screen, f"action_{action}"))
+            return
+        for uri, host in self.hosts.items():
+            label = host.label if host.label != uri else uri
+            yield SystemCommand(
+                f"Networks of {visible(label)}",
+                "Virtual networks: start, stop, autostart, create, who uses them",
+                partial(self.open_networks, uri),
+            )
 
     def _storage_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
         """Storage screen of each open host; the storage screen's own actions while it shows."""

@@ -59,6 +59,8 @@ if TYPE_CHECKING:
     from virttui.core.jobs import JobContext
     from virttui.core.network.bridges import HostBridges
     from virttui.core.network.choices import NetworkChoice
+    from virttui.core.network.create import CreateContext, NetworkSpec
+    from virttui.core.network.networks import NetUser, NetworkInfo
     from virttui.core.storage.files import FileRow, Listing
     from virttui.core.storage.guard import Action, Verdict
     from virttui.core.storage.image_format import FormatGuess
@@ -1122,3 +1124,68 @@ class HostFacade:
 
         wanted = set(uuids) if uuids is not None else None
         return self._conn(lambda c: RP.replug_network(c, network, uuids=wanted))
+
+    # ---- netscreen
+    # Virtual networks (core/network). libvirt errors become HostError; our own refusals
+    # (NetworkError: in use, active, bad field) pass through with their sentence.
+    def network_list(self) -> list[NetworkInfo]:
+        """Every network of the host with who uses it, sorted by name."""
+        from virttui.core.network import networks as N
+
+        return self._conn(N.list_networks)
+
+    def network_info(self, name: str) -> NetworkInfo:
+        from virttui.core.network import networks as N
+
+        return self._conn(lambda c: N.network_info(c, name))
+
+    def network_xml(self, name: str) -> str:
+        from virttui.core.network import networks as N
+
+        return self._conn(lambda c: N.network_xml(c, name))
+
+    def network_start(self, name: str) -> NetworkInfo:
+        from virttui.core.network import networks as N
+
+        return self._conn(lambda c: N.start_network(c, name))
+
+    def network_stop(self, name: str) -> tuple[NetUser, ...]:
+        """Stop the network; the running domains that lost connectivity."""
+        from virttui.core.network import networks as N
+
+        return self._conn(lambda c: N.stop_network(c, name))
+
+    def network_set_autostart(self, name: str, enabled: bool) -> NetworkInfo:
+        from virttui.core.network import networks as N
+
+        return self._conn(lambda c: N.set_autostart(c, name, enabled))
+
+    def network_start_and_autostart(self, name: str) -> NetworkInfo:
+        from virttui.core.network import networks as N
+
+        return self._conn(lambda c: N.start_and_autostart(c, name))
+
+    def network_undefine(self, name: str) -> None:
+        """Refused (NetworkError naming them) while active or used by a defined domain."""
+        from virttui.core.network import networks as N
+
+        self._conn(lambda c: N.undefine_network(c, name))
+
+    def network_create_context(self) -> CreateContext:
+        """The host's networks, routes (this machine only) and bridges a new network is
+        checked against."""
+        from virttui.core.network import create as NC
+
+        return self._conn(lambda c: NC.creation_context(c, local=self._checks_local(c)))
+
+    def network_define(
+        self, spec: NetworkSpec, *, start: bool = True, autostart: bool = False
+    ) -> NetworkInfo:
+        """Check again, define, optionally start and autostart the new network."""
+        from virttui.core.network import create as NC
+
+        return self._conn(
+            lambda c: NC.define_network(
+                c, spec, local=self._checks_local(c), start=start, autostart=autostart
+            )
+        )

@@ -66,6 +66,9 @@ class AppServices(Protocol):
     def open_storage(self, uri: str) -> None:
         """The storage screen (pools and volumes) of host `uri`."""
 
+    def open_networks(self, uri: str) -> None:
+        """The networks screen of host `uri`."""
+
     def action_targets(self) -> list[tuple[str, str]]:
         """Selected domains, else the one under the cursor, as (uri, uuid)."""
 

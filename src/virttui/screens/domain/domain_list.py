@@ -50,6 +50,14 @@ class DomainsScreen(Screen[None]):
             tooltip="Pools and volumes of the host",
         ),
         Binding(
+            "N",
+            "networks",
+            "Networks",
+            show=False,
+            id="list.networks",
+            tooltip="Virtual networks of the host",
+        ),
+        Binding(
             "C",
             "connections",
             "Hosts",
@@ -264,6 +272,11 @@ class DomainsScreen(Screen[None]):
         uri = self.current_uri()
         if uri is not None:
             services(self).open_storage(uri)
+
+    def action_networks(self) -> None:
+        uri = self.current_uri()
+        if uri is not None:
+            services(self).open_networks(uri)
 
     def action_connections(self) -> None:
         from virttui.screens.host.connections import ConnectionsScreen

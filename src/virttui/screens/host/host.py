@@ -70,6 +70,14 @@ class HostScreen(Screen[None]):
             id="host.storage",
             tooltip="Pools and volumes of this host",
         ),
+        Binding(
+            "N",
+            "networks",
+            "Networks",
+            show=False,
+            id="host.networks",
+            tooltip="Virtual networks of this host",
+        ),
         Binding("escape", "back", "Back", id="host.back"),
     ]
 
@@ -141,6 +149,11 @@ class HostScreen(Screen[None]):
         from virttui.screens.common.services import services
 
         services(self).open_storage(self.host.uri)
+
+    def action_networks(self) -> None:
+        from virttui.screens.common.services import services
+
+        services(self).open_networks(self.host.uri)
 
     def action_back(self) -> None:
         self.app.pop_screen()
