@@ -48,7 +48,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
-from virttui.core.jobs import JobContext, ProcessFailed, run_process
+from virttui.core.jobs import JobCancelled, JobContext, ProcessFailed, run_process
 from virttui.core.storage.used_by import Connection, StorageUsage, scan_usage
 
 Decision = Literal["ok", "confirm", "refuse"]
@@ -430,7 +430,28 @@ def check_block_device(
     view: HostView,
     probe: Probe = probe_signatures,
 ) -> TargetCheck:
-    """The checks of a block device `path` whose kernel name is `name` (see the module doc)."""
+    """The checks of a block device `path` whose kernel name is `name` (see the module doc).
+    Never raises: an error refuses the device."""
+    try:
+        return _check_block_device(
+            ctx, path, name, writes=writes, usage=usage, view=view, probe=probe
+        )
+    except JobCancelled:
+        raise
+    except Exception as exc:  # noqa: BLE001 - any error while checking is unsafe
+        return TargetCheck(path, "device", "refuse", (f"cannot check it: {exc}",), readonly=True)
+
+
+def _check_block_device(
+    ctx: JobContext,
+    path: str,
+    name: str,
+    *,
+    writes: bool,
+    usage: StorageUsage,
+    view: HostView,
+    probe: Probe,
+) -> TargetCheck:
     reasons: list[str] = []
     own, stacked = _device_family(view, name)
     family = own + stacked
@@ -554,7 +575,9 @@ def check_target(
         return TargetCheck(
             path, "other", "refuse", ("not a regular file, a directory or a block device",)
         )
-    except (GuardError, OSError) as exc:
+    except JobCancelled:
+        raise
+    except Exception as exc:  # noqa: BLE001 - any error while checking is unsafe
         return TargetCheck(path, "unknown", "refuse", (f"cannot check it: {exc}",))
 
 
