@@ -30,6 +30,8 @@ the raw options) can write there.
 (MD: no mdadm on the test machines) are tested with a recorded tree. Device nodes and files are
 always looked at on this machine.
 
+`guard_jobfile` applies it to a whole `.fio` job file (`core/fio/job.py`).
+
 Done: the checks above, the typed verdict. The UI session still needs: run `check_targets` in a
 job before starting fio (with the app's open connections), show the reasons (untrusted text:
 `plain.py`), the typed-name confirmation dialog, and pass `Verdict.fio_args` to fio. Remote
@@ -48,6 +50,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
+from virttui.core.fio.job import JobFile
 from virttui.core.jobs import JobCancelled, JobContext, ProcessFailed, run_process
 from virttui.core.storage.used_by import Connection, StorageUsage, scan_usage
 
@@ -651,6 +654,51 @@ def check_targets(
     return Verdict(writes, checks)
 
 
+def guard_jobfile(
+    ctx: JobContext,
+    jobfile: JobFile,
+    *,
+    connections: Iterable[Connection] = (),
+    usage: StorageUsage | None = None,
+    root: str = "/",
+    probe: Probe = probe_signatures,
+) -> Verdict:
+    """The guard's verdict for a whole job file (each job with [global] filled in).
+
+    fio's `--readonly` is one switch for the whole run: when any job writes, every target of
+    every job is checked as written (a read of a mounted device in the same file is refused:
+    run it separately, read-only). A job whose files cannot be known (a raw
+    `filename_format`, no target at all) is refused when the file writes."""
+    writes = jobfile.writes
+    if usage is None:
+        try:
+            usage = scan_usage(connections)
+        except Exception as exc:  # noqa: BLE001 - unknown users are not "no users"
+            reason = f"cannot read the domains' disks: {exc}"
+            return Verdict(writes, (TargetCheck("", "unknown", "refuse", (reason,)),))
+    checks: list[TargetCheck] = []
+    for job in jobfile.effective_jobs():
+        files = job.directory_files()
+        if not job.targets:
+            checks.append(TargetCheck("", "unknown", "refuse", (f"job {job.name}: no target",)))
+            continue
+        if files is None and writes:
+            reason = f"job {job.name}: filename_format hides which files fio writes"
+            checks.append(TargetCheck(job.targets[0], "unknown", "refuse", (reason,)))
+            continue
+        verdict = check_targets(
+            ctx,
+            job.targets,
+            writes=writes,
+            usage=usage,
+            root=root,
+            probe=probe,
+            directory_files=files or (),
+        )
+        checks.extend(c for c in verdict.checks if c not in checks)
+    return Verdict(writes, tuple(checks))
+
+
 def reasons_text(verdict: Verdict) -> str:
     """One line per reason (for a dialog or a JobFailed message)."""
     return "\n".join(verdict.reasons)
@@ -666,6 +714,7 @@ __all__ = [
     "check_block_device",
     "check_target",
     "check_targets",
+    "guard_jobfile",
     "parse_mountinfo",
     "parse_swaps",
     "probe_signatures",
