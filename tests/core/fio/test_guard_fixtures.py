@@ -219,6 +219,12 @@ def test_in_use_file_refused_for_writes_readonly_for_reads(tmp_path: Path) -> No
     assert w.refused and "web (disk, running)" in w.reasons[0]
     r = check_targets(ctx(), [str(image)], writes=False, usage=usage)
     assert r.decision == "ok" and r.fio_args == ("--readonly",)
+    # The same file under another name (a hard link) is the same image.
+    link = tmp_path / "alias.img"
+    os.link(image, link)
+    h = check_targets(ctx(), [str(link)], writes=True, usage=usage)
+    assert h.refused and "web (disk, running)" in h.reasons[0]
+    os.unlink(link)
     # In a directory target: the files fio will make there are checked too.
     d = check_targets(
         ctx(), [str(tmp_path)], writes=True, usage=usage, directory_files=["disk.qcow2"]

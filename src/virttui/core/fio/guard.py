@@ -52,7 +52,7 @@ from typing import Literal
 
 from virttui.core.fio.job import JobFile
 from virttui.core.jobs import JobCancelled, JobContext, ProcessFailed, run_process
-from virttui.core.storage.used_by import Connection, StorageUsage, scan_usage
+from virttui.core.storage.used_by import Connection, StorageUsage, User, scan_usage
 
 Decision = Literal["ok", "confirm", "refuse"]
 TargetKind = Literal["file", "new file", "directory", "device", "other", "unknown"]
@@ -511,6 +511,25 @@ def _check_block_device(
     return TargetCheck(path, "device", "confirm", (note,), confirm_name=path, readonly=True)
 
 
+def _same_file_users(path: str, usage: StorageUsage) -> tuple[User, ...]:
+    """Users of the same file under another name (a hard link, a bind mount)."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return ()
+    found: list[User] = []
+    for use in usage.uses:
+        for form in use.forms:
+            try:
+                other = os.stat(form)
+            except OSError:
+                continue
+            if (other.st_dev, other.st_ino) == (st.st_dev, st.st_ino):
+                found.append(use.user)
+                break
+    return tuple(found)
+
+
 def _file_check(
     path: str, kind: TargetKind, *, writes: bool, usage: StorageUsage, view: HostView
 ) -> TargetCheck:
@@ -528,9 +547,9 @@ def _file_check(
     for loop, backing in view.loop_backing().items():
         if backing in forms or os.path.realpath(backing) in forms:
             reasons.append(f"it backs the loop device {loop}")
-    users = usage.users_of(path)
+    users = usage.users_of(path) + _same_file_users(path, usage)
     if users:
-        text = ", ".join(u.describe() for u in users)
+        text = ", ".join(u.describe() for u in dict.fromkeys(users))
         reasons.append(f"it is a disk of a domain or an image in use: {text}")
     in_use = bool(reasons)
     if reasons and writes:
