@@ -209,3 +209,23 @@ def test_loop_backing_file_is_refused(loop: str) -> None:
     v = check_targets(ctx(), [backing], writes=True, usage=NOBODY)
     assert v.decision == "refuse"
     assert f"backs the loop device {os.path.basename(loop)}" in "\n".join(v.reasons)
+
+
+@pytest.mark.skipif(shutil.which("fio") is None, reason="fio is not installed")
+def test_readonly_flag_lets_fio_read_and_stops_a_write(loop: str) -> None:
+    v = check_targets(ctx(), [loop], writes=False, usage=NOBODY)
+    assert v.fio_args == ("--readonly",)
+    common = [f"--filename={loop}", "--bs=4k", "--size=4m", "--runtime=1", "--time_based"]
+    common += ["--output-format=json"]
+    read = subprocess.run(
+        ["fio", *v.fio_args, "--name=r", "--rw=randread", *common],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert read.returncode == 0, read.stderr
+    write = subprocess.run(
+        ["fio", *v.fio_args, "--name=w", "--rw=randwrite", *common],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert write.returncode != 0
+    with open(loop, "rb") as f:
+        assert f.read(4 << 20) == bytes(4 << 20)  # nothing was written
