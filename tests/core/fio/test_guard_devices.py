@@ -21,7 +21,7 @@ import pytest
 
 from virttui.core.fio.guard import check_targets
 from virttui.core.jobs import JobContext
-from virttui.core.storage.used_by import StorageUsage
+from virttui.core.storage.used_by import StorageUsage, User, _Use
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="loop devices need root")
 
@@ -229,3 +229,48 @@ def test_readonly_flag_lets_fio_read_and_stops_a_write(loop: str) -> None:
     assert write.returncode != 0
     with open(loop, "rb") as f:
         assert f.read(4 << 20) == bytes(4 << 20)  # nothing was written
+
+
+def test_mounted_partition_refuses_the_whole_device(tmp_path: Path, teardown: Teardown) -> None:
+    if shutil.which("sfdisk") is None:
+        pytest.skip("sfdisk is not installed (package fdisk, in the Makefile)")
+    backing = tmp_path / "parts.img"
+    with open(backing, "wb") as f:
+        f.truncate(64 << 20)
+    try:
+        device = run("losetup", "--find", "--show", "--partscan", str(backing)).strip()
+    except RuntimeError as exc:
+        pytest.skip(f"cannot attach a loop device here: {exc}")
+    assert device.startswith("/dev/loop"), device
+    teardown.add(lambda: run("losetup", "--detach", device))
+    subprocess.run(
+        ["sfdisk", "-q", device], input="label: gpt\n,16M\n", capture_output=True,
+        text=True, check=True, timeout=60,
+    )  # fmt: skip
+    for argv in (["blockdev", "--rereadpt", device], ["partx", "--add", device]):
+        with contextlib.suppress(RuntimeError):  # no udev here: ask the kernel directly
+            run(*argv)
+    part = f"{device}p1"
+    if not os.path.exists(part):
+        pytest.skip(f"the kernel made no partition device {part} here")
+    run("mkfs.ext4", "-q", "-F", part)
+    mnt = tmp_path / "mnt"
+    mnt.mkdir()
+    run("mount", part, str(mnt))
+    teardown.add(lambda: run("umount", "-l", str(mnt)))
+    decision, reasons = verdict_for(device)
+    name = os.path.basename(part)
+    assert decision == "refuse"
+    assert f"its partition {name} is mounted on {mnt} (ext4)" in reasons, reasons
+    decision, reasons = verdict_for(part)
+    assert decision == "refuse" and f"it is mounted on {mnt}" in reasons
+    # a domain using the partition by another name (a symlink) is found by device number
+    alias = tmp_path / "by-id-alias"
+    os.symlink(part, alias)
+    usage = StorageUsage((_Use(frozenset({str(alias)}), User("domain", "db", "h", "disk")),))
+    v = check_targets(ctx(), [device], writes=True, usage=usage)
+    assert f"its partition {name} is a disk of a domain: db (disk, shut off)" in v.reasons[-2:][
+        0
+    ] or any(
+        f"its partition {name} is a disk of a domain: db (disk, shut off)" in r for r in v.reasons
+    )

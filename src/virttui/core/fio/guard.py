@@ -402,6 +402,12 @@ def _device_family(view: HostView, name: str) -> tuple[list[str], list[str]]:
     return own, stacked
 
 
+def _which(view: HostView, name: str, own: Sequence[str], hit: str) -> str:
+    if hit == name:
+        return "it"
+    return f"its partition {hit}" if hit in own else view.describe(hit)
+
+
 def _source_devnum(source: str) -> tuple[int, int] | None:
     if not source.startswith("/"):
         return None
@@ -477,26 +483,36 @@ def _check_block_device(
             src = _source_devnum(mount.source)
             hit = numbers.get(src) if src is not None else None
         if hit is not None:
-            which = "it" if hit == name else view.describe(hit)
+            which = _which(view, name, own, hit)
             reasons.append(f"{which} is mounted on {mount.mount_point} ({mount.fstype})")
 
     for swap in view.swaps():
         num = _swap_devnum(view, swap)
         hit = numbers.get(num) if num is not None else None
         if hit is not None:
-            which = "it" if hit == name else view.describe(hit)
-            reasons.append(f"{which} is in use as swap ({swap})")
+            reasons.append(f"{_which(view, name, own, hit)} is in use as swap ({swap})")
 
     target_forms = _path_forms(path) | set(dev_paths.values())
     for loop, backing in view.loop_backing().items():
         if backing in target_forms or (view.real and os.path.realpath(backing) in target_forms):
             reasons.append(f"it backs the loop device {loop}")
 
+    reported: set[User] = set()
     for dev_path in dict.fromkeys([path, *(dev_paths[n] for n in own)]):
         users = usage.users_of(dev_path)
+        reported.update(users)
         if users:
             text = ", ".join(u.describe() for u in users)
             reasons.append(f"{dev_path} is a disk of a domain or an image in use: {text}")
+    if view.real:  # the same devices under other names (/dev/disk/by-id/..., /dev/mapper/...)
+        for use in usage.uses:
+            if use.user in reported:
+                continue
+            hit = next((numbers[n] for n in map(_source_devnum, use.forms) if n in numbers), "")
+            if hit:
+                reported.add(use.user)
+                which = _which(view, name, own, hit)
+                reasons.append(f"{which} is a disk of a domain: {use.user.describe()}")
 
     if writes:
         kinds = probe(ctx, path)
