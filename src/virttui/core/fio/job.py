@@ -144,7 +144,7 @@ class FioJob:
     @property
     def writes(self) -> bool:
         """Does this job write (or trim)? fio's default rw is read."""
-        return self.effective_rw in WRITE_MODES or self.extra_value("verify_only") is not None
+        return self.effective_rw in WRITE_MODES
 
     @property
     def targets(self) -> tuple[str, ...]:
