@@ -236,3 +236,27 @@ def test_parse_only_rejects_bad_options_with_fios_message(tmp_path: Path) -> Non
     path.write_text("[z]\nrandom_distribution=zipf:1\n")
     with pytest.raises(FioOptionError, match="zipf theta must different than 1.0"):
         parse_only(ctx(), str(path))
+
+
+@needs_fio
+@pytest.mark.parametrize(
+    "value",
+    ["random", "normal", "normal:5", "zipf:1.2:0.5", "zipf:0.5", "pareto:0.3:0.2",
+     "zipf:1", "pareto:1.5", "normal:150", "zipf:abc"],
+)  # fmt: skip
+def test_distribution_check_agrees_with_fio(value: str, tmp_path: Path) -> None:
+    job = FioJob("d", filename=str(tmp_path / "f"), size="1m", random_distribution=value)
+    ours = "random_distribution" not in job.validate()
+    try:
+        check_jobfile(ctx(), JobFile((job,)), tmpdir=str(tmp_path))
+        fios = True
+    except FioOptionError:
+        fios = False
+    assert ours == fios
+
+
+def test_distribution_without_its_value_is_refused_although_fio_takes_it() -> None:
+    # fio 3.33 accepts a bare "zipf"/"pareto" and uses no value we could show: the form asks.
+    for value in ("zipf", "pareto"):
+        errors = FioJob("d", random_distribution=value).validate()
+        assert "needs a value" in errors["random_distribution"]
