@@ -260,3 +260,29 @@ def test_distribution_without_its_value_is_refused_although_fio_takes_it() -> No
     for value in ("zipf", "pareto"):
         errors = FioJob("d", random_distribution=value).validate()
         assert "needs a value" in errors["random_distribution"]
+
+
+@needs_fio
+@pytest.mark.parametrize(
+    ("field", "value", "good"),
+    [
+        ("size", "1GiB", True), ("size", "1.5g", True), ("size", "4kb", True),
+        ("size", "10%", True), ("size", "lots", False),
+        ("bs", "4k,64k", True), ("bs", ",8k", True), ("bs", "4k,8k,16k", True),
+        ("bs", "big", False),
+        ("bsrange", "4k-64k", True), ("bsrange", "4k:64k", True), ("bsrange", "4k", False),
+        ("runtime", "30", True), ("runtime", "500ms", True), ("runtime", "1h", True),
+        ("runtime", "10us", True), ("runtime", "soon", False),
+        ("lockmem", "512m", True), ("lockmem", "x", False),
+    ],
+)  # fmt: skip
+def test_field_checks_agree_with_fio(field: str, value: str, good: bool, tmp_path: Path) -> None:
+    job = dataclasses.replace(
+        FioJob("v", filename=str(tmp_path / "f"), size="1m", runtime="1"), **{field: value}
+    )
+    assert (field not in job.validate()) == good
+    if good:
+        check_jobfile(ctx(), JobFile((job,)), tmpdir=str(tmp_path))
+    else:
+        with pytest.raises(FioOptionError):
+            check_jobfile(ctx(), JobFile((job,)), tmpdir=str(tmp_path))
