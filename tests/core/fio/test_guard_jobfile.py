@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from virttui.core.fio.guard import guard_jobfile
+from virttui.core.fio.guard import check_targets, guard_jobfile
 from virttui.core.fio.job import FioJob, JobFile, parse_jobfile, preset
 from virttui.core.jobs import JobContext
 from virttui.core.storage.used_by import StorageUsage, User, _Use, path_forms
@@ -58,3 +58,12 @@ def test_unknown_files_or_no_target_refuse_writes(tmp_path: Path) -> None:
     assert v.refused and "filename_format" in v.reasons[0]
     v = guard_jobfile(ctx(), JobFile((FioJob("n", rw="write", size="1m"),)), usage=NOBODY)
     assert v.refused and "no target" in v.reasons[0]
+
+
+def test_another_host_is_refused_this_machine_is_not(tmp_path: Path) -> None:
+    jf = JobFile((preset("randread", str(tmp_path)),))
+    v = guard_jobfile(ctx(), jf, usage=NOBODY, uri="qemu+ssh://root@far.example/system")
+    assert v.refused and "not guarded yet" in v.reasons[0]
+    assert guard_jobfile(ctx(), jf, usage=NOBODY, uri="qemu:///system").decision == "ok"
+    v2 = check_targets(ctx(), [str(tmp_path)], writes=True, usage=NOBODY, uri="qemu+ssh://h/system")
+    assert v2.refused

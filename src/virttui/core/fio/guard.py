@@ -35,8 +35,8 @@ always looked at on this machine.
 Done: the checks above, the typed verdict. The UI session still needs: run `check_targets` in a
 job before starting fio (with the app's open connections), show the reasons (untrusted text:
 `plain.py`), the typed-name confirmation dialog, and pass `Verdict.fio_args` to fio. Remote
-(`qemu+ssh`) hosts are not covered: the guard reads this machine only, so a job on another host
-must be refused by the caller until that is added.
+(`qemu+ssh`) hosts are not covered: the guard reads this machine only, so with the `uri` of
+another host it refuses (reading the remote /proc, /sys and wipefs over ssh is still to do).
 
 Blocking (libvirt, wipefs, blkid): call it from a job.
 """
@@ -51,6 +51,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from virttui.core.fio.job import JobFile
+from virttui.core.host.connection import is_local_uri
 from virttui.core.jobs import JobCancelled, JobContext, ProcessFailed, run_process
 from virttui.core.storage.used_by import Connection, StorageUsage, User, scan_usage
 
@@ -658,14 +659,19 @@ def check_targets(
     root: str = "/",
     probe: Probe = probe_signatures,
     directory_files: Sequence[str] = (),
+    uri: str | None = None,
 ) -> Verdict:
     """The guard's verdict for a job on `targets` (files, directories, block devices).
 
     `connections`: every open connection (the domains' disks and images in use are read once
     with `scan_usage`); `usage`: an existing scan instead. A failed scan refuses every target.
-    Blocking: call from a job."""
+    `uri`: the host fio would run on; another machine than this one is refused (the guard
+    reads this machine's /proc and /sys only). Blocking: call from a job."""
     if not targets:
         return Verdict(writes, (TargetCheck("", "unknown", "refuse", ("no target given",)),))
+    remote = _remote_refusal(uri)
+    if remote:
+        return Verdict(writes, tuple(TargetCheck(t, "unknown", "refuse", remote) for t in targets))
     if usage is None:
         try:
             usage = scan_usage(connections)
@@ -689,6 +695,12 @@ def check_targets(
     return Verdict(writes, checks)
 
 
+def _remote_refusal(uri: str | None) -> tuple[str, ...]:
+    if uri is None or is_local_uri(uri):
+        return ()
+    return (f"fio on another host ({uri}) is not guarded yet: the guard reads this machine only",)
+
+
 def guard_jobfile(
     ctx: JobContext,
     jobfile: JobFile,
@@ -697,6 +709,7 @@ def guard_jobfile(
     usage: StorageUsage | None = None,
     root: str = "/",
     probe: Probe = probe_signatures,
+    uri: str | None = None,
 ) -> Verdict:
     """The guard's verdict for a whole job file (each job with [global] filled in).
 
@@ -705,6 +718,9 @@ def guard_jobfile(
     run it separately, read-only). A job whose files cannot be known (a raw
     `filename_format`, no target at all) is refused when the file writes."""
     writes = jobfile.writes
+    remote = _remote_refusal(uri)
+    if remote:
+        return Verdict(writes, (TargetCheck("", "unknown", "refuse", remote),))
     if usage is None:
         try:
             usage = scan_usage(connections)
