@@ -11,11 +11,13 @@ target really is, on this machine, before any job that writes (`check_targets`):
   `scan_usage`, the one check), or carries a partition table or filesystem signature
   (`wipefs --no-act --json` and `blkid -p`, argv lists through `core/jobs.run_process`): it
   holds data. A raw device in none of these needs its name typed to confirm
-  (`Decision` "confirm", `TargetCheck.confirm_name`).
+  (`Decision` "confirm", `TargetCheck.confirm_name`). A domain's disk named otherwise
+  (/dev/disk/by-id/..., a symlink) is matched by device number.
 - a file (existing or to be created) is fine inside a mounted filesystem (the normal case)
   unless it is a domain's disk or an image in use, swap, a mount point itself, the backing file
   of a loop device, not a regular file (a character device, a FIFO), or sits on a kernel pseudo
-  filesystem (/proc, /sys, /dev, cgroup, ...).
+  filesystem (/proc, /sys, /dev, cgroup, ...). An image in use reached by another name (a hard
+  link, a bind mount) is matched by inode.
 - a directory (fio's `directory=`): refused on a pseudo filesystem; the files fio will make in it
   (`<name>.<job>.<file>`, given by the caller) are checked as files.
 
@@ -27,7 +29,8 @@ use fio runs with `--readonly` (`Verdict.fio_args`), so no option (layout, verif
 the raw options) can write there.
 
 `root` (default "/") is where /proc and /sys are read from, so layouts that cannot be built here
-(MD: no mdadm on the test machines) are tested with a recorded tree. Device nodes and files are
+(MD: no mdadm on the test machines; stacked device-mapper/LVM volumes: the test kernel has no
+device-mapper) are tested with a recorded tree. Device nodes and files are
 always looked at on this machine.
 
 `guard_jobfile` applies it to a whole `.fio` job file (`core/fio/job.py`).
