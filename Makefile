@@ -1,12 +1,13 @@
 # The two README commands: `make run` and `make test`. Every target is idempotent.
 # openssh-server: the qemu+ssh tests start their own sshd on 127.0.0.1 (they skip without it).
+# dnsmasq-base: libvirt's DHCP/DNS for virtual networks (not pulled in without recommends).
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 VPY := $(VENV)/bin/python
 APT_PACKAGES := libvirt-daemon-system libvirt-daemon-driver-qemu libvirt-clients libvirt-dev \
 	pkg-config gcc qemu-utils qemu-system-x86 fio cpio gzip python3-venv \
-	openssh-server
+	openssh-server dnsmasq-base
 GUEST_CACHE ?= /var/cache/virttui/test-guest
 
 .PHONY: run test deps venv daemons guest lint bench snapshots clean
