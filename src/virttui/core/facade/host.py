@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from virttui.core.console.screenshot import Frame
     from virttui.core.console.serial import SerialSession
     from virttui.core.domain.action_result import Applied
+    from virttui.core.domain.addresses import AddressReport
     from virttui.core.domain.blockjobs import (
         BlockJobInfo,
         BlockJobResult,
@@ -56,6 +57,7 @@ if TYPE_CHECKING:
     from virttui.core.domain.undefine import StorageChoice, UndefineResult
     from virttui.core.host.probe import HostReport
     from virttui.core.jobs import JobContext
+    from virttui.core.network.leases import Lease, Reservation
     from virttui.core.storage.files import FileRow, Listing
     from virttui.core.storage.guard import Action, Verdict
     from virttui.core.storage.image_format import FormatGuess
@@ -1087,3 +1089,47 @@ class HostFacade:
         from virttui.core.storage import secrets as K
 
         return self._conn(lambda c: K.secret_users(c, uuid))
+
+    # ---- leases
+    def dhcp_leases(self, network: str) -> list[Lease]:
+        """The current DHCP leases of `network`, each with the domain owning its MAC."""
+        from virttui.core.network import leases as L
+
+        return self._conn(lambda c: L.list_leases(c, network))
+
+    def dhcp_reservations(self, network: str) -> list[Reservation]:
+        """The static DHCP reservations (MAC -> IP, name) of `network`."""
+        from virttui.core.network import leases as L
+
+        return self._conn(lambda c: L.list_reservations(c, network))
+
+    def add_dhcp_reservation(self, network: str, mac: str, ip: str, name: str = "") -> Reservation:
+        """Validate and add a reservation (live and persistent while the network runs);
+        `ReservationError` (with the field) for bad input."""
+        from virttui.core.network import leases as L
+
+        return self._conn(lambda c: L.add_reservation(c, network, mac, ip, name))
+
+    def remove_dhcp_reservation(self, network: str, mac: str) -> Reservation:
+        from virttui.core.network import leases as L
+
+        return self._conn(lambda c: L.remove_reservation(c, network, mac))
+
+    def guest_addresses(self, uuid: str, *, agent: bool = True) -> AddressReport:
+        """Every NIC of the domain with its addresses (lease, ARP, agent sources)."""
+        from virttui.core.domain.addresses import guest_addresses
+
+        return self._dom(uuid, lambda d: guest_addresses(d, agent=agent, local=self.is_local))
+
+    def all_guest_addresses(self) -> dict[str, AddressReport]:
+        """UUID -> addresses of every running domain (the slow refresh of the IP column)."""
+        from virttui.core.domain.addresses import guest_addresses
+
+        def read(conn: libvirt.virConnect) -> dict[str, AddressReport]:
+            out: dict[str, AddressReport] = {}
+            for dom in conn.listAllDomains(libvirt.VIR_CONNECT_LIST_DOMAINS_ACTIVE):
+                with contextlib.suppress(libvirt.libvirtError):
+                    out[dom.UUIDString()] = guest_addresses(dom, local=self.is_local)
+            return out
+
+        return self._conn(read)
