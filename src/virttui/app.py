@@ -669,6 +669,30 @@ class VirtTUIApp(App[None]):
         yield from self._live_commands(screen)
         # ---- pools
         yield from self._storage_commands(screen)
+        # ---- leases
+        yield from self._leases_commands(screen)
+
+    def _leases_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
+        """DHCP leases and reservations of a network of each open host; the leases screen's
+        own actions while it shows."""
+        from virttui.screens.network.leases import LeasesScreen, open_leases
+
+        if isinstance(screen, LeasesScreen):
+            for action, title, help_text in (
+                ("add", "Leases: new reservation", "Static MAC -> IP (a)"),
+                ("reserve_lease", "Leases: reserve this lease", "Keep its IP for its MAC (R)"),
+                ("remove", "Leases: remove reservation", "Live and persistent (d)"),
+                ("reload", "Leases: reload", "Read the leases again (r)"),
+            ):
+                if screen.check_action(action, ()):
+                    yield SystemCommand(title, help_text, getattr(screen, f"action_{action}"))
+        for uri, host in self.hosts.items():
+            label = host.label if host.label != uri else uri
+            yield SystemCommand(
+                f"Network: DHCP leases of a network on {visible(label)}",
+                "Leases with their domains, static reservations",
+                partial(open_leases, self, uri, None),
+            )
 
     def _storage_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
         """Storage screen of each open host; the storage screen's own actions while it shows."""

@@ -1,0 +1,1 @@
+"""Screens of virtual networks (issue 11)."""
