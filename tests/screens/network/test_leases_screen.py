@@ -107,8 +107,10 @@ async def _open(pilot: Pilot[Any], app: VirtTUIApp) -> LeasesScreen:
 
 def test_expiry_text() -> None:
     assert expiry_text(0) == "-"
-    assert expiry_text(NOW + 3000, NOW) == "2026-12-01 00:50 UTC (in 50 min)"
-    assert expiry_text(NOW + 7300, NOW) == "2026-12-01 02:01 UTC (in 2 h 1 min)"
+    assert expiry_text(NOW + 3000, NOW) == "00:50 UTC (50 min)"
+    assert expiry_text(NOW + 7300, NOW) == "02:01 UTC (2 h 1 min)"
+    assert expiry_text(NOW + 2 * 86400, NOW) == "2026-12-03 00:00 UTC"
+    assert expiry_text(NOW + 60) == "2026-12-01 00:01 UTC"
     assert expiry_text(NOW - 5, NOW).endswith("(expired)")
 
 
@@ -125,7 +127,7 @@ async def test_leases_and_reservations_render_literally(monkeypatch: pytest.Monk
             "52:54:00:aa:00:01",
             "web-01",
             "web\\e[31m",
-            "2026-12-01 00:50 UTC",
+            "00:50 UTC (50 min)",
             "198.18.7.10",
             "db-01",
             "2 lease(s)",
@@ -146,6 +148,8 @@ async def test_reserve_the_highlighted_lease_then_remove_it(
         await wait_until(pilot, lambda: isinstance(app.screen, ReservationDialog))
         assert app.screen.query_one("#reserve-mac", Input).value == "52:54:00:aa:00:01"
         assert app.screen.query_one("#reserve-ip", Input).value == "198.18.7.101"
+        # The guest's hostname holds an escape: not offered as the reservation's name.
+        assert app.screen.query_one("#reserve-name", Input).value == ""
         # A bad name: the error sits next to its field, nothing is added.
         app.screen.query_one("#reserve-name", Input).value = "web 01"
         await pilot.click("#reserve")

@@ -9,6 +9,7 @@ Entry points: `open_leases(app, uri, network)` (network None: choose one first) 
 
 from __future__ import annotations
 
+import re
 import time
 from typing import Any
 
@@ -27,13 +28,15 @@ from virttui.screens.common.readonly import READ_ONLY_MESSAGE, action_name, read
 from virttui.screens.common.services import services
 from virttui.widgets.common.plain import append_plain, plain
 
+HOSTNAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,62}")
 WRITE_ACTIONS = frozenset({"add", "reserve_lease", "remove"})
 
 __all__ = ["LeasesScreen", "NetworkChooser", "ReservationDialog", "expiry_text", "open_leases"]
 
 
 def expiry_text(expiry: int, now: float | None = None) -> str:
-    """ "2026-11-30 01:02 UTC (in 59 min)"; "-" when libvirt gives none."""
+    """ "01:02 UTC (59 min)" within a day, "2026-12-03 01:02 UTC" later; "-" when libvirt
+    gives none."""
     if expiry <= 0:
         return "-"
     stamp = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(expiry))
@@ -42,9 +45,12 @@ def expiry_text(expiry: int, now: float | None = None) -> str:
     left = int(expiry - now)
     if left <= 0:
         return f"{stamp} (expired)"
+    if left >= 86400:
+        return stamp
+    short = time.strftime("%H:%M UTC", time.gmtime(expiry))
     if left < 3600:
-        return f"{stamp} (in {max(1, left // 60)} min)"
-    return f"{stamp} (in {left // 3600} h {left % 3600 // 60} min)"
+        return f"{short} ({max(1, left // 60)} min)"
+    return f"{short} ({left // 3600} h {left % 3600 // 60} min)"
 
 
 def open_leases(app: App[Any], uri: str, network: str | None = None) -> None:
@@ -153,7 +159,7 @@ class LeasesScreen(Screen[None]):
 
     def on_mount(self) -> None:
         leases = self.query_one("#leases-table", DataTable)
-        leases.add_columns("IP", "MAC", "Hostname", "Domain", "Expires", "Client id")
+        leases.add_columns("IP", "MAC", "Domain", "Hostname", "Expires", "Client id")
         reservations = self.query_one("#leases-reservations", DataTable)
         reservations.add_columns("IP", "MAC", "Name", "Domain")
         leases.focus()
@@ -195,8 +201,8 @@ class LeasesScreen(Screen[None]):
             table.add_row(
                 plain(lease.ip + (f"/{lease.prefix}" if lease.prefix else "")),
                 plain(lease.mac),
-                plain(lease.hostname or "-"),
                 plain(lease.domain or "-"),
+                plain(lease.hostname or "-"),
                 plain(expiry_text(lease.expiry, now)),
                 plain(lease.client_id or "-"),
             )
@@ -256,7 +262,8 @@ class LeasesScreen(Screen[None]):
         if lease is None:
             self.status("No lease highlighted", error=True)
             return
-        name = lease.hostname if lease.hostname else ""
+        # The guest chose its hostname: offered only when it is a plain host name.
+        name = lease.hostname if HOSTNAME_RE.fullmatch(lease.hostname) else ""
         self.action_add(lease.mac, lease.ip, name)
 
     def action_remove(self) -> None:
