@@ -157,3 +157,39 @@ def test_reservation_on_an_inactive_network_is_persistent_only(conn: libvirt.vir
         ]
         facade.remove_dhcp_reservation(net.name(), "52:54:00:18:bb:01")
         assert _reserved(net, libvirt.VIR_NETWORK_XML_INACTIVE) == []
+
+
+async def test_leases_screen_ip_column_and_details_with_the_real_guest(booted: Booted) -> None:
+    from tests.pilot_utils import hosts_settled, wait_until
+    from tests.textshot import screen_text
+    from virttui.app import HostSpec, VirtTUIApp
+    from virttui.screens.network.leases import LeasesScreen, open_leases
+
+    lease = booted.facade.dhcp_leases(booted.net.name())[0]
+    uuid = booted.dom.UUIDString()
+    app = VirtTUIApp([HostSpec(URI)], refresh=30.0)
+    async with app.run_test(size=(160, 40)) as pilot:
+        await wait_until(pilot, lambda: hosts_settled(app), 30)
+        await wait_until(pilot, lambda: app.store.row(URI, uuid) is not None, 30)
+        app.refresh_addresses(URI)
+        await wait_until(pilot, lambda: app.addresses.primary_ip(URI, uuid) == lease.ip, 30)
+        await pilot.pause(0.3)
+        row_line = next(line for line in screen_text(app).splitlines() if booted.dom.name() in line)
+        assert lease.ip in row_line  # the IP column (wide terminal)
+        # The leases screen of the test network: the lease, its domain.
+        open_leases(app, URI, booted.net.name())
+        await wait_until(pilot, lambda: isinstance(app.screen, LeasesScreen), 10)
+        screen = app.screen
+        assert isinstance(screen, LeasesScreen)
+        await wait_until(pilot, lambda: bool(screen.leases), 30)
+        await pilot.pause(0.2)
+        text = screen_text(app)
+        assert lease.ip in text and MAC in text and booted.dom.name() in text
+        await pilot.press("escape")
+        # The details overview: the NIC with its network, model, MAC and the lease address.
+        app.open_details(URI, uuid)
+        await wait_until(pilot, lambda: f"{lease.ip}/24" in screen_text(app), 30)
+        text = screen_text(app)
+        assert "NIC 0" in text and MAC in text and booted.net.name() in text
+        assert "virtio" in text and "lease" in text
+        assert "agent: no guest agent channel" in text
