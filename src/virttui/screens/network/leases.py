@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 from textual.app import App, ComposeResult
@@ -27,6 +27,9 @@ from virttui.screens.common.jobs import host_job
 from virttui.screens.common.readonly import READ_ONLY_MESSAGE, action_name, read_only_fallbacks
 from virttui.screens.common.services import services
 from virttui.widgets.common.plain import append_plain, plain
+
+if TYPE_CHECKING:
+    from virttui.core.facade.host import HostFacade
 
 HOSTNAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,62}")
 WRITE_ACTIONS = frozenset({"add", "reserve_lease", "remove"})
@@ -176,7 +179,7 @@ class LeasesScreen(Screen[None]):
     def action_reload(self) -> None:
         network = self.network
 
-        def read(f: Any) -> tuple[list[Lease], list[Reservation]]:
+        def read(f: HostFacade) -> tuple[list[Lease], list[Reservation]]:
             return f.dhcp_leases(network), f.dhcp_reservations(network)
 
         host_job(
@@ -366,9 +369,9 @@ class ReservationDialog(ModalScreen[Reservation | None]):
             if self.is_mounted:
                 self.dismiss(res)
 
-        def job(f: Any) -> Reservation | ReservationError:
+        def job(f: HostFacade) -> Reservation | ReservationError:
             try:
-                return f.add_dhcp_reservation(network, mac, ip, name)  # type: ignore[no-any-return]
+                return f.add_dhcp_reservation(network, mac, ip, name)
             except ReservationError as exc:
                 return exc  # shown next to its field, not as a failed job
 
