@@ -311,7 +311,12 @@ class VirtTUIApp(App[None]):
     # ------------------------------------------------------------------ model updates
     def refresh_addresses(self, uri: str | None = None) -> None:
         """Read the running guests' addresses of one host (or every connected one) in a quiet
-        job (a failure only leaves the cache as it was); the list and subscribers repaint."""
+        job (a failure only leaves the cache as it was); the list and subscribers repaint.
+
+        Only what is shown is read: every running domain while the list shows its IP column
+        (a wide terminal), else only the domains of open details screens; nothing otherwise."""
+        screen = self.domains_screen()
+        all_shown = screen is not None and screen.ready and screen.table.shows_ip()
         for host_uri in [uri] if uri is not None else list(self.hosts):
             facade = self.facade(host_uri)
             entry = self.store.hosts.get(host_uri)
@@ -319,19 +324,29 @@ class VirtTUIApp(App[None]):
                 continue
             if host_uri in self._address_jobs:
                 continue
+            only: set[str] | None = None
+            if not all_shown:
+                only = {
+                    target[1]
+                    for sub in self._subscribers
+                    if isinstance(target := getattr(sub, "target", None), tuple)
+                    and len(target) == 2
+                    and target[0] == host_uri
+                }
+                if not only:
+                    continue
             self._address_jobs.add(host_uri)
+            self._start_address_job(host_uri, facade, only)
 
-            self._start_address_job(host_uri, facade)
-
-    def _start_address_job(self, uri: str, facade: HostFacade) -> None:
+    def _start_address_job(self, uri: str, facade: HostFacade, only: set[str] | None) -> None:
         from virttui.screens.common.jobs import start_job
 
         def read(_ctx: object) -> dict[str, AddressReport]:
-            return facade.all_guest_addresses()
+            return facade.all_guest_addresses(only)
 
         def done(message: JobDone) -> None:
             self._address_jobs.discard(uri)
-            if self.addresses.update_host(uri, message.result):
+            if self.addresses.update_host(uri, message.result, only):
                 self._addresses_changed(uri)
 
         def failed(_message: object) -> None:

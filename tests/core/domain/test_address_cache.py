@@ -26,3 +26,11 @@ def test_update_replaces_a_host_and_versions_changes_only() -> None:
     assert cache.primary_ip("b", "u1") == "198.18.1.5"
     cache.forget_host("b")
     assert cache.get("b", "u1") is None
+
+
+def test_update_of_some_domains_keeps_the_others() -> None:
+    cache = AddressCache()
+    cache.update_host("a", {"u1": report("198.18.0.5"), "u2": report("198.18.0.6")})
+    assert cache.update_host("a", {}, only={"u1"})  # u1 stopped; u2 not asked about
+    assert cache.get("a", "u1") is None
+    assert cache.primary_ip("a", "u2") == "198.18.0.6"

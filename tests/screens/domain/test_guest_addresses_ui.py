@@ -24,10 +24,12 @@ def test_ip_column_only_on_wide_terminals() -> None:
 
 
 def stub(monkeypatch: pytest.MonkeyPatch, calls: list[str]) -> None:
-    def all_addresses(f: HostFacade) -> dict[str, AddressReport]:
-        calls.append("all")
+    def all_addresses(f: HostFacade, only: set[str] | None = None) -> dict[str, AddressReport]:
+        calls.append("all" if only is None else ",".join(sorted(only)))
         out = {}
         for uuid in f.host.call(lambda c: [d.UUIDString() for d in c.listAllDomains(1)]):
+            if only is not None and uuid not in only:
+                continue
             mac = f.host.call(lambda c, u=uuid: c.lookupByUUIDString(u).XMLDesc(0)).split(
                 "mac address='", 1
             )
@@ -64,12 +66,20 @@ async def test_ip_column_and_details_nics(monkeypatch: pytest.MonkeyPatch) -> No
         assert "agent: no guest agent channel" in text
 
 
-async def test_no_ip_column_at_80_columns(monkeypatch: pytest.MonkeyPatch) -> None:
-    stub(monkeypatch, [])
+async def test_at_80_columns_only_an_open_details_screen_reads_addresses(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    calls: list[str] = []
+    stub(monkeypatch, calls)
     app = VirtTUIApp([HostSpec(URI)], refresh=30.0)
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_until(pilot, lambda: hosts_settled(app), 20)
+        await wait_until(pilot, lambda: bool(app.store.hosts[URI].rows), 10)
         app.refresh_addresses()
-        await wait_until(pilot, lambda: app.addresses.version > 0, 10)
-        await pilot.pause(0.2)
+        await pilot.pause(0.3)
+        assert calls == []  # no IP column, no details screen: nothing to read
         assert "198.18.3.77" not in screen_text(app)
+        uuid = next(iter(app.store.hosts[URI].rows))
+        app.open_details(URI, uuid)
+        await wait_until(pilot, lambda: app.addresses.version > 0, 10)
+        assert calls == [uuid]

@@ -4,6 +4,7 @@ stats poll."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -21,11 +22,17 @@ class AddressCache:
         self._reports: dict[tuple[str, str], AddressReport] = {}
         self.version = 0
 
-    def update_host(self, uri: str, reports: dict[str, AddressReport]) -> bool:
-        """Replace everything known of host `uri` (domains not in `reports` are not running
-        any more). True when something changed."""
+    def update_host(
+        self, uri: str, reports: dict[str, AddressReport], only: Collection[str] | None = None
+    ) -> bool:
+        """Replace everything known of host `uri` (or of its domains in `only`): domains asked
+        about and not in `reports` are not running any more. True when something changed."""
         new = {(uri, uuid): report for uuid, report in reports.items()}
-        old = {key: value for key, value in self._reports.items() if key[0] == uri}
+        old = {
+            key: value
+            for key, value in self._reports.items()
+            if key[0] == uri and (only is None or key[1] in only)
+        }
         if new == old:
             return False
         for key in old:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
@@ -1121,13 +1121,23 @@ class HostFacade:
 
         return self._dom(uuid, lambda d: guest_addresses(d, agent=agent, local=self.is_local))
 
-    def all_guest_addresses(self) -> dict[str, AddressReport]:
-        """UUID -> addresses of every running domain (the slow refresh of the IP column)."""
+    def all_guest_addresses(self, only: Collection[str] | None = None) -> dict[str, AddressReport]:
+        """UUID -> addresses of every running domain (or of those in `only`): the slow refresh
+        of the IP column and of open details screens."""
         from virttui.core.domain.addresses import guest_addresses
 
         def read(conn: libvirt.virConnect) -> dict[str, AddressReport]:
             out: dict[str, AddressReport] = {}
-            for dom in conn.listAllDomains(libvirt.VIR_CONNECT_LIST_DOMAINS_ACTIVE):
+            if only is None:
+                doms = conn.listAllDomains(libvirt.VIR_CONNECT_LIST_DOMAINS_ACTIVE)
+            else:
+                doms = []
+                for uuid in only:
+                    with contextlib.suppress(libvirt.libvirtError):
+                        dom = conn.lookupByUUIDString(uuid)
+                        if dom.isActive():
+                            doms.append(dom)
+            for dom in doms:
                 with contextlib.suppress(libvirt.libvirtError):
                     out[dom.UUIDString()] = guest_addresses(dom, local=self.is_local)
             return out

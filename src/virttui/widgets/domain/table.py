@@ -255,6 +255,10 @@ class DomainTable(ScrollView, can_focus=True):
     def _addresses_version(self) -> int:
         return -1 if self.addresses is None else self.addresses.version
 
+    def shows_ip(self) -> bool:
+        """Is the IP column on screen (a wide enough terminal)?"""
+        return any(c.id == "ip" for c, _ in layout_columns(self._width(), self.name_want))
+
     def addresses_changed(self) -> None:
         """The address cache changed: repaint when the IP column shows."""
         signature = self._visible_signature()
