@@ -1,1 +1,1 @@
-"""Virtual networks of a host (issue 11): leases and reservations, list/lifecycle/create."""
+"""Virtual networks and host bridges (between host and domain: may not import core.domain)."""

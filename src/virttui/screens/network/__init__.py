@@ -1,1 +1,1 @@
-"""Screens of virtual networks (issue 11)."""
+"""Screens of the network room (virtual networks, their guests' NICs)."""
