@@ -1,6 +1,7 @@
 # The two README commands: `make run` and `make test`. Every target is idempotent.
 # openssh-server: the qemu+ssh tests start their own sshd on 127.0.0.1 (they skip without it).
 # lvm2, fdisk: the fio guard's tests build an LVM physical volume and a partition table on loop devices.
+# dnsmasq-base: libvirt's DHCP/DNS for virtual networks (not pulled in without recommends).
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv

@@ -85,8 +85,13 @@ def tiny_guest_xml(
     extra_devices: str = "",
     cmdline: str = GUEST_CMDLINE,
     serial_log: str | os.PathLike[str] | None = None,
+    network: str | None = None,
+    mac: str | None = None,
 ) -> str:
     """Domain XML for the tiny guest (TCG: `type='qemu'`, no KVM needed).
+
+    The virtio NIC is user-mode networking unless `network` names a libvirt network (tests use
+    isolated ones only, see `isolated_network`); its init runs `udhcpc -i eth0` in the background.
 
     `extra_devices` is raw XML (one or more elements) appended to `<devices>`. `serial_log`
     makes virtlogd copy everything the serial port prints into that file, connected or not.
@@ -116,7 +121,13 @@ def tiny_guest_xml(
     ET.SubElement(disk, "driver", name="qemu", type="qcow2")
     ET.SubElement(disk, "source", file=str(disk_path))
     ET.SubElement(disk, "target", dev="vda", bus="virtio")
-    iface = ET.SubElement(devices, "interface", type="user")
+    if network is None:
+        iface = ET.SubElement(devices, "interface", type="user")
+    else:
+        iface = ET.SubElement(devices, "interface", type="network")
+        ET.SubElement(iface, "source", network=network)
+    if mac is not None:
+        ET.SubElement(iface, "mac", address=mac)
     ET.SubElement(iface, "model", type="virtio")
     serial = ET.SubElement(devices, "serial", type="pty")
     if serial_log is not None:
@@ -153,6 +164,52 @@ def create_qcow2(path: str | os.PathLike[str], size: str = "64M") -> Path:
 
 def unique_name(prefix: str = "vt-test") -> str:
     return f"{prefix}-{secrets.token_hex(4)}"
+
+
+def random_test_subnet() -> str:
+    """A random /24 from the benchmarking range 198.18.0.0/15, as "198.18.N" (first 3 octets)."""
+    n = secrets.randbelow(512)
+    return f"198.{18 + n // 256}.{n % 256}"
+
+
+@contextlib.contextmanager
+def isolated_network(
+    conn: libvirt.virConnect, prefix: str = "vt-net", *, start: bool = True
+) -> Iterator[tuple[libvirt.virNetwork, str]]:
+    """A persistent isolated network (no <forward>: nothing leaves the machine) on a random
+    198.18.x.0/24 with a DHCP range .100-.199; yields (network, "198.18.x"). Destroyed and
+    undefined after, even on errors. Retries another subnet when libvirt finds a clash."""
+    net: libvirt.virNetwork | None = None
+    name = unique_name(prefix)
+    # Bridge names are at most 15 characters.
+    bridge = "vtb" + secrets.token_hex(4)
+    try:
+        for _ in range(8):
+            base = random_test_subnet()
+            xml = (
+                f"<network><name>{name}</name><bridge name='{bridge}' stp='on' delay='0'/>"
+                f"<ip address='{base}.1' netmask='255.255.255.0'>"
+                f"<dhcp><range start='{base}.100' end='{base}.199'/></dhcp></ip></network>"
+            )
+            net = conn.networkDefineXML(xml)
+            if not start:
+                break
+            try:
+                net.create()
+                break
+            except libvirt.libvirtError:
+                net.undefine()
+                net = None
+        if net is None:
+            raise RuntimeError("no free 198.18.x.0/24 test subnet found")
+        yield net, base
+    finally:
+        if net is not None:
+            with contextlib.suppress(libvirt.libvirtError):
+                if net.isActive():
+                    net.destroy()
+            with contextlib.suppress(libvirt.libvirtError):
+                net.undefine()
 
 
 def remove_domain(dom: libvirt.virDomain) -> None:

@@ -6,6 +6,7 @@ import gc
 import time
 from collections.abc import Iterable, Mapping
 from functools import partial
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual.app import App, SystemCommand
@@ -18,6 +19,7 @@ from textual.screen import Screen
 from virttui.core.common.safe_text import visible
 from virttui.core.common.terminal_watch import EXIT_TERMINAL_GONE
 from virttui.core.domain.action_table import LIFECYCLE
+from virttui.core.domain.address_cache import ADDRESS_REFRESH_SECONDS, AddressCache
 from virttui.core.domain.lifecycle import action_allowed
 from virttui.core.domain.shutdown_watch import DEFAULT_GRACE
 from virttui.core.domain.store import DomainStore
@@ -38,6 +40,10 @@ from virttui.screens.common.services import AppServices, HostSubscriber
 from virttui.screens.domain.domain_list import DomainsScreen
 from virttui.widgets.common.glyphs import pick_glyphs
 from virttui.widgets.common.plain import append_plain
+
+if TYPE_CHECKING:
+    from virttui.core.domain.addresses import AddressReport
+    from virttui.core.jobs import JobDone
 
 __all__ = ["DEMO_LABEL", "HostSpec", "VirtTUIApp"]
 
@@ -126,6 +132,10 @@ class VirtTUIApp(App[None]):
             ConsoleRegistry()
         )  # open console screens (screens/common/console_registry.py)
         self._subscribers: list[HostSubscriber] = []  # screens following samples and events
+        # ---- leases: guests' addresses, refreshed slowly and after lifecycle events (never by
+        # the stats poll), by host + UUID.
+        self.addresses = AddressCache()
+        self._address_jobs: set[str] = set()
         self._listener = _Listener(self)
         self._fallback_done = False
         self._early = early
@@ -155,6 +165,8 @@ class VirtTUIApp(App[None]):
             self.notify(problem, title="Config file problem", severity="error", markup=False)
         # Paint first, then connect: the first stats round trip never delays the first frame.
         self.call_after_refresh(self._start_hosts)
+        self.set_interval(ADDRESS_REFRESH_SECONDS, self.refresh_addresses)
+        self.set_timer(2.0, self.refresh_addresses)
 
     def _apply_user_keymap(self) -> list[str]:
         """[keys] from config.toml: unknown ids are reported and skipped, the rest applies.
@@ -224,6 +236,7 @@ class VirtTUIApp(App[None]):
         """Forget a host: its poller stops in a thread (never blocks the UI), its rows go."""
         host = self.hosts.pop(uri, None)
         self.store.remove_host(uri)
+        self.addresses.forget_host(uri)
         if host is not None:
             from virttui.screens.common.jobs import start_job
 
@@ -296,6 +309,61 @@ class VirtTUIApp(App[None]):
             host.stop(timeout=0.5)
 
     # ------------------------------------------------------------------ model updates
+    def refresh_addresses(self, uri: str | None = None) -> None:
+        """Read the running guests' addresses of one host (or every connected one) in a quiet
+        job (a failure only leaves the cache as it was); the list and subscribers repaint.
+
+        Only what is shown is read: every running domain while the list shows its IP column
+        (a wide terminal), else only the domains of open details screens; nothing otherwise."""
+        screen = self.domains_screen()
+        all_shown = screen is not None and screen.ready and screen.table.shows_ip()
+        for host_uri in [uri] if uri is not None else list(self.hosts):
+            facade = self.facade(host_uri)
+            entry = self.store.hosts.get(host_uri)
+            if facade is None or entry is None or entry.state != "connected":
+                continue
+            if host_uri in self._address_jobs:
+                continue
+            only: set[str] | None = None
+            if not all_shown:
+                only = {
+                    target[1]
+                    for sub in self._subscribers
+                    if isinstance(target := getattr(sub, "target", None), tuple)
+                    and len(target) == 2
+                    and target[0] == host_uri
+                }
+                if not only:
+                    continue
+            self._address_jobs.add(host_uri)
+            self._start_address_job(host_uri, facade, only)
+
+    def _start_address_job(self, uri: str, facade: HostFacade, only: set[str] | None) -> None:
+        from virttui.screens.common.jobs import start_job
+
+        def read(_ctx: object) -> dict[str, AddressReport]:
+            return facade.all_guest_addresses(only)
+
+        def done(message: JobDone) -> None:
+            self._address_jobs.discard(uri)
+            if self.addresses.update_host(uri, message.result, only):
+                self._addresses_changed(uri)
+
+        def failed(_message: object) -> None:
+            self._address_jobs.discard(uri)
+
+        start_job(self, read, on_done=done, on_failed=failed, group="addresses")
+
+    def _addresses_changed(self, uri: str) -> None:
+        screen = self.domains_screen()
+        if screen is not None and screen.ready:
+            screen.table.addresses = self.addresses
+            screen.table.addresses_changed()
+        for subscriber in list(self._subscribers):
+            changed = getattr(subscriber, "addresses_changed", None)
+            if changed is not None:
+                changed(uri)
+
     def domains_screen(self) -> DomainsScreen | None:
         """The domain list (the app's base screen, kept from on_mount), while it is mounted."""
         screen = self._domains
@@ -404,6 +472,11 @@ class VirtTUIApp(App[None]):
         open_networks(self, uri)
 
     def on_host_domain_event(self, message: HostDomainEvent) -> None:
+        if message.event.kind in ("lifecycle", "reboot", "device-added", "device-removed"):
+            # A started guest asks for its lease within seconds; a stopped one loses its row.
+            uri = message.event.uri
+            self.set_timer(1.0, partial(self.refresh_addresses, uri))
+            self.set_timer(8.0, partial(self.refresh_addresses, uri))
         if message.event.kind == "reboot":
             self.store.shutdowns.rebooted(message.event.uri, message.event.uuid)
         # The poller re-polls right after an event; nothing to do here but keep the key bindings fresh.
@@ -686,6 +759,9 @@ class VirtTUIApp(App[None]):
         # ---- netscreen
         yield from self._network_commands(screen)
 
+        # ---- leases
+        yield from self._leases_commands(screen)
+
     def _pick_network_to_replug(self, uri: str) -> None:
         """Palette entry of `offer_replug`: pick one of the host's running networks."""
         from virttui.core.network.choices import NetworkChoice
@@ -733,6 +809,28 @@ class VirtTUIApp(App[None]):
                 f"Networks of {visible(label)}",
                 "Virtual networks: start, stop, autostart, create, who uses them",
                 partial(self.open_networks, uri),
+            )
+
+    def _leases_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
+        """DHCP leases and reservations of a network of each open host; the leases screen's
+        own actions while it shows."""
+        from virttui.screens.network.leases import LeasesScreen, open_leases
+
+        if isinstance(screen, LeasesScreen):
+            for action, title, help_text in (
+                ("add", "Leases: new reservation", "Static MAC -> IP (a)"),
+                ("reserve_lease", "Leases: reserve this lease", "Keep its IP for its MAC (R)"),
+                ("remove", "Leases: remove reservation", "Live and persistent (d)"),
+                ("reload", "Leases: reload", "Read the leases again (r)"),
+            ):
+                if screen.check_action(action, ()):
+                    yield SystemCommand(title, help_text, getattr(screen, f"action_{action}"))
+        for uri, host in self.hosts.items():
+            label = host.label if host.label != uri else uri
+            yield SystemCommand(
+                f"Network: DHCP leases of a network on {visible(label)}",
+                "Leases with their domains, static reservations",
+                partial(open_leases, self, uri, None),
             )
 
     def _storage_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:

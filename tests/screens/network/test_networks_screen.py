@@ -296,3 +296,18 @@ async def test_leases_slot_opens_the_wired_screen(
         await pilot.press("l")
         await pilot.pause(0.1)
         assert opened == [(uri, "default")]
+
+
+async def test_l_opens_the_leases_screen_of_the_highlighted_network(tmp_path: Path) -> None:
+    from virttui.screens.network.leases import LeasesScreen
+
+    app, uri = make_app(tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_screen(pilot, app)
+        await pilot.press("l")
+        await wait_until(pilot, lambda: isinstance(app.screen, LeasesScreen), 10)
+        leases = app.screen
+        assert isinstance(leases, LeasesScreen)
+        assert (leases.uri, leases.network) == (uri, "default")
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: isinstance(app.screen, NetworksScreen), 10)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from virttui.core.console.screenshot import Frame
     from virttui.core.console.serial import SerialSession
     from virttui.core.domain.action_result import Applied
+    from virttui.core.domain.addresses import AddressReport
     from virttui.core.domain.blockjobs import (
         BlockJobInfo,
         BlockJobResult,
@@ -60,6 +61,7 @@ if TYPE_CHECKING:
     from virttui.core.network.bridges import HostBridges
     from virttui.core.network.choices import NetworkChoice
     from virttui.core.network.create import CreateContext, NetworkSpec
+    from virttui.core.network.leases import Lease, Reservation
     from virttui.core.network.networks import NetUser, NetworkInfo
     from virttui.core.storage.files import FileRow, Listing
     from virttui.core.storage.guard import Action, Verdict
@@ -1189,3 +1191,57 @@ class HostFacade:
                 c, spec, local=self._checks_local(c), start=start, autostart=autostart
             )
         )
+
+    # ---- leases
+    def dhcp_leases(self, network: str) -> list[Lease]:
+        """The current DHCP leases of `network`, each with the domain owning its MAC."""
+        from virttui.core.network import leases as L
+
+        return self._conn(lambda c: L.list_leases(c, network))
+
+    def dhcp_reservations(self, network: str) -> list[Reservation]:
+        """The static DHCP reservations (MAC -> IP, name) of `network`."""
+        from virttui.core.network import leases as L
+
+        return self._conn(lambda c: L.list_reservations(c, network))
+
+    def add_dhcp_reservation(self, network: str, mac: str, ip: str, name: str = "") -> Reservation:
+        """Validate and add a reservation (live and persistent while the network runs);
+        `ReservationError` (with the field) for bad input."""
+        from virttui.core.network import leases as L
+
+        return self._conn(lambda c: L.add_reservation(c, network, mac, ip, name))
+
+    def remove_dhcp_reservation(self, network: str, mac: str) -> Reservation:
+        from virttui.core.network import leases as L
+
+        return self._conn(lambda c: L.remove_reservation(c, network, mac))
+
+    def guest_addresses(self, uuid: str, *, agent: bool = True) -> AddressReport:
+        """Every NIC of the domain with its addresses (lease, ARP, agent sources)."""
+        from virttui.core.domain.addresses import guest_addresses
+
+        return self._dom(uuid, lambda d: guest_addresses(d, agent=agent, local=self.is_local))
+
+    def all_guest_addresses(self, only: Collection[str] | None = None) -> dict[str, AddressReport]:
+        """UUID -> addresses of every running domain (or of those in `only`): the slow refresh
+        of the IP column and of open details screens."""
+        from virttui.core.domain.addresses import guest_addresses
+
+        def read(conn: libvirt.virConnect) -> dict[str, AddressReport]:
+            out: dict[str, AddressReport] = {}
+            if only is None:
+                doms = conn.listAllDomains(libvirt.VIR_CONNECT_LIST_DOMAINS_ACTIVE)
+            else:
+                doms = []
+                for uuid in only:
+                    with contextlib.suppress(libvirt.libvirtError):
+                        dom = conn.lookupByUUIDString(uuid)
+                        if dom.isActive():
+                            doms.append(dom)
+            for dom in doms:
+                with contextlib.suppress(libvirt.libvirtError):
+                    out[dom.UUIDString()] = guest_addresses(dom, local=self.is_local)
+            return out
+
+        return self._conn(read)

@@ -19,6 +19,7 @@ from textual.app import App
 from textual.dom import DOMNode
 
 if TYPE_CHECKING:
+    from virttui.core.domain.address_cache import AddressCache
     from virttui.core.domain.store import DomainStore
     from virttui.core.facade.host import HostFacade
     from virttui.core.host.connection import DomainEvent, HostConnection
@@ -47,6 +48,7 @@ class AppServices(Protocol):
     readonly: bool
     refresh_seconds: float
     glyphs: Glyphs
+    addresses: AddressCache  # guests' addresses by host + UUID (slow refresh, not the poll)
 
     def facade(self, uri: str) -> HostFacade | None:
         """The only door to libvirt for host `uri` (None when it is not open)."""
@@ -77,6 +79,9 @@ class AppServices(Protocol):
 
     def run_lifecycle_now(self, action_id: str, targets: list[tuple[str, str]]) -> None:
         """Run a lifecycle action the admin has already confirmed."""
+
+    def refresh_addresses(self, uri: str | None = None) -> None:
+        """Read the guests' addresses of host `uri` (every host: None) again, in a quiet job."""
 
     def subscribe(self, subscriber: HostSubscriber) -> None: ...
 

@@ -138,6 +138,7 @@ class DetailsScreen(Screen[None]):
         self.query_one("#overview-scroll").focus()
         self._ready = True
         services(self).subscribe(self)  # the app tells us of samples and events until unmount
+        services(self).refresh_addresses(self.uri)
         self.load_details()
 
     def on_unmount(self) -> None:
@@ -225,6 +226,11 @@ class DetailsScreen(Screen[None]):
         if uri == self.uri and self.is_current:
             self.refresh_live()
 
+    def addresses_changed(self, uri: str) -> None:
+        """The guests' addresses of host `uri` were read again (app's slow refresh)."""
+        if uri == self.uri and self.is_current:
+            self.refresh_live()
+
     def domain_event(self, event: DomainEvent) -> None:
         if event.uri == self.uri and event.uuid == self.uuid and event.kind in RELOAD_EVENTS:
             self.load_details()
@@ -235,7 +241,8 @@ class DetailsScreen(Screen[None]):
         row = self.row()
         self.query_one("#details-title", Static).update(self._title_text())
         if self.details is not None:
-            self.query_one("#overview", Static).update(overview(self.details, row))
+            report = services(self).addresses.get(self.uri, self.uuid)
+            self.query_one("#overview", Static).update(overview(self.details, row, report))
         if self.query_one(TabbedContent).active == "tab-graphs":
             self.draw_graphs()
         self.refresh_bindings()

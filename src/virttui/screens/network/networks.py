@@ -11,8 +11,8 @@ why (`screens/common/readonly.py`).
 Entry point: `open_networks(app, uri)`. Hooks left for the lead's wiring:
 - `NetworksScreen.after_restart(uri, network, domains)`: called when the network runs again,
   with the domains whose NICs are on it: offers to re-plug the running ones (replug.py);
-- `NetworksScreen.open_leases` (key `l`, id `networks.leases`): set it to the leases screen's
-  `open_leases(app, uri, network)`; the key is hidden until then.
+- `NetworksScreen.open_leases` (key `l`, id `networks.leases`): the leases screen
+  (`screens/network/leases.py`) of the highlighted network.
 """
 
 from __future__ import annotations
@@ -53,6 +53,12 @@ def open_networks(app: App[Any], uri: str) -> None:
         app.notify(f"{uri}: no such connection", severity="error", markup=False)
         return
     app.push_screen(NetworksScreen(uri))
+
+
+def _open_leases(app: App[Any], uri: str, network: str) -> None:
+    from virttui.screens.network.leases import open_leases
+
+    open_leases(app, uri, network)
 
 
 class NetworksScreen(Screen[None]):
@@ -99,8 +105,9 @@ class NetworksScreen(Screen[None]):
     ]
     BINDINGS += read_only_fallbacks(BINDINGS, WRITE_ACTIONS)
 
-    # Set by the lead to the leases screen's `open_leases(app, uri, network)`; key hidden until.
-    open_leases: ClassVar[LeasesOpener | None] = None
+    # `l`: the leases screen of the highlighted network (a class attribute so that tests and
+    # embedders can replace it; None hides the key).
+    open_leases: ClassVar[LeasesOpener | None] = staticmethod(_open_leases)
 
     def __init__(self, uri: str) -> None:
         super().__init__()

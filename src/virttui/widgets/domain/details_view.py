@@ -8,6 +8,7 @@ control characters are shown as escapes.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
 
 from rich.console import Group, RenderableType
 from rich.table import Table
@@ -24,6 +25,9 @@ from virttui.core.domain.model import (
 from virttui.core.domain.states import describe_state
 from virttui.core.host.stats import DomainRow
 from virttui.widgets.common.plain import append_plain, plain
+
+if TYPE_CHECKING:
+    from virttui.core.domain.addresses import AddressReport
 
 LABEL_STYLE = "bold"
 MUTED = "dim"
@@ -109,7 +113,53 @@ def state_text(details: DomainDetails | None, row: DomainRow | None) -> Text:
     return plain("unknown", style=MUTED)
 
 
-def overview(details: DomainDetails, row: DomainRow | None) -> RenderableType:
+def nic_addresses_text(nic: NicDef, report: AddressReport | None, active: bool) -> Text:
+    """One NIC of the overview: model, network/bridge, MAC, then its addresses and sources."""
+    text = plain(nic.model or "default model")
+    append_plain(text, "  ")
+    append_plain(text, nic.type)
+    append_plain(text, " ")
+    append_plain(text, nic.source_label or "-")
+    text.append("  MAC ", style=MUTED)
+    append_plain(text, nic.mac or "-")
+    found = None
+    if report is not None:
+        found = next((n for n in report.nics if n.mac and n.mac == nic.mac.lower()), None)
+    if not active:
+        return text
+    text.append("\n")
+    if found is None:
+        text.append("addresses not read yet" if report is None else "no address known", MUTED)
+        return text
+    if not found.addresses:
+        text.append("no address known", style=MUTED)
+        return text
+    for index, addr in enumerate(found.addresses):
+        if index:
+            text.append("\n")
+        append_plain(text, addr.label)
+        append_plain(text, f" ({', '.join(addr.sources)})", style=MUTED)
+    return text
+
+
+def addresses_rows(
+    details: DomainDetails, row: DomainRow | None, report: AddressReport | None
+) -> list[tuple[str, Text]]:
+    """The overview's NIC rows (every NIC, with addresses while the domain runs)."""
+    active = row.active if row is not None else False
+    rows = [
+        (f"NIC {i}", nic_addresses_text(nic, report, active))
+        for i, nic in enumerate(details.definition.nics)
+    ]
+    if active and report is not None and report.unavailable:
+        why = "; ".join(f"{k}: {v}" for k, v in sorted(report.unavailable.items()))
+        rows.append(("Addr. sources", plain(why, style=MUTED)))
+    return rows
+
+
+def overview(
+    details: DomainDetails, row: DomainRow | None, addresses: AddressReport | None = None
+) -> RenderableType:
     d = details.definition
     grid = _grid(13)
     mem_current = row.mem_kib if row is not None and row.mem_kib else d.memory_current_kib
@@ -133,6 +183,7 @@ def overview(details: DomainDetails, row: DomainRow | None) -> RenderableType:
         ("Managed save", _yes_no(details.has_managed_save)),
         ("Snapshots", _text(details.snapshot_count, "unknown")),
     ]
+    rows += addresses_rows(details, row, addresses)
     for label, value in rows:
         grid.add_row(label, value)
     if not details.problems:

@@ -22,6 +22,7 @@ from textual.strip import Strip
 
 from virttui.core.common.safe_text import visible
 from virttui.core.common.units import human_age, human_kib, human_rate
+from virttui.core.domain.address_cache import AddressCache
 from virttui.core.domain.store import DomainStore, HostRows, ListItem
 from virttui.core.host.stats import DomainRow
 from virttui.widgets.common.glyphs import Glyphs, pick_glyphs, sparkline
@@ -49,6 +50,9 @@ COLUMNS: tuple[Column, ...] = (
     Column("tx", "Net tx", 7, 4, right=True),
     Column("auto", "Auto", 4, 2),
     Column("title", "Title", 24, 5),
+    # Wide terminals only (dropped first): the guests' addresses come from their own slow
+    # refresh (core/domain/address_cache.py), never from the stats poll.
+    Column("ip", "IP", 15, 6),
 )
 
 NAME_MAX = 32
@@ -66,7 +70,7 @@ def layout_columns(width: int, name_want: int = 16) -> list[tuple[Column, int]]:
     def fixed(cs: list[Column]) -> int:
         return sum(c.width + 1 for c in cs if c.id != "name")
 
-    for priority in (5, 4, 3, 2, 1):
+    for priority in (6, 5, 4, 3, 2, 1):
         want = name_want if priority > 2 else name_min
         if fixed(cols) + want + 1 <= width:
             break
@@ -143,6 +147,7 @@ class DomainTable(ScrollView, can_focus=True):
         self._signature: tuple[object, ...] = ()
         self._strip_cache: dict[str, tuple[object, tuple[object, ...], Strip]] = {}
         self.name_want = 16
+        self.addresses: AddressCache | None = None  # set by the app (the IP column)
         self._name_cells: dict[str, tuple[tuple[str, ...], int]] = {}  # uri -> (names, widest)
 
     # ---------------------------------------------------------------- model sync
@@ -240,11 +245,26 @@ class DomainTable(ScrollView, can_focus=True):
             self.cursor,
             self.name_want,
             store.cpu_mode,
+            self._addresses_version(),
             store.sort_column,
             store.sort_reverse,
             frozenset(self.selected),
             tuple(visible),
         )
+
+    def _addresses_version(self) -> int:
+        return -1 if self.addresses is None else self.addresses.version
+
+    def shows_ip(self) -> bool:
+        """Is the IP column on screen (a wide enough terminal)?"""
+        return any(c.id == "ip" for c, _ in layout_columns(self._width(), self.name_want))
+
+    def addresses_changed(self) -> None:
+        """The address cache changed: repaint when the IP column shows."""
+        signature = self._visible_signature()
+        if signature != self._signature:
+            self._signature = signature
+            self.refresh()
 
     def _item_at(self, index: int) -> ListItem | None:
         return self.items[index] if 0 <= index < len(self.items) else None
@@ -360,6 +380,7 @@ class DomainTable(ScrollView, can_focus=True):
             self.store.cpu_mode,
             len(self.store.hosts[item.uri].history.frames) if row is not None and row.active else 0,
             self._stale_seconds(item.uri),
+            self._addresses_version(),
         )
         cached = self._strip_cache.get(item.key)
         if cached is not None and cached[0] is row and cached[1] == look:
@@ -439,6 +460,10 @@ class DomainTable(ScrollView, can_focus=True):
             return human_rate(row.net_tx_bps)
         if cid == "title":
             return visible(row.title or "")
+        if cid == "ip":
+            if self.addresses is None or not row.active:
+                return ""
+            return visible(self.addresses.primary_ip(item.uri, row.uuid)) or "-"
         if cid == "auto":
             return (
                 "?"
