@@ -269,7 +269,7 @@ async def test_palette_host_screen_and_entry_point(tmp_path: Path) -> None:
         commands = {c.title for c in app.get_system_commands(app.screen)}
         assert {"Networks: stop", "Networks: new network", "Networks: reload"} <= commands
         assert "Networks: start" not in commands  # it runs
-        assert "Networks: DHCP leases" not in commands  # not wired yet
+        assert "Networks: DHCP leases" in commands  # l: the leases screen
         notes = record_notifications(app)
         open_networks(app, "test:///nowhere")
         assert notes == [("test:///nowhere: no such connection", "error")]
