@@ -10,6 +10,7 @@ from typing import Any
 from rich.text import Text
 from textual.app import App
 from textual.screen import Screen
+from textual.widgets import ProgressBar
 
 from virttui.core.common.safe_text import visible
 from virttui.core.domain.model import DomainDetails
@@ -117,3 +118,12 @@ def apply_and_report(
         job,
         done_message=lambda done: report_lines(app, title, name, done.result, done.severity),
     )
+
+
+def show_fraction(bar: ProgressBar, fraction: float | None, *, steps: int = 100) -> None:
+    """A job's progress (0..1, None: unknown) on a progress bar of `steps` steps (an
+    indeterminate bar while the fraction is unknown)."""
+    if fraction is None:
+        bar.update(total=None)
+    else:
+        bar.update(total=steps, progress=round(fraction * steps))

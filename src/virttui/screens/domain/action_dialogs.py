@@ -17,6 +17,7 @@ from textual.widgets.option_list import Option
 from textual.widgets.selection_list import Selection
 
 from virttui.core.domain.undefine import StorageChoice
+from virttui.screens.common.ui_jobs import show_fraction
 from virttui.widgets.common.plain import append_plain, plain
 from virttui.widgets.common.ticks import TickBox, TickList
 
@@ -276,9 +277,5 @@ class CloneProgressScreen(ModalScreen[None]):
         """A clone job's progress (`core/domain/clone.clone_progress_text`)."""
         self.updates += 1
         self.last = (fraction, text)
-        bar = self.query_one(ProgressBar)
-        if fraction is None:
-            bar.update(total=None)
-        else:
-            bar.update(total=1000, progress=round(fraction * 1000))
+        show_fraction(self.query_one(ProgressBar), fraction, steps=1000)
         self.query_one("#clone-status", Static).update(plain(text, multiline=True))

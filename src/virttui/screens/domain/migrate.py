@@ -18,6 +18,7 @@ from virttui.core.host.stats import DomainRow
 from virttui.core.jobs import JobDone, JobFailed, JobProgress
 from virttui.screens.common.jobs import host_job, start_job
 from virttui.screens.common.services import services
+from virttui.screens.common.ui_jobs import show_fraction
 from virttui.widgets.common.plain import append_plain, plain
 
 
@@ -165,12 +166,7 @@ class MigrateScreen(ModalScreen[None]):
     def _show_progress(self, progress: JobProgress) -> None:
         if not self.running or not self.is_mounted:
             return
-        bar = self.query_one("#migrate-progress", ProgressBar)
-        fraction = progress.fraction
-        if fraction is None:
-            bar.update(total=None)
-        else:
-            bar.update(total=100, progress=round(fraction * 100))
+        show_fraction(self.query_one("#migrate-progress", ProgressBar), progress.fraction)
         self.status(describe(progress.text))
 
     def _ended(self) -> bool:

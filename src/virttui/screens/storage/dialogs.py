@@ -18,6 +18,7 @@ from textual.widgets import Button, Checkbox, Input, ProgressBar, Select, Static
 
 from virttui.core.common.units import human_bytes, parse_bytes
 from virttui.core.storage.volumes import FORMATS, PREALLOCATIONS, VolumeInfo, VolumeSpec
+from virttui.screens.common.ui_jobs import show_fraction
 from virttui.widgets.common.plain import append_plain, plain
 from virttui.widgets.common.ticks import TickBox
 
@@ -418,11 +419,7 @@ class VolumeProgressScreen(ModalScreen[None]):
 
     def update_progress(self, fraction: float | None, text: str) -> None:
         self.last = (fraction, text)
-        bar = self.query_one(ProgressBar)
-        if fraction is None:
-            bar.update(total=None)
-        else:
-            bar.update(total=1000, progress=round(fraction * 1000))
+        show_fraction(self.query_one(ProgressBar), fraction, steps=1000)
         if self.cancelling:
             text = f"cancelling: the copy is removed when libvirt finishes it ({text})"
         self.query_one("#volume-progress-status", Static).update(plain(text))

@@ -36,6 +36,7 @@ from virttui.core.facade.host import HostFacade
 from virttui.core.jobs import Job, JobContext, JobDone, JobFailed, JobProgress
 from virttui.screens.common.jobs import host_job, start_job, writable_host
 from virttui.screens.common.services import services
+from virttui.screens.common.ui_jobs import show_fraction
 from virttui.widgets.common.plain import append_plain, plain
 
 MIB = 1 << 20
@@ -428,11 +429,7 @@ class BlockJobDialog(_LiveDialog):
     def _progress(self, progress: JobProgress) -> None:
         if not self.is_mounted:
             return
-        bar = self.query_one("#live-progress", ProgressBar)
-        if progress.fraction is None:
-            bar.update(total=None)
-        else:
-            bar.update(total=100, progress=round(progress.fraction * 100))
+        show_fraction(self.query_one("#live-progress", ProgressBar), progress.fraction)
         self.status(progress.text)
 
     def _ended(self) -> bool:

@@ -28,6 +28,7 @@ from virttui.core.storage.used_by import User
 from virttui.screens.common.confirm import ConfirmScreen
 from virttui.screens.common.jobs import host_job, start_job, writable_host
 from virttui.screens.common.services import services
+from virttui.screens.common.ui_jobs import show_fraction
 from virttui.widgets.common.plain import append_plain, plain
 
 Direction = Literal["upload", "download"]
@@ -187,11 +188,7 @@ class TransferDialog(ModalScreen[None]):
     def _progress(self, progress: JobProgress) -> None:
         if not self.is_mounted:
             return
-        bar = self.query_one("#transfer-progress", ProgressBar)
-        if progress.fraction is None:
-            bar.update(total=None)
-        else:
-            bar.update(total=100, progress=round(progress.fraction * 100))
+        show_fraction(self.query_one("#transfer-progress", ProgressBar), progress.fraction)
         self.status(progress.text)
 
     def _ended(self) -> bool:
