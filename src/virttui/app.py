@@ -6,7 +6,7 @@ import gc
 import time
 from collections.abc import Iterable, Mapping
 from functools import partial
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 from textual.app import App, SystemCommand
@@ -790,18 +790,23 @@ class VirtTUIApp(App[None]):
         from virttui.screens.network.networks import NetworksScreen
 
         if isinstance(screen, NetworksScreen):
-            for action, title, help_text in (
-                ("net_start", "Networks: start", "Start the highlighted network (s)"),
-                ("net_stop", "Networks: stop", "Asks first, naming the guests that lose it (x)"),
-                ("net_autostart", "Networks: toggle autostart", "Start it at boot (a)"),
-                ("net_start_autostart", "Networks: start and autostart", "One key (A)"),
-                ("net_undefine", "Networks: undefine", "Refused while active or used (d)"),
-                ("net_new", "Networks: new network", "NAT, routed, isolated, open, bridge (n)"),
-                ("leases", "Networks: DHCP leases", "Leases of the highlighted network (l)"),
-                ("reload", "Networks: reload", "Read the networks again (r)"),
-            ):
-                if screen.check_action(action, ()):
-                    yield SystemCommand(title, help_text, getattr(screen, f"action_{action}"))
+            yield from _screen_commands(
+                screen,
+                (
+                    ("net_start", "Networks: start", "Start the highlighted network (s)"),
+                    (
+                        "net_stop",
+                        "Networks: stop",
+                        "Asks first, naming the guests that lose it (x)",
+                    ),
+                    ("net_autostart", "Networks: toggle autostart", "Start it at boot (a)"),
+                    ("net_start_autostart", "Networks: start and autostart", "One key (A)"),
+                    ("net_undefine", "Networks: undefine", "Refused while active or used (d)"),
+                    ("net_new", "Networks: new network", "NAT, routed, isolated, open, bridge (n)"),
+                    ("leases", "Networks: DHCP leases", "Leases of the highlighted network (l)"),
+                    ("reload", "Networks: reload", "Read the networks again (r)"),
+                ),
+            )
             return
         for uri, host in self.hosts.items():
             label = host.label if host.label != uri else uri
@@ -817,14 +822,15 @@ class VirtTUIApp(App[None]):
         from virttui.screens.network.leases import LeasesScreen, open_leases
 
         if isinstance(screen, LeasesScreen):
-            for action, title, help_text in (
-                ("add", "Leases: new reservation", "Static MAC -> IP (a)"),
-                ("reserve_lease", "Leases: reserve this lease", "Keep its IP for its MAC (R)"),
-                ("remove", "Leases: remove reservation", "Live and persistent (d)"),
-                ("reload", "Leases: reload", "Read the leases again (r)"),
-            ):
-                if screen.check_action(action, ()):
-                    yield SystemCommand(title, help_text, getattr(screen, f"action_{action}"))
+            yield from _screen_commands(
+                screen,
+                (
+                    ("add", "Leases: new reservation", "Static MAC -> IP (a)"),
+                    ("reserve_lease", "Leases: reserve this lease", "Keep its IP for its MAC (R)"),
+                    ("remove", "Leases: remove reservation", "Live and persistent (d)"),
+                    ("reload", "Leases: reload", "Read the leases again (r)"),
+                ),
+            )
         for uri, host in self.hosts.items():
             label = host.label if host.label != uri else uri
             yield SystemCommand(
@@ -838,27 +844,32 @@ class VirtTUIApp(App[None]):
         from virttui.screens.storage.storage import StorageScreen
 
         if isinstance(screen, StorageScreen):
-            for action, title, help_text in (
-                ("pool_start", "Storage: start pool", "Start the highlighted pool"),
-                ("pool_stop", "Storage: stop pool", "Stop the highlighted pool"),
-                ("pool_refresh", "Storage: refresh pool", "Re-read the pool's volumes"),
-                ("pool_autostart", "Storage: toggle pool autostart", "Start the pool at boot"),
-                ("pool_new_dir", "Storage: new dir pool", "Make a directory a pool"),
-                ("pool_define_xml", "Storage: define pool from XML", "Any pool type"),
-                ("pool_remove", "Storage: remove pool", "Stop and undefine (asks first)"),
-                ("volume_new", "Storage: new volume", "Create a volume in the pool"),
-                ("volume_delete", "Storage: delete volume", "Refused while used"),
-                ("volume_clone", "Storage: clone volume", "Copy the volume"),
-                ("volume_resize", "Storage: resize volume", "Grow or shrink"),
-                ("image", "Storage: image actions", "qemu-img info, check, convert... (i)"),
-                ("browse", "Storage: browse the pool's directory", "Images in pools or not (f)"),
-                ("volume_upload", "Storage: upload into the volume", "A local file (u)"),
-                ("volume_download", "Storage: download the volume", "Into a local file (D)"),
-                ("volume_new_encrypted", "Storage: new LUKS volume", "With a secret (e)"),
-                ("secrets", "Storage: secrets", "libvirt secrets (k)"),
-            ):
-                if screen.check_action(action, ()):
-                    yield SystemCommand(title, help_text, getattr(screen, f"action_{action}"))
+            yield from _screen_commands(
+                screen,
+                (
+                    ("pool_start", "Storage: start pool", "Start the highlighted pool"),
+                    ("pool_stop", "Storage: stop pool", "Stop the highlighted pool"),
+                    ("pool_refresh", "Storage: refresh pool", "Re-read the pool's volumes"),
+                    ("pool_autostart", "Storage: toggle pool autostart", "Start the pool at boot"),
+                    ("pool_new_dir", "Storage: new dir pool", "Make a directory a pool"),
+                    ("pool_define_xml", "Storage: define pool from XML", "Any pool type"),
+                    ("pool_remove", "Storage: remove pool", "Stop and undefine (asks first)"),
+                    ("volume_new", "Storage: new volume", "Create a volume in the pool"),
+                    ("volume_delete", "Storage: delete volume", "Refused while used"),
+                    ("volume_clone", "Storage: clone volume", "Copy the volume"),
+                    ("volume_resize", "Storage: resize volume", "Grow or shrink"),
+                    ("image", "Storage: image actions", "qemu-img info, check, convert... (i)"),
+                    (
+                        "browse",
+                        "Storage: browse the pool's directory",
+                        "Images in pools or not (f)",
+                    ),
+                    ("volume_upload", "Storage: upload into the volume", "A local file (u)"),
+                    ("volume_download", "Storage: download the volume", "Into a local file (D)"),
+                    ("volume_new_encrypted", "Storage: new LUKS volume", "With a secret (e)"),
+                    ("secrets", "Storage: secrets", "libvirt secrets (k)"),
+                ),
+            )
             return
         for uri, host in self.hosts.items():
             label = host.label if host.label != uri else uri
@@ -933,6 +944,16 @@ class VirtTUIApp(App[None]):
             f"libvirt volume stream from {where}, holes kept",
             lambda: self.push_screen(TransferDialog(uri, "download")),
         )
+
+
+def _screen_commands(
+    screen: Screen[Any], entries: Iterable[tuple[str, str, str]]
+) -> Iterable[SystemCommand]:
+    """Palette commands for a screen's own actions: (action, title, help) entries, each offered
+    while the screen's `check_action` allows it."""
+    for action, title, help_text in entries:
+        if screen.check_action(action, ()):
+            yield SystemCommand(title, help_text, getattr(screen, f"action_{action}"))
 
 
 def _demo_extras(conn: object) -> None:
