@@ -18,6 +18,7 @@ from virttui.core.facade.host import HostFacade
 from virttui.core.jobs import Severity
 from virttui.screens.common.confirm import ConfirmScreen
 from virttui.screens.common.jobs import host_job, writable_host
+from virttui.screens.common.services import services
 from virttui.widgets.common.plain import append_plain
 
 __all__ = [
@@ -127,3 +128,15 @@ def show_fraction(bar: ProgressBar, fraction: float | None, *, steps: int = 100)
         bar.update(total=None)
     else:
         bar.update(total=steps, progress=round(fraction * steps))
+
+
+def host_screen_title(node: Any, heading: str, uri: str, *, read_only: bool) -> Text:
+    """ "HEADING <host label>  (read-only)": the title line of a per-host screen (the label is
+    untrusted, drawn literally)."""
+    text = Text()
+    text.append(f"{heading} ", style="bold")
+    host = services(node).hosts.get(uri)
+    append_plain(text, getattr(host, "label", "") or uri)
+    if read_only:
+        text.append("  (read-only)", style="yellow")
+    return text

@@ -32,9 +32,9 @@ from virttui.core.network.networks import NetUser, NetworkInfo, names_text
 from virttui.screens.common.jobs import host_job
 from virttui.screens.common.readonly import READ_ONLY_MESSAGE, action_name, read_only_fallbacks
 from virttui.screens.common.services import services
-from virttui.screens.common.ui_jobs import confirm
+from virttui.screens.common.ui_jobs import confirm, host_screen_title
 from virttui.screens.network.create import NewNetworkRequest, NewNetworkScreen
-from virttui.widgets.common.plain import append_plain, plain
+from virttui.widgets.common.plain import plain
 from virttui.widgets.network.network_table import NetworkTable, network_details
 
 WRITE_ACTIONS = frozenset(
@@ -122,13 +122,7 @@ class NetworksScreen(Screen[None]):
         yield Footer()
 
     def _title(self) -> Text:
-        text = Text()
-        text.append("Networks ", style="bold")
-        host = services(self).hosts.get(self.uri)
-        append_plain(text, getattr(host, "label", "") or self.uri)
-        if self.read_only:
-            text.append("  (read-only)", style="yellow")
-        return text
+        return host_screen_title(self, "Networks", self.uri, read_only=self.read_only)
 
     def on_mount(self) -> None:
         self.table.focus()

@@ -28,7 +28,7 @@ from virttui.core.storage.volumes import LIVE_RESIZE_HINT, VolumeInfo, VolumeSpe
 from virttui.screens.common.jobs import host_job, start_job, writable_host
 from virttui.screens.common.readonly import READ_ONLY_MESSAGE, action_name, read_only_fallbacks
 from virttui.screens.common.services import services
-from virttui.screens.common.ui_jobs import confirm
+from virttui.screens.common.ui_jobs import confirm, host_screen_title
 from virttui.screens.storage.dialogs import (
     CloneVolumeScreen,
     DirPoolRequest,
@@ -198,13 +198,7 @@ class StorageScreen(Screen[None]):
         yield Footer()
 
     def _title(self) -> Text:
-        text = Text()
-        text.append("Storage ", style="bold")
-        host = services(self).hosts.get(self.uri)
-        append_plain(text, getattr(host, "label", "") or self.uri)
-        if self.read_only:
-            text.append("  (read-only)", style="yellow")
-        return text
+        return host_screen_title(self, "Storage", self.uri, read_only=self.read_only)
 
     def on_mount(self) -> None:
         self.pool_table.focus()
