@@ -311,3 +311,9 @@ async def test_l_opens_the_leases_screen_of_the_highlighted_network(tmp_path: Pa
         assert (leases.uri, leases.network) == (uri, "default")
         await pilot.press("escape")
         await wait_until(pilot, lambda: isinstance(app.screen, NetworksScreen), 10)
+
+
+def test_keys_can_be_checked_before_the_table_exists() -> None:
+    """As the storage screen: no NoMatches when Textual checks bindings before compose."""
+    screen = NetworksScreen("test:///default")
+    assert screen.current_network() is None

@@ -639,3 +639,10 @@ async def test_clone_of_a_running_domains_disk_warns_first_and_resize_names_shut
         await pilot.pause(0.2)
         assert isinstance(app.screen, ResizeVolumeScreen)
         assert "Used by sleeper (shut off)" in screen_text(app)
+
+
+def test_keys_can_be_checked_before_the_tables_exist() -> None:
+    """Textual checks the footer's bindings as soon as the screen is pushed; under load that
+    came before compose and raised NoMatches (seen in CI)."""
+    screen = StorageScreen("test:///default")
+    assert screen.current_pool() is None and screen.current_volume() is None

@@ -147,7 +147,9 @@ class NetworksScreen(Screen[None]):
         return facade is None or facade.readonly
 
     def current_network(self) -> NetworkInfo | None:
-        return self.table.current
+        # None before compose (Textual may check the footer's bindings first, under load).
+        table = next(iter(self.query(NetworkTable)), None)
+        return table.current if table is not None else None
 
     # ------------------------------------------------------------------ loading
     def reload(self, select: str | None = None) -> None:

@@ -223,12 +223,17 @@ class StorageScreen(Screen[None]):
         return facade is None or facade.readonly
 
     def current_pool(self) -> PoolInfo | None:
-        return self.pool_table.current
+        # None before compose: Textual checks the footer's bindings (check_action) as soon as
+        # the screen is pushed, and under load that can come before its tables exist.
+        table = next(iter(self.query(PoolTable)), None)
+        return table.current if table is not None else None
 
     def current_volume(self) -> VolumeInfo | None:
+        pool = self.current_pool()  # None before compose, as the volume table is
+        if pool is None:
+            return None
         table = self.volume_table
-        pool = self.current_pool()
-        if pool is None or table.pool != pool.name:
+        if table.pool != pool.name:
             return None
         return table.current
 
