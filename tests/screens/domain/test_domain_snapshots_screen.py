@@ -15,7 +15,7 @@ from typing import Any
 import libvirt
 import pytest
 from textual.pilot import Pilot
-from textual.widgets import Input
+from textual.widgets import Button, Input
 
 from tests.pilot_utils import hosts_settled, select_domain, wait_until
 from tests.textshot import screen_text
@@ -196,9 +196,11 @@ async def test_create_through_the_form_and_delete_with_children() -> None:
         await pilot.pause(0.1)
         assert "already has a snapshot named 'first one'" in screen_text(app)
         app.screen.query_one("#snap-name", Input).value = "second"
-        await pilot.click("#create")
+        # The refusal above re-laid the form out: press the button itself (a click under load
+        # could land before the new layout and miss it; CI saw that once).
+        app.screen.query_one("#create", Button).press()
         await wait_until(
-            pilot, lambda: screen.tree_data is not None and len(screen.tree_data.snapshots) == 2, 10
+            pilot, lambda: screen.tree_data is not None and len(screen.tree_data.snapshots) == 2, 30
         )
         await pilot.press("up")
         assert screen.selected_name() == "first one"
@@ -209,7 +211,7 @@ async def test_create_through_the_form_and_delete_with_children() -> None:
         assert "and its children" in screen_text(app)
         await pilot.press("y")
         await wait_until(
-            pilot, lambda: screen.tree_data is not None and not screen.tree_data.snapshots, 10
+            pilot, lambda: screen.tree_data is not None and not screen.tree_data.snapshots, 30
         )
 
 
