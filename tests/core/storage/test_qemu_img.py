@@ -444,6 +444,7 @@ def test_luks_create_retries_only_qemus_pbkdf_clock_failure(
         return Q.Output(0, "", ())
 
     monkeypatch.setattr(Q, "run_qemu_img", fake)
+    monkeypatch.setattr(Q, "LUKS_RETRY_PAUSE", 0.0)
     opts = Q.CreateOptions(size=1 << 20, luks=True, passphrase="pw")
     run(lambda ctx: Q.create(ctx, str(tmp_path / "a.qcow2"), opts))
     assert len(calls) == 3

@@ -98,8 +98,12 @@ class _Conn:
         return self.pool
 
 
-def test_busy_host_pbkdf_timing_is_retried_then_explained() -> None:
-    from virttui.core.storage.secrets import BUSY_RETRIES, create_encrypted_volume
+def test_busy_host_pbkdf_timing_is_retried_then_explained(monkeypatch: pytest.MonkeyPatch) -> None:
+    from virttui.core.storage import secrets
+    from virttui.core.storage.qemu_img import LUKS_ATTEMPTS as BUSY_RETRIES
+    from virttui.core.storage.secrets import create_encrypted_volume
+
+    monkeypatch.setattr(secrets, "LUKS_RETRY_PAUSE", 0.0)
 
     pool = _Busy(failures=BUSY_RETRIES - 1)
     path = create_encrypted_volume(_Conn(pool), "p", "x.qcow2", 1 << 20, UUID)  # type: ignore[arg-type]

@@ -657,7 +657,12 @@ class CreateOptions:
 
 
 SECRET_ID = "virttui-sec0"
-LUKS_ATTEMPTS = 8  # QEMU's PBKDF timing fails often on busy VMs (40% here): see create()
+# QEMU times its LUKS key derivation (PBKDF) on the thread's CPU clock before it writes anything;
+# on a busy VM that clock can read 0 ms ("Unable to get accurate CPU usage", up to 40% of tries
+# here, in bursts). Creating again is safe and cheap: 12 tries with a short pause between them
+# (used here and by secrets.create_encrypted_volume).
+LUKS_ATTEMPTS = 12
+LUKS_RETRY_PAUSE = 0.1  # seconds, times the attempt number
 PBKDF_CLOCK = "Unable to get accurate CPU usage"
 
 
@@ -755,6 +760,7 @@ def create(
                         raise
                     if not existed:
                         remove_file(path, uri)
+                    time.sleep(LUKS_RETRY_PAUSE * (attempt + 1))
         return
     run_qemu_img(ctx, create_args(path, opts), uri=uri, path=path)
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+import time
 import uuid as uuidlib
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
@@ -24,14 +25,13 @@ from dataclasses import dataclass
 import libvirt
 
 from virttui.core.jobs import JobError
+from virttui.core.storage.qemu_img import LUKS_ATTEMPTS, LUKS_RETRY_PAUSE, PBKDF_CLOCK
 
 LUKS_FORMATS = ("qcow2", "raw")
 MAX_PASSPHRASE = 1024  # bytes; libvirt's own limit for a secret value is far higher
 # libvirt (9.0) names the QEMU secret object after the volume ("<name>_encrypt0") when it runs
 # qemu-img for an encrypted volume, and QEMU ids are identifiers: any other name fails deep in
 # qemu-img with "Parameter 'id' expects an identifier". Said before anything is created.
-BUSY_PBKDF = "Unable to get accurate CPU usage"  # qemu-img's LUKS benchmark on a busy host
-BUSY_RETRIES = 5
 _QEMU_ID = re.compile(r"[A-Za-z][A-Za-z0-9._-]*")
 
 _USAGE_NAMES = {
@@ -215,20 +215,20 @@ def create_encrypted_volume(
     xml = encrypted_volume_xml(name, capacity_bytes, fmt, secret_uuid)
     conn.secretLookupByUUIDString(_checked_uuid(secret_uuid))  # a clear error before qemu-img
     storage_pool = conn.storagePoolLookupByName(pool)
-    for attempt in range(1, BUSY_RETRIES + 1):
+    for attempt in range(1, LUKS_ATTEMPTS + 1):
         try:
             return str(storage_pool.createXML(xml, 0).path())
         except libvirt.libvirtError as exc:
-            # qemu-img times the LUKS key derivation on its own thread's CPU clock before it
-            # writes anything; on a busy host that measurement fails now and then. libvirt
-            # removes the failed volume, so trying again is safe.
-            if BUSY_PBKDF not in str(exc) or attempt == BUSY_RETRIES:
-                if BUSY_PBKDF in str(exc):
+            # qemu-img's LUKS timing fails now and then on a busy host (see qemu_img's
+            # LUKS_ATTEMPTS); libvirt removes the failed volume, so trying again is safe.
+            if PBKDF_CLOCK not in str(exc) or attempt == LUKS_ATTEMPTS:
+                if PBKDF_CLOCK in str(exc):
                     raise SecretError(
-                        f"qemu-img could not time the LUKS key derivation {BUSY_RETRIES} times "
+                        f"qemu-img could not time the LUKS key derivation {LUKS_ATTEMPTS} times "
                         "(the host's CPUs are busy): try again when the host is quieter"
                     ) from exc
                 raise
+            time.sleep(LUKS_RETRY_PAUSE * attempt)
     raise AssertionError("unreachable")
 
 
