@@ -389,3 +389,32 @@ def test_unprintable_characters_do_not_split_the_row_fill() -> None:
     screen.draw("\ufffd\x01" * 30)
     assert screen.display[0].startswith("\ufffd" * 30 + " ")
     assert fills == 1, fills
+
+
+def test_controls_that_change_nothing_stay_inside_a_text_run() -> None:
+    """NUL, DEL, BEL (and SO / SI in UTF-8 mode) no longer cut text into one draw call each
+    (random bytes hold one every 64 bytes); the screen is the same as with pyte's parser."""
+    data = b"ab\x00cd\x7fef\x07gh\x0eij\x0fkl"
+    screen = VtScreen(40, 4)
+    draws: list[str] = []
+    draw = screen.draw
+
+    def counting_draw(text: str) -> None:
+        draws.append(text)
+        draw(text)
+
+    screen.draw = counting_draw  # type: ignore[method-assign]
+    VtStream(screen).feed(data)
+    assert len(draws) == 1, draws
+    ref = pyte.Screen(40, 4)
+    pyte.ByteStream(ref).feed(data)
+    assert screen.display == ref.display and screen.display[0].startswith("abcdefghijkl ")
+    # Outside UTF-8 mode SO / SI switch character sets: they still end the run.
+    latin = VtScreen(40, 4)
+    latin_draws: list[str] = []
+    latin_draw = latin.draw
+    latin.draw = lambda text: (latin_draws.append(text), latin_draw(text))[1]  # type: ignore[method-assign]
+    stream = VtStream(latin)
+    stream.use_utf8 = False
+    stream.feed(b"ab\x0ecd\x0fef")
+    assert len(latin_draws) == 3, latin_draws

@@ -33,6 +33,7 @@ from typing import Any, cast
 from unicodedata import combining
 
 import pyte
+from pyte import control as ctrl
 from pyte import modes as mo
 from pyte.charsets import LAT1_MAP
 from pyte.screens import Char, Margins, StaticDefaultDict
@@ -55,6 +56,19 @@ _CSI = re.compile(r"(?:\x1b\[|\x9b)(\?)?([0-9;]{0,64})([@-~])")
 _CSI_PREFIX = re.compile(r"\x1b(?:\[\??[0-9;]{0,64})?|\x9b\??[0-9;]{0,64}")
 _CSI_CACHE_SIZE = 512  # distinct CSI strings remembered with their parsed arguments
 _SHIFTS = "\x0e\x0f"  # SO / SI: pyte ignores them in UTF-8 mode
+# What pyte's Stream does not take as plain text (its `_text_pattern` excludes these).
+_PYTE_SPECIAL = frozenset(
+    {ctrl.ESC, ctrl.CSI_C1, ctrl.NUL, ctrl.DEL, ctrl.OSC_C1, *pyte.Stream.basic}
+)
+# Plain text runs as pyte's `_text_pattern`, except that the controls that change nothing on
+# the screen stay inside a run (VtScreen.draw skips them as zero-width): NUL, DEL and BEL
+# (pyte's bell() is a stub), and SO / SI in UTF-8 mode. Random bytes hold one such control every
+# 64 bytes: each cut the text into one more draw call. Keyed by `use_utf8`.
+_QUIET = frozenset({ctrl.NUL, ctrl.DEL, ctrl.BEL})
+_PLAIN_TEXT = {
+    utf8: re.compile("[^" + "".join(map(re.escape, sorted(_PYTE_SPECIAL - _QUIET - shifts))) + "]+")
+    for utf8, shifts in ((False, frozenset()), (True, frozenset(_SHIFTS)))
+}
 
 
 class VtStream(pyte.ByteStream):
@@ -157,7 +171,7 @@ class VtStream(pyte.ByteStream):
         """pyte's Stream.feed plus the ground-state shortcuts (see the class docstring)."""
         assert self.listener is not None
         draw = self.listener.draw
-        match_text = self._text_pattern.match
+        match_text = _PLAIN_TEXT[self.use_utf8].match
         match_csi = _CSI.match
         csi_cache = self._csi_cache
         controls = self._controls
@@ -169,6 +183,8 @@ class VtStream(pyte.ByteStream):
             if not taking_plain_text:
                 taking_plain_text = send(data[offset])
                 offset += 1
+                # ESC % G / ESC % @ (through pyte's parser) switch UTF-8 mode: SO / SI differ.
+                match_text = _PLAIN_TEXT[self.use_utf8].match
                 continue
             match = match_text(data, offset)
             if match:
