@@ -23,6 +23,8 @@ MAX_FILE_BYTES = 512 * 1024 * 1024
 class ReportFileError(Exception):
     """The file is not a readable fio JSON output; the message says why, in plain words."""
 
+    plain_message = True  # describe_error shows the sentence without the class name
+
 
 @dataclass(frozen=True, slots=True)
 class ReportFile:
