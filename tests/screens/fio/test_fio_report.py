@@ -468,3 +468,48 @@ def test_report_snapshot_80x24(snap_compare: Any) -> None:
         ReportApp(TWO, title="fio report: two jobs", jobfile_text="[two]\nrw=randread\n"),
         terminal_size=(80, 24),
     )
+
+
+GROUPED = json.loads((Path(__file__).parent / "data" / "grouped-json.json").read_text())
+
+
+async def test_fios_own_group_from_plain_json() -> None:
+    """group_reporting: one entry for three jobs, plain json (no bins): labelled as fio's group,
+    numbers still equal the JSON, no computed group."""
+    app = ReportApp(GROUPED)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await report_screen(pilot)
+        assert screen.report.group is None and len(screen.choices) == 1
+        assert "grouped (fio's group of 3 jobs)" in screen_text(app)
+        assert "grouped: (groupid=0, jobs=3): err= 0" in section(screen, "summary")
+        assert check_job(screen, GROUPED["jobs"][0]) > 40
+
+
+async def test_open_finished_run(tmp_path: Path) -> None:
+    from virttui.core.fio.finished import FinishedRun
+    from virttui.core.fio.job import parse_jobfile
+    from virttui.screens.fio.report import open_finished_run
+
+    jobfile = parse_jobfile("[rec]\nrw=randrw\nbs=64k\n")
+    run = FinishedRun(
+        uri=None,
+        jobfile=jobfile,
+        fio_args=(),
+        output_path=tmp_path / "out.json",
+        final=RANDRW,
+        intervals=(),
+        stopped=True,
+        failure="fio: io_u error on file /tmp/x\x1b[2J",
+        started=0.0,
+        ended=2.0,
+    )
+    app = ReportApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        open_finished_run(app, run)
+        screen = await report_screen(pilot)
+        assert screen.report_title == "fio report: rec on this machine (stopped: partial result)"
+        shown = screen_text(app)
+        assert "! warning: fio: io_u error on file /tmp/x\\e[2J" in shown
+        await pilot.press("6")
+        await pilot.pause()
+        assert "rw=randrw" in section(screen, "jobfile")

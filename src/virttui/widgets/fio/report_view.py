@@ -62,12 +62,26 @@ def exact(value: Number | None) -> str:
 
 
 # ---------------------------------------------------------------------- job choice
+def grouped_jobs(report: Report, job: JobReport) -> int:
+    """How many jobs fio summed into this entry: `numjobs` when the document has one entry of
+    that name (fio's group_reporting gives one entry per group), else 1."""
+    numjobs = job.options.get("numjobs", "")
+    if job.computed or not numjobs.isdigit() or int(numjobs) < 2:
+        return 1
+    same_name = sum(1 for j in report.jobs if j.name == job.name)
+    return int(numjobs) if same_name == 1 else 1
+
+
 def job_label(report: Report, job: JobReport) -> str:
     if job.computed:
         return f"all jobs (computed from {len(report.jobs)})"
+    name = job.name or "job"
+    members = grouped_jobs(report, job)
+    if members > 1:
+        name = f"{name} (fio's group of {members} jobs)"
     if len(report.jobs) == 1:
-        return job.name or "job"
-    return f"#{job.index + 1} {job.name or 'job'}"
+        return name
+    return f"#{job.index + 1} {name}"
 
 
 def report_jobs(report: Report) -> list[JobReport]:
@@ -107,7 +121,8 @@ def _header(out: Text, report: Report, job: JobReport) -> None:
         )
     else:
         append_plain(out, job.name or "job", HEADING)
-        out.append(f": (groupid={exact(job.groupid)}): err={job.error:2d}", HEADING)
+        members = grouped_jobs(report, job)
+        out.append(f": (groupid={exact(job.groupid)}, jobs={members}): err={job.error:2d}", HEADING)
         if job.job_runtime_ms is not None:
             out.append(f", job_runtime={job.job_runtime_ms} msec")
         out.append("\n")
