@@ -762,6 +762,31 @@ class VirtTUIApp(App[None]):
         # ---- leases
         yield from self._leases_commands(screen)
 
+        # ---- fioreport
+        from virttui.screens.fio.report import FioReportScreen, prompt_open_report
+        from virttui.widgets.fio.report_view import SECTIONS as FIO_REPORT_SECTIONS
+
+        yield SystemCommand(
+            "fio: open a report (JSON file)…",
+            "The report of a saved fio --output-format=json or json+ file on this machine",
+            partial(prompt_open_report, self),
+        )
+        if isinstance(screen, FioReportScreen):
+            for n, (key, title) in enumerate(FIO_REPORT_SECTIONS, start=1):
+                if key in dict(screen.view.sections()):
+                    yield SystemCommand(
+                        f"fio report: {title}",
+                        f"Show the {title} section ({n})",
+                        partial(screen.action_section, key),
+                    )
+            if len(screen.choices) > 1:
+                yield SystemCommand(
+                    "fio report: next job", "The next job or the group (])", screen.action_next_job
+                )
+                yield SystemCommand(
+                    "fio report: previous job", "The previous job ([)", screen.action_prev_job
+                )
+
     def _pick_network_to_replug(self, uri: str) -> None:
         """Palette entry of `offer_replug`: pick one of the host's running networks."""
         from virttui.core.network.choices import NetworkChoice

@@ -1,0 +1,1 @@
+"""Screens of the fio room: job builder, live run, report, saved runs."""
