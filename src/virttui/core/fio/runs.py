@@ -622,7 +622,7 @@ def verdict(ratio: float | None, kind: str) -> str:
     if abs(ratio - 1.0) < SAME_WITHIN:
         return "about the same"
     if ratio <= 0:
-        return ""
+        return "none in B" if kind == "speed" else ""
     up = ratio > 1.0
     r = ratio if up else 1.0 / ratio
     if kind == "speed":
