@@ -167,7 +167,7 @@ class FioRunsScreen(Screen[None]):
             id="fio_runs.compare",
             tooltip="Compare the two marked runs (or the marked one with this one)",
         ),
-        Binding("l", "label", "Label", id="fio_runs.label", tooltip="Name the run"),
+        Binding("l", "label", "Label", show=False, id="fio_runs.label", tooltip="Name the run"),
         Binding("d,delete", "delete", "Delete", id="fio_runs.delete", tooltip="Asks first"),
         Binding(
             "e",
@@ -557,15 +557,15 @@ def ask_export_path(
 # ------------------------------------------------------------------------------------ compare
 class FioCompareScreen(Screen[None]):
     BINDINGS = [
-        Binding("escape", "back", "Back", id="fio_compare.back"),
+        Binding("escape", "back", "Back", id="fio_runs.compare_back"),
         Binding(
             "e",
             "export",
             "Export CSV",
-            id="fio_compare.export",
+            id="fio_runs.compare_export",
             tooltip="The comparison as CSV (metrics, then the differing options)",
         ),
-        Binding("tab", "switch", "Switch table", show=False, id="fio_compare.switch"),
+        Binding("tab", "switch", "Switch table", show=False, id="fio_runs.compare_switch"),
     ]
 
     def __init__(self, comparison: Comparison) -> None:
