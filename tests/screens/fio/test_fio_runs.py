@@ -23,7 +23,13 @@ from virttui.core.fio.runs import LoadedRun, RunStore, SavedRun, compare, read_e
 from virttui.resources import stylesheets
 from virttui.screens.common.confirm import ConfirmScreen
 from virttui.screens.domain.action_dialogs import PromptScreen
-from virttui.screens.fio.runs import FioCompareScreen, FioRunsScreen, format_date, short_ns
+from virttui.screens.fio.runs import (
+    FioCompareScreen,
+    FioRunsScreen,
+    format_date,
+    save_run,
+    short_ns,
+)
 
 HOSTILE = "xfs \x1b[31m[bold]evil"
 
@@ -173,6 +179,7 @@ async def test_mark_two_and_compare(tmp_path: Path) -> None:
         # A is the older run, B the newer
         assert comp.a.run_id == saved[2].run_id and comp.b.run_id == saved[0].run_id
         assert comp == compare(store.load(saved[2].run_id), store.load(saved[0].run_id))
+        assert cmp_screen.runs == (store.load(saved[2].run_id), store.load(saved[0].run_id))
         table = cmp_screen.query_one("#fio-compare-table", DataTable)
         first = [str(c) for c in table.get_row_at(0)]
         row = comp.rows[0]
@@ -195,6 +202,22 @@ async def test_compare_marked_with_highlighted(tmp_path: Path) -> None:
         assert screen.compare_pair() == (saved[2], saved[1])
         await pilot.press("space", "space")  # marked and unmarked again
         assert screen.marked == [saved[1].run_id]
+
+
+async def test_save_run_off_the_ui_thread_then_listed(tmp_path: Path) -> None:
+    store, saved = fill(tmp_path)
+    app = RunsApp(store)
+    got: list[SavedRun] = []
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await ready(pilot)
+        run = recorded_run(tmp_path, started=T0 + 86400)
+        save_run(app, run, got.append, store=store, label="from the live screen")
+        await wait_until(pilot, lambda: bool(got), 20)
+        assert got[0].label == "from the live screen"
+        assert store.load(got[0].run_id).series == run.intervals
+        await pilot.press("r")
+        await wait_until(pilot, lambda: len(screen.runs) == 5, 20)
+        assert screen.runs[0].run_id == got[0].run_id  # the newest first
 
 
 # ------------------------------------------------------------------------------------ label

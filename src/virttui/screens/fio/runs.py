@@ -13,7 +13,8 @@ else JSON). A damaged or foreign entry is listed with its error; only delete app
 Every store operation runs as a job (`start_job`); every label, job name, path and host comes
 from a file or a user and is drawn literally (`plain`).
 
-Entry points: `open_fio_runs(app)`; `show_report(app, run)` is the one wiring point to the
+Entry points: `open_fio_runs(app)`; `save_run(app, finished_run, done)` (the live screen's
+`on_finished`: save off the UI thread); `show_report(app, run)` is the one wiring point to the
 report screen (fioreport's `FioReportScreen`).
 """
 
@@ -31,10 +32,10 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
 from virttui.core.common.units import human_bytes, human_rate
+from virttui.core.fio.finished import FinishedRun
 from virttui.core.fio.report import human_ns
 from virttui.core.fio.runs import (
     CompareRow,
-    Comparison,
     LoadedRun,
     RunStore,
     SavedRun,
@@ -54,6 +55,7 @@ __all__ = [
     "FioRunsScreen",
     "format_date",
     "open_fio_runs",
+    "save_run",
     "show_report",
 ]
 
@@ -71,6 +73,29 @@ def show_report(app: App[Any], run: LoadedRun) -> None:
         title="fio report",
         markup=False,
     )
+
+
+def save_run(
+    owner: App[Any] | Screen[Any],
+    run: FinishedRun,
+    done: Callable[[SavedRun], None] | None = None,
+    *,
+    store: RunStore | None = None,
+    label: str = "",
+) -> None:
+    """Save a finished run (the live screen's `on_finished`) as a job: copies fio's stream into
+    the store off the UI thread, then `done(saved)`; a failure is notified ("Save fio run
+    failed"). Wiring point: `on_finished=lambda run: save_run(app, run, ...)`."""
+    target = store if store is not None else RunStore()
+
+    def job(_ctx: JobContext) -> SavedRun:
+        return target.save(run, label=label)
+
+    def saved(message: JobDone) -> None:
+        if done is not None:
+            done(message.result)
+
+    start_job(owner, job, title="Save fio run", on_done=saved)
 
 
 def open_fio_runs(app: App[Any], store: RunStore | None = None) -> None:
@@ -405,11 +430,11 @@ class FioRunsScreen(Screen[None]):
             return
         a_id, b_id = pair[0].run_id, pair[1].run_id
 
-        def load() -> Comparison:
-            return compare(self.store.load(a_id), self.store.load(b_id))
+        def load() -> tuple[LoadedRun, LoadedRun]:
+            return self.store.load(a_id), self.store.load(b_id)
 
-        def show(comp: Comparison) -> None:
-            self.app.push_screen(FioCompareScreen(comp))
+        def show(pair: tuple[LoadedRun, LoadedRun]) -> None:
+            self.app.push_screen(FioCompareScreen(*pair))
 
         self._job("Compare fio runs", load, show)
 
@@ -568,9 +593,10 @@ class FioCompareScreen(Screen[None]):
         Binding("tab", "switch", "Switch table", show=False, id="fio_runs.compare_switch"),
     ]
 
-    def __init__(self, comparison: Comparison) -> None:
+    def __init__(self, a: LoadedRun, b: LoadedRun) -> None:
         super().__init__()
-        self.comparison = comparison
+        self.runs = (a, b)
+        self.comparison = compare(a, b)  # figures from two loaded documents: no IO
 
     def compose(self) -> ComposeResult:
         yield Static(self._header(), id="fio-compare-title")
