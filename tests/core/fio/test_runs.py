@@ -9,6 +9,7 @@ import dataclasses
 import json
 import os
 import stat
+import time
 from pathlib import Path
 from typing import Any
 
@@ -145,6 +146,7 @@ def test_save_real_run_and_reload_equals(
     assert (saved.path / "output.json").read_bytes() == run.output_path.read_bytes()
     # private: the run's directory 0700, every file 0600, nothing else left in the store
     assert stat.S_IMODE(saved.path.stat().st_mode) == 0o700
+    assert stat.S_IMODE(store.root.stat().st_mode) == 0o700
     for entry in saved.path.iterdir():
         assert stat.S_IMODE(entry.stat().st_mode) == 0o600, entry
     assert sorted(p.name for p in saved.path.iterdir()) == sorted(
@@ -230,10 +232,28 @@ def test_delete_only_inside_the_store(tmp_path: Path) -> None:
 def test_failed_save_leaves_nothing(tmp_path: Path) -> None:
     store = RunStore(tmp_path / "store")
     run = recorded_run(tmp_path)
-    bad = dataclasses.replace(run, final={"x": float("nan")})
-    with pytest.raises(ValueError):
+    bad = dataclasses.replace(run, final={"x": {1, 2}})  # not JSON: the save fails midway
+    with pytest.raises(TypeError):
         store.save(bad)
     assert list(store.root.iterdir()) == []
+
+
+def test_sweep_removes_only_old_temp_directories(tmp_path: Path) -> None:
+    store = RunStore(tmp_path / "store")
+    saved = store.save(recorded_run(tmp_path))
+    old = store.root / ".tmp-crashed"
+    old.mkdir()
+    (old / "final.json").write_text("{}")
+    os.utime(old, (time.time() - 2 * 86400, time.time() - 2 * 86400))
+    fresh = store.root / ".tmp-saving-now"
+    fresh.mkdir()
+    other = store.root / ".hidden-by-someone"
+    other.mkdir()
+    os.utime(other, (time.time() - 2 * 86400, time.time() - 2 * 86400))
+    assert store.sweep() == 1
+    assert not old.exists() and fresh.exists() and other.exists() and saved.path.exists()
+    store.save(recorded_run(tmp_path))  # a save sweeps too
+    assert fresh.exists()
 
 
 # ------------------------------------------------------------------------------------ compare

@@ -12,8 +12,9 @@ time, sortable, and a short random part; never derived from a label or a job nam
 - `meta.json`     uri, label, started/ended, stopped, failure, fio_args, fio version, targets,
   job names and the headline figures the list shows (read/write IOPS, bandwidth, p99).
 
-A run is written into a hidden temp directory and renamed into place (a reader never sees half
-a run); directories are 0700, files 0600. A label is user text kept as data in meta.json (never
+A run is written into a hidden temp directory (`.tmp-…`) and renamed into place (a reader never
+sees half a run; temp directories left by a crash are swept after a day); directories are 0700,
+files 0600. A label is user text kept as data in meta.json (never
 a path). `list()` never raises: a damaged or foreign entry is listed with its `error`. `delete`
 and `load` refuse ids that are not a plain entry of the store (`..`, a slash, a symbolic link
 leading out of it).
@@ -79,6 +80,7 @@ FORMAT = 1
 EXPORT_FORMAT = "virttui-fio-run"
 ID_RE = re.compile(r"^\d{8}T\d{9}Z-[0-9a-f]{6}$")
 LABEL_MAX = 200
+STALE_TMP_SECONDS = 86400.0  # a save's temp directory older than a day is debris
 SAME_WITHIN = 0.05  # ratios within 5% of 1 read "about the same"
 FILES = ("jobfile.fio", "output.json", "final.json", "intervals.json", "intervals.csv")
 # the options an admin compares first (two filesystems, io_uring vs libaio, direct vs buffered)
@@ -293,7 +295,9 @@ def _write_private(path: Path, data: bytes) -> None:
 
 
 def _json_bytes(value: Any) -> bytes:
-    return (json.dumps(value, indent=1, ensure_ascii=False, allow_nan=False) + "\n").encode()
+    # allow_nan: a NaN that fio's stream parsed (json.loads takes it) must not lose the run;
+    # Python reads it back the same way
+    return (json.dumps(value, indent=1, ensure_ascii=False) + "\n").encode()
 
 
 def _clean_label(label: str) -> str:
@@ -395,8 +399,31 @@ class RunStore:
         return path
 
     # ------------------------------------------------------------------ save
+    def sweep(self, *, older_than: float = STALE_TMP_SECONDS) -> int:
+        """Remove the hidden temp directories of saves that never finished (a crash, a kill)
+        and are older than `older_than` seconds; returns how many went."""
+        removed = 0
+        now = time.time()
+        try:
+            names = os.listdir(self.root)
+        except OSError:
+            return 0
+        for name in names:
+            path = self.root / name
+            if not name.startswith(".tmp-") or path.is_symlink() or not path.is_dir():
+                continue
+            try:
+                if now - path.stat().st_mtime < older_than:
+                    continue
+                shutil.rmtree(path)
+                removed += 1
+            except OSError:
+                continue
+        return removed
+
     def save(self, run: FinishedRun, *, label: str = "") -> SavedRun:
         root = self._ensure_root()
+        self.sweep()
         meta = self._meta(run, label)
         tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=root))
         try:
