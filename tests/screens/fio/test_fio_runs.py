@@ -19,7 +19,7 @@ from textual.widgets import DataTable, Input
 from tests.core.fio.test_runs import T0, recorded_run
 from tests.pilot_utils import wait_until
 from tests.textshot import screen_text
-from virttui.core.fio.runs import LoadedRun, RunStore, SavedRun, compare, read_export
+from virttui.core.fio.runs import Headline, LoadedRun, RunStore, SavedRun, compare, read_export
 from virttui.resources import stylesheets
 from virttui.screens.common.confirm import ConfirmScreen
 from virttui.screens.domain.action_dialogs import PromptScreen
@@ -27,6 +27,7 @@ from virttui.screens.fio.runs import (
     FioCompareScreen,
     FioRunsScreen,
     format_date,
+    pair_text,
     save_run,
     short_ns,
 )
@@ -119,27 +120,39 @@ async def test_list_renders_literally_with_damaged_entry(tmp_path: Path) -> None
         assert rows[3][2] == "junk" and rows[3][3] == "damaged"
         h = saved[2].headline
         assert rows[2][5] == f"{short_ns(h['read'].p99_ns)}/{short_ns(h['write'].p99_ns)}"
+        keys = ("Report", "Back", "Mark", "Compare", "Delete", "Export")
+        # the footer at 80 columns (drawn once the bindings settle: waited for, under load)
+        await wait_until(
+            pilot, lambda: all(k in screen_text(app).splitlines()[-1] for k in keys), 20
+        )
         text = screen_text(app)
         assert "xfs \\e[31m[bold]" in text and "4 run(s), 1 unreadable" in text  # cut at 18
-        for key in ("Report", "Back", "Mark", "Compare", "Delete", "Export"):
-            assert key in text.splitlines()[-1], key  # the footer at 80 columns
         await pilot.press("down")
-        await pilot.pause(0.1)
+        await wait_until(pilot, lambda: "root@kvm2" in screen_text(app), 20)
         text = screen_text(app)
-        assert "root@kvm2" in text and "/srv/xfs/t.bin" in text and "stopped" not in text
+        assert "/srv/xfs/t.bin" in text and "stopped" not in text
         await pilot.press("down", "down")
-        await pilot.pause(0.1)
-        assert "Only delete (d) applies" in screen_text(app)
+        await wait_until(pilot, lambda: "Only delete (d) applies" in screen_text(app), 20)
         assert not screen.check_action("open", ())
         assert screen.check_action("delete", ())
+
+
+def test_pair_text_says_which_direction() -> None:
+    def saved(**heads: Headline) -> SavedRun:
+        return SavedRun(run_id="x", path=Path("/x"), headline=heads)
+
+    h = Headline(9400.0, 1.0, 1000)
+    assert str(pair_text(saved(read=h), lambda d: d)) == "read"
+    assert str(pair_text(saved(write=h), lambda d: d)) == "-/write"
+    assert str(pair_text(saved(read=h, write=h), lambda d: d)) == "read/write"
+    assert str(pair_text(saved(), lambda d: d)) == "-"
 
 
 async def test_empty_store_says_where(tmp_path: Path) -> None:
     app = RunsApp(RunStore(tmp_path / "none"))
     async with app.run_test(size=(80, 24)) as pilot:
         await ready(pilot)
-        await pilot.pause(0.1)
-        assert "No saved runs in" in screen_text(app)
+        await wait_until(pilot, lambda: "No saved runs in" in screen_text(app), 20)
 
 
 async def test_enter_opens_the_report(tmp_path: Path) -> None:
@@ -165,7 +178,7 @@ async def test_mark_two_and_compare(tmp_path: Path) -> None:
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await ready(pilot)
         await pilot.press("c")  # nothing marked: only the highlighted run
-        assert "Mark a run" in screen_text(app)
+        await wait_until(pilot, lambda: "Mark a run" in screen_text(app), 20)
         await pilot.press("space")  # the newest
         await pilot.press("down", "down")
         await pilot.press("m")  # the oldest
@@ -244,7 +257,7 @@ async def test_delete_asks_first(tmp_path: Path) -> None:
         screen = await ready(pilot)
         await pilot.press("down", "d")
         await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
-        assert "Delete the saved run" in screen_text(app)
+        await wait_until(pilot, lambda: "Delete the saved run" in screen_text(app), 20)
         await pilot.press("escape")  # Cancel is the default
         await settle(pilot, screen)
         assert saved[1].path.exists() and len(screen.runs) == 4
@@ -257,7 +270,7 @@ async def test_delete_asks_first(tmp_path: Path) -> None:
         # the damaged entry can go too
         await pilot.press("down", "delete")  # the cursor stayed on row 2: now junk
         await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
-        assert "junk" in screen_text(app)
+        await wait_until(pilot, lambda: "Delete the saved run junk?" in screen_text(app), 20)
         await pilot.click("#confirm")
         await wait_until(pilot, lambda: len(screen.runs) == 2, 20)
         assert not (store.root / "junk").exists()
@@ -287,7 +300,7 @@ async def test_export_asks_before_overwriting(tmp_path: Path) -> None:
         out.write_text("mine")
         await export_to(pilot, out)
         await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
-        assert "Overwrite" in screen_text(app)
+        await wait_until(pilot, lambda: "Overwrite" in screen_text(app), 20)
         await pilot.press("escape")
         await settle(pilot, screen)
         assert out.read_text() == "mine"
@@ -305,7 +318,7 @@ async def test_export_asks_before_overwriting(tmp_path: Path) -> None:
         assert header.startswith("interval,time_s,length_s,")
         # a directory is refused
         await export_to(pilot, tmp_path / "out")
-        assert "directory: give a file name" in screen_text(app)
+        await wait_until(pilot, lambda: "directory: give a file name" in screen_text(app), 20)
 
 
 async def test_compare_export_csv(tmp_path: Path) -> None:

@@ -31,6 +31,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
+from virttui.core.common.safe_text import visible
 from virttui.core.common.units import human_bytes, human_rate
 from virttui.core.fio.finished import FinishedRun
 from virttui.core.fio.report import human_ns
@@ -69,7 +70,7 @@ def show_report(app: App[Any], run: LoadedRun) -> None:
     `app.push_screen(FioReportScreen(run.final, title=run_title(run.saved),
     jobfile_text=run.jobfile_text))` (screens/fio/report.py, fioreport's)."""
     app.notify(
-        f"The report screen is not on this branch yet ({run_title(run.saved)})",
+        f"The report screen is not on this branch yet ({visible(run_title(run.saved))})",
         title="fio report",
         markup=False,
     )
@@ -126,10 +127,12 @@ def _si(value: float) -> str:
     return f"{value:.0f}"
 
 
-def _pair(saved: SavedRun, fmt: Callable[[str], str]) -> Text:
+def pair_text(saved: SavedRun, fmt: Callable[[str], str]) -> Text:
     """ "read/write" figures of the list: only the directions that did IO."""
-    parts = [fmt(d) for d in ("read", "write") if d in saved.headline]
-    return Text("/".join(parts) if parts else "-", justify="right")
+    parts = [fmt(d) if d in saved.headline else "-" for d in ("read", "write")]
+    if parts[1] == "-":  # read only (or nothing): one figure
+        return Text(parts[0], justify="right")
+    return Text("/".join(parts), justify="right")  # "-/9.4k": write only
 
 
 def short_ns(value: int | float | None) -> str:
@@ -311,9 +314,9 @@ class FioRunsScreen(Screen[None]):
             mark,
             Text(format_date(saved.started)),
             label,
-            _pair(saved, lambda d: _si(h[d].iops)),
-            _pair(saved, lambda d: human_bytes(h[d].bw_bytes)),
-            _pair(saved, lambda d: short_ns(h[d].p99_ns)),
+            pair_text(saved, lambda d: _si(h[d].iops)),
+            pair_text(saved, lambda d: human_bytes(h[d].bw_bytes)),
+            pair_text(saved, lambda d: short_ns(h[d].p99_ns)),
         ]
 
     def current(self) -> SavedRun | None:
@@ -542,7 +545,7 @@ def ask_export_path(
             return write(path, overwrite)
 
         def done(message: JobDone) -> None:
-            app.notify(str(message.result), title="Exported", markup=False)
+            app.notify(visible(str(message.result)), title="Exported", markup=False)
             if screen.is_mounted:
                 screen.status(f"exported to {message.result}")
 
