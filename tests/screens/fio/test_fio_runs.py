@@ -133,6 +133,10 @@ async def test_list_renders_literally_with_damaged_entry(tmp_path: Path) -> None
         assert "/srv/xfs/t.bin" in text and "stopped" not in text
         await pilot.press("down", "down")
         await wait_until(pilot, lambda: "Only delete (d) applies" in screen_text(app), 20)
+        # the footer follows: no Report / Mark / Export on a damaged entry, Delete stays
+        await wait_until(pilot, lambda: "Report" not in screen_text(app).splitlines()[-1], 20)
+        footer = screen_text(app).splitlines()[-1]
+        assert "Delete" in footer and "Export" not in footer and "Mark" not in footer
         assert not screen.check_action("open", ())
         assert screen.check_action("delete", ())
 

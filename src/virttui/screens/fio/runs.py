@@ -328,6 +328,7 @@ class FioRunsScreen(Screen[None]):
 
     def on_data_table_row_highlighted(self, _event: DataTable.RowHighlighted) -> None:
         self._detail()
+        self.refresh_bindings()  # a damaged entry offers only delete
 
     def on_data_table_row_selected(self, _event: DataTable.RowSelected) -> None:
         self.action_open()
