@@ -786,6 +786,16 @@ class VirtTUIApp(App[None]):
                 yield SystemCommand(
                     "fio report: previous job", "The previous job ([)", screen.action_prev_job
                 )
+        # ---- fioruns
+        from virttui.screens.fio.runs import FioRunsScreen, open_fio_runs
+
+        yield SystemCommand(
+            "fio: saved runs",
+            "Past fio runs: report, compare two side by side, export JSON/CSV",
+            partial(open_fio_runs, self),
+        )
+        if isinstance(screen, FioRunsScreen):
+            yield from screen.palette_commands()
 
     def _pick_network_to_replug(self, uri: str) -> None:
         """Palette entry of `offer_replug`: pick one of the host's running networks."""

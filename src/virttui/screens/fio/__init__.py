@@ -1,1 +1,1 @@
-"""Screens of the fio room: job builder, live run, report, saved runs."""
+"""The fio panel's screens (issue 13): the job form, the live run, the report, saved runs."""
