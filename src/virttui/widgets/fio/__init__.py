@@ -1,0 +1,1 @@
+"""fio panel widgets (issue 13): the job form."""
