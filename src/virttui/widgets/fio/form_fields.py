@@ -249,7 +249,7 @@ class JobForm(VerticalScroll):
     def error_text(self, field: str) -> str:
         """The message shown under `field` ("" when none)."""
         widget = self.query_one(f"#fio-err-{field}", Static)
-        return str(widget.render()) if widget.display else ""
+        return str(widget.content) if widget.display else ""
 
     def focus_field(self, field: str) -> None:
         wid = f"#fio-{field}"
