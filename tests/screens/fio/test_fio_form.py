@@ -610,3 +610,55 @@ async def test_everything_fits_80x24(tmp_path: Path) -> None:
         await settle(pilot)
         assert "raw options" in screen_text(app)
         assert "[global]" in screen_text(app)  # the list stays beside it
+
+
+async def test_leaving_with_changes_asks(tmp_path: Path) -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_form(pilot, jobfile=one_job(tmp_path / "f"))
+        assert not screen.modified
+        set_values(screen.form, {"bs": "64k"})
+        await settle(pilot)
+        assert screen.modified
+        screen.section_list.focus()
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen), 5)
+        await pilot.press("n")
+        await settle(pilot)
+        assert app.screen is screen
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen), 5)
+        await pilot.press("y")
+        await settle(pilot)
+        assert not isinstance(app.screen, FioScreen)
+
+
+async def test_the_default_start_run_opens_the_live_screen(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The product path (no start_run given): FioLiveScreen(uri, jobfile, fio_args,
+    on_finished=...) from screens/fio/live.py (a stand-in module here: the live screen is
+    tested on its own)."""
+    import sys
+    import types
+
+    from textual.screen import Screen
+
+    made: list[tuple[Any, ...]] = []
+
+    class FakeLive(Screen[None]):
+        def __init__(self, uri: Any, jobfile: Any, fio_args: Any = (), *, on_finished: Any) -> None:
+            super().__init__()
+            made.append((uri, jobfile, fio_args, on_finished))
+
+    module = types.ModuleType("virttui.screens.fio.live")
+    module.FioLiveScreen = FakeLive  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "virttui.screens.fio.live", module)
+    jobfile = one_job(tmp_path / "fio.test")
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await open_form(pilot, jobfile=jobfile)
+        await pilot.press("ctrl+r")
+        await wait_until(pilot, lambda: isinstance(app.screen, FakeLive), 30)
+        uri, ran, fio_args, on_finished = made[0]
+        assert (uri, ran, fio_args) == (None, jobfile, ()) and callable(on_finished)

@@ -337,6 +337,7 @@ class FioScreen(Screen[None]):
         self.last_verdict: Verdict | None = None
         self.status_text = ""
         self._set_jobfile(jobfile if jobfile is not None else self._first_jobfile())
+        self._clean = self._snapshot()  # the form as last opened, loaded or saved
 
     # ------------------------------------------------------------------ model
     @property
@@ -362,6 +363,15 @@ class FioScreen(Screen[None]):
             self.sections[self.current] = self.form.values()
             if self.current == 0:
                 self.sections[0]["name"] = GLOBAL
+
+    def _snapshot(self) -> list[Values]:
+        return [dict(v) for v in self.sections]
+
+    @property
+    def modified(self) -> bool:
+        """Has the job file changed since it was opened, loaded or saved?"""
+        self._store_current()
+        return self.sections != self._clean
 
     def build(self) -> tuple[JobFile, dict[int, dict[str, str]]]:
         """The job file the form describes, and the messages per section index."""
@@ -693,8 +703,11 @@ class FioScreen(Screen[None]):
         )
 
     def _save(self, jobfile: JobFile, path: str) -> None:
+        saved = self._snapshot()
+
         def done(_message: JobDone) -> None:
             self.path = path
+            self._clean = saved
             self.query_one("#fio-title", Static).update(self._title())
             self.status(f"saved {path}")
 
@@ -727,6 +740,7 @@ class FioScreen(Screen[None]):
             jobfile: JobFile = message.result
             self._store_current()
             self._set_jobfile(jobfile)
+            self._clean = self._snapshot()
             self.path = path
             self._fill_sections()
             self._show_section(self.current)
@@ -794,7 +808,16 @@ class FioScreen(Screen[None]):
         self.notify("saved runs: not merged yet", title="fio", markup=False)
 
     def action_back(self) -> None:
-        self.dismiss(None)
+        if not self.modified:
+            self.dismiss(None)
+            return
+
+        def answered(ok: bool | None) -> None:
+            if ok:
+                self.dismiss(None)
+
+        question = Text("Leave the job builder? The changes not saved are lost.")
+        self.app.push_screen(ConfirmScreen(question, confirm_label="Leave"), answered)
 
 
 # ------------------------------------------------------------------------------- helpers
