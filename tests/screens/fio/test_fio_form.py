@@ -662,3 +662,38 @@ async def test_the_default_start_run_opens_the_live_screen(
         await wait_until(pilot, lambda: isinstance(app.screen, FakeLive), 30)
         uri, ran, fio_args, on_finished = made[0]
         assert (uri, ran, fio_args) == (None, jobfile, ()) and callable(on_finished)
+
+
+async def test_a_job_file_without_jobs_is_refused(tmp_path: Path) -> None:
+    calls: list[Call] = []
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_form(pilot, calls, jobfile=one_job(tmp_path / "f"))
+        screen.section_list.focus()
+        await pilot.press("d")
+        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen), 5)
+        await pilot.press("y")
+        await settle(pilot)
+        assert len(screen.sections) == 1
+        await pilot.press("ctrl+r")
+        await settle(pilot)
+        assert calls == [] and "the job file has no job" in screen.status_text
+
+
+async def test_names_and_values_from_a_file_are_drawn_literally(tmp_path: Path) -> None:
+    hostile = "[@click=app.quit]x"
+    job = FioJob(
+        name=hostile,
+        filename=str(tmp_path / "f"),
+        size="1m",
+        random_distribution="[reverse]odd:1",
+    )
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_form(pilot, jobfile=JobFile((job,)))
+        assert hostile in screen_text(app)
+        screen.form.focus_field("random_distribution")
+        await settle(pilot)
+        assert "[reverse]od" in screen_text(app)
+        assert screen.form.query_one("#fio-random_distribution", Select).value == "[reverse]odd"
+        assert screen.jobfile().jobs[0] == job

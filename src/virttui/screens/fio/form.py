@@ -301,7 +301,7 @@ class SectionList(OptionList):
 def _section_label(index: int, name: str) -> Text:
     if index == 0:
         return Text("[global]", style="dim italic")
-    return plain(name or "(no name)")
+    return plain(name or "(no name)", no_wrap=True, overflow="ellipsis")
 
 
 # ------------------------------------------------------------------------------- the screen
@@ -536,6 +536,9 @@ class FioScreen(Screen[None]):
     def _refuse_on_errors(self, what: str) -> JobFile | None:
         """The job file, or None (with the messages shown) while a field is wrong."""
         jobfile, messages = self.build()
+        if not jobfile.jobs:
+            self.status(f"{what} refused: the job file has no job (ctrl+n adds one)", error=True)
+            return None
         if not messages:
             return jobfile
         index = self.current if self.current in messages else min(messages)
@@ -567,9 +570,11 @@ class FioScreen(Screen[None]):
         self.busy = "check"
         self.status("fio --parse-only: checking...")
 
+        where = "" if self.local else " (checked by this machine's fio)"
+
         def done(_message: JobDone) -> None:
             self.busy = ""
-            self.status("fio accepts this job file")
+            self.status("fio accepts this job file" + where)
 
         def failed(message: JobFailed) -> None:
             self.busy = ""
@@ -663,7 +668,8 @@ class FioScreen(Screen[None]):
 
     def _start(self, jobfile: JobFile, verdict: Verdict) -> None:
         note = " (read-only: fio --readonly)" if verdict.fio_args else ""
-        self.status("running" + note)
+        notes = [r for c in verdict.checks if c.decision == "ok" for r in c.reasons]
+        self.status("running" + note + ("\n" + "\n".join(notes) if notes else ""))
         if self.start_run is not None:
             self.start_run(self.uri, jobfile, verdict)
         else:

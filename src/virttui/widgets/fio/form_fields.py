@@ -156,7 +156,7 @@ class JobForm(VerticalScroll):
     """The fields of one section (a job or [global]), each with its message line under it."""
 
     class Edited(Message):
-        """A field changed (by the admin or by `load`)."""
+        """A field changed (by the admin, or by `load`)."""
 
         def __init__(self, form: JobForm, field: str) -> None:
             self.form = form
@@ -165,7 +165,6 @@ class JobForm(VerticalScroll):
 
     def __init__(self, *, id: str | None = None) -> None:  # noqa: A002 - Textual's name
         super().__init__(id=id, classes="fio-form")
-        self._loading = False
 
     def compose(self) -> ComposeResult:
         for spec in FIELDS:
@@ -207,25 +206,22 @@ class JobForm(VerticalScroll):
         return out
 
     def load(self, values: Mapping[str, str], *, is_global: bool = False) -> None:
-        """Show `values` (a section's); the name field is fixed for [global]."""
-        self._loading = True
-        try:
-            for spec in FIELDS:
-                text = values.get(spec.name, "")
-                widget = self.query_one(f"#fio-{spec.name}")
-                if isinstance(widget, Input):
-                    widget.value = text
-                elif isinstance(widget, TextArea):
-                    widget.load_text(text)
-                elif isinstance(widget, Select):
-                    self._select(widget, spec, text)
-            self.query_one(f"#fio-{DIST_PARAM}", Input).value = values.get(DIST_PARAM, "")
-            name = self.query_one("#fio-name", Input)
-            name.disabled = is_global
-            if is_global:
-                name.value = "global"
-        finally:
-            self._loading = False
+        """Show `values` (a section's); the name field is fixed for [global]. The widgets'
+        change events (hence `Edited`) follow, as for the admin's own edits."""
+        for spec in FIELDS:
+            text = values.get(spec.name, "")
+            widget = self.query_one(f"#fio-{spec.name}")
+            if isinstance(widget, Input):
+                widget.value = text
+            elif isinstance(widget, TextArea):
+                widget.load_text(text)
+            elif isinstance(widget, Select):
+                self._select(widget, spec, text)
+        self.query_one(f"#fio-{DIST_PARAM}", Input).value = values.get(DIST_PARAM, "")
+        name = self.query_one("#fio-name", Input)
+        name.disabled = is_global
+        if is_global:
+            name.value = "global"
 
     @staticmethod
     def _select(widget: Select[str], spec: FieldSpec, text: str) -> None:
@@ -233,7 +229,7 @@ class JobForm(VerticalScroll):
         if text not in known:  # a distribution fio knows and we do not: shown, kept
             base = BOOL_CHOICES if spec.kind == "bool" else (("(default)", ""),)
             choices = tuple((c, c) for c in spec.choices) if spec.kind != "bool" else ()
-            widget.set_options((*base, *choices, (text, text)))
+            widget.set_options((*base, *choices, (plain(text), text)))
         widget.value = text
 
     # ------------------------------------------------------------------ messages
@@ -259,8 +255,7 @@ class JobForm(VerticalScroll):
 
     # ------------------------------------------------------------------ events
     def _edited(self, field: str) -> None:
-        if not self._loading:
-            self.post_message(self.Edited(self, field))
+        self.post_message(self.Edited(self, field))
 
     @on(Input.Changed)
     def _input_changed(self, event: Input.Changed) -> None:
