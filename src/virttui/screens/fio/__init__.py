@@ -1,1 +1,1 @@
-"""Screens of the fio panel (issue 13): the job builder, the live run, the report, saved runs."""
+"""Screens of the fio room: job builder, live run, report, saved runs."""

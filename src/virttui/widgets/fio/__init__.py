@@ -1,1 +1,1 @@
-"""fio panel widgets (issue 13): the job form."""
+"""Widgets of the fio room (no libvirt)."""
