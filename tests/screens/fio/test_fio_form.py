@@ -565,7 +565,8 @@ async def test_open_fio_and_the_palette_command() -> None:
         assert not isinstance(app.screen, FioScreen)
         titles = [c.title for c in app.get_system_commands(app.screen)]
         assert "fio: disk benchmark" in titles
-        command = next(c for c in app.get_system_commands(app.screen) if c.title.startswith("fio:"))
+        commands = app.get_system_commands(app.screen)
+        command = next(c for c in commands if c.title == "fio: disk benchmark")
         command.callback()
         await wait_until(pilot, lambda: form_shown(app), 5)
         await settle(pilot)
