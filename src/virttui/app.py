@@ -471,6 +471,12 @@ class VirtTUIApp(App[None]):
 
         open_networks(self, uri)
 
+    # ---- fioform
+    def open_fio(self, uri: str | None = None) -> None:
+        from virttui.screens.fio.form import open_fio
+
+        open_fio(self, uri)
+
     def on_host_domain_event(self, message: HostDomainEvent) -> None:
         if message.event.kind in ("lifecycle", "reboot", "device-added", "device-removed"):
             # A started guest asks for its lease within seconds; a stopped one loses its row.
@@ -796,6 +802,34 @@ class VirtTUIApp(App[None]):
         )
         if isinstance(screen, FioRunsScreen):
             yield from screen.palette_commands()
+        # ---- fioform
+        yield SystemCommand(
+            "fio: disk benchmark",
+            "Build a fio job file (presets, load/save .fio), guard it, run it on this machine",
+            self.open_fio,
+        )
+        for uri, host in self.hosts.items():
+            if not host.is_local:
+                yield SystemCommand(
+                    f"fio: disk benchmark on {visible(host.label)}",
+                    "Build a fio job file and run it on that host",
+                    partial(self.open_fio, uri),
+                )
+        from virttui.screens.fio.form import FioScreen
+
+        if isinstance(screen, FioScreen):
+            for title, help_text, method in (
+                ("fio: run", "Guard, then run the job file (ctrl+r)", screen.action_run),
+                ("fio: check", "fio --parse-only (ctrl+t)", screen.action_check),
+                ("fio: save", "Save the job file (ctrl+s)", screen.action_save),
+                ("fio: load", "Load a .fio job file (ctrl+o)", screen.action_load),
+                ("fio: preset", "Fill a job from a preset (f2)", screen.action_preset),
+                ("fio: new job", "Add a job section (n / ctrl+n)", screen.action_add_job),
+                ("fio: copy job", "Duplicate the job (c on the list)", screen.action_copy_job),
+                ("fio: delete job", "Remove the job (d on the list)", screen.action_delete_job),
+                ("fio: saved runs", "Past runs (f3)", screen.action_runs),
+            ):
+                yield SystemCommand(title, help_text, method)
 
     def _pick_network_to_replug(self, uri: str) -> None:
         """Palette entry of `offer_replug`: pick one of the host's running networks."""

@@ -56,6 +56,8 @@ if TYPE_CHECKING:
         SnapshotTree,
     )
     from virttui.core.domain.undefine import StorageChoice, UndefineResult
+    from virttui.core.fio.guard import Verdict as FioVerdict  # fioform
+    from virttui.core.fio.job import JobFile as FioJobFile  # fioform
     from virttui.core.host.probe import HostReport
     from virttui.core.jobs import JobContext
     from virttui.core.network.bridges import HostBridges
@@ -1245,3 +1247,27 @@ class HostFacade:
             return out
 
         return self._conn(read)
+
+    # ---- fioform
+    def fio_guard(
+        self,
+        ctx: JobContext,
+        jobfile: FioJobFile,
+        *,
+        others: Iterable[Any] = (),
+        uri: str | None = None,
+    ) -> FioVerdict:
+        """A job body: may fio run `jobfile` (`core/fio/guard.guard_jobfile`)? The domains'
+        disks and the images in use come from one scan of this connection and `others` (the
+        other open hosts); `uri` is the host fio runs on (None: this machine). A scan that
+        fails refuses every target (unknown users are not "no users")."""
+        from virttui.core.fio.guard import TargetCheck, Verdict, guard_jobfile
+        from virttui.core.storage.used_by import scan_usage
+
+        hosts = list(others)
+        try:
+            usage = self._conn(lambda c: scan_usage([c, *hosts]))
+        except Exception as exc:  # noqa: BLE001 - the guard's rule: an error is unsafe
+            reason = f"cannot read the domains' disks: {exc}"
+            return Verdict(jobfile.writes, (TargetCheck("", "unknown", "refuse", (reason,)),))
+        return guard_jobfile(ctx, jobfile, usage=usage, uri=uri)

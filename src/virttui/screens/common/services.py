@@ -71,6 +71,10 @@ class AppServices(Protocol):
     def open_networks(self, uri: str) -> None:
         """The networks screen of host `uri`."""
 
+    # ---- fioform
+    def open_fio(self, uri: str | None = None) -> None:
+        """The fio job builder for host `uri` (None: this machine)."""
+
     def action_targets(self) -> list[tuple[str, str]]:
         """Selected domains, else the one under the cursor, as (uri, uuid)."""
 

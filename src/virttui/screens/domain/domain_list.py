@@ -58,6 +58,14 @@ class DomainsScreen(Screen[None]):
             tooltip="Virtual networks of the host",
         ),
         Binding(
+            "B",
+            "fio",
+            "fio",
+            show=False,
+            id="list.fio",
+            tooltip="Disk benchmark (fio) on the host",
+        ),
+        Binding(
             "C",
             "connections",
             "Hosts",
@@ -277,6 +285,12 @@ class DomainsScreen(Screen[None]):
         uri = self.current_uri()
         if uri is not None:
             services(self).open_networks(uri)
+
+    def action_fio(self) -> None:
+        """The fio job builder on the highlighted row's host (this machine when it is local)."""
+        uri = self.current_uri()
+        host = services(self).hosts.get(uri) if uri else None
+        services(self).open_fio(uri if host is not None and not host.is_local else None)
 
     def action_connections(self) -> None:
         from virttui.screens.host.connections import ConnectionsScreen
