@@ -827,7 +827,6 @@ class VirtTUIApp(App[None]):
                 ("fio: new job", "Add a job section (n / ctrl+n)", screen.action_add_job),
                 ("fio: copy job", "Duplicate the job (c on the list)", screen.action_copy_job),
                 ("fio: delete job", "Remove the job (d on the list)", screen.action_delete_job),
-                ("fio: saved runs", "Past runs (f3)", screen.action_runs),
             ):
                 yield SystemCommand(title, help_text, method)
 

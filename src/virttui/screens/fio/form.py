@@ -53,6 +53,7 @@ from virttui.screens.common.confirm import ConfirmScreen
 from virttui.screens.common.jobs import start_job
 from virttui.screens.common.services import services
 from virttui.screens.domain.action_dialogs import PromptScreen
+from virttui.screens.fio.runs import open_fio_runs
 from virttui.widgets.common.plain import append_plain, plain
 from virttui.widgets.common.ticks import TickBox
 from virttui.widgets.fio.form_fields import (
@@ -810,8 +811,8 @@ class FioScreen(Screen[None]):
         self._open_runs()
 
     def _open_runs(self) -> None:
-        """Saved runs (the lead wires `FioRunsScreen` here)."""
-        self.notify("saved runs: not merged yet", title="fio", markup=False)
+        """Saved runs."""
+        open_fio_runs(self.app)
 
     def action_back(self) -> None:
         if not self.modified:

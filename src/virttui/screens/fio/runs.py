@@ -49,6 +49,7 @@ from virttui.core.jobs import JobContext, JobDone, JobFailed
 from virttui.screens.common.confirm import ConfirmScreen
 from virttui.screens.common.jobs import start_job
 from virttui.screens.domain.action_dialogs import PromptScreen
+from virttui.screens.fio.report import show_report as show_fio_report
 from virttui.widgets.common.plain import append_plain, plain
 
 __all__ = [
@@ -66,13 +67,13 @@ LABEL_WIDTH = 18
 
 
 def show_report(app: App[Any], run: LoadedRun) -> None:
-    """Open the report of a saved run. Wiring point for the lead: replace the body with
-    `app.push_screen(FioReportScreen(run.final, title=run_title(run.saved),
-    jobfile_text=run.jobfile_text))` (screens/fio/report.py, fioreport's)."""
-    app.notify(
-        f"The report screen is not on this branch yet ({visible(run_title(run.saved))})",
-        title="fio report",
-        markup=False,
+    """Open the report of a saved run."""
+    show_fio_report(
+        app,
+        run.final,
+        title=f"fio report: {run_title(run.saved)}",
+        jobfile_text=run.jobfile_text,
+        problem=run.saved.failure,
     )
 
 
