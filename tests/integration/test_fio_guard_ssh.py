@@ -14,6 +14,7 @@ a running test domain's disk is refused through ssh like locally.
 
 from __future__ import annotations
 
+import xml.etree.ElementTree as ET
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -47,7 +48,7 @@ from tests.integration.test_qemu_ssh import LocalSshd, local_sshd  # noqa: F401 
 from virttui.core.fio.guard import Verdict, check_targets, guard_jobfile
 from virttui.core.fio.job import FioJob, JobFile
 from virttui.core.jobs import JobContext, ProcessResult
-from virttui.core.storage.used_by import StorageUsage
+from virttui.core.storage.used_by import StorageUsage, User, _Use, path_forms
 
 HOSTILE = "a b'; touch x\n$(touch y)`touch z`\r"
 
@@ -131,8 +132,6 @@ def test_hostile_path_stays_one_argument(
     assert sorted(p.name for p in work.iterdir()) == [HOSTILE]  # nothing created
     assert {n: (home / n).exists() for n in "xyz"} == before
     # the same file is refused when in use: the answer is about this very path
-    from virttui.core.storage.used_by import User, _Use, path_forms
-
     user = User("domain", "web", "h", "disk", running=True)
     used = StorageUsage((_Use(path_forms(str(target), False), user),))
     r = check_targets(ctx(), [str(target)], writes=True, usage=used, uri=uri)
@@ -159,8 +158,6 @@ def test_running_domain_disk_is_refused_over_ssh(
 ) -> None:
     uri = local_sshd.uri()
     with running_guest(system_conn, "vt-fioguard-ssh") as dom:
-        import xml.etree.ElementTree as ET
-
         source = ET.fromstring(dom.XMLDesc(0)).find("devices/disk/source")
         assert source is not None
         disk = source.get("file", "")
