@@ -146,3 +146,16 @@ def test_kill_tagged_takes_the_tag_as_data(tmp_path: Path) -> None:
             continue
         raise AssertionError(f"{bad!r} was accepted")
     assert kill_tagged(None, f"nobody-{os.getpid()}")
+
+
+def test_fio_failing_over_ssh_is_named_fio(local_sshd: LocalSshd, tmp_path: Path) -> None:  # noqa: F811
+    """fio runs as `env VIRTTUI_JOB_TAG=... fio ...` there: its failure still says fio."""
+    out = tmp_path / "run.json"
+    messages: list[JobMessage] = []
+    bad = [*argv(tmp_path, 3), "--rw=bogus"]
+    uri = local_sshd.uri()
+    Job(lambda ctx: run_fio(ctx, bad, out, uri=uri), messages.append).run()
+    failed = messages[-1]
+    assert isinstance(failed, JobFailed) and not failed.cancelled, failed
+    assert failed.message.startswith("fio: exit status"), failed.message
+    assert not out.exists()

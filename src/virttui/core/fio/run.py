@@ -235,8 +235,8 @@ def run_fio(
             outcome["result"] = run_process(
                 ctx, tagged(argv, tag), uri=uri, on_line=on_line, cleanup=cancelled
             )
-        except ProcessFailed as exc:
-            outcome["failed"] = exc
+        except ProcessFailed as exc:  # named after fio, not the `env` that started it
+            outcome["failed"] = ProcessFailed(argv, exc.returncode, exc.stderr_tail)
         except JobCancelled:
             _remove(output)  # also when cancelled before fio started
             raise
