@@ -14,6 +14,7 @@ a running test domain's disk is refused through ssh like locally.
 
 from __future__ import annotations
 
+import uuid
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -131,6 +132,15 @@ def test_hostile_path_stays_one_argument(
     assert_over_ssh(spy.take(), uri)
     assert sorted(p.name for p in work.iterdir()) == [HOSTILE]  # nothing created
     assert {n: (home / n).exists() for n in "xyz"} == before
+    # the brief's own example: `a b'; touch /tmp/x` (x made unique), a path of three parts here
+    x = f"x-{uuid.uuid4().hex[:12]}"
+    brief = work / f"a b'; touch /tmp/{x}"
+    brief.parent.mkdir(parents=True)
+    brief.write_bytes(b"")
+    b = check_targets(ctx(), [str(brief)], writes=True, usage=nobody, uri=uri)
+    assert [(c.path, c.kind, c.decision) for c in b.checks] == [(str(brief), "file", "ok")]
+    assert_over_ssh(spy.take(), uri)
+    assert not Path("/tmp", x).exists() and not (home / x).exists()
     # the same file is refused when in use: the answer is about this very path
     user = User("domain", "web", "h", "disk", running=True)
     used = StorageUsage((_Use(path_forms(str(target), False), user),))
