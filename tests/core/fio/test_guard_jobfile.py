@@ -73,3 +73,6 @@ def test_another_host_is_read_over_ssh_and_refused_when_it_cannot_be(tmp_path: P
     # another transport than ssh: fio cannot run there, refused without trying
     v3 = guard_jobfile(ctx(), jf, usage=NOBODY, uri="qemu+tls://far.example/system")
     assert v3.refused and "only over qemu+ssh" in v3.reasons[0]
+    # an ssh URI without a host: refused, not an exception
+    v4 = check_targets(ctx(), [str(tmp_path)], writes=True, usage=NOBODY, uri="qemu+ssh:///system")
+    assert v4.refused and "no host" in v4.reasons[0]

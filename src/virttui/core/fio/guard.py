@@ -497,7 +497,10 @@ class RemoteHostView:
     @classmethod
     def load(cls, ctx: JobContext, uri: str, paths: Iterable[str]) -> RemoteHostView:
         """Run the one script over ssh to `uri`'s host. GuardError when it cannot."""
-        target = ssh_target(uri)
+        try:
+            target = ssh_target(uri)
+        except ValueError as exc:  # qemu+ssh:///system: no host
+            raise GuardError(str(exc)) from exc
         if target is None:
             raise GuardError(f"{uri} is not a qemu+ssh URI")
         host = target.host
@@ -788,7 +791,10 @@ def probe_signatures(ctx: JobContext, device: str, *, uri: str | None = None) ->
 
 
 def _on_host(uri: str | None) -> str:
-    target = ssh_target(uri) if uri else None
+    try:
+        target = ssh_target(uri) if uri else None
+    except ValueError:
+        return ""
     return f" on {target.host}" if target is not None else ""
 
 
@@ -1126,7 +1132,12 @@ def check_targets(
 
 def _over_ssh(uri: str | None) -> bool:
     """fio runs over ssh on `uri`'s host (as `run_fio` does: even for ssh to localhost)."""
-    return bool(uri) and ssh_target(uri or "") is not None
+    if not uri:
+        return False
+    try:
+        return ssh_target(uri) is not None
+    except ValueError:  # an ssh URI without a host: RemoteHostView.load refuses it
+        return True
 
 
 def _remote_refusal(uri: str | None) -> tuple[str, ...]:
