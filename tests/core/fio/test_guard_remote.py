@@ -145,6 +145,30 @@ def test_a_raw_remote_disk_needs_its_name_typed() -> None:
             "could not read /dev/sdd on far: stat: cannot statx",
         ),
         ("sdd", [], "block device 8:48 is not in /sys/dev/block on far"),
+        (
+            "classblock",
+            [
+                "F",
+                "classblock",
+                "ok",
+                "sdd sdx1",
+                "B",
+                "sdx1",
+                "err",
+                "realpath: EIO",
+                "ok",
+                "8:1",
+                "1",
+                "ok",
+                "",
+            ],
+            "could not read /sys/class/block/sdx1 on far: realpath: EIO",
+        ),
+        (
+            "sdd",
+            ["B", "sdd", "ok", "/sys/devices/x/sdd", "err", "cat: EIO", "0", "ok", ""],
+            "could not read /sys/class/block/sdd/dev on far: cat: EIO",
+        ),
     ],
 )
 def test_what_cannot_be_read_there_refuses(

@@ -605,9 +605,15 @@ class RemoteHostView:
     def block_name(self, devnum: tuple[int, int]) -> str:
         self._file("classblock", "/sys/class/block")
         wanted = f"{devnum[0]}:{devnum[1]}"
+        unread: GuardError | None = None
         for name in sorted(self.devices):
-            if self.devnum(name) == devnum:
-                return name
+            try:
+                if self.devnum(name) == devnum:
+                    return name
+            except GuardError as exc:
+                unread = unread or exc
+        if unread is not None:  # it may be the one whose number could not be read
+            raise unread
         raise GuardError(f"block device {wanted} is not in /sys/dev/block on {self.host}")
 
     def exists(self, name: str) -> bool:
@@ -626,11 +632,15 @@ class RemoteHostView:
 
     def partitions(self, name: str) -> list[str]:
         base = self._sys_path(name)
-        return sorted(
-            other
-            for other, dev in self.devices.items()
-            if dev.partition and dev.sys_path.ok and os.path.dirname(dev.sys_path.value) == base
-        )
+        found = []
+        for other, dev in sorted(self.devices.items()):
+            if not dev.partition:
+                continue
+            if not dev.sys_path.ok:  # it may be one of them
+                raise self._failed(f"/sys/class/block/{other}", dev.sys_path.value)
+            if os.path.dirname(dev.sys_path.value) == base:
+                found.append(other)
+        return found
 
     def parent(self, name: str) -> str:
         if not self._device(name).partition:
