@@ -5,6 +5,9 @@ partition table, blank device) on a fresh loop device in tmp_path and takes it a
 afterwards, also on failure. No real disk is ever touched: every device here is a loop device
 this test attached itself. MD is not here: there is no mdadm on these machines, so it is tested
 with a recorded /sys tree in test_guard_fixtures.py.
+
+The guard is called through the `check` fixture (conftest.py): here on this machine;
+tests/integration/test_fio_guard_ssh.py runs these same tests with a `qemu+ssh` URI.
 """
 
 from __future__ import annotations
@@ -19,18 +22,13 @@ from pathlib import Path
 
 import pytest
 
-from virttui.core.fio.guard import check_targets
-from virttui.core.jobs import JobContext
+from tests.core.fio.conftest import Check
 from virttui.core.storage.used_by import StorageUsage, User, _Use
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="loop devices need root")
 
 NOBODY = StorageUsage(())
 DM_ENV = {**os.environ, "DM_DISABLE_UDEV": "1"}
-
-
-def ctx() -> JobContext:
-    return JobContext(0, lambda _message: None)
 
 
 def run(*argv: str, env: dict[str, str] | None = None) -> str:
@@ -82,46 +80,48 @@ def loop(tmp_path: Path, teardown: Teardown) -> str:
     return device
 
 
-def verdict_for(device: str, *, writes: bool = True) -> tuple[str, str]:
-    v = check_targets(ctx(), [device], writes=writes, usage=NOBODY)
+def verdict_for(check: Check, device: str, *, writes: bool = True) -> tuple[str, str]:
+    v = check([device], writes=writes, usage=NOBODY)
     return v.decision, "\n".join(v.reasons)
 
 
-def test_blank_loop_device_needs_its_name_typed(loop: str) -> None:
-    v = check_targets(ctx(), [loop], writes=True, usage=NOBODY)
+def test_blank_loop_device_needs_its_name_typed(check: Check, loop: str) -> None:
+    v = check([loop], writes=True, usage=NOBODY)
     assert v.decision == "confirm", v.reasons
     assert v.confirm_names == (loop,)
     assert not v.accepts([]) and not v.accepts(["/dev/sda"]) and v.accepts([loop])
     # Reading it is fine, with fio's --readonly.
-    r = check_targets(ctx(), [loop], writes=False, usage=NOBODY)
+    r = check([loop], writes=False, usage=NOBODY)
     assert r.decision == "ok" and r.fio_args == ("--readonly",)
 
 
-def test_mounted_ext4_is_refused(loop: str, tmp_path: Path, teardown: Teardown) -> None:
+def test_mounted_ext4_is_refused(
+    check: Check, loop: str, tmp_path: Path, teardown: Teardown
+) -> None:
     run("mkfs.ext4", "-q", "-F", loop)
     mnt = tmp_path / "mnt"
     mnt.mkdir()
     run("mount", loop, str(mnt))
     teardown.add(lambda: run("umount", "-l", str(mnt)))
-    decision, reasons = verdict_for(loop)
+    decision, reasons = verdict_for(check, loop)
     assert decision == "refuse"
     assert f"mounted on {mnt}" in reasons and "ext4" in reasons
     # Reading a mounted device is not refused, but runs --readonly.
-    r = check_targets(ctx(), [loop], writes=False, usage=NOBODY)
+    r = check([loop], writes=False, usage=NOBODY)
     assert r.decision == "ok" and r.readonly
     # A file inside the mounted filesystem is the normal case: fine.
-    inside = check_targets(ctx(), [str(mnt / "fio.test")], writes=True, usage=NOBODY)
+    inside = check([str(mnt / "fio.test")], writes=True, usage=NOBODY)
     assert inside.decision == "ok", inside.reasons
     assert inside.fio_args == ()
 
 
-def test_unmounted_filesystem_holds_data(loop: str) -> None:
+def test_unmounted_filesystem_holds_data(check: Check, loop: str) -> None:
     run("mkfs.ext4", "-q", "-F", loop)
-    decision, reasons = verdict_for(loop)
+    decision, reasons = verdict_for(check, loop)
     assert decision == "refuse" and "holds data" in reasons and "ext4" in reasons
 
 
-def test_lvm_physical_volume_is_refused(loop: str, teardown: Teardown) -> None:
+def test_lvm_physical_volume_is_refused(check: Check, loop: str, teardown: Teardown) -> None:
     if shutil.which("pvcreate") is None:
         pytest.skip("lvm2 is not installed (Makefile APT_PACKAGES has it)")
     cfg = "devices { use_devicesfile = 0 } activation { udev_sync = 0 udev_rules = 0 }"
@@ -130,12 +130,12 @@ def test_lvm_physical_volume_is_refused(loop: str, teardown: Teardown) -> None:
     except RuntimeError as exc:
         pytest.skip(f"pvcreate does not work here: {exc}")
     teardown.add(lambda: run("pvremove", "--config", cfg, "-y", "-ff", loop, env=DM_ENV))
-    decision, reasons = verdict_for(loop)
+    decision, reasons = verdict_for(check, loop)
     assert decision == "refuse"
     assert "LVM physical volume" in reasons, reasons
 
 
-def test_device_with_holders_is_refused(loop: str, teardown: Teardown) -> None:
+def test_device_with_holders_is_refused(check: Check, loop: str, teardown: Teardown) -> None:
     if shutil.which("dmsetup") is None:
         pytest.skip("dmsetup is not installed")
     name = f"vt-fioguard-{uuid.uuid4().hex[:8]}"
@@ -151,26 +151,26 @@ def test_device_with_holders_is_refused(loop: str, teardown: Teardown) -> None:
             f"recorded /sys tree in test_guard_fixtures.py): {exc}"
         )
     teardown.add(lambda: run("dmsetup", "remove", "--noudevsync", name, env=DM_ENV))
-    decision, reasons = verdict_for(loop)
+    decision, reasons = verdict_for(check, loop)
     assert decision == "refuse"
     assert "held by dm-" in reasons and f"device-mapper {name}" in reasons, reasons
     # Reading stays possible, read-only.
-    assert check_targets(ctx(), [loop], writes=False, usage=NOBODY).fio_args == ("--readonly",)
+    assert check([loop], writes=False, usage=NOBODY).fio_args == ("--readonly",)
 
 
-def test_swap_is_refused(loop: str, teardown: Teardown) -> None:
+def test_swap_is_refused(check: Check, loop: str, teardown: Teardown) -> None:
     run("mkswap", loop)
     try:
         run("swapon", loop)
     except RuntimeError as exc:
         pytest.skip(f"the kernel does not allow swapon here: {exc}")
     teardown.add(lambda: run("swapoff", loop))
-    decision, reasons = verdict_for(loop)
+    decision, reasons = verdict_for(check, loop)
     assert decision == "refuse"
     assert "in use as swap" in reasons, reasons
 
 
-def test_partition_table_only_holds_data(loop: str) -> None:
+def test_partition_table_only_holds_data(check: Check, loop: str) -> None:
     if shutil.which("sfdisk") is None:
         pytest.skip("sfdisk is not installed (package fdisk, in the Makefile)")
     subprocess.run(
@@ -181,12 +181,12 @@ def test_partition_table_only_holds_data(loop: str) -> None:
         check=True,
         timeout=60,
     )
-    decision, reasons = verdict_for(loop)
+    decision, reasons = verdict_for(check, loop)
     assert decision == "refuse"
     assert "holds data" in reasons and "GPT partition table" in reasons, reasons
 
 
-def test_minimal_mbr_written_in_python_holds_data(loop: str) -> None:
+def test_minimal_mbr_written_in_python_holds_data(check: Check, loop: str) -> None:
     sector = bytearray(512)
     # One partition entry (type 0x83, from LBA 2048, 8192 sectors) and the 0x55AA signature.
     entry = bytes([0, 0, 0, 0, 0x83, 0, 0, 0]) + (2048).to_bytes(4, "little")
@@ -199,21 +199,21 @@ def test_minimal_mbr_written_in_python_holds_data(loop: str) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
-    decision, reasons = verdict_for(loop)
+    decision, reasons = verdict_for(check, loop)
     assert decision == "refuse"
     assert "MBR (dos) partition table" in reasons, reasons
 
 
-def test_loop_backing_file_is_refused(loop: str) -> None:
+def test_loop_backing_file_is_refused(check: Check, loop: str) -> None:
     backing = run("losetup", "--noheadings", "--output", "BACK-FILE", loop).strip()
-    v = check_targets(ctx(), [backing], writes=True, usage=NOBODY)
+    v = check([backing], writes=True, usage=NOBODY)
     assert v.decision == "refuse"
     assert f"backs the loop device {os.path.basename(loop)}" in "\n".join(v.reasons)
 
 
 @pytest.mark.skipif(shutil.which("fio") is None, reason="fio is not installed")
-def test_readonly_flag_lets_fio_read_and_stops_a_write(loop: str) -> None:
-    v = check_targets(ctx(), [loop], writes=False, usage=NOBODY)
+def test_readonly_flag_lets_fio_read_and_stops_a_write(check: Check, loop: str) -> None:
+    v = check([loop], writes=False, usage=NOBODY)
     assert v.fio_args == ("--readonly",)
     common = [f"--filename={loop}", "--bs=4k", "--size=4m", "--runtime=1", "--time_based"]
     common += ["--output-format=json"]
@@ -231,7 +231,9 @@ def test_readonly_flag_lets_fio_read_and_stops_a_write(loop: str) -> None:
         assert f.read(4 << 20) == bytes(4 << 20)  # nothing was written
 
 
-def test_mounted_partition_refuses_the_whole_device(tmp_path: Path, teardown: Teardown) -> None:
+def test_mounted_partition_refuses_the_whole_device(
+    check: Check, tmp_path: Path, teardown: Teardown
+) -> None:
     if shutil.which("sfdisk") is None:
         pytest.skip("sfdisk is not installed (package fdisk, in the Makefile)")
     backing = tmp_path / "parts.img"
@@ -258,17 +260,17 @@ def test_mounted_partition_refuses_the_whole_device(tmp_path: Path, teardown: Te
     mnt.mkdir()
     run("mount", part, str(mnt))
     teardown.add(lambda: run("umount", "-l", str(mnt)))
-    decision, reasons = verdict_for(device)
+    decision, reasons = verdict_for(check, device)
     name = os.path.basename(part)
     assert decision == "refuse"
     assert f"its partition {name} is mounted on {mnt} (ext4)" in reasons, reasons
-    decision, reasons = verdict_for(part)
+    decision, reasons = verdict_for(check, part)
     assert decision == "refuse" and f"it is mounted on {mnt}" in reasons
     # a domain using the partition by another name (a symlink) is found by device number
     alias = tmp_path / "by-id-alias"
     os.symlink(part, alias)
     usage = StorageUsage((_Use(frozenset({str(alias)}), User("domain", "db", "h", "disk")),))
-    v = check_targets(ctx(), [device], writes=True, usage=usage)
+    v = check([device], writes=True, usage=usage)
     assert f"its partition {name} is a disk of a domain: db (disk, shut off)" in v.reasons[-2:][
         0
     ] or any(

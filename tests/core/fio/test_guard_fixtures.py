@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.core.fio.conftest import Check
 from virttui.core.fio.guard import (
     HostView,
     TargetCheck,
@@ -196,8 +197,8 @@ def test_scan_failure_refuses_every_target(tmp_path: Path) -> None:
     assert v.refused and "connection reset by peer" in v.reasons[0]
 
 
-def test_files_pseudo_filesystems_and_odd_targets(tmp_path: Path) -> None:
-    ok = check_targets(ctx(), [str(tmp_path / "new.fio"), str(tmp_path)], writes=True, usage=NOBODY)
+def test_files_pseudo_filesystems_and_odd_targets(check: Check, tmp_path: Path) -> None:
+    ok = check([str(tmp_path / "new.fio"), str(tmp_path)], writes=True, usage=NOBODY)
     assert ok.decision == "ok" and ok.fio_args == ()
     assert [c.kind for c in ok.checks] == ["new file", "directory"]
     for path, words in [
@@ -205,30 +206,28 @@ def test_files_pseudo_filesystems_and_odd_targets(tmp_path: Path) -> None:
         ("/dev/null", "not a regular file"),
         ("relative/file", "absolute path"),
     ]:
-        v = check_targets(ctx(), [path], writes=True, usage=NOBODY)
+        v = check([path], writes=True, usage=NOBODY)
         assert v.refused and words in "\n".join(v.reasons), (path, v.reasons)
-    assert check_targets(ctx(), [], writes=True, usage=NOBODY).refused
+    assert check([], writes=True, usage=NOBODY).refused
 
 
-def test_in_use_file_refused_for_writes_readonly_for_reads(tmp_path: Path) -> None:
+def test_in_use_file_refused_for_writes_readonly_for_reads(check: Check, tmp_path: Path) -> None:
     image = tmp_path / "disk.qcow2"
     image.write_bytes(b"")
     user = User("domain", "web", "local", "disk", running=True)
     usage = StorageUsage((_Use(path_forms(str(image), True), user),))
-    w = check_targets(ctx(), [str(image)], writes=True, usage=usage)
+    w = check([str(image)], writes=True, usage=usage)
     assert w.refused and "web (disk, running)" in w.reasons[0]
-    r = check_targets(ctx(), [str(image)], writes=False, usage=usage)
+    r = check([str(image)], writes=False, usage=usage)
     assert r.decision == "ok" and r.fio_args == ("--readonly",)
     # The same file under another name (a hard link) is the same image.
     link = tmp_path / "alias.img"
     os.link(image, link)
-    h = check_targets(ctx(), [str(link)], writes=True, usage=usage)
+    h = check([str(link)], writes=True, usage=usage)
     assert h.refused and "web (disk, running)" in h.reasons[0]
     os.unlink(link)
     # In a directory target: the files fio will make there are checked too.
-    d = check_targets(
-        ctx(), [str(tmp_path)], writes=True, usage=usage, directory_files=["disk.qcow2"]
-    )
+    d = check([str(tmp_path)], writes=True, usage=usage, directory_files=["disk.qcow2"])
     assert d.refused and "disk.qcow2: it is a disk of a domain" in d.reasons[0]
 
 

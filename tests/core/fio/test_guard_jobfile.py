@@ -60,10 +60,19 @@ def test_unknown_files_or_no_target_refuse_writes(tmp_path: Path) -> None:
     assert v.refused and "no target" in v.reasons[0]
 
 
-def test_another_host_is_refused_this_machine_is_not(tmp_path: Path) -> None:
+def test_another_host_is_read_over_ssh_and_refused_when_it_cannot_be(tmp_path: Path) -> None:
     jf = JobFile((preset("randread", str(tmp_path)),))
-    v = guard_jobfile(ctx(), jf, usage=NOBODY, uri="qemu+ssh://root@far.example/system")
-    assert v.refused and "not guarded yet" in v.reasons[0]
+    # ssh that fails at once (the URI's command=): the host cannot be read, so refused
+    uri = "qemu+ssh://root@far.example/system?command=/bin/false"
+    v = guard_jobfile(ctx(), jf, usage=NOBODY, uri=uri)
+    assert v.refused and v.checks[0].path.startswith(str(tmp_path))
+    assert "could not read /proc and /sys on far.example" in v.reasons[0]
     assert guard_jobfile(ctx(), jf, usage=NOBODY, uri="qemu:///system").decision == "ok"
-    v2 = check_targets(ctx(), [str(tmp_path)], writes=True, usage=NOBODY, uri="qemu+ssh://h/system")
-    assert v2.refused
+    v2 = check_targets(ctx(), [str(tmp_path)], writes=True, usage=NOBODY, uri=uri)
+    assert v2.refused and "could not read /proc and /sys on far.example" in v2.reasons[0]
+    # another transport than ssh: fio cannot run there, refused without trying
+    v3 = guard_jobfile(ctx(), jf, usage=NOBODY, uri="qemu+tls://far.example/system")
+    assert v3.refused and "only over qemu+ssh" in v3.reasons[0]
+    # an ssh URI without a host: refused, not an exception
+    v4 = check_targets(ctx(), [str(tmp_path)], writes=True, usage=NOBODY, uri="qemu+ssh:///system")
+    assert v4.refused and "no host" in v4.reasons[0]

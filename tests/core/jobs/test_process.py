@@ -4,6 +4,7 @@ whole group, clean-up hook)."""
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -16,8 +17,10 @@ from virttui.core.jobs import (
     JobMessage,
     ProcessResult,
     Severity,
+    kill_tagged,
     run_process,
     start,
+    tagged,
 )
 
 PY = sys.executable
@@ -183,3 +186,36 @@ def test_cancel_kills_the_whole_group_and_cleans_up(tmp_path: Path) -> None:
     assert cleaned == [True] and not partial.exists()
     (failed,) = messages
     assert isinstance(failed, JobFailed) and failed.cancelled and failed.severity is Severity.INFO
+
+
+def test_kill_tagged_reaches_children_that_left_the_group(tmp_path: Path) -> None:
+    """A tagged program whose child calls setsid (as fio's job processes do): a kill of the
+    group misses the child, kill_tagged does not; a process without the tag is left alone."""
+    tag = f"test-{os.getpid()}-{time.monotonic_ns()}"
+    pids = tmp_path / "pids"
+    script = (
+        "import os, subprocess, sys, time\n"
+        "child = subprocess.Popen(['sleep', '300'], start_new_session=True)\n"
+        "open(sys.argv[1], 'w').write(f'{os.getpid()} {child.pid}')\n"
+        "time.sleep(300)\n"
+    )
+    untagged = subprocess.Popen(["sleep", "300"])
+    proc = subprocess.Popen(tagged([PY, "-c", script, str(pids)], tag), start_new_session=True)
+    try:
+        assert wait_for(lambda: pids.exists() and len(pids.read_text().split()) == 2)
+        parent, child = map(int, pids.read_text().split())
+        assert os.getsid(child) != os.getsid(parent)  # the child left the session
+        assert kill_tagged(None, tag)
+        proc.wait(30)
+        assert wait_for(lambda: not alive(child))
+        assert alive(untagged.pid)
+        assert kill_tagged(None, tag)  # nothing left: still fine
+    finally:
+        untagged.kill()
+        untagged.wait()
+        proc.kill()
+        proc.wait()
+        if pids.exists():
+            for pid in map(int, pids.read_text().split()):
+                if alive(pid):
+                    os.kill(pid, 9)

@@ -11,9 +11,12 @@ job's thread) and to `ctx.progress` (fraction of the `runtime` option when there
   document is the result (`FioRun.stopped`).
 - Cancel (`Job.cancel()`): the process group is killed and the output file is removed; the job
   ends cancelled. fio's job processes call setsid() (their own process group: a signal to fio's
-  group misses them), so a cancel also kills, locally, every process whose argv holds our
-  unique `--output=<path>` (`kill_fio_processes`). Over ssh that gap remains (the remote kill
-  reaches fio's group only): to do.
+  group misses them), so a cancel also kills every fio process of this run: locally, every
+  process whose argv holds our unique `--output=<path>` (`kill_fio_processes`); on a `qemu+ssh`
+  host, where fio writes to stdout, every process carrying this run's unique tag in its
+  environment (fio runs as `env VIRTTUI_JOB_TAG=fio-<uuid> fio ...`, which changes neither its
+  options nor its output; `core/jobs.kill_tagged` over ssh, in the job's thread, before the job
+  reports cancelled).
 - fio failing (non-zero exit) with documents already written still gives a `FioRun` (its
   `failure` says why, and the job's severity is raised to a warning); without any document it
   raises a `ProcessFailed` with fio's messages (its stderr tail and the lines it wrote to the
@@ -22,12 +25,12 @@ job's thread) and to `ctx.progress` (fraction of the `runtime` option when there
   file to tail; fio's error lines then go to stderr); it is written to `output_path` here so the
   saved run is the same file either way.
 
-Done: the runner and its test (tests/core/fio/test_run.py: a real 3 s job gives ≥ 2 intervals
-and a final report; a stop after ~1.5 s gives a partial final report; cancel removes the file).
-The UI session: start it with `start_job(self, lambda ctx: run_fio(ctx, ...), title="fio", ...)`,
-post `on_interval`'s intervals to the plots (they arrive in the job's thread), `job.stop()` on
-Stop. Over ssh: run and stop tested (tests/integration/test_fio_over_ssh.py); cancel over ssh
-leaves fio's job processes running to their end (see above).
+Done: the runner and its tests (tests/core/fio/test_run.py: a real 3 s job gives ≥ 2 intervals
+and a final report; a stop after ~1.5 s gives a partial final report; cancel removes the file
+and leaves no fio process; tests/integration/test_fio_over_ssh.py: the same run, stop and
+cancel over ssh). The UI session: start it with
+`start_job(self, lambda ctx: run_fio(ctx, ...), title="fio", ...)`, post `on_interval`'s
+intervals to the plots (they arrive in the job's thread), `job.stop()` on Stop.
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ import os
 import re
 import signal
 import threading
+import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,12 +49,15 @@ from virttui.core.fio.intervals import DEFAULT_PERCENTILES, Interval, IntervalTr
 from virttui.core.fio.report import Report, build_report
 from virttui.core.fio.stream import Document, FioStream
 from virttui.core.jobs import (
+    JobCancelled,
     JobContext,
     ProcessFailed,
     ProcessResult,
     Severity,
     build_argv,
+    kill_tagged,
     run_process,
+    tagged,
 )
 
 POLL_SECONDS = 0.25
@@ -212,6 +219,7 @@ def run_fio(
 
     if remote:
         sink = open(output, "ab")  # noqa: SIM115 - closed in finally below
+        tag = f"fio-{uuid.uuid4().hex}"
 
         def on_line(line: str) -> None:
             data = (line + "\n").encode()
@@ -219,12 +227,22 @@ def run_fio(
             with lock:
                 take(stream.feed(data))
 
+        def cancelled() -> None:
+            _remove(output)
+            kill_tagged(uri, tag)  # fio's job processes, out of the remote group (setsid)
+
         try:
             outcome["result"] = run_process(
-                ctx, argv, uri=uri, on_line=on_line, cleanup=lambda: _remove(output)
+                ctx, tagged(argv, tag), uri=uri, on_line=on_line, cleanup=cancelled
             )
-        except ProcessFailed as exc:
-            outcome["failed"] = exc
+        except ProcessFailed as exc:  # named after fio, not the `env` that started it
+            outcome["failed"] = ProcessFailed(argv, exc.returncode, exc.stderr_tail)
+        except JobCancelled:
+            _remove(output)  # also when cancelled before fio started
+            raise
+        except BaseException:
+            kill_tagged(uri, tag)  # never leave fio running behind a failed watcher
+            raise
         finally:
             sink.close()
         if ctx.cancelled:

@@ -5,7 +5,14 @@ the bridge that runs a job in a Textual worker and delivers its messages on the 
 
 from virttui.core.jobs.errors import JobCancelled, JobError, ProcessFailed, describe_error
 from virttui.core.jobs.messages import JobDone, JobFailed, JobMessage, JobProgress, Severity
-from virttui.core.jobs.process import ProcessResult, build_argv, run_process
+from virttui.core.jobs.process import (
+    TAG_VARIABLE,
+    ProcessResult,
+    build_argv,
+    kill_tagged,
+    run_process,
+    tagged,
+)
 from virttui.core.jobs.runner import Job, JobContext, current_context, note, start
 from virttui.core.jobs.ssh import SshTarget, ssh_target
 
@@ -22,11 +29,14 @@ __all__ = [
     "ProcessResult",
     "Severity",
     "SshTarget",
+    "TAG_VARIABLE",
     "build_argv",
     "current_context",
     "describe_error",
+    "kill_tagged",
     "note",
     "run_process",
     "ssh_target",
     "start",
+    "tagged",
 ]

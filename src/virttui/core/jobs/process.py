@@ -13,6 +13,13 @@ Remotely, the login shell sshd starts is a session and process group leader: the
 `echo <marker> $$; exec <argv quoted with shlex.join>`, so the first line names the remote
 process group, and stop / cancel signal that group through a second ssh call (a signal to the
 local ssh would only drop the connection and leave the program running).
+
+A program whose children leave the group (fio's job processes call setsid()) is started
+`tagged(argv, tag)`: `env VIRTTUI_JOB_TAG=<tag> PROGRAM ...`, a unique tag in the environment
+every child inherits (it changes neither the program's options nor its output). `kill_tagged(uri,
+tag)` then SIGKILLs every process carrying it, on this machine or over ssh, with a constant script
+that matches the environment entry exactly (`grep -zxF`, the tag a positional argument, never a
+pattern or part of the script).
 """
 
 from __future__ import annotations
@@ -33,6 +40,26 @@ from virttui.core.jobs.ssh import SshTarget, ssh_target
 STDERR_LINES = 10
 PID_MARKER = "virttui-remote-pgid"
 SIGNAL_TIMEOUT = 15.0
+TAG_VARIABLE = "VIRTTUI_JOB_TAG"
+_TAG_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.")
+
+# kill_tagged's script. $1 is the whole environment entry (VIRTTUI_JOB_TAG=<tag>); grep matches
+# it as a fixed string against whole NUL-separated entries of /proc/PID/environ. A process
+# that forks while we kill is caught by the next round; the script itself (and grep, sed) carry
+# the tag in their argv only, never in their environment. Exit 0: none left, 1: still some.
+KILL_TAGGED_SCRIPT = r"""
+entry=$1
+round=0
+while :; do
+  pids=$(grep -lzxF -e "$entry" /proc/[0-9]*/environ 2>/dev/null |
+    sed -n 's|^/proc/\([0-9][0-9]*\)/environ$|\1|p')
+  [ -n "$pids" ] || exit 0
+  [ "$round" -lt 20 ] || exit 1
+  kill -9 $pids 2>/dev/null
+  round=$((round + 1))
+  sleep 0.1
+done
+"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +82,38 @@ def build_argv(argv: Sequence[str], uri: str | None = None) -> tuple[list[str], 
     if target is None:
         return list(argv), None
     return target.argv(remote_command(argv)), target
+
+
+def _check_tag(tag: str) -> None:
+    if not tag or not set(tag) <= _TAG_CHARS:
+        raise ValueError(f"not a job tag: {tag!r}")
+
+
+def tagged(argv: Sequence[str], tag: str) -> list[str]:
+    """`argv` run with `VIRTTUI_JOB_TAG=<tag>` in its environment (see `kill_tagged`)."""
+    _check_tag(tag)
+    return ["env", f"{TAG_VARIABLE}={tag}", *argv]
+
+
+def kill_tagged(uri: str | None, tag: str, *, timeout: float = SIGNAL_TIMEOUT) -> bool:
+    """SIGKILL every process whose environment holds `VIRTTUI_JOB_TAG=<tag>` where `uri`'s
+    hypervisor lives (this machine, or over ssh). True when none is left. Blocking (an ssh call
+    for a remote host): never raises."""
+    _check_tag(tag)
+    argv, _target = build_argv(["sh", "-c", KILL_TAGGED_SCRIPT, "sh", f"{TAG_VARIABLE}={tag}"], uri)
+    try:
+        proc = subprocess.run(  # noqa: S603 - an argv list; remotely quoted with shlex.join
+            argv,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            timeout=timeout,
+            check=False,
+            start_new_session=True,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return proc.returncode == 0
 
 
 def _signal_group(pid: int, sig: int) -> None:
