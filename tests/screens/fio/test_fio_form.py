@@ -460,21 +460,23 @@ async def test_a_plain_test_file_runs_at_once(tmp_path: Path) -> None:
         assert verdict.decision == "ok" and verdict.fio_args == ()
 
 
-async def test_a_remote_host_is_refused_until_its_guard_exists(tmp_path: Path) -> None:
+async def test_an_unreachable_remote_host_is_refused_with_the_reason(tmp_path: Path) -> None:
+    """The remote guard looks at the host over ssh: a host it cannot reach is unsafe, said so
+    (`.invalid` never resolves, RFC 2606: ssh fails at once)."""
     calls: list[Call] = []
+    uri = "qemu+ssh://root@unreachable.invalid/system"
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
-        screen = await open_form(
-            pilot, calls, uri="qemu+ssh://far.example/system", jobfile=one_job(tmp_path / "f")
-        )
-        assert "qemu+ssh://far.example/system" in screen_text(app)
+        screen = await open_form(pilot, calls, uri=uri, jobfile=one_job(tmp_path / "f"))
+        assert uri in screen_text(app)
         await pilot.press("ctrl+r")
-        await wait_until(pilot, lambda: screen.last_verdict is not None, 30)
+        await wait_until(pilot, lambda: screen.last_verdict is not None, 60)
         await settle(pilot)
-        # today: "not guarded yet"; with the remote guard: a verdict about that host
-        if screen.last_verdict is not None and screen.last_verdict.refused:
-            assert isinstance(app.screen, RefusedScreen)
-            assert calls == []
+        verdict = screen.last_verdict
+        assert verdict is not None and verdict.refused
+        await wait_until(pilot, lambda: isinstance(app.screen, RefusedScreen), 10)
+        assert "unreachable.invalid" in " ".join(verdict.reasons)
+        assert calls == []
 
 
 @pytest.fixture
