@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 
-from virttui.core.jobs import SshTarget, build_argv, ssh_target
+from virttui.core.jobs import JobError, SshTarget, build_argv, ssh_target
 from virttui.core.jobs.process import PID_MARKER, remote_command
 
 HOSTILE = "a b'; touch x"
@@ -79,3 +79,21 @@ def test_remote_command_round_trips_hostile_arguments(tmp_path) -> None:
     assert marker == PID_MARKER and pgid.isdigit()
     assert rest == "".join(a + "\n" for a in argv[2:])
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    "uri",
+    ["qemu+tls://far.example/system", "qemu://far.example/system", "qemu+tcp://10.0.0.9/system"],
+)
+def test_a_program_for_a_host_without_ssh_is_refused_never_run_here(uri: str) -> None:
+    """qemu-img or fio for a tls/tcp host would act on this machine's files of the same path."""
+    with pytest.raises(JobError, match="cannot run on .*only over ssh"):
+        build_argv(["qemu-img", "resize", "/var/lib/libvirt/images/a.qcow2", "+1G"], uri)
+
+
+@pytest.mark.parametrize(
+    "uri",
+    ["qemu:///system", "qemu+unix:///system", "test:///default", "qemu+tcp://localhost/system"],
+)
+def test_local_names_over_other_transports_run_here(uri: str) -> None:
+    assert build_argv(["true"], uri) == (["true"], None)

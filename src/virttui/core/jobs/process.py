@@ -33,9 +33,9 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from virttui.core.jobs.errors import JobCancelled, ProcessFailed
+from virttui.core.jobs.errors import JobCancelled, JobError, ProcessFailed
 from virttui.core.jobs.runner import JobContext
-from virttui.core.jobs.ssh import SshTarget, ssh_target
+from virttui.core.jobs.ssh import SshTarget, elsewhere_without_ssh, ssh_target
 
 STDERR_LINES = 10
 PID_MARKER = "virttui-remote-pgid"
@@ -80,6 +80,12 @@ def build_argv(argv: Sequence[str], uri: str | None = None) -> tuple[list[str], 
         raise ValueError("empty command")
     target = ssh_target(uri) if uri else None
     if target is None:
+        host = elsewhere_without_ssh(uri)
+        if host is not None:
+            raise JobError(
+                f"{argv[0]} cannot run on {host}: programs run on another host only over ssh "
+                f"(a qemu+ssh:// connection), and this one is {uri}"
+            )
         return list(argv), None
     return target.argv(remote_command(argv)), target
 

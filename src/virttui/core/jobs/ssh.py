@@ -67,3 +67,19 @@ def ssh_target(uri: str) -> SshTarget | None:
         known_hosts=query.get("known_hosts") or None,
         binary=query.get("command") or "ssh",
     )
+
+
+_LOCAL_NAMES = ("", "localhost", "127.0.0.1", "::1")
+
+
+def elsewhere_without_ssh(uri: str | None) -> str | None:
+    """The host a URI reaches by a transport we cannot run programs over (tcp, tls, libssh,
+    ...), else None: this machine or an ssh URI. A program (qemu-img, fio) for such a host must
+    be refused, never run here on a path that belongs to that host."""
+    if not uri:
+        return None
+    parts = urlsplit(uri)
+    transport = parts.scheme.partition("+")[2]
+    if transport in ("ssh", "unix") or (parts.hostname or "") in _LOCAL_NAMES:
+        return None
+    return parts.hostname
