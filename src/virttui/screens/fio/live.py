@@ -82,21 +82,22 @@ def _clock(seconds: float) -> str:
 
 
 def run_title(uri: str | None, jobfile: JobFile) -> Text:
-    """'fio randread on /tmp/x/file · this machine' (names and paths literal)."""
+    """'fio randread · this machine · /tmp/x/file': names, host, then the targets (the part
+    an ellipsis may cut at 80 columns); everything literal."""
     text = Text("fio ", style="bold")
     names = [job.name for job in jobfile.jobs]
     append_plain(text, ", ".join(names[:TARGETS_SHOWN]) or "(no job)")
     if len(names) > TARGETS_SHOWN:
         text.append(f" +{len(names) - TARGETS_SHOWN}")
+    text.append(" · ")
+    append_plain(text, uri or "this machine", "bold")
     targets: list[str] = []
     for job in jobfile.effective_jobs():
         targets.extend(t for t in job.targets if t not in targets)
-    text.append(" on ")
+    text.append(" · ")
     append_plain(text, ", ".join(targets[:TARGETS_SHOWN]) or "fio's default file")
     if len(targets) > TARGETS_SHOWN:
         text.append(f" +{len(targets) - TARGETS_SHOWN}")
-    text.append(" · ")
-    append_plain(text, uri or "this machine", "bold")
     return text
 
 
@@ -225,7 +226,10 @@ class FioLiveScreen(Screen[None]):
 
     def _take_interval(self, interval: Interval) -> None:
         if self.is_attached:
+            jobs = len(self.plots.job_names)
             self.plots.add(interval)
+            if len(self.plots.job_names) != jobs:
+                self.refresh_bindings()  # "j: next job" only with several jobs
 
     def _take_progress(self, message: JobProgress) -> None:
         self.progressed = True
@@ -346,7 +350,7 @@ class FioLiveScreen(Screen[None]):
         if action == "close":
             return not self.running
         if action == "next_job":
-            return len(self.plots.job_names) > 1 or None
+            return len(self.plots.job_names) > 1
         return True
 
     def action_stop(self) -> None:

@@ -1,0 +1,306 @@
+"""FioLiveScreen with Pilot at 80x24 on REAL fio runs (psync, 8 MiB temp files, a few seconds):
+live interval updates in the plots and the summary line, the end handed on as a FinishedRun,
+the job selector, Stop keeping a partial result, Cancel discarding it, fio's own error text;
+and one SVG snapshot fed with a recorded stream (the job not started: deterministic)."""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from textual.app import App
+from textual.widgets import Static
+
+from tests.core.fio.conftest import needs_fio
+from tests.pilot_utils import wait_until
+from tests.textshot import screen_text
+from virttui.core.fio.finished import FinishedRun
+from virttui.core.fio.intervals import IntervalTracker
+from virttui.core.fio.job import JobFile, parse_jobfile
+from virttui.core.fio.stream import parse_stream
+from virttui.resources import stylesheets
+from virttui.screens.common.confirm import ConfirmScreen
+from virttui.screens.fio.live import FioLiveScreen, jobfile_argv, run_title
+from virttui.widgets.fio.plots import GROUP, FioPlots, LatencyPlot, RatePlot
+
+DATA = Path(__file__).resolve().parents[2] / "core" / "fio" / "data"
+SIZE = (80, 24)
+
+
+class LiveApp(App[None]):
+    CSS_PATH = stylesheets()  # type: ignore[assignment]
+
+    def __init__(self, make: Callable[[], FioLiveScreen]) -> None:
+        super().__init__()
+        self.make = make
+
+    def on_mount(self) -> None:
+        self.push_screen(self.make())
+
+
+def job_text(tmp_path: Path, seconds: int, *sections: str, extra: str = "") -> JobFile:
+    body = "\n".join(sections) if sections else "[live]\nrw=randread\n"
+    return parse_jobfile(
+        f"[global]\nfilename={tmp_path / 'data.bin'}\nsize=8m\nbs=4k\nioengine=psync\n"
+        f"time_based\nruntime={seconds}\n{extra}\n{body}"
+    )
+
+
+def live(app: LiveApp) -> FioLiveScreen:
+    screen = app.screen
+    assert isinstance(screen, FioLiveScreen), screen
+    return screen
+
+
+def fio_processes(output: Path) -> list[int]:
+    """pids whose argv holds our unique --output path (fio and its job processes)."""
+    marker = f"--output={output}".encode()
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/cmdline", "rb") as f:
+                    if marker in f.read().split(b"\0"):
+                        found.append(int(entry))
+            except OSError:
+                continue
+    return found
+
+
+@needs_fio
+async def test_randread_runs_live_and_hands_on_a_finished_run(tmp_path: Path) -> None:
+    jobfile = job_text(tmp_path, 4)
+    (tmp_path / "data.bin").write_bytes(os.urandom(8 << 20))  # --readonly: fio may not lay out
+    finished: list[FinishedRun] = []
+    seen_output: list[bool] = []
+
+    def on_finished(run: FinishedRun) -> None:
+        seen_output.append(run.output_path.is_file())  # kept until on_finished returned
+        finished.append(run)
+
+    app = LiveApp(lambda: FioLiveScreen(None, jobfile, ("--readonly",), on_finished=on_finished))
+    async with app.run_test(size=SIZE) as pilot:
+        screen = live(app)
+        await wait_until(pilot, lambda: screen.jobfile_path is not None, 10)
+        assert screen.jobfile_path is not None and screen.workdir is not None
+        mode = stat.S_IMODE(screen.jobfile_path.stat().st_mode)
+        assert mode == 0o600 and stat.S_IMODE(screen.workdir.stat().st_mode) == 0o700
+        assert screen.jobfile_path.read_text() == jobfile.text()
+        text = screen_text(app)
+        assert "fio live · this machine · " + str(tmp_path)[:30] in text
+        # two interval updates reach the plots' data while fio runs
+        iops = screen.query_one("#fio-iops", RatePlot)
+        await wait_until(pilot, lambda: len(iops.series.get("read", ([], []))[1]) >= 2, 60)
+        assert screen.running
+        lat = screen.query_one("#fio-lat-read", LatencyPlot)
+        assert len(lat.series["p99"][0]) >= 2 and all(v > 0 for v in lat.series["p99"][1])
+        assert "write" not in iops.series  # randread: no write line
+        summary = str(screen.query_one("#fio-summary", Static).render())
+        assert "read " in summary and " IOPS " in summary and "p99 " in summary
+        assert "ETA " in screen_text(app)  # runtime known: a fraction, an ETA
+        await wait_until(pilot, lambda: bool(finished), 60)
+        run = finished[0]
+        assert seen_output == [True]
+        assert run.uri is None and run.jobfile == jobfile and run.fio_args == ("--readonly",)
+        assert not run.stopped and run.failure is None and run.ended >= run.started
+        assert [j["jobname"] for j in run.final["jobs"]] == ["live"]
+        assert len(run.intervals) >= 2
+        docs, stream = parse_stream(run.output_path.read_bytes())
+        assert stream.problems == [] and docs[-1] == run.final
+        assert screen.jobfile_path is not None and not screen.jobfile_path.exists()
+        await pilot.pause()
+        assert "done in" in screen_text(app)
+        workdir = screen.workdir
+        assert workdir is not None
+        await pilot.press("escape")  # after the end: escape closes, no question
+        await wait_until(pilot, lambda: not isinstance(app.screen, FioLiveScreen), 10)
+        assert not workdir.exists()  # job file and output gone with the screen
+
+
+@needs_fio
+async def test_without_on_finished_the_final_summary_shows(tmp_path: Path) -> None:
+    app = LiveApp(lambda: FioLiveScreen(None, job_text(tmp_path, 2)))
+    async with app.run_test(size=SIZE) as pilot:
+        screen = live(app)
+        await wait_until(pilot, lambda: screen.state == "done", 60)
+        await pilot.pause()
+        text = screen_text(app)
+        assert "Final: read " in text and " IOPS " in text
+        assert screen.finished is not None and screen.finished.final["jobs"]
+
+
+@needs_fio
+async def test_two_jobs_the_selector_switches_the_plotted_series(tmp_path: Path) -> None:
+    jobfile = job_text(
+        tmp_path,
+        3,
+        "[mostly-read]\nrw=randrw\nrwmixread=90\n",
+        "[mostly-write]\nrw=randrw\nrwmixread=10\n",
+    )
+    finished: list[FinishedRun] = []
+    app = LiveApp(lambda: FioLiveScreen(None, jobfile, on_finished=finished.append))
+    async with app.run_test(size=SIZE) as pilot:
+        screen = live(app)
+        plots = screen.query_one(FioPlots)
+        iops = screen.query_one("#fio-iops", RatePlot)
+        await wait_until(pilot, lambda: plots.received >= 2, 60)
+        assert plots.job_names == ("mostly-read", "mostly-write")
+        assert plots.selection == GROUP and "all jobs" in screen_text(app)
+
+        def expected(selection: int, direction: str) -> list[float]:
+            out = []
+            for interval in plots.history:
+                job = interval.group if selection == GROUP else interval.jobs[selection]
+                out.append(job.directions[direction].iops)
+            return out
+
+        await pilot.press("j")  # while running
+        assert plots.selection == 0
+        assert iops.series["read"][1] == expected(0, "read")
+        assert "mostly-read" in screen_text(app)
+        await wait_until(pilot, lambda: bool(finished), 60)
+        await pilot.pause()
+        group_reads = expected(GROUP, "read")
+        first_reads = expected(0, "read")
+        second_reads = expected(1, "read")
+        assert group_reads != first_reads != second_reads
+        assert iops.series["read"][1] == first_reads
+        await pilot.press("j")
+        assert plots.selection == 1 and iops.series["read"][1] == second_reads
+        assert iops.series["write"][1] == expected(1, "write")
+        assert "mostly-write" in screen_text(app)
+        await pilot.press("j")
+        assert plots.selection == GROUP and iops.series["read"][1] == group_reads
+        run = finished[0]
+        assert [j["jobname"] for j in run.final["jobs"]] == ["mostly-read", "mostly-write"]
+        assert all(len(i.jobs) == 2 for i in run.intervals) and len(run.intervals) >= 2
+
+
+@needs_fio
+async def test_stop_keeps_a_partial_result(tmp_path: Path) -> None:
+    finished: list[FinishedRun] = []
+    app = LiveApp(lambda: FioLiveScreen(None, job_text(tmp_path, 60), on_finished=finished.append))
+    async with app.run_test(size=SIZE) as pilot:
+        screen = live(app)
+        plots = screen.query_one(FioPlots)
+        await wait_until(pilot, lambda: plots.received >= 1, 60)  # ~1 s in
+        await pilot.pause(0.5)
+        await pilot.press("s")
+        await wait_until(pilot, lambda: bool(finished), 60)
+        run = finished[0]
+        assert run.stopped and run.failure is None
+        assert run.final["jobs"][0]["jobname"] == "live"
+        assert run.final["jobs"][0]["read"]["total_ios"] > 0
+        assert run.final["jobs"][0]["job_runtime"] < 30_000  # well before its 60 s
+        assert screen.output_path is not None and not fio_processes(screen.output_path)
+        await pilot.pause()
+        assert "partial result" in screen_text(app)
+
+
+@needs_fio
+async def test_cancel_asks_then_discards_the_output(tmp_path: Path) -> None:
+    finished: list[FinishedRun] = []
+    app = LiveApp(lambda: FioLiveScreen(None, job_text(tmp_path, 60), on_finished=finished.append))
+    async with app.run_test(size=SIZE) as pilot:
+        screen = live(app)
+        plots = screen.query_one(FioPlots)
+        await wait_until(pilot, lambda: plots.received >= 1, 60)
+        output = screen.output_path
+        workdir = screen.workdir
+        assert output is not None and output.exists() and workdir is not None
+        assert fio_processes(output)
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen), 10)
+        assert "discard" in screen_text(app)
+        await pilot.press("escape")  # the default answer: keep running
+        await wait_until(pilot, lambda: app.screen is screen, 10)
+        assert screen.running
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen), 10)
+        await pilot.press("y")
+        await wait_until(pilot, lambda: not isinstance(app.screen, FioLiveScreen), 10)
+        await wait_until(pilot, lambda: not output.exists() and not fio_processes(output), 30)
+        assert not workdir.exists()
+        await pilot.pause(1.0)
+        assert finished == []
+
+
+@needs_fio
+async def test_fio_failing_before_any_document_shows_its_message(tmp_path: Path) -> None:
+    jobfile = job_text(tmp_path, 3, extra="ioengine=no-such-engine\n")
+    finished: list[FinishedRun] = []
+    app = LiveApp(lambda: FioLiveScreen(None, jobfile, on_finished=finished.append))
+    async with app.run_test(size=SIZE) as pilot:
+        screen = live(app)
+        await wait_until(pilot, lambda: screen.state == "failed", 60)
+        await pilot.pause()
+        message = str(screen.query_one("#fio-live-message", Static).render())
+        assert "no-such-engine" in message  # fio's own words
+        assert screen.error is not None and "no-such-engine" in screen.error
+        assert "no-such-engine" in screen_text(app)
+        assert finished == []
+        assert screen.output_path is not None and not screen.output_path.exists()
+        await pilot.press("escape")  # ended: closes
+        await wait_until(pilot, lambda: not isinstance(app.screen, FioLiveScreen), 10)
+
+
+# ------------------------------------------------------------------------------ no fio needed
+def test_untrusted_names_are_literal_in_the_title() -> None:
+    jobfile = parse_jobfile("[x[red]y\x1b[2Jz]\nfilename=/tmp/[bold]f\x1bg\n")
+    text = run_title("qemu+ssh://h/system", jobfile)
+    assert "\x1b" not in text.plain
+    assert "x[red]y\\e[2Jz" in text.plain and "/tmp/[bold]f\\eg" in text.plain
+    assert "qemu+ssh://h/system" in text.plain
+
+
+def test_jobfile_argv_is_the_job_file_as_options() -> None:
+    jobfile = parse_jobfile(
+        "[global]\nioengine=psync\ntime_based\nruntime=3\n[a]\nrw=randread\n"
+        "filename=/tmp/x y\n[b]\nrw=write\nverify=crc32c\n"
+    )
+    argv = jobfile_argv(jobfile, ("--readonly",))
+    assert argv[:2] == ["fio", "--readonly"]
+    assert argv.index("--name=a") < argv.index("--filename=/tmp/x y") < argv.index("--name=b")
+    assert argv.index("--ioengine=psync") < argv.index("--name=a")
+    assert "--time_based" in argv and "--verify=crc32c" in argv and "--name=global" not in argv
+
+
+class Replay(FioLiveScreen):
+    """The view alone: no fio; a recorded stream fed into the plots, a fixed status."""
+
+    def start_run(self) -> None:
+        tracker = IntervalTracker(keep_bins=False)
+        docs, _stream = parse_stream((DATA / "randrw-2s.json").read_bytes())
+        self.plots.feed(tracker.update(doc) for doc in docs)
+        self.state, self.started, self.ended, self.progressed = "done", 1000.0, 1002.0, True
+        self._show_status()
+
+
+def replay_jobfile() -> JobFile:
+    return parse_jobfile(
+        "[rec]\nfilename=/var/tmp/virttui-fio.test\nsize=4M\nrw=randrw\nbs=64k\n"
+        "runtime=2\ntime_based\nioengine=psync\n"
+    )
+
+
+async def test_replayed_stream_draws_every_interval_at_80x24() -> None:
+    app = LiveApp(lambda: Replay(None, replay_jobfile()))
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        screen = live(app)
+        iops = screen.query_one("#fio-iops", RatePlot)
+        assert set(iops.series) == {"read", "write"} and len(iops.series["read"][0]) == 3
+        assert screen.query_one("#fio-lat-write", LatencyPlot).display
+        text = screen_text(app)
+        title = "fio rec · this machine · /var/tmp/virttui-fio.test"
+        for words in (title, "done in 0:02", "IOPS", "clat"):
+            assert words in text, words
+        footer = text.splitlines()[-1]
+        assert "esc Close" in footer and "Stop" not in footer and "Next job" not in footer
+
+
+def test_live_screen_snapshot(snap_compare: Any) -> None:
+    assert snap_compare(LiveApp(lambda: Replay(None, replay_jobfile())), terminal_size=SIZE)
