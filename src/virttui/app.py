@@ -762,6 +762,24 @@ class VirtTUIApp(App[None]):
         # ---- leases
         yield from self._leases_commands(screen)
 
+        # ---- fiolive
+        from virttui.screens.fio.live import FioLiveScreen, open_quick_test
+
+        if isinstance(screen, FioLiveScreen):
+            for action, title, help_text in (
+                ("stop", "fio: stop", "SIGINT: fio writes its partial result (s)"),
+                ("cancel_run", "fio: cancel and discard", "Kill fio, remove its output (esc)"),
+                ("next_job", "fio: plot the next job", "All jobs → each job → all jobs (j)"),
+            ):
+                if screen.check_action(action, ()):
+                    yield SystemCommand(title, help_text, getattr(screen, f"action_{action}"))
+        else:
+            yield SystemCommand(
+                "fio: quick live test",
+                "4k random read of a new 64 MiB temp file for 10 s, live plots",
+                partial(open_quick_test, self),
+            )
+
     def _pick_network_to_replug(self, uri: str) -> None:
         """Palette entry of `offer_replug`: pick one of the host's running networks."""
         from virttui.core.network.choices import NetworkChoice

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import stat
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -304,3 +305,63 @@ async def test_replayed_stream_draws_every_interval_at_80x24() -> None:
 
 def test_live_screen_snapshot(snap_compare: Any) -> None:
     assert snap_compare(LiveApp(lambda: Replay(None, replay_jobfile())), terminal_size=SIZE)
+
+
+@needs_fio
+async def test_the_app_palette_offers_a_quick_test_removed_with_the_screen() -> None:
+    from virttui.app import HostSpec, VirtTUIApp
+
+    app = VirtTUIApp([HostSpec("test:///default")], refresh=60.0)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        commands = {c.title: c for c in app.get_system_commands(app.screen)}
+        commands["fio: quick live test"].callback()
+        await wait_until(pilot, lambda: isinstance(app.screen, FioLiveScreen), 10)
+        screen = live(app)  # type: ignore[arg-type]
+        quick_dir = screen.remove_on_close[0]
+        await wait_until(pilot, lambda: "quick-randread" in screen_text(app), 10)
+        assert quick_dir.is_dir()
+        await wait_until(pilot, lambda: screen.plots.received >= 1, 60)
+        titles = {c.title for c in app.get_system_commands(app.screen)}
+        assert {"fio: stop", "fio: cancel and discard"} <= titles
+        assert "fio: quick live test" not in titles
+        await pilot.press("s")  # stop: a partial result, then close
+        await wait_until(pilot, lambda: screen.state == "stopped", 60)
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: not isinstance(app.screen, FioLiveScreen), 10)
+        assert not quick_dir.exists()
+
+
+async def test_fio_failing_after_documents_warns_and_keeps_the_partial_plots(
+    tmp_path: Path,
+) -> None:
+    from virttui.core.fio.run import FioRun
+    from virttui.core.jobs import JobDone
+
+    docs, _stream = parse_stream((DATA / "randrw-2s.json").read_bytes())
+    tracker = IntervalTracker(keep_bins=False)
+    intervals = tuple(tracker.update(doc) for doc in docs[:2])
+    output = tmp_path / "out.json"
+    output.write_bytes(b"")
+    failure = "fio: exit status 1\nfio: io_u error on file /x\x1b[2J: Input/output error"
+    run = FioRun(output_path=output, intervals=intervals, final=docs[1], failure=failure)
+    finished: list[FinishedRun] = []
+
+    class Failing(FioLiveScreen):
+        def start_run(self) -> None:
+            self.state, self.started = "running", time.time()
+            for interval in intervals:
+                self.plots.add(interval)
+            self._take_done(JobDone(0, run))
+
+    app = LiveApp(lambda: Failing(None, replay_jobfile(), on_finished=finished.append))
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        screen = live(app)
+        message = screen.query_one("#fio-live-message", Static)
+        assert message.display and message.has_class("warning")
+        shown = str(message.render())
+        assert "fio failed after writing results" in shown and "\x1b" not in shown
+        assert "io_u error" in shown and "\\e[2J" in shown  # fio's words, escape made visible
+        assert len(screen.query_one("#fio-iops", RatePlot).series["read"][0]) == 2
+        assert finished and finished[0].failure == failure and not finished[0].stopped

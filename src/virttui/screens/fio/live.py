@@ -43,7 +43,7 @@ from textual.widgets import Footer, ProgressBar, Static
 
 from virttui.core.fio.finished import FinishedRun
 from virttui.core.fio.intervals import Interval
-from virttui.core.fio.job import JobFile
+from virttui.core.fio.job import PRESET_FILE, JobFile, parse_jobfile
 from virttui.core.fio.run import FioRun, run_fio
 from virttui.core.jobs import Job, JobContext, JobDone, JobFailed, JobProgress, build_argv
 from virttui.screens.common.confirm import ConfirmScreen
@@ -153,6 +153,7 @@ class FioLiveScreen(Screen[None]):
         self.started = 0.0  # time.time() at start
         self.ended = 0.0
         self._started_mono = 0.0
+        self.remove_on_close: list[Path] = []  # more temp dirs to remove with the screen
         self.result: FioRun | None = None
         self.finished: FinishedRun | None = None
         self.error: str | None = None
@@ -261,7 +262,8 @@ class FioLiveScreen(Screen[None]):
         if run.final is not None and self.on_finished is None:
             notes.insert(0, final_summary(run))  # nobody opens the report: the run in a line
         if notes:
-            kind = "error" if run.final is None else "warning" if len(notes) > 1 else "info"
+            troubled = run.failure or run.stream_error
+            kind = "error" if run.final is None else "warning" if troubled else "info"
             self._show_message("\n".join(notes), kind)
         self._show_status()
         self.refresh_bindings()
@@ -408,6 +410,9 @@ class FioLiveScreen(Screen[None]):
         if self.workdir is not None:
             shutil.rmtree(self.workdir, ignore_errors=True)
             self.workdir = None
+        for path in self.remove_on_close:
+            shutil.rmtree(path, ignore_errors=True)
+        self.remove_on_close = []
 
 
 def open_live(
@@ -419,5 +424,30 @@ def open_live(
 ) -> FioLiveScreen:
     """Push the live screen for a job the guard allowed (the form's Run ends here)."""
     screen = FioLiveScreen(uri, jobfile, fio_args, on_finished=on_finished)
+    app.push_screen(screen)
+    return screen
+
+
+QUICK_SECONDS = 10
+QUICK_SIZE = "64m"
+
+
+def quick_test_jobfile(directory: str) -> JobFile:
+    """A 4k random read of a new 64 MiB file in `directory` (fio lays it out), 10 s, psync
+    (buffered: works on tmpfs too)."""
+    path = os.path.join(directory, PRESET_FILE)
+    return parse_jobfile(
+        f"[quick-randread]\nfilename={path}\nsize={QUICK_SIZE}\nrw=randread\nbs=4k\n"
+        f"ioengine=psync\ntime_based\nruntime={QUICK_SECONDS}\n"
+    )
+
+
+def open_quick_test(app: App[Any]) -> FioLiveScreen:
+    """The palette's "fio: quick live test": a read-only job on a file of our own in a new
+    private temp dir (nothing else can be written, so no guard is needed), removed with the
+    screen."""
+    directory = tempfile.mkdtemp(prefix="virttui-fio-quick-")
+    screen = FioLiveScreen(None, quick_test_jobfile(directory))
+    screen.remove_on_close.append(Path(directory))
     app.push_screen(screen)
     return screen
