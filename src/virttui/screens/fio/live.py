@@ -39,6 +39,7 @@ from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.screen import Screen
+from textual.timer import Timer
 from textual.widgets import Footer, ProgressBar, Static
 
 from virttui.core.fio.finished import FinishedRun
@@ -152,7 +153,7 @@ class FioLiveScreen(Screen[None]):
         self.progressed = False  # a progress message arrived (fraction known or not)
         self.started = 0.0  # time.time() at start
         self.ended = 0.0
-        self._started_mono = 0.0
+        self._ticker: Timer | None = None
         self.remove_on_close: list[Path] = []  # more temp dirs to remove with the screen
         self.result: FioRun | None = None
         self.finished: FinishedRun | None = None
@@ -212,7 +213,6 @@ class FioLiveScreen(Screen[None]):
             return run_fio(ctx, target, output, on_interval, uri=uri)
 
         self.started = time.time()
-        self._started_mono = time.monotonic()
         self.state = "running"
         self.job = start_job(
             self,
@@ -222,7 +222,7 @@ class FioLiveScreen(Screen[None]):
             on_failed=self._take_failed,
             cancel_on_close=True,
         )
-        self.set_interval(1.0, self._tick)
+        self._ticker = self.set_interval(1.0, self._tick)
         self.refresh_bindings()
 
     def _take_interval(self, interval: Interval) -> None:
@@ -240,6 +240,9 @@ class FioLiveScreen(Screen[None]):
     def _tick(self) -> None:
         if self.state in ("running", "stopping"):
             self._show_status()
+        elif self._ticker is not None:
+            self._ticker.stop()
+            self._ticker = None
 
     def _take_done(self, message: JobDone) -> None:
         run = message.result
