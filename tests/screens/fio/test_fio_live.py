@@ -365,3 +365,20 @@ async def test_fio_failing_after_documents_warns_and_keeps_the_partial_plots(
         assert "io_u error" in shown and "\\e[2J" in shown  # fio's words, escape made visible
         assert len(screen.query_one("#fio-iops", RatePlot).series["read"][0]) == 2
         assert finished and finished[0].failure == failure and not finished[0].stopped
+
+
+async def test_no_temp_dir_is_said_not_a_crash(monkeypatch: Any) -> None:
+    from virttui.screens.fio import live as live_module
+
+    def full(*_args: object, **_kwargs: object) -> str:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(live_module.tempfile, "mkdtemp", full)
+    app = LiveApp(lambda: FioLiveScreen(None, replay_jobfile()))
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        screen = live(app)
+        assert screen.state == "failed" and screen.job is None
+        assert "No space left on device" in screen_text(app)
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: not isinstance(app.screen, FioLiveScreen), 10)

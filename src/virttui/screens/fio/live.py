@@ -186,22 +186,19 @@ class FioLiveScreen(Screen[None]):
     # ------------------------------------------------------------------ the run
     def start_run(self) -> None:
         """Write the job file, start fio as a job (tests of the view alone override this)."""
-        self.workdir = Path(tempfile.mkdtemp(prefix="virttui-fio-"))  # 0700
-        self.output_path = self.workdir / OUTPUT_NAME
-        target: list[str]
-        if is_remote(self.uri):
-            target = jobfile_argv(self.jobfile, self.fio_args)
-        else:
-            self.jobfile_path = self.workdir / JOBFILE_NAME
-            fd = os.open(
-                self.jobfile_path, os.O_CREAT | os.O_EXCL | os.O_WRONLY | os.O_CLOEXEC, 0o600
-            )
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                f.write(self.jobfile.text())
-            target = ["fio", str(self.jobfile_path), *self.fio_args]
+        try:
+            target = self._prepare()
+        except OSError as exc:  # no temp dir (full, read-only): said, not a crash
+            self.state = "failed"
+            self.error = f"cannot write the job file: {exc}"
+            self._show_message(self.error, "error")
+            self._show_status()
+            self.refresh_bindings()
+            return
         loop = asyncio.get_running_loop()
         context = contextvars.copy_context()
         output, uri = self.output_path, self.uri
+        assert output is not None
 
         def on_interval(interval: Interval) -> None:  # the job's thread
             try:
@@ -224,6 +221,18 @@ class FioLiveScreen(Screen[None]):
         )
         self._ticker = self.set_interval(1.0, self._tick)
         self.refresh_bindings()
+
+    def _prepare(self) -> list[str]:
+        """The private temp dir (0700), the job file in it (0600, local runs) and fio's argv."""
+        self.workdir = Path(tempfile.mkdtemp(prefix="virttui-fio-"))
+        self.output_path = self.workdir / OUTPUT_NAME
+        if is_remote(self.uri):
+            return jobfile_argv(self.jobfile, self.fio_args)
+        self.jobfile_path = self.workdir / JOBFILE_NAME
+        fd = os.open(self.jobfile_path, os.O_CREAT | os.O_EXCL | os.O_WRONLY | os.O_CLOEXEC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(self.jobfile.text())
+        return ["fio", str(self.jobfile_path), *self.fio_args]
 
     def _take_interval(self, interval: Interval) -> None:
         if self.is_attached:
