@@ -24,6 +24,7 @@ from virttui.widgets.fio.plots import (
     latency_ticks,
     rate_series,
     summary_text,
+    thin,
 )
 
 DATA = Path(__file__).resolve().parents[2] / "core" / "fio" / "data"
@@ -115,3 +116,34 @@ async def test_selector_cycles_only_with_several_jobs() -> None:
         assert plots.selection == 1
         plots.select_next()
         assert plots.selection == GROUP
+
+
+def test_thin_keeps_the_shape_with_fewer_points() -> None:
+    xs = [float(i) for i in range(600)]
+    ys = [1.0] * 600
+    ys[301] = 50.0  # one spike
+    tx, ty = thin(xs, ys, 80)
+    assert len(tx) <= 80 and tx[-1] == 599.0 and tx == sorted(tx)
+    assert max(ty) < 50.0  # a mean smooths it
+    px, py = thin(xs, ys, 80, peak=True)
+    assert max(py) == 50.0  # the max keeps a latency spike
+    assert thin(xs[:10], ys[:10], 80) == (xs[:10], ys[:10])
+
+
+async def test_no_drawing_while_another_screen_covers_the_plots() -> None:
+    from textual.screen import Screen
+
+    base = recorded()
+    app = PlotsApp()
+    async with app.run_test(size=(80, 20)) as pilot:
+        plots = app.query_one(FioPlots)
+        await pilot.pause()
+        await app.push_screen(Screen())
+        draws = plots.draws
+        plots.add(base[0])
+        await pilot.pause(1.2)
+        assert plots.draws == draws and plots.dirty and plots.received == 1
+        app.pop_screen()
+        await pilot.pause()
+        plots.redraw()  # what FioLiveScreen.on_screen_resume does
+        assert not plots.dirty and plots.draws == draws + 1

@@ -178,6 +178,10 @@ class FioLiveScreen(Screen[None]):
         self._show_status()
         self.start_run()
 
+    def on_screen_resume(self) -> None:
+        if self.plots.dirty:
+            self.plots.redraw()  # intervals that came while a dialog or the report covered it
+
     def on_unmount(self) -> None:
         if self.job is not None and self.state in ("starting", "running", "stopping"):
             self.job.cancel(wait=False)  # belt and braces: cancel_on_close does it too

@@ -7,7 +7,9 @@
 - `FioPlots`: the four plots, the one-line plain-text summary of the latest interval (for a
   screen reader or a 16-colour terminal), the job selector (the group sum or one job) and a
   bounded history (`HISTORY` intervals: a long run never grows memory). Redraws at most once per
-  `MIN_REDRAW_S` however fast intervals come (a remote stream may deliver several at once).
+  `MIN_REDRAW_S` however fast intervals come (a remote stream may deliver several at once),
+  not at all while another screen covers it (the owner calls `redraw` when it shows again), and
+  draws at most ~2 points per column (`thin`: plotext's cost grows with the points).
 
 Each plot draws with its own `self.plt` (never the global plotext module). Job names come from
 job files (untrusted): they are shown only through `plain()`, never in a plotext title.
@@ -24,6 +26,7 @@ from typing import Any, Literal
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
 from textual.timer import Timer
 from textual.widgets import Static
 from textual_plotext import PlotextPlot
@@ -205,6 +208,31 @@ def summary_text(interval: Interval | None, selection: int = GROUP) -> str:
     return " · ".join(parts) if parts else "no IO completed in this interval"
 
 
+def thin(
+    xs: Sequence[float], ys: Sequence[float], limit: int, *, peak: bool = False
+) -> tuple[list[float], list[float]]:
+    """At most about `limit` points to draw: consecutive points merged into one (the mean, or
+    the max with `peak`: a latency spike stays visible), at the bucket's last time. A braille
+    plot shows 2 points per column; drawing 600 costs plotext ~10x more than 80 for the same
+    picture."""
+    n = len(xs)
+    if n <= limit or limit < 1:
+        return list(xs), list(ys)
+    size = math.ceil(n / limit)
+    out_x: list[float] = []
+    out_y: list[float] = []
+    for start in range(0, n, size):
+        bucket = ys[start : start + size]
+        out_x.append(xs[min(start + size, n) - 1])
+        out_y.append(max(bucket) if peak else sum(bucket) / len(bucket))
+    return out_x, out_y
+
+
+def _limit(width: int) -> int:
+    """Points worth drawing in a plot `width` cells wide (2 braille dots per cell)."""
+    return max(20, 2 * width) if width > 0 else 160
+
+
 # ------------------------------------------------------------------------------------ widgets
 class RatePlot(PlotextPlot):
     """IOPS or bandwidth of the selected job (or group), read/write lines."""
@@ -225,8 +253,10 @@ class RatePlot(PlotextPlot):
         plt.clear_figure()
         what = "IOPS" if self.kind == "iops" else "Bandwidth"
         plt.title(f"{what} ({unit})" if self.series else f"{what}: no data yet")
+        limit = _limit(self.size.width)
         for name, (xs, ys) in self.series.items():
-            plt.plot(xs, [y / divisor for y in ys], label=name, marker="braille")
+            txs, tys = thin(xs, ys, limit)
+            plt.plot(txs, [y / divisor for y in tys], label=name, marker="braille")
         plt.ylim(0, max(1.0, peak / divisor * 1.15))
         time_ticks(plt, self.series.values())
         self.refresh()
@@ -255,8 +285,10 @@ class LatencyPlot(PlotextPlot):
         plt.title(f"{self.direction} clat {'<'.join(shown)} (log)")
         low = min(min(ys) for _xs, ys in self.series.values())
         high = max(max(ys) for _xs, ys in self.series.values())
+        limit = _limit(self.size.width)
         for label, (xs, ys) in self.series.items():
-            plt.plot(xs, ys, marker="braille", color=LATENCY_COLORS[label])
+            txs, tys = thin(xs, ys, limit, peak=True)
+            plt.plot(txs, tys, marker="braille", color=LATENCY_COLORS[label])
         plt.yscale("log")
         values, labels = latency_ticks(low, high)
         plt.yticks(values, labels)
@@ -290,7 +322,7 @@ class FioPlots(Vertical):
             yield LatencyPlot("write", id="fio-lat-write")
 
     def on_mount(self) -> None:
-        self.redraw()
+        self.call_after_refresh(self.redraw)  # "no data yet" until the first interval
 
     # ------------------------------------------------------------------ data in
     def add(self, interval: Interval) -> None:
@@ -338,9 +370,22 @@ class FioPlots(Vertical):
         return text
 
     # ------------------------------------------------------------------ drawing
-    def _schedule(self) -> None:
+    @property
+    def dirty(self) -> bool:
+        """Intervals arrived that are not drawn yet (the screen was covered)."""
+        return self._dirty
+
+    def _visible(self) -> bool:
+        """On screen: its screen on top, or under a dialog (a modal lets it show through)."""
         if not self.is_mounted:
-            self._dirty = True
+            return False
+        return self.screen.is_active or (
+            self.screen.is_current and isinstance(self.app.screen, ModalScreen)
+        )
+
+    def _schedule(self) -> None:
+        if not self._visible():
+            self._dirty = True  # drawn when the screen shows again (`redraw`)
             return
         wait = self._last_draw + MIN_REDRAW_S - time.monotonic()
         if wait <= 0:
@@ -350,7 +395,10 @@ class FioPlots(Vertical):
 
     def _timed_redraw(self) -> None:
         self._timer = None
-        self.redraw()
+        if self._visible():
+            self.redraw()
+        else:
+            self._dirty = True
 
     def redraw(self) -> None:
         """Draw everything from the history now."""
