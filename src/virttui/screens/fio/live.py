@@ -351,8 +351,9 @@ class FioLiveScreen(Screen[None]):
             bar.update(total=100, progress=100)
         elif self.state in ("running", "stopping", "stopped") and self.fraction is not None:
             bar.update(total=100, progress=round(self.fraction * 100, 1))
-        elif self.state in ("running", "stopping") and self.progressed:
-            bar.update(total=None)  # size-bound: no fraction to show
+        # size-bound (no fraction): the bar goes, the text says so (an indeterminate bar would
+        # animate at 15 frames a second for the whole run)
+        bar.display = not (self.progressed and self.fraction is None and self.state != "done")
         self.query_one("#fio-live-status", Static).update(Text(self.status_text()))
 
     # ------------------------------------------------------------------ actions
