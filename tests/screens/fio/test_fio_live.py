@@ -382,3 +382,22 @@ async def test_no_temp_dir_is_said_not_a_crash(monkeypatch: Any) -> None:
         assert "No space left on device" in screen_text(app)
         await pilot.press("escape")
         await wait_until(pilot, lambda: not isinstance(app.screen, FioLiveScreen), 10)
+
+
+@needs_fio
+async def test_a_size_bound_job_says_so_and_shows_elapsed(tmp_path: Path) -> None:
+    # no runtime: 16 MiB of 4k reads at 2000 IOPS, about 2 s
+    jobfile = parse_jobfile(
+        f"[sized]\nfilename={tmp_path / 'data.bin'}\nsize=16m\nbs=4k\nrw=randread\n"
+        "ioengine=psync\nrate_iops=2000\n"
+    )
+    finished: list[FinishedRun] = []
+    app = LiveApp(lambda: FioLiveScreen(None, jobfile, on_finished=finished.append))
+    async with app.run_test(size=SIZE) as pilot:
+        screen = live(app)
+        await wait_until(pilot, lambda: screen.progressed or bool(finished), 60)
+        if not finished:  # fio's first status came before the end
+            assert "no runtime: size-bound · elapsed 0:" in screen_text(app)
+            assert not screen.query_one("#fio-live-bar").display
+        await wait_until(pilot, lambda: bool(finished), 60)
+        assert finished[0].final["jobs"][0]["read"]["io_bytes"] == 16 << 20
