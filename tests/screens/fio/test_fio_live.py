@@ -72,7 +72,10 @@ def fio_processes(output: Path) -> list[int]:
 
 
 @needs_fio
-async def test_randread_runs_live_and_hands_on_a_finished_run(tmp_path: Path) -> None:
+async def test_randread_runs_live_and_hands_on_a_finished_run(
+    tmp_path: Path, monkeypatch: Any
+) -> None:
+    monkeypatch.setattr("virttui.screens.fio.live.OUTPUT_GRACE_S", 0.5)
     jobfile = job_text(tmp_path, 4)
     (tmp_path / "data.bin").write_bytes(os.urandom(8 << 20))  # --readonly: fio may not lay out
     finished: list[FinishedRun] = []
@@ -118,7 +121,9 @@ async def test_randread_runs_live_and_hands_on_a_finished_run(tmp_path: Path) ->
         assert workdir is not None
         await pilot.press("escape")  # after the end: escape closes, no question
         await wait_until(pilot, lambda: not isinstance(app.screen, FioLiveScreen), 10)
-        assert not workdir.exists()  # job file and output gone with the screen
+        # handed on: the output stays a little while (a save may be copying it), then goes
+        assert run.output_path.is_file()
+        await wait_until(pilot, lambda: not workdir.exists(), 10)
 
 
 @needs_fio

@@ -17,8 +17,9 @@ to fio as command-line options instead (`jobfile_argv`, fio's own equivalent of 
   failing before any document: its messages in plain text; failing after documents: a warning
   and the partial plots.
 
-The temp dir (job file and output) is removed when the screen closes, i.e. after `on_finished`
-returned (a store copies the output there). Job names, paths, the host and fio's messages are
+The temp dir (job file and output) is removed when the screen closes; when the run was handed
+on to `on_finished`, `OUTPUT_GRACE_S` later (a save running as a job, `runs.save_run`, may still
+be copying the output). Job names, paths, the host and fio's messages are
 untrusted: rendered with `plain()`.
 """
 
@@ -29,6 +30,7 @@ import contextvars
 import os
 import shutil
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -53,8 +55,15 @@ from virttui.widgets.common.plain import append_plain, plain
 from virttui.widgets.fio.plots import FioPlots, fmt_bw, fmt_iops, fmt_latency, summary_text
 
 JOBFILE_NAME = "job.fio"
+# after the screen closes, a run handed on to on_finished keeps its output this long (a save
+# running as a job may still be copying it); then the temp dir goes
+OUTPUT_GRACE_S = 60.0
 OUTPUT_NAME = "output.json"
 TARGETS_SHOWN = 2
+
+
+def _remove_tree(path: Path) -> None:
+    shutil.rmtree(path, ignore_errors=True)
 
 
 def is_remote(uri: str | None) -> bool:
@@ -424,9 +433,15 @@ class FioLiveScreen(Screen[None]):
                 pass
 
     def _remove_workdir(self) -> None:
-        if self.workdir is not None:
-            shutil.rmtree(self.workdir, ignore_errors=True)
-            self.workdir = None
+        workdir, self.workdir = self.workdir, None
+        if workdir is not None:
+            if self.finished is not None and self.on_finished is not None and OUTPUT_GRACE_S > 0:
+                # handed on: a save may still be copying the output in a job (save_run)
+                timer = threading.Timer(OUTPUT_GRACE_S, _remove_tree, args=(workdir,))
+                timer.daemon = True
+                timer.start()
+            else:
+                _remove_tree(workdir)
         for path in self.remove_on_close:
             shutil.rmtree(path, ignore_errors=True)
         self.remove_on_close = []
