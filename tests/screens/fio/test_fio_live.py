@@ -406,3 +406,14 @@ async def test_a_size_bound_job_says_so_and_shows_elapsed(tmp_path: Path) -> Non
             assert not screen.query_one("#fio-live-bar").display
         await wait_until(pilot, lambda: bool(finished), 60)
         assert finished[0].final["jobs"][0]["read"]["io_bytes"] == 16 << 20
+
+
+def test_temp_dirs_left_at_exit_are_removed(tmp_path: Path) -> None:
+    from virttui.screens.fio import live as live_module
+
+    left = tmp_path / "virttui-fio-left"
+    left.mkdir()
+    (left / "output.json").write_text("{}")
+    live_module._LIVE_DIRS.add(left)  # a grace timer not run yet, or the app quit
+    live_module._remove_all_at_exit()  # what atexit runs
+    assert not left.exists() and left not in live_module._LIVE_DIRS

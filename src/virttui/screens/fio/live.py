@@ -26,6 +26,7 @@ untrusted: rendered with `plain()`.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import contextvars
 import os
 import shutil
@@ -62,8 +63,22 @@ OUTPUT_NAME = "output.json"
 TARGETS_SHOWN = 2
 
 
+# every temp dir of a live screen until it is removed: whatever is left when the program ends
+# (the app quit with a screen open, a grace timer not run yet) goes then
+_LIVE_DIRS: set[Path] = set()
+
+
 def _remove_tree(path: Path) -> None:
     shutil.rmtree(path, ignore_errors=True)
+    _LIVE_DIRS.discard(path)
+
+
+def _remove_all_at_exit() -> None:
+    for path in list(_LIVE_DIRS):
+        _remove_tree(path)
+
+
+atexit.register(_remove_all_at_exit)
 
 
 def is_remote(uri: str | None) -> bool:
@@ -238,6 +253,7 @@ class FioLiveScreen(Screen[None]):
     def _prepare(self) -> list[str]:
         """The private temp dir (0700), the job file in it (0600, local runs) and fio's argv."""
         self.workdir = Path(tempfile.mkdtemp(prefix="virttui-fio-"))
+        _LIVE_DIRS.add(self.workdir)
         self.output_path = self.workdir / OUTPUT_NAME
         if is_remote(self.uri):
             return jobfile_argv(self.jobfile, self.fio_args)
@@ -443,7 +459,7 @@ class FioLiveScreen(Screen[None]):
             else:
                 _remove_tree(workdir)
         for path in self.remove_on_close:
-            shutil.rmtree(path, ignore_errors=True)
+            _remove_tree(path)
         self.remove_on_close = []
 
 
@@ -481,5 +497,6 @@ def open_quick_test(app: App[Any]) -> FioLiveScreen:
     directory = tempfile.mkdtemp(prefix="virttui-fio-quick-")
     screen = FioLiveScreen(None, quick_test_jobfile(directory))
     screen.remove_on_close.append(Path(directory))
+    _LIVE_DIRS.add(Path(directory))
     app.push_screen(screen)
     return screen
