@@ -19,6 +19,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import convert  # noqa: E402
 import cpu  # noqa: E402
+import fio_overhead  # noqa: E402
 import latency  # noqa: E402
 import memory  # noqa: E402
 import refresh  # noqa: E402
@@ -55,6 +56,7 @@ def main() -> int:
         doc["cpu"] = cpu.run(uri)
         doc["refresh"] = refresh.run(uri)
     doc["convert"] = convert.run()  # issue 10: qemu-img convert through the job pipeline
+    doc["fio_overhead"] = fio_overhead.run()  # issue 13: fio alone vs under the live panel
     r, c, s, m, lat = doc["refresh"], doc["cpu"], doc["startup"], doc["memory"], doc["latency"]
     doc["goals"] = {
         "refresh_vs_bare_rpc": {
@@ -115,6 +117,14 @@ def main() -> int:
         "goal": conv["goal"],
         "pass": conv["pass"],
     }
+    fio = doc["fio_overhead"]
+    if "skipped" not in fio:
+        doc["goals"]["fio_panel_iops_vs_alone"] = {
+            "figure": fio["ratio_panel_to_alone"],
+            "app_cpu_s_median": fio["app_cpu_s_median"],
+            "goal": fio["goal"],
+            "pass": fio["pass"],
+        }
     doc["all_pass"] = all(g["pass"] for g in doc["goals"].values())
     doc["env"]["loadavg_at_end"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
     doc["total_seconds"] = round(time.monotonic() - started, 1)

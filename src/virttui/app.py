@@ -768,67 +768,8 @@ class VirtTUIApp(App[None]):
         # ---- leases
         yield from self._leases_commands(screen)
 
-        # ---- fioreport
-        from virttui.screens.fio.report import FioReportScreen, prompt_open_report
-        from virttui.widgets.fio.report_view import SECTIONS as FIO_REPORT_SECTIONS
-
-        yield SystemCommand(
-            "fio: open a report (JSON file)…",
-            "The report of a saved fio --output-format=json or json+ file on this machine",
-            partial(prompt_open_report, self),
-        )
-        if isinstance(screen, FioReportScreen):
-            for n, (key, title) in enumerate(FIO_REPORT_SECTIONS, start=1):
-                if key in dict(screen.view.sections()):
-                    yield SystemCommand(
-                        f"fio report: {title}",
-                        f"Show the {title} section ({n})",
-                        partial(screen.action_section, key),
-                    )
-            if len(screen.choices) > 1:
-                yield SystemCommand(
-                    "fio report: next job", "The next job or the group (])", screen.action_next_job
-                )
-                yield SystemCommand(
-                    "fio report: previous job", "The previous job ([)", screen.action_prev_job
-                )
-        # ---- fioruns
-        from virttui.screens.fio.runs import FioRunsScreen, open_fio_runs
-
-        yield SystemCommand(
-            "fio: saved runs",
-            "Past fio runs: report, compare two side by side, export JSON/CSV",
-            partial(open_fio_runs, self),
-        )
-        if isinstance(screen, FioRunsScreen):
-            yield from screen.palette_commands()
-        # ---- fioform
-        yield SystemCommand(
-            "fio: disk benchmark",
-            "Build a fio job file (presets, load/save .fio), guard it, run it on this machine",
-            self.open_fio,
-        )
-        for uri, host in self.hosts.items():
-            if not host.is_local:
-                yield SystemCommand(
-                    f"fio: disk benchmark on {visible(host.label)}",
-                    "Build a fio job file and run it on that host",
-                    partial(self.open_fio, uri),
-                )
-        from virttui.screens.fio.form import FioScreen
-
-        if isinstance(screen, FioScreen):
-            for title, help_text, method in (
-                ("fio: run", "Guard, then run the job file (ctrl+r)", screen.action_run),
-                ("fio: check", "fio --parse-only (ctrl+t)", screen.action_check),
-                ("fio: save", "Save the job file (ctrl+s)", screen.action_save),
-                ("fio: load", "Load a .fio job file (ctrl+o)", screen.action_load),
-                ("fio: preset", "Fill a job from a preset (f2)", screen.action_preset),
-                ("fio: new job", "Add a job section (n / ctrl+n)", screen.action_add_job),
-                ("fio: copy job", "Duplicate the job (c on the list)", screen.action_copy_job),
-                ("fio: delete job", "Remove the job (d on the list)", screen.action_delete_job),
-            ):
-                yield SystemCommand(title, help_text, method)
+        # ---- fio
+        yield from self._fio_commands(screen)
 
     def _pick_network_to_replug(self, uri: str) -> None:
         """Palette entry of `offer_replug`: pick one of the host's running networks."""
@@ -883,6 +824,82 @@ class VirtTUIApp(App[None]):
                 "Virtual networks: start, stop, autostart, create, who uses them",
                 partial(self.open_networks, uri),
             )
+
+    def _fio_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
+        """The fio panel: the job builder (this machine and each remote host), saved runs, a
+        report file, a quick live test; the fio screens' own actions while they show."""
+        from virttui.screens.fio.form import FioScreen
+        from virttui.screens.fio.live import FioLiveScreen, open_quick_test
+        from virttui.screens.fio.report import FioReportScreen, prompt_open_report
+        from virttui.screens.fio.runs import FioRunsScreen, open_fio_runs
+        from virttui.widgets.fio.report_view import SECTIONS as FIO_REPORT_SECTIONS
+
+        yield SystemCommand(
+            "fio: disk benchmark",
+            "Build a fio job file (presets, load/save .fio), guard it, run it on this machine",
+            self.open_fio,
+        )
+        for uri, host in self.hosts.items():
+            if not host.is_local:
+                yield SystemCommand(
+                    f"fio: disk benchmark on {visible(host.label)}",
+                    "Build a fio job file and run it on that host",
+                    partial(self.open_fio, uri),
+                )
+        yield SystemCommand(
+            "fio: saved runs",
+            "Past fio runs: report, compare two side by side, export JSON/CSV",
+            partial(open_fio_runs, self),
+        )
+        yield SystemCommand(
+            "fio: open a report (JSON file)…",
+            "The report of a saved fio --output-format=json or json+ file on this machine",
+            partial(prompt_open_report, self),
+        )
+        if isinstance(screen, FioScreen):
+            for title, help_text, method in (
+                ("fio: run", "Guard, then run the job file (ctrl+r)", screen.action_run),
+                ("fio: check", "fio --parse-only (ctrl+t)", screen.action_check),
+                ("fio: save", "Save the job file (ctrl+s)", screen.action_save),
+                ("fio: load", "Load a .fio job file (ctrl+o)", screen.action_load),
+                ("fio: preset", "Fill a job from a preset (f2)", screen.action_preset),
+                ("fio: new job", "Add a job section (n / ctrl+n)", screen.action_add_job),
+                ("fio: copy job", "Duplicate the job (c on the list)", screen.action_copy_job),
+                ("fio: delete job", "Remove the job (d on the list)", screen.action_delete_job),
+            ):
+                yield SystemCommand(title, help_text, method)
+        if isinstance(screen, FioLiveScreen):
+            yield from _screen_commands(
+                screen,
+                (
+                    ("stop", "fio: stop", "SIGINT: fio writes its partial result (s)"),
+                    ("cancel_run", "fio: cancel and discard", "Kill fio, remove its output (esc)"),
+                    ("next_job", "fio: plot the next job", "All jobs → each job → all jobs (j)"),
+                ),
+            )
+        else:
+            yield SystemCommand(
+                "fio: quick live test",
+                "4k random read of a new 64 MiB temp file for 10 s, live plots",
+                partial(open_quick_test, self),
+            )
+        if isinstance(screen, FioReportScreen):
+            for n, (key, title) in enumerate(FIO_REPORT_SECTIONS, start=1):
+                if key in dict(screen.view.sections()):
+                    yield SystemCommand(
+                        f"fio report: {title}",
+                        f"Show the {title} section ({n})",
+                        partial(screen.action_section, key),
+                    )
+            if len(screen.choices) > 1:
+                yield SystemCommand(
+                    "fio report: next job", "The next job or the group (])", screen.action_next_job
+                )
+                yield SystemCommand(
+                    "fio report: previous job", "The previous job ([)", screen.action_prev_job
+                )
+        if isinstance(screen, FioRunsScreen):
+            yield from screen.palette_commands()
 
     def _leases_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
         """DHCP leases and reservations of a network of each open host; the leases screen's

@@ -638,35 +638,32 @@ async def test_leaving_with_changes_asks(tmp_path: Path) -> None:
         assert not isinstance(app.screen, FioScreen)
 
 
-async def test_the_default_start_run_opens_the_live_screen(
+async def test_run_end_to_end_live_then_saved_and_reported(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The product path (no start_run given): FioLiveScreen(uri, jobfile, fio_args,
-    on_finished=...) from screens/fio/live.py (a stand-in module here: the live screen is
-    tested on its own)."""
-    import sys
-    import types
+    """The product path (no start_run given): the guard accepts a test file, the live screen
+    runs real fio (3 s), the finished run is saved in the store of runs and its report shown."""
+    from virttui.core.fio.runs import RunStore
+    from virttui.screens.fio.live import FioLiveScreen
+    from virttui.screens.fio.report import FioReportScreen
 
-    from textual.screen import Screen
-
-    made: list[tuple[Any, ...]] = []
-
-    class FakeLive(Screen[None]):
-        def __init__(self, uri: Any, jobfile: Any, fio_args: Any = (), *, on_finished: Any) -> None:
-            super().__init__()
-            made.append((uri, jobfile, fio_args, on_finished))
-
-    module = types.ModuleType("virttui.screens.fio.live")
-    module.FioLiveScreen = FakeLive  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "virttui.screens.fio.live", module)
-    jobfile = one_job(tmp_path / "fio.test")
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    jobfile = one_job(
+        tmp_path / "fio.test", runtime="3", time_based=True, ioengine="psync", bs="4k"
+    )
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await open_form(pilot, jobfile=jobfile)
         await pilot.press("ctrl+r")
-        await wait_until(pilot, lambda: isinstance(app.screen, FakeLive), 30)
-        uri, ran, fio_args, on_finished = made[0]
-        assert (uri, ran, fio_args) == (None, jobfile, ()) and callable(on_finished)
+        await wait_until(pilot, lambda: isinstance(app.screen, FioLiveScreen), 30)
+        await wait_until(pilot, lambda: isinstance(app.screen, FioReportScreen), 60)
+        await wait_until(pilot, lambda: len(RunStore().list()) == 1, 30)
+        saved = RunStore().list()[0]
+        assert saved.error is None and saved.job_names == ("t",)
+        loaded = RunStore().load(saved.run_id)
+        assert loaded.final["jobs"][0]["jobname"] == "t"
+        assert loaded.final["jobs"][0]["write"]["total_ios"] > 0
+        assert len(loaded.series) >= 2
 
 
 async def test_a_job_file_without_jobs_is_refused(tmp_path: Path) -> None:

@@ -128,11 +128,17 @@ def progress_of(doc: Document) -> float | None:
     """How far the run is (0..1) from the jobs' `job_runtime` and `runtime` options."""
     fractions = []
     jobs = doc.get("jobs")
+    # a [global] runtime is in the document's "global options", not in each job's options
+    global_options = doc.get("global options")
+    global_runtime = (
+        str(global_options.get("runtime", "")) if isinstance(global_options, dict) else ""
+    )
     for job in jobs if isinstance(jobs, list) else []:
         if not isinstance(job, dict):
             continue
         options = job.get("job options")
-        planned = runtime_ms(str(options.get("runtime", ""))) if isinstance(options, dict) else None
+        text = options.get("runtime", global_runtime) if isinstance(options, dict) else ""
+        planned = runtime_ms(str(text or global_runtime))
         done = job.get("job_runtime")
         if planned and isinstance(done, int | float):
             fractions.append(min(1.0, done / planned))

@@ -48,12 +48,15 @@ from virttui.core.fio.job import (
     preset,
     save_jobfile,
 )
+from virttui.core.fio.runs import SavedRun
 from virttui.core.jobs import JobContext, JobDone, JobFailed
 from virttui.screens.common.confirm import ConfirmScreen
 from virttui.screens.common.jobs import start_job
 from virttui.screens.common.services import services
 from virttui.screens.domain.action_dialogs import PromptScreen
-from virttui.screens.fio.runs import open_fio_runs
+from virttui.screens.fio.live import FioLiveScreen
+from virttui.screens.fio.report import open_finished_run
+from virttui.screens.fio.runs import open_fio_runs, save_run
 from virttui.widgets.common.plain import append_plain, plain
 from virttui.widgets.common.ticks import TickBox
 from virttui.widgets.fio.form_fields import (
@@ -79,24 +82,21 @@ def open_fio(app: App[Any], uri: str | None = None) -> None:
 
 
 def _finished(app: App[Any]) -> Callable[[FinishedRun], None]:
-    """What happens with a finished run (the lead wires: save it, then show its report)."""
+    """A finished run (also a stopped or failed one with documents) is saved in the store of
+    runs (off the UI thread) and its report is shown."""
 
     def finished(run: FinishedRun) -> None:
-        state = "stopped" if run.stopped else ("failed" if run.failure else "finished")
-        app.notify(f"fio run {state}", title="fio", markup=False)
+        def saved(entry: SavedRun) -> None:
+            app.notify(f"Saved as run {entry.run_id} (fio: saved runs)", title="fio", markup=False)
+
+        save_run(app, run, saved)
+        open_finished_run(app, run)
 
     return finished
 
 
 def _default_start_run(app: App[Any], uri: str | None, jobfile: JobFile, verdict: Verdict) -> None:
     """The product path after the guard said yes: the live run screen."""
-    try:
-        from virttui.screens.fio.live import FioLiveScreen  # type: ignore[import-untyped,import-not-found,unused-ignore]  # written in parallel (fiolive)
-    except ImportError:
-        app.notify(
-            "the live run screen is not merged yet", title="fio", severity="warning", markup=False
-        )
-        return
     app.push_screen(FioLiveScreen(uri, jobfile, verdict.fio_args, on_finished=_finished(app)))
 
 
