@@ -308,7 +308,7 @@ async def test_replayed_stream_draws_every_interval_at_80x24() -> None:
         assert "esc Close" in footer and "Stop" not in footer and "Next job" not in footer
 
 
-def test_live_screen_snapshot(snap_compare: Any) -> None:
+def test_fio_live_snapshot_80x24(snap_compare: Any) -> None:
     assert snap_compare(LiveApp(lambda: Replay(None, replay_jobfile())), terminal_size=SIZE)
 
 

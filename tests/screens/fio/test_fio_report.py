@@ -462,7 +462,7 @@ async def test_palette_entry() -> None:
         assert screen.view.active_section == "disks"
 
 
-def test_report_snapshot_80x24(snap_compare: Any) -> None:
+def test_fio_report_snapshot_80x24(snap_compare: Any) -> None:
     """The report of the recorded two-job document at 80x24 (the group, Summary)."""
     assert snap_compare(
         ReportApp(TWO, title="fio report: two jobs", jobfile_text="[two]\nrw=randread\n"),

@@ -360,7 +360,7 @@ async def test_palette_opens_saved_runs(tmp_path: Path, monkeypatch: pytest.Monk
 
 
 # ------------------------------------------------------------------------------------ snapshots
-def test_runs_screen_snapshot_80x24(snap_compare: Any, tmp_path: Path) -> None:
+def test_fio_runs_snapshot_80x24(snap_compare: Any, tmp_path: Path) -> None:
     store, _saved = fill(tmp_path)
 
     async def run_before(pilot: Pilot[Any]) -> None:
@@ -372,7 +372,7 @@ def test_runs_screen_snapshot_80x24(snap_compare: Any, tmp_path: Path) -> None:
     assert snap_compare(RunsApp(store), terminal_size=(80, 24), run_before=run_before)
 
 
-def test_compare_screen_snapshot_80x24(snap_compare: Any, tmp_path: Path) -> None:
+def test_fio_compare_snapshot_80x24(snap_compare: Any, tmp_path: Path) -> None:
     store, _saved = fill(tmp_path)
 
     async def run_before(pilot: Pilot[Any]) -> None:
