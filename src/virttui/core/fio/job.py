@@ -32,8 +32,10 @@ import re
 import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Literal
 
+from virttui.core.common.atomic import write_atomically
 from virttui.core.jobs import JobContext, JobError, ProcessFailed, run_process
 
 IOENGINES = ("libaio", "io_uring", "psync", "sync", "posixaio", "mmap")
@@ -494,18 +496,7 @@ def load_jobfile(path: str) -> JobFile:
 
 def save_jobfile(jobfile: JobFile, path: str) -> None:
     """Write the job file (atomically: a temp file renamed over `path`)."""
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".virttui-", suffix=".fio", dir=directory)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(jobfile.text())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
+    write_atomically(Path(path), jobfile.text().encode("utf-8"), fsync=False)
 
 
 # ------------------------------------------------------------------------------------ presets

@@ -46,6 +46,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from virttui.core.common.atomic import write_atomically
 from virttui.core.fio.finished import FinishedRun
 from virttui.core.fio.intervals import (
     DEFAULT_PERCENTILES,
@@ -584,16 +585,7 @@ class RunStore:
         try:
             raw = json.loads(meta_path.read_text(encoding="utf-8"))
             raw["label"] = _clean_label(label)
-            fd, tmp = tempfile.mkstemp(prefix=".meta-", dir=path)  # 0600
-            try:
-                with os.fdopen(fd, "wb") as f:
-                    f.write(_json_bytes(raw))
-                    f.flush()
-                    os.fsync(f.fileno())
-                os.replace(tmp, meta_path)
-            except BaseException:
-                Path(tmp).unlink(missing_ok=True)
-                raise
+            write_atomically(meta_path, _json_bytes(raw))
         except (OSError, ValueError, TypeError) as exc:
             raise RunStoreError(f"could not change the label: {exc}") from None
         return self._read_meta(path, run_id)
@@ -785,38 +777,9 @@ def option_differences(a: LoadedRun, b: LoadedRun) -> list[OptionDiff]:
 
 # ------------------------------------------------------------------------------------ export
 def _write_export(path: Path, data: bytes, overwrite: bool) -> None:
-    """Write `data` to `path` atomically (temp file beside it, renamed); FileExistsError when
-    it exists and `overwrite` is False; IsADirectoryError for a directory."""
-    path = Path(path)
-    if path.is_dir():
-        raise IsADirectoryError(f"{path} is a directory")
-    if not overwrite and (path.exists() or path.is_symlink()):
-        raise FileExistsError(f"{path} exists")
-    directory = path.parent if str(path.parent) else Path(".")
-    fd, tmp = tempfile.mkstemp(prefix=".virttui-export-", dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        if not overwrite:
-            # no clobbering a file that appeared meanwhile: link fails if the name is taken
-            try:
-                os.link(tmp, path)
-            except FileExistsError:
-                raise
-            except OSError:  # no hard links on this filesystem
-                if path.exists() or path.is_symlink():
-                    raise FileExistsError(f"{path} exists") from None
-                os.replace(tmp, path)
-            else:
-                os.unlink(tmp)
-        else:
-            os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
+    """Write `data` to `path` atomically; FileExistsError when it exists and `overwrite` is
+    False; IsADirectoryError for a directory."""
+    write_atomically(Path(path), data, overwrite=overwrite, fsync=False)
 
 
 def meta_of(saved: SavedRun) -> dict[str, Any]:

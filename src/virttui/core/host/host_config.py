@@ -17,6 +17,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from virttui.core.common.atomic import write_atomically
 from virttui.core.settings.config import (
     DEFAULT_HOST_URI,
     PASSWORD_HINT,
@@ -28,7 +29,6 @@ from virttui.core.settings.config import (
     file_mode,
     load_config,
     save_config,
-    write_atomically,
 )
 
 URI_EXAMPLES = (

@@ -18,6 +18,8 @@ from urllib.parse import urlsplit
 
 import tomli_w
 
+from virttui.core.common.atomic import write_atomically
+
 CPU_MODES = ("host", "vcpu")  # CPU% relative to the whole host, or to the guest's vCPUs
 DEFAULT_HOST_URI = "qemu:///system"
 # The one default stats refresh interval: `--refresh` overrides settings.refresh_seconds, which
@@ -234,31 +236,6 @@ def to_document(config: Config) -> dict[str, Any]:
     if config.keys:
         document["keys"] = dict(config.keys)  # the user's keymap survives a rewrite
     return document
-
-
-def write_atomically(path: Path, data: bytes, mode: int = 0o600) -> None:
-    """Write `data` to `path` through a temporary file in the same directory and os.replace.
-
-    The file has `mode` from its first byte (mkstemp creates it 0600). A symlink at `path` is
-    followed: its target is replaced and the link stays. Raises OSError; on failure the old
-    file is untouched and no temporary file is left.
-    """
-    import tempfile  # here: start-up reads the config before connecting, and never writes it
-
-    target = Path(os.path.realpath(path)) if path.is_symlink() else path
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "wb") as tmp:
-            if mode != 0o600:
-                os.fchmod(tmp.fileno(), mode)
-            tmp.write(data)
-            tmp.flush()
-            os.fsync(tmp.fileno())
-        os.replace(tmp_name, target)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
 
 
 def file_mode(path: Path) -> int:
