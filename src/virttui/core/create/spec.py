@@ -283,7 +283,8 @@ def is_q35(machine: str | None) -> bool:
     return machine is not None and "q35" in machine
 
 
-def cdrom_bus_for(spec: CreateSpec) -> str:
+def cdrom_bus_for(spec: CreateSpec) -> DiskBus:
+    """The CD-ROMs' bus: the spec's, else virt-install's default (ide on pc, sata on q35)."""
     if spec.cdrom_bus is not None:
         return spec.cdrom_bus
     return "sata" if is_q35(spec.machine) else "ide"
@@ -317,9 +318,11 @@ def validate_spec(spec: CreateSpec) -> dict[str, str]:
         errors["name"] = msg
     if spec.memory_bytes <= 0:
         errors["memory_bytes"] = "memory must be more than 0"
-    elif spec.memory_bytes % 1024:
-        errors["memory_bytes"] = "memory must be a whole number of KiB"
-    if spec.max_memory_bytes is not None and spec.max_memory_bytes < spec.memory_bytes:
+    elif spec.memory_bytes % (1 << 20):
+        errors["memory_bytes"] = "memory must be a whole number of MiB"
+    if spec.max_memory_bytes is not None and spec.max_memory_bytes % (1 << 20):
+        errors["max_memory_bytes"] = "maximum memory must be a whole number of MiB"
+    elif spec.max_memory_bytes is not None and spec.max_memory_bytes < spec.memory_bytes:
         errors["max_memory_bytes"] = "maximum memory must be at least the memory"
     if spec.vcpus < 1:
         errors["vcpus"] = "at least one vCPU"
