@@ -140,6 +140,12 @@ def disk_path(disk: Disk, caps: CreateCaps, field_path: str = "disks") -> str:
     return os.path.join(target, src.name)
 
 
+def disk_fields(spec: CreateSpec, caps: CreateCaps, *, install: bool = False) -> list[str]:
+    """The spec field of each <disk> of the XML, in order (``disks[0]``, ``install.iso_path``,
+    ``driver_iso``...): where a problem with the n-th disk element is shown."""
+    return [p.field for p in _plan_disks(spec, caps, install=install)]
+
+
 def _disk_type(disk: Disk, caps: CreateCaps, path: str) -> str:
     src = disk.source
     if isinstance(src, NewVolume | ExistingVolume):
@@ -451,6 +457,7 @@ __all__ = [
     "build_domain_xml",
     "build_domain_xmls",
     "build_install_xml",
+    "disk_fields",
     "disk_path",
     "has_install_phase",
     "location_file",
