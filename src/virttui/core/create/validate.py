@@ -140,13 +140,41 @@ def validate_domain_xml(
         problems.append(
             SchemaProblem(
                 _device_field(el.tag, index, disk_names) if spec is not None else "xml",
-                f"<{el.tag}>: {_first_error(schema)}",
+                _pinpoint(schema, trial, el.tag),
                 el.sourceline,
             )
         )
     if not problems:
         problems.append(SchemaProblem("xml", whole, None))
     return problems
+
+
+def _pinpoint(schema: etree.RelaxNG, trial: etree._Element, tag: str) -> str:
+    """libxml2 only says the device is wrong: find the attribute or element that makes it so."""
+    trial_devices = trial.find("devices")
+    assert trial_devices is not None
+    device = trial_devices[0]
+    for node in device.iter():
+        if not isinstance(node.tag, str):
+            continue
+        for attr in list(node.attrib):
+            value = node.attrib[attr]
+            del node.attrib[attr]
+            ok = schema.validate(trial)
+            node.attrib[attr] = value
+            if ok:
+                return f"<{node.tag} {attr}={value!r}>: not a value libvirt accepts here"
+    for node in list(device.iter())[1:]:
+        parent = node.getparent()
+        if parent is None or not isinstance(node.tag, str):
+            continue
+        pos = list(parent).index(node)
+        parent.remove(node)
+        ok = schema.validate(trial)
+        parent.insert(pos, node)
+        if ok:
+            return f"<{tag}>: element <{node.tag}> is not allowed or not valid here"
+    return f"<{tag}>: does not match libvirt's schema"
 
 
 def _reduced_error(schema: etree.RelaxNG, doc: etree._Element) -> str:

@@ -49,7 +49,8 @@ def subopt_quote(value: str) -> str:
     """A value as virt-install's sub-option parser (shlex, ',' separator) reads it back."""
     if value and all(c in _SAFE for c in value):
         return value
-    return shlex.quote(value)
+    # not shlex.quote: it leaves commas bare (they are harmless to a shell, not to virt-install)
+    return "'" + value.replace("'", "'\"'\"'") + "'"
 
 
 def _opts(*pairs: tuple[str, str | int | None] | str) -> str:
