@@ -33,6 +33,7 @@ from virttui.core.create.spec import (
     Disk,
     ExistingPath,
     ExistingVolume,
+    Firmware,
     Graphics,
     ImportInstall,
     KernelBoot,
@@ -243,6 +244,11 @@ def view(xml: str, *, macs_given: bool) -> dict[str, Any]:
         ),
         "topology": dict(topo.attrib) if topo is not None else None,
         "os.type": _attrs(os_el.find("type"), "arch", "machine"),
+        "os.firmware": (
+            os_el.get("firmware"),
+            sorted(tuple(sorted(f.attrib.items())) for f in os_el.findall("firmware/feature")),
+            _attrs(os_el.find("loader"), "secure", "type", "readonly"),
+        ),
         "os.boot": [b.get("dev") for b in os_el.findall("boot")],
         "os.kernel": _kernel(os_el.findtext("kernel")),
         "os.initrd": _kernel(os_el.findtext("initrd")),
@@ -388,6 +394,12 @@ def case_specs(env: Env) -> dict[str, CreateSpec]:
             tpm=True,
             tpm_model="tpm-crb",
         ),
+        "uefi_secure_boot_q35": _base(
+            machine="q35",
+            install=ImportInstall(),
+            firmware=Firmware("uefi", secure_boot=True),
+            disks=(Disk(ExistingPath(env.disk_qcow2), bus="sata", format="qcow2"),),
+        ),
     }
 
 
@@ -402,6 +414,7 @@ CASES = [
     "kernel_boot_cmdline_commas",
     "spice_custom_cpu",
     "virtio_extras_tpm_variant",
+    "uefi_secure_boot_q35",
 ]
 
 

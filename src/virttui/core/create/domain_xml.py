@@ -284,13 +284,12 @@ def _build_os(dom: ET.Element, spec: CreateSpec, caps: CreateCaps, *, install: b
     if spec.firmware.kind == "uefi":
         os_el.set("firmware", "efi")
     _sub(os_el, "type", "hvm", arch=spec.arch, machine=spec.machine or caps.machine)
-    if spec.firmware.kind == "uefi":
+    if spec.firmware.kind == "uefi" and spec.firmware.secure_boot:
+        # plain UEFI is firmware="efi" alone (virt-install --boot uefi, libvirt picks the file)
         fw = _sub(os_el, "firmware")
-        sb = "yes" if spec.firmware.secure_boot else "no"
-        _sub(fw, "feature", enabled=sb, name="enrolled-keys")
-        _sub(fw, "feature", enabled=sb, name="secure-boot")
-        if spec.firmware.secure_boot:
-            _sub(os_el, "loader", secure="yes")
+        _sub(fw, "feature", enabled="yes", name="secure-boot")
+        _sub(fw, "feature", enabled="yes", name="enrolled-keys")
+        _sub(os_el, "loader", secure="yes")
     inst = spec.install
     if isinstance(inst, KernelBoot):
         _sub(os_el, "kernel", inst.kernel)
