@@ -367,7 +367,7 @@ def _build_devices(dom: ET.Element, spec: CreateSpec, caps: CreateCaps, *, insta
     if spec.graphics.type == "spice":
         ch = _sub(devs, "channel", type="spicevmc")
         _sub(ch, "target", type="virtio", name="com.redhat.spice.0")
-    if spec.graphics.type != "none" and spec.tablet and spec.usb != "none":
+    if spec.graphics.type != "none" and spec.usb != "none":
         _sub(devs, "input", type="tablet", bus="usb")
     if spec.tpm:
         tpm = _sub(devs, "tpm", model=spec.tpm_model)

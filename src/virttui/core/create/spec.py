@@ -241,8 +241,7 @@ class CreateSpec:
     nics: tuple[Nic, ...] = ()
     graphics: Graphics = field(default_factory=Graphics)
     video: VideoModel = "vga"
-    usb: UsbKind = "usb2"
-    tablet: bool = True  # USB tablet with graphics (virt-install adds one on x86)
+    usb: UsbKind = "usb2"  # with graphics and USB, a USB tablet comes too (as virt-install)
     virtio_extras: bool = False  # rng (/dev/urandom), virtio memballoon, guest-agent channel
     tpm: bool = False  # emulated (swtpm)
     tpm_model: TpmModel = "tpm-crb"

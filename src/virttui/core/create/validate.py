@@ -82,7 +82,7 @@ _DEVICE_FIELDS = {
     "video": "video",
     "tpm": "tpm",
     "controller": "usb",
-    "input": "tablet",
+    "input": "usb",
     "serial": "xml",
     "console": "xml",
 }
