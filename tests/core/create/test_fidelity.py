@@ -8,6 +8,9 @@ order ignored (disks are keyed by target).
 virt-install creates a storage pool for the directory of any disk path outside a pool, even with
 --dry-run: every file a case names lives in a transient pool this module creates (and a guard
 removes any pool pointing into the test directory afterwards).
+
+One case uses --virt-type kvm (libvirt lists kvm on this machine; virt-install's CPU default
+differs for it: host-passthrough, which `--cpu clear` turns off for our "default" mode).
 """
 
 from __future__ import annotations
@@ -400,6 +403,13 @@ def case_specs(env: Env) -> dict[str, CreateSpec]:
             firmware=Firmware("uefi", secure_boot=True),
             disks=(Disk(ExistingPath(env.disk_qcow2), bus="sata", format="qcow2"),),
         ),
+        "kvm_default_cpu_topology": _base(
+            domain_type="kvm",
+            install=ImportInstall(),
+            vcpus=4,
+            topology=Topology(1, 2, 2),
+            disks=(Disk(ExistingPath(env.disk_raw), format="raw"),),
+        ),
     }
 
 
@@ -415,6 +425,7 @@ CASES = [
     "spice_custom_cpu",
     "virtio_extras_tpm_variant",
     "uefi_secure_boot_q35",
+    "kvm_default_cpu_topology",
 ]
 
 

@@ -104,6 +104,9 @@ def virt_install_argv(
         argv += ["--cpu", subopt_quote(spec.cpu.model or "")]
     elif spec.cpu.mode != "default":
         argv += ["--cpu", spec.cpu.mode]
+    elif spec.domain_type == "kvm":
+        # virt-install's own default for KVM is host-passthrough; "default" is libvirt's
+        argv += ["--cpu", "clear"]
     argv += _firmware_args(spec)
     argv += _install_args(spec, caps)
     argv += ["--osinfo", spec.os_variant]
