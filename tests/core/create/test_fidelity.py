@@ -210,7 +210,7 @@ def view(xml: str, *, macs_given: bool) -> dict[str, Any]:
         disks[target.get("dev")] = {
             "type": d.get("type"),
             "device": d.get("device"),
-            "driver": _attrs(d.find("driver"), "name", "type", "cache", "io"),
+            "driver": _attrs(d.find("driver"), "name", "type", "cache", "io", "discard"),
             "source": _attrs(src, "file", "dev"),
             "bus": target.get("bus"),
             "readonly": d.find("readonly") is not None,

@@ -395,10 +395,20 @@ def _build_disk(devs: ET.Element, plan: _DiskPlan, caps: CreateCaps) -> None:
     el.set("device", disk.device)
     if path is not None:
         drv = _sub(el, "driver", name="qemu", type=_disk_format(disk))
-        if disk.cache is not None:
-            drv.set("cache", disk.cache)
-        if disk.io is not None:
-            drv.set("io", disk.io)
+        cache, io, discard = disk.cache, disk.io, False
+        if disk.device == "disk" and el.get("type") == "block":
+            # virt-install: a block device gets cache none, io native and discard unmap
+            cache, io, discard = cache or "none", io or "native", True
+        src = disk.source
+        if disk.device == "disk" and isinstance(src, NewVolume):
+            # virt-install: a new sparse volume (allocation 0) passes the guest's discards on
+            discard = discard or src.preallocation in ("off", "metadata")
+        if cache is not None:
+            drv.set("cache", cache)
+        if discard:
+            drv.set("discard", "unmap")
+        if io is not None:
+            drv.set("io", io)
         _sub(el, "source", **{"dev" if el.get("type") == "block" else "file": path})
     _sub(el, "target", dev=plan.target, bus=disk.bus)
     if disk.readonly or disk.device == "cdrom":

@@ -24,6 +24,8 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import types
+import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeAlias, get_args
@@ -509,15 +511,10 @@ def _from_plain(cls: type[Any], data: Any, where: str) -> Any:
 
 
 def _hints(cls: type[Any]) -> dict[str, Any]:
-    import typing
-
     return typing.get_type_hints(cls)
 
 
 def _convert(tp: Any, value: Any, path: str) -> Any:
-    import types
-    import typing
-
     origin = typing.get_origin(tp)
     args = typing.get_args(tp)
     if origin in (typing.Union, types.UnionType):
