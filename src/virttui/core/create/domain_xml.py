@@ -218,8 +218,10 @@ def _plan_disks(spec: CreateSpec, caps: CreateCaps, *, install: bool) -> list[_D
         if inst.iso_path is not None:
             iso: str = inst.iso_path
         else:
-            vol = ExistingVolume(inst.pool or "", inst.volume or "")
-            iso = disk_path(Disk(vol, device="cdrom"), caps, "install")
+            key = f"{inst.pool}/{inst.volume}"
+            if key not in caps.volume_paths:
+                raise BuildError("install.volume", f"no volume {inst.volume!r} in pool")
+            iso = caps.volume_paths[key]
         cd = Disk(ExistingPath(iso), device="cdrom", bus=cdbus, readonly=True, format="raw")
         # virt-install ejects the install media in the final definition
         plans.append(_DiskPlan(cd, iso if install else None, "install.iso_path"))

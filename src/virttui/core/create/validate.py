@@ -11,6 +11,9 @@
   type/arch (`virConnect.getDomainCapabilities(None, arch, machine, type)`), one message per
   field: machine (from the capabilities' machine list when given), CPU mode and model, UEFI and
   Secure Boot, disk and CD-ROM buses, graphics and video types, emulated TPM, vCPU maximum.
+- `read_create_facts(conn, spec)` + `check_create(spec, facts)`: all of the above plus the
+  spec's own rules, the name in use on the connection, pools and volumes (facade:
+  `HostFacade.create_check(spec)`).
 - `define_validated(conn, xml)`: what the runner uses last: define with
   VIR_DOMAIN_DEFINE_VALIDATE (libvirt checks the XML against its schema itself).
 
@@ -24,14 +27,14 @@ from __future__ import annotations
 import copy
 import functools
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from lxml import etree
 
-from virttui.core.create.domain_xml import CreateCaps, disk_fields
-from virttui.core.create.spec import CreateSpec, cdrom_bus_for
+from virttui.core.create.domain_xml import BuildError, CreateCaps, build_domain_xmls, disk_fields
+from virttui.core.create.spec import CdromInstall, CreateSpec, ExistingVolume, cdrom_bus_for
 from virttui.core.host.probe.domcaps import parse_domain_capabilities
 
 if TYPE_CHECKING:
@@ -277,6 +280,92 @@ def check_domain_caps(
             errors["tpm"] = "an emulated TPM is not offered by this host (Debian package swtpm)"
         elif spec.tpm_model not in extra.tpm_models:
             errors["tpm_model"] = f"TPM model {spec.tpm_model} is not offered by this host"
+    return errors
+
+
+# ---- everything at once: what the wizard's last step runs in a job -----------------------------
+
+
+@dataclass(frozen=True)
+class CreateFacts:
+    """What the checks need from the host, read once (`read_create_facts`) in a job."""
+
+    caps: CreateCaps
+    domcaps_xml: str
+    machines: tuple[str, ...] | None  # None: not known for this arch
+    domain_names: frozenset[str]
+
+
+def read_create_facts(
+    conn: libvirt.virConnect, spec: CreateSpec, *, osinfo_ids: Mapping[str, str] | None = None
+) -> CreateFacts:
+    """Domain capabilities for the spec's type/arch/machine, the machine types, every pool's
+    target and type, the paths of the pool volumes the spec names, the domain names in use."""
+    import libvirt
+
+    from virttui.core.host.probe.capabilities import parse_capabilities
+    from virttui.core.storage.pools import list_pools
+
+    host = parse_capabilities(conn.getCapabilities())
+    machines: tuple[str, ...] | None = None
+    if host.arch == spec.arch:
+        names: list[str] = []
+        for m in host.machines:
+            names.append(m.name)
+            if m.canonical:
+                names.append(m.canonical)
+        machines = tuple(names)
+    # an unknown machine would fail the call: ask for the default's, check_domain_caps says so
+    machine = spec.machine if machines is None or spec.machine in machines else None
+    domcaps_xml: str = conn.getDomainCapabilities(None, spec.arch, machine, spec.domain_type, 0)
+    pools = list_pools(conn)
+    wanted: list[tuple[str, str]] = [
+        (d.source.pool, d.source.volume) for d in spec.disks if isinstance(d.source, ExistingVolume)
+    ]
+    inst = spec.install
+    if isinstance(inst, CdromInstall) and inst.pool and inst.volume:
+        wanted.append((inst.pool, inst.volume))
+    volume_paths: dict[str, str] = {}
+    for pool_name, vol_name in wanted:
+        try:
+            path: str = (
+                conn.storagePoolLookupByName(pool_name).storageVolLookupByName(vol_name).path()
+            )
+        except libvirt.libvirtError:
+            continue  # reported as a field error by the XML build
+        volume_paths[f"{pool_name}/{vol_name}"] = path
+    names_in_use = frozenset(str(d.name()) for d in conn.listAllDomains(0))
+    caps = CreateCaps.from_domain_capabilities(
+        parse_domain_capabilities(domcaps_xml),
+        pool_targets={p.name: p.target_path for p in pools},
+        pool_types={p.name: p.type for p in pools},
+        volume_paths=volume_paths,
+        osinfo_ids=osinfo_ids,
+    )
+    return CreateFacts(caps, domcaps_xml, machines, names_in_use)
+
+
+def check_create(spec: CreateSpec, facts: CreateFacts) -> dict[str, str]:
+    """Every check before anything is created, field -> message ({} = go): the spec's own
+    rules, the name in use, the host's domain capabilities, pools and volumes, libvirt's schema
+    on the XML that will be defined (and on the install boot's)."""
+    errors = spec.validate()
+    if spec.name in facts.domain_names:
+        errors.setdefault("name", f"a domain named {spec.name!r} already exists on this host")
+    for key, msg in check_domain_caps(spec, facts.domcaps_xml, machines=facts.machines).items():
+        errors.setdefault(key, msg)
+    if errors:
+        return errors  # the XML of a spec with errors would only repeat them
+    try:
+        xmls = build_domain_xmls(spec, facts.caps)
+    except BuildError as e:
+        return {e.field: e.message}
+    for xml in (xmls.final, xmls.install):
+        if xml is None:
+            continue
+        for problem in validate_domain_xml(xml, spec=spec, caps=facts.caps):
+            where = f" (line {problem.line})" if problem.line else ""
+            errors.setdefault(problem.field, problem.message + where)
     return errors
 
 
