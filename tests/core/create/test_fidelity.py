@@ -133,7 +133,10 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
             domcaps,
             pool_targets={name: str(pooldir)},
             pool_types={name: "dir"},
-            volume_paths={f"{name}/old.qcow2": str(pooldir / "old.qcow2")},
+            volume_paths={
+                f"{name}/old.qcow2": str(pooldir / "old.qcow2"),
+                f"{name}/install.iso": str(pooldir / "install.iso"),
+            },
         )
         yield Env(
             conn,
@@ -313,9 +316,9 @@ def case_specs(env: Env) -> dict[str, CreateSpec]:
             nics=(Nic("network", "default", "virtio"),),
             graphics=Graphics("vnc"),
         ),
-        "iso_q35_sata_drivers_usb3": _base(
+        "iso_volume_q35_sata_drivers_usb3": _base(
             machine="q35",
-            install=CdromInstall(iso_path=env.iso),
+            install=CdromInstall(pool=pool, volume="install.iso"),
             disks=(
                 Disk(
                     NewVolume(pool, unique_name("vt-fid-vol") + ".img", GIB, "raw", "full"),
@@ -415,7 +418,7 @@ def case_specs(env: Env) -> dict[str, CreateSpec]:
 
 CASES = [
     "iso_new_qcow2_network_vnc",
-    "iso_q35_sata_drivers_usb3",
+    "iso_volume_q35_sata_drivers_usb3",
     "location_extra_args",
     "pxe_bridge_ide_writeback",
     "import_volume_scsi_passthrough",

@@ -179,6 +179,9 @@ def test_install_methods() -> None:
     vol = virt_install_argv(spec(install=CdromInstall(pool="isos", volume="d.iso")))
     assert "vol=isos/d.iso,device=cdrom,bus=ide" in opt(vol, "--disk")
     assert opt(vol, "--boot") == ["cdrom,hd"]
+    known = CreateCaps("/e", "pc", volume_paths={"isos/d.iso": "/var/isos/d.iso"})
+    vol_known = virt_install_argv(spec(install=CdromInstall(pool="isos", volume="d.iso")), known)
+    assert opt(vol_known, "--cdrom") == ["/var/isos/d.iso"]
     cloud = virt_install_argv(spec(install=CloudImageInstall("/c.qcow2", seed_iso="/s.iso")))
     assert "--import" in cloud
     assert "path=/s.iso,device=cdrom,bus=ide" in opt(cloud, "--disk")

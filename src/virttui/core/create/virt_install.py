@@ -184,8 +184,11 @@ def _install_args(spec: CreateSpec, caps: CreateCaps | None) -> list[str]:
     if isinstance(inst, CdromInstall):
         if inst.iso_path is not None:
             return ["--cdrom", inst.iso_path]
-        # a pool volume: virt-install's --cdrom takes a path only; attach it and boot it first
         vol = f"{inst.pool}/{inst.volume}"
+        if caps is not None and vol in caps.volume_paths:
+            return ["--cdrom", caps.volume_paths[vol]]
+        # virt-install's --cdrom takes a path only: without the volume's path, attach the volume
+        # and boot it first (it then stays in the definition, not ejected after the install)
         return [
             "--disk",
             _opts(("vol", vol), "device=cdrom", ("bus", cdrom_bus_for(spec))),
