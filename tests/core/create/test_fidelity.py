@@ -366,7 +366,7 @@ def case_specs(env: Env) -> dict[str, CreateSpec]:
             max_memory_bytes=512 * MIB,
         ),
         "vnc_password_port_keymap_quoting": _base(
-            name="vt fid, ü " + unique_name(""),
+            name="-vt fid, ü " + unique_name(""),  # --name=-vt...: argparse
             install=ImportInstall(),
             disks=(Disk(ExistingPath(env.disk_raw), cache="writethrough", format="raw"),),
             nics=(Nic("network", "default", "rtl8139", "52:54:00:ab:cd:ef"),),

@@ -168,6 +168,21 @@ def test_new_volume_without_caps_names_the_pool() -> None:
     assert opt(argv, "--disk") == ["pool=default,size=10.0,format=qcow2,device=disk,bus=virtio"]
 
 
+def test_values_starting_with_a_dash_stay_values() -> None:
+    argv = virt_install_argv(
+        spec(
+            name="-x,y",
+            install=LocationInstall("-tree", "k", "i", "-- quiet"),
+            cpu=Cpu("custom", "-model"),
+        )
+    )
+    assert "--name=-x,y" in argv
+    assert "--extra-args=-- quiet" in argv
+    assert "--location=-tree,kernel=k,initrd=i" in argv
+    assert "--cpu=-model" in argv
+    assert "--name" not in argv
+
+
 def test_install_methods() -> None:
     loc = virt_install_argv(
         spec(install=LocationInstall("/srv/tree,x", "casper/vmlinuz", "casper/initrd", "a=1 b"))

@@ -383,9 +383,13 @@ def _validate_install(spec: CreateSpec, errors: dict[str, str]) -> None:
             errors["install.iso_path"] = "choose an ISO file or a pool volume"
         elif inst.iso_path is not None and (inst.pool or inst.volume):
             errors["install.iso_path"] = "an ISO file or a pool volume, not both"
+        elif inst.iso_path is not None and not inst.iso_path.startswith("/"):
+            errors["install.iso_path"] = "an absolute path is required"
     elif isinstance(inst, LocationInstall):
         if not inst.location.strip():
             errors["install.location"] = "a path or URL of an install tree is required"
+        elif not inst.location.startswith("/") and "://" not in inst.location:
+            errors["install.location"] = "an absolute path or a URL (http://, ftp://, nfs://)"
         if not inst.kernel.strip():
             errors["install.kernel"] = "the kernel's path inside the tree is required"
         if not inst.initrd.strip():
@@ -393,6 +397,10 @@ def _validate_install(spec: CreateSpec, errors: dict[str, str]) -> None:
     elif isinstance(inst, KernelBoot):
         if not inst.kernel.strip():
             errors["install.kernel"] = "a kernel path is required"
+        elif not inst.kernel.startswith("/"):
+            errors["install.kernel"] = "an absolute path is required"
+        if inst.initrd and not inst.initrd.startswith("/"):
+            errors["install.initrd"] = "an absolute path is required"
     elif isinstance(inst, ImportInstall):
         if not any(d.device == "disk" for d in spec.disks):
             errors["disks"] = "importing needs an existing disk"

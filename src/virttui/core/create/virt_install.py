@@ -5,7 +5,8 @@ it for years) and the fidelity tests run it with `--print-xml --dry-run` to comp
 `domain_xml.build_domain_xml`.
 
 Quoting, two levels:
-- the shell: `virt_install_line` is `shlex.join(argv)`;
+- the shell: `virt_install_line` is `shlex.join(argv)`; free text that starts with '-' is
+  written `--name=-x` (argparse reads `--name -x` as two options);
 - virt-install's own sub-option parser (`--disk`, `--graphics`, `--network`, `--location`,
   `--boot`, ...): virt-install 4.1 splits the option string with `shlex` (POSIX mode, ``,`` as
   the only separator), so a value holding a comma, a quote, a backslash or a space is quoted
@@ -66,6 +67,12 @@ def _opts(*pairs: tuple[str, str | int | None] | str) -> str:
     return ",".join(parts)
 
 
+def _kv(option: str, value: str) -> list[str]:
+    """`--option value`, or `--option=value` when the value starts with '-' (argparse would
+    take `--name -x` for two options)."""
+    return [f"{option}={value}"] if value.startswith("-") else [option, value]
+
+
 def _mib(n: int) -> str:
     return str(n // (1 << 20))
 
@@ -81,9 +88,9 @@ def virt_install_argv(
     argv = ["virt-install"]
     if uri is not None:
         argv += ["--connect", uri]
-    argv += ["--name", spec.name, "--virt-type", spec.domain_type, "--arch", spec.arch]
+    argv += [*_kv("--name", spec.name), "--virt-type", spec.domain_type, *_kv("--arch", spec.arch)]
     if spec.machine is not None:
-        argv += ["--machine", spec.machine]
+        argv += _kv("--machine", spec.machine)
     mem = _opts(
         ("memory", _mib(spec.memory_bytes)),
         ("maxmemory", _mib(spec.memory_max) if spec.max_memory_bytes is not None else None),
@@ -101,7 +108,7 @@ def virt_install_argv(
         ),
     ]
     if spec.cpu.mode == "custom":
-        argv += ["--cpu", subopt_quote(spec.cpu.model or "")]
+        argv += _kv("--cpu", subopt_quote(spec.cpu.model or ""))
     elif spec.cpu.mode != "default":
         argv += ["--cpu", spec.cpu.mode]
     elif spec.domain_type == "kvm":
@@ -109,7 +116,7 @@ def virt_install_argv(
         argv += ["--cpu", "clear"]
     argv += _firmware_args(spec)
     argv += _install_args(spec, caps)
-    argv += ["--osinfo", spec.os_variant]
+    argv += _kv("--osinfo", spec.os_variant)
     if not spec.disks:
         argv += ["--disk", "none"]
     for disk in spec.disks:
@@ -183,10 +190,10 @@ def _install_args(spec: CreateSpec, caps: CreateCaps | None) -> list[str]:
     inst = spec.install
     if isinstance(inst, CdromInstall):
         if inst.iso_path is not None:
-            return ["--cdrom", inst.iso_path]
+            return _kv("--cdrom", inst.iso_path)
         vol = f"{inst.pool}/{inst.volume}"
         if caps is not None and vol in caps.volume_paths:
-            return ["--cdrom", caps.volume_paths[vol]]
+            return _kv("--cdrom", caps.volume_paths[vol])
         # virt-install's --cdrom takes a path only: without the volume's path, attach the volume
         # and boot it first (it then stays in the definition, not ejected after the install)
         return [
@@ -199,9 +206,9 @@ def _install_args(spec: CreateSpec, caps: CreateCaps | None) -> list[str]:
         loc = ",".join(
             [subopt_quote(inst.location), _opts(("kernel", inst.kernel), ("initrd", inst.initrd))]
         )
-        out = ["--location", loc]
+        out = _kv("--location", loc)
         if inst.extra_args:
-            out += ["--extra-args", inst.extra_args]
+            out += _kv("--extra-args", inst.extra_args)
         return out
     if isinstance(inst, PxeInstall):
         return ["--pxe"]
