@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import random
 import shlex
 import subprocess
 from pathlib import Path
@@ -69,6 +70,16 @@ def test_virt_install_reads_every_quoted_value_back() -> None:
     parsed = virtinst_parse(optstrs)
     for value, tuples in zip(NASTY, parsed, strict=True):
         assert tuples == [["vnc", None], ["password", value], ["keymap", "de"]], value
+
+
+@pytest.mark.skipif(not VIRTINST.is_file(), reason="virtinst not installed")
+def test_random_values_survive_virt_installs_parser() -> None:
+    rng = random.Random(12)
+    alphabet = "ab ,=:'\"\\/-_.#$`;!?*\tüé日\n"
+    values = ["".join(rng.choice(alphabet) for _ in range(rng.randint(1, 12))) for _ in range(300)]
+    parsed = virtinst_parse([f"password={subopt_quote(v)},x=1" for v in values])
+    for value, tuples in zip(values, parsed, strict=True):
+        assert tuples == [["password", value], ["x", "1"]], repr(value)
 
 
 def test_doubled_comma_is_not_virt_install_4_escaping() -> None:
