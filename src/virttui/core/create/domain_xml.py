@@ -28,7 +28,7 @@ from __future__ import annotations
 import os.path
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from virttui.core.create.spec import (
     CdromInstall,
@@ -240,8 +240,7 @@ def _plan_disks(spec: CreateSpec, caps: CreateCaps, *, install: bool) -> list[_D
         plans.append(_DiskPlan(cd, spec.driver_iso, "driver_iso"))
     # Targets in order (virt-install's): the disks, the install or seed CD-ROM, the driver ISO.
     targets = _Targets()
-    named = {id(p): targets.next(p.disk.bus) for p in plans}
-    return [_DiskPlan(p.disk, p.path, p.field, named[id(p)]) for p in plans]
+    return [replace(p, target=targets.next(p.disk.bus)) for p in plans]
 
 
 def _build(spec: CreateSpec, caps: CreateCaps, *, install: bool) -> ET.Element:
