@@ -15,7 +15,7 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
-from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
@@ -33,6 +33,8 @@ if TYPE_CHECKING:
     from virttui.core.console.graphics import GraphicsSession
     from virttui.core.console.screenshot import Frame
     from virttui.core.console.serial import SerialSession
+    from virttui.core.create.spec import CreateSpec
+    from virttui.core.create.validate import CreateFacts
     from virttui.core.domain.action_result import Applied
     from virttui.core.domain.addresses import AddressReport
     from virttui.core.domain.blockjobs import (
@@ -1271,3 +1273,21 @@ class HostFacade:
             reason = f"cannot read the domains' disks: {exc}"
             return Verdict(jobfile.writes, (TargetCheck("", "unknown", "refuse", (reason,)),))
         return guard_jobfile(ctx, jobfile, usage=usage, uri=uri)
+
+    # ---- createspec
+    def create_facts(
+        self, spec: CreateSpec, *, osinfo_ids: Mapping[str, str] | None = None
+    ) -> CreateFacts:
+        """What the create wizard's checks and XML need from this host (domain capabilities for
+        the spec's type/arch/machine, machine types, pools, the spec's volumes, names in use)."""
+        from virttui.core.create.validate import read_create_facts
+
+        return self._conn(lambda c: read_create_facts(c, spec, osinfo_ids=osinfo_ids))
+
+    def create_check(
+        self, spec: CreateSpec, *, osinfo_ids: Mapping[str, str] | None = None
+    ) -> dict[str, str]:
+        """Every check before creating (field -> message; {} = go), as the wizard's last step."""
+        from virttui.core.create.validate import check_create
+
+        return check_create(spec, self.create_facts(spec, osinfo_ids=osinfo_ids))
