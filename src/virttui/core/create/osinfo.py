@@ -99,6 +99,7 @@ class ResourceOwner:
 
     name: str
     resources: tuple[ArchResources, ...]
+    inherit: bool = False  # `<resources inherit="true"/>`: the parent's count too
 
 
 @dataclass(frozen=True, slots=True)
@@ -475,7 +476,12 @@ def _newest_first(entry: OsEntry) -> tuple[int, int, tuple[int, ...], str]:
     rel = entry.release()
     ordinal = rel.toordinal() if rel else 0
     # negate for descending order: generic first, then dated newest first
-    return (0 if entry.is_generic else 1, -ordinal, tuple(-v for v in entry.version_key()), entry.name)
+    return (
+        0 if entry.is_generic else 1,
+        -ordinal,
+        tuple(-v for v in entry.version_key()),
+        entry.name,
+    )
 
 
 def _list_order(entry: OsEntry) -> tuple[int, str, tuple[int, ...], str]:
@@ -496,7 +502,7 @@ def _split_version(text: str) -> tuple[str, tuple[int, ...] | None]:
     if m:
         return m.group(1).strip(" _-"), tuple(int(p) for p in m.group(2).split("."))
     m = re.fullmatch(r"([a-z][a-z _-]*)", text)
-    return ((m.group(1).strip(" _-"), None) if m else ("", None))
+    return (m.group(1).strip(" _-"), None) if m else ("", None)
 
 
 def _family_version(entry: OsEntry, family: str, squashed: str) -> tuple[int, ...] | None:
@@ -562,7 +568,8 @@ def _resolve(entry: OsEntry, raw: Mapping[str, OsEntry]) -> OsEntry:
         for fw in rel.own_firmware:
             firmware.setdefault((fw.arch, fw.type), fw)
     chain = tuple(
-        ResourceOwner(rel.name, rel.resources) for rel in _related(entry, raw, clones=False)
+        ResourceOwner(rel.name, rel.resources, rel.inherit_resources)
+        for rel in _related(entry, raw, clones=False)
     )
     return replace(
         entry,
@@ -636,9 +643,7 @@ def load_db(dirs: Sequence[DbDir] | None = None) -> OsDb:
 
 
 # ------------------------------------------------------------------------------------ defaults
-def _arch_value(
-    resources: Sequence[ArchResources], arch: str, which: str, key: str
-) -> int | None:
+def _arch_value(resources: Sequence[ArchResources], arch: str, which: str, key: str) -> int | None:
     for want in (arch, "all"):
         for res in resources:
             if res.arch == want:
@@ -649,8 +654,10 @@ def _arch_value(
 
 
 def _figure(entry: OsEntry, arch: str, key: str) -> tuple[int | None, int | None, str]:
-    """(value, minimum, where): the recommendation, else twice the minimum, of the nearest OS
-    in the derives-from chain that has either."""
+    """(value, minimum, where): the recommendation, else twice the minimum, of the OS itself;
+    an OS that lists no resources (or says `inherit="true"`) takes its parent's, up the
+    derives-from chain. An OS that lists resources but none for `arch` inherits nothing (win11
+    lists x86_64 only: an aarch64 guest gets generic figures, not Windows Vista's)."""
     for owner in entry.resource_chain or (ResourceOwner(entry.name, entry.resources),):
         minimum = _arch_value(owner.resources, arch, "minimum", key)
         recommended = _arch_value(owner.resources, arch, "recommended", key)
@@ -659,6 +666,8 @@ def _figure(entry: OsEntry, arch: str, key: str) -> tuple[int | None, int | None
             return recommended, minimum, f"recommended{via}"
         if minimum:
             return minimum * 2, minimum, f"twice the minimum{via}"
+        if owner.resources and not owner.inherit:
+            break
     return None, None, ""
 
 
