@@ -87,6 +87,10 @@ def test_hash_password_is_salted_and_never_keeps_the_clear_text() -> None:
     seed = opts(password_hash=one)
     assert one not in repr(seed)  # not in logs or tracebacks either
     assert not C.is_password_hash("hunter2")
+    assert not C.is_password_hash("$1$salt$abc")  # MD5: too weak
+    assert not C.is_password_hash("$y$j9T$salt$hash")  # old cloud-init: a clear-text password
+    assert C.is_password_hash("$6$rounds=10000$saltstringsaltst$OW1/O6BYHV6")
+    assert not C.is_password_hash("$6$salt$has h")
     with pytest.raises(C.SeedError) as err:
         opts(password_hash="hunter2").validate()
     assert err.value.field == "password"
@@ -166,7 +170,13 @@ def test_user_data_default_user_and_fqdn() -> None:
     assert meta == {"instance-id": "iid-test", "local-hostname": "web.example.org"}
 
 
-@settings(max_examples=200, deadline=None)
+def test_emitter_escapes_what_would_not_read_back() -> None:
+    data = {"\x85": "", "k": "ü\x85\u2028x"}  # NEL: a line break to a YAML 1.1 reader
+    assert yaml.safe_load(C._dump(data)) == data
+    assert "ü" in C._dump({"k": "ü"})  # readable when it is safe
+
+
+@settings(max_examples=300, deadline=None)
 @given(
     value=st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=40),
     key=st.text(alphabet=st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=20),

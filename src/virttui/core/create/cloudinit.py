@@ -69,8 +69,10 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 _HOST_LABEL = re.compile(r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
 _USER_NAME = re.compile(r"[a-z_][a-z0-9_-]{0,31}")
 _PACKAGE = re.compile(r"[A-Za-z0-9][A-Za-z0-9+._:~=*-]*")
-# crypt(3) hashes cloud-init and chpasswd -e accept: $1$ (md5), $5$, $6$, $y$ (yescrypt), $2b$.
-_CRYPT_HASH = re.compile(r"\$(1|2[aby]|5|6|y|gy|7)\$[./A-Za-z0-9$=,]+")
+# The crypt(3) hashes every cloud-init recognises as hashes in `password:` (its regex
+# `\$(1|2a|2y|5|6)(\$.+){2}`; an older one would set a yescrypt `$y$` hash as a clear-text
+# password), MD5 ($1$) left out as too weak.
+_CRYPT_HASH = re.compile(r"\$(2a|2y|5|6)\$[./A-Za-z0-9$=]+\$[./A-Za-z0-9]+")
 
 
 class SeedError(JobError):
@@ -174,7 +176,8 @@ def hash_password(password: str) -> str:
 
 
 def is_password_hash(text: str) -> bool:
-    """Does `text` look like a crypt(3) hash (as a preset may carry one)?"""
+    """Does `text` look like a SHA-256/512-crypt or bcrypt hash (as a preset may carry one)?
+    yescrypt (`$y$`) and MD5 (`$1$`) are refused: see _CRYPT_HASH."""
     return bool(_CRYPT_HASH.fullmatch(text))
 
 
@@ -273,10 +276,21 @@ def check_hostname(name: str) -> str:
 
 # ------------------------------------------------------------------------------------ YAML
 def _dump(data: Mapping[str, Any]) -> str:
-    text: str = yaml.safe_dump(
-        dict(data), sort_keys=False, allow_unicode=True, default_flow_style=False, width=4096
-    )
-    return text
+    """YAML for `data`, checked by reading it back: non-ASCII text is written as it is for
+    readability, except when PyYAML's emitter would not round-trip it (a raw U+0085 NEL in a
+    key reads back as a space): then every non-ASCII character is escaped."""
+    plain = dict(data)
+    for allow_unicode in (True, False):
+        text: str = yaml.safe_dump(
+            plain,
+            sort_keys=False,
+            allow_unicode=allow_unicode,
+            default_flow_style=False,
+            width=4096,
+        )
+        if yaml.safe_load(text) == plain:
+            return text
+    raise SeedError("extra_user_data", "this text cannot be written as YAML that reads back")
 
 
 def _parse_mapping(text: str, field_name: str, what: str) -> dict[str, Any]:
