@@ -144,6 +144,7 @@ def test_nearest_known_and_unknown(db: O.OsDb) -> None:
     known = db.nearest("debian11")
     assert known.exact and known.entry.short_id == "debian11" and known.fallback == ""
     assert db.nearest("Debian 10").entry.short_id == "debian10"
+    assert db.nearest("Debian-10").exact and db.nearest("debian testing").exact
     assert db.nearest("generic").entry is O.GENERIC and db.nearest("generic").exact
     unknown = db.nearest("plan9-from-bell-labs")
     assert unknown.entry is O.GENERIC

@@ -439,6 +439,10 @@ class OsDb:
         if exact is not None:
             return OsChoice(exact, asked)
         folded = asked.casefold()
+        squashed = re.sub(r"[\s_-]+", "", folded)  # "Debian-11", "debian 11" -> debian11
+        exact = self.get(squashed) if squashed else None
+        if exact is not None:
+            return OsChoice(exact, asked)
         for entry in self._sorted:
             if entry.name.casefold() == folded:
                 return OsChoice(entry, asked)
