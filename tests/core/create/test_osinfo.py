@@ -240,13 +240,12 @@ def _virt_install(short_id: str, tmp_path: Path) -> str:
         "none",
     ]
     out = subprocess.run(argv, capture_output=True, text=True, timeout=120)
-    if out.returncode != 0:
+    if out.returncode != 0:  # no libvirtd to ask (virt-install reads its capabilities)
         pytest.skip(f"virt-install failed: {out.stderr[-300:]}")
     return out.stdout
 
 
 @pytest.mark.skipif(shutil.which("virt-install") is None, reason="virtinst not installed")
-@pytest.mark.skipif(not os.path.exists("/run/libvirt/libvirt-sock"), reason="no libvirtd")
 @pytest.mark.parametrize("short_id", ["debian11", "win11", "win10", "freedos1.2", "fedora36"])
 def test_same_answers_as_virt_install(db: O.OsDb, short_id: str, tmp_path: Path) -> None:
     xml = _virt_install(short_id, tmp_path)
