@@ -10,6 +10,7 @@ import hashlib
 import io
 import json
 import os
+import shutil
 import stat
 import struct
 import subprocess
@@ -293,6 +294,33 @@ def test_seed_iso_has_cidata_and_the_files(tmp_path: Path) -> None:
         iso.close()
     # isoinfo/blkid-style check of the label without pycdlib: the PVD's volume id field
     assert data[0x8000 + 40 : 0x8000 + 46] == b"cidata"
+
+
+def test_seed_iso_read_by_other_tools(tmp_path: Path) -> None:
+    """blkid (how cloud-init finds the NoCloud device: LABEL=cidata) and, when installed,
+    xorriso (an ISO reader that is not pycdlib) see the label and the Rock Ridge names."""
+    seed = opts(user="alice")
+    path = tmp_path / "seed.iso"
+    C.build_seed_iso(seed, str(path))
+    if shutil.which("blkid"):
+        out = subprocess.run(
+            ["blkid", "-p", "-o", "export", str(path)], capture_output=True, text=True
+        ).stdout
+        assert "LABEL=cidata" in out.splitlines() and "TYPE=iso9660" in out.splitlines()
+    if shutil.which("xorriso") is None:
+        return
+    out_dir = tmp_path / "extracted"
+    subprocess.run(
+        ["xorriso", "-osirrox", "on", "-indev", str(path), "-extract", "/", str(out_dir)],
+        check=True,
+        capture_output=True,
+    )
+    try:
+        assert sorted(p.name for p in out_dir.iterdir()) == ["meta-data", "user-data"]
+        assert (out_dir / "user-data").read_text() == C.user_data(seed)
+        assert (out_dir / "meta-data").read_text() == C.meta_data(seed)
+    finally:
+        out_dir.chmod(0o755)  # xorriso restores the ISO's read-only modes
 
 
 def test_seed_iso_never_clobbers(tmp_path: Path) -> None:
