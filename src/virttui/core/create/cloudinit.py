@@ -188,7 +188,7 @@ def check_ssh_key(line: str) -> str:
     text = line.strip()
     if not text:
         raise SeedError("ssh_keys", "an empty SSH key")
-    if "PRIVATE KEY" in text:
+    if text.startswith("-----BEGIN") and "PRIVATE KEY" in text.split("\n", 1)[0]:
         raise SeedError("ssh_keys", "this is a private key: paste the public key (.pub)")
     if _CONTROL.search(text):
         raise SeedError("ssh_keys", "an SSH key is one line without control characters")
