@@ -2,16 +2,17 @@
 # openssh-server: the qemu+ssh tests start their own sshd on 127.0.0.1 (they skip without it).
 # lvm2, fdisk: the fio guard's tests build an LVM physical volume and a partition table on loop devices.
 # dnsmasq-base: libvirt's DHCP/DNS for virtual networks (not pulled in without recommends).
-# virtinst: virt-install, for the create wizard's fidelity tests only (the product never runs it).
-# libvirt0: ships libvirt's RelaxNG schemas (/usr/share/libvirt/schemas), which the create
-# wizard validates its XML against (every libvirt package above depends on it anyway).
+# virtinst: virt-install, the reference the create tests compare against (the product never
+# runs it). libvirt0: libvirt's RelaxNG schemas (/usr/share/libvirt/schemas) the create XML is
+# validated against. osinfo-db: the create wizard's OS variants (core/create/osinfo.py).
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 VPY := $(VENV)/bin/python
 APT_PACKAGES := libvirt-daemon-system libvirt-daemon-driver-qemu libvirt-clients libvirt-dev \
 	pkg-config gcc qemu-utils qemu-system-x86 fio cpio gzip python3-venv \
-	openssh-server dnsmasq-base lvm2 fdisk virtinst libvirt0
+	openssh-server dnsmasq-base lvm2 fdisk \
+	osinfo-db virtinst libvirt0
 GUEST_CACHE ?= /var/cache/virttui/test-guest
 
 .PHONY: run test deps venv daemons guest lint bench snapshots clean
