@@ -10,6 +10,7 @@ import re
 import shutil
 import subprocess
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -218,6 +219,40 @@ def test_virtio_support(db: O.OsDb) -> None:
     assert not O.firmware_needs(db.get("debian11")).requires_efi
 
 
+@pytest.fixture(scope="module")
+def pool_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """A directory inside a transient pool of our own: virt-install creates (autostarted!) a
+    storage pool for the directory of any disk path outside a pool, even with --dry-run."""
+    import xml.etree.ElementTree as ET
+
+    import libvirt
+
+    from tests.guestlib import unique_name
+
+    try:
+        conn = libvirt.open("qemu:///system")
+    except libvirt.libvirtError as exc:
+        pytest.skip(f"no qemu:///system: {exc}")
+    root = tmp_path_factory.mktemp("osinfo-vi")
+    root.chmod(0o755)
+    xml = ET.Element("pool", type="dir")
+    ET.SubElement(xml, "name").text = unique_name("vt-osinfo-pool")
+    ET.SubElement(ET.SubElement(xml, "target"), "path").text = str(root)
+    pool = conn.storagePoolCreateXML(ET.tostring(xml, encoding="unicode"), 0)  # transient
+    try:
+        yield root
+    finally:
+        pool.destroy()
+        for other in conn.listAllStoragePools(0):  # nothing virt-install made may stay
+            target = ET.fromstring(other.XMLDesc(0)).findtext("target/path") or ""
+            if target == str(root) or target.startswith(str(root) + "/"):
+                if other.isActive():
+                    other.destroy()
+                if other.isPersistent():
+                    other.undefine()
+        conn.close()
+
+
 def _virt_install(short_id: str, tmp_path: Path) -> str:
     argv = [
         "virt-install",
@@ -247,8 +282,8 @@ def _virt_install(short_id: str, tmp_path: Path) -> str:
 
 @pytest.mark.skipif(shutil.which("virt-install") is None, reason="virtinst not installed")
 @pytest.mark.parametrize("short_id", ["debian11", "win11", "win10", "freedos1.2", "fedora36"])
-def test_same_answers_as_virt_install(db: O.OsDb, short_id: str, tmp_path: Path) -> None:
-    xml = _virt_install(short_id, tmp_path)
+def test_same_answers_as_virt_install(db: O.OsDb, short_id: str, pool_dir: Path) -> None:
+    xml = _virt_install(short_id, pool_dir)
     entry = db.get(short_id)
     d = O.defaults(entry)
     memory_kib = int(re.search(r"<currentMemory>(\d+)</currentMemory>", xml).group(1))  # type: ignore[union-attr]
