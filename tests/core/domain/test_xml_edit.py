@@ -64,6 +64,15 @@ def test_libvirt_error_with_line_of_the_value(conn: libvirt.virConnect) -> None:
     with pytest.raises(XmlEditError) as err:
         XE.define_text(conn, source, bad)
     assert "validate" in err.value.message.lower() or "bogus" in err.value.message
+    # the schema check names no line: the first changed line is pointed at
+    changed = bad[: bad.index("bogus")].count("\n") + 1
+    assert err.value.line == changed and f"first change is on line {changed}" in err.value.message
+
+
+def test_first_changed_line() -> None:
+    assert XE.first_changed_line("a\nb\n", "a\nb\n") is None
+    assert XE.first_changed_line("a\nb\n", "a\nc\n") == 2
+    assert XE.first_changed_line("a\n", "a\nb\n") == 2
 
 
 def test_error_line_patterns() -> None:

@@ -289,6 +289,17 @@ def error_line(message: str, text: str = "") -> int | None:
     return None
 
 
+def first_changed_line(old: str, new: str) -> int | None:
+    """The 1-based line of `new` where it first differs from `old` (None when equal)."""
+    old_lines, new_lines = old.splitlines(), new.splitlines()
+    for i, (a, b) in enumerate(zip(old_lines, new_lines, strict=False)):
+        if a != b:
+            return i + 1
+    if len(old_lines) == len(new_lines):
+        return None
+    return min(len(old_lines), len(new_lines)) + 1
+
+
 def define_text(conn: libvirt.virConnect, source: XmlSource, text: str) -> XmlDefined:
     """Check `text`, define it with VALIDATE, and re-read what libvirt holds now."""
     xml = check_text(source, text)
@@ -301,7 +312,12 @@ def define_text(conn: libvirt.virConnect, source: XmlSource, text: str) -> XmlDe
             conn.storagePoolDefineXML(xml, libvirt.VIR_STORAGE_POOL_DEFINE_VALIDATE)
     except libvirt.libvirtError as exc:
         message = error_message(exc)
-        raise XmlEditError(message, error_line(message, text)) from exc
+        line = error_line(message, text)
+        if line is None:
+            line = first_changed_line(source.text, text)
+            if line is not None:
+                message += f"\n(libvirt does not say where; your first change is on line {line})"
+        raise XmlEditError(message, line) from exc
     after = read_source(conn, source.kind, source.key)
     return XmlDefined(after.name, after.note, after.text)
 

@@ -22,7 +22,7 @@ from typing import Any
 from rich.text import Text
 from textual.app import App, ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Horizontal, ScrollableContainer, Vertical
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, Footer, Static, TextArea
 
@@ -90,7 +90,8 @@ def diff_text(diff: str) -> Text:
             style = "red"
         elif line.startswith("@@"):
             style = "cyan"
-        append_plain(out, line + "\n", style)
+        append_plain(out, line, style)
+        out.append("\n")
     return out
 
 
@@ -101,6 +102,8 @@ class DiffScreen(ModalScreen[bool]):
     BINDINGS = [
         Binding("escape", "cancel", "Cancel", id="xml_diff.cancel"),
         Binding("ctrl+s", "confirm", "Confirm", id="xml_diff.confirm"),
+        Binding("pagedown", "page(1)", "Page down", show=False, id="xml_diff.page_down"),
+        Binding("pageup", "page(-1)", "Page up", show=False, id="xml_diff.page_up"),
     ]
 
     def __init__(
@@ -120,13 +123,15 @@ class DiffScreen(ModalScreen[bool]):
     def compose(self) -> ComposeResult:
         with Vertical(id="xml-diff-dialog"):
             yield Static(self.title_text, id="xml-diff-title")
-            with VerticalScroll(id="xml-diff-body"):
+            with ScrollableContainer(id="xml-diff-body"):
                 if self.lines:
                     intro = Text()
                     for line, style in self.lines:
                         append_plain(intro, line + "\n", style, multiline=True)
                     yield Static(intro, id="xml-diff-intro")
-                yield Static(diff_text(self.diff) if self.diff else Text("(no change)"))
+                yield Static(
+                    diff_text(self.diff) if self.diff else Text("(no change)"), id="xml-diff-text"
+                )
             with Horizontal(id="xml-diff-buttons"):
                 yield Button("Cancel", id="cancel", variant="primary", compact=True)
                 yield Button(self.confirm_label, id="confirm", variant="warning", compact=True)
@@ -142,6 +147,14 @@ class DiffScreen(ModalScreen[bool]):
 
     def action_confirm(self) -> None:
         self.dismiss(True)
+
+    def action_page(self, direction: int) -> None:
+        """Scroll the changes and the diff whatever has the focus (the buttons, usually)."""
+        body = self.query_one("#xml-diff-body", ScrollableContainer)
+        if direction > 0:
+            body.scroll_page_down(animate=False)
+        else:
+            body.scroll_page_up(animate=False)
 
 
 class XmlEditorScreen(Screen[bool]):
