@@ -58,6 +58,19 @@ def test_passwords_masked_and_restored(conn: libvirt.virConnect) -> None:
     assert "<vcpu placement='static'>1</vcpu>" in secure
 
 
+def test_password_text_in_a_description_is_not_masked() -> None:
+    xml = (
+        "<domain><name>d</name><description>passwd='plain text'</description><devices>"
+        "<graphics type='vnc' port='-1' passwd='pw'/></devices></domain>"
+    )
+    text, found = XE.mask_passwords(xml)
+    assert "passwd='plain text'" in text and "passwd='pw'" not in text
+    assert found == (("vnc", "pw"),)
+    root = XE.parse_text(text)
+    restored = XE.restore_passwords(text, root, found)
+    assert restored == xml
+
+
 def test_libvirt_error_with_line_of_the_value(conn: libvirt.virConnect) -> None:
     source = XE.read_source(conn, "domain", conn.lookupByName("test").UUIDString())
     bad = source.text.replace("bus='virtio'", "bus='bogus'", 1)

@@ -37,8 +37,9 @@ from virttui.core.host.libvirt_runtime import error_message
 XmlKind = Literal["domain", "network", "pool", "volume"]
 KINDS: tuple[XmlKind, ...] = ("domain", "network", "pool", "volume")
 MASK = "********"
-_PASSWD_ATTR = re.compile(r"""passwd\s*=\s*(['"])(.*?)\1""", re.DOTALL)
-_MASKED_ATTR = re.compile(r"""passwd\s*=\s*(['"])\*{8}\1""")
+# A passwd attribute inside a start tag (never text content: there `<` is escaped).
+_PASSWD_ATTR = re.compile(r"""(<[\w:.-]+\s[^<>]*?)passwd\s*=\s*(['"])(.*?)\2""", re.DOTALL)
+_MASKED_ATTR = re.compile(r"""(<[\w:.-]+\s[^<>]*?)passwd\s*=\s*(['"])\*{8}\2""")
 
 VOLUME_READONLY = (
     "libvirt cannot redefine a volume: its XML can only be read. Resize (z), clone (c) or "
@@ -106,7 +107,8 @@ def mask_passwords(xml: str) -> tuple[str, tuple[tuple[str, str], ...]]:
         for el in root.iter()
         if el.get("passwd") is not None
     )
-    return _PASSWD_ATTR.sub(lambda m: f"passwd={m.group(1)}{MASK}{m.group(1)}", xml), found
+    masked = _PASSWD_ATTR.sub(lambda m: f"{m.group(1)}passwd={m.group(2)}{MASK}{m.group(2)}", xml)
+    return masked, found
 
 
 def _inactive_xml(obj: libvirt.virNetwork | libvirt.virStoragePool, flag: int) -> str:
@@ -252,10 +254,10 @@ def restore_passwords(text: str, root: ET.Element, passwords: tuple[tuple[str, s
     out: list[str] = []
     last = 0
     for match, value in zip(matches, values, strict=True):
-        quote = match.group(1)
+        quote = match.group(2)
         escaped = value.replace("&", "&amp;").replace("<", "&lt;").replace(quote, _entity(quote))
         out.append(text[last : match.start()])
-        out.append(f"passwd={quote}{escaped}{quote}")
+        out.append(f"{match.group(1)}passwd={quote}{escaped}{quote}")
         last = match.end()
     out.append(text[last:])
     return "".join(out)
