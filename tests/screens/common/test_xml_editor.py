@@ -185,6 +185,9 @@ async def test_libvirt_refusal_keeps_the_text(tmp_path: Path) -> None:
         await settle(pilot)
         await wait_until(pilot, lambda: "validate" in status(editor), 20)
         assert app.screen is editor and editor.area.text == bad
+        line = bad[: bad.index("bogus")].count("\n") + 1  # the schema check names no line
+        assert f"first change is on line {line}" in status(editor)
+        assert editor.area.cursor_location[0] == line - 1
         assert "bogus" not in inactive_xml(app, uri, "test")
 
 
