@@ -272,3 +272,14 @@ async def test_virtio_switch_dialog(tmp_path: Path) -> None:
         await settle(pilot)
         await pilot.pause(0.3)
         assert not isinstance(app.screen, DiffScreen)
+
+
+def test_control_characters_make_the_editor_read_only() -> None:
+    """A C1 control (legal in XML 1.0) would be drawn as an escape: saving would change it."""
+    from virttui.core.domain.xml_edit import XmlSource
+    from virttui.screens.common.xml_editor import CONTROL_CHARS_REASON
+
+    source = XmlSource("domain", "u", "d", "", "<domain><name>d\x9b</name></domain>")
+    assert XmlEditorScreen("test:///default", source).readonly_reason == CONTROL_CHARS_REASON
+    tabbed = XmlSource("domain", "u", "d", "", "<domain>\t<name>d</name></domain>")
+    assert XmlEditorScreen("test:///default", tabbed).readonly_reason == ""
