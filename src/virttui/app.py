@@ -770,6 +770,29 @@ class VirtTUIApp(App[None]):
 
         # ---- fio
         yield from self._fio_commands(screen)
+        # XML of networks and pools (X on their screens)
+        # "Domain: edit XML" and "Domain: switch disks and NICs to virtio" come from the action
+        # table; the Networks and Storage screens' XML keys (X) are offered here.
+        from virttui.screens.network.networks import NetworksScreen
+        from virttui.screens.storage.storage import StorageScreen
+
+        if isinstance(screen, NetworksScreen):
+            yield from _screen_commands(
+                screen,
+                (("net_edit_xml", "Networks: edit XML", "The highlighted network's XML (X)"),),
+            )
+        if isinstance(screen, StorageScreen):
+            yield from _screen_commands(
+                screen,
+                (
+                    (
+                        "edit_xml",
+                        "Storage: edit pool XML / show volume XML",
+                        "The highlighted pool's XML, or the volume's (read-only) from the "
+                        "volume table (X)",
+                    ),
+                ),
+            )
 
     def _pick_network_to_replug(self, uri: str) -> None:
         """Palette entry of `offer_replug`: pick one of the host's running networks."""

@@ -57,14 +57,16 @@ def test_today_s_keys_and_menu_are_kept() -> None:
         ("v", "console"),
         ("g", "graphics"),
         ("T", "snapshots"),
+        ("X", "edit_xml"),
     ]
-    assert [a.key for a in keyed("details")] == ["s", "h", "r", "p", "F", "a", "e", "T"]
-    assert "".join(e.key for e in ACTION_ENTRIES) == "shrpFxvMXAncUR"
+    assert [a.key for a in keyed("details")] == ["s", "h", "r", "p", "F", "a", "e", "T", "X"]
+    assert "".join(e.key for e in ACTION_ENTRIES) == "shrpFxvMXAnceVUR"
     assert set(LIFECYCLE) == {"start", "shutdown", "reboot", "destroy", "pause"}
     assert LIFECYCLE["destroy"].destructive and not LIFECYCLE["shutdown"].destructive
-    assert write_actions("details") == {"lifecycle", "actions_menu", "edit_menu"}
+    assert write_actions("details") == {"lifecycle", "actions_menu", "edit_menu", "domain_action"}
     assert write_actions("list") == {
         "lifecycle",
+        "domain_action",
         "actions_menu",
         "edit_menu",
         "migrate",

@@ -29,7 +29,10 @@ def test_added_entry_shows_in_bindings_menu_and_palette() -> None:
         assert frob.description == "Frobnicate..." and frob.show
         # Read-only: the key is hidden and says so (the fallback follows it).
         fallbacks = read_only_fallbacks(bindings.values(), {"domain_action"})
-        assert [(b.key, b.id) for b in fallbacks] == [("Z", f"{prefix}.frobnicate.read_only")]
+        assert [(b.key, b.id) for b in fallbacks] == [
+            ("X", f"{prefix}.edit_xml.read_only"),
+            ("Z", f"{prefix}.frobnicate.read_only"),
+        ]
 
     calls: list[tuple[object, ...]] = []
     app = SimpleNamespace(run_lifecycle=lambda *a: calls.append(a))

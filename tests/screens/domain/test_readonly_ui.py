@@ -20,7 +20,7 @@ from virttui.screens.domain.domain_list import DomainsScreen
 URI = "test:///default"
 # Footer words of the keys that write (or need a read-write connection: consoles).
 WRITE_WORDS = ("Start", "Shutdown", "Reboot", "Pause", "Off!", "Actions", "Edit", "Console")
-WRITE_KEYS = ("s", "h", "r", "p", "F", "a", "e", "m", "v", "g")
+WRITE_KEYS = ("s", "h", "r", "p", "F", "a", "e", "m", "v", "g", "X")
 
 
 def connected(app: VirtTUIApp) -> bool:
@@ -116,7 +116,7 @@ async def test_read_only_details_hide_write_keys_and_they_say_so() -> None:
         shown = footer_words(app)
         assert "Back" in shown
         assert not shown & set(WRITE_WORDS), shown
-        for key in ("s", "h", "p", "a", "e"):
+        for key in ("s", "h", "p", "a", "e", "X"):
             notes = record_notifications(app)
             await pilot.press(key)
             await wait_until(pilot, lambda n=notes: bool(n), timeout=5)

@@ -60,6 +60,8 @@ if TYPE_CHECKING:
     from virttui.core.domain.undefine import StorageChoice, UndefineResult
     from virttui.core.fio.guard import Verdict as FioVerdict  # fioform
     from virttui.core.fio.job import JobFile as FioJobFile  # fioform
+    from virttui.core.domain.virtio import VirtioPlan, VirtioResult
+    from virttui.core.domain.xml_edit import XmlDefined, XmlKind, XmlSource
     from virttui.core.host.probe import HostReport
     from virttui.core.jobs import JobContext
     from virttui.core.network.bridges import HostBridges
@@ -1291,3 +1293,35 @@ class HostFacade:
         from virttui.core.create.validate import check_create
 
         return check_create(spec, self.create_facts(spec, osinfo_ids=osinfo_ids))
+    # ---- xmlvirtio
+    # The XML editor (core/domain/xml_edit.py) and "switch to virtio" (core/domain/virtio.py).
+    # XmlEditError (parse error, refused rename, libvirt's refusal with its line) and
+    # DomainActionError pass through with their sentence.
+    def xml_source(self, kind: XmlKind, key: str) -> XmlSource:
+        """The XML to edit: `kind` "domain" (key: UUID), "network", "pool" (key: name) or
+        "volume" (key: "pool/volume", read-only with the reason)."""
+        from virttui.core.domain import xml_edit as XE
+
+        return self._conn(lambda c: XE.read_source(c, kind, key))
+
+    def define_xml_text(self, source: XmlSource, text: str) -> XmlDefined:
+        """Check the edited text locally, define it (VALIDATE), re-read it."""
+        from virttui.core.domain import xml_edit as XE
+
+        return self._conn(lambda c: XE.define_text(c, source, text))
+
+    def virtio_plan(self, uuid: str, *, os_family: str = "") -> VirtioPlan:
+        """What "switch to virtio" would change in the persistent definition (diff, warnings)."""
+        from virttui.core.domain import virtio as V
+
+        return self._dom(uuid, lambda d: V.read_plan(d, os_family=os_family))
+
+    def switch_to_virtio(
+        self, uuid: str, expected: VirtioPlan | None = None, *, os_family: str = ""
+    ) -> VirtioResult:
+        """Apply the switch (refused when the definition changed since `expected` was shown)."""
+        from virttui.core.domain import virtio as V
+
+        return self._dom(
+            uuid, lambda d: V.switch_to_virtio(d, expected=expected, os_family=os_family)
+        )

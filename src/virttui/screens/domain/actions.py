@@ -35,6 +35,7 @@ from virttui.screens.common.ui_jobs import (
     with_details,
     writable_host,
 )
+from virttui.screens.common.xml_editor import open_xml_editor
 from virttui.screens.domain.action_dialogs import (
     CloneProgressScreen,
     PromptScreen,
@@ -43,6 +44,7 @@ from virttui.screens.domain.action_dialogs import (
     UndefineScreen,
 )
 from virttui.screens.domain.action_menu import ActionMenuScreen
+from virttui.screens.domain.virtio import switch_to_virtio
 
 SAVE_DIR = "/var/lib/libvirt/qemu/save"
 
@@ -449,4 +451,7 @@ HANDLERS: dict[str, Handler] = {
     "rename": rename,
     "clone": clone,
     "undefine": undefine_domain,
+    # ---- xmlvirtio
+    "edit_xml": lambda app, uri, uuid, _d: open_xml_editor(app, uri, "domain", uuid),
+    "virtio": switch_to_virtio,
 }

@@ -38,10 +38,26 @@ from virttui.widgets.common.plain import plain
 from virttui.widgets.network.network_table import NetworkTable, network_details
 
 WRITE_ACTIONS = frozenset(
-    {"net_start", "net_stop", "net_autostart", "net_start_autostart", "net_undefine", "net_new"}
+    {
+        "net_start",
+        "net_stop",
+        "net_autostart",
+        "net_start_autostart",
+        "net_undefine",
+        "net_new",
+        "net_edit_xml",
+    }
 )
 _NEEDS_NETWORK = frozenset(
-    {"net_start", "net_stop", "net_autostart", "net_start_autostart", "net_undefine", "leases"}
+    {
+        "net_start",
+        "net_stop",
+        "net_autostart",
+        "net_start_autostart",
+        "net_undefine",
+        "leases",
+        "net_edit_xml",
+    }
 )
 
 LeasesOpener = Callable[[App[Any], str, str], None]
@@ -102,6 +118,15 @@ class NetworksScreen(Screen[None]):
             tooltip="DHCP leases and reservations of the network",
         ),
         Binding("r", "reload", "Reload", id="networks.reload", tooltip="Read the networks again"),
+        # ---- xmlvirtio
+        Binding(
+            "X",
+            "net_edit_xml",
+            "XML",
+            show=False,
+            id="networks.edit_xml",
+            tooltip="Edit the network's XML (a running network keeps its old config until restarted)",
+        ),
     ]
     BINDINGS += read_only_fallbacks(BINDINGS, WRITE_ACTIONS)
 
@@ -361,6 +386,14 @@ class NetworksScreen(Screen[None]):
             ),
             done,
         )
+
+    def action_net_edit_xml(self) -> None:
+        """The XML editor on the highlighted network; the list is read again after a save."""
+        from virttui.screens.common.xml_editor import open_xml_editor
+
+        net = self.current_network()
+        if net is not None:
+            open_xml_editor(self.app, self.uri, "network", net.name, on_saved=self.reload)
 
     def action_leases(self) -> None:
         """Leases of the highlighted network: the leases helper's screen, once wired."""

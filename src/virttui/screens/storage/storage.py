@@ -48,7 +48,15 @@ from virttui.widgets.storage.volume_table import VolumeTable
 
 # Actions that change the host: hidden on a read-only connection (their keys say why).
 POOL_WRITES = frozenset(
-    {"pool_start", "pool_stop", "pool_autostart", "pool_new_dir", "pool_define_xml", "pool_remove"}
+    {
+        "pool_start",
+        "pool_stop",
+        "pool_autostart",
+        "pool_new_dir",
+        "pool_define_xml",
+        "pool_remove",
+        "edit_xml",
+    }
 )
 VOLUME_WRITES = frozenset(
     {
@@ -179,6 +187,15 @@ class StorageScreen(Screen[None]):
             tooltip="libvirt secrets (LUKS passphrases): list, create, delete",
         ),
         Binding("tab", "switch_table", "Pools/Vols", show=False, id="storage.switch"),
+        # ---- xmlvirtio
+        Binding(
+            "X",
+            "edit_xml",
+            "XML",
+            show=False,
+            id="storage.edit_xml",
+            tooltip="XML of the pool (edit) or, in the volume table, of the volume (read-only)",
+        ),
     ]
     BINDINGS += read_only_fallbacks(BINDINGS, WRITE_ACTIONS)
 
@@ -413,7 +430,7 @@ class StorageScreen(Screen[None]):
             return True if pool is not None and not pool.active else None
         if name in ("pool_stop",):
             return True if pool is not None and pool.active else None
-        if name in ("pool_autostart", "pool_remove") and pool is None:
+        if name in ("pool_autostart", "pool_remove", "edit_xml") and pool is None:
             return None
         if name in _NEEDS_ACTIVE_POOL and (pool is None or not pool.active):
             return None
@@ -423,6 +440,21 @@ class StorageScreen(Screen[None]):
 
     def action_read_only(self) -> None:
         self.notify(READ_ONLY_MESSAGE, severity="warning", markup=False)
+
+    def action_edit_xml(self) -> None:
+        """The XML editor on the highlighted pool, or the highlighted volume's XML (read-only:
+        libvirt cannot redefine a volume) when the volume table has the focus."""
+        from virttui.screens.common.xml_editor import open_xml_editor
+
+        pool = self.current_pool()
+        if pool is None:
+            return
+        volume = self.current_volume()
+        if self.volume_table.has_focus and volume is not None:
+            open_xml_editor(self.app, self.uri, "volume", f"{pool.name}/{volume.name}")
+            return
+        name = pool.name
+        open_xml_editor(self.app, self.uri, "pool", name, on_saved=lambda: self.reload(pool=name))
 
     def action_back(self) -> None:
         self.app.pop_screen()
