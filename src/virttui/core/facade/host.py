@@ -58,10 +58,10 @@ if TYPE_CHECKING:
         SnapshotTree,
     )
     from virttui.core.domain.undefine import StorageChoice, UndefineResult
-    from virttui.core.fio.guard import Verdict as FioVerdict  # fioform
-    from virttui.core.fio.job import JobFile as FioJobFile  # fioform
     from virttui.core.domain.virtio import VirtioPlan, VirtioResult
     from virttui.core.domain.xml_edit import XmlDefined, XmlKind, XmlSource
+    from virttui.core.fio.guard import Verdict as FioVerdict
+    from virttui.core.fio.job import JobFile as FioJobFile
     from virttui.core.host.probe import HostReport
     from virttui.core.jobs import JobContext
     from virttui.core.network.bridges import HostBridges
@@ -1293,6 +1293,7 @@ class HostFacade:
         from virttui.core.create.validate import check_create
 
         return check_create(spec, self.create_facts(spec, osinfo_ids=osinfo_ids))
+
     # ---- xmlvirtio
     # The XML editor (core/domain/xml_edit.py) and "switch to virtio" (core/domain/virtio.py).
     # XmlEditError (parse error, refused rename, libvirt's refusal with its line) and
