@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from virttui.core.console.graphics import GraphicsSession
     from virttui.core.console.screenshot import Frame
     from virttui.core.console.serial import SerialSession
+    from virttui.core.create.runner import CreateResult  # createrun
     from virttui.core.create.spec import CreateSpec
     from virttui.core.create.validate import CreateFacts
     from virttui.core.domain.action_result import Applied
@@ -1291,3 +1292,14 @@ class HostFacade:
         from virttui.core.create.validate import check_create
 
         return check_create(spec, self.create_facts(spec, osinfo_ids=osinfo_ids))
+
+    # ---- createrun
+    def create_domain(self, ctx: JobContext, spec: CreateSpec) -> CreateResult:
+        """Create the domain on this host (core/create/runner.py): check, volumes, seed ISO,
+        fetched kernel, define, start; any failure or cancel rolls back and raises CreateFailed
+        (whose .field/.removed/.left the wizard shows). A job body: long, cancellable."""
+        from virttui.core.create.runner import create_domain
+
+        return self._conn(
+            lambda c: create_domain(ctx, c, spec, uri=self.uri, local_files_host=self.is_local)
+        )
