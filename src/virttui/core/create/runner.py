@@ -341,6 +341,7 @@ def _create(
     import libvirt
 
     install_boot = has_install_phase(spec) and spec.start_after
+    dom_uuid = str(uuidlib.uuid4())
     new_disks = [i for i, d in enumerate(spec.disks) if isinstance(d.source, NewVolume)]
     steps = 3 + len(new_disks) + (1 if isinstance(spec.install, CloudImageInstall) else 0)
     steps += 1 if isinstance(spec.install, LocationInstall) and install_boot else 0
@@ -386,7 +387,7 @@ def _create(
     inst = spec.install
     if isinstance(inst, CloudImageInstall):
         step("cloud-init seed ISO")
-        seed_path = _upload_seed(ctx, conn, spec, inst, run)
+        seed_path = _upload_seed(ctx, conn, spec, inst, run, dom_uuid)
         spec = replace(spec, install=replace(inst, seed_iso=seed_path))
 
     # location install: kernel and initrd into the host's boot directory
@@ -403,19 +404,21 @@ def _create(
         xmls = build_domain_xmls(spec, facts.caps)
     except BuildError as exc:
         raise _StepFailed(exc.message, exc.field) from exc
+    final = _with_uuid(xmls.final, dom_uuid)
     started = False
     if install_boot and xmls.install is not None:
-        transient = conn.createXML(xmls.install, 0)
+        # both runs are one domain: the definition must carry the install run's UUID
+        transient = conn.createXML(_with_uuid(xmls.install, dom_uuid), 0)
         run.add(f"install run of {spec.name!r}", lambda: _destroy(transient))
         started = True
         for item in reversed(fetched):  # QEMU has read them (virt-install removes them too)
             with contextlib.suppress(Exception):
                 item.undo()
             item.kept = True
-        dom = define_validated(conn, xmls.final)
+        dom = define_validated(conn, final)
         run.add(f"definition of {spec.name!r}", lambda: _undefine(dom))
     else:
-        dom = define_validated(conn, xmls.final)
+        dom = define_validated(conn, final)
         run.add(f"definition of {spec.name!r}", lambda: _undefine(dom))
         if spec.start_after:
             step("starting")
@@ -438,6 +441,12 @@ def _create(
         created=created,
         notes=tuple(run.notes),
     )
+
+
+def _with_uuid(xml: str, dom_uuid: str) -> str:
+    """The domain XML with `<uuid>` after `<name>` (virt-install writes one into both XMLs).
+    `<name>` is the root's first child and its text is escaped: its first end tag is it."""
+    return xml.replace("</name>", f"</name>\n  <uuid>{dom_uuid}</uuid>", 1)
 
 
 # ---- steps ------------------------------------------------------------------------------------
@@ -573,12 +582,15 @@ def _seed_hostname(spec: CreateSpec, seed_hostname: str) -> str:
     return name or "localhost"
 
 
-def seed_options(spec: CreateSpec, inst: CloudImageInstall) -> C.SeedOptions:
-    """The seed of the spec's cloud-init answers; a new instance-id per created domain."""
+def seed_options(
+    spec: CreateSpec, inst: CloudImageInstall, dom_uuid: str | None = None
+) -> C.SeedOptions:
+    """The seed of the spec's cloud-init answers; the instance-id is new per created domain
+    (its UUID: cloud-init runs its first-boot modules once per instance-id)."""
     seed = inst.seed
     return C.SeedOptions(
         hostname=_seed_hostname(spec, seed.hostname),
-        instance_id=f"iid-{uuidlib.uuid4()}",
+        instance_id=f"iid-{dom_uuid or uuidlib.uuid4()}",
         user=seed.user,
         password_hash=seed.password_hash,
         ssh_keys=seed.ssh_keys,
@@ -655,11 +667,12 @@ def _upload_seed(
     spec: CreateSpec,
     inst: CloudImageInstall,
     run: _Run,
+    dom_uuid: str,
 ) -> str:
     first = next(d for d in spec.disks if isinstance(d.source, NewVolume))
     assert isinstance(first.source, NewVolume)
     try:
-        data = C.seed_iso_bytes(seed_options(spec, inst))
+        data = C.seed_iso_bytes(seed_options(spec, inst, dom_uuid))
     except C.SeedError as exc:
         raise _StepFailed(str(exc), f"install.seed.{exc.field}") from exc
     pool = first.source.pool
