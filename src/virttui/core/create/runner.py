@@ -266,6 +266,20 @@ def host_problems(
     return errors
 
 
+def osinfo_ids(spec: CreateSpec) -> dict[str, str]:
+    """The spec's OS variant -> its osinfo URL id (virt-install's libosinfo metadata); {} for
+    "generic" or when the database cannot be read."""
+    if spec.os_variant == "generic":
+        return {}
+    from virttui.core.create.osinfo import load_db
+
+    try:
+        entry = load_db().get(spec.os_variant)
+    except (OSError, ET.ParseError):
+        return {}
+    return {spec.os_variant: entry.id} if entry is not None and entry.id else {}
+
+
 def check_for_create(
     ctx: JobContext,
     conn: libvirt.virConnect,
@@ -275,7 +289,7 @@ def check_for_create(
     local_files_host: bool = True,
 ) -> tuple[CreateFacts, dict[str, str]]:
     """Fresh facts and every problem (field -> message; {} = go) `create_domain` checks first."""
-    facts = read_create_facts(conn, spec)
+    facts = read_create_facts(conn, spec, osinfo_ids=osinfo_ids(spec))
     errors = check_create(spec, facts)
     for key, msg in host_problems(
         ctx, conn, spec, facts, uri=uri, local_files_host=local_files_host
@@ -795,5 +809,6 @@ __all__ = [
     "check_for_create",
     "create_domain",
     "host_problems",
+    "osinfo_ids",
     "seed_options",
 ]
