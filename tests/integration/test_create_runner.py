@@ -493,3 +493,96 @@ def test_cancel_rolls_back(
     assert "cancelled" in str(info.value)
     assert _volumes(temp_pool) == before
     assert name not in _domains(system_conn)
+
+
+# ---- UEFI and TPM (Debian packages ovmf, swtpm: in the Makefile's APT_PACKAGES) ------------
+
+
+def _uefi_tpm_offered(conn: libvirt.virConnect) -> str | None:
+    """Why not (None: both offered) for a q35 TCG guest, from the domain capabilities."""
+    caps = ET.fromstring(conn.getDomainCapabilities(None, "x86_64", "q35", "qemu", 0))
+    if "efi" not in [v.text for v in caps.findall("os/enum[@name='firmware']/value")]:
+        return "this host offers no UEFI firmware (Debian package ovmf)"
+    backends = [v.text for v in caps.findall("devices/tpm/enum[@name='backendModel']/value")]
+    if "emulator" not in backends:
+        return "this host offers no emulated TPM (Debian package swtpm)"
+    return None
+
+
+def test_uefi_tpm_domain_and_its_rollback(
+    system_conn: libvirt.virConnect, temp_pool: libvirt.virStoragePool, cleanup: list[str]
+) -> None:
+    """Defined with UEFI (libvirt's firmware auto-selection) and an emulated TPM, started (the
+    NVRAM file and the TPM state appear), then cancelled: the rollback removes the run, the
+    definition with its NVRAM file and TPM state, and the volume."""
+    why = _uefi_tpm_offered(system_conn)
+    if why is not None:
+        pytest.skip(why)
+    from virttui.core.create.spec import Firmware
+
+    name = unique_name("vt-create-uefi")
+    cleanup.append(name)
+    spec = _base(
+        name,
+        temp_pool,
+        machine="q35",
+        firmware=Firmware("uefi"),
+        tpm=True,
+        install=_kernel_boot(),
+        start_after=True,
+    )
+    ctx: JobContext
+
+    def sink(msg: JobMessage) -> None:
+        if isinstance(msg, JobProgress) and msg.text == "starting":
+            ctx._trigger(ctx._cancelled, [])  # noqa: SLF001 - cancel as Job.cancel does
+
+    ctx = JobContext(1, sink)
+    before_vols = _volumes(temp_pool)
+    with pytest.raises(CreateFailed) as info:
+        create_domain(ctx, system_conn, spec)
+    assert info.value.cancelled
+    assert info.value.removed[0] == f"running {name!r}"
+    assert info.value.removed[1] == f"definition of {name!r}"
+    assert info.value.left == ()
+    assert name not in _domains(system_conn)
+    assert _volumes(temp_pool) == before_vols
+    assert not Path(f"/var/lib/libvirt/qemu/nvram/{name}_VARS.fd").exists()
+
+
+def test_uefi_tpm_domain_defined(
+    system_conn: libvirt.virConnect, temp_pool: libvirt.virStoragePool, cleanup: list[str]
+) -> None:
+    why = _uefi_tpm_offered(system_conn)
+    if why is not None:
+        pytest.skip(why)
+    from virttui.core.create.spec import Firmware
+
+    name = unique_name("vt-create-uefi-def")
+    cleanup.append(name)
+    spec = _base(
+        name,
+        temp_pool,
+        machine="q35",
+        firmware=Firmware("uefi"),
+        tpm=True,
+        install=_kernel_boot(),
+        start_after=True,
+    )
+    result = create_domain(_ctx(), system_conn, spec)
+    dom = system_conn.lookupByName(name)
+    try:
+        assert result.started and dom.isActive()
+        live = ET.fromstring(dom.XMLDesc(0))
+        assert "OVMF" in (live.findtext("os/loader") or "")
+        nvram = live.findtext("os/nvram") or ""
+        assert nvram and Path(nvram).exists()
+        tpm = live.find("devices/tpm")
+        assert tpm is not None and tpm.find("backend").get("type") == "emulator"  # type: ignore[union-attr]
+        assert Path(f"/var/lib/libvirt/swtpm/{result.uuid}").exists()
+    finally:
+        from virttui.core.create.runner import undefine_with_state
+
+        undefine_with_state(dom)
+    assert not Path(nvram).exists()
+    assert not Path(f"/var/lib/libvirt/swtpm/{result.uuid}").exists()

@@ -430,10 +430,10 @@ def _create(
                 item.undo()
             item.kept = True
         dom = define_validated(conn, final)
-        run.add(f"definition of {spec.name!r}", lambda: _undefine(dom))
+        run.add(f"definition of {spec.name!r}", lambda: undefine_with_state(dom))
     else:
         dom = define_validated(conn, final)
-        run.add(f"definition of {spec.name!r}", lambda: _undefine(dom))
+        run.add(f"definition of {spec.name!r}", lambda: undefine_with_state(dom))
         if spec.start_after:
             step("starting")
             dom.create()
@@ -567,7 +567,7 @@ def _destroy(dom: libvirt.virDomain) -> None:
             raise
 
 
-def _undefine(dom: libvirt.virDomain) -> None:
+def undefine_with_state(dom: libvirt.virDomain) -> None:
     """Undefine with the NVRAM file and TPM state libvirt made for it (flags this libvirt has)."""
     import libvirt
 
@@ -807,6 +807,7 @@ __all__ = [
     "CreateResult",
     "boot_dir",
     "check_for_create",
+    "undefine_with_state",
     "create_domain",
     "host_problems",
     "osinfo_ids",
