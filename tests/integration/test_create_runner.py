@@ -586,3 +586,69 @@ def test_uefi_tpm_domain_defined(
         undefine_with_state(dom)
     assert not Path(nvram).exists()
     assert not Path(f"/var/lib/libvirt/swtpm/{result.uuid}").exists()
+
+
+def test_inactive_network_is_started_and_stays(
+    system_conn: libvirt.virConnect, temp_pool: libvirt.virStoragePool, cleanup: list[str]
+) -> None:
+    from tests.guestlib import isolated_network
+    from virttui.core.create.spec import Nic
+
+    name = unique_name("vt-create-net")
+    cleanup.append(name)
+    with isolated_network(system_conn, start=False) as (net, _base_ip):
+        assert not net.isActive()
+        spec = _base(
+            name,
+            temp_pool,
+            install=_kernel_boot(),
+            nics=(Nic("network", net.name()),),
+            start_after=False,
+        )
+        result = create_domain(_ctx(), system_conn, spec)
+        assert result.notes == (f"network {net.name()!r} was started and stays running",)
+        assert net.isActive()
+        remove_domain(system_conn.lookupByName(name))
+        net.destroy()
+        # a failure mid-way (libvirt refuses the define): the network stays running and the
+        # message says so
+        before = _volumes(temp_pool)
+        broken = _base(
+            name + "-2",
+            temp_pool,
+            install=_kernel_boot(),
+            nics=(Nic("network", net.name()),),
+            start_after=True,
+        )
+        with pytest.MonkeyPatch.context() as mp:
+            _break_emulator(mp)
+            with pytest.raises(CreateFailed) as info:
+                create_domain(_ctx(), system_conn, broken)
+        assert info.value.notes == (f"network {net.name()!r} was started and stays running",)
+        assert "stays running" in str(info.value)
+        assert net.isActive()
+        assert _volumes(temp_pool) == before
+
+
+def test_cloud_image_that_is_a_guest_disk_is_refused(
+    system_conn: libvirt.virConnect, temp_pool: libvirt.virStoragePool, cleanup: list[str]
+) -> None:
+    owner = unique_name("vt-create-owner")
+    cleanup.append(owner)
+    create_domain(
+        _ctx(), system_conn, _base(owner, temp_pool, install=_kernel_boot(), start_after=False)
+    )
+    base = str(_pool_dir(temp_pool) / f"{owner}.qcow2")
+    name = unique_name("vt-create-cloud2")
+    spec = _base(
+        name,
+        temp_pool,
+        install=CloudImageInstall(base, seed=CloudSeed(password_hash=PW_HASH)),
+        start_after=False,
+    )
+    before = _volumes(temp_pool)
+    with pytest.raises(CreateFailed) as info:
+        create_domain(_ctx(), system_conn, spec)
+    assert info.value.field == "install.base_image"
+    assert owner in str(info.value)
+    assert _volumes(temp_pool) == before

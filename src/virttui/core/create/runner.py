@@ -254,6 +254,19 @@ def host_problems(
                 path = _tree_path(inst.location, inside)
                 if not os.path.isfile(path):
                     errors.setdefault(key, f"{path}: no such file in the install tree")
+    if (
+        isinstance(inst, CloudImageInstall)
+        and inst.base_image
+        and "install.base_image" not in errors
+    ):
+        writers = [
+            u for u in _users_of(conn, inst.base_image) if u.kind == "domain" and u.how == "disk"
+        ]
+        if writers:
+            errors["install.base_image"] = (
+                f"{inst.base_image} is the disk of {', '.join(u.describe() for u in writers)}: "
+                "an overlay on an image a guest writes would be corrupted. Use a copy."
+            )
     for i, nic in enumerate(spec.nics):
         if nic.source_type != "network":
             continue
