@@ -335,7 +335,7 @@ def create_domain(
     run = _Run()
     try:
         ctx.check()
-        result = _create(ctx, conn, spec, facts, run, uri=uri, local=local_files_host)
+        result = _create(ctx, conn, spec, facts, run, uri=uri)
     except BaseException as exc:
         cancelled = isinstance(exc, JobCancelled) or ctx.cancelled
         removed, left = run.rollback()
@@ -363,7 +363,6 @@ def _create(
     run: _Run,
     *,
     uri: str,
-    local: bool,
 ) -> CreateResult:
     import libvirt
 
@@ -439,9 +438,11 @@ def _create(
         run.add(f"install run of {spec.name!r}", lambda: _destroy(transient))
         started = True
         for item in reversed(fetched):  # QEMU has read them (virt-install removes them too)
-            with contextlib.suppress(Exception):
-                item.undo()
             item.kept = True
+            try:
+                item.undo()
+            except Exception as exc:  # noqa: BLE001 - the domain is fine; say what stays
+                run.notes.append(f"could not remove {item.what}: {_describe(exc)}")
         dom = define_validated(conn, final)
         run.add(f"definition of {spec.name!r}", lambda: undefine_with_state(dom))
     else:
