@@ -11,7 +11,7 @@ VENV := .venv
 VPY := $(VENV)/bin/python
 APT_PACKAGES := libvirt-daemon-system libvirt-daemon-driver-qemu libvirt-clients libvirt-dev \
 	pkg-config gcc qemu-utils qemu-system-x86 fio cpio gzip python3-venv \
-	openssh-server dnsmasq-base lvm2 fdisk \
+	openssh-server dnsmasq-base lvm2 fdisk ovmf swtpm swtpm-tools \
 	osinfo-db virtinst libvirt0
 GUEST_CACHE ?= /var/cache/virttui/test-guest
 

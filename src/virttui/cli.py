@@ -29,7 +29,7 @@ DEFAULT_URI = "qemu:///system"
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="virttui",
-        description="Terminal UI for libvirt/KVM hosts. `virttui check` prints a host capability report.",
+        description="Terminal UI for libvirt/KVM hosts. `virttui check` prints a host capability report; `virttui create PRESET.toml` creates a domain from a wizard preset.",
         epilog="Remote hosts: --connect qemu+ssh://user@host/system (key or agent auth; ssh never prompts).",
     )
     parser.add_argument(
@@ -75,6 +75,10 @@ def main(argv: list[str] | None = None) -> int:
         from virttui.check import main as check_main
 
         return check_main(args_list[1:])
+    if args_list[:1] == ["create"]:
+        from virttui.create_cli import main as create_main
+
+        return create_main(args_list[1:])
     plan = plan_start(args_list)
     from virttui.core.host.early import EarlyHosts
 

@@ -216,3 +216,12 @@ def test_install_methods() -> None:
     sb = virt_install_argv(spec(firmware=Firmware("uefi", True)))
     assert "firmware.feature0.name=secure-boot" in opt(sb, "--boot")[0]
     assert opt(sb, "--features") == ["smm.state=on"]
+
+
+def test_uefi_without_tpm_says_tpm_none() -> None:
+    """virt-install adds an emulated TPM to UEFI guests when the host has swtpm; our XML has
+    none unless asked, so the line carries --tpm none (and only then)."""
+    assert opt(virt_install_argv(spec(firmware=Firmware("uefi"))), "--tpm") == ["none"]
+    assert opt(virt_install_argv(spec()), "--tpm") == []
+    with_tpm = virt_install_argv(spec(firmware=Firmware("uefi"), tpm=True))
+    assert opt(with_tpm, "--tpm") == ["emulator,model=tpm-crb"]

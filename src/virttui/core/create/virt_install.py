@@ -157,6 +157,10 @@ def virt_install_argv(
         argv += ["--rng", "none", "--channel", "none"]  # no osinfo-driven extras
     if spec.tpm:
         argv += ["--tpm", _opts("emulator", ("model", spec.tpm_model))]
+    elif spec.firmware.kind == "uefi":
+        # virt-install adds an emulated TPM to every UEFI guest when the host has swtpm: our
+        # XML has none, so the line must say so
+        argv += ["--tpm", "none"]
     if spec.autostart:
         argv.append("--autostart")
     if not spec.start_after:

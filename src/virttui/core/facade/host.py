@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from virttui.core.console.graphics import GraphicsSession
     from virttui.core.console.screenshot import Frame
     from virttui.core.console.serial import SerialSession
+    from virttui.core.create.runner import CreateResult
     from virttui.core.create.spec import CreateSpec
     from virttui.core.create.validate import CreateFacts
     from virttui.core.domain.action_result import Applied
@@ -1325,4 +1326,13 @@ class HostFacade:
 
         return self._dom(
             uuid, lambda d: V.switch_to_virtio(d, expected=expected, os_family=os_family)
+    # ---- createrun
+    def create_domain(self, ctx: JobContext, spec: CreateSpec) -> CreateResult:
+        """Create the domain on this host (core/create/runner.py): check, volumes, seed ISO,
+        fetched kernel, define, start; any failure or cancel rolls back and raises CreateFailed
+        (whose .field/.removed/.left the wizard shows). A job body: long, cancellable."""
+        from virttui.core.create.runner import create_domain
+
+        return self._conn(
+            lambda c: create_domain(ctx, c, spec, uri=self.uri, local_files_host=self.is_local)
         )
