@@ -1326,6 +1326,8 @@ class HostFacade:
 
         return self._dom(
             uuid, lambda d: V.switch_to_virtio(d, expected=expected, os_family=os_family)
+        )
+
     # ---- createrun
     def create_domain(self, ctx: JobContext, spec: CreateSpec) -> CreateResult:
         """Create the domain on this host (core/create/runner.py): check, volumes, seed ISO,
