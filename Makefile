@@ -5,6 +5,7 @@
 # virtinst: virt-install, the reference the create tests compare against (the product never
 # runs it). libvirt0: libvirt's RelaxNG schemas (/usr/share/libvirt/schemas) the create XML is
 # validated against. osinfo-db: the create wizard's OS variants (core/create/osinfo.py).
+# ovmf, swtpm, swtpm-tools: UEFI firmware and the emulated TPM libvirt offers to created domains.
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
