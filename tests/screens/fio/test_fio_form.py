@@ -655,9 +655,13 @@ async def test_run_end_to_end_live_then_saved_and_reported(
     async with app.run_test(size=SIZE) as pilot:
         await open_form(pilot, jobfile=jobfile)
         await pilot.press("ctrl+r")
-        await wait_until(pilot, lambda: isinstance(app.screen, FioLiveScreen), 30)
-        await wait_until(pilot, lambda: isinstance(app.screen, FioReportScreen), 60)
-        await wait_until(pilot, lambda: len(RunStore().list()) == 1, 30)
+        # (generous waits: the guard and fio's start are slow on a loaded 2-core CI machine)
+        await wait_until(
+            pilot, lambda: isinstance(app.screen, (FioLiveScreen, FioReportScreen)), 90
+        )
+        await wait_until(pilot, lambda: isinstance(app.screen, FioReportScreen), 120)
+        assert any(isinstance(s, FioLiveScreen) for s in app.screen_stack)  # under the report
+        await wait_until(pilot, lambda: len(RunStore().list()) == 1, 60)
         saved = RunStore().list()[0]
         assert saved.error is None and saved.job_names == ("t",)
         loaded = RunStore().load(saved.run_id)
