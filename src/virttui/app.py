@@ -18,6 +18,7 @@ from textual.screen import Screen
 
 from virttui.core.common.safe_text import visible
 from virttui.core.common.terminal_watch import EXIT_TERMINAL_GONE
+from virttui.core.console.graphics_mode import PENDING, GraphicsChoice
 from virttui.core.domain.action_table import LIFECYCLE
 from virttui.core.domain.address_cache import ADDRESS_REFRESH_SECONDS, AddressCache
 from virttui.core.domain.lifecycle import action_allowed
@@ -125,6 +126,10 @@ class VirtTUIApp(App[None]):
         self.store.shutdowns.grace = shutdown_grace
         self.store.cpu_mode = cpu_mode
         self.user_keymap = dict(keymap or {})
+        # ---- gfxproto: how the graphical console draws (set by cli.build_app / cli.main before
+        # the app runs) and the terminal's cell size in pixels when it reports one.
+        self.graphics_choice: GraphicsChoice = PENDING
+        self.cell_pixels: tuple[int, int] | None = None
         self.hosts: dict[str, HostConnection] = {}
         # One facade per open connection: the screens' only door to libvirt.
         self._domains: DomainsScreen | None = None  # the base screen, pushed on mount
