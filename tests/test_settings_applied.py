@@ -54,3 +54,23 @@ def test_without_config_or_option_the_one_default_applies() -> None:
     app = build_app(["--connect", "test:///default"])
     assert app.refresh_seconds == 1.0 and app.store.cpu_mode == "host"
     assert app.glyphs is UNICODE  # TERM is not linux in the tests
+
+
+def test_graphics_mode_from_config_and_command_line() -> None:
+    # gfxproto: [console] graphics, overridden by --graphics; never a terminal query from here.
+    assert build_app(["--connect", "test:///default"]).graphics_choice.mode == "auto"
+    _config('[console]\ngraphics = "sixel"\n')
+    app = build_app(["--connect", "test:///default"])
+    assert (app.graphics_choice.mode, app.graphics_choice.reason) == (
+        "sixel",
+        "override from config",
+    )
+    app = build_app(["--connect", "test:///default", "--graphics", "kitty"])
+    assert (app.graphics_choice.mode, app.graphics_choice.reason) == (
+        "kitty",
+        "override from the command line",
+    )
+    _config('[console]\ngraphics = "png"\n')
+    app = build_app(["--connect", "test:///default"])
+    assert app.graphics_choice.mode == "auto"
+    assert any("console.graphics" in p and '"halfblocks"' in p for p in app.config_problems)
