@@ -253,29 +253,35 @@ class FramebufferView(Widget, can_focus=True):
         return self.image_lines(crop)
 
     def image_lines(self, crop: Region) -> list[Strip]:
-        """Kitty / Sixel: no cell is written (the image would be overwritten); the last line
-        carries the image sequence, at the view's top-left, as a zero-width control."""
+        """Kitty / Sixel: the lines above are left empty (the screen's background shows there);
+        the last line carries the image sequence, at the view's top-left, as a zero-width
+        control claiming the line's width, so it is written after the cells under the image."""
         blank = [Strip([]) for _ in range(crop.height)]
         if not blank:
             return blank
+        # The last line's own cells, written before the image (nothing else writes them).
+        cells = Segment(" " * crop.width, self.rich_style)
         try:
             active = self.screen.is_active
             region = self.screen.find_widget(self).region
         except Exception:  # not on a screen (yet / any more)
             return blank
         if not active or not self._image_sequence:
+            blank[-1] = Strip([cells], crop.width)
             if self._kitty_shown and self.mode == "kitty":
                 self._kitty_shown = False
-                blank[-1] = Strip([Segment(kitty_delete(tmux=self.graphics.tmux), None, _RAW)])
+                delete = Segment(kitty_delete(tmux=self.graphics.tmux), None, _RAW)
+                blank[-1] = Strip([cells, delete], crop.width)
             return blank
         if self.mode == "kitty":
             self._kitty_shown = True
         segments = [
+            cells,
             Segment(Control.move_to(region.x, region.y).segment.text, None, _RAW),
             Segment(self._image_sequence, None, _RAW),
             Segment(Control.move_to(region.x, region.bottom - 1).segment.text, None, _RAW),
         ]
-        blank[-1] = Strip(segments, cell_length=0)
+        blank[-1] = Strip(segments, cell_length=crop.width)
         return blank
 
     def _hide_kitty(self) -> None:
