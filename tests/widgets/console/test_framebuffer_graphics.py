@@ -32,11 +32,16 @@ def make_frame(width: int = 720, height: int = 400, seed: int = 0) -> Frame:
     image = Image.new("RGB", (width, height), (0, 0, 40))
     draw = ImageDraw.Draw(image)
     for x in range(0, width, 4):
-        draw.line([(x, height - 60), (x, height - 1)], fill=(x * 255 // width, 128, 255 - x * 255 // width))
+        draw.line(
+            [(x, height - 60), (x, height - 1)],
+            fill=(x * 255 // width, 128, 255 - x * 255 // width),
+        )
     for row in range(10):
         for col in range(0, width - 40, 27):
             if (row * 7 + col + seed) % 3:
-                draw.rectangle([col + 4, 10 + row * 30, col + 20, 28 + row * 30], fill=(200, 200, 200))
+                draw.rectangle(
+                    [col + 4, 10 + row * 30, col + 20, 28 + row * 30], fill=(200, 200, 200)
+                )
     draw.rectangle([0, 0, width - 1, height - 1], outline=(255, 0, 0), width=3)
     return Frame(image, frame_digest(image.tobytes() + bytes([seed])), "image/png")
 
@@ -154,7 +159,7 @@ async def test_kitty_image_is_deleted_when_a_modal_covers_the_view() -> None:
         view._kitty_shown = True
         lines = view.image_lines(view.region)
         raw = "".join(seg.text for strip in lines for seg in strip)
-        assert raw.strip(" ") == "\x1b_Ga=d,d=I,i=%d,q=2\x1b\\" % KITTY_IMAGE_ID
+        assert raw.strip(" ") == f"\x1b_Ga=d,d=I,i={KITTY_IMAGE_ID},q=2\x1b\\"
         assert app._driver is not None
         app._driver.write = written.append  # type: ignore[method-assign]
         view._kitty_shown = True
@@ -184,7 +189,7 @@ async def test_one_to_one_and_panning_with_shift_arrows() -> None:
         await pilot.press("shift+right", "shift+right", "shift+down", "shift+down")
         assert view.pan == (224, 288)  # clamped to the frame's edge
         await pilot.pause()
-        (_, image), = kitty_images(terminal_output(app))
+        ((_, image),) = kitty_images(terminal_output(app))
         assert image.size == (800, 480)
         expected = frame.image.crop((224, 288, 1024, 768))
         assert mean_abs_error(image, expected) < 1  # 1:1: the guest's own pixels
