@@ -249,3 +249,36 @@ async def test_key_hook_comes_first_but_leave_and_menu_stay_the_views() -> None:
         await pilot.press("ctrl+right_square_bracket")
         await pilot.pause()
         assert hooked == ["a", "x"]
+
+
+async def test_console_screen_status_and_a_real_guest_frame() -> None:
+    """The graphical console screen with the tiny guest's recorded VGA screenshot, Sixel chosen
+    by the config: the status line says so, the output decodes to that screenshot."""
+    from tests.screens.console.test_console_snapshots import DATA, ConsoleApp, RecordedGraphics
+    from tests.textshot import screen_text
+    from virttui.core.console.screenshot import decode_frame
+
+    app = ConsoleApp(RecordedGraphics)
+    app.graphics_choice = GraphicsChoice("sixel", "override from config")  # type: ignore[attr-defined]
+    app.cell_pixels = CELL  # type: ignore[attr-defined]
+    async with app.run_test(size=(200, 40)) as pilot:
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, RecordedGraphics)
+        await pilot.pause()
+        assert "Sixel (override from config) · fit" in screen_text(app)
+        frame = decode_frame((DATA / "guest-tty1.png").read_bytes(), "image/png")
+        image = decode_sixel(terminal_output(app))
+        view = screen.view
+        assert view.frame_layout is not None and image.size == view.frame_layout.size
+        expected = frame.image.convert("RGB").resize(image.size, Image.Resampling.BILINEAR)
+        # A text screen is mostly black: the error is measured against what a blank image or
+        # one shifted by 2 pixels would score (about 2.5 and 2.2 here; the decoded one ~0.4).
+        error = mean_abs_error(image, expected)
+        blank = mean_abs_error(Image.new("RGB", image.size), expected)
+        shifted = mean_abs_error(ImageChops.offset(expected, 2, 0), expected)
+        assert error < 0.3 * min(blank, shifted)
+        screen.view.focus()
+        await pilot.press("ctrl+circumflex_accent")
+        await pilot.pause()
+        assert "Sixel (override from config) · 1:1 (Shift+arrows pan)" in screen_text(app)
