@@ -282,3 +282,23 @@ async def test_console_screen_status_and_a_real_guest_frame() -> None:
         await pilot.press("ctrl+circumflex_accent")
         await pilot.pause()
         assert "Sixel (override from config) · 1:1 (Shift+arrows pan)" in screen_text(app)
+
+
+async def test_switching_the_mode_at_run_time() -> None:
+    """The palette's "Console: draw with ..." commands: half blocks -> Kitty -> half blocks."""
+    view = _view("halfblocks")
+    app = ViewApp(view)
+    async with app.run_test(size=(80, 24)) as pilot:
+        view.set_frame(make_frame())
+        await pilot.pause()
+        assert "\u2580" in terminal_output(app) and not kitty_images(terminal_output(app))
+        view.set_graphics(GraphicsChoice("kitty", "chosen in the palette"))
+        await pilot.pause()
+        assert len(kitty_images(terminal_output(app))) == 1
+        written: list[str] = []
+        assert app._driver is not None
+        app._driver.write = written.append  # type: ignore[method-assign]
+        view.set_graphics(GraphicsChoice("halfblocks", "chosen in the palette"))
+        await pilot.pause()
+        assert written == [f"\x1b_Ga=d,d=I,i={KITTY_IMAGE_ID},q=2\x1b\\"]  # the image goes
+        assert "\u2580" in terminal_output(app)
