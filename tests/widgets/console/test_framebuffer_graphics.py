@@ -302,3 +302,22 @@ async def test_switching_the_mode_at_run_time() -> None:
         await pilot.pause()
         assert written == [f"\x1b_Ga=d,d=I,i={KITTY_IMAGE_ID},q=2\x1b\\"]  # the image goes
         assert "\u2580" in terminal_output(app)
+
+
+def test_sixel_palette_is_defined_before_any_pixel() -> None:
+    """xterm paints bands drawn before a later register definition in a wrong colour: every
+    register is defined right after the raster attributes, and the image is unchanged."""
+    import re
+
+    from textual_image._sixel import image_to_sixels
+
+    from virttui.widgets.console.graphics_protocols import sixel_sequence
+
+    image = make_frame(240, 120).image
+    ours = sixel_sequence(image)
+    head = re.match(r'\x1bP[0-9;]*q"[0-9;]*((?:#\d+;2;\d+;\d+;\d+)*)', ours)
+    assert head is not None
+    body = ours[head.end() :]
+    assert ";2;" not in body  # no definition after the first pixel
+    assert len(re.findall(r"#\d+;2;", head.group(1))) > 5
+    assert decode_sixel(ours).tobytes() == decode_sixel(image_to_sixels(image)).tobytes()

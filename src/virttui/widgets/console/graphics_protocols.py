@@ -13,6 +13,7 @@ with everything else Textual writes and tests can capture them.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 
 from PIL import Image
@@ -133,6 +134,20 @@ def kitty_sequence(
     return "".join(out)
 
 
+_SIXEL_HEAD = re.compile(r'\x1bP[0-9;]*q(?:"[0-9;]*)?')
+_SIXEL_DEFINE = re.compile(r"(#\d+);2;\d+;\d+;\d+")
+
+
 def sixel_sequence(image: Image.Image) -> str:
-    """Sixel (DCS ... ST), at most 256 colours, by textual-image's encoder."""
-    return image_to_sixels(image)
+    """Sixel (DCS ... ST), at most 256 colours, by textual-image's encoder, with every colour
+    register defined up front (as libsixel does). textual-image defines each register where it
+    is first used; xterm 379 (-ti vt340) then paints the bands drawn before the later
+    definitions in a wrong colour (seen under Xvfb: the top 24 pixel rows of a black text
+    screen came out grey or green)."""
+    data = image_to_sixels(image)
+    head = _SIXEL_HEAD.match(data)
+    if head is None:
+        return data
+    body = data[head.end() :]
+    palette = "".join(m.group(0) for m in _SIXEL_DEFINE.finditer(body))
+    return data[: head.end()] + palette + _SIXEL_DEFINE.sub(r"\1", body)
