@@ -321,3 +321,27 @@ def test_sixel_palette_is_defined_before_any_pixel() -> None:
     assert ";2;" not in body  # no definition after the first pixel
     assert len(re.findall(r"#\d+;2;", head.group(1))) > 5
     assert decode_sixel(ours).tobytes() == decode_sixel(image_to_sixels(image)).tobytes()
+
+
+async def test_kitty_image_goes_when_another_screen_comes_and_returns_after() -> None:
+    from textual.screen import Screen
+
+    class Other(Screen[None]):
+        def compose(self) -> ComposeResult:
+            yield Static("other")
+
+    view = _view("kitty")
+    app = ViewApp(view)
+    written: list[str] = []
+    async with app.run_test(size=(80, 24)) as pilot:
+        view.set_frame(make_frame())
+        await pilot.pause()
+        assert len(kitty_images(terminal_output(app))) == 1
+        assert app._driver is not None
+        app._driver.write = written.append  # type: ignore[method-assign]
+        app.push_screen(Other())
+        await pilot.pause()
+        assert f"\x1b_Ga=d,d=I,i={KITTY_IMAGE_ID},q=2\x1b\\" in written
+        app.pop_screen()
+        await pilot.pause()
+        assert len(kitty_images(terminal_output(app))) == 1

@@ -293,6 +293,16 @@ class FramebufferView(Widget, can_focus=True):
         if driver is not None:
             driver.write(kitty_delete(tmux=self.graphics.tmux))
 
+    def on_mount(self) -> None:
+        # Another screen on top (switcher, details, a modal): a Kitty image would stay above it.
+        self.app.screen_change_signal.subscribe(self, self._screen_changed)
+
+    def _screen_changed(self, screen: object) -> None:
+        if screen is not self.screen:
+            self._hide_kitty()
+        else:
+            self.refresh()  # back on top: the image goes out again
+
     def on_hide(self) -> None:
         self._hide_kitty()
 
