@@ -345,3 +345,23 @@ async def test_kitty_image_goes_when_another_screen_comes_and_returns_after() ->
         app.pop_screen()
         await pilot.pause()
         assert len(kitty_images(terminal_output(app))) == 1
+
+
+async def test_mouse_moves_do_not_resend_the_image() -> None:
+    """The pointer goes to the guest on every move; the image is painted again only for a new
+    frame (Textual's style look-ups under the mouse ask for single lines: not paints)."""
+    pointer: list[tuple[int, int, int]] = []
+    view = _view("sixel", send_pointer=lambda x, y, b: pointer.append((x, y, b)))
+    app = ViewApp(view)
+    async with app.run_test(size=(80, 24)) as pilot:
+        view.set_frame(make_frame())
+        await pilot.pause()
+        writes = view.image_writes
+        assert writes >= 1
+        for i in range(8):
+            await pilot.hover(view, offset=(10 + i, 5))
+        await pilot.pause()
+        assert len(pointer) == 8 and view.image_writes == writes
+        view.set_frame(make_frame(seed=2))
+        await pilot.pause()
+        assert view.image_writes == writes + 1

@@ -129,7 +129,8 @@ class FramebufferView(Widget, can_focus=True):
         self._image_sequence = ""  # Kitty/Sixel: the encoded current image
         self._kitty_shown = False
         self._buttons = 0
-        self.redraws = 0
+        self.redraws = 0  # frames converted (half blocks) or encoded (Kitty/Sixel)
+        self.image_writes = 0  # times the encoded image went into Textual's output
 
     # ------------------------------------------------------------------ mode
     @property
@@ -275,6 +276,8 @@ class FramebufferView(Widget, can_focus=True):
             return blank
         if self.mode == "kitty":
             self._kitty_shown = True
+        if crop.height == self.size.height:  # a paint (style look-ups ask for one line)
+            self.image_writes += 1
         segments = [
             cells,
             Segment(Control.move_to(region.x, region.y).segment.text, None, _RAW),
