@@ -43,6 +43,8 @@ class GraphicsDemo(App[None]):
         self.view.set_frame(decode_frame(self.png.read_bytes(), "image/png"))
         self.view.focus()
         self._status()
+        if "--toast" in sys.argv:  # a notification over the image, gone after 1.5 s
+            self.notify("a notification over the image " * 2, timeout=1.5)
 
     def _key(self, event: object) -> bool:
         if getattr(event, "key", "") == "q":

@@ -3,7 +3,8 @@
 exactly as virttui does; the X screen is then captured with xwd and written as PNG.
 
 Needs Xvfb, xterm and xwd (`apt-get install --no-install-recommends xvfb xterm x11-apps`);
-not part of `make test`. Usage: python scripts/xterm_shot.py OUT.png [--seconds N]
+not part of `make test`. Usage: python scripts/xterm_shot.py OUT.png [IMAGE.png] [--toast]
+[--seconds N] (IMAGE and --toast are passed to graphics_demo.py).
 """
 
 from __future__ import annotations
@@ -54,8 +55,8 @@ def main(argv: list[str]) -> int:
     xterm = None
     try:
         time.sleep(1.5)
-        demo = [sys.executable, str(ROOT / "scripts" / "graphics_demo.py"), *argv[1:2]]
-        demo = [a for a in demo if not a.startswith("--seconds")]
+        passed = [a for i, a in enumerate(argv[1:], 1) if "--seconds" not in argv[i - 1 : i + 1]]
+        demo = [sys.executable, str(ROOT / "scripts" / "graphics_demo.py"), *passed]
         xterm = subprocess.Popen(
             [
                 "xterm",
