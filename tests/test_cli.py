@@ -93,3 +93,10 @@ def test_main_starts_the_connections_before_importing_textual() -> None:
     ]
     assert code == 0
     assert alive == []  # the app never ran: main stopped the connection it had started
+
+
+def test_graphics_option_takes_only_known_modes() -> None:
+    assert build_parser().parse_args(["--graphics", "sixel"]).graphics == "sixel"
+    assert build_parser().parse_args([]).graphics is None
+    out = run("--graphics", "png")
+    assert out.returncode == 2 and "--graphics" in out.stderr

@@ -18,6 +18,7 @@ from textual.screen import Screen
 
 from virttui.core.common.safe_text import visible
 from virttui.core.common.terminal_watch import EXIT_TERMINAL_GONE
+from virttui.core.console.graphics_mode import PENDING, GraphicsChoice
 from virttui.core.domain.action_table import LIFECYCLE
 from virttui.core.domain.address_cache import ADDRESS_REFRESH_SECONDS, AddressCache
 from virttui.core.domain.lifecycle import action_allowed
@@ -125,6 +126,10 @@ class VirtTUIApp(App[None]):
         self.store.shutdowns.grace = shutdown_grace
         self.store.cpu_mode = cpu_mode
         self.user_keymap = dict(keymap or {})
+        # ---- gfxproto: how the graphical console draws (set by cli.build_app / cli.main before
+        # the app runs) and the terminal's cell size in pixels when it reports one.
+        self.graphics_choice: GraphicsChoice = PENDING
+        self.cell_pixels: tuple[int, int] | None = None
         self.hosts: dict[str, HostConnection] = {}
         # One facade per open connection: the screens' only door to libvirt.
         self._domains: DomainsScreen | None = None  # the base screen, pushed on mount
@@ -770,6 +775,8 @@ class VirtTUIApp(App[None]):
 
         # ---- fio
         yield from self._fio_commands(screen)
+        # ---- gfxproto
+        yield from self._graphics_commands(screen)
         # XML of networks and pools (X on their screens)
         # "Domain: edit XML" and "Domain: switch disks and NICs to virtio" come from the action
         # table; the Networks and Storage screens' XML keys (X) are offered here.
@@ -846,6 +853,32 @@ class VirtTUIApp(App[None]):
                 f"Networks of {visible(label)}",
                 "Virtual networks: start, stop, autostart, create, who uses them",
                 partial(self.open_networks, uri),
+            )
+
+    def _graphics_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
+        """gfxproto: the graphical console's drawing mode and 1:1 zoom."""
+        from virttui.core.console.graphics_mode import GraphicsChoice, in_tmux
+        from virttui.screens.console.graphics import GraphicsConsoleScreen
+
+        if not isinstance(screen, GraphicsConsoleScreen):
+            return
+        view = screen.view
+        yield SystemCommand(
+            "Console: 1:1 pixels / fit",
+            "Toggle 1:1 guest pixels (Shift+arrows pan) and fitting the view (Ctrl+^)",
+            view.action_one_to_one,
+        )
+        for mode, title in (
+            ("kitty", "Kitty graphics"),
+            ("sixel", "Sixel"),
+            ("halfblocks", "half blocks"),
+        ):
+            yield SystemCommand(
+                f"Console: draw with {title}",
+                "For this session (console.graphics in config.toml or --graphics to keep it)",
+                partial(
+                    view.set_graphics, GraphicsChoice(mode, "chosen in the palette", in_tmux())
+                ),
             )
 
     def _fio_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:

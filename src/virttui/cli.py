@@ -65,6 +65,14 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="ASCII glyphs only (automatic on TERM=linux; settings.ascii_glyphs in the config)",
     )
+    parser.add_argument(
+        "--graphics",
+        choices=("auto", "kitty", "sixel", "halfblocks"),
+        default=None,
+        metavar="MODE",
+        help="how the graphical console draws: auto (ask the terminal), kitty, sixel or "
+        "halfblocks (default: console.graphics in the config, else auto)",
+    )
     parser.add_argument("--version", action="version", version=f"virttui {__version__}")
     return parser
 
@@ -95,6 +103,7 @@ def main(argv: list[str] | None = None) -> int:
         # cyclic GC's full collections, one of which otherwise lands in the first frames (tens of
         # ms, over 100 on a busy machine; it holds the GIL the poller needs as well).
         gc.freeze()
+        _detect_graphics(app)
         app.run()
     finally:
         early.close()  # only the connections the app never took (it stops its own)
@@ -155,6 +164,10 @@ def build_app(
     from virttui.app import VirtTUIApp
 
     settings = loaded.config.settings
+    from virttui.core.console.graphics_mode import PENDING, choose
+
+    # "auto" stays pending until main() asks the terminal (never from tests or a pipe).
+    graphics = choose(args.graphics, loaded.config.graphics, lambda: PENDING)
     app = VirtTUIApp(
         specs,
         readonly=args.readonly,
@@ -168,7 +181,25 @@ def build_app(
         keymap=dict(loaded.config.keys),
         early=early,
     )
+    if graphics.mode != "auto":
+        app.graphics_choice = graphics
     return app
+
+
+def _detect_graphics(app: VirtTUIApp) -> None:
+    """ "auto": ask the terminal what it can draw, once, before Textual owns stdin (afterwards
+    its input thread would swallow the replies). Only when stdin and stdout are a terminal."""
+    from virttui.core.console.graphics_mode import cell_pixel_size, detect_terminal
+
+    try:
+        fd_in, fd_out = sys.stdin.fileno(), sys.stdout.fileno()
+    except (AttributeError, ValueError, OSError):
+        return
+    if not (os.isatty(fd_in) and os.isatty(fd_out)):
+        return
+    app.cell_pixels = cell_pixel_size(fd_out)
+    if app.graphics_choice.mode == "auto":
+        app.graphics_choice = detect_terminal(fd_in, fd_out)
 
 
 def _demo_extras(conn: object) -> None:

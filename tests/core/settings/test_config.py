@@ -306,3 +306,26 @@ def test_one_default_refresh_interval() -> None:
 
     assert Settings().refresh_seconds == DEFAULT_REFRESH == Config().settings.refresh_seconds
     assert build_parser().parse_args([]).refresh is None  # not set: the config's value applies
+
+
+def test_console_graphics_setting(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    assert Config().graphics == "auto"
+    for mode in ("auto", "kitty", "sixel", "halfblocks"):
+        path.write_text(f'[console]\ngraphics = "{mode}"\n')
+        loaded = load_config(path)
+        assert loaded.config.graphics == mode and not loaded.problems
+    save_config(loaded.config, path)  # halfblocks survives a rewrite
+    assert load_config(path).config.graphics == "halfblocks"
+    for bad in ('"png"', "1", "true", '"Sixel"'):
+        path.write_text(f"[console]\ngraphics = {bad}\n")
+        loaded = load_config(path)
+        assert loaded.config.graphics == "auto"
+        assert len(loaded.problems) == 1
+        message = loaded.problems[0].message
+        assert "console.graphics" in message and '"kitty", "sixel", "halfblocks"' in message
+    path.write_text('console = "sixel"\n')
+    loaded = load_config(path)
+    assert loaded.config.graphics == "auto" and "[console] must be a table" in str(
+        loaded.problems[0]
+    )

@@ -25,6 +25,8 @@ DEFAULT_HOST_URI = "qemu:///system"
 # The one default stats refresh interval: `--refresh` overrides settings.refresh_seconds, which
 # overrides this.
 DEFAULT_REFRESH = 1.0
+# Mirrors core/console/graphics_mode.MODES (settings sits below console in the layers).
+GRAPHICS_MODES = ("auto", "kitty", "sixel", "halfblocks")
 
 
 @dataclass(frozen=True)
@@ -55,6 +57,9 @@ class Config:
     # [keys]: binding id -> key names ("ctrl+s", "s,f5"), in file order. Which ids exist is the
     # UI's business: it reports unknown ones at start-up.
     keys: tuple[tuple[str, str], ...] = ()
+    # [console] graphics: how the graphical console draws (GRAPHICS_MODES); "auto" asks the
+    # terminal once at start-up. `--graphics` overrides it.
+    graphics: str = "auto"
 
 
 @dataclass(frozen=True)
@@ -187,13 +192,27 @@ def _keys(raw: Any, problems: list[str]) -> tuple[tuple[str, str], ...]:
     return tuple(keys)
 
 
+def _console_graphics(raw: Any, problems: list[str]) -> str:
+    """[console] graphics: one of GRAPHICS_MODES; anything else falls back to "auto"."""
+    if not isinstance(raw, dict):
+        problems.append('[console] must be a table; using graphics = "auto"')
+        return "auto"
+    value = raw.get("graphics", "auto")
+    if not isinstance(value, str) or value not in GRAPHICS_MODES:
+        choices = ", ".join(f'"{m}"' for m in GRAPHICS_MODES)
+        problems.append(f'console.graphics = {value!r} is not one of {choices}; using "auto"')
+        return "auto"
+    return value
+
+
 def parse_config(document: dict[str, Any]) -> tuple[Config, list[str]]:
     """Build a Config from parsed TOML; bad values fall back to their default with a message."""
     problems: list[str] = []
     hosts = _hosts(document["hosts"], problems) if "hosts" in document else Config().hosts
     settings = _settings(document.get("settings", {}), problems)
     keys = _keys(document.get("keys", {}), problems)
-    return Config(hosts, settings, keys), problems
+    graphics = _console_graphics(document.get("console", {}), problems)
+    return Config(hosts, settings, keys, graphics), problems
 
 
 def load_config(path: Path | None = None) -> LoadedConfig:
@@ -235,6 +254,8 @@ def to_document(config: Config) -> dict[str, Any]:
     }
     if config.keys:
         document["keys"] = dict(config.keys)  # the user's keymap survives a rewrite
+    if config.graphics != "auto":
+        document["console"] = {"graphics": config.graphics}
     return document
 
 

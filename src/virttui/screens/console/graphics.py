@@ -74,10 +74,19 @@ class GraphicsConsoleScreen(ConsoleScreen):
         frame = self.view.frame
         if frame is not None:
             parts.append(f"guest {frame.image.width}x{frame.image.height}")
+        if self.view.is_mounted and self.view.mode != "halfblocks":
+            parts.append(self.view.describe())  # gfxproto: the mode and why, fit or 1:1
+            return " · ".join(parts)
         parts.append(
             "true colour" if self.view.is_mounted and self.view.truecolor else "256 colours"
         )
+        if self.view.is_mounted:
+            parts.append(self.view.describe())  # gfxproto: why half blocks, fit or 1:1
         return " · ".join(parts)
+
+    def on_framebuffer_view_mode_changed(self, event: FramebufferView.ModeChanged) -> None:
+        event.stop()  # gfxproto: 1:1 toggled
+        self.update_status()
 
     # ------------------------------------------------------------------ frames
     def set_fps(self, fps: float) -> None:

@@ -1,8 +1,21 @@
-"""The guest's screen drawn with half blocks: two pixels per cell, true colour or 256 colours.
+"""The guest's screen: a sharp image through Kitty graphics or Sixel where the terminal draws
+them (see core/console/graphics_mode.py for the choice), else half blocks (two pixels per cell,
+true colour or 256 colours).
 
-The view holds the last Frame; `set_frame()` skips all work when the frame digest and the view
-size did not change, and reuses the cells of the last few frames (a blinking cursor). Keys become Linux keycodes handed to `send_keys` (the screen sends them
-with virDomainSendKey); Ctrl+] posts Leave and Ctrl+\\ posts MenuRequested (special keys).
+The view holds the last Frame; `set_frame()` skips all work when the frame digest, the view size
+and the pan offset did not change. Half blocks reuse the cells of the last few frames (a blinking
+cursor); Kitty/Sixel keep one encoded image, re-encoded only on change, and written as control
+segments of the view's last line (Textual's own output; no cell is written under the image).
+
+The frame is fitted to the view keeping its aspect ratio (terminal cell size in pixels when the
+terminal reports it, else 10x20); Ctrl+^ (`console.one_to_one`) toggles 1:1 pixels, panned with
+Shift+arrows (`console.pan_*`, only active in 1:1 mode; otherwise they reach the guest).
+
+Keys: `key_hook` is called first for every key the view gets (True: handled, e.g. sent over
+RFB); otherwise they become Linux keycodes handed to `send_keys` (the screen sends them with
+virDomainSendKey). Ctrl+] posts Leave and Ctrl+\\ posts MenuRequested (special keys) before the
+hook. Mouse: `send_pointer(x, y, buttons)` gets guest pixels (cell centres mapped through the
+current scale / pan) and the RFB button mask.
 """
 
 from __future__ import annotations
@@ -11,26 +24,68 @@ from collections import OrderedDict
 from collections.abc import Callable
 
 from rich.color import Color
-from rich.segment import Segment
+from rich.control import Control
+from rich.segment import ControlType, Segment
 from rich.style import Style
 from textual import events
+from textual.binding import Binding
+from textual.geometry import Region
 from textual.message import Message
 from textual.strip import Strip
 from textual.widget import Widget
 
+from virttui.core.console.graphics_mode import PENDING, GraphicsChoice
 from virttui.core.console.keycodes import char_keycodes, linux_keycodes
 from virttui.core.console.screenshot import RGB, Frame, fit_cells, half_block_rows, quantize_rows
+from virttui.widgets.console.graphics_protocols import (
+    DEFAULT_CELL_PIXELS,
+    Layout,
+    kitty_delete,
+    kitty_sequence,
+    layout,
+    render_image,
+    sixel_sequence,
+)
 
 UPPER_HALF = "\u2580"
 LEAVE_KEY = "ctrl+right_square_bracket"
 MENU_KEY = "ctrl+backslash"
 RECENT_FRAMES = 4
+PAN_STEP = 0.25  # of the view per Shift+arrow in 1:1 mode
+# A zero-width control: Textual emits the text as it is and counts no cells for it.
+_RAW = ((ControlType.CURSOR_FORWARD, 0),)
+WHEEL_UP, WHEEL_DOWN = 8, 16
 
 
 class FramebufferView(Widget, can_focus=True):
     DEFAULT_CSS = """
     FramebufferView { width: 1fr; height: 1fr; }
     """
+    BINDINGS = [
+        Binding(
+            "ctrl+circumflex_accent",
+            "one_to_one",
+            "1:1 pixels",
+            show=False,
+            priority=True,
+            id="console.one_to_one",
+        ),
+        Binding(
+            "shift+left", "pan(-1, 0)", "Pan left", show=False, priority=True, id="console.pan_left"
+        ),
+        Binding(
+            "shift+right",
+            "pan(1, 0)",
+            "Pan right",
+            show=False,
+            priority=True,
+            id="console.pan_right",
+        ),
+        Binding("shift+up", "pan(0, -1)", "Pan up", show=False, priority=True, id="console.pan_up"),
+        Binding(
+            "shift+down", "pan(0, 1)", "Pan down", show=False, priority=True, id="console.pan_down"
+        ),
+    ]
 
     class Leave(Message):
         pass
@@ -38,24 +93,78 @@ class FramebufferView(Widget, can_focus=True):
     class MenuRequested(Message):
         pass
 
+    class ModeChanged(Message):
+        """1:1 toggled or the drawing mode changed: the screen may update its status line."""
+
     def __init__(
         self,
         send_keys: Callable[[list[int]], None] | None = None,
         *,
+        send_pointer: Callable[[int, int, int], None] | None = None,
+        key_hook: Callable[[events.Key], bool] | None = None,
         colors: str | None = None,
+        graphics: GraphicsChoice | None = None,
+        cell_pixels: tuple[int, int] | None = None,
         id: str | None = None,
         classes: str | None = None,
     ) -> None:
+        """`graphics` / `cell_pixels`: None takes the app's (`app.graphics_choice`,
+        `app.cell_pixels`, set at start-up), else half blocks / 10x20."""
         super().__init__(id=id, classes=classes)
         self._send_keys = send_keys
+        self._send_pointer = send_pointer
+        self._key_hook = key_hook
         self._colors = colors  # "truecolor" / "256"; None: ask the terminal
+        self._graphics = graphics
+        self._cell_pixels = cell_pixels
         self.frame: Frame | None = None
-        self._drawn: tuple[str, int, int, bool] | None = None
+        self.one_to_one = False
+        self.pan = (0, 0)
+        self.frame_layout: Layout | None = None
+        self._drawn: tuple[object, ...] | None = None
         self._strips: list[Strip] = []
         # Recent frames' strips: a blinking text cursor alternates between two frames.
-        self._recent: OrderedDict[tuple[str, int, int, bool], list[Strip]] = OrderedDict()
+        self._recent: OrderedDict[tuple[object, ...], list[Strip]] = OrderedDict()
         self._styles: dict[tuple[object, object], Style] = {}
-        self.redraws = 0
+        self._image_sequence = ""  # Kitty/Sixel: the encoded current image
+        self._kitty_shown = False
+        self._buttons = 0
+        self.redraws = 0  # frames converted (half blocks) or encoded (Kitty/Sixel)
+        self.image_writes = 0  # times the encoded image went into Textual's output
+
+    # ------------------------------------------------------------------ mode
+    @property
+    def graphics(self) -> GraphicsChoice:
+        choice = self._graphics
+        if choice is None:
+            choice = getattr(self.app, "graphics_choice", PENDING) if self.is_attached else PENDING
+        return choice.resolved()
+
+    @property
+    def mode(self) -> str:
+        return self.graphics.mode
+
+    @property
+    def cell_pixels(self) -> tuple[int, int]:
+        if self.mode == "halfblocks":
+            return (1, 2)
+        cell = self._cell_pixels
+        if cell is None and self.is_attached:
+            cell = getattr(self.app, "cell_pixels", None)
+        return cell or DEFAULT_CELL_PIXELS
+
+    def set_graphics(self, choice: GraphicsChoice) -> None:
+        """Switch the drawing mode (e.g. from a menu); the next render uses it."""
+        self._hide_kitty()
+        self._graphics = choice
+        self._drawn = None
+        self._rebuild()
+        self.post_message(self.ModeChanged())
+
+    def describe(self) -> str:
+        """For the status line: mode and why, and the zoom."""
+        zoom = "1:1 (Shift+arrows pan)" if self.one_to_one else "fit"
+        return f"{self.graphics.label} · {zoom}"
 
     # ------------------------------------------------------------------ frames
     @property
@@ -77,18 +186,51 @@ class FramebufferView(Widget, can_focus=True):
         width, height = self.size.width, self.size.height
         if frame is None or width <= 0 or height <= 0:
             return False
-        key = (frame.digest, width, height, self.truecolor)
+        mode = self.mode
+        lay = layout(
+            (frame.image.width, frame.image.height),
+            (width, height),
+            self.cell_pixels,
+            one_to_one=self.one_to_one,
+            pan=self.pan,
+        )
+        if lay is None:
+            return False
+        self.pan = lay.pan
+        key: tuple[object, ...] = (
+            frame.digest,
+            width,
+            height,
+            mode,
+            lay,
+            mode == "halfblocks" and self.truecolor,
+        )
         if key == self._drawn:
             return False
         self._drawn = key
+        self.frame_layout = lay
+        if mode != "halfblocks":
+            image = render_image(frame.image, lay)
+            if mode == "kitty":
+                self._image_sequence = kitty_sequence(image, tmux=self.graphics.tmux)
+            else:
+                self._image_sequence = sixel_sequence(image)
+            self._strips = []
+            self.redraws += 1
+            self.refresh()
+            return True
         cached = self._recent.get(key)
         if cached is not None:
             self._recent.move_to_end(key)
             self._strips = cached
             self.refresh()
             return True
-        cols, rows = fit_cells(frame.image.width, frame.image.height, width, height)
-        cells = half_block_rows(frame.image, cols, rows)
+        if self.one_to_one:
+            cols, rows = lay.cells
+            cells = half_block_rows(render_image(frame.image, lay), cols, rows)
+        else:
+            cols, rows = fit_cells(frame.image.width, frame.image.height, width, height)
+            cells = half_block_rows(frame.image, cols, rows)
         if self.truecolor:
             self._strips = [
                 self._strip([(self._rgb(t), self._rgb(b)) for t, b in row]) for row in cells
@@ -104,6 +246,130 @@ class FramebufferView(Widget, can_focus=True):
         self.redraws += 1
         self.refresh()
         return True
+
+    # ------------------------------------------------------------------ image output
+    def render_lines(self, crop: Region) -> list[Strip]:
+        if self.mode == "halfblocks":
+            return super().render_lines(crop)
+        return self.image_lines(crop)
+
+    def image_lines(self, crop: Region) -> list[Strip]:
+        """Kitty / Sixel: the lines above are left empty (the screen's background shows there);
+        the last line carries the image sequence, at the view's top-left, as a zero-width
+        control claiming the line's width, so it is written after the cells under the image."""
+        blank = [Strip([]) for _ in range(crop.height)]
+        if not blank:
+            return blank
+        # The last line's own cells, written before the image (nothing else writes them).
+        cells = Segment(" " * crop.width, self.rich_style)
+        try:
+            active = self.screen.is_active
+            region = self.screen.find_widget(self).region
+        except Exception:  # not on a screen (yet / any more)
+            return blank
+        if not active or not self._image_sequence:
+            blank[-1] = Strip([cells], crop.width)
+            if self._kitty_shown and self.mode == "kitty":
+                self._kitty_shown = False
+                delete = Segment(kitty_delete(tmux=self.graphics.tmux), None, _RAW)
+                blank[-1] = Strip([cells, delete], crop.width)
+            return blank
+        if self.mode == "kitty":
+            self._kitty_shown = True
+        if crop.height == self.size.height:  # a paint (style look-ups ask for one line)
+            self.image_writes += 1
+        segments = [
+            cells,
+            Segment(Control.move_to(region.x, region.y).segment.text, None, _RAW),
+            Segment(self._image_sequence, None, _RAW),
+            Segment(Control.move_to(region.x, region.bottom - 1).segment.text, None, _RAW),
+        ]
+        blank[-1] = Strip(segments, cell_length=crop.width)
+        return blank
+
+    def _hide_kitty(self) -> None:
+        """Take a shown Kitty image off the terminal (the view leaves, or the mode changes)."""
+        if not self._kitty_shown:
+            return
+        self._kitty_shown = False
+        driver = getattr(self.app, "_driver", None)
+        if driver is not None:
+            driver.write(kitty_delete(tmux=self.graphics.tmux))
+
+    def on_mount(self) -> None:
+        # Another screen on top (switcher, details, a modal): a Kitty image would stay above it.
+        self.app.screen_change_signal.subscribe(self, self._screen_changed)
+
+    def _screen_changed(self, screen: object) -> None:
+        if screen is not self.screen:
+            self._hide_kitty()
+        else:
+            self.refresh()  # back on top: the image goes out again
+
+    def on_hide(self) -> None:
+        self._hide_kitty()
+
+    def on_unmount(self) -> None:
+        self._hide_kitty()
+
+    # ------------------------------------------------------------------ 1:1 and panning
+    def action_one_to_one(self) -> None:
+        self.one_to_one = not self.one_to_one
+        self._drawn = None
+        self._rebuild()
+        self.post_message(self.ModeChanged())
+
+    def action_pan(self, dx: int, dy: int) -> None:
+        cw, ch = self.cell_pixels
+        step_x = max(1, int(self.size.width * cw * PAN_STEP))
+        step_y = max(1, int(self.size.height * ch * PAN_STEP))
+        self.pan = (self.pan[0] + dx * step_x, self.pan[1] + dy * step_y)
+        self._rebuild()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "pan":
+            return self.one_to_one  # otherwise Shift+arrows go to the guest
+        return True
+
+    # ------------------------------------------------------------------ mouse
+    def set_pointer_sender(self, send_pointer: Callable[[int, int, int], None] | None) -> None:
+        self._send_pointer = send_pointer
+
+    def guest_point(self, x: float, y: float) -> tuple[int, int] | None:
+        """The guest pixel under the cell (x, y) of the view (its centre)."""
+        lay = self.frame_layout
+        return None if lay is None else lay.guest_point(x + 0.5, y + 0.5)
+
+    def _pointer(self, event: events.MouseEvent, buttons: int) -> None:
+        if self._send_pointer is None:
+            return
+        event.stop()
+        point = self.guest_point(event.x, event.y)
+        if point is not None:
+            self._send_pointer(point[0], point[1], buttons)
+
+    @staticmethod
+    def _button_bit(button: int) -> int:
+        return {1: 1, 2: 2, 3: 4}.get(button, 0)
+
+    def on_mouse_move(self, event: events.MouseMove) -> None:
+        self._pointer(event, self._buttons)
+
+    def on_mouse_down(self, event: events.MouseDown) -> None:
+        self._buttons |= self._button_bit(event.button)
+        self._pointer(event, self._buttons)
+
+    def on_mouse_up(self, event: events.MouseUp) -> None:
+        self._buttons &= ~self._button_bit(event.button)
+        self._pointer(event, self._buttons)
+
+    def on_mouse_scroll_up(self, event: events.MouseScrollUp) -> None:
+        self._pointer(event, self._buttons | WHEEL_UP)
+        self._pointer(event, self._buttons)
+
+    def on_mouse_scroll_down(self, event: events.MouseScrollDown) -> None:
+        self._pointer(event, self._buttons | WHEEL_DOWN)
+        self._pointer(event, self._buttons)
 
     @staticmethod
     def _rgb(c: RGB) -> Color:
@@ -149,6 +415,8 @@ class FramebufferView(Widget, can_focus=True):
             return
         if event.key == MENU_KEY:
             self.post_message(self.MenuRequested())
+            return
+        if self._key_hook is not None and self._key_hook(event):
             return
         codes = linux_keycodes(event.key, event.character)
         if codes and self._send_keys is not None:

@@ -1,0 +1,74 @@
+"""Show a recorded guest screenshot (tests/data/console/guest-tty1.png, or the PNG given) in
+the graphical console's view, drawn the way this terminal supports: the terminal is asked at
+start exactly as `virttui` does. For trying a terminal by hand and for the README image
+(scripts/xterm_shot.py runs it in xterm under Xvfb). Ctrl+^ toggles 1:1, q quits."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from textual.app import App, ComposeResult
+from textual.binding import Binding
+from textual.widgets import Static
+
+from virttui.core.console.graphics_mode import (
+    PENDING,
+    GraphicsChoice,
+    cell_pixel_size,
+    choose,
+    detect_terminal,
+)
+from virttui.core.console.screenshot import decode_frame
+from virttui.widgets.console.framebuffer_view import FramebufferView
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_PNG = ROOT / "tests" / "data" / "console" / "guest-tty1.png"
+
+
+class GraphicsDemo(App[None]):
+    CSS = "Static { height: 1; background: $primary; }"
+    BINDINGS = [Binding("ctrl+q", "quit", "Quit", priority=True)]
+
+    def __init__(self, png: Path, choice: GraphicsChoice, cell: tuple[int, int] | None) -> None:
+        super().__init__()
+        self.png = png
+        self.view = FramebufferView(graphics=choice, cell_pixels=cell, key_hook=self._key)
+
+    def compose(self) -> ComposeResult:
+        yield Static("", id="status")
+        yield self.view
+
+    def on_mount(self) -> None:
+        self.view.set_frame(decode_frame(self.png.read_bytes(), "image/png"))
+        self.view.focus()
+        self._status()
+        if "--toast" in sys.argv:  # a notification over the image, gone after 1.5 s
+            self.notify("a notification over the image " * 2, timeout=1.5)
+
+    def _key(self, event: object) -> bool:
+        if getattr(event, "key", "") == "q":
+            self.exit()
+        return True
+
+    def _status(self) -> None:
+        cell = self.view.cell_pixels
+        self.query_one("#status", Static).update(
+            f"virttui graphics demo · {self.view.describe()} · cell {cell[0]}x{cell[1]} px · q quits"
+        )
+
+    def on_framebuffer_view_mode_changed(self) -> None:
+        self._status()
+
+
+def main(argv: list[str]) -> None:
+    png = Path(argv[0]) if argv and not argv[0].startswith("--") else DEFAULT_PNG
+    forced = next((a.split("=", 1)[1] for a in argv if a.startswith("--graphics=")), None)
+    choice = choose(forced, "auto", lambda: detect_terminal(0, 1))
+    if choice is PENDING:
+        choice = choice.resolved()
+    GraphicsDemo(png, choice, cell_pixel_size(1)).run()
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,176 @@
+"""Which image protocol the terminal speaks: Kitty graphics, Sixel, or none (half blocks).
+
+Detection is one round trip, done once before Textual owns the terminal (the CLI calls
+`detect_terminal()` when stdin and stdout are a terminal and the mode is "auto"): the Kitty
+graphics query and Primary Device Attributes (DA1) are written together; every terminal answers
+DA1, so the DA1 reply ends the wait. A Kitty reply before it ("OK") means Kitty graphics; a `4`
+among DA1's attributes means Sixel. No DA1 reply within the timeout: half blocks.
+
+Inside tmux ($TMUX set) the Kitty query is wrapped in tmux's DCS passthrough; it is answered only
+when `allow-passthrough` is on, so the reply itself says whether Kitty output can pass. DA1 is
+answered by tmux itself: a `4` there means tmux draws Sixel (tmux >= 3.4 built with Sixel).
+
+Pure functions except `detect_terminal()` (raw fd I/O, never after Textual has started).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import select
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+MODES = ("auto", "kitty", "sixel", "halfblocks")
+DRAW_MODES = ("kitty", "sixel", "halfblocks")
+
+KITTY_QUERY_ID = 31
+KITTY_QUERY = f"\x1b_Gi={KITTY_QUERY_ID},s=1,v=1,a=q,t=d,f=24;AAAA\x1b\\"
+DA1_QUERY = "\x1b[c"
+DETECT_TIMEOUT = 0.5  # seconds for the DA1 reply (a remote terminal over SSH answers in one RTT)
+
+_KITTY_REPLY = re.compile(r"\x1b_G([^;\x1b]*);([^\x1b]*)\x1b\\")
+_DA1_REPLY = re.compile(r"\x1b\[\?([0-9;]*)c")
+
+
+@dataclass(frozen=True, slots=True)
+class GraphicsChoice:
+    """The drawing mode and why it was chosen (shown in the console's status line)."""
+
+    mode: str  # one of DRAW_MODES
+    reason: str
+    tmux: bool = False  # Kitty output wrapped in tmux's DCS passthrough
+
+    def resolved(self) -> GraphicsChoice:
+        """ "auto" never asked (no terminal, tests): half blocks."""
+        if self.mode in DRAW_MODES:
+            return self
+        return GraphicsChoice("halfblocks", "fallback: terminal not queried")
+
+    @property
+    def label(self) -> str:
+        if self.mode not in DRAW_MODES:
+            return self.resolved().label
+        names = {"kitty": "Kitty graphics", "sixel": "Sixel", "halfblocks": "half blocks"}
+        return f"{names[self.mode]} ({self.reason})"
+
+
+PENDING = GraphicsChoice("auto", "")  # the app's default until the CLI asks the terminal
+
+
+def validate_mode(value: object) -> str | None:
+    """The mode, or None when `value` is not one of MODES."""
+    return value if isinstance(value, str) and value in MODES else None
+
+
+def in_tmux(environ: Mapping[str, str] | None = None) -> bool:
+    env = os.environ if environ is None else environ
+    return bool(env.get("TMUX"))
+
+
+def tmux_wrap(sequence: str) -> str:
+    """tmux DCS passthrough: `ESC P tmux; <sequence, every ESC doubled> ESC \\`."""
+    return "\x1bPtmux;" + sequence.replace("\x1b", "\x1b\x1b") + "\x1b\\"
+
+
+def detection_queries(tmux: bool) -> str:
+    """What `detect_terminal` writes: the Kitty query (wrapped in tmux), then DA1."""
+    kitty = tmux_wrap(KITTY_QUERY) if tmux else KITTY_QUERY
+    return kitty + DA1_QUERY
+
+
+def reply_complete(reply: str) -> bool:
+    """True once the DA1 answer is in (it comes after any Kitty answer)."""
+    return _DA1_REPLY.search(reply) is not None
+
+
+def parse_replies(reply: str, *, tmux: bool = False) -> GraphicsChoice:
+    """The mode the terminal's answer to `detection_queries()` allows."""
+    for match in _KITTY_REPLY.finditer(reply):
+        keys = dict(kv.split("=", 1) for kv in match.group(1).split(",") if "=" in kv)
+        if keys.get("i") == str(KITTY_QUERY_ID) and match.group(2) == "OK":
+            where = " through tmux passthrough" if tmux else ""
+            return GraphicsChoice("kitty", f"detected Kitty graphics{where}", tmux)
+    da1 = _DA1_REPLY.search(reply)
+    if da1 is None:
+        return GraphicsChoice("halfblocks", "fallback: no reply from the terminal")
+    if "4" in da1.group(1).split(";"):
+        where = " (tmux)" if tmux else ""
+        return GraphicsChoice("sixel", f"detected Sixel{where}")
+    return GraphicsChoice("halfblocks", "fallback: no Kitty or Sixel support reported")
+
+
+def choose(
+    cli_mode: str | None, config_mode: str, detect: Callable[[], GraphicsChoice]
+) -> GraphicsChoice:
+    """The command line overrides the config, which overrides detection ("auto")."""
+    tmux = in_tmux()
+    if cli_mode and cli_mode != "auto":
+        return GraphicsChoice(cli_mode, "override from the command line", tmux)
+    if not cli_mode and config_mode != "auto":
+        return GraphicsChoice(config_mode, "override from config", tmux)
+    return detect()
+
+
+def detect_terminal(
+    fd_in: int,
+    fd_out: int,
+    *,
+    timeout: float = DETECT_TIMEOUT,
+    environ: Mapping[str, str] | None = None,
+) -> GraphicsChoice:
+    """Ask the terminal on fd_in/fd_out (a tty, before Textual starts) what it can draw.
+
+    The terminal is put in cbreak/no-echo mode for the exchange and restored after; the reply is
+    read until DA1 arrives or `timeout` passes. Any OS error gives half blocks with the reason."""
+    import termios
+    import tty
+
+    tmux = in_tmux(environ)
+    try:
+        saved = termios.tcgetattr(fd_in)
+    except (termios.error, OSError) as exc:
+        return GraphicsChoice("halfblocks", f"fallback: not a terminal ({exc})")
+    reply = ""
+    try:
+        tty.setcbreak(fd_in, termios.TCSANOW)
+        os.write(fd_out, detection_queries(tmux).encode())
+        deadline = time.monotonic() + timeout
+        while not reply_complete(reply):
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            readable, _, _ = select.select([fd_in], [], [], left)
+            if not readable:
+                break
+            chunk = os.read(fd_in, 1024)
+            if not chunk:
+                break
+            reply += chunk.decode("latin-1")
+    except OSError as exc:
+        return GraphicsChoice("halfblocks", f"fallback: terminal query failed ({exc})")
+    finally:
+        try:
+            termios.tcsetattr(fd_in, termios.TCSANOW, saved)
+        except (termios.error, OSError):
+            pass
+    return parse_replies(reply, tmux=tmux)
+
+
+def cell_pixel_size(fd: int) -> tuple[int, int] | None:
+    """The terminal's cell size in pixels from TIOCGWINSZ, or None when it does not say
+    (many terminals report 0 pixels; then the view assumes 10x20)."""
+    import fcntl
+    import struct
+    import termios
+
+    try:
+        packed = fcntl.ioctl(fd, termios.TIOCGWINSZ, b"\0" * 8)
+    except OSError:
+        return None
+    rows, cols, xpix, ypix = struct.unpack("HHHH", packed)
+    if not rows or not cols or not xpix or not ypix:
+        return None
+    width, height = xpix // cols, ypix // rows
+    return (width, height) if width > 0 and height > 0 else None

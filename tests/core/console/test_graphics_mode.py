@@ -1,0 +1,138 @@
+"""Which image protocol the terminal speaks: replies parsed, tmux wrapping, the override order,
+and the real round trip through a pseudo-terminal."""
+
+from __future__ import annotations
+
+import os
+import pty
+import threading
+
+import pytest
+
+from virttui.core.console.graphics_mode import (
+    DA1_QUERY,
+    KITTY_QUERY,
+    GraphicsChoice,
+    cell_pixel_size,
+    choose,
+    detect_terminal,
+    detection_queries,
+    parse_replies,
+    tmux_wrap,
+    validate_mode,
+)
+
+KITTY_OK = "\x1b_Gi=31;OK\x1b\\"
+DA1_VT220_SIXEL = "\x1b[?62;4;6;22c"
+DA1_PLAIN = "\x1b[?62;22c"
+
+
+def test_the_queries_are_the_documented_ones() -> None:
+    assert KITTY_QUERY == "\x1b_Gi=31,s=1,v=1,a=q,t=d,f=24;AAAA\x1b\\"
+    assert DA1_QUERY == "\x1b[c"
+    assert detection_queries(False) == KITTY_QUERY + DA1_QUERY
+
+
+@pytest.mark.parametrize(
+    ("reply", "mode", "reason"),
+    [
+        (KITTY_OK + DA1_PLAIN, "kitty", "detected Kitty graphics"),
+        (KITTY_OK + DA1_VT220_SIXEL, "kitty", "detected Kitty graphics"),  # Kitty first
+        (DA1_VT220_SIXEL, "sixel", "detected Sixel"),
+        (DA1_PLAIN, "halfblocks", "fallback: no Kitty or Sixel support reported"),
+        ("", "halfblocks", "fallback: no reply from the terminal"),
+        # An error reply to the Kitty query (e.g. a terminal that knows the protocol but not
+        # the direct transmission): not Kitty.
+        ("\x1b_Gi=31;ENOTSUPPORTED:nope\x1b\\" + DA1_PLAIN, "halfblocks", "fallback: no Kitty"),
+        # Another image's reply does not count.
+        ("\x1b_Gi=7;OK\x1b\\" + DA1_PLAIN, "halfblocks", "fallback: no Kitty"),
+        # '4' must be an attribute of its own, not a digit of one ("64" is VT420 level 4).
+        ("\x1b[?64;22c", "halfblocks", "fallback: no Kitty"),
+    ],
+)
+def test_parse_replies(reply: str, mode: str, reason: str) -> None:
+    choice = parse_replies(reply)
+    assert choice.mode == mode
+    assert choice.reason.startswith(reason)
+
+
+def test_tmux_wraps_the_kitty_query_and_marks_the_output() -> None:
+    wrapped = tmux_wrap(KITTY_QUERY)
+    assert wrapped.startswith("\x1bPtmux;\x1b\x1b_G") and wrapped.endswith("\x1b\x1b\\\x1b\\")
+    # Every ESC inside is doubled; DA1 is left for tmux itself to answer.
+    assert detection_queries(True) == wrapped + DA1_QUERY
+    choice = parse_replies(KITTY_OK + DA1_PLAIN, tmux=True)
+    assert choice.mode == "kitty" and choice.tmux and "tmux passthrough" in choice.reason
+    # Passthrough off: the wrapped query is dropped, only tmux's DA1 comes back.
+    assert parse_replies(DA1_PLAIN, tmux=True).mode == "halfblocks"
+
+
+def test_command_line_overrides_config_which_overrides_detection() -> None:
+    detected = GraphicsChoice("sixel", "detected Sixel")
+    never = lambda: pytest.fail("detection must not run")  # noqa: E731
+    assert choose("kitty", "sixel", never) == GraphicsChoice(
+        "kitty", "override from the command line"
+    )
+    assert choose(None, "halfblocks", never).reason == "override from config"
+    assert choose(None, "auto", lambda: detected) is detected
+    assert choose("auto", "halfblocks", lambda: detected) is detected  # --graphics auto wins
+
+
+def test_pending_choice_resolves_to_half_blocks() -> None:
+    choice = GraphicsChoice("auto", "").resolved()
+    assert choice.mode == "halfblocks" and "not queried" in choice.label
+    assert validate_mode("sixel") == "sixel" and validate_mode("png") is None
+
+
+def _answer(master: int, reply: bytes, seen: list[bytes]) -> None:
+    data = b""
+    while not data.endswith(DA1_QUERY.encode()):
+        data += os.read(master, 1024)
+    seen.append(data)
+    if reply:
+        os.write(master, reply)
+
+
+@pytest.mark.parametrize(
+    ("reply", "mode"),
+    [(KITTY_OK + DA1_PLAIN, "kitty"), (DA1_VT220_SIXEL, "sixel"), ("", "halfblocks")],
+)
+def test_detect_through_a_real_pty(reply: str, mode: str) -> None:
+    master, slave = pty.openpty()
+    seen: list[bytes] = []
+    try:
+        worker = threading.Thread(target=_answer, args=(master, reply.encode(), seen))
+        worker.start()
+        choice = detect_terminal(slave, slave, timeout=0.3, environ={})
+        worker.join(10)
+    finally:
+        os.close(master)
+        os.close(slave)
+    assert choice.mode == mode
+    assert seen == [detection_queries(False).encode()]
+
+
+def test_detect_on_a_non_terminal_falls_back() -> None:
+    read, write = os.pipe()
+    try:
+        choice = detect_terminal(read, write, timeout=0.1, environ={})
+    finally:
+        os.close(read)
+        os.close(write)
+    assert choice.mode == "halfblocks" and choice.reason.startswith("fallback: not a terminal")
+
+
+def test_cell_pixel_size_from_the_window_size() -> None:
+    import fcntl
+    import struct
+    import termios
+
+    master, slave = pty.openpty()
+    try:
+        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 800, 480))
+        assert cell_pixel_size(slave) == (10, 20)
+        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
+        assert cell_pixel_size(slave) is None  # many terminals do not say
+    finally:
+        os.close(master)
+        os.close(slave)
