@@ -48,3 +48,6 @@ async def test_serial_and_graphical_console_over_qemu_ssh(
                 pilot, lambda: graphics.frames_grabbed > 0 and graphics.view.frame is not None, 30
             )
             assert graphics.view.frame.image.getbbox() is not None  # not a blank frame
+            # Remote: screenshots at an adaptive rate, never RFB.
+            assert not graphics.live and graphics.adaptive
+            assert "adaptive" in graphics.status_extra()

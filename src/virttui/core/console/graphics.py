@@ -20,6 +20,7 @@ from __future__ import annotations
 import queue
 import socket
 import threading
+import time
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
 
@@ -33,6 +34,47 @@ from virttui.core.host.libvirt_runtime import error_message
 KEY_HOLD_MS = 30
 MODE_RFB = "rfb"
 MODE_SCREENSHOTS = "screenshots"
+
+
+class AdaptiveRate:
+    """The screenshot path's rate for remote hosts: `fast_fps` for `fast_seconds` after a key,
+    `base_fps` while frames change, each unchanged frame stretching the interval by
+    `slow_down` down to `slow_fps`."""
+
+    def __init__(
+        self,
+        base_fps: float,
+        *,
+        fast_fps: float = 5.0,
+        fast_seconds: float = 2.0,
+        slow_fps: float = 0.5,
+        slow_down: float = 1.5,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.base = 1 / base_fps
+        self.fast = 1 / fast_fps
+        self.slow = 1 / slow_fps
+        self.fast_seconds = fast_seconds
+        self.slow_down = slow_down
+        self._clock = clock
+        self._idle = self.base
+        self._fast_until = 0.0
+
+    def set_base(self, fps: float) -> None:
+        self.base = self._idle = 1 / fps
+
+    def key(self) -> None:
+        self._fast_until = self._clock() + self.fast_seconds
+        self._idle = self.base
+
+    def frame(self, changed: bool) -> None:
+        self._idle = self.base if changed else min(self.slow, self._idle * self.slow_down)
+
+    def interval(self) -> float:
+        """Seconds until the next grab."""
+        if self._clock() < self._fast_until:
+            return min(self.fast, self._idle)
+        return self._idle
 
 
 def graphics_types(xml: str) -> list[str]:

@@ -49,6 +49,9 @@ MAX_ZLIB_CHUNK = 64 << 20
 PIXEL_FORMAT = struct.pack(">BBBBHHHBBB3x", 32, 24, 0, 1, 255, 255, 255, 16, 8, 0)
 
 
+CLOSED = "the display closed the connection"
+
+
 class RfbError(Exception):
     """The RFB conversation failed; the message is for the user."""
 
@@ -144,12 +147,14 @@ class _Reader:
                 chunk = self._sock.recv(min(n - len(buf), 1 << 20))
             except TimeoutError:
                 continue
+            except (ConnectionResetError, BrokenPipeError) as exc:
+                raise RfbError(CLOSED) from exc
             except OSError as exc:
                 if self._stop.is_set():
                     raise _Stopped from exc
                 raise RfbError(f"the display connection failed: {exc}") from exc
             if not chunk:
-                raise RfbError("the display closed the connection")
+                raise RfbError(CLOSED)
             buf += chunk
         return bytes(buf)
 
@@ -327,6 +332,8 @@ class RfbClient:
         with self._send_lock:
             try:
                 self._sock.sendall(data)
+            except (ConnectionResetError, BrokenPipeError) as exc:
+                raise RfbError(CLOSED) from exc
             except OSError as exc:
                 raise RfbError(f"the display connection failed: {exc}") from exc
 

@@ -42,12 +42,17 @@ class FramebufferView(Widget, can_focus=True):
         self,
         send_keys: Callable[[list[int]], None] | None = None,
         *,
+        send_pointer: Callable[[int, int, int], None] | None = None,
+        key_hook: Callable[[events.Key], bool] | None = None,
         colors: str | None = None,
         id: str | None = None,
         classes: str | None = None,
     ) -> None:
         super().__init__(id=id, classes=classes)
         self._send_keys = send_keys
+        self._send_pointer = send_pointer  # guest x, y, RFB button mask
+        self._key_hook = key_hook  # first look at every key; True = handled
+        self._buttons = 0
         self._colors = colors  # "truecolor" / "256"; None: ask the terminal
         self.frame: Frame | None = None
         self._drawn: tuple[str, int, int, bool] | None = None
@@ -144,6 +149,8 @@ class FramebufferView(Widget, can_focus=True):
     def on_key(self, event: events.Key) -> None:
         event.stop()
         event.prevent_default()
+        if self._key_hook is not None and self._key_hook(event):
+            return
         if event.key == LEAVE_KEY:
             self.post_message(self.Leave())
             return
@@ -162,3 +169,51 @@ class FramebufferView(Widget, can_focus=True):
             codes = char_keycodes(ch)
             if codes:
                 self._send_keys(codes)
+
+    # ------------------------------------------------------------------ mouse (RFB pointer)
+    def guest_point(self, x: int, y: int) -> tuple[int, int] | None:
+        """The guest pixel under view cell (x, y) of the drawn frame, None outside it."""
+        frame = self.frame
+        if frame is None:
+            return None
+        w, h = frame.image.width, frame.image.height
+        cols, rows = fit_cells(w, h, self.size.width, self.size.height)
+        if not (0 <= x < cols and 0 <= y < rows):
+            return None
+        return (min(w - 1, int((x + 0.5) * w / cols)), min(h - 1, int((y + 0.5) * h / rows)))
+
+    def _pointer(self, x: int, y: int, buttons: int) -> bool:
+        point = self.guest_point(x, y)
+        if self._send_pointer is None or point is None:
+            return False
+        self._send_pointer(point[0], point[1], buttons)
+        return True
+
+    @staticmethod
+    def _button_bit(button: int) -> int:
+        return {1: 1, 2: 2, 3: 4}.get(button, 0)
+
+    def on_mouse_down(self, event: events.MouseDown) -> None:
+        self._buttons |= self._button_bit(event.button)
+        if self._pointer(event.x, event.y, self._buttons):
+            event.stop()
+
+    def on_mouse_up(self, event: events.MouseUp) -> None:
+        self._buttons &= ~self._button_bit(event.button)
+        if self._pointer(event.x, event.y, self._buttons):
+            event.stop()
+
+    def on_mouse_move(self, event: events.MouseMove) -> None:
+        if self._pointer(event.x, event.y, self._buttons):
+            event.stop()
+
+    def _wheel(self, event: events.MouseEvent, bit: int) -> None:
+        if self._pointer(event.x, event.y, self._buttons | bit):
+            self._pointer(event.x, event.y, self._buttons)
+            event.stop()
+
+    def on_mouse_scroll_up(self, event: events.MouseScrollUp) -> None:
+        self._wheel(event, 8)
+
+    def on_mouse_scroll_down(self, event: events.MouseScrollDown) -> None:
+        self._wheel(event, 16)
