@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from virttui.core.console.graphics import AdaptiveRate
+from virttui.core.console.graphics import AdaptiveRate, passes_fds
 
 
 def test_adaptive_rate() -> None:
@@ -33,3 +33,19 @@ def test_adaptive_rate() -> None:
     assert rate.interval() == pytest.approx(0.75)
     rate.set_base(1.0)
     assert rate.interval() == 1.0
+
+
+@pytest.mark.parametrize(
+    ("uri", "expected"),
+    [
+        ("qemu:///system", True),
+        ("qemu:///session", True),
+        ("qemu+unix:///system", True),
+        ("qemu+ssh://root@localhost/system", False),
+        ("qemu+ssh://kvm1/system", False),
+        ("qemu+tcp://127.0.0.1/system", False),
+        ("qemu://kvm1/system", False),
+    ],
+)
+def test_passes_fds(uri: str, expected: bool) -> None:
+    assert passes_fds(uri) is expected

@@ -23,6 +23,7 @@ import threading
 import time
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
+from urllib.parse import urlsplit
 
 import libvirt
 
@@ -75,6 +76,15 @@ class AdaptiveRate:
         if self._clock() < self._fast_until:
             return min(self.fast, self._idle)
         return self._idle
+
+
+def passes_fds(uri: str) -> bool:
+    """Can this connection hand out file descriptors (virDomainOpenGraphicsFD)? Only a local
+    UNIX-socket connection can (`qemu:///system`, `qemu+unix://`); over ssh/tcp/tls the
+    attempt breaks the connection, so it is never made. Any host part counts as remote."""
+    parts = urlsplit(uri)
+    transport = parts.scheme.partition("+")[2]
+    return transport in ("", "unix") and not parts.hostname
 
 
 def graphics_types(xml: str) -> list[str]:

@@ -1341,12 +1341,12 @@ class HostFacade:
         local and the domain has a VNC display, else (or when RFB cannot attach: see the
         session's `rfb_note`) with screenshots. `password` is asked only when libvirt refuses
         SKIPAUTH and the display has one; a refused password raises RfbAuthError."""
-        from virttui.core.console.graphics import GraphicsSession, graphics_types
+        from virttui.core.console.graphics import GraphicsSession, graphics_types, passes_fds
 
         session: GraphicsSession = self._dom(uuid, lambda d: GraphicsSession.open(d, on_error))
         if screenshots_only:
             return session
-        if not self.is_local:
+        if not passes_fds(self.uri):
             session.rfb_note = "screenshots: remote connection"
             return session
         types = graphics_types(self.xml(uuid))

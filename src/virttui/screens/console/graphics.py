@@ -35,7 +35,7 @@ from textual.timer import Timer
 from textual.widget import Widget
 from textual.widgets import Button, Input, Static
 
-from virttui.core.console.graphics import MODE_RFB, AdaptiveRate, GraphicsSession
+from virttui.core.console.graphics import MODE_RFB, AdaptiveRate, GraphicsSession, passes_fds
 from virttui.core.console.keycodes import COMBOS_BY_ID
 from virttui.core.console.keysyms import key_keysyms
 from virttui.core.console.screenshot import Frame
@@ -131,7 +131,8 @@ class GraphicsConsoleScreen(ConsoleScreen):
         )
         self.fps = fps
         self.frames = frames  # "auto": RFB when possible; "screenshots": never RFB
-        self.adaptive = not host.is_local  # remote screenshots: adaptive rate until one is picked
+        # Remote (no FD passing, e.g. qemu+ssh): an adaptive screenshot rate until one is picked.
+        self.adaptive = not passes_fds(host.uri)
         self._timer: Timer | None = None
         self._next: Timer | None = None
         self._grabbing = False
