@@ -235,3 +235,36 @@ async def test_app_live_console(
         assert screen.frames_live == live
         with contextlib.suppress(Exception):
             app.exit()
+
+
+def test_session_falls_back_to_the_password(password_guest: libvirt.virDomain) -> None:
+    """GraphicsSession.attach_rfb where libvirt refuses SKIPAUTH: the password is asked for;
+    right -> live frames, wrong -> RfbAuthError, cancelled -> screenshots (they need none)."""
+    from virttui.core.console.graphics import MODE_RFB, MODE_SCREENSHOTS, GraphicsSession
+
+    def open_fd(flags: int) -> int:
+        if flags & libvirt.VIR_DOMAIN_OPEN_GRAPHICS_SKIPAUTH:
+            raise libvirt.libvirtError("SKIPAUTH refused (as on a read-only connection)")
+        return int(password_guest.openGraphicsFD(0, flags))
+
+    for answer, mode in ((PASSWORD, MODE_RFB), (None, MODE_SCREENSHOTS)):
+        session = GraphicsSession.open(password_guest, lambda _m: None)
+        try:
+            updated = threading.Event()
+            session.attach_rfb(open_fd, updated.set, password=lambda a=answer: a)  # type: ignore[misc]
+            assert session.mode == mode
+            if mode == MODE_RFB:
+                assert updated.wait(30)
+                frame = session.rfb_frame()
+                assert frame is not None and frame.image.size == (720, 400)
+                assert session.rfb_frame() is None or session.rfb is not None
+            else:
+                assert "no display password" in session.rfb_note
+        finally:
+            session.close()
+    session = GraphicsSession.open(password_guest, lambda _m: None)
+    try:
+        with pytest.raises(RfbAuthError, match="refused the password"):
+            session.attach_rfb(open_fd, lambda: None, password=lambda: "wrong-pw")
+    finally:
+        session.close()

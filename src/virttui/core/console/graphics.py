@@ -27,7 +27,13 @@ from urllib.parse import urlsplit
 
 import libvirt
 
-from virttui.core.console.rfb import RfbAuthError, RfbClient, RfbError, bgrx_image
+from virttui.core.console.rfb import (
+    RfbAuthError,
+    RfbClient,
+    RfbError,
+    RfbNoPassword,
+    bgrx_image,
+)
 from virttui.core.console.screenshot import Frame, frame_digest, grab_frame
 from virttui.core.console.serial import ConsoleError
 from virttui.core.host.libvirt_runtime import error_message
@@ -127,19 +133,19 @@ class GraphicsSession:
     ) -> bool:
         """Blocking: switch to live frames. `open_fd(flags)` is virDomainOpenGraphicsFD on the
         VNC display. SKIPAUTH first; refused -> flags 0 and the display's password (asked
-        through `password`). Returns False (and sets `rfb_note`) when RFB is not possible;
-        raises RfbAuthError for a refused password (the caller may ask again)."""
+        through `password`). Returns False (and sets `rfb_note`) when RFB is not possible or no
+        password was given (screenshots need none); raises RfbAuthError for a refused
+        password (the caller may ask again)."""
         fd: int | None = None
-        need_auth = False
         try:
             fd = open_fd(libvirt.VIR_DOMAIN_OPEN_GRAPHICS_SKIPAUTH)
         except libvirt.libvirtError:
-            need_auth = True
+            pass
         if fd is None:
             try:
                 fd = open_fd(0)
             except libvirt.libvirtError as exc:
-                self.rfb_note = f"no live frames: {error_message(exc)}"
+                self.rfb_note = f"screenshots: {error_message(exc)}"
                 return False
         sock = socket.socket(fileno=fd)
         try:
@@ -150,15 +156,21 @@ class GraphicsSession:
                 password=password,
                 max_fps=max_fps,
             )
+        except RfbNoPassword:
+            self.rfb_note = "screenshots: no display password given"
+            return False
         except RfbAuthError:
-            raise
-        except (RfbError, OSError) as exc:
+            raise  # a refused password: the console says so (Reconnect asks again)
+        except RfbError as exc:
+            self.rfb_note = f"screenshots: {exc}"
+            return False
+        except OSError as exc:
             sock.close()
-            self.rfb_note = f"no live frames: {exc}"
+            self.rfb_note = f"screenshots: {exc}"
             return False
         self.rfb = client
         self.mode = MODE_RFB
-        self.rfb_note = "password" if need_auth else ""
+        self.rfb_note = ""
         return True
 
     def rfb_frame(self, *, force: bool = False) -> Frame | None:

@@ -60,6 +60,10 @@ class RfbAuthError(RfbError):
     """The server refused the password (or needs one and none was given)."""
 
 
+class RfbNoPassword(RfbAuthError):
+    """The server needs a password and none was given (the prompt was cancelled)."""
+
+
 class Framebuffer:
     """The guest's screen as BGRX bytes; decoders update rectangles in place."""
 
@@ -200,7 +204,7 @@ def handshake(
         challenge = reader.read(16)
         secret = password() if password is not None else None
         if secret is None:
-            raise RfbAuthError("the display needs a password")
+            raise RfbNoPassword("the display needs a password")
         send(vnc_auth_response(secret, challenge))
         del secret
     else:
@@ -375,7 +379,6 @@ class RfbClient:
                 if not kind_updated:
                     continue
                 self.updates += 1
-                self.version += 1
                 self._on_update()
                 wait = self._min_interval - (time.monotonic() - last_request)
                 if wait > 0 and self._stop.wait(wait):
@@ -394,7 +397,10 @@ class RfbClient:
         # Read the type byte without the lock (it may wait), the rest under it.
         kind = self._reader.u8()
         with self._lock:
-            return read_server_message(_Prefixed(self._reader, kind), self.fb)
+            updated, resized = read_server_message(_Prefixed(self._reader, kind), self.fb)
+            if updated:
+                self.version += 1
+            return updated, resized
 
     def _fail(self, message: str) -> None:
         if self._stop.is_set():
