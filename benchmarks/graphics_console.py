@@ -53,7 +53,7 @@ from virttui.screens.console.graphics import (  # noqa: E402
 PATHS = {"rfb": FRAMES_AUTO, "screenshots": FRAMES_SCREENSHOTS}
 SCROLL = (
     "(t=$(($(date +%s)+{secs})); while [ $(date +%s) -lt $t ]; do "
-    "echo 'scrolling ######## virttui graphics benchmark ########'; done) >/dev/tty1 2>&1 &"
+    "echo 'scrolling ######## virttui graphics benchmark ########'; done) >/dev/tty1 2>&1 & true"
 )
 
 
