@@ -51,9 +51,10 @@ from virttui.screens.console.graphics import (  # noqa: E402
 )
 
 PATHS = {"rfb": FRAMES_AUTO, "screenshots": FRAMES_SCREENSHOTS}
-SCROLL = (
-    "(t=$(($(date +%s)+{secs})); while [ $(date +%s) -lt $t ]; do "
-    "echo 'scrolling ######## virttui graphics benchmark ########'; done) >/dev/tty1 2>&1 & true"
+SCROLL = (  # numbered lines: a screen of identical lines would not change when it scrolls
+    "(t=$(($(date +%s)+{secs})); i=0; while [ $(date +%s) -lt $t ]; do i=$((i+1)); "
+    'echo "scrolling $i ######## virttui graphics benchmark ########"; done) '
+    ">/dev/tty1 2>&1 & true"
 )
 
 
