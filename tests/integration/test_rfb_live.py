@@ -230,9 +230,20 @@ async def test_app_live_console(
         await pilot.press("ctrl+right_square_bracket")
         await pilot.pause(0.5)
         live = screen.frames_live
+        rfb = screen.handle.rfb
+        updates = rfb.updates
         guest_console.run("echo hidden-update >/dev/tty1")
         await pilot.pause(1.0)
         assert screen.frames_live == live
+        assert rfb.updates <= updates + 1  # paused: at most the update already asked for
+        # Back: the changes made meanwhile arrive.
+        before = screen.view.frame
+        assert open_graphical_console(app, SYSTEM_URI, tiny_guest.UUIDString()) is screen
+        await wait_until(
+            pilot,
+            lambda: screen.view.frame is not None and screen.view.frame.digest != before.digest,  # type: ignore[union-attr]
+            30,
+        )
         with contextlib.suppress(Exception):
             app.exit()
 

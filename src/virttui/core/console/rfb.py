@@ -12,7 +12,8 @@ and QEMU's real server.
   1024x768). `image()` makes a Pillow image of it.
 - `RfbClient`: the handshake (security None, or VNC authentication with a password asked for
   through a callback, used once and never stored or logged), then a reader thread: it asks for
-  incremental updates (at most `max_fps` a second), decodes them and calls `on_update`; key and
+  incremental updates (at most `max_fps` a second; none while paused), decodes them and calls
+  `on_update`; key and
   pointer events are sent from any thread (one lock). `close()` stops the thread and closes the
   socket; an error ends the client once, through `on_error`, with a clear message.
 """
@@ -306,6 +307,8 @@ class RfbClient:
         self._on_update = on_update
         self._on_error = on_error
         self._stop = threading.Event()
+        self._wanted = threading.Event()  # cleared by pause(): no further update requests
+        self._wanted.set()
         self._send_lock = threading.Lock()
         self._lock = threading.Lock()  # the framebuffer, against snapshots
         self._min_interval = 1.0 / max_fps if max_fps > 0 else 0.0
@@ -383,6 +386,9 @@ class RfbClient:
                 wait = self._min_interval - (time.monotonic() - last_request)
                 if wait > 0 and self._stop.wait(wait):
                     break
+                while not self._wanted.wait(0.5):  # paused: ask for nothing until resumed
+                    if self._stop.is_set():
+                        raise _Stopped
                 last_request = time.monotonic()
                 w, h = self.size
                 self._send(update_request(not resized, w, h))
@@ -412,6 +418,14 @@ class RfbClient:
         except OSError:
             pass
         self._on_error(message)
+
+    def pause(self) -> None:
+        """Ask for no more updates (the one already requested still comes): nobody looks."""
+        self._wanted.clear()
+
+    def resume(self) -> None:
+        """Ask again: the next incremental update brings everything changed meanwhile."""
+        self._wanted.set()
 
     @property
     def alive(self) -> bool:

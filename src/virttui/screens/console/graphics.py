@@ -4,7 +4,7 @@ one of two paths (`core.console.graphics.GraphicsSession`, opened through the ho
 - **live RFB** (local connection, VNC display): the session's RFB client reads incremental
   updates on its own thread and posts `RfbUpdated`; the screen turns the framebuffer into a
   Frame at most `LIVE_MAX_FPS` times a second (updates in between are coalesced), only while
-  this screen is the visible one. Keys go as X keysyms (`core/console/keysyms.py`) through the
+  this screen is the visible one (hidden, the client asks QEMU for no updates at all). Keys go as X keysyms (`core/console/keysyms.py`) through the
   view's `key_hook`, the mouse as RFB pointer events through `send_pointer`. A display with a
   password that libvirt will not skip asks for it in a dialog (used once, never kept).
 - **screenshots** (remote `qemu+ssh` connections, SPICE-only domains, or when RFB cannot
@@ -254,7 +254,15 @@ class GraphicsConsoleScreen(ConsoleScreen):
         if old is None or old.image.size != frame.image.size:
             self.update_status()
 
+    def on_screen_suspend(self, _event: events.ScreenSuspend) -> None:
+        handle = self.handle
+        if self.live and isinstance(handle, GraphicsSession) and handle.rfb is not None:
+            handle.rfb.pause()  # hidden: QEMU keeps the changes until we ask again
+
     def on_screen_resume(self, _event: events.ScreenResume) -> None:
+        handle = self.handle
+        if self.live and isinstance(handle, GraphicsSession) and handle.rfb is not None:
+            handle.rfb.resume()
         if self.live and self._rfb_dirty:
             self._draw_rfb()
         elif self.adaptive and not self.live and self.handle is not None:
