@@ -20,6 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import convert  # noqa: E402
 import cpu  # noqa: E402
 import fio_overhead  # noqa: E402
+import graphics_console  # noqa: E402
 import latency  # noqa: E402
 import memory  # noqa: E402
 import refresh  # noqa: E402
@@ -57,6 +58,7 @@ def main() -> int:
         doc["refresh"] = refresh.run(uri)
     doc["convert"] = convert.run()  # issue 10: qemu-img convert through the job pipeline
     doc["fio_overhead"] = fio_overhead.run()  # issue 13: fio alone vs under the live panel
+    doc["graphics_console"] = graphics_console.run()  # issue 14: live RFB vs screenshots
     r, c, s, m, lat = doc["refresh"], doc["cpu"], doc["startup"], doc["memory"], doc["latency"]
     doc["goals"] = {
         "refresh_vs_bare_rpc": {
@@ -124,6 +126,22 @@ def main() -> int:
             "app_cpu_s_median": fio["app_cpu_s_median"],
             "goal": fio["goal"],
             "pass": fio["pass"],
+        }
+    gfx = doc["graphics_console"]
+    if "skipped" not in gfx:
+        doc["goals"]["graphics_key_to_frame_p95_rfb_vs_screenshots"] = {
+            "figure_ms": gfx["rfb"]["key_to_frame_ms"]["p95"],
+            "baseline_ms": gfx["screenshots"]["key_to_frame_ms"]["p95"],
+            "ratio": gfx["ratio_key_p95_rfb_to_screenshots"],
+            "goal": "<= 0.5x",
+            "pass": gfx["ratio_key_p95_rfb_to_screenshots"] <= 0.5,
+        }
+        doc["goals"]["graphics_idle_cpu_rfb_vs_screenshots"] = {
+            "figure_s_per_s": gfx["rfb"]["idle_cpu_s_per_s"],
+            "baseline_s_per_s": gfx["screenshots"]["idle_cpu_s_per_s"],
+            "ratio": gfx["ratio_idle_cpu_rfb_to_screenshots"],
+            "goal": "<= 0.5x",
+            "pass": gfx["ratio_idle_cpu_rfb_to_screenshots"] <= 0.5,
         }
     doc["all_pass"] = all(g["pass"] for g in doc["goals"].values())
     doc["env"]["loadavg_at_end"] = " ".join(f"{x:.2f}" for x in os.getloadavg())

@@ -44,7 +44,17 @@ async def test_serial_and_graphical_console_over_qemu_ssh(
             await wait_until(pilot, lambda: text().count(release) >= 1, 30)
             await pilot.press("ctrl+right_square_bracket")
             graphics = open_graphical_console(app, uri, uuid)
-            await wait_until(
-                pilot, lambda: graphics.frames_grabbed > 0 and graphics.view.frame is not None, 30
-            )
+            try:
+                await wait_until(
+                    pilot,
+                    lambda: graphics.frames_grabbed > 0 and graphics.view.frame is not None,
+                    30,
+                )
+            except AssertionError:
+                raise AssertionError(
+                    f"{graphics.state} {graphics.notice_text()!r} {graphics.status_extra()!r}"
+                ) from None
             assert graphics.view.frame.image.getbbox() is not None  # not a blank frame
+            # Remote: screenshots at an adaptive rate, never RFB.
+            assert not graphics.live and graphics.adaptive
+            assert "adaptive" in graphics.status_extra()

@@ -11,7 +11,11 @@ from PIL import ImageChops
 from tests.guestlib import SYSTEM_URI, SerialConsole
 from tests.pilot_utils import wait_until
 from virttui.app import HostSpec, VirtTUIApp
-from virttui.screens.console.graphics import GraphicsConsoleScreen, open_graphical_console
+from virttui.screens.console.graphics import (
+    FRAMES_SCREENSHOTS,
+    GraphicsConsoleScreen,
+    open_graphical_console,
+)
 from virttui.screens.console.special_keys import SpecialKeysMenu
 from virttui.screens.domain.domain_list import DomainsScreen
 from virttui.widgets.console.framebuffer_view import FramebufferView
@@ -48,8 +52,12 @@ async def test_frames_keys_and_special_combos(
         await wait_until(
             pilot, lambda: SYSTEM_URI in app.hosts and app.hosts[SYSTEM_URI].connected, 30
         )
-        screen = open_graphical_console(app, SYSTEM_URI, tiny_guest.UUIDString())
+        # The screenshot path (a local VNC display would take live RFB: test_rfb_live.py).
+        screen = open_graphical_console(
+            app, SYSTEM_URI, tiny_guest.UUIDString(), frames=FRAMES_SCREENSHOTS
+        )
         await wait_until(pilot, lambda: screen.state == "connected", 30)
+        assert not screen.live and "screenshots every 0.5 s" in screen.status_extra()
         assert app.focused is screen.view
         await _wait_new_frame(pilot, screen, None)
         assert screen.view.frame is not None

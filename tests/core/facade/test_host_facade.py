@@ -253,3 +253,9 @@ def test_importing_the_facade_stays_light() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_live_graphics_through_the_facade(facade: HostFacade) -> None:
+    """The test driver has no display: the live open refuses like the screenshot one."""
+    with pytest.raises(ConsoleError, match="no graphics device"):
+        facade.open_graphics_live(UUID, lambda _m: None, lambda: None)

@@ -1338,3 +1338,42 @@ class HostFacade:
         return self._conn(
             lambda c: create_domain(ctx, c, spec, uri=self.uri, local_files_host=self.is_local)
         )
+    # ---- rfb
+    def open_graphics_live(
+        self,
+        uuid: str,
+        on_error: Callable[[str], None],
+        on_update: Callable[[], None],
+        *,
+        password: Callable[[], str | None] | None = None,
+        screenshots_only: bool = False,
+    ) -> GraphicsSession:
+        """Blocking: open the graphical console with live RFB frames when the connection is
+        local and the domain has a VNC display, else (or when RFB cannot attach: see the
+        session's `rfb_note`) with screenshots. `password` is asked only when libvirt refuses
+        SKIPAUTH and the display has one; a refused password raises RfbAuthError."""
+        from virttui.core.console.graphics import GraphicsSession, graphics_types, passes_fds
+
+        session: GraphicsSession = self._dom(uuid, lambda d: GraphicsSession.open(d, on_error))
+        if screenshots_only:
+            return session
+        if not passes_fds(self.uri):
+            session.rfb_note = "screenshots: remote connection"
+            return session
+        types = graphics_types(self.xml(uuid))
+        if "vnc" not in types:
+            session.rfb_note = "screenshots: no VNC display"
+            return session
+        index = types.index("vnc")
+
+        def open_fd(flags: int) -> int:  # libvirtError passes: attach_rfb tries the next way
+            return int(
+                self.host.call(lambda c: c.lookupByUUIDString(uuid).openGraphicsFD(index, flags))
+            )
+
+        try:
+            session.attach_rfb(open_fd, on_update, password=password)
+        except BaseException:
+            session.close()
+            raise
+        return session

@@ -1,25 +1,43 @@
-"""The graphical console screen: virDomainScreenshot frames drawn with half blocks, keys through
-virDomainSendKey (both in `core.console.graphics.GraphicsSession`, opened through the host's
-facade). Works over any libvirt connection (no VNC port or tunnel needed).
+"""The graphical console screen: the guest's display drawn by FramebufferView, with frames from
+one of two paths (`core.console.graphics.GraphicsSession`, opened through the host's facade):
 
-Frames are grabbed on a worker thread at an adjustable rate (default 2 per second), only while
-this screen is the visible one, and never two at a time; a frame equal to the last one costs no
-redraw. Keys go through one sender thread per console, so they reach the guest in order; a frame
-is grabbed shortly after each key, so typing shows up quickly.
+- **live RFB** (local connection, VNC display): the session's RFB client reads incremental
+  updates on its own thread and posts `RfbUpdated`; the screen turns the framebuffer into a
+  Frame at most `LIVE_MAX_FPS` times a second (updates in between are coalesced), only while
+  this screen is the visible one (hidden, the client asks QEMU for no updates at all). Keys go as X keysyms (`core/console/keysyms.py`) through the
+  view's `key_hook`, the mouse as RFB pointer events through `send_pointer`. A display with a
+  password that libvirt will not skip asks for it in a dialog (used once, never kept).
+- **screenshots** (remote `qemu+ssh` connections, SPICE-only domains, or when RFB cannot
+  attach): virDomainScreenshot on a worker, never two at a time, only while visible; an
+  unchanged frame costs no redraw. Local: a fixed rate (default 2 per second, the menu changes
+  it). Remote: adaptive until a rate is picked in the menu (`core.console.graphics.AdaptiveRate`):
+  5 per second for 2 s after a key, the base rate while frames change, slowing down to 0.5 per
+  second while they do not.
+  Keys go through virDomainSendKey (Linux keycodes, in order, one sender thread).
+
+The status line says which path is in use ("live RFB" / "screenshots every N s").
 """
 
 from __future__ import annotations
 
 import time
+from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any
 
-from textual.app import App
+from textual import events
+from textual.app import App, ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
 from textual.message import Message
+from textual.screen import ModalScreen
 from textual.timer import Timer
 from textual.widget import Widget
+from textual.widgets import Button, Input, Static
 
-from virttui.core.console.graphics import GraphicsSession
+from virttui.core.console.graphics import MODE_RFB, AdaptiveRate, GraphicsSession, passes_fds
 from virttui.core.console.keycodes import COMBOS_BY_ID
+from virttui.core.console.keysyms import key_keysyms
 from virttui.core.console.screenshot import Frame
 from virttui.core.facade.host import HostFacade
 from virttui.core.jobs import JobContext, JobFailed
@@ -29,10 +47,18 @@ from virttui.screens.common.jobs import start_job
 from virttui.screens.common.services import services
 from virttui.screens.console.base import ConsoleScreen
 from virttui.screens.console.special_keys import SpecialKeysMenu
-from virttui.widgets.console.framebuffer_view import FramebufferView
+from virttui.widgets.common.plain import plain
+from virttui.widgets.console.framebuffer_view import LEAVE_KEY, MENU_KEY, FramebufferView
 
 DEFAULT_FPS = 2.0
 AFTER_KEY_GRAB = 0.15  # seconds after a key before the next frame
+LIVE_MAX_FPS = 30.0  # RFB: at most this many redraws a second
+FAST_FPS = 5.0  # remote screenshots: the rate for 2 s after a key (AdaptiveRate)
+SLOW_FPS = 0.5  # remote screenshots: the slowest rate while frames do not change
+PASSWORD_WAIT = 600.0  # seconds the open job waits for the password dialog
+
+FRAMES_AUTO = "auto"
+FRAMES_SCREENSHOTS = "screenshots"
 
 
 class FrameGrabbed(Message):
@@ -41,36 +67,131 @@ class FrameGrabbed(Message):
         super().__init__()
 
 
+class RfbUpdated(Message):
+    def __init__(self, token: int) -> None:
+        self.token = token
+        super().__init__()
+
+
+class DisplayPasswordScreen(ModalScreen[str | None]):
+    """Ask for a VNC display's password (libvirt refused to skip its authentication)."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel", id="console.password_cancel")]
+
+    def __init__(self, domain: str) -> None:
+        super().__init__()
+        self.domain = domain
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="confirm-dialog"):
+            yield Static(plain(f"Password of the VNC display of {self.domain}"))
+            yield Input(password=True, id="display-password", compact=True)
+            yield Static("Used for this connection only, never stored.", classes="dim")
+            with Horizontal(id="confirm-buttons"):
+                yield Button("Cancel", id="cancel")
+                yield Button("Connect", id="connect", variant="primary")
+
+    def on_mount(self) -> None:
+        self.query_one("#display-password", Input).focus()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.dismiss(event.value)
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        if event.button.id == "connect":
+            self.dismiss(self.query_one("#display-password", Input).value)
+        else:
+            self.dismiss(None)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
 class GraphicsConsoleScreen(ConsoleScreen):
     KIND = "graphics"
     TITLE_WORD = "Graphical console"
 
-    def __init__(self, host: HostFacade, uuid: str, name: str, *, fps: float = DEFAULT_FPS) -> None:
+    def __init__(
+        self,
+        host: HostFacade,
+        uuid: str,
+        name: str,
+        *,
+        fps: float = DEFAULT_FPS,
+        frames: str = FRAMES_AUTO,
+    ) -> None:
         super().__init__(host, uuid, name)
-        self.view = FramebufferView(send_keys=self._send_keys, classes="console-view")
+        self.view = FramebufferView(
+            send_keys=self._send_keys,
+            send_pointer=self._send_pointer,
+            key_hook=self._key_hook,
+            classes="console-view",
+        )
         self.fps = fps
+        self.frames = frames  # "auto": RFB when possible; "screenshots": never RFB
+        # Remote (no FD passing, e.g. qemu+ssh): an adaptive screenshot rate until one is picked.
+        self.adaptive = not passes_fds(host.uri)
         self._timer: Timer | None = None
+        self._next: Timer | None = None
         self._grabbing = False
         self._grab_after = 0.0
+        self.rate = AdaptiveRate(fps, fast_fps=FAST_FPS, slow_fps=SLOW_FPS)
         self.frames_grabbed = 0
+        self.frames_live = 0  # RFB frames turned into Frames for the view
+        self._rfb_pending = False
+        self._rfb_dirty = False
+        self._rfb_timer: Timer | None = None
+        self._last_draw = 0.0
         self.last_error: str | None = None
 
     def compose_console(self) -> Widget:
         return self.view
 
+    @property
+    def live(self) -> bool:
+        handle = self.handle
+        return isinstance(handle, GraphicsSession) and handle.mode == MODE_RFB
+
     # ------------------------------------------------------------------ hooks
     def open_console(self, force: bool, token: int) -> GraphicsSession:
-        return self.host.open_graphics(self.uuid, lambda msg: self.console_ended(token, msg))
+        return self.host.open_graphics_live(
+            self.uuid,
+            lambda msg: self.console_ended(token, msg),
+            lambda: self._rfb_updated(token),
+            password=self._ask_password,
+            screenshots_only=self.frames == FRAMES_SCREENSHOTS,
+        )
 
     def close_console(self, handle: Any) -> None:
         handle.close()
 
     def console_ready(self, handle: Any) -> None:
-        self._restart_timer()
-        self._poll(force=True)
+        self._stop_timers()
+        self._rfb_pending = False
+        if self.live:
+            self._draw_rfb(force=True)
+        else:
+            self.rate.set_base(self.fps)
+            self._restart_timer()
+            self._poll(force=True)
+        self.update_status()
+
+    def path_text(self) -> str:
+        """Which path frames come by, for the status line."""
+        if self.live:
+            return "live RFB"
+        if self.adaptive:
+            return f"screenshots every {1 / FAST_FPS:g}–{1 / SLOW_FPS:g} s (adaptive)"
+        return f"screenshots every {1 / self.fps:g} s"
 
     def status_extra(self) -> str:
-        parts = ["Ctrl+] leaves", "Ctrl+\\ keys/rate", f"{self.fps:g} fps"]
+        parts = ["Ctrl+] leaves", "Ctrl+\\ keys/rate", self.path_text()]
+        handle = self.handle
+        note = handle.rfb_note if isinstance(handle, GraphicsSession) else ""
+        if note and note != "password" and not self.live:
+            parts.append(note.removeprefix("screenshots: "))
         frame = self.view.frame
         if frame is not None:
             parts.append(f"guest {frame.image.width}x{frame.image.height}")
@@ -88,23 +209,106 @@ class GraphicsConsoleScreen(ConsoleScreen):
         event.stop()  # gfxproto: 1:1 toggled
         self.update_status()
 
-    # ------------------------------------------------------------------ frames
+    # ------------------------------------------------------------------ password (job thread)
+    def _ask_password(self) -> str | None:
+        """Blocking, on the open job's thread: ask in a dialog, wait for the answer."""
+        answer: Future[str | None] = Future()
+
+        def show() -> None:
+            self.app.push_screen(DisplayPasswordScreen(self.domain_name), answer.set_result)
+
+        self.app.call_from_thread(show)
+        try:
+            return answer.result(timeout=PASSWORD_WAIT)
+        except FutureTimeout:
+            return None
+
+    # ------------------------------------------------------------------ live frames (RFB)
+    def _rfb_updated(self, token: int) -> None:
+        """The RFB thread: the framebuffer changed. One message until it is drawn."""
+        if self._rfb_pending:
+            return
+        self._rfb_pending = True
+        self.post_message(RfbUpdated(token))
+
+    def on_rfb_updated(self, message: RfbUpdated) -> None:
+        if message.token != self._token or not self.live:
+            self._rfb_pending = False
+            return
+        if not self.is_current:
+            self._rfb_pending = False
+            self._rfb_dirty = True
+            return
+        wait = 1 / LIVE_MAX_FPS - (time.monotonic() - self._last_draw)
+        if wait > 0:
+            if self._rfb_timer is None:
+                self._rfb_timer = self.set_timer(wait, self._draw_rfb)
+            return
+        self._draw_rfb()
+
+    def _draw_rfb(self, force: bool = False) -> None:
+        self._rfb_timer = None
+        self._rfb_pending = False  # updates from now on post a new message
+        self._rfb_dirty = False
+        handle = self.handle
+        if not isinstance(handle, GraphicsSession):
+            return
+        frame = handle.rfb_frame(force=force)
+        self._last_draw = time.monotonic()
+        if frame is None:
+            return
+        old = self.view.frame
+        self.frames_live += 1
+        self.view.set_frame(frame)
+        if old is None or old.image.size != frame.image.size:
+            self.update_status()
+
+    def on_screen_suspend(self, _event: events.ScreenSuspend) -> None:
+        handle = self.handle
+        if self.live and isinstance(handle, GraphicsSession) and handle.rfb is not None:
+            handle.rfb.pause()  # hidden: QEMU keeps the changes until we ask again
+
+    def on_screen_resume(self, _event: events.ScreenResume) -> None:
+        handle = self.handle
+        if self.live and isinstance(handle, GraphicsSession) and handle.rfb is not None:
+            handle.rfb.resume()
+        if self.live and self._rfb_dirty:
+            self._draw_rfb()
+        elif self.adaptive and not self.live and self.handle is not None:
+            self._schedule(AFTER_KEY_GRAB)
+
+    # ------------------------------------------------------------------ screenshots
     def set_fps(self, fps: float) -> None:
         self.fps = max(0.1, min(30.0, fps))
-        self._restart_timer()
+        self.adaptive = False
+        self.rate.set_base(self.fps)
+        if not self.live:
+            self._restart_timer()
         self.update_status()
 
+    def _stop_timers(self) -> None:
+        for timer in (self._timer, self._next):
+            if timer is not None:
+                timer.stop()
+        self._timer = self._next = None
+
     def _restart_timer(self) -> None:
-        if self._timer is not None:
-            self._timer.stop()
-        self._timer = self.set_interval(1 / self.fps, self._poll, name="frame-grab")
+        self._stop_timers()
+        if not self.adaptive:
+            self._timer = self.set_interval(1 / self.fps, self._poll, name="frame-grab")
+
+    def _schedule(self, delay: float) -> None:
+        """Adaptive rate: the one pending grab, `delay` seconds from now."""
+        if self._next is not None:
+            self._next.stop()
+        self._next = self.set_timer(delay, self._poll, name="frame-grab")
 
     def _poll(self, force: bool = False) -> None:
         handle = self.handle
-        if not isinstance(handle, GraphicsSession) or self._grabbing:
+        if not isinstance(handle, GraphicsSession) or self._grabbing or self.live:
             return
         if not force and not self.is_current:
-            return  # hidden: grab nothing
+            return  # hidden: grab nothing (adaptive: resumed by on_screen_resume)
         self._grabbing = True
         self._grab_worker(handle, self._token)
 
@@ -138,19 +342,46 @@ class GraphicsConsoleScreen(ConsoleScreen):
         self._grabbing = False
         if message.token != self._token or message.frame is None:
             return
-        first = self.view.frame is None
+        old = self.view.frame
         self.frames_grabbed += 1
         self.view.set_frame(message.frame)
-        if first:
+        if self.adaptive:
+            self.rate.frame(old is None or old.digest != message.frame.digest)
+            self._schedule(self.rate.interval())
+        if old is None:
             self.update_status()
 
-    # ------------------------------------------------------------------ keys
+    # ------------------------------------------------------------------ keys and mouse
+    def _key_hook(self, event: events.Key) -> bool:
+        """Live RFB: keys as keysyms (the view's own keys, leave and menu, stay with it)."""
+        handle = self.handle
+        if not self.live or not isinstance(handle, GraphicsSession):
+            return False
+        if event.key in (LEAVE_KEY, MENU_KEY):
+            return False
+        syms = key_keysyms(event.key, event.character)
+        if not syms:
+            return False
+        handle.send_keysyms(syms)
+        return True
+
+    def _send_pointer(self, x: int, y: int, buttons: int) -> None:
+        handle = self.handle
+        if self.live and isinstance(handle, GraphicsSession):
+            handle.send_pointer(x, y, buttons)
+
     def _send_keys(self, codes: list[int]) -> None:
         handle = self.handle
         if isinstance(handle, GraphicsSession):
             handle.send_keys(codes)
+            if self.live:
+                return
             self._grab_after = time.monotonic() + AFTER_KEY_GRAB
-            self.set_timer(AFTER_KEY_GRAB, self._poll)
+            if self.adaptive:
+                self.rate.key()
+                self._schedule(AFTER_KEY_GRAB)
+            else:
+                self.set_timer(AFTER_KEY_GRAB, self._poll)
 
     def on_framebuffer_view_leave(self, event: FramebufferView.Leave) -> None:
         event.stop()
@@ -173,14 +404,19 @@ class GraphicsConsoleScreen(ConsoleScreen):
             self.notify(f"Sent {combo.title}", timeout=2)
 
 
-def open_graphical_console(app: App[Any], uri: str, uuid: str) -> GraphicsConsoleScreen:
-    """Show the graphical console of a domain: its existing screen, or a new one."""
+def open_graphical_console(
+    app: App[Any], uri: str, uuid: str, *, frames: str = FRAMES_AUTO
+) -> GraphicsConsoleScreen:
+    """Show the graphical console of a domain: its existing screen, or a new one. `frames`
+    ("auto" or "screenshots") applies to a new screen only."""
     host = services(app).facade(uri)
     if host is None:
         raise LookupError(f"{uri}: no such connection")
     row = services(app).store.row(uri, uuid)
     name = uuid if row is None else row.name
     entry = ConsoleEntry("graphics", uri, uuid, name)
-    screen = console_registry.show(app, entry, GraphicsConsoleScreen, host, uuid, name)
+    screen = console_registry.show(
+        app, entry, lambda: GraphicsConsoleScreen(host, uuid, name, frames=frames)
+    )
     assert isinstance(screen, GraphicsConsoleScreen)
     return screen
