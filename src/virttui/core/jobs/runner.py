@@ -168,7 +168,10 @@ class Job(Generic[T]):
         except BaseException as exc:  # noqa: BLE001 - every failure is a message, none a crash
             ctx._finish()
             if ctx.cancelled or isinstance(exc, JobCancelled):
-                self.sink(JobFailed(self.id, "cancelled", Severity.INFO, cancelled=True))
+                # Our own errors carry a sentence for the admin (a create's rollback says what it
+                # removed): keep it; anything else raised while cancelling just says "cancelled".
+                text = describe_error(exc)[0] if isinstance(exc, JobError) else "cancelled"
+                self.sink(JobFailed(self.id, text, Severity.INFO, cancelled=True))
             else:
                 message, severity = describe_error(exc)
                 self.sink(JobFailed(self.id, message, severity))
