@@ -19,7 +19,7 @@ import threading
 from collections.abc import Callable
 from typing import Generic, TypeVar
 
-from virttui.core.jobs.errors import JobCancelled, describe_error
+from virttui.core.jobs.errors import JobCancelled, JobError, describe_error
 from virttui.core.jobs.messages import JobDone, JobFailed, JobMessage, JobProgress, Severity
 
 T = TypeVar("T")
