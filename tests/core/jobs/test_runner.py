@@ -14,6 +14,7 @@ from virttui.core.jobs import (
     JobCancelled,
     JobContext,
     JobDone,
+    JobError,
     JobFailed,
     JobMessage,
     JobProgress,
@@ -217,3 +218,25 @@ def test_a_failing_hook_does_not_stop_the_others() -> None:
     holder.append(job)
     job.run()
     assert calls == ["second"]
+
+
+def test_cancelled_job_keeps_the_sentence_of_our_own_error() -> None:
+    """A create cancelled mid-way rolls back and raises with what it removed: that sentence is
+    the cancelled job's message; a foreign exception while cancelling just says "cancelled"."""
+    for raised, expected in (
+        (JobError("cancelled; removed: volume a.qcow2"), "cancelled; removed: volume a.qcow2"),
+        (RuntimeError("socket closed"), "cancelled"),
+    ):
+        holder: list[Job[str]] = []
+
+        def fn(
+            ctx: JobContext, raised: BaseException = raised, holder: list[Job[str]] = holder
+        ) -> str:
+            holder[0].cancel()
+            raise raised
+
+        messages: list[JobMessage] = []
+        job = Job(fn, messages.append)
+        holder.append(job)
+        job.run()
+        assert messages[-1] == JobFailed(job.id, expected, Severity.INFO, cancelled=True)
