@@ -477,6 +477,17 @@ class VirtTUIApp(App[None]):
 
         open_fio(self, uri)
 
+    # ---- createwizard
+    def select_domain(self, uri: str, uuid: str) -> None:
+        screen = self.domains_screen()
+        if screen is not None:
+            screen.select_domain(uri, uuid)
+
+    def open_create_wizard(self, uri: str | None = None) -> None:
+        from virttui.screens.create.wizard import open_create_wizard
+
+        open_create_wizard(self, uri)
+
     def on_host_domain_event(self, message: HostDomainEvent) -> None:
         if message.event.kind in ("lifecycle", "reboot", "device-added", "device-removed"):
             # A started guest asks for its lease within seconds; a stopped one loses its row.
@@ -713,6 +724,17 @@ class VirtTUIApp(App[None]):
                 )
             yield SystemCommand("Details: search the XML", "Find text", screen.action_search)
             yield SystemCommand("Details: reload", "Read the domain again", screen.action_reload)
+        # ---- createwizard
+        if isinstance(screen, DomainsScreen) or type(screen).__name__ == "HostScreen":
+            for uri, host in self.hosts.items():
+                label = host.label or uri
+                if host.readonly:
+                    continue  # a read-only connection cannot define domains
+                yield SystemCommand(
+                    f"Domain: create a new domain on {label}…",
+                    "The new-domain wizard (n on the list and on the host screen)",
+                    partial(self.open_create_wizard, uri),
+                )
         # ---- snapshots
         # "Domain: snapshots" on the list and the details screen comes from the action table
         # (key T); the snapshots screen's own keys are offered here.
