@@ -190,6 +190,7 @@ class CreateWizardScreen(Screen[None]):
             "Copy",
             id="create.copy",
             tooltip="Copy the virt-install line to the clipboard",
+            priority=True,  # over the summary TextArea's own ctrl+y (redo)
         ),
         Binding("ctrl+t", "check", "Check", show=False, id="create.check"),
     ]
