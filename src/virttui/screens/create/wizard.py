@@ -692,6 +692,9 @@ class CreateWizardScreen(Screen[None]):
         results.clear_options()
         if self.osdb is None:
             return
+        if self.os_entry is not None and text.strip() == self.os_entry.short_id:
+            results.display = False  # the chosen OS: nothing to pick
+            return
         found = self.osdb.search(text, limit=SEARCH_LIMIT) if text.strip() else []
         for entry in found:
             label = Text()
