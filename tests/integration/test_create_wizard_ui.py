@@ -189,7 +189,7 @@ def make_iso(path: Path) -> None:
     import pycdlib
 
     iso = pycdlib.PyCdlib()
-    iso.new(interchange=3, joliet=3, rock_ridge="1.09", vol_ident="VTWIZ")
+    iso.new(interchange_level=3, joliet=3, rock_ridge="1.09", vol_ident="VTWIZ")
     data = b"virttui wizard test\n"
     iso.add_fp(
         io.BytesIO(data),
@@ -307,7 +307,7 @@ async def test_cloud_init_domain_seed_and_overlay(
         iso.open(seed)
         try:
             names = {
-                child.rock_ridge.name()
+                child.rock_ridge.name().decode()
                 for child in iso.list_children(rr_path="/")
                 if child.rock_ridge is not None
             }

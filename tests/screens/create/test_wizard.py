@@ -592,3 +592,32 @@ def test_every_field_path_has_a_widget() -> None:
 
 
 _ = (CdromInstall, KernelBoot)
+
+
+async def test_presets_through_the_presets_module(tmp_path: Path, osdb: osinfo.OsDb) -> None:
+    """The default path: createrun's `core/create/presets.save_preset/load_preset`."""
+    presets = pytest.importorskip(
+        "virttui.core.create.presets",
+        reason="core/create/presets.py (createrun) is not in this build",
+    )
+    app, uri = make_app(tmp_path)
+    path = tmp_path / "module.toml"
+    async with app.run_test(size=(80, 24)) as pilot:
+        wizard = await open_wizard(pilot, app, uri, osdb)
+        await fill_kernel_boot(pilot, wizard, "via-module")
+        before, _ = wizard.collect()
+        await pilot.press("ctrl+s")
+        await wait_until(pilot, lambda: isinstance(app.screen, PathPrompt), 5)
+        app.screen.query_one(Input).value = str(path)
+        await pilot.press("enter")
+        await wait_until(pilot, path.exists, 5)
+        assert presets.load_preset(path) == before
+        await type_into(pilot, wizard, "f-name", "other")
+        await pilot.press("ctrl+o")
+        await wait_until(pilot, lambda: isinstance(app.screen, PathPrompt), 5)
+        app.screen.query_one(Input).value = str(path)
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: app.screen is wizard, 5)
+        await pilot.pause(0.1)
+        after, _ = wizard.collect()
+        assert after == before
