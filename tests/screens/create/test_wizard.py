@@ -621,3 +621,35 @@ async def test_presets_through_the_presets_module(tmp_path: Path, osdb: osinfo.O
         await pilot.pause(0.1)
         after, _ = wizard.collect()
         assert after == before
+
+
+async def test_ctrl_f_picks_a_path_in_the_file_browser(tmp_path: Path, osdb: osinfo.OsDb) -> None:
+    from virttui.screens.storage.files import FileBrowserScreen
+
+    isos = tmp_path / "isos"
+    isos.mkdir()
+    (isos / "boot.iso").write_bytes(b"\0" * 4096)
+    app, uri = make_app(tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        wizard = await open_wizard(pilot, app, uri, osdb)
+        wizard.go(1)
+        await pilot.pause(0.05)
+        field = wizard.query_one("#f-iso_path", Input)
+        field.value = str(isos / "x")
+        field.focus()
+        await pilot.press("ctrl+f")
+        await wait_until(pilot, lambda: isinstance(app.screen, FileBrowserScreen), 10)
+        browser = app.screen
+        assert isinstance(browser, FileBrowserScreen)
+        await wait_until(pilot, lambda: not browser.loading and browser._listed, 30)
+        await pilot.pause(0.1)
+        table = browser.table
+        index = next(
+            i for i in range(table.row_count) if str(table.get_row_at(i)[0]).startswith("boot.iso")
+        )
+        table.move_cursor(row=index)
+        await pilot.pause(0.05)
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: app.screen is wizard, 10)
+        await pilot.pause(0.05)
+        assert field.value == str(isos / "boot.iso")

@@ -99,6 +99,9 @@ NIC_MODELS = ("virtio", "e1000", "e1000e", "rtl8139")
 PASSWORD_NOTE = "hashed (SHA-512-crypt) before it goes into the seed; never saved in presets"
 SERIAL_NOTE = "A serial console (pty) is always added: `v` in the list opens it."
 SEARCH_LIMIT = 8
+PATH_FIELDS = frozenset(
+    {"f-iso_path", "f-kernel", "f-initrd", "f-base_image", "f-d-path", "f-driver_iso", "f-location"}
+)
 
 
 class CreateRunner(Protocol):
@@ -193,6 +196,15 @@ class CreateWizardScreen(Screen[None]):
             priority=True,  # over the summary TextArea's own ctrl+y (redo)
         ),
         Binding("ctrl+t", "check", "Check", show=False, id="create.check"),
+        Binding(
+            "ctrl+f",
+            "browse",
+            "Browse",
+            show=False,
+            id="create.browse",
+            tooltip="Pick the file of this path field in the host's file browser",
+        ),
+        Binding("ctrl+r", "create", "Create", id="create.create", tooltip="Check, then create"),
     ]
 
     def __init__(
@@ -232,6 +244,7 @@ class CreateWizardScreen(Screen[None]):
         self._hashes: dict[str, str] = {}
         self._loading_editor = False
         self._last_name = ""
+        self._browsing: tuple[Any, str] | None = None
 
     # ------------------------------------------------------------------ compose
     def compose(self) -> ComposeResult:
@@ -634,6 +647,45 @@ class CreateWizardScreen(Screen[None]):
             if w.display and w.focusable:
                 w.focus()
                 break
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "create":
+            return self.step == SUMMARY_STEP  # only in the summary's footer (and key)
+        if action == "next":
+            return self.step < SUMMARY_STEP
+        return True
+
+    # ------------------------------------------------------------------ file browser
+    def action_browse(self) -> None:
+        """The host's file browser for the focused path field; the highlighted file fills it
+        when the browser is closed (escape)."""
+        from virttui.screens.storage.files import DEFAULT_DIR, FileBrowserScreen
+
+        focused = self.app.focused
+        if not isinstance(focused, Input) or focused.id not in PATH_FIELDS:
+            self.app.notify(
+                "ctrl+f picks a file for a path field (ISO, kernel, initrd, image, disk path)",
+                markup=False,
+            )
+            return
+        current = focused.value.strip()
+        start = current.rsplit("/", 1)[0] if current.startswith("/") and "/" in current else ""
+        browser = FileBrowserScreen(self.uri, start or DEFAULT_DIR)
+        self._browsing = (browser, focused.id)
+        self.app.push_screen(browser)
+
+    def on_screen_resume(self) -> None:
+        browsing, self._browsing = self._browsing, None
+        if browsing is None:
+            return
+        from virttui.core.storage.files import join
+
+        browser, field_id = browsing
+        row = browser.current_row()
+        if row is not None and row.entry.kind != "dir":
+            field = self.query_one(f"#{field_id}", Input)
+            field.value = join(browser.directory, row.name)
+            field.focus()
 
     def action_next(self) -> None:
         if self.step < SUMMARY_STEP:
