@@ -653,3 +653,14 @@ async def test_ctrl_f_picks_a_path_in_the_file_browser(tmp_path: Path, osdb: osi
         await wait_until(pilot, lambda: app.screen is wizard, 10)
         await pilot.pause(0.05)
         assert field.value == str(isos / "boot.iso")
+
+
+async def test_palette_inside_the_wizard(tmp_path: Path, osdb: osinfo.OsDb) -> None:
+    app, uri = make_app(tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        wizard = await open_wizard(pilot, app, uri, osdb)
+        commands = {c.title: c for c in app.get_system_commands(wizard)}
+        assert "New domain: save preset" in commands
+        commands["New domain: step 7, Summary"].callback()
+        await pilot.pause(0.05)
+        assert wizard.step == 6
