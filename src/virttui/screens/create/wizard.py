@@ -528,7 +528,7 @@ class CreateWizardScreen(Screen[None]):
             with VerticalScroll(id="step-6", classes="cw-step"):
                 yield Static(id="summary-status", classes="cw-note")
                 yield OptionList(id="summary-checks", compact=True)
-                yield TextArea(id="summary-xml", read_only=True, soft_wrap=False)
+                yield TextArea(id="summary-xml", read_only=True, soft_wrap=True)
                 yield Static(id="create-progress", classes="cw-note")
         with Horizontal(id="cw-nav"):
             yield Button("Back", id="nav-back", compact=True)
