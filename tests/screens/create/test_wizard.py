@@ -664,3 +664,25 @@ async def test_palette_inside_the_wizard(tmp_path: Path, osdb: osinfo.OsDb) -> N
         commands["New domain: step 7, Summary"].callback()
         await pilot.pause(0.05)
         assert wizard.step == 6
+
+
+async def test_create_checks_with_the_host_first(tmp_path: Path, osdb: osinfo.OsDb) -> None:
+    """ctrl+r (Create) runs the host check first; a check that cannot run (the test driver has
+    no domain capabilities) creates nothing and lets Create be pressed again."""
+    calls: list[str] = []
+
+    def runner(ctx: JobContext, facade: HostFacade, spec: CreateSpec) -> Result:
+        calls.append(spec.name)
+        return define_on_test_driver(ctx, facade, spec)
+
+    app, uri = make_app(tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        wizard = await open_wizard(pilot, app, uri, osdb, create=runner)
+        await fill_kernel_boot(pilot, wizard, "checked-first")
+        wizard.go(6)
+        await pilot.pause(0.05)
+        await pilot.press("ctrl+r")
+        await pilot.pause(0.1)
+        await wait_until(pilot, lambda: not wizard.creating, 15)
+        assert calls == []
+        assert app.screen is wizard

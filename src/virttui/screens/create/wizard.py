@@ -1296,9 +1296,7 @@ class CreateWizardScreen(Screen[None]):
         cpu_model = self._value("#f-cpu_model") if cpu_mode == "custom" else ""
         driver_iso = text("f-driver_iso").strip()
         facts = self.facts
-        video = self.base.video
-        if gtype == "none" and video != "none":
-            video = "none" if self.base.graphics.type == "none" else video
+        video = self.base.video  # not asked: the preset's, else the spec's default
         try:
             spec = dataclasses.replace(
                 self.base,
@@ -1501,6 +1499,7 @@ class CreateWizardScreen(Screen[None]):
     def action_check(self, then_create: bool = False) -> None:
         spec, errors = self.collect()
         if spec is None or errors:
+            self.creating = False
             self.check_errors = None
             self.go(SUMMARY_STEP)
             self.show_errors(errors)
@@ -1517,6 +1516,8 @@ class CreateWizardScreen(Screen[None]):
             self.refresh_summary()
             if then_create and not self.check_errors:
                 _start_create(self, self.uri, spec)
+            elif then_create:
+                self.creating = False
 
         def job(facade: HostFacade) -> tuple[dict[str, str], CreateCaps | None]:
             problems = facade.create_check(spec)
@@ -1527,11 +1528,19 @@ class CreateWizardScreen(Screen[None]):
                 caps = None
             return problems, caps
 
-        host_job(self.app, self.uri, "Check the new domain", job, done, mutating=False)
+        def failed(_message: str) -> None:
+            self.creating = False
+
+        started = host_job(
+            self.app, self.uri, "Check the new domain", job, done, failed=failed, mutating=False
+        )
+        if started is None:
+            self.creating = False
 
     def action_create(self) -> None:
         if self.creating:
-            return
+            return  # a check or a create is under way: one at a time
+        self.creating = True
         self.action_check(then_create=True)
 
     def action_save_preset(self) -> None:
@@ -1586,6 +1595,7 @@ def _start_create(screen: CreateWizardScreen, uri: str, spec: CreateSpec) -> Any
     new domain; failure keeps every answer and shows the error (and what rollback removed)."""
     facade = writable_host(screen.app, uri)
     if facade is None:
+        screen.creating = False
         return None
     runner = screen.create_runner
     screen.creating = True
