@@ -542,9 +542,10 @@ def test_every_field_path_has_a_widget() -> None:
     """Every path `validate_spec` can name maps to a widget the wizard composes."""
     import re
 
+    import virttui.screens.create.steps as S
     import virttui.screens.create.wizard as W
 
-    source = Path(W.__file__).read_text()
+    source = Path(W.__file__).read_text() + Path(S.__file__).read_text()
     ids = set(re.findall(r'id="([^"]+)"', source)) | set(re.findall(r'"(f-[a-z_-]+)"', source))
     for path in (
         "name",

@@ -24,8 +24,8 @@ from rich.text import Text
 from textual import on
 from textual.app import App, ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.screen import ModalScreen, Screen
+from textual.containers import Horizontal
+from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import (
     Button,
@@ -76,28 +76,11 @@ from virttui.screens.create.model import (
     parse_memory,
     size_text,
 )
+from virttui.screens.create.presets_ui import PathPrompt, PresetIO, _ModulePresets
+from virttui.screens.create.steps import compose_steps, opts
 from virttui.widgets.common.plain import append_plain, plain
 from virttui.widgets.common.ticks import TickBox
 
-INSTALL_METHODS: tuple[tuple[str, str], ...] = (
-    ("CD-ROM / ISO image", "cdrom"),
-    ("Network install tree (location)", "location"),
-    ("PXE boot", "pxe"),
-    ("Import an existing disk", "import"),
-    ("Direct kernel boot", "kernel"),
-    ("Cloud image + cloud-init", "cloud"),
-)
-CPU_MODES = (
-    ("hypervisor default", "default"),
-    ("host-passthrough", "host-passthrough"),
-    ("host-model (virt-install --cpu host)", "host-model"),
-    ("named model", "custom"),
-)
-BUSES = ("virtio", "sata", "scsi", "ide")
-CACHES = ("", "none", "writeback", "writethrough", "directsync", "unsafe")
-NIC_MODELS = ("virtio", "e1000", "e1000e", "rtl8139")
-PASSWORD_NOTE = "hashed (SHA-512-crypt) before it goes into the seed; never saved in presets"
-SERIAL_NOTE = "A serial console (pty) is always added: `v` in the list opens it."
 SEARCH_LIMIT = 8
 PATH_FIELDS = frozenset(
     {"f-iso_path", "f-kernel", "f-initrd", "f-base_image", "f-d-path", "f-driver_iso", "f-location"}
@@ -110,75 +93,8 @@ class CreateRunner(Protocol):
     def __call__(self, ctx: JobContext, facade: HostFacade, spec: CreateSpec) -> Any: ...
 
 
-class PresetIO(Protocol):
-    def save(self, spec: CreateSpec, path: str, overwrite: bool) -> None: ...
-
-    def load(self, path: str) -> CreateSpec: ...
-
-
-class _ModulePresets:
-    """The preset functions of `core/create/presets.py` (createrun's), looked up when used."""
-
-    def save(self, spec: CreateSpec, path: str, overwrite: bool) -> None:
-        from virttui.core.create import presets  # type: ignore[attr-defined,unused-ignore]
-
-        presets.save_preset(spec, path, overwrite=overwrite)
-
-    def load(self, path: str) -> CreateSpec:
-        from virttui.core.create import presets  # type: ignore[attr-defined,unused-ignore]
-
-        return cast(CreateSpec, presets.load_preset(path))
-
-
-def _row(label: str, widget: Widget, name: str, *, note: str = "") -> Vertical:
-    parts: list[Widget] = [
-        Horizontal(Static(Text(label), classes="cw-label"), widget, classes="cw-field")
-    ]
-    if note:
-        parts.append(Static(plain(note), classes="cw-note"))
-    parts.append(Static(id=f"err-{name}", classes="cw-error"))
-    return Vertical(*parts, id=f"row-{name}", classes="cw-row")
-
-
-def _select(options: list[tuple[str, str]], wid: str, value: str | None = None) -> Select[str]:
-    first = options[0][1] if options else Select.NULL
-    chosen = value if value is not None and any(v == value for _l, v in options) else first
-    return Select(options, value=chosen, allow_blank=not options, id=wid, compact=True)
-
-
-def _opts(values: tuple[str, ...], blank: str = "default") -> list[tuple[str, str]]:
-    return [(v or blank, v) for v in values]
-
-
 class LeaveScreen(ConfirmScreen):
     pass
-
-
-class PathPrompt(ModalScreen[str | None]):
-    """Ask for a preset file path."""
-
-    BINDINGS = [Binding("escape", "cancel", "Cancel", id="create.path_cancel")]
-
-    def __init__(self, title: str, value: str = "") -> None:
-        super().__init__()
-        self.title_text = title
-        self.value = value
-
-    def compose(self) -> ComposeResult:
-        with Vertical(classes="dialog cw-prompt"):
-            yield Static(plain(self.title_text), classes="dialog-title")
-            yield Input(self.value, id="cw-prompt-path", placeholder="/path/preset.toml")
-
-    def on_mount(self) -> None:
-        self.query_one(Input).focus()
-
-    @on(Input.Submitted)
-    def _submit(self, event: Input.Submitted) -> None:
-        event.stop()
-        self.dismiss(event.value.strip() or None)
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
 
 
 class CreateWizardScreen(Screen[None]):
@@ -253,283 +169,7 @@ class CreateWizardScreen(Screen[None]):
         yield Static(title, id="cw-title")
         yield Static(id="cw-steps")
         with ContentSwitcher(initial="step-0", id="cw-switcher"):
-            with VerticalScroll(id="step-0", classes="cw-step"):
-                yield _row("Name", Input(id="f-name", placeholder="web1", compact=True), "f-name")
-                yield _row(
-                    "OS variant",
-                    Input(id="f-os", placeholder="search: debian, win11, generic", compact=True),
-                    "f-os",
-                )
-                yield OptionList(id="os-results", compact=True)
-                yield Static(id="os-label", classes="cw-note")
-                yield Static(id="f-domain_type", classes="cw-note")
-            with VerticalScroll(id="step-1", classes="cw-step"):
-                yield _row(
-                    "Method", _select(list(INSTALL_METHODS), "f-install", "cdrom"), "f-install"
-                )
-                with Vertical(id="grp-cdrom", classes="cw-group"):
-                    yield _row(
-                        "ISO file",
-                        Input(
-                            id="f-iso_path", placeholder="/var/lib/libvirt/boot/x.iso", compact=True
-                        ),
-                        "f-iso_path",
-                    )
-                    yield _row(
-                        "or volume",
-                        Input(id="f-iso_volume", placeholder="pool/volume.iso", compact=True),
-                        "f-iso_volume",
-                    )
-                with Vertical(id="grp-location", classes="cw-group"):
-                    yield _row(
-                        "Tree",
-                        Input(id="f-location", placeholder="http://... or /dir", compact=True),
-                        "f-location",
-                    )
-                    yield _row(
-                        "Kernel",
-                        Input(
-                            id="f-loc_kernel", placeholder="images/pxeboot/vmlinuz", compact=True
-                        ),
-                        "f-loc_kernel",
-                    )
-                    yield _row(
-                        "Initrd",
-                        Input(
-                            id="f-loc_initrd", placeholder="images/pxeboot/initrd.img", compact=True
-                        ),
-                        "f-loc_initrd",
-                    )
-                    yield _row(
-                        "Extra args",
-                        Input(id="f-extra_args", placeholder="console=ttyS0", compact=True),
-                        "f-extra_args",
-                    )
-                with Vertical(id="grp-kernel", classes="cw-group"):
-                    yield _row(
-                        "Kernel",
-                        Input(id="f-kernel", placeholder="/boot/vmlinuz", compact=True),
-                        "f-kernel",
-                    )
-                    yield _row(
-                        "Initrd",
-                        Input(id="f-initrd", placeholder="/boot/initrd.img", compact=True),
-                        "f-initrd",
-                    )
-                    yield _row(
-                        "Cmdline",
-                        Input(id="f-cmdline", placeholder="console=ttyS0", compact=True),
-                        "f-cmdline",
-                    )
-                with Vertical(id="grp-cloud", classes="cw-group"):
-                    yield _row(
-                        "Cloud image",
-                        Input(
-                            id="f-base_image",
-                            placeholder="/var/lib/libvirt/images/debian-12-genericcloud-amd64.qcow2",
-                            compact=True,
-                        ),
-                        "f-base_image",
-                    )
-                    yield _row("Hostname", Input(id="f-hostname", compact=True), "f-hostname")
-                    yield _row(
-                        "User", Input(id="f-user", placeholder="debian", compact=True), "f-user"
-                    )
-                    yield _row(
-                        "Password",
-                        Input(id="f-password", password=True, compact=True),
-                        "f-password",
-                        note=PASSWORD_NOTE,
-                    )
-                    yield _row("SSH keys", TextArea(id="f-ssh_keys", compact=True), "f-ssh_keys")
-                    yield _row(
-                        "Packages",
-                        Input(id="f-packages", placeholder="qemu-guest-agent curl", compact=True),
-                        "f-packages",
-                    )
-                yield Static(id="install-note", classes="cw-note")
-            with VerticalScroll(id="step-2", classes="cw-step"):
-                yield _row(
-                    "Memory", Input(id="f-memory", placeholder="2G", compact=True), "f-memory"
-                )
-                yield _row(
-                    "Max memory",
-                    Input(id="f-max_memory", placeholder="= memory", compact=True),
-                    "f-max_memory",
-                )
-                yield _row("vCPUs", Input(id="f-vcpus", compact=True), "f-vcpus")
-                yield _row(
-                    "Max vCPUs",
-                    Input(id="f-max_vcpus", placeholder="= vCPUs", compact=True),
-                    "f-max_vcpus",
-                )
-                with Horizontal(classes="cw-topology"):
-                    yield Static("Topology", classes="cw-label")
-                    yield Input(id="f-sockets", placeholder="sockets", compact=True)
-                    yield Input(id="f-cores", placeholder="cores", compact=True)
-                    yield Input(id="f-threads", placeholder="threads", compact=True)
-                yield Static(id="err-f-sockets", classes="cw-error")
-                yield _row(
-                    "CPU mode", _select(list(CPU_MODES), "f-cpu_mode", "default"), "f-cpu_mode"
-                )
-                yield _row(
-                    "CPU model", Select[str]([], id="f-cpu_model", compact=True), "f-cpu_model"
-                )
-                yield _row(
-                    "Firmware",
-                    Select[str](
-                        [("BIOS", "bios")],
-                        value="bios",
-                        allow_blank=False,
-                        id="f-firmware",
-                        compact=True,
-                    ),
-                    "f-firmware",
-                )
-                yield Static(id="firmware-note", classes="cw-note")
-                yield _row(
-                    "",
-                    TickBox("UEFI Secure Boot", id="f-secure_boot", compact=True),
-                    "f-secure_boot",
-                )
-                yield _row("Machine", Select[str]([], id="f-machine", compact=True), "f-machine")
-            with VerticalScroll(id="step-3", classes="cw-step"):
-                yield OptionList(id="disk-list", compact=True)
-                yield Static(id="err-disk-list", classes="cw-error")
-                with Horizontal(classes="cw-buttons"):
-                    yield Button("Add disk", id="disk-add", compact=True)
-                    yield Button("Add CD-ROM", id="disk-add-cdrom", compact=True)
-                    yield Button("Remove", id="disk-remove", compact=True)
-                with Vertical(id="disk-editor"):
-                    yield _row(
-                        "Source",
-                        _select(
-                            [
-                                ("new volume in a pool", "new"),
-                                ("existing path", "path"),
-                                ("existing pool volume", "volume"),
-                            ],
-                            "f-d-kind",
-                            "new",
-                        ),
-                        "f-d-kind",
-                    )
-                    yield _row("Pool", Select[str]([], id="f-d-pool", compact=True), "f-d-pool")
-                    yield _row("Volume name", Input(id="f-d-vname", compact=True), "f-d-vname")
-                    yield _row(
-                        "Size", Input(id="f-d-size", placeholder="20G", compact=True), "f-d-size"
-                    )
-                    yield _row(
-                        "Format",
-                        _select(_opts(("qcow2", "raw")), "f-d-format", "qcow2"),
-                        "f-d-format",
-                    )
-                    yield _row(
-                        "Preallocate",
-                        _select(
-                            _opts(("off", "metadata", "falloc", "full")), "f-d-prealloc", "off"
-                        ),
-                        "f-d-prealloc",
-                    )
-                    yield _row(
-                        "Path",
-                        Input(id="f-d-path", placeholder="/dev/vg/disk or /x.img", compact=True),
-                        "f-d-path",
-                    )
-                    yield _row("Volume", Input(id="f-d-volume", compact=True), "f-d-volume")
-                    yield _row(
-                        "Device",
-                        _select(_opts(("disk", "cdrom")), "f-d-device", "disk"),
-                        "f-d-device",
-                    )
-                    yield _row("Bus", _select(_opts(BUSES), "f-d-bus", "virtio"), "f-d-bus")
-                    yield _row("Cache", _select(_opts(CACHES), "f-d-cache", ""), "f-d-cache")
-                    yield _row(
-                        "IO", _select(_opts(("", "native", "threads")), "f-d-io", ""), "f-d-io"
-                    )
-                    yield _row(
-                        "", TickBox("read-only", id="f-d-readonly", compact=True), "f-d-readonly"
-                    )
-                    yield _row(
-                        "", TickBox("shareable", id="f-d-shareable", compact=True), "f-d-shareable"
-                    )
-                yield _row(
-                    "Driver ISO",
-                    Input(
-                        id="f-driver_iso",
-                        placeholder="second CD-ROM, e.g. virtio-win.iso",
-                        compact=True,
-                    ),
-                    "f-driver_iso",
-                )
-                yield _row(
-                    "CD-ROM bus",
-                    _select(
-                        _opts(("", "sata", "ide", "scsi"), "machine's default"), "f-cdrom_bus", ""
-                    ),
-                    "f-cdrom_bus",
-                )
-                yield _row("", TickBox("TPM (emulated, swtpm)", id="f-tpm", compact=True), "f-tpm")
-            with VerticalScroll(id="step-4", classes="cw-step"):
-                yield _row(
-                    "Connect",
-                    _select(
-                        [
-                            ("virtual network", "network"),
-                            ("host bridge", "bridge"),
-                            ("no network", "none"),
-                        ],
-                        "f-nic",
-                        "network",
-                    ),
-                    "f-nic",
-                )
-                yield _row("Network", Select[str]([], id="f-net", compact=True), "f-net")
-                yield Static(id="net-note", classes="cw-note")
-                yield _row("Bridge", Select[str]([], id="f-bridge", compact=True), "f-bridge")
-                yield Static(id="bridge-note", classes="cw-note")
-                yield _row(
-                    "Model", _select(_opts(NIC_MODELS), "f-nic_model", "virtio"), "f-nic_model"
-                )
-                yield _row("MAC", Input(id="f-mac", placeholder="generated", compact=True), "f-mac")
-            with VerticalScroll(id="step-5", classes="cw-step"):
-                yield _row(
-                    "Graphics",
-                    _select(
-                        [("VNC", "vnc"), ("SPICE", "spice"), ("none", "none")], "f-graphics", "vnc"
-                    ),
-                    "f-graphics",
-                )
-                yield _row(
-                    "Listen",
-                    Input(id="f-listen", placeholder="127.0.0.1 (default)", compact=True),
-                    "f-listen",
-                )
-                yield _row("Port", Input(id="f-port", placeholder="auto", compact=True), "f-port")
-                yield _row(
-                    "Password",
-                    Input(id="f-gpassword", password=True, placeholder="none", compact=True),
-                    "f-gpassword",
-                )
-                yield _row(
-                    "Keymap", Input(id="f-keymap", placeholder="en-us", compact=True), "f-keymap"
-                )
-                yield Static(plain(SERIAL_NOTE), classes="cw-note")
-                yield _row(
-                    "",
-                    TickBox("start at host boot (autostart)", id="f-autostart", compact=True),
-                    "f-autostart",
-                )
-                yield _row(
-                    "",
-                    TickBox("start after creation", value=True, id="f-start_after", compact=True),
-                    "f-start_after",
-                )
-            with VerticalScroll(id="step-6", classes="cw-step"):
-                yield Static(id="summary-status", classes="cw-note")
-                yield OptionList(id="summary-checks", compact=True)
-                yield TextArea(id="summary-xml", read_only=True, soft_wrap=True)
-                yield Static(id="create-progress", classes="cw-note")
+            yield from compose_steps()
         with Horizontal(id="cw-nav"):
             yield Button("Back", id="nav-back", compact=True)
             yield Button("Next", id="nav-next", variant="primary", compact=True)
@@ -573,7 +213,7 @@ class CreateWizardScreen(Screen[None]):
             append_plain(dtype, facts.domain_type_reason)
         self.query_one("#f-domain_type", Static).update(dtype)
         models = facts.cpu_models
-        self._set_options("#f-cpu_model", _opts(("", *models), "(choose)"), "")
+        self._set_options("#f-cpu_model", opts(("", *models), "(choose)"), "")
         fw: list[tuple[str, str]] = [("BIOS", "bios")]
         if facts.uefi_offered:
             fw.append(("UEFI", "uefi"))
@@ -582,7 +222,7 @@ class CreateWizardScreen(Screen[None]):
             note = "UEFI: not offered on this host (no OVMF firmware in its domain capabilities)"
         self._set_options("#f-firmware", fw, "bios")
         self.query_one("#firmware-note", Static).update(plain(note))
-        machines = _opts(("", *facts.machines), f"default ({facts.default_machine or '?'})")
+        machines = opts(("", *facts.machines), f"default ({facts.default_machine or '?'})")
         self._set_options("#f-machine", machines, "")
         pools = [(f"{n}" + ("" if active else " (inactive)"), n) for n, active in facts.pools]
         self._set_options("#f-d-pool", pools, pools[0][1] if pools else None)
@@ -1121,7 +761,7 @@ class CreateWizardScreen(Screen[None]):
             sel = self.query_one("#f-cpu_model", Select)
             models = self.facts.cpu_models if self.facts else ()
             if spec.cpu.model not in models:
-                sel.set_options(_opts(("", *models, spec.cpu.model), "(choose)"))
+                sel.set_options(opts(("", *models, spec.cpu.model), "(choose)"))
             sel.value = spec.cpu.model
         fw = self.query_one("#f-firmware", Select)
         if spec.firmware.kind == "uefi" and not (self.facts and self.facts.uefi_offered):
@@ -1133,7 +773,7 @@ class CreateWizardScreen(Screen[None]):
             machines = self.facts.machines if self.facts else ()
             if spec.machine not in machines:
                 default = self.facts.default_machine if self.facts else "?"
-                msel.set_options(_opts(("", *machines, spec.machine), f"default ({default})"))
+                msel.set_options(opts(("", *machines, spec.machine), f"default ({default})"))
             msel.value = spec.machine
         else:
             msel.value = ""
