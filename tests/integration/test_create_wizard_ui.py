@@ -13,6 +13,7 @@ Everything made is removed: domains by name, volumes with the temp pool, files w
 from __future__ import annotations
 
 import contextlib
+import importlib
 import io
 import json
 import subprocess
@@ -44,7 +45,7 @@ def runner(request: pytest.FixtureRequest) -> Any:
             pytest.skip("HostFacade.create_domain (createrun) is not in this build")
         return None
     try:
-        from virttui.core.create import runner as R  # type: ignore[attr-defined,unused-ignore]
+        R = importlib.import_module("virttui.core.create.runner")  # createrun's module
     except ImportError:
         pytest.skip("core/create/runner.py (createrun) is not in this build")
 

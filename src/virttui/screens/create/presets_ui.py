@@ -3,6 +3,7 @@ up when used; tests pass their own with `presets=`) and the path prompt."""
 
 from __future__ import annotations
 
+import importlib
 from typing import Protocol, cast
 
 from textual import on
@@ -25,14 +26,14 @@ class PresetIO(Protocol):
 class _ModulePresets:
     """The preset functions of `core/create/presets.py` (createrun's), looked up when used."""
 
+    # Imported by name: the module is createrun's, not on every branch (after the merge a plain
+    # `from virttui.core.create import presets` can replace this).
     def save(self, spec: CreateSpec, path: str, overwrite: bool) -> None:
-        from virttui.core.create import presets  # type: ignore[attr-defined,unused-ignore]
-
+        presets = importlib.import_module("virttui.core.create.presets")
         presets.save_preset(spec, path, overwrite=overwrite)
 
     def load(self, path: str) -> CreateSpec:
-        from virttui.core.create import presets  # type: ignore[attr-defined,unused-ignore]
-
+        presets = importlib.import_module("virttui.core.create.presets")
         return cast(CreateSpec, presets.load_preset(path))
 
 
