@@ -482,6 +482,17 @@ class VirtTUIApp(App[None]):
 
         open_fio(self, uri)
 
+    # ---- createwizard
+    def select_domain(self, uri: str, uuid: str) -> None:
+        screen = self.domains_screen()
+        if screen is not None:
+            screen.select_domain(uri, uuid)
+
+    def open_create_wizard(self, uri: str | None = None) -> None:
+        from virttui.screens.create.wizard import open_create_wizard
+
+        open_create_wizard(self, uri)
+
     def on_host_domain_event(self, message: HostDomainEvent) -> None:
         if message.event.kind in ("lifecycle", "reboot", "device-added", "device-removed"):
             # A started guest asks for its lease within seconds; a stopped one loses its row.
@@ -718,6 +729,57 @@ class VirtTUIApp(App[None]):
                 )
             yield SystemCommand("Details: search the XML", "Find text", screen.action_search)
             yield SystemCommand("Details: reload", "Read the domain again", screen.action_reload)
+        # ---- createwizard
+        if isinstance(screen, DomainsScreen) or type(screen).__name__ == "HostScreen":
+            for uri, host in self.hosts.items():
+                label = host.label or uri
+                if host.readonly:
+                    continue  # a read-only connection cannot define domains
+                yield SystemCommand(
+                    f"Domain: create a new domain on {label}…",
+                    "The new-domain wizard (n on the list and on the host screen)",
+                    partial(self.open_create_wizard, uri),
+                )
+        from virttui.screens.create.fields import STEPS
+        from virttui.screens.create.wizard import CreateWizardScreen
+
+        if isinstance(screen, CreateWizardScreen):
+            for index, step_name in enumerate(STEPS):
+                yield SystemCommand(
+                    f"New domain: step {index + 1}, {step_name}",
+                    "Go to this step of the wizard",
+                    partial(screen.go, index),
+                )
+            for title, help_text, method in (
+                (
+                    "New domain: save preset",
+                    "Save the answers as TOML (ctrl+s)",
+                    screen.action_save_preset,
+                ),
+                (
+                    "New domain: load preset",
+                    "Fill every step from a TOML preset (ctrl+o)",
+                    screen.action_load_preset,
+                ),
+                (
+                    "New domain: copy virt-install line",
+                    "To the clipboard (ctrl+y)",
+                    screen.action_copy_line,
+                ),
+                (
+                    "New domain: check against the host",
+                    "Domain capabilities, schema, names (ctrl+t)",
+                    screen.action_check,
+                ),
+                ("New domain: create", "Check, then create (ctrl+r)", screen.action_create),
+                ("New domain: add a disk", "Disks step", screen.action_add_disk),
+                (
+                    "New domain: add a CD-ROM",
+                    "Disks step: e.g. a driver ISO",
+                    screen.action_add_cdrom,
+                ),
+            ):
+                yield SystemCommand(title, help_text, method)
         # ---- snapshots
         # "Domain: snapshots" on the list and the details screen comes from the action table
         # (key T); the snapshots screen's own keys are offered here.

@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from virttui.core.create.runner import CreateResult
     from virttui.core.create.spec import CreateSpec
     from virttui.core.create.validate import CreateFacts
+    from virttui.core.create.wizard_facts import WizardFacts
     from virttui.core.domain.action_result import Applied
     from virttui.core.domain.addresses import AddressReport
     from virttui.core.domain.blockjobs import (
@@ -1338,6 +1339,7 @@ class HostFacade:
         return self._conn(
             lambda c: create_domain(ctx, c, spec, uri=self.uri, local_files_host=self.is_local)
         )
+
     # ---- rfb
     def open_graphics_live(
         self,
@@ -1377,3 +1379,14 @@ class HostFacade:
             session.close()
             raise
         return session
+
+    # ---- createwizard
+    def create_wizard_facts(self, *, root: Path = Path("/")) -> WizardFacts:
+        """What the create wizard shows before any answer: the host check's domain type and
+        reason, domain capabilities, machines, pools, networks, bridges, names in use."""
+        from virttui.core.create.wizard_facts import read_wizard_facts
+
+        found = self.host_bridges()
+        bridges = (found.names, "" if found.known else found.why)
+        local = self.is_local
+        return self._conn(lambda c: read_wizard_facts(c, local=local, root=root, bridges=bridges))

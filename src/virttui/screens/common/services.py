@@ -75,6 +75,13 @@ class AppServices(Protocol):
     def open_fio(self, uri: str | None = None) -> None:
         """The fio job builder for host `uri` (None: this machine)."""
 
+    # ---- createwizard
+    def select_domain(self, uri: str, uuid: str) -> None:
+        """Put the list's cursor on domain `uuid` of host `uri` (now, or once it is listed)."""
+
+    def open_create_wizard(self, uri: str | None = None) -> None:
+        """The new-domain wizard for host `uri` (None: the first open host)."""
+
     def action_targets(self) -> list[tuple[str, str]]:
         """Selected domains, else the one under the cursor, as (uri, uuid)."""
 

@@ -85,6 +85,14 @@ class DomainsScreen(Screen[None]):
         Binding("shift+down", "select_move(1)", "Select down", show=False, id="list.select_down"),
         Binding("shift+up", "select_move(-1)", "Select up", show=False, id="list.select_up"),
         Binding("escape", "clear_filter", "Clear filter", show=False, id="list.clear_filter"),
+        Binding(
+            "n",
+            "create_domain",
+            "New domain",
+            show=False,
+            id="list.create",
+            tooltip="Create a new domain on the highlighted host (wizard)",
+        ),
     ]
     BINDINGS += read_only_fallbacks(BINDINGS, WRITE_ACTIONS)
 
@@ -92,10 +100,13 @@ class DomainsScreen(Screen[None]):
         yield Static(id="banner")
         yield DomainTable(services(self).store, glyphs=services(self).glyphs, id="domains")
         yield Input(placeholder="filter by name or state; Enter keeps it, Esc clears", id="filter")
+        yield Static(id="empty-hint")
         yield Static(id="status")
         yield Footer()
 
     _status_text = ""
+    _hint_text: str | None = None
+    _pending_select: tuple[str, str] | None = None
     _binding_signature: tuple[object, ...] = ()
     _bindings_timer: Timer | None = None
 
@@ -129,7 +140,60 @@ class DomainsScreen(Screen[None]):
         if not self.is_current and not force:
             return  # hidden: the next resume catches up
         self.table.sync(force=force)
+        self._apply_pending_select()
         self.update_status()
+        self.update_empty_hint()
+
+    # ---- createwizard
+    def create_key(self) -> str:
+        """The key of `list.create` as the footer would show it (remapped keys included)."""
+        for key, bindings in self.app.active_bindings.items():
+            if bindings.binding.id == "list.create":
+                return key
+        return "n"
+
+    def empty_hint(self) -> str:
+        """'No domains on HOST: press n to create one' for each connected host without domains
+        (a read-only one says why it cannot)."""
+        app = services(self)
+        lines: list[str] = []
+        for uri, entry in app.store.hosts.items():
+            host = app.hosts.get(uri)
+            if entry.state != "connected" or entry.rows or host is None:
+                continue
+            if host.readonly:
+                lines.append(f"No domains on {host.label} (read-only connection: cannot create)")
+            else:
+                lines.append(f"No domains on {host.label}: press {self.create_key()} to create one")
+        return "\n".join(lines)
+
+    def update_empty_hint(self) -> None:
+        text = self.empty_hint()
+        if text == self._hint_text:
+            return
+        self._hint_text = text
+        hint = self.query_one("#empty-hint", Static)
+        hint.update(plain(text, multiline=True))
+        hint.display = bool(text)
+
+    def select_domain(self, uri: str, uuid: str) -> None:
+        """Put the cursor on the domain now, or as soon as a poll lists it."""
+        self._pending_select = (uri, uuid)
+        if self.ready:
+            self._apply_pending_select()
+
+    def _apply_pending_select(self) -> None:
+        pending = self._pending_select
+        if pending is None:
+            return
+        for index, item in enumerate(self.table.items):
+            if (item.uri, item.uuid) == pending:
+                self._pending_select = None
+                self.table.action_cursor_to(index)
+                return
+
+    def action_create_domain(self) -> None:
+        services(self).open_create_wizard(self.current_uri())
 
     def set_banner(self, text: Text | None) -> None:
         banner = self.query_one("#banner", Static)

@@ -78,6 +78,13 @@ class HostScreen(Screen[None]):
             id="host.networks",
             tooltip="Virtual networks of this host",
         ),
+        Binding(
+            "n",
+            "create_domain",
+            "New domain",
+            id="host.create",
+            tooltip="Create a new domain on this host (wizard)",
+        ),
         Binding("escape", "back", "Back", id="host.back"),
     ]
 
@@ -154,6 +161,16 @@ class HostScreen(Screen[None]):
         from virttui.screens.common.services import services
 
         services(self).open_networks(self.host.uri)
+
+    def action_create_domain(self) -> None:
+        from virttui.screens.common.services import services
+
+        services(self).open_create_wizard(self.host.uri)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "create_domain" and self.host.readonly:
+            return None  # read-only connection: shown disabled, the key says why
+        return True
 
     def action_back(self) -> None:
         self.app.pop_screen()
