@@ -13,7 +13,6 @@ Everything made is removed: domains by name, volumes with the temp pool, files w
 from __future__ import annotations
 
 import contextlib
-import importlib
 import io
 import json
 import subprocess
@@ -41,13 +40,8 @@ URI = "qemu:///system"
 @pytest.fixture(params=["create-keyword", "facade-default"])
 def runner(request: pytest.FixtureRequest) -> Any:
     if request.param == "facade-default":
-        if not hasattr(HostFacade, "create_domain"):
-            pytest.skip("HostFacade.create_domain (createrun) is not in this build")
         return None
-    try:
-        R = importlib.import_module("virttui.core.create.runner")  # createrun's module
-    except ImportError:
-        pytest.skip("core/create/runner.py (createrun) is not in this build")
+    from virttui.core.create import runner as R
 
     def create(ctx: JobContext, facade: HostFacade, spec: Any) -> Any:
         return facade._conn(lambda c: R.create_domain(ctx, c, spec, uri=facade.uri))

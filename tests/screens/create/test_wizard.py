@@ -462,10 +462,20 @@ async def test_create_failure_keeps_the_answers_and_highlights_the_field(
 
 
 async def test_without_a_runner_the_default_path_calls_the_facade(
-    tmp_path: Path, osdb: osinfo.OsDb
+    tmp_path: Path, osdb: osinfo.OsDb, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The default path calls `HostFacade.create_domain` (createrun's): absent on a build
-    without it, Create says so instead of failing silently."""
+    """No `create=`: Create runs this host's `HostFacade.create_domain` with the collected spec
+    (the runner itself is tested on qemu:///system: tests/integration/test_create_*.py); its
+    failure is shown and every answer kept."""
+    from virttui.core.create.runner import CreateFailed
+
+    calls: list[Any] = []
+
+    def create_domain(self: HostFacade, ctx: Any, spec: Any) -> Any:
+        calls.append((self.uri, spec))
+        raise CreateFailed("the host said no", removed=("volume default/nofacade.qcow2",))
+
+    monkeypatch.setattr(HostFacade, "create_domain", create_domain)
     app, uri = make_app(tmp_path)
     async with app.run_test(size=(80, 24)) as pilot:
         wizard = await open_wizard(pilot, app, uri, osdb)
@@ -476,10 +486,12 @@ async def test_without_a_runner_the_default_path_calls_the_facade(
         _start_create(wizard, uri, spec)  # type: ignore[arg-type]
         await wait_until(pilot, lambda: not wizard.creating, 15)
         await pilot.pause(0.1)
-        if hasattr(HostFacade, "create_domain"):
-            pytest.skip("HostFacade.create_domain exists: covered by the integration tests")
-        assert app.screen is wizard
-        assert "no create runner" in str(wizard.query_one("#create-progress", Static).render())
+        assert calls == [(uri, spec)]
+        assert app.screen is wizard and wizard.collect()[0] == spec
+        wizard.go(6)
+        await pilot.pause(0.05)
+        progress = str(wizard.query_one("#create-progress", Static).render())
+        assert "the host said no" in progress
 
 
 # ---------------------------------------------------------------------------------- entry points
@@ -597,10 +609,8 @@ _ = (CdromInstall, KernelBoot)
 
 async def test_presets_through_the_presets_module(tmp_path: Path, osdb: osinfo.OsDb) -> None:
     """The default path: createrun's `core/create/presets.save_preset/load_preset`."""
-    presets = pytest.importorskip(
-        "virttui.core.create.presets",
-        reason="core/create/presets.py (createrun) is not in this build",
-    )
+    from virttui.core.create import presets
+
     app, uri = make_app(tmp_path)
     path = tmp_path / "module.toml"
     async with app.run_test(size=(80, 24)) as pilot:

@@ -3,8 +3,7 @@ up when used; tests pass their own with `presets=`) and the path prompt."""
 
 from __future__ import annotations
 
-import importlib
-from typing import Protocol, cast
+from typing import Protocol
 
 from textual import on
 from textual.app import ComposeResult
@@ -13,6 +12,7 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Static
 
+from virttui.core.create.presets import load_preset, save_preset
 from virttui.core.create.spec import CreateSpec
 from virttui.widgets.common.plain import plain
 
@@ -24,17 +24,13 @@ class PresetIO(Protocol):
 
 
 class _ModulePresets:
-    """The preset functions of `core/create/presets.py` (createrun's), looked up when used."""
+    """The preset functions of `core/create/presets.py`."""
 
-    # Imported by name: the module is createrun's, not on every branch (after the merge a plain
-    # `from virttui.core.create import presets` can replace this).
     def save(self, spec: CreateSpec, path: str, overwrite: bool) -> None:
-        presets = importlib.import_module("virttui.core.create.presets")
-        presets.save_preset(spec, path, overwrite=overwrite)
+        save_preset(spec, path, overwrite=overwrite)
 
     def load(self, path: str) -> CreateSpec:
-        presets = importlib.import_module("virttui.core.create.presets")
-        return cast(CreateSpec, presets.load_preset(path))
+        return load_preset(path)
 
 
 class PathPrompt(ModalScreen[str | None]):

@@ -16,7 +16,6 @@ used; tests pass them with the `create=` / `presets=` keywords.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol, cast
 
@@ -1246,12 +1245,7 @@ def _start_create(screen: CreateWizardScreen, uri: str, spec: CreateSpec) -> Any
         try:
             if runner is not None:
                 return runner(ctx, facade, spec)
-            method: Callable[[JobContext, CreateSpec], Any] | None = getattr(
-                facade, "create_domain", None
-            )
-            if method is None:
-                raise JobError("this build has no create runner (HostFacade.create_domain)")
-            return method(ctx, spec)
+            return facade.create_domain(ctx, spec)
         except BaseException as e:
             screen.create_error = e
             raise
