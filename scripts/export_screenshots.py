@@ -12,7 +12,8 @@ def main() -> None:
     out = ROOT / "screenshots"
     out.mkdir(exist_ok=True)
     for svg in sorted((ROOT / "tests").glob("**/__snapshots__/*/*.svg")):
-        name = svg.stem.removeprefix("test_").replace("_", "-") + ".svg"
+        stem = svg.stem.removeprefix("test_").replace("[", "-").replace("]", "")
+        name = stem.replace("_", "-") + ".svg"
         shutil.copyfile(svg, out / name)
         print(f"screenshots/{name}")
 

@@ -279,7 +279,20 @@ class VirtTUIApp(App[None]):
             host.set_refresh(seconds)
 
     async def action_quit(self) -> None:
-        self.exit()
+        """Quit; asks first when a screen holds answers not saved (a form's `unsaved_text()`)."""
+        asks = (getattr(screen, "unsaved_text", None) for screen in self.screen_stack)
+        unsaved = [text for ask in asks if callable(ask) and (text := str(ask()))]
+        if not unsaved:
+            self.exit()
+            return
+        from virttui.screens.common.confirm import ConfirmScreen
+
+        def answered(ok: bool | None) -> None:
+            if ok:
+                self.exit()
+
+        question = "Quit virttui? " + "; ".join(unsaved) + "."
+        self.push_screen(ConfirmScreen(question, confirm_label="Quit"), answered)
 
     def terminal_lost(self, reason: str) -> None:
         """The terminal went away (hang-up, EOF/EIO): nobody can see this app or press q. Leave

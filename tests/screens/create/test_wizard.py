@@ -697,3 +697,28 @@ async def test_create_checks_with_the_host_first(tmp_path: Path, osdb: osinfo.Os
         await wait_until(pilot, lambda: not wizard.creating, 15)
         assert calls == []
         assert app.screen is wizard
+
+
+async def test_q_asks_before_quitting_and_losing_the_answers(
+    tmp_path: Path, osdb: osinfo.OsDb
+) -> None:
+    """`q` is the app's quit wherever no field takes the letter (a select, a button): with the
+    wizard open it asks first; No keeps the wizard and its answers."""
+    from textual.widgets import Select
+
+    from virttui.screens.common.confirm import ConfirmScreen
+
+    app, uri = make_app(tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        wizard = await open_wizard(pilot, app, uri, osdb)
+        await fill_kernel_boot(pilot, wizard, "quitask")
+        before, _ = wizard.collect()
+        wizard.go(1)
+        await pilot.pause(0.05)
+        wizard.query(Select).first().focus()
+        await pilot.press("q")
+        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen), 5)
+        assert "answers are not saved" in str(app.screen.question)  # type: ignore[attr-defined]
+        await pilot.press("n")
+        await wait_until(pilot, lambda: app.screen is wizard, 5)
+        assert app.is_running and wizard.collect()[0] == before

@@ -330,6 +330,10 @@ class CreateWizardScreen(Screen[None]):
         if self.step < SUMMARY_STEP:
             self.go(self.step + 1)
 
+    def unsaved_text(self) -> str:
+        """Asked by the app's quit (q where no field takes it): the answers would be lost."""
+        return "the new-domain wizard's answers are not saved"
+
     def action_back(self) -> None:
         if self.step > 0:
             self.go(self.step - 1)

@@ -814,6 +814,10 @@ class FioScreen(Screen[None]):
         """Saved runs."""
         open_fio_runs(self.app)
 
+    def unsaved_text(self) -> str:
+        """Asked by the app's quit: changes to the job file would be lost."""
+        return "the fio job file has changes not saved" if self.modified else ""
+
     def action_back(self) -> None:
         if not self.modified:
             self.dismiss(None)
