@@ -29,6 +29,19 @@ pytestmark = pytest.mark.integration
 R = TypeVar("R")
 MIB = 1 << 20
 GIB = 1 << 30
+# The kernel-boot files the spec names must exist on the host (the runner's checks look):
+# made once per module (kernel_files).
+KERNEL = "/nonexistent/vmlinuz"
+INITRD = "/nonexistent/initrd.img"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def kernel_files(tmp_path_factory: pytest.TempPathFactory) -> None:
+    global KERNEL, INITRD
+    root = tmp_path_factory.mktemp("kernel")
+    (root / "vmlinuz").write_bytes(b"kernel")
+    (root / "initrd.img").write_bytes(b"initrd")
+    KERNEL, INITRD = str(root / "vmlinuz"), str(root / "initrd.img")
 
 
 class ConnHost:
@@ -64,7 +77,7 @@ def spec(pool: str, **kw: object) -> CreateSpec:
     base = CreateSpec(
         name=unique_name("vt-createspec"),
         memory_bytes=256 * MIB,
-        install=KernelBoot("/boot/vmlinuz", "/boot/initrd.img", "console=ttyS0"),
+        install=KernelBoot(KERNEL, INITRD, "console=ttyS0"),
         disks=(Disk(NewVolume(pool, unique_name("vt-createspec") + ".qcow2", GIB)),),
         graphics=Graphics("vnc"),
     )
@@ -93,3 +106,13 @@ def test_each_host_problem_on_its_field(facade: HostFacade, a_pool: str) -> None
     errors = facade.create_check(spec(a_pool, firmware=Firmware("uefi")))
     if "efi" not in facts.caps.domcaps.firmware:  # type: ignore[union-attr]
         assert "firmware.kind" in errors
+
+
+def test_the_wizards_check_has_the_runners_host_checks(facade: HostFacade, a_pool: str) -> None:
+    """The summary's check is the one Create makes first: a disk larger than the pool's free
+    space and a kernel missing on the host are named on their fields before anything is made."""
+    huge = spec(a_pool, disks=(Disk(NewVolume(a_pool, unique_name("huge") + ".qcow2", 1 << 60)),))
+    errors = facade.create_check(huge)
+    assert any(key.startswith("disks[0]") for key in errors), errors
+    gone = spec(a_pool, install=KernelBoot("/nonexistent/vmlinuz", INITRD, "console=ttyS0"))
+    assert any("kernel" in key for key in facade.create_check(gone))

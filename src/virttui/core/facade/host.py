@@ -1291,10 +1291,19 @@ class HostFacade:
     def create_check(
         self, spec: CreateSpec, *, osinfo_ids: Mapping[str, str] | None = None
     ) -> dict[str, str]:
-        """Every check before creating (field -> message; {} = go), as the wizard's last step."""
-        from virttui.core.create.validate import check_create
+        """Every check Create makes first (field -> message; {} = go), as the wizard's last
+        step: the spec against the host's capabilities, names, pools and their free space, and
+        the paths it names on the target host (`runner.check_for_create`). `osinfo_ids`: the
+        spec's own are used."""
+        from virttui.core.create.runner import check_for_create
+        from virttui.core.jobs import JobContext, current_context
 
-        return check_create(spec, self.create_facts(spec, osinfo_ids=osinfo_ids))
+        ctx = current_context() or JobContext(0, lambda _message: None)
+        uri, local = self.uri, self.is_local
+        _facts, errors = self._conn(
+            lambda c: check_for_create(ctx, c, spec, uri=uri, local_files_host=local)
+        )
+        return errors
 
     # ---- xmlvirtio
     # The XML editor (core/domain/xml_edit.py) and "switch to virtio" (core/domain/virtio.py).
