@@ -67,6 +67,9 @@ from virttui.core.create.spec import (
     KernelBoot,
     LocationInstall,
     NewVolume,
+    field_path,
+    upload_for,
+    with_field_path,
 )
 from virttui.core.create.validate import (
     CreateFacts,
@@ -246,8 +249,12 @@ def host_problems(
         files.append(("driver_iso", spec.driver_iso))
     checkable = local_files_host or _remote(uri)
     for key, path in files:
+        if upload_for(spec, key) is not None and not local_files_host:
+            continue  # a file here, uploaded (checked below)
         if checkable and not Q.path_exists(ctx, path, None if local_files_host else uri):
             errors.setdefault(key, f"{path}: no such file on the host")
+    for key, msg in upload_problems(conn, spec, local_files_host=local_files_host).items():
+        errors.setdefault(key, msg)
     if isinstance(inst, LocationInstall) and has_install_phase(spec) and spec.start_after:
         if _url_scheme(inst.location) is None and inst.location.startswith("/"):
             for key, inside in (("install.kernel", inst.kernel), ("install.initrd", inst.initrd)):
@@ -277,6 +284,56 @@ def host_problems(
                 f"nics[{i}].source", f"no virtual network named {nic.source!r} on this host"
             )
     return errors
+
+
+def upload_problems(
+    conn: libvirt.virConnect, spec: CreateSpec, *, local_files_host: bool
+) -> dict[str, str]:
+    """Field -> message for the files of `spec.uploads`: each must be a regular file here; on a
+    remote host its pool must exist and run and must not hold a volume of the file's name yet
+    (an admin's volume is never overwritten)."""
+    import libvirt
+
+    errors: dict[str, str] = {}
+    names: dict[tuple[str, str], str] = {}
+    for up in spec.uploads:
+        path = field_path(spec, up.field)
+        if path is None:
+            continue  # validate() names it
+        if not os.path.isfile(path):
+            errors[up.field] = f"{path}: no such file on this machine"
+            continue
+        if local_files_host:
+            continue  # the host is this machine: the path is used as it is
+        try:
+            pool = conn.storagePoolLookupByName(up.pool)
+            active = bool(pool.isActive())
+        except libvirt.libvirtError:
+            errors[up.field] = f"no storage pool named {up.pool!r} on this host"
+            continue
+        if not active:
+            errors[up.field] = f"pool {up.pool!r} is not running: start it first"
+            continue
+        name = upload_volume_name(path)
+        other = names.get((up.pool, name))
+        if other is not None:
+            errors[up.field] = f"{other} is uploaded into pool {up.pool!r} as {name!r} already"
+            continue
+        names[(up.pool, name)] = up.field
+        try:
+            pool.storageVolLookupByName(name)
+        except libvirt.libvirtError:
+            continue
+        errors[up.field] = (
+            f"pool {up.pool!r} already has a volume named {name!r}: it is not overwritten "
+            "(rename the file or choose another pool)"
+        )
+    return errors
+
+
+def upload_volume_name(path: str) -> str:
+    """The volume a local file is uploaded as: its file name."""
+    return os.path.basename(path.rstrip("/"))
 
 
 def osinfo_ids(spec: CreateSpec) -> dict[str, str]:
@@ -335,7 +392,7 @@ def create_domain(
     run = _Run()
     try:
         ctx.check()
-        result = _create(ctx, conn, spec, facts, run, uri=uri)
+        result = _create(ctx, conn, spec, facts, run, uri=uri, local_files_host=local_files_host)
     except BaseException as exc:
         cancelled = isinstance(exc, JobCancelled) or ctx.cancelled
         removed, left = run.rollback()
@@ -363,6 +420,7 @@ def _create(
     run: _Run,
     *,
     uri: str,
+    local_files_host: bool = True,
 ) -> CreateResult:
     import libvirt
 
@@ -371,6 +429,7 @@ def _create(
     new_disks = [i for i, d in enumerate(spec.disks) if isinstance(d.source, NewVolume)]
     steps = 3 + len(new_disks) + (1 if isinstance(spec.install, CloudImageInstall) else 0)
     steps += 1 if isinstance(spec.install, LocationInstall) and install_boot else 0
+    steps += 0 if local_files_host else len(spec.uploads)
     done = [0]
 
     def step(text: str) -> None:
@@ -392,6 +451,16 @@ def _create(
                     f"cannot start network {nic.source!r}: {_describe(exc)}", f"nics[{i}].source"
                 ) from exc
             run.notes.append(f"network {nic.source!r} was started and stays running")
+
+    # files on this machine the admin picked, uploaded into a pool of a remote host
+    if not local_files_host:
+        for up in spec.uploads:
+            path = field_path(spec, up.field)
+            if path is None:
+                continue
+            step(f"uploading {os.path.basename(path)} into pool {up.pool}")
+            vol = _upload_local(ctx, conn, up.pool, path, up.field, run)
+            spec = with_field_path(spec, up.field, str(vol))
 
     # new volumes (the first disk of a cloud image is the overlay)
     disks = list(spec.disks)
@@ -678,6 +747,33 @@ def _upload_file(
     return _MadeVolume(path, made)
 
 
+def _upload_local(
+    ctx: JobContext,
+    conn: libvirt.virConnect,
+    pool_name: str,
+    local: str,
+    key: str,
+    run: _Run,
+) -> _MadeVolume:
+    """The local file `local` as a new volume of its name in `pool_name` (refused when the name
+    is taken: `create_volume` never replaces a volume); removed again by the rollback."""
+    import libvirt
+
+    name = upload_volume_name(local)
+    try:
+        vol = _upload_file(ctx, conn, pool_name, name, local, run, "uploaded")
+        # a refresh lets the pool probe the file's format (a qcow2 cloud image as backing)
+        with contextlib.suppress(libvirt.libvirtError):
+            conn.storagePoolLookupByName(pool_name).refresh(0)
+        return vol
+    except JobCancelled:
+        raise
+    except (JobError, libvirt.libvirtError, OSError) as exc:
+        raise _StepFailed(
+            f"cannot upload {local} into pool {pool_name!r}: {_describe(exc)}", key
+        ) from exc
+
+
 class _MadeVolume(str):
     """A volume path that remembers its rollback entry."""
 
@@ -824,6 +920,8 @@ __all__ = [
     "undefine_with_state",
     "create_domain",
     "host_problems",
+    "upload_problems",
+    "upload_volume_name",
     "osinfo_ids",
     "seed_options",
 ]
