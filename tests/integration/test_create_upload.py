@@ -1,7 +1,8 @@
 """Local files for a remote host are uploaded into a pool, never assumed there (issue 12): over
 `qemu+ssh://` (the throwaway sshd of test_qemu_ssh) a kernel-boot create whose kernel and initrd
 are local temporary files uploads them into a temp pool and defines the domain with the volumes'
-paths; a failure after the upload removes the uploaded volumes; a taken name is refused."""
+paths; a failure after the upload removes the uploaded volumes; a taken name is refused; an
+uploaded qcow2 cloud image backs the overlay as qcow2."""
 
 from __future__ import annotations
 
@@ -154,6 +155,53 @@ def test_failure_after_upload_removes_volumes(
         assert _vol_names(temp_pool) == before
         with pytest.raises(libvirt.libvirtError):
             system_conn.lookupByName(name)
+    finally:
+        with contextlib.suppress(libvirt.libvirtError):
+            remove_domain(system_conn.lookupByName(name))
+        with contextlib.suppress(libvirt.libvirtError):
+            conn.close()
+
+
+def test_local_cloud_image_uploaded_and_backs_the_overlay(
+    local_sshd: LocalSshd,  # noqa: F811
+    system_conn: libvirt.virConnect,
+    temp_pool: libvirt.virStoragePool,
+    tmp_path: Path,
+) -> None:
+    import subprocess
+
+    from tests.core.create.test_cloudinit import ssh_key
+    from virttui.core.create.spec import CloudImageInstall, CloudSeed, Disk, NewVolume
+
+    uri = local_sshd.uri()
+    conn = libvirt.open(effective_uri(uri))
+    pool = temp_pool.name()
+    base = tmp_path / f"{unique_name('vt-upc')}-base.qcow2"
+    subprocess.run(
+        ["qemu-img", "create", "-q", "-f", "qcow2", str(base), "16M"], check=True
+    )  # a test fixture, not product code
+    name = unique_name("vt-upc")
+    spec = CreateSpec(
+        name=name,
+        memory_bytes=128 * MIB,
+        domain_type="qemu",
+        install=CloudImageInstall(
+            str(base),
+            seed=CloudSeed(user="u", ssh_keys=(ssh_key(),)),
+        ),
+        disks=(Disk(NewVolume(pool, f"{name}.qcow2", 32 * MIB)),),
+        graphics=Graphics("none"),
+        video="none",
+        usb="none",
+        start_after=False,
+        uploads=(LocalUpload("install.base_image", pool),),
+    )
+    try:
+        create_domain(JobContext(1, lambda _m: None), conn, spec, uri=uri, local_files_host=False)
+        uploaded = temp_pool.storageVolLookupByName(base.name).path()
+        overlay = ET.fromstring(temp_pool.storageVolLookupByName(f"{name}.qcow2").XMLDesc(0))
+        assert overlay.findtext("backingStore/path") == uploaded
+        assert overlay.find("backingStore/format").get("type") == "qcow2"  # type: ignore[union-attr]
     finally:
         with contextlib.suppress(libvirt.libvirtError):
             remove_domain(system_conn.lookupByName(name))

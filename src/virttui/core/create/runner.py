@@ -11,19 +11,26 @@ Steps (each reported with `ctx.progress`; a cancel is honoured between steps and
    virtual networks exist. Any message: `CreateFailed` with its field, before anything is made.
 2. **networks**: an inactive virtual network a NIC needs is started; it stays running (a note
    says so, also after a rollback: other guests may start using it at once).
-3. **volumes** through the storage layer (`core/storage/volumes.create_volume`: format,
+3. **uploads** (remote host only, `local_files_host=False`): each file of `spec.uploads` (an
+   ISO, kernel, initrd, cloud image or driver ISO on the machine virttui runs on) becomes a new
+   volume of its file name in the chosen pool through libvirt's stream
+   (`core/storage/streams.upload`); the check refused a name already taken (an admin's volume is
+   never overwritten); the spec then names the volume's path. They stay after a successful run
+   (a kernel-boot domain boots them every time; a cloud image backs the overlay) and go with a
+   rollback. On a local host the path is used as it is.
+4. **volumes** through the storage layer (`core/storage/volumes.create_volume`: format,
    preallocation; `falloc` is libvirt's full preallocation of a qcow2). A cloud image's overlay
    is a pool volume with `<backingStore>` when the image is a pool volume, else
    `cloudinit.overlay_for_cloud_image` (qemu-img, local or over ssh) in the pool's directory.
-4. **seed ISO** (cloud image): `cloudinit.seed_iso_bytes`, written to a private local temporary
+5. **seed ISO** (cloud image): `cloudinit.seed_iso_bytes`, written to a private local temporary
    file and uploaded as a raw volume into the overlay's pool through libvirt's stream
    (`core/storage/streams.upload`): the same path for a local and a remote host.
-5. **location kernel/initrd** (only when there is an install boot): the tree is read where
+6. **location kernel/initrd** (only when there is an install boot): the tree is read where
    virttui runs (a local directory, or an http/https/ftp URL downloaded here), as
    `virt-install --location` does; both files are uploaded as volumes into the host's boot
    directory (/var/lib/libvirt/boot: its pool if one exists, else a transient pool of ours),
    and, as virt-install does, deleted again once the install boot started (QEMU has read them).
-6. **define** as virt-install does (see `domain_xml`): with an install boot, `createXML(install)`
+7. **define** as virt-install does (see `domain_xml`): with an install boot, `createXML(install)`
    (transient) then `defineXMLFlags(final, VALIDATE)`; else `define_validated(final)`, then
    `create()` when "start after" is asked; autostart last.
 

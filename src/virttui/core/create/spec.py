@@ -13,6 +13,9 @@ For the later session:
   `domain_type_from_verdict(report.verdict)` gives the domain type and the reason to show.
 - presets: `spec.to_dict()` is TOML-serialisable (tomli-w; no None values, sizes in bytes);
   `CreateSpec.from_dict(data)` reads one back (ValueError with a sentence on bad input).
+- uploads: `CreateSpec.uploads` (`LocalUpload(field, pool)`) marks a path field (ISO, kernel,
+  initrd, cloud image, driver ISO) as a file on the machine virttui runs on; on a remote host the
+  runner uploads it into the pool and replaces the path with the volume's (`with_field_path`).
 - runner: fields it fills after creating things, before building the final XML with
   `dataclasses.replace`: `CloudImageInstall.seed_iso` (path of the uploaded NoCloud seed ISO),
   `LocationInstall.fetched_kernel`/`fetched_initrd` (kernel/initrd copied out of the tree, on the
