@@ -11,19 +11,26 @@ Steps (each reported with `ctx.progress`; a cancel is honoured between steps and
    virtual networks exist. Any message: `CreateFailed` with its field, before anything is made.
 2. **networks**: an inactive virtual network a NIC needs is started; it stays running (a note
    says so, also after a rollback: other guests may start using it at once).
-3. **volumes** through the storage layer (`core/storage/volumes.create_volume`: format,
+3. **uploads** (remote host only, `local_files_host=False`): each file of `spec.uploads` (an
+   ISO, kernel, initrd, cloud image or driver ISO on the machine virttui runs on) becomes a new
+   volume of its file name in the chosen pool through libvirt's stream
+   (`core/storage/streams.upload`); the check refused a name already taken (an admin's volume is
+   never overwritten); the spec then names the volume's path. They stay after a successful run
+   (a kernel-boot domain boots them every time; a cloud image backs the overlay) and go with a
+   rollback. On a local host the path is used as it is.
+4. **volumes** through the storage layer (`core/storage/volumes.create_volume`: format,
    preallocation; `falloc` is libvirt's full preallocation of a qcow2). A cloud image's overlay
    is a pool volume with `<backingStore>` when the image is a pool volume, else
    `cloudinit.overlay_for_cloud_image` (qemu-img, local or over ssh) in the pool's directory.
-4. **seed ISO** (cloud image): `cloudinit.seed_iso_bytes`, written to a private local temporary
+5. **seed ISO** (cloud image): `cloudinit.seed_iso_bytes`, written to a private local temporary
    file and uploaded as a raw volume into the overlay's pool through libvirt's stream
    (`core/storage/streams.upload`): the same path for a local and a remote host.
-5. **location kernel/initrd** (only when there is an install boot): the tree is read where
+6. **location kernel/initrd** (only when there is an install boot): the tree is read where
    virttui runs (a local directory, or an http/https/ftp URL downloaded here), as
    `virt-install --location` does; both files are uploaded as volumes into the host's boot
    directory (/var/lib/libvirt/boot: its pool if one exists, else a transient pool of ours),
    and, as virt-install does, deleted again once the install boot started (QEMU has read them).
-6. **define** as virt-install does (see `domain_xml`): with an install boot, `createXML(install)`
+7. **define** as virt-install does (see `domain_xml`): with an install boot, `createXML(install)`
    (transient) then `defineXMLFlags(final, VALIDATE)`; else `define_validated(final)`, then
    `create()` when "start after" is asked; autostart last.
 
@@ -67,6 +74,9 @@ from virttui.core.create.spec import (
     KernelBoot,
     LocationInstall,
     NewVolume,
+    field_path,
+    upload_for,
+    with_field_path,
 )
 from virttui.core.create.validate import (
     CreateFacts,
@@ -246,8 +256,12 @@ def host_problems(
         files.append(("driver_iso", spec.driver_iso))
     checkable = local_files_host or _remote(uri)
     for key, path in files:
+        if upload_for(spec, key) is not None and not local_files_host:
+            continue  # a file here, uploaded (checked below)
         if checkable and not Q.path_exists(ctx, path, None if local_files_host else uri):
             errors.setdefault(key, f"{path}: no such file on the host")
+    for key, msg in upload_problems(conn, spec, local_files_host=local_files_host).items():
+        errors.setdefault(key, msg)
     if isinstance(inst, LocationInstall) and has_install_phase(spec) and spec.start_after:
         if _url_scheme(inst.location) is None and inst.location.startswith("/"):
             for key, inside in (("install.kernel", inst.kernel), ("install.initrd", inst.initrd)):
@@ -277,6 +291,56 @@ def host_problems(
                 f"nics[{i}].source", f"no virtual network named {nic.source!r} on this host"
             )
     return errors
+
+
+def upload_problems(
+    conn: libvirt.virConnect, spec: CreateSpec, *, local_files_host: bool
+) -> dict[str, str]:
+    """Field -> message for the files of `spec.uploads`: each must be a regular file here; on a
+    remote host its pool must exist and run and must not hold a volume of the file's name yet
+    (an admin's volume is never overwritten)."""
+    import libvirt
+
+    errors: dict[str, str] = {}
+    names: dict[tuple[str, str], str] = {}
+    for up in spec.uploads:
+        path = field_path(spec, up.field)
+        if path is None:
+            continue  # validate() names it
+        if not os.path.isfile(path):
+            errors[up.field] = f"{path}: no such file on this machine"
+            continue
+        if local_files_host:
+            continue  # the host is this machine: the path is used as it is
+        try:
+            pool = conn.storagePoolLookupByName(up.pool)
+            active = bool(pool.isActive())
+        except libvirt.libvirtError:
+            errors[up.field] = f"no storage pool named {up.pool!r} on this host"
+            continue
+        if not active:
+            errors[up.field] = f"pool {up.pool!r} is not running: start it first"
+            continue
+        name = upload_volume_name(path)
+        other = names.get((up.pool, name))
+        if other is not None:
+            errors[up.field] = f"{other} is uploaded into pool {up.pool!r} as {name!r} already"
+            continue
+        names[(up.pool, name)] = up.field
+        try:
+            pool.storageVolLookupByName(name)
+        except libvirt.libvirtError:
+            continue
+        errors[up.field] = (
+            f"pool {up.pool!r} already has a volume named {name!r}: it is not overwritten "
+            "(rename the file or choose another pool)"
+        )
+    return errors
+
+
+def upload_volume_name(path: str) -> str:
+    """The volume a local file is uploaded as: its file name."""
+    return os.path.basename(path.rstrip("/"))
 
 
 def osinfo_ids(spec: CreateSpec) -> dict[str, str]:
@@ -335,7 +399,7 @@ def create_domain(
     run = _Run()
     try:
         ctx.check()
-        result = _create(ctx, conn, spec, facts, run, uri=uri)
+        result = _create(ctx, conn, spec, facts, run, uri=uri, local_files_host=local_files_host)
     except BaseException as exc:
         cancelled = isinstance(exc, JobCancelled) or ctx.cancelled
         removed, left = run.rollback()
@@ -363,6 +427,7 @@ def _create(
     run: _Run,
     *,
     uri: str,
+    local_files_host: bool = True,
 ) -> CreateResult:
     import libvirt
 
@@ -371,6 +436,7 @@ def _create(
     new_disks = [i for i, d in enumerate(spec.disks) if isinstance(d.source, NewVolume)]
     steps = 3 + len(new_disks) + (1 if isinstance(spec.install, CloudImageInstall) else 0)
     steps += 1 if isinstance(spec.install, LocationInstall) and install_boot else 0
+    steps += 0 if local_files_host else len(spec.uploads)
     done = [0]
 
     def step(text: str) -> None:
@@ -392,6 +458,16 @@ def _create(
                     f"cannot start network {nic.source!r}: {_describe(exc)}", f"nics[{i}].source"
                 ) from exc
             run.notes.append(f"network {nic.source!r} was started and stays running")
+
+    # files on this machine the admin picked, uploaded into a pool of a remote host
+    if not local_files_host:
+        for up in spec.uploads:
+            path = field_path(spec, up.field)
+            if path is None:
+                continue
+            step(f"uploading {os.path.basename(path)} into pool {up.pool}")
+            vol = _upload_local(ctx, conn, up.pool, path, up.field, run)
+            spec = with_field_path(spec, up.field, str(vol))
 
     # new volumes (the first disk of a cloud image is the overlay)
     disks = list(spec.disks)
@@ -678,6 +754,33 @@ def _upload_file(
     return _MadeVolume(path, made)
 
 
+def _upload_local(
+    ctx: JobContext,
+    conn: libvirt.virConnect,
+    pool_name: str,
+    local: str,
+    key: str,
+    run: _Run,
+) -> _MadeVolume:
+    """The local file `local` as a new volume of its name in `pool_name` (refused when the name
+    is taken: `create_volume` never replaces a volume); removed again by the rollback."""
+    import libvirt
+
+    name = upload_volume_name(local)
+    try:
+        vol = _upload_file(ctx, conn, pool_name, name, local, run, "uploaded")
+        # a refresh lets the pool probe the file's format (a qcow2 cloud image as backing)
+        with contextlib.suppress(libvirt.libvirtError):
+            conn.storagePoolLookupByName(pool_name).refresh(0)
+        return vol
+    except JobCancelled:
+        raise
+    except (JobError, libvirt.libvirtError, OSError) as exc:
+        raise _StepFailed(
+            f"cannot upload {local} into pool {pool_name!r}: {_describe(exc)}", key
+        ) from exc
+
+
 class _MadeVolume(str):
     """A volume path that remembers its rollback entry."""
 
@@ -824,6 +927,8 @@ __all__ = [
     "undefine_with_state",
     "create_domain",
     "host_problems",
+    "upload_problems",
+    "upload_volume_name",
     "osinfo_ids",
     "seed_options",
 ]

@@ -13,6 +13,9 @@ For the later session:
   `domain_type_from_verdict(report.verdict)` gives the domain type and the reason to show.
 - presets: `spec.to_dict()` is TOML-serialisable (tomli-w; no None values, sizes in bytes);
   `CreateSpec.from_dict(data)` reads one back (ValueError with a sentence on bad input).
+- uploads: `CreateSpec.uploads` (`LocalUpload(field, pool)`) marks a path field (ISO, kernel,
+  initrd, cloud image, driver ISO) as a file on the machine virttui runs on; on a remote host the
+  runner uploads it into the pool and replaces the path with the volume's (`with_field_path`).
 - runner: fields it fills after creating things, before building the final XML with
   `dataclasses.replace`: `CloudImageInstall.seed_iso` (path of the uploaded NoCloud seed ISO),
   `LocationInstall.fetched_kernel`/`fetched_initrd` (kernel/initrd copied out of the tree, on the
@@ -171,6 +174,26 @@ class ExistingVolume:
 
 
 DiskSource: TypeAlias = NewVolume | ExistingPath | ExistingVolume
+
+
+# ---- files on the machine virttui runs on, uploaded into a pool of the target host -------------
+
+UploadField = Literal[
+    "install.iso_path", "install.kernel", "install.initrd", "install.base_image", "driver_iso"
+]
+UPLOAD_FIELDS: tuple[str, ...] = get_args(UploadField)
+
+
+@dataclass(frozen=True)
+class LocalUpload:
+    """The path of `field` is a file on the machine virttui runs on: on a remote host the runner
+    uploads it into `pool` (a volume named like the file; a name already taken is refused) and
+    uses the volume's path; on a local host the path is used as it is."""
+
+    field: UploadField
+    pool: str
+
+
 _SOURCES: dict[str, type[Any]] = {"new": NewVolume, "path": ExistingPath, "volume": ExistingVolume}
 
 
@@ -251,6 +274,7 @@ class CreateSpec:
     cdrom_bus: Literal["sata", "ide", "scsi"] | None = None  # None: ide on pc, sata on q35
     autostart: bool = False
     start_after: bool = True
+    uploads: tuple[LocalUpload, ...] = ()  # paths that are files here, uploaded to the host
 
     # ---- derived -------------------------------------------------------------------------------
 
@@ -278,6 +302,43 @@ def domain_type_from_verdict(verdict: Verdict) -> tuple[DomainType, str]:
     """The domain type the host check decided, and the sentence saying why."""
     dtype: DomainType = "kvm" if verdict.acceleration is Acceleration.KVM else "qemu"
     return dtype, verdict.summary
+
+
+def field_path(spec: CreateSpec, key: str) -> str | None:
+    """The path an upload field names in this spec (None: the install method has no such path,
+    or it is empty)."""
+    inst = spec.install
+    value: str | None = None
+    if key == "driver_iso":
+        value = spec.driver_iso
+    elif key == "install.iso_path" and isinstance(inst, CdromInstall):
+        value = inst.iso_path
+    elif key in ("install.kernel", "install.initrd") and isinstance(inst, KernelBoot):
+        value = inst.kernel if key == "install.kernel" else inst.initrd
+    elif key == "install.base_image" and isinstance(inst, CloudImageInstall):
+        value = inst.base_image
+    return value or None
+
+
+def with_field_path(spec: CreateSpec, key: str, path: str) -> CreateSpec:
+    """The spec with the path of upload field `key` replaced (the uploaded volume's path)."""
+    inst = spec.install
+    if key == "driver_iso":
+        return dataclasses.replace(spec, driver_iso=path)
+    if key == "install.iso_path" and isinstance(inst, CdromInstall):
+        return dataclasses.replace(spec, install=dataclasses.replace(inst, iso_path=path))
+    if key == "install.kernel" and isinstance(inst, KernelBoot):
+        return dataclasses.replace(spec, install=dataclasses.replace(inst, kernel=path))
+    if key == "install.initrd" and isinstance(inst, KernelBoot):
+        return dataclasses.replace(spec, install=dataclasses.replace(inst, initrd=path))
+    if key == "install.base_image" and isinstance(inst, CloudImageInstall):
+        return dataclasses.replace(spec, install=dataclasses.replace(inst, base_image=path))
+    raise ValueError(f"{key}: not a path of this spec")
+
+
+def upload_for(spec: CreateSpec, key: str) -> LocalUpload | None:
+    """The upload asked for field `key`, if any."""
+    return next((u for u in spec.uploads if u.field == key), None)
 
 
 def is_q35(machine: str | None) -> bool:
@@ -371,6 +432,7 @@ def validate_spec(spec: CreateSpec) -> dict[str, str]:
     _validate_graphics(spec.graphics, errors)
     if spec.graphics.type == "spice" and spec.video == "none":
         errors["video"] = "SPICE graphics need a video device"
+    _validate_uploads(spec, errors)
     if spec.tpm and spec.tpm_model not in get_args(TpmModel):
         errors["tpm_model"] = "TPM model is tpm-tis or tpm-crb"
     return errors
@@ -412,6 +474,28 @@ def _validate_install(spec: CreateSpec, errors: dict[str, str]) -> None:
             errors["disks"] = "a cloud image needs a new volume as the first disk (its overlay)"
         elif first.source.format != "qcow2":
             errors["disks[0].source.format"] = "the overlay on a cloud image must be qcow2"
+
+
+def _validate_uploads(spec: CreateSpec, errors: dict[str, str]) -> None:
+    seen: set[str] = set()
+    for up in spec.uploads:
+        if up.field not in UPLOAD_FIELDS:
+            errors.setdefault("uploads", f"{up.field!r} is not a path that can be uploaded")
+            continue
+        if up.field in seen:
+            errors.setdefault(up.field, "this file is uploaded once")
+            continue
+        seen.add(up.field)
+        if not up.pool.strip():
+            errors.setdefault(up.field, "choose the pool the file is uploaded into")
+            continue
+        path = field_path(spec, up.field)
+        if path is None:
+            errors.setdefault(up.field, "choose the file on this machine to upload")
+        elif not path.startswith("/"):
+            errors.setdefault(up.field, "an absolute path is required")
+        elif path.endswith("/"):
+            errors.setdefault(up.field, "a file, not a directory, is uploaded")
 
 
 def _validate_disk(spec: CreateSpec, disk: Disk, p: str, errors: dict[str, str]) -> None:

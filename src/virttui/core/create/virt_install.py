@@ -176,6 +176,25 @@ def virt_install_line(
     return shlex.join(virt_install_argv(spec, caps, uri=uri))
 
 
+def upload_notes(spec: CreateSpec, *, remote: bool) -> list[str]:
+    """What the line cannot say: on a remote host each file of `spec.uploads` is uploaded into
+    its pool first, and virt-install would be given the volume's path, not the local one."""
+    from virttui.core.create.spec import field_path
+
+    if not remote:
+        return []
+    out: list[str] = []
+    for up in spec.uploads:
+        path = field_path(spec, up.field)
+        if path is not None:
+            out.append(
+                f"{up.field}: {path} (a file on this machine) is uploaded first into pool "
+                f"{up.pool!r}; virt-install is given the path as written and would need the "
+                "uploaded volume's path instead"
+            )
+    return out
+
+
 def _firmware_args(spec: CreateSpec) -> list[str]:
     if spec.firmware.kind != "uefi":
         return []

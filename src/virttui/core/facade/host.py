@@ -1399,3 +1399,18 @@ class HostFacade:
         bridges = (found.names, "" if found.known else found.why)
         local = self.is_local
         return self._conn(lambda c: read_wizard_facts(c, local=local, root=root, bridges=bridges))
+
+    # ---- createupload
+    def browse_local_files(
+        self,
+        ctx: JobContext,
+        directory: str,
+        *,
+        on_rows: Callable[[Sequence[FileRow]], None] | None = None,
+    ) -> Listing:
+        """A job body: list `directory` on the machine virttui runs on (not this host), images
+        probed with the local qemu-img; no "used by" (this host's guests cannot use those files
+        before they are uploaded). The create wizard's picker for files it uploads."""
+        from virttui.core.storage.files import browse
+
+        return browse(ctx, directory, uri=None, on_rows=on_rows, usage=None, label="this machine")

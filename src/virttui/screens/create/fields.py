@@ -39,6 +39,7 @@ _FIELDS: dict[str, tuple[int, str]] = {
     "install.extra_args": (1, "f-extra_args"),
     "install.cmdline": (1, "f-cmdline"),
     "install.base_image": (1, "f-base_image"),
+    "uploads": (1, "f-install"),
     # cloud-init seed fields (cloudinit.SeedError.field names them without a prefix)
     "hostname": (1, "f-hostname"),
     "user": (1, "f-user"),

@@ -56,6 +56,15 @@ def opts(values: tuple[str, ...], blank: str = "default") -> list[tuple[str, str
     return [(v or blank, v) for v in values]
 
 
+def upload_row(wid: str) -> Vertical:
+    """Where the path above names a file (shown on a remote host only): on the host, or on this
+    machine, uploaded into a pool (the wizard fills the pools in)."""
+    sel: Select[str] = Select(
+        [("path on the host", "")], value="", allow_blank=False, id=wid, compact=True
+    )
+    return row("File is", sel, wid)
+
+
 def compose_steps() -> ComposeResult:
     """The content of the wizard's ContentSwitcher: one VerticalScroll per step."""
     with VerticalScroll(id="step-0", classes="cw-step"):
@@ -76,6 +85,7 @@ def compose_steps() -> ComposeResult:
                 Input(id="f-iso_path", placeholder="/var/lib/libvirt/boot/x.iso", compact=True),
                 "f-iso_path",
             )
+            yield upload_row("f-up-iso_path")
             yield row(
                 "or volume",
                 Input(id="f-iso_volume", placeholder="pool/volume.iso", compact=True),
@@ -108,11 +118,13 @@ def compose_steps() -> ComposeResult:
                 Input(id="f-kernel", placeholder="/boot/vmlinuz", compact=True),
                 "f-kernel",
             )
+            yield upload_row("f-up-kernel")
             yield row(
                 "Initrd",
                 Input(id="f-initrd", placeholder="/boot/initrd.img", compact=True),
                 "f-initrd",
             )
+            yield upload_row("f-up-initrd")
             yield row(
                 "Cmdline",
                 Input(id="f-cmdline", placeholder="console=ttyS0", compact=True),
@@ -128,6 +140,7 @@ def compose_steps() -> ComposeResult:
                 ),
                 "f-base_image",
             )
+            yield upload_row("f-up-base_image")
             yield row("Hostname", Input(id="f-hostname", compact=True), "f-hostname")
             yield row("User", Input(id="f-user", placeholder="debian", compact=True), "f-user")
             yield row(
@@ -241,6 +254,7 @@ def compose_steps() -> ComposeResult:
             ),
             "f-driver_iso",
         )
+        yield upload_row("f-up-driver_iso")
         yield row(
             "CD-ROM bus",
             select(opts(("", "sata", "ide", "scsi"), "machine's default"), "f-cdrom_bus", ""),

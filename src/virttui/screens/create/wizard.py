@@ -52,13 +52,14 @@ from virttui.core.create.spec import (
     ImportInstall,
     Install,
     KernelBoot,
+    LocalUpload,
     LocationInstall,
     Nic,
     PxeInstall,
     Topology,
     mac_problem,
 )
-from virttui.core.create.virt_install import virt_install_line
+from virttui.core.create.virt_install import upload_notes, virt_install_line
 from virttui.core.create.wizard_facts import WizardFacts
 from virttui.core.facade.host import HostFacade
 from virttui.core.jobs import JobContext, JobDone, JobError, JobFailed, JobProgress
@@ -84,6 +85,16 @@ SEARCH_LIMIT = 8
 PATH_FIELDS = frozenset(
     {"f-iso_path", "f-kernel", "f-initrd", "f-base_image", "f-d-path", "f-driver_iso", "f-location"}
 )
+
+# a path field whose file can be on this machine (uploaded into a pool of a remote host):
+# spec field -> (its Input, its "File is" Select, the install method it belongs to; "" = any)
+UPLOAD_INPUTS: dict[str, tuple[str, str, str]] = {
+    "install.iso_path": ("f-iso_path", "f-up-iso_path", "cdrom"),
+    "install.kernel": ("f-kernel", "f-up-kernel", "kernel"),
+    "install.initrd": ("f-initrd", "f-up-initrd", "kernel"),
+    "install.base_image": ("f-base_image", "f-up-base_image", "cloud"),
+    "driver_iso": ("f-driver_iso", "f-up-driver_iso", ""),
+}
 
 
 class CreateRunner(Protocol):
@@ -132,9 +143,13 @@ class CreateWizardScreen(Screen[None]):
         create: CreateRunner | None = None,
         presets: PresetIO | None = None,
         host_label: str = "",
+        remote: bool | None = None,
     ) -> None:
         super().__init__()
         self.uri = uri
+        # None: from the host (a qemu+ssh host elsewhere is remote); files picked on this
+        # machine are then uploaded into a pool of the host (the "File is" choices)
+        self._remote = remote
         self.facts = facts
         self.osdb = osdb
         self.create_runner = create
@@ -176,6 +191,40 @@ class CreateWizardScreen(Screen[None]):
         yield Footer()
 
     # ------------------------------------------------------------------ set-up
+    @property
+    def remote(self) -> bool:
+        if self._remote is None:
+            facade = services(self).facade(self.uri)
+            self._remote = facade is not None and not facade.is_local
+        return self._remote
+
+    def _upload_options(self, facts: WizardFacts) -> None:
+        """The "File is" choices: the path on the host, or a file here uploaded into one of the
+        host's running pools."""
+        host = Text("path on ")
+        append_plain(host, self.host_label)
+        choices: list[tuple[Text, str]] = [(host, "")]
+        for name, active in facts.pools:
+            if active:
+                label = Text("file on this machine, upload into pool ")
+                append_plain(label, name)
+                choices.append((label, name))
+        for _input, wid, _method in UPLOAD_INPUTS.values():
+            sel = self.query_one(f"#{wid}", Select)
+            keep = sel.value
+            sel.set_options(choices)
+            sel.value = keep if any(v == keep for _l, v in choices) else ""
+
+    def _set_upload(self, wid: str, pool: str) -> None:
+        sel = self.query_one(f"#{wid}", Select)
+        options = [(lbl, v) for lbl, v in getattr(sel, "_options", []) if isinstance(v, str)]
+        if not any(v == pool for _l, v in options):
+            label = Text("file on this machine, upload into pool ")
+            append_plain(label, pool)
+            append_plain(label, " (not running on this host)")
+            sel.set_options([*options, (label, pool)])
+        sel.value = pool
+
     def on_mount(self) -> None:
         if self._initial is None:
             self.disks = [DiskForm(pool="", name="", size="20G")]
@@ -225,6 +274,7 @@ class CreateWizardScreen(Screen[None]):
         self._set_options("#f-machine", machines, "")
         pools = [(f"{n}" + ("" if active else " (inactive)"), n) for n, active in facts.pools]
         self._set_options("#f-d-pool", pools, pools[0][1] if pools else None)
+        self._upload_options(facts)
         nets = [
             (f"{n}" + ("" if active else " (inactive: started on create)"), n)
             for n, active in facts.networks
@@ -309,7 +359,18 @@ class CreateWizardScreen(Screen[None]):
             return
         current = focused.value.strip()
         start = current.rsplit("/", 1)[0] if current.startswith("/") and "/" in current else ""
-        browser = FileBrowserScreen(self.uri, start or DEFAULT_DIR)
+        here = next(
+            (
+                bool(self._value(f"#{wid}"))
+                for inp, wid, _m in UPLOAD_INPUTS.values()
+                if inp == focused.id and self.remote
+            ),
+            False,
+        )
+        if here:  # a file on this machine, uploaded: browse this machine's files
+            browser = FileBrowserScreen(self.uri, start or str(Path.home()), local_machine=True)
+        else:
+            browser = FileBrowserScreen(self.uri, start or DEFAULT_DIR)
         self._browsing = (browser, focused.id)
         self.app.push_screen(browser)
 
@@ -530,6 +591,8 @@ class CreateWizardScreen(Screen[None]):
             "cloud": "",
         }
         self.query_one("#install-note", Static).update(plain(notes.get(method, "")))
+        for _input, wid, _method in UPLOAD_INPUTS.values():
+            self.query_one(f"#row-{wid}").display = self.remote
         cpu_mode = self._value("#f-cpu_mode")
         self.query_one("#row-f-cpu_model").display = cpu_mode == "custom"
         self.query_one("#row-f-secure_boot").display = self._value("#f-firmware") == "uefi"
@@ -783,6 +846,12 @@ class CreateWizardScreen(Screen[None]):
         self.disks = [form_from_disk(d) for d in spec.disks]
         self.disk_index = 0
         self._set_input("#f-driver_iso", spec.driver_iso or "")
+        for key, (_input, wid, _method) in UPLOAD_INPUTS.items():
+            up = next((u for u in spec.uploads if u.field == key), None)
+            if up is None:
+                self.query_one(f"#{wid}", Select).value = ""
+            else:
+                self._set_upload(wid, up.pool)
         self.query_one("#f-cdrom_bus", Select).value = spec.cdrom_bus or ""
         self.query_one("#f-tpm", TickBox).value = spec.tpm
         if spec.nics:
@@ -938,6 +1007,12 @@ class CreateWizardScreen(Screen[None]):
         cpu_mode = self._value("#f-cpu_mode") or "default"
         cpu_model = self._value("#f-cpu_model") if cpu_mode == "custom" else ""
         driver_iso = text("f-driver_iso").strip()
+        uploads: list[LocalUpload] = []
+        if self.remote:
+            for key, (_input, wid, for_method) in UPLOAD_INPUTS.items():
+                pool = self._value(f"#{wid}")
+                if pool and (not for_method or for_method == method):
+                    uploads.append(LocalUpload(cast(Any, key), pool))
         facts = self.facts
         video = self.base.video  # not asked: the preset's, else the spec's default
         try:
@@ -974,6 +1049,7 @@ class CreateWizardScreen(Screen[None]):
                 cdrom_bus=cast(Any, self._value("#f-cdrom_bus") or None),
                 autostart=self.query_one("#f-autostart", TickBox).value,
                 start_after=self.query_one("#f-start_after", TickBox).value,
+                uploads=tuple(uploads),
             )
         except (TypeError, ValueError) as e:  # pragma: no cover - defensive
             errors["xml"] = str(e)
@@ -1078,7 +1154,9 @@ class CreateWizardScreen(Screen[None]):
             xml_view.text = ""
             return
         self.install_line = virt_install_line(spec, caps, uri=self.uri)
-        parts = ["# virt-install equivalent (ctrl+y copies it)", self.install_line, ""]
+        parts = ["# virt-install equivalent (ctrl+y copies it)", self.install_line]
+        parts += [f"# {note}" for note in upload_notes(spec, remote=self.remote)]
+        parts.append("")
         if xmls.install is not None:
             parts += ["<!-- first (install) boot, transient -->", xmls.install]
         parts += ["<!-- the definition -->", xmls.final]

@@ -161,9 +161,14 @@ class FileBrowserScreen(Screen[None]):
     class RowsArrived(Message):
         """Rows are waiting in the screen's inbox (posted from the job's threads)."""
 
-    def __init__(self, uri: str, start_dir: str = DEFAULT_DIR) -> None:
+    def __init__(
+        self, uri: str, start_dir: str = DEFAULT_DIR, *, local_machine: bool = False
+    ) -> None:
         super().__init__()
         self.uri = uri
+        # the files of the machine virttui runs on, not of the host (the create wizard's picker
+        # for a file it uploads): no image actions, no pool making, no "used by"
+        self.local_machine = local_machine
         self.directory = start_dir
         self.rows: dict[str, FileRow] = {}
         self.order: list[str] = []
@@ -253,9 +258,14 @@ class FileBrowserScreen(Screen[None]):
                 self.error = message.message
             self._show_status()
 
+        def body(ctx: Any) -> Listing:
+            if self.local_machine:
+                return facade.browse_local_files(ctx, directory, on_rows=on_rows)
+            return facade.browse_files(ctx, directory, on_rows=on_rows, others=others)
+
         self._job = start_job(
             self,
-            lambda ctx: facade.browse_files(ctx, directory, on_rows=on_rows, others=others),
+            body,
             title="Browse files",
             on_done=finished,
             on_failed=failed,
@@ -340,7 +350,10 @@ class FileBrowserScreen(Screen[None]):
         facade = services(self).facade(self.uri)
         text = Text()
         text.append("Files on ", "bold")
-        append_plain(text, facade.label if facade is not None else self.uri, "bold")
+        if self.local_machine:
+            text.append("this machine (uploaded to the host when used)", "bold")
+        else:
+            append_plain(text, facade.label if facade is not None else self.uri, "bold")
         text.append(": ")
         append_plain(text, shown(self.directory))
         self.query_one("#files-title", Static).update(text)
@@ -454,6 +467,8 @@ class FileBrowserScreen(Screen[None]):
         self._rebuild(row.name if row is not None else None)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if self.local_machine and action in ("make_pool", "image"):
+            return False
         if action == "make_pool":
             facade = services(self).facade(self.uri)
             return None if facade is None or facade.readonly or services(self).readonly else True
