@@ -108,7 +108,9 @@ class FioReportScreen(Screen[None]):
             self.view.show(self.choices[0])
         else:
             self.query_one("#fio-report-jobbar").display = False
-        self.view.show_section("summary")
+        # After the first refresh: TabbedContent adds its tabs when it mounts, and under load
+        # setting `active` before that raised "No Tab with id ..." (seen in CI).
+        self.call_after_refresh(self.view.show_section, "summary")
 
     @property
     def view(self) -> FioReportView:
