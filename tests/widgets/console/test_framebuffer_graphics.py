@@ -409,6 +409,10 @@ async def test_sixel_image_goes_out_again_when_a_toast_goes() -> None:
         await pilot.pause()
         out = "".join(written)
         assert "\x1bP" in out and "notification" in out[out.rindex("\x1bP") :]
+        written.clear()
+        await pilot.pause()
+        await pilot.pause()
+        assert written == []  # settled: the overlay's repaint does not ask for another
         redraws = view.redraws
         written.clear()
         for toast in app.screen.query(Toast):

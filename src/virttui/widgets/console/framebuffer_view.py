@@ -139,7 +139,7 @@ class FramebufferView(Widget, can_focus=True):
         self._image_sequence = ""  # Kitty/Sixel: the encoded current image
         self._kitty_shown = False
         self._covered: frozenset[Region] = frozenset()  # view regions under overlays
-        self._emitting = False  # the view asked for its own repaint: the image goes out
+        self._overlay_echo = False  # the next paint is the overlays' own repaint
         self._buttons = 0
         self.redraws = 0  # frames converted (half blocks) or encoded (Kitty/Sixel)
         self.image_writes = 0  # times the encoded image went into Textual's output
@@ -229,7 +229,6 @@ class FramebufferView(Widget, can_focus=True):
                 self._image_sequence = sixel_sequence(image)
             self._strips = []
             self.redraws += 1
-            self._emitting = True
             self.refresh()
             return True
         cached = self._recent.get(key)
@@ -296,9 +295,14 @@ class FramebufferView(Widget, can_focus=True):
             self._kitty_shown = True
         if crop.height == self.size.height:  # a paint (style look-ups ask for one line)
             self.image_writes += 1
-            if self._emitting and self._covered and not kitty:
-                self.call_later(self._repaint_overlays)
-            self._emitting = False
+            if self._covered and not kitty:
+                # The image may have gone out over the overlays (a full update or the view's own
+                # repaint): they are repainted after it; that repaint asks for none again.
+                if self._overlay_echo:
+                    self._overlay_echo = False
+                else:
+                    self._overlay_echo = True
+                    self.call_later(self._repaint_overlays)
         segments = [
             cells,
             Segment(Control.move_to(region.x, region.y).segment.text, None, _RAW),
@@ -350,8 +354,10 @@ class FramebufferView(Widget, can_focus=True):
             not any(now.contains_region(old) for now in self._covered) for old in before
         )
         if uncovered:
-            self._emitting = True
-            self.refresh()
+            # Through the screen: a widget's own refresh() asked for from here can be dropped
+            # (the screen's repaint after this layout clears its dirty widgets but its own).
+            screen = self.screen
+            screen.refresh(self.region)
 
     def _repaint_overlays(self) -> None:
         """The Sixel image went out over the overlays: they are drawn again on top of it."""
@@ -362,7 +368,6 @@ class FramebufferView(Widget, can_focus=True):
         if screen is not self.screen:
             self._hide_kitty()
         else:
-            self._emitting = True
             self.refresh()  # back on top: the image goes out again
 
     def on_hide(self) -> None:
