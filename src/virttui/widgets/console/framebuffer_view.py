@@ -266,8 +266,9 @@ class FramebufferView(Widget, can_focus=True):
         return self.image_lines(crop)
 
     def image_lines(self, crop: Region) -> list[Strip]:
-        """Kitty / Sixel: the lines above are left empty (the screen's background shows there);
-        the last line carries the image sequence, at the view's top-left, as a zero-width
+        """Kitty / Sixel: the lines above are left empty with Sixel (nothing is written over the
+        image's pixels) and spaces with the default background with Kitty (the image is below
+        cell backgrounds); the last line carries the image sequence, at the view's top-left, as a zero-width
         control claiming the line's width, so it is written after the cells under the image."""
         kitty = self.mode == "kitty"
         # The last line's own cells, written before the image (nothing else writes them). Kitty:
@@ -356,8 +357,7 @@ class FramebufferView(Widget, can_focus=True):
         if uncovered:
             # Through the screen: a widget's own refresh() asked for from here can be dropped
             # (the screen's repaint after this layout clears its dirty widgets but its own).
-            screen = self.screen
-            screen.refresh(self.region)
+            self.screen.refresh(self.region)
 
     def _repaint_overlays(self) -> None:
         """The Sixel image went out over the overlays: they are drawn again on top of it."""
