@@ -365,3 +365,91 @@ async def test_mouse_moves_do_not_resend_the_image() -> None:
         view.set_frame(make_frame(seed=2))
         await pilot.pause()
         assert view.image_writes == writes + 1
+
+
+def _record_updates(app: App[Any]) -> list[str]:
+    """What Textual would write for every update from now on (headless apps write nothing)."""
+    from textual._compositor import CompositorUpdate
+
+    written: list[str] = []
+    display = app._display
+
+    def record(screen: Any, renderable: Any) -> None:
+        if isinstance(renderable, CompositorUpdate):
+            written.append(renderable.render_segments(app.console))
+        display(screen, renderable)
+
+    app._display = record  # type: ignore[method-assign]
+    return written
+
+
+async def test_sixel_image_goes_out_again_when_a_toast_goes() -> None:
+    """A toast over a Sixel image: when it expires Textual repaints only its cells (erasing
+    those pixels); the view repaints itself with the cached sequence (nothing re-encoded).
+    A new frame while the toast shows goes out and the toast is then drawn over it again."""
+    from textual.widgets._toast import Toast
+
+    view = _view("sixel")
+    app = ViewApp(view)
+    async with app.run_test(size=(80, 24), notifications=True) as pilot:
+        view.set_frame(make_frame())
+        await pilot.pause()
+        written = _record_updates(app)
+        app.notify("a notification over the image", timeout=60)
+        await pilot.pause()
+        await pilot.pause()
+        assert view.overlay_regions() and view._covered == view.overlay_regions()
+        out = "".join(written)
+        # The toast is on top: written after any image that went out meanwhile.
+        assert "notification" in out[out.rfind("\x1bP") + 1 :]
+        # A new frame while the toast shows: image first, then the toast again on top.
+        written.clear()
+        view.set_frame(make_frame(seed=3))
+        await pilot.pause()
+        await pilot.pause()
+        out = "".join(written)
+        assert "\x1bP" in out and "notification" in out[out.rindex("\x1bP") :]
+        written.clear()
+        await pilot.pause()
+        await pilot.pause()
+        assert written == []  # settled: the overlay's repaint does not ask for another
+        redraws = view.redraws
+        written.clear()
+        for toast in app.screen.query(Toast):
+            toast._expire()
+        await pilot.pause()
+        await pilot.pause()
+        assert not view.overlay_regions()
+        out = "".join(written)
+        assert out.count("\x1bP") == 1  # the image went out again
+        image = decode_sixel(out[out.index("\x1bP") :])
+        assert image.size == (800, 444)
+        assert mean_abs_error(image, reference(make_frame(seed=3), view)) < 8
+        assert view.redraws == redraws  # the cached sequence, not re-encoded
+
+
+async def test_kitty_image_is_placed_below_text_and_cell_backgrounds() -> None:
+    """Kitty: z below INT32_MIN/2 (under cells with a non-default background, so a toast's box
+    covers the image) and the view's own cells have the default background."""
+    view = _view("kitty")
+    app = ViewApp(view)
+    async with app.run_test(size=(80, 24), notifications=True) as pilot:
+        view.set_frame(make_frame())
+        await pilot.pause()
+        out = terminal_output(app)
+        ((keys, _),) = kitty_images(out)
+        assert int(keys["z"]) < -(2**31) // 2
+        lines = view.image_lines(view.region)
+        assert len(lines) == 24
+        for strip in lines:
+            cells = [seg for seg in strip if seg.text.strip(" ") == "" and seg.text]
+            assert cells and all(
+                seg.style is not None
+                and seg.style.bgcolor is not None
+                and seg.style.bgcolor.is_default
+                for seg in cells
+            )
+        app.notify("a notification over the image", timeout=60)
+        await pilot.pause()
+        await pilot.pause()
+        assert "notification" in terminal_output(app)

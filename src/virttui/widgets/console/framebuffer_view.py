@@ -5,7 +5,16 @@ true colour or 256 colours).
 The view holds the last Frame; `set_frame()` skips all work when the frame digest, the view size
 and the pan offset did not change. Half blocks reuse the cells of the last few frames (a blinking
 cursor); Kitty/Sixel keep one encoded image, re-encoded only on change, and written as control
-segments of the view's last line (Textual's own output; no cell is written under the image).
+segments of the view's last line (Textual's own output; no cell is written under a Sixel image;
+under a Kitty image, placed below text and cell backgrounds, the cells are spaces with the
+default background).
+
+Overlays (a toast, a tooltip): after every layout refresh of the screen the view notes which of
+its regions are covered by widgets drawn in front of it. Sixel pixels are erased by the cells
+written over them, and Textual repaints only the uncovered region when an overlay goes, so the
+view repaints itself then (the cached sequence is written again, nothing is re-encoded); when
+the image goes out while something covers it, those regions are repainted after it, so the
+overlay stays on top. A Kitty image sits below text and cell backgrounds and needs neither.
 
 The frame is fitted to the view keeping its aspect ratio (terminal cell size in pixels when the
 terminal reports it, else 10x20); Ctrl+^ (`console.one_to_one`) toggles 1:1 pixels, panned with
@@ -55,6 +64,7 @@ PAN_STEP = 0.25  # of the view per Shift+arrow in 1:1 mode
 # A zero-width control: Textual emits the text as it is and counts no cells for it.
 _RAW = ((ControlType.CURSOR_FORWARD, 0),)
 WHEEL_UP, WHEEL_DOWN = 8, 16
+_DEFAULT_BG = Style(bgcolor=Color.default())
 
 
 class FramebufferView(Widget, can_focus=True):
@@ -128,6 +138,8 @@ class FramebufferView(Widget, can_focus=True):
         self._styles: dict[tuple[object, object], Style] = {}
         self._image_sequence = ""  # Kitty/Sixel: the encoded current image
         self._kitty_shown = False
+        self._covered: frozenset[Region] = frozenset()  # view regions under overlays
+        self._overlay_echo = False  # the next paint is the overlays' own repaint
         self._buttons = 0
         self.redraws = 0  # frames converted (half blocks) or encoded (Kitty/Sixel)
         self.image_writes = 0  # times the encoded image went into Textual's output
@@ -254,14 +266,20 @@ class FramebufferView(Widget, can_focus=True):
         return self.image_lines(crop)
 
     def image_lines(self, crop: Region) -> list[Strip]:
-        """Kitty / Sixel: the lines above are left empty (the screen's background shows there);
-        the last line carries the image sequence, at the view's top-left, as a zero-width
+        """Kitty / Sixel: the lines above are left empty with Sixel (nothing is written over the
+        image's pixels) and spaces with the default background with Kitty (the image is below
+        cell backgrounds); the last line carries the image sequence, at the view's top-left, as a zero-width
         control claiming the line's width, so it is written after the cells under the image."""
-        blank = [Strip([]) for _ in range(crop.height)]
+        kitty = self.mode == "kitty"
+        # The last line's own cells, written before the image (nothing else writes them). Kitty:
+        # every line, with the default background (the image is below cell backgrounds).
+        cells = Segment(" " * crop.width, _DEFAULT_BG if kitty else self.rich_style)
+        if kitty:
+            blank = [Strip([cells], crop.width) for _ in range(crop.height)]
+        else:
+            blank = [Strip([]) for _ in range(crop.height)]
         if not blank:
             return blank
-        # The last line's own cells, written before the image (nothing else writes them).
-        cells = Segment(" " * crop.width, self.rich_style)
         try:
             active = self.screen.is_active
             region = self.screen.find_widget(self).region
@@ -278,6 +296,14 @@ class FramebufferView(Widget, can_focus=True):
             self._kitty_shown = True
         if crop.height == self.size.height:  # a paint (style look-ups ask for one line)
             self.image_writes += 1
+            if self._covered and not kitty:
+                # The image may have gone out over the overlays (a full update or the view's own
+                # repaint): they are repainted after it; that repaint asks for none again.
+                if self._overlay_echo:
+                    self._overlay_echo = False
+                else:
+                    self._overlay_echo = True
+                    self.call_later(self._repaint_overlays)
         segments = [
             cells,
             Segment(Control.move_to(region.x, region.y).segment.text, None, _RAW),
@@ -299,6 +325,44 @@ class FramebufferView(Widget, can_focus=True):
     def on_mount(self) -> None:
         # Another screen on top (switcher, details, a modal): a Kitty image would stay above it.
         self.app.screen_change_signal.subscribe(self, self._screen_changed)
+        self.screen.screen_layout_refresh_signal.subscribe(self, self._layout_refreshed)
+
+    def overlay_regions(self) -> frozenset[Region]:
+        """The parts of the view (screen coordinates) under widgets drawn in front of it."""
+        try:
+            widgets = self.screen._compositor.visible_widgets  # front to back
+        except Exception:  # not on a screen (yet / any more)
+            return frozenset()
+        if self not in widgets:
+            return frozenset()
+        mine = widgets[self][0]
+        covered: set[Region] = set()
+        for widget, (region, clip) in widgets.items():
+            if widget is self:
+                break
+            area = region.intersection(clip).intersection(mine)
+            if area:
+                covered.add(area)
+        return frozenset(covered)
+
+    def _layout_refreshed(self, screen: object) -> None:
+        """An overlay came, moved or went (a toast expired): Textual repainted only the
+        uncovered cells, which erased those Sixel pixels; the image goes out again."""
+        before, self._covered = self._covered, self.overlay_regions()
+        if self.mode != "sixel" or not self._image_sequence:
+            return
+        uncovered = any(
+            not any(now.contains_region(old) for now in self._covered) for old in before
+        )
+        if uncovered:
+            # Through the screen: a widget's own refresh() asked for from here can be dropped
+            # (the screen's repaint after this layout clears its dirty widgets but its own).
+            self.screen.refresh(self.region)
+
+    def _repaint_overlays(self) -> None:
+        """The Sixel image went out over the overlays: they are drawn again on top of it."""
+        if self._covered and self.is_attached:
+            self.screen.refresh(*self._covered)
 
     def _screen_changed(self, screen: object) -> None:
         if screen is not self.screen:

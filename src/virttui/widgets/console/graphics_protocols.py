@@ -26,6 +26,10 @@ DEFAULT_CELL_PIXELS = (10, 20)  # VT340-like cell when the terminal does not say
 KITTY_CHUNK = 4096
 KITTY_IMAGE_ID = 0x7654321  # one image id per process, replaced on every new frame
 KITTY_PLACEMENT_ID = 1
+# Below text and below cells with a non-default background (the protocol: z < INT32_MIN/2), so a
+# toast, a tooltip or any overlay Textual draws over the view (with its own background) covers
+# the image; the view writes its own cells with the default background, so the image shows there.
+KITTY_Z = -(2**30) - 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,14 +124,15 @@ def kitty_sequence(
     image: Image.Image, image_id: int = KITTY_IMAGE_ID, *, tmux: bool = False
 ) -> str:
     """Kitty graphics: the old image with this id deleted, then the new one transmitted as PNG
-    and placed at the cursor (C=1: the cursor does not move), in 4096-byte chunks."""
+    and placed at the cursor (C=1: the cursor does not move) under the text and the cells'
+    backgrounds (z=KITTY_Z), in 4096-byte chunks."""
     data = PixelData(image).to_base64()
     chunks = [data[i : i + KITTY_CHUNK] for i in range(0, len(data), KITTY_CHUNK)] or [""]
     out = [kitty_delete(image_id, tmux=tmux)]
     for n, chunk in enumerate(chunks):
         more = 1 if n < len(chunks) - 1 else 0
         if n == 0:
-            control = f"a=T,f=100,i={image_id},p={KITTY_PLACEMENT_ID},q=2,C=1,m={more}"
+            control = f"a=T,f=100,i={image_id},p={KITTY_PLACEMENT_ID},q=2,C=1,z={KITTY_Z},m={more}"
         else:
             control = f"m={more}"
         out.append(_kitty(control, chunk, tmux=tmux))
