@@ -14,10 +14,11 @@ flood and compared with a plain flood of text lines of the same size measured ri
 - `combining`: combining marks only (U+0301 U+0308 U+0327, pyte appends them to one cell);
 - `rejected_escapes`: escape sequences plain pyte raises on (huge parameters, ESC[7J, a DSR
   with two parameters), which used to kill the feeder thread;
-- `invalid_utf8`: random bytes without ESC (the probe key byte removed too), made once before
-  the measurements (RANDOM_PREP: 1 MB of /dev/urandom through tr into the guest's /tmp) and
-  then sent with cat, so the guest's cost is that of a plain flood, not of its random generator
-  (under TCG, urandom + tr while flooding cost the guest's shell 6x the echo latency).
+- `invalid_utf8`: random bytes without ESC (the probe key byte removed too).
+Every case (the plain lines too) is written once into a 1 MB file in the guest's /tmp before
+the measurements (PREP) and sent with the same `cat` loop, so each costs the guest the same and
+only our side differs (under TCG, urandom or tr while flooding cost the guest's shell up to 6x
+the echo latency).
 For each: drain time, key-to-echo p50/p99, p99 relative to the plain flood's, sequences
 dropped, bytes dropped from the pending buffer, and whether the feeder is still alive. With
 --bare-hostile the bare reader's echo latency during the same commands is measured too (the
@@ -69,22 +70,30 @@ def flood_command(nbytes: int) -> str:
 
 
 _LINE = "x" * 79
-_RANDOM = "/tmp/vt-random"
 _REJECTED = r"\033[99999999999999999999J\033[7J\033[99999999999999999999K\033[6;99999999999999999999n\033[?6;1nz"
-# Guest commands (busybox sh) printing `nbytes` of each kind of output, then the end marker.
-HOSTILE: dict[str, str] = {
-    "plain_lines": f"yes {_LINE} | head -c {{n}}",
-    "long_line": "head -c {n} /dev/zero | tr '\\0' x",
-    "combining": "yes \"$(printf '\\314\\201\\314\\210\\314\\247')\" | tr -d '\\n' | head -c {n}",
-    "rejected_escapes": f"yes \"$(printf '{_REJECTED}')\" | head -c {{n}}",
-    "invalid_utf8": f"while cat {_RANDOM}; do :; done | head -c {{n}}",
+# Each kind of output is made once in the guest's RAM /tmp before any measurement (PREP) and
+# then sent with the same `cat` loop, so every case costs the guest the same: only our side of
+# the pipeline differs between cases (under TCG, urandom or tr while flooding cost the guest's
+# shell up to 6x the echo latency of `yes`).
+_FILE = "/tmp/vt-{kind}"
+PREP: dict[str, str] = {
+    "plain_lines": f"yes {_LINE} | head -n 12500",
+    "long_line": "head -c 1000000 /dev/zero | tr '\\0' x",
+    "combining": "yes \"$(printf '\\314\\201\\314\\210\\314\\247')\" | tr -d '\\n' | head -c 999996",
+    "rejected_escapes": f"yes \"$(printf '{_REJECTED}')\" | head -n 10000",
+    "invalid_utf8": "head -c 1000000 /dev/urandom | tr -d 'Q\\033'",
 }
-# Run once on the guest's shell before any measurement (the file stays in the guest's RAM /tmp).
-RANDOM_PREP = f"head -c 1000000 /dev/urandom | tr -d 'Q\\033' > {_RANDOM}; wc -c < {_RANDOM}"
+HOSTILE = list(PREP)
+
+
+def prep_command(kind: str) -> str:
+    path = _FILE.format(kind=kind)
+    return f"{PREP[kind]} > {path}; wc -c < {path}"
 
 
 def hostile_command(kind: str, nbytes: int) -> str:
-    return HOSTILE[kind].format(n=nbytes) + "; echo; echo FLOOD''END\r"
+    path = _FILE.format(kind=kind)
+    return f"while cat {path}; do :; done | head -c {nbytes}; echo; echo FLOOD''END\r"
 
 
 def log(msg: str) -> None:
@@ -399,7 +408,7 @@ def main() -> None:
     parser.add_argument(
         "--bare-hostile",
         action="store_true",
-        help="also run the hostile commands (but the long line) with the bare reader",
+        help="also run the hostile commands with the bare reader",
     )
     args = parser.parse_args()
     # `timeout`/Ctrl+C: unwind through running_guest so the guest is destroyed and undefined.
@@ -415,7 +424,8 @@ def main() -> None:
         with SerialConsole(dom) as console:
             wait_for_shell(console, 120, banner=False)
             console.run("stty cols 120 rows 39")
-            log(f"random bytes for invalid_utf8: {console.run(RANDOM_PREP, 300).strip()}")
+            for kind in HOSTILE:
+                log(f"{kind} file: {console.run(prep_command(kind), 300).strip()} bytes")
         log("bare reader flood")
         bare = bare_reader(dom, nbytes, args.samples)
         log(f"bare reader: {bare}")
@@ -424,9 +434,7 @@ def main() -> None:
             # The guest's own share of the echo latency for each kind of output (urandom and
             # tr cost TCG far more than yes): the same commands, read by the bare reader.
             for kind in HOSTILE:
-                if kind == "long_line":
-                    continue
-                size = int(args.hostile_mb * 1_000_000)
+                size = int((args.line_mb if kind == "long_line" else args.hostile_mb) * 1_000_000)
                 case = bare_reader(dom, size, args.samples, hostile_command(kind, size))
                 bare_hostile[kind] = case["latency_ms_flood"] | {"seconds": case["seconds"]}
                 log(f"bare reader {kind}: {bare_hostile[kind]}")
