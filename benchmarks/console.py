@@ -19,14 +19,15 @@ Every case (the plain lines too) is written once into a 1 MB file in the guest's
 the measurements (PREP) and sent with the same `cat` loop, so each costs the guest the same and
 only our side differs (under TCG, urandom or tr while flooding cost the guest's shell up to 6x
 the echo latency).
-For each: drain time, key-to-echo p50/p99, p99 relative to the plain flood's, sequences
+For each: drain time, the CPU time of the UI thread and of the feeder thread (per MB too),
+key-to-echo p50/p99, p99 relative to the plain flood's, sequences
 dropped, bytes dropped from the pending buffer, and whether the feeder is still alive. With
 --bare-hostile the bare reader's echo latency during the same commands is measured too (the
 guest's own share of each command's cost).
 Prints JSON.
 
     .venv/bin/python benchmarks/console.py [--mb 20] [--samples 40] [--hostile-mb 2]
-                                           [--line-mb 10] [--bare-hostile]
+                                           [--line-mb 10] [--bare-hostile] [--no-jump]
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import resource
 import signal
 import statistics
@@ -61,6 +63,7 @@ from tests.guestlib import (  # noqa: E402
 )
 from virttui.app import HostSpec, VirtTUIApp  # noqa: E402
 from virttui.screens.console.serial import SerialConsoleScreen, open_serial_console  # noqa: E402
+from virttui.widgets.console import terminal_view  # noqa: E402
 
 END = "FLOODEND"  # split so the echoed command line never matches
 
@@ -196,6 +199,26 @@ def bare_reader(
     }
 
 
+def thread_cpu_s(native_id: int | None) -> float:
+    """CPU seconds (user + system) a thread of this process has used: load-independent."""
+    if native_id is None:
+        return 0.0
+    try:
+        fields = Path(f"/proc/self/task/{native_id}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_marks(screen: SerialConsoleScreen) -> tuple[float, float]:
+    """(UI thread, feeder thread) CPU seconds so far."""
+    feeder = screen.terminal._feeder  # noqa: SLF001 - a benchmark looks inside
+    return (
+        thread_cpu_s(threading.main_thread().native_id),
+        thread_cpu_s(feeder.native_id if feeder is not None else None),
+    )
+
+
 def summary(values: list[float]) -> dict[str, Any]:
     finite = [v for v in values if v != float("inf")]
     if not finite:
@@ -287,6 +310,7 @@ async def flood_case(
     dropped_seq, dropped_bytes = view.dropped_sequences, view.bytes_dropped
     probe.rearm()
     t0 = time.monotonic()
+    ui0, feeder0 = cpu_marks(screen)
     screen.handle.write(command.encode())
     lat: list[float] = []
     pipe: list[float] = []
@@ -300,12 +324,15 @@ async def flood_case(
         if time.monotonic() - t0 > 900:
             break
     elapsed = time.monotonic() - t0
+    ui1, feeder1 = cpu_marks(screen)
     await pilot.press("ctrl+u")
     await pilot.pause(0.5)
     view.feed(b"\x18\x07\x1bc")  # whatever modes the output set: start the next case clean
     return {
         "seconds": round(elapsed, 2),
         "ended": probe.ended(),
+        "ui_cpu_s": round(ui1 - ui0, 2),
+        "feeder_cpu_s": round(feeder1 - feeder0, 2),
         "latency_ms": summary(lat),
         "pipeline_ms": summary(pipe),
         "dropped_sequences": view.dropped_sequences - dropped_seq,
@@ -328,6 +355,9 @@ async def hostile_cases(
             pilot, screen, probe, hostile_command(kind, sizes[kind]), args.samples
         )
         out[kind]["bytes"] = sizes[kind]
+        mb = sizes[kind] / 1e6
+        out[kind]["ui_cpu_ms_per_mb"] = round(out[kind]["ui_cpu_s"] * 1000 / mb, 1)
+        out[kind]["feeder_cpu_ms_per_mb"] = round(out[kind]["feeder_cpu_s"] * 1000 / mb, 1)
         log(f"{kind}: {out[kind]}")
     plain = out["plain_lines"]["latency_ms"].get("p99")
     for case in out.values():
@@ -410,7 +440,14 @@ def main() -> None:
         action="store_true",
         help="also run the hostile commands with the bare reader",
     )
+    parser.add_argument(
+        "--no-jump",
+        action="store_true",
+        help="draw every frame at REFRESH_HZ even in a flood (the view before jump scroll)",
+    )
     args = parser.parse_args()
+    if args.no_jump:
+        terminal_view.JUMP_HZ = terminal_view.REFRESH_HZ
     # `timeout`/Ctrl+C: unwind through running_guest so the guest is destroyed and undefined.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     nbytes = int(args.mb * 1_000_000)

@@ -167,3 +167,38 @@ async def test_paging_back_down_to_the_bottom_shows_the_live_rows_again() -> Non
         view.scroll_history(-1)  # Shift+PgDn back to the bottom, no new output
         assert view.history_offset == 0
         assert [view.render_line(y).text.rstrip() for y in range(ROWS)] == live
+
+
+async def test_jump_scroll_draws_whole_screen_floods_at_jump_hz(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Output that scrolls a whole screen between two frames is drawn at JUMP_HZ, not at every
+    tick; output that scrolls less (typing, a prompt) is drawn at the next tick."""
+    from virttui.widgets.console import terminal_view as tv
+
+    clock = [1000.0]
+    monkeypatch.setattr(tv, "_now", lambda: clock[0])
+    view = _view()
+    async with TermApp(view).run_test(size=(COLUMNS, ROWS)) as pilot:
+        await pilot.pause()
+
+        def screenful(tag: str) -> None:
+            view.feed("".join(f"{tag}{i}\r\n" for i in range(2 * ROWS)).encode())
+
+        def shown() -> str:
+            return "".join(s.text for s in view.render_line(ROWS - 2))
+
+        screenful("a")
+        view._tick()  # the first flood frame is drawn at once
+        assert shown().startswith(f"a{2 * ROWS - 1}")
+        clock[0] += 1 / tv.REFRESH_HZ
+        screenful("b")
+        view._tick()  # a whole screen again, one refresh later: skipped
+        assert shown().startswith(f"a{2 * ROWS - 1}")
+        clock[0] += 1 / tv.JUMP_HZ
+        view._tick()  # ... and drawn once 1/JUMP_HZ has passed since the last flood frame
+        assert shown().startswith(f"b{2 * ROWS - 1}")
+        clock[0] += 1 / tv.REFRESH_HZ
+        view.feed(b"typed")  # less than a screen: the next tick draws it
+        view._tick()
+        assert "".join(s.text for s in view.render_line(ROWS - 1)).startswith("typed")

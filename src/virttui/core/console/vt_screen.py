@@ -300,6 +300,7 @@ class VtScreen(pyte.Screen):
         self._char_caches: dict[Char, _CharCache] = {}
         self._saved_main: dict[int, StaticDefaultDict[int, Char]] | None = None
         self.rejected_sequences = 0
+        self.scrolled = 0  # lines scrolled off the top so far (the view's jump scroll reads it)
         super().__init__(columns, lines)
 
     # ------------------------------------------------------------------ replies
@@ -327,6 +328,7 @@ class VtScreen(pyte.Screen):
         buf = self.buffer
         if top == 0 and bottom == lines - 1 and self._saved_main is None:
             self.scrollback.append(buf.get(top) or {})
+        self.scrolled += 1
         self.dirty.update(range(lines))
         moved = list(map(buf.get, range(top + 1, bottom + 1)))
         if None in moved:
