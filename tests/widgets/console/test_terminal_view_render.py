@@ -172,8 +172,8 @@ async def test_paging_back_down_to_the_bottom_shows_the_live_rows_again() -> Non
 async def test_jump_scroll_draws_whole_screen_floods_at_jump_hz(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """Output that scrolls a whole screen between two frames is drawn at JUMP_HZ, not at every
-    tick; output that scrolls less (typing, a prompt) is drawn at the next tick."""
+    """Output that scrolls a quarter screen or more between two frames is drawn at JUMP_HZ, not
+    at every tick; output that scrolls less (typing, a prompt) is drawn at the next tick."""
     from virttui.widgets.console import terminal_view as tv
 
     clock = [1000.0]

@@ -6,8 +6,8 @@ sends); a feeder thread runs the emulator (VtStream -> VtScreen) over it in smal
 a lock, so a flood never stalls the UI thread (a slice is halved while a step takes longer
 than SLICE_BUDGET: output that costs more per byte does not hold the lock longer), and no
 input can kill it (a failing slice is counted in `feed_errors` and skipped). A timer redraws the rows pyte marked dirty at most 30
-times a second (JUMP_HZ while the output scrolls a whole screen between frames: jump scroll, as
-xterm's): it copies those rows out under the lock and renders them after releasing it.
+times a second (JUMP_HZ while the output scrolls a quarter screen or more between frames: jump
+scroll, as xterm's): it copies those rows out under the lock and renders them after releasing it.
 Drawing stays cheap whatever the guest prints: a row whose line is unchanged (pyte marks every
 row dirty when the screen scrolls, but the lines only move) keeps its rendered strip, only the
 rows whose strip changed are repainted, the widget's base style is folded into the row styles
@@ -48,7 +48,8 @@ log = logging.getLogger(__name__)
 LEAVE_KEY = "ctrl+right_square_bracket"
 SCROLL_KEYS = {"shift+pageup": 1, "shift+pagedown": -1}
 REFRESH_HZ = 30
-JUMP_HZ = 10  # frames per second while output replaces the whole screen between frames
+JUMP_HZ = 10  # frames per second while the output scrolls fast ...
+JUMP_FRACTION = 4  # ... i.e. by 1/JUMP_FRACTION of the screen's rows or more between frames
 _now = time.monotonic  # the jump scroll's clock (tests replace it)
 FEED_SLICE = 2048  # bytes per emulator step at most: the lock is never held long
 MIN_FEED_SLICE = 128  # ... and at least
@@ -297,13 +298,14 @@ class TerminalView(Widget, can_focus=True):
     def _tick(self) -> None:
         if not self._changed:
             return
-        # Jump scroll (as xterm's): while the output scrolls a whole screen or more between two
-        # frames nobody can read it, and every row has to be drawn anew: draw such frames at
-        # JUMP_HZ instead of REFRESH_HZ, which leaves the UI thread free for the keys. The
-        # emulator is fed at full speed; the last frame of a flood comes at most 1/JUMP_HZ late.
+        # Jump scroll (as xterm's): output that scrolls a quarter of the screen or more between
+        # two frames (hundreds of lines a second) cannot be read, and each such frame repaints
+        # every row: draw those frames at JUMP_HZ instead of REFRESH_HZ, which leaves the UI
+        # thread free for the keys. The emulator is still fed at full speed; the last frame of
+        # a flood comes at most 1/JUMP_HZ late.
         now = _now()
         scrolled = self.vt.scrolled - self._scrolled_drawn  # an int read: no lock needed
-        if scrolled >= self.vt.lines and self.history_offset == 0:
+        if scrolled >= max(1, self.vt.lines // JUMP_FRACTION) and self.history_offset == 0:
             if now < self._next_jump_frame:
                 return
             self._next_jump_frame = now + 1 / JUMP_HZ
