@@ -1,0 +1,240 @@
+"""An existing disk that is a file on this machine, uploaded into a pool of a remote host (issue
+12 "Remote hosts"), on the runner: over `qemu+ssh` (the throwaway sshd of test_qemu_ssh) an
+import-disk create uploads a local qcow2 image into a temp pool, keeps its format and defines
+the domain on the volume's path; a name taken in the pool and a qcow2 on a backing file here are
+refused before anything is made; a failure after the upload removes the uploaded volume.
+
+`remote_uri` names the sshd by a host name that is not this machine's (ssh is told to connect to
+127.0.0.1): virttui then treats the host as remote everywhere (a `qemu+ssh://…@127.0.0.1` URI is
+this machine to virttui, whose files are used as they are)."""
+
+from __future__ import annotations
+
+import contextlib
+import subprocess
+import xml.etree.ElementTree as ET
+from collections.abc import Iterator
+from pathlib import Path
+
+import libvirt
+import pytest
+
+from tests.guestlib import remove_domain, unique_name
+from tests.integration.test_qemu_ssh import LocalSshd, local_sshd  # noqa: F401 - the fixture
+from virttui.core.create.runner import CreateFailed, create_domain
+from virttui.core.create.spec import (
+    CreateSpec,
+    Disk,
+    ExistingPath,
+    Graphics,
+    ImportInstall,
+    LocalUpload,
+    disk_upload_field,
+)
+from virttui.core.host.connection import effective_uri, is_local_uri
+from virttui.core.jobs import JobContext, JobMessage, JobProgress
+
+MIB = 1 << 20
+REMOTE_NAME = "vt-remote-host.invalid"
+
+
+@pytest.fixture
+def remote_uri(local_sshd: LocalSshd) -> str:  # noqa: F811
+    """The local sshd under a host name virttui takes for another machine."""
+    wrapper = local_sshd.ssh_wrapper.parent / "ssh-elsewhere"
+    wrapper.write_text(
+        "#!/bin/sh\n"
+        f'exec {local_sshd.ssh_wrapper} -o HostName=127.0.0.1 -o HostKeyAlias={REMOTE_NAME} "$@"\n'
+    )
+    wrapper.chmod(0o700)
+    uri = local_sshd.uri(REMOTE_NAME).replace(str(local_sshd.ssh_wrapper), str(wrapper))
+    assert not is_local_uri(uri)
+    return uri
+
+
+@pytest.fixture
+def remote_conn(remote_uri: str) -> Iterator[libvirt.virConnect]:
+    conn = libvirt.open(effective_uri(remote_uri))
+    try:
+        yield conn
+    finally:
+        with contextlib.suppress(libvirt.libvirtError):
+            conn.close()
+
+
+def make_image(path: Path, fmt: str = "qcow2", *extra: str) -> Path:
+    subprocess.run(
+        ["qemu-img", "create", "-q", "-f", fmt, *extra, str(path), "32M"], check=True
+    )  # a test fixture, not product code
+    # some data, so that the copy can be compared (and is not all holes)
+    subprocess.run(
+        ["qemu-io", "-f", fmt, "-c", "write -P 0x5a 1M 64k", str(path)],
+        check=True,
+        capture_output=True,
+    )
+    return path
+
+
+def import_spec(name: str, pool: str, image: Path, **kw: object) -> CreateSpec:
+    args: dict[str, object] = {
+        "name": name,
+        "memory_bytes": 128 * MIB,
+        "domain_type": "qemu",
+        "install": ImportInstall(),
+        "disks": (Disk(ExistingPath(str(image))),),
+        "graphics": Graphics("none"),
+        "video": "none",
+        "usb": "none",
+        "start_after": False,
+        "uploads": (LocalUpload(disk_upload_field(0), pool),),
+    }
+    args.update(kw)
+    return CreateSpec(**args)  # type: ignore[arg-type]
+
+
+def vol_names(pool: libvirt.virStoragePool) -> set[str]:
+    pool.refresh(0)
+    return {str(v.name()) for v in pool.listAllVolumes(0)}
+
+
+def qemu_img_info(path: str) -> dict[str, object]:
+    import json
+
+    out = subprocess.run(
+        ["qemu-img", "info", "-U", "--output=json", path], capture_output=True, check=True
+    )
+    data = json.loads(out.stdout)
+    assert isinstance(data, dict)
+    return data
+
+
+def test_local_disk_uploaded_with_its_format(
+    remote_uri: str,
+    remote_conn: libvirt.virConnect,
+    system_conn: libvirt.virConnect,
+    temp_pool: libvirt.virStoragePool,
+    tmp_path: Path,
+) -> None:
+    pool = temp_pool.name()
+    image = make_image(tmp_path / f"{unique_name('vt-dup')}.qcow2")
+    name = unique_name("vt-dup")
+    box: list[JobMessage] = []
+    try:
+        before = vol_names(temp_pool)
+        result = create_domain(
+            JobContext(1, box.append),
+            remote_conn,
+            import_spec(name, pool, image),
+            uri=remote_uri,
+            local_files_host=False,
+        )
+        assert result.name == name
+        assert vol_names(temp_pool) == before | {image.name}
+        vol = temp_pool.storageVolLookupByName(image.name)
+        root = ET.fromstring(system_conn.lookupByName(name).XMLDesc(0))
+        disk = root.find("devices/disk[@device='disk']")
+        assert disk is not None
+        assert disk.find("source").get("file") == vol.path()  # type: ignore[union-attr]
+        assert disk.find("driver").get("type") == "qcow2"  # type: ignore[union-attr]
+        assert vol.path() != str(image)
+        # the volume is the image as it is: a qcow2 of the same size and data
+        info = qemu_img_info(vol.path())
+        assert info["format"] == "qcow2" and info["virtual-size"] == 32 * MIB
+        cmp = subprocess.run(
+            ["qemu-img", "compare", "-U", "-f", "qcow2", "-F", "qcow2", str(image), vol.path()],
+            capture_output=True,
+            text=True,
+        )
+        assert cmp.returncode == 0, cmp.stdout + cmp.stderr
+        vxml = ET.fromstring(vol.XMLDesc(0))
+        assert vxml.find("target/format").get("type") == "qcow2"  # type: ignore[union-attr]
+        # progress in bytes while uploading
+        texts = [m.text for m in box if isinstance(m, JobProgress)]
+        assert any(t.startswith(f"uploading {image.name} into pool {pool}") for t in texts)
+        assert any(t.startswith("Uploaded ") and " of " in t for t in texts), texts
+        assert image.is_file()  # the admin's file stays
+        assert f"uploaded {vol.path()}" in result.created
+
+        # the same file again: its name is taken in the pool, refused, nothing made
+        again = unique_name("vt-dup-again")
+        with pytest.raises(CreateFailed) as info_:
+            create_domain(
+                JobContext(1, box.append),
+                remote_conn,
+                import_spec(again, pool, image),
+                uri=remote_uri,
+                local_files_host=False,
+            )
+        assert info_.value.field == "disks[0].source.path"
+        assert "already has a volume named" in info_.value.errors["disks[0].source.path"]
+        assert vol_names(temp_pool) == before | {image.name}
+        with pytest.raises(libvirt.libvirtError):
+            system_conn.lookupByName(again)
+    finally:
+        with contextlib.suppress(libvirt.libvirtError):
+            remove_domain(system_conn.lookupByName(name))
+
+
+def test_backing_file_here_refused_and_failure_removes_the_upload(
+    remote_uri: str,
+    remote_conn: libvirt.virConnect,
+    system_conn: libvirt.virConnect,
+    temp_pool: libvirt.virStoragePool,
+    tmp_path: Path,
+) -> None:
+    pool = temp_pool.name()
+    tag = unique_name("vt-dupf")
+    base = make_image(tmp_path / f"{tag}-base.qcow2")
+    top = tmp_path / f"{tag}-top.qcow2"
+    subprocess.run(
+        ["qemu-img", "create", "-q", "-f", "qcow2", "-b", str(base), "-F", "qcow2", str(top)],
+        check=True,
+    )
+    raw = make_image(tmp_path / f"{tag}.img", "raw")
+    name = unique_name("vt-dupf")
+    box: list[JobMessage] = []
+    try:
+        before = vol_names(temp_pool)
+        with pytest.raises(CreateFailed) as info:
+            create_domain(
+                JobContext(1, box.append),
+                remote_conn,
+                import_spec(name, pool, top),
+                uri=remote_uri,
+                local_files_host=False,
+            )
+        message = info.value.errors["disks[0].source.path"]
+        assert info.value.field == "disks[0].source.path"
+        assert "backing file" in message and str(base) in message
+        assert vol_names(temp_pool) == before
+
+        # a failure after the upload (another domain took the name meanwhile: the define
+        # fails): the rollback removes the uploaded volume, the other domain stays
+        blocker: list[libvirt.virDomain] = []
+
+        def progress(msg: JobMessage) -> None:
+            box.append(msg)
+            if isinstance(msg, JobProgress) and msg.text.startswith("Uploaded ") and not blocker:
+                blocker.append(
+                    system_conn.defineXML(
+                        f"<domain type='qemu'><name>{name}</name><memory>65536</memory>"
+                        "<os><type arch='x86_64'>hvm</type></os></domain>"
+                    )
+                )
+
+        with pytest.raises(CreateFailed) as info:
+            create_domain(
+                JobContext(1, progress),
+                remote_conn,
+                import_spec(name, pool, raw),
+                uri=remote_uri,
+                local_files_host=False,
+            )
+        assert blocker, "the upload reported no progress"
+        assert system_conn.lookupByName(name).UUIDString() == blocker[0].UUIDString()
+        assert not info.value.cancelled, info.value.reason
+        assert any(raw.name in r for r in info.value.removed), info.value
+        assert vol_names(temp_pool) == before
+    finally:
+        with contextlib.suppress(libvirt.libvirtError):
+            remove_domain(system_conn.lookupByName(name))
