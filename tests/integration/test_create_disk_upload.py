@@ -2,7 +2,9 @@
 12 "Remote hosts"), on the runner: over `qemu+ssh` (the throwaway sshd of test_qemu_ssh) an
 import-disk create uploads a local qcow2 image into a temp pool, keeps its format and defines
 the domain on the volume's path; a name taken in the pool and a qcow2 on a backing file here are
-refused before anything is made; a failure after the upload removes the uploaded volume.
+refused before anything is made; a failure after the upload removes the uploaded volume. The
+wizard (Pilot, 80×24) does the same on that host by the product's default path, its summary naming
+the volume the upload will be.
 
 `remote_uri` names the sshd by a host name that is not this machine's (ssh is told to connect to
 127.0.0.1): virttui then treats the host as remote everywhere (a `qemu+ssh://…@127.0.0.1` URI is
@@ -238,3 +240,83 @@ def test_backing_file_here_refused_and_failure_removes_the_upload(
     finally:
         with contextlib.suppress(libvirt.libvirtError):
             remove_domain(system_conn.lookupByName(name))
+
+
+async def test_wizard_creates_a_domain_on_an_uploaded_disk(
+    remote_uri: str,
+    system_conn: libvirt.virConnect,
+    temp_pool: libvirt.virStoragePool,
+    tmp_path: Path,
+) -> None:
+    """Through the wizard (Pilot, 80×24) on the qemu+ssh host, by the product's default path
+    (the facade's check, plan and create): an imported disk that is a local qcow2 file."""
+    from textual.widgets import Input, Select, TextArea
+
+    from tests.integration.test_create_wizard_ui import press_create
+    from tests.pilot_utils import wait_until
+    from virttui.app import HostSpec, VirtTUIApp
+    from virttui.core.create import osinfo
+    from virttui.screens.create.wizard import CreateWizardScreen
+
+    pool = temp_pool.name()
+    image = make_image(tmp_path / f"{unique_name('vt-wizup')}.qcow2")
+    name = unique_name("vt-wizup")
+    app = VirtTUIApp([HostSpec(remote_uri)], refresh=30.0)
+    try:
+        async with app.run_test(size=(80, 24)) as pilot:
+            await wait_until(
+                pilot,
+                lambda: (
+                    remote_uri in app.store.hosts
+                    and app.store.hosts[remote_uri].state == "connected"
+                ),
+                60,
+            )
+            wizard = CreateWizardScreen(remote_uri, osdb=osinfo.load_db())
+            app.push_screen(wizard)
+            await wait_until(pilot, lambda: wizard.facts is not None, 60)
+            await pilot.pause(0.1)
+            assert wizard.remote
+            wizard.query_one("#f-name", Input).value = name
+            wizard._choose_os_text("generic")
+            wizard.query_one("#f-install", Select).value = "import"
+            wizard.query_one("#f-memory", Input).value = "128M"
+            wizard.query_one("#f-vcpus", Input).value = "1"
+            wizard.go(3)
+            await pilot.pause(0.05)
+            wizard.query_one("#f-d-kind", Select).value = "path"
+            await pilot.pause(0.05)
+            wizard.query_one("#f-d-path", Input).value = str(image)
+            up = wizard.query_one("#f-d-up", Select)
+            await wait_until(pilot, lambda: any(v == pool for _l, v in up._options), 10)
+            assert wizard.query_one("#row-f-d-up").display
+            up.value = pool
+            wizard.query_one("#f-nic", Select).value = "none"
+            wizard.query_one("#f-graphics", Select).value = "none"
+            wizard.query_one("#f-start_after").value = False  # type: ignore[attr-defined]
+            await pilot.pause(0.05)
+            # the summary names the volume the upload will be
+            wizard.go(6)
+            await wait_until(pilot, lambda: wizard.upload_plan is not None, 60)
+            await pilot.pause(0.2)
+            target = f"{pool_path(temp_pool)}/{image.name}"
+            shown = wizard.query_one("#summary-xml", TextArea).text
+            assert f'<source file="{target}"' in shown, shown
+            assert f"is uploaded first into pool '{pool}' as {target}, format qcow2" in shown
+            await press_create(pilot, app, wizard)
+        dom = system_conn.lookupByName(name)
+        root = ET.fromstring(dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE))
+        disk = root.find("devices/disk[@device='disk']")
+        assert disk is not None
+        vol = temp_pool.storageVolLookupByName(image.name)
+        assert vol.path() == target
+        assert disk.find("source").get("file") == target  # type: ignore[union-attr]
+        assert disk.find("driver").get("type") == "qcow2"  # type: ignore[union-attr]
+        assert qemu_img_info(target)["format"] == "qcow2"
+    finally:
+        with contextlib.suppress(libvirt.libvirtError):
+            remove_domain(system_conn.lookupByName(name))
+
+
+def pool_path(pool: libvirt.virStoragePool) -> str:
+    return ET.fromstring(pool.XMLDesc(0)).findtext("target/path") or ""
