@@ -320,3 +320,65 @@ async def test_wizard_creates_a_domain_on_an_uploaded_disk(
 
 def pool_path(pool: libvirt.virStoragePool) -> str:
     return ET.fromstring(pool.XMLDesc(0)).findtext("target/path") or ""
+
+
+def test_cli_preset_with_a_disk_upload(
+    remote_uri: str,
+    system_conn: libvirt.virConnect,
+    temp_pool: libvirt.virStoragePool,
+    tmp_path: Path,
+) -> None:
+    """`virttui create PRESET.toml --connect qemu+ssh://…` with `[[uploads]] field =
+    "disks[0].source.path"`: --print-xml names the volume and uploads nothing; the create
+    uploads the file and defines the domain on the volume."""
+    import sys
+
+    from virttui.core.create.presets import save_preset
+
+    pool = temp_pool.name()
+    image = make_image(tmp_path / f"{unique_name('vt-cliup')}.qcow2")
+    name = unique_name("vt-cliup")
+    preset = tmp_path / "import.toml"
+    save_preset(import_spec(name, pool, image), preset)
+    assert 'field = "disks[0].source.path"' in preset.read_text()
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "virttui",
+                "create",
+                str(preset),
+                "--connect",
+                remote_uri,
+                *args,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+
+    target = f"{pool_path(temp_pool)}/{image.name}"
+    try:
+        before = vol_names(temp_pool)
+        out = run("--print-xml")
+        assert out.returncode == 0, out.stderr
+        assert f'<source file="{target}"' in out.stdout and str(image) not in out.stdout
+        assert f"uploaded first into pool '{pool}' as {target}, format qcow2" in out.stderr
+        assert vol_names(temp_pool) == before
+        out = run()
+        assert out.returncode == 0, out.stderr
+        assert out.stdout.strip() == name
+        assert "Uploaded " in out.stderr
+        root = ET.fromstring(
+            system_conn.lookupByName(name).XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE)
+        )
+        disk = root.find("devices/disk[@device='disk']")
+        assert disk is not None
+        assert disk.find("source").get("file") == target  # type: ignore[union-attr]
+        assert disk.find("driver").get("type") == "qcow2"  # type: ignore[union-attr]
+        assert vol_names(temp_pool) == before | {image.name}
+    finally:
+        with contextlib.suppress(libvirt.libvirtError):
+            remove_domain(system_conn.lookupByName(name))
