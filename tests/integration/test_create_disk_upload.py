@@ -382,3 +382,49 @@ def test_cli_preset_with_a_disk_upload(
     finally:
         with contextlib.suppress(libvirt.libvirtError):
             remove_domain(system_conn.lookupByName(name))
+
+
+def test_cancel_during_the_disk_upload_removes_it(
+    remote_uri: str,
+    remote_conn: libvirt.virConnect,
+    system_conn: libvirt.virConnect,
+    temp_pool: libvirt.virStoragePool,
+    tmp_path: Path,
+) -> None:
+    from virttui.core.jobs import Job, JobFailed
+
+    pool = temp_pool.name()
+    image = make_image(tmp_path / f"{unique_name('vt-dupc')}.qcow2")
+    name = unique_name("vt-dupc")
+    box: list[JobMessage] = []
+    errors: list[BaseException] = []
+
+    def body(ctx: JobContext) -> object:
+        try:
+            return create_domain(
+                ctx, remote_conn, import_spec(name, pool, image), uri=remote_uri,
+                local_files_host=False,
+            )  # fmt: skip
+        except BaseException as exc:
+            errors.append(exc)
+            raise
+
+    def sink(msg: JobMessage) -> None:
+        box.append(msg)
+        if isinstance(msg, JobProgress) and msg.text.startswith("Uploaded "):
+            job.cancel(wait=False)
+
+    job: Job[object] = Job(body, sink)
+    try:
+        before = vol_names(temp_pool)
+        job.run()
+        assert isinstance(box[-1], JobFailed) and box[-1].cancelled, box[-1]
+        failure = errors[-1]
+        assert isinstance(failure, CreateFailed) and failure.cancelled
+        assert any(image.name in r for r in failure.removed), failure
+        assert vol_names(temp_pool) == before
+        with pytest.raises(libvirt.libvirtError):
+            system_conn.lookupByName(name)
+    finally:
+        with contextlib.suppress(libvirt.libvirtError):
+            remove_domain(system_conn.lookupByName(name))
