@@ -3,7 +3,8 @@ work without the UI, from a preset the wizard saved (core/create/presets.py).
 
 - `--print-xml`: read the host (only reads), check, and print what would be
   defined on stdout: with an install boot the install XML first, then the definition, as
-  `virt-install --print-xml` does. Nothing is created.
+  `virt-install --print-xml` does. Nothing is created. On a remote host the files of the
+  preset's `uploads` appear as the volumes they will be (a note on stderr says so).
 - `--print-line`: print the equivalent `virt-install` command line on stdout (after the XML
   when both are asked). Nothing is created.
 - otherwise: create (core/create/runner.py), progress lines on stderr, the domain's name on
@@ -27,7 +28,8 @@ import libvirt
 from virttui.core.create.domain_xml import BuildError, build_domain_xmls
 from virttui.core.create.presets import PresetError, load_preset
 from virttui.core.create.runner import CreateFailed, check_for_create, create_domain
-from virttui.core.create.virt_install import virt_install_line
+from virttui.core.create.uploads import planned_spec, read_upload_plan
+from virttui.core.create.virt_install import upload_notes, virt_install_line
 from virttui.core.host.connection import effective_uri, is_local_uri
 from virttui.core.host.libvirt_runtime import error_message, silence_errors
 from virttui.core.jobs import Job, JobContext, JobDone, JobFailed, JobMessage, JobProgress
@@ -114,6 +116,11 @@ def _print(conn: libvirt.virConnect, spec: object, uri: str, *, xml: bool, line:
     if errors:
         _report_errors(spec.name, errors)
         return EXIT_FAILED
+    # on a remote host the files of spec.uploads are uploaded first: show their volumes' paths
+    plan = read_upload_plan(ctx, conn, spec, local_files_host=_local(uri))
+    for note in upload_notes(spec, remote=bool(plan.targets), targets=plan.targets):
+        _err(f"virttui create: {note}")
+    spec = planned_spec(spec, plan.targets)
     try:
         xmls = build_domain_xmls(spec, facts.caps)
     except BuildError as exc:

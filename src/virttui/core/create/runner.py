@@ -12,12 +12,15 @@ Steps (each reported with `ctx.progress`; a cancel is honoured between steps and
 2. **networks**: an inactive virtual network a NIC needs is started; it stays running (a note
    says so, also after a rollback: other guests may start using it at once).
 3. **uploads** (remote host only, `local_files_host=False`): each file of `spec.uploads` (an
-   ISO, kernel, initrd, cloud image or driver ISO on the machine virttui runs on) becomes a new
-   volume of its file name in the chosen pool through libvirt's stream
-   (`core/storage/streams.upload`); the check refused a name already taken (an admin's volume is
-   never overwritten); the spec then names the volume's path. They stay after a successful run
-   (a kernel-boot domain boots them every time; a cloud image backs the overlay) and go with a
-   rollback. On a local host the path is used as it is.
+   ISO, kernel, initrd, cloud image, driver ISO or existing disk on the machine virttui runs on)
+   becomes a new volume of its file name in the chosen pool through libvirt's stream
+   (`core/storage/streams.upload`, progress in bytes); the check refused a name already taken (an
+   admin's volume is never overwritten) and a pool without the room; the spec then names the
+   volume's path. A disk image keeps its format (`uploads.probe_disk_image`: qemu-img info here,
+   again right before the upload; sent sparse; refused with a backing file, which would stay on
+   this machine, encrypted, or held by a running guest here). They stay after a successful run
+   (a kernel-boot domain boots them every time; a cloud image backs the overlay; a disk is the
+   domain's) and go with a rollback. On a local host the path is used as it is.
 4. **volumes** through the storage layer (`core/storage/volumes.create_volume`: format,
    preallocation; `falloc` is libvirt's full preallocation of a qcow2). A cloud image's overlay
    is a pool volume with `<backingStore>` when the image is a pool volume, else
@@ -75,8 +78,16 @@ from virttui.core.create.spec import (
     LocationInstall,
     NewVolume,
     field_path,
+    upload_disk_index,
     upload_for,
+    with_disk_format,
     with_field_path,
+)
+from virttui.core.create.uploads import (
+    UploadRefused,
+    disk_upload_problems,
+    probe_disk_image,
+    upload_volume_name,
 )
 from virttui.core.create.validate import (
     CreateFacts,
@@ -262,6 +273,10 @@ def host_problems(
             errors.setdefault(key, f"{path}: no such file on the host")
     for key, msg in upload_problems(conn, spec, local_files_host=local_files_host).items():
         errors.setdefault(key, msg)
+    if not local_files_host:
+        refused, _formats = disk_upload_problems(ctx, spec)
+        for key, msg in refused.items():
+            errors.setdefault(key, msg)
     if isinstance(inst, LocationInstall) and has_install_phase(spec) and spec.start_after:
         if _url_scheme(inst.location) is None and inst.location.startswith("/"):
             for key, inside in (("install.kernel", inst.kernel), ("install.initrd", inst.initrd)):
@@ -303,12 +318,17 @@ def upload_problems(
 
     errors: dict[str, str] = {}
     names: dict[tuple[str, str], str] = {}
+    sizes: dict[str, int] = {}
     for up in spec.uploads:
         path = field_path(spec, up.field)
         if path is None:
             continue  # validate() names it
         if not os.path.isfile(path):
-            errors[up.field] = f"{path}: no such file on this machine"
+            errors[up.field] = (
+                f"{path}: not a regular file on this machine"
+                if os.path.exists(path)
+                else f"{path}: no such file on this machine"
+            )
             continue
         if local_files_host:
             continue  # the host is this machine: the path is used as it is
@@ -330,17 +350,30 @@ def upload_problems(
         try:
             pool.storageVolLookupByName(name)
         except libvirt.libvirtError:
+            pass
+        else:
+            errors[up.field] = (
+                f"pool {up.pool!r} already has a volume named {name!r}: it is not overwritten "
+                "(rename the file or choose another pool)"
+            )
             continue
-        errors[up.field] = (
-            f"pool {up.pool!r} already has a volume named {name!r}: it is not overwritten "
-            "(rename the file or choose another pool)"
-        )
+        # the room the data takes there (a sparse image's holes stay holes)
+        sizes[up.pool] = sizes.get(up.pool, 0) + _allocated(path)
+        try:
+            available = int(pool.info()[3])
+        except libvirt.libvirtError:
+            continue
+        if sizes[up.pool] > available:
+            errors[up.field] = (
+                f"{human_bytes(sizes[up.pool])} to upload into pool {up.pool!r}, which has "
+                f"{human_bytes(available)} available"
+            )
     return errors
 
 
-def upload_volume_name(path: str) -> str:
-    """The volume a local file is uploaded as: its file name."""
-    return os.path.basename(path.rstrip("/"))
+def _allocated(path: str) -> int:
+    st = os.stat(path)
+    return min(st.st_size, st.st_blocks * 512)
 
 
 def osinfo_ids(spec: CreateSpec) -> dict[str, str]:
@@ -466,8 +499,17 @@ def _create(
             if path is None:
                 continue
             step(f"uploading {os.path.basename(path)} into pool {up.pool}")
-            vol = _upload_local(ctx, conn, up.pool, path, up.field, run)
+            index = upload_disk_index(up.field)
+            fmt = None
+            if index is not None:  # read again: the file may have changed since the check
+                try:
+                    fmt = probe_disk_image(ctx, path).format
+                except UploadRefused as exc:
+                    raise _StepFailed(str(exc), up.field) from exc
+            vol = _upload_local(ctx, conn, up.pool, path, up.field, run, sparse=index is not None)
             spec = with_field_path(spec, up.field, str(vol))
+            if index is not None and fmt is not None and spec.disks[index].format is None:
+                spec = with_disk_format(spec, index, fmt)
 
     # new volumes (the first disk of a cloud image is the overlay)
     disks = list(spec.disks)
@@ -742,7 +784,11 @@ def _upload_file(
     local: str,
     run: _Run,
     what: str,
+    *,
+    sparse: bool = False,
 ) -> _MadeVolume:
+    """A new volume holding the local file's bytes as they are (created raw, sparse: a qcow2
+    image stays a qcow2 file, which the pool's refresh then reads as such)."""
     from virttui.core.storage.streams import upload
     from virttui.core.storage.volumes import VolumeSpec, create_volume
 
@@ -750,7 +796,7 @@ def _upload_file(
     info = create_volume(conn, pool_name, VolumeSpec(name=name, format="raw", capacity=size))
     path = info.path
     made = run.add(f"{what} {path}", lambda: _delete_path(conn, path, None))
-    upload(ctx, conn, pool_name, name, local, sparse=False)
+    upload(ctx, conn, pool_name, name, local, sparse=sparse)
     return _MadeVolume(path, made)
 
 
@@ -761,6 +807,8 @@ def _upload_local(
     local: str,
     key: str,
     run: _Run,
+    *,
+    sparse: bool = False,
 ) -> _MadeVolume:
     """The local file `local` as a new volume of its name in `pool_name` (refused when the name
     is taken: `create_volume` never replaces a volume); removed again by the rollback."""
@@ -768,7 +816,7 @@ def _upload_local(
 
     name = upload_volume_name(local)
     try:
-        vol = _upload_file(ctx, conn, pool_name, name, local, run, "uploaded")
+        vol = _upload_file(ctx, conn, pool_name, name, local, run, "uploaded", sparse=sparse)
         # a refresh lets the pool probe the file's format (a qcow2 cloud image as backing)
         with contextlib.suppress(libvirt.libvirtError):
             conn.storagePoolLookupByName(pool_name).refresh(0)

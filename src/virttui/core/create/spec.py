@@ -14,8 +14,10 @@ For the later session:
 - presets: `spec.to_dict()` is TOML-serialisable (tomli-w; no None values, sizes in bytes);
   `CreateSpec.from_dict(data)` reads one back (ValueError with a sentence on bad input).
 - uploads: `CreateSpec.uploads` (`LocalUpload(field, pool)`) marks a path field (ISO, kernel,
-  initrd, cloud image, driver ISO) as a file on the machine virttui runs on; on a remote host the
-  runner uploads it into the pool and replaces the path with the volume's (`with_field_path`).
+  initrd, cloud image, driver ISO, an existing disk's path: `disk_upload_field(i)`) as a file on
+  the machine virttui runs on; on a remote host the runner uploads it into the pool and replaces
+  the path with the volume's (`with_field_path`; a disk also gets its image's format,
+  `with_disk_format`). `core/create/uploads.py` says where each will land before it does.
 - runner: fields it fills after creating things, before building the final XML with
   `dataclasses.replace`: `CloudImageInstall.seed_iso` (path of the uploaded NoCloud seed ISO),
   `LocationInstall.fetched_kernel`/`fetched_initrd` (kernel/initrd copied out of the tree, on the
@@ -178,17 +180,39 @@ DiskSource: TypeAlias = NewVolume | ExistingPath | ExistingVolume
 
 # ---- files on the machine virttui runs on, uploaded into a pool of the target host -------------
 
-UploadField = Literal[
+InstallUploadField = Literal[
     "install.iso_path", "install.kernel", "install.initrd", "install.base_image", "driver_iso"
 ]
-UPLOAD_FIELDS: tuple[str, ...] = get_args(UploadField)
+UPLOAD_FIELDS: tuple[str, ...] = get_args(InstallUploadField)
+# an existing disk given by path (ExistingPath, also a CD-ROM): `disk_upload_field(index)`, the
+# same path the disk's messages use, so a refusal lands next to the disk's Path field
+_DISK_UPLOAD = re.compile(r"^disks\[(\d+)\]\.source\.path$")
+# one of UPLOAD_FIELDS, or "disks[N].source.path"
+UploadField: TypeAlias = str
+
+
+def disk_upload_field(index: int) -> str:
+    """The upload field of disk `index` (its path is a file on this machine)."""
+    return f"disks[{index}].source.path"
+
+
+def upload_disk_index(key: str) -> int | None:
+    """The disk index an upload field names (None: not a disk's field)."""
+    m = _DISK_UPLOAD.match(key)
+    return int(m.group(1)) if m else None
+
+
+def is_upload_field(key: str) -> bool:
+    return key in UPLOAD_FIELDS or upload_disk_index(key) is not None
 
 
 @dataclass(frozen=True)
 class LocalUpload:
     """The path of `field` is a file on the machine virttui runs on: on a remote host the runner
     uploads it into `pool` (a volume named like the file; a name already taken is refused) and
-    uses the volume's path; on a local host the path is used as it is."""
+    uses the volume's path; on a local host the path is used as it is. `field` is one of
+    UPLOAD_FIELDS or an existing disk's path, `disks[N].source.path` (the volume keeps the
+    image's format, read with qemu-img info here)."""
 
     field: UploadField
     pool: str
@@ -295,7 +319,14 @@ class CreateSpec:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> CreateSpec:
-        return _from_plain(cls, data, "")  # type: ignore[no-any-return]  # cls in, cls out
+        spec: CreateSpec = _from_plain(cls, data, "")
+        for i, up in enumerate(spec.uploads):
+            if not is_upload_field(up.field):
+                raise ValueError(
+                    f"uploads[{i}].field: {up.field!r} is not a path that can be uploaded (one "
+                    f"of {', '.join(UPLOAD_FIELDS)}, or disks[N].source.path)"
+                )
+        return spec
 
 
 def domain_type_from_verdict(verdict: Verdict) -> tuple[DomainType, str]:
@@ -309,7 +340,12 @@ def field_path(spec: CreateSpec, key: str) -> str | None:
     or it is empty)."""
     inst = spec.install
     value: str | None = None
-    if key == "driver_iso":
+    disk = upload_disk_index(key)
+    if disk is not None:
+        src = spec.disks[disk].source if disk < len(spec.disks) else None
+        if isinstance(src, ExistingPath):
+            value = src.path
+    elif key == "driver_iso":
         value = spec.driver_iso
     elif key == "install.iso_path" and isinstance(inst, CdromInstall):
         value = inst.iso_path
@@ -323,6 +359,13 @@ def field_path(spec: CreateSpec, key: str) -> str | None:
 def with_field_path(spec: CreateSpec, key: str, path: str) -> CreateSpec:
     """The spec with the path of upload field `key` replaced (the uploaded volume's path)."""
     inst = spec.install
+    index = upload_disk_index(key)
+    if index is not None and index < len(spec.disks):
+        disk = spec.disks[index]
+        if isinstance(disk.source, ExistingPath):
+            disks = list(spec.disks)
+            disks[index] = dataclasses.replace(disk, source=ExistingPath(path))
+            return dataclasses.replace(spec, disks=tuple(disks))
     if key == "driver_iso":
         return dataclasses.replace(spec, driver_iso=path)
     if key == "install.iso_path" and isinstance(inst, CdromInstall):
@@ -334,6 +377,13 @@ def with_field_path(spec: CreateSpec, key: str, path: str) -> CreateSpec:
     if key == "install.base_image" and isinstance(inst, CloudImageInstall):
         return dataclasses.replace(spec, install=dataclasses.replace(inst, base_image=path))
     raise ValueError(f"{key}: not a path of this spec")
+
+
+def with_disk_format(spec: CreateSpec, index: int, fmt: str) -> CreateSpec:
+    """The spec with disk `index`'s image format set (an uploaded image keeps its own)."""
+    disks = list(spec.disks)
+    disks[index] = dataclasses.replace(disks[index], format=fmt)
+    return dataclasses.replace(spec, disks=tuple(disks))
 
 
 def upload_for(spec: CreateSpec, key: str) -> LocalUpload | None:
@@ -479,7 +529,7 @@ def _validate_install(spec: CreateSpec, errors: dict[str, str]) -> None:
 def _validate_uploads(spec: CreateSpec, errors: dict[str, str]) -> None:
     seen: set[str] = set()
     for up in spec.uploads:
-        if up.field not in UPLOAD_FIELDS:
+        if not is_upload_field(up.field):
             errors.setdefault("uploads", f"{up.field!r} is not a path that can be uploaded")
             continue
         if up.field in seen:
@@ -490,7 +540,15 @@ def _validate_uploads(spec: CreateSpec, errors: dict[str, str]) -> None:
             errors.setdefault(up.field, "choose the pool the file is uploaded into")
             continue
         path = field_path(spec, up.field)
-        if path is None:
+        index = upload_disk_index(up.field)
+        if index is not None and index >= len(spec.disks):
+            errors.setdefault("uploads", f"{up.field}: there is no disk {index + 1}")
+        elif index is not None and not isinstance(spec.disks[index].source, ExistingPath):
+            errors.setdefault(
+                f"disks[{index}].source",
+                "only a disk given by its path can be a file on this machine (uploaded)",
+            )
+        elif path is None:
             errors.setdefault(up.field, "choose the file on this machine to upload")
         elif not path.startswith("/"):
             errors.setdefault(up.field, "an absolute path is required")

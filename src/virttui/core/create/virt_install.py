@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import os.path
 import shlex
+from collections.abc import Sequence
 
 from virttui.core.create.domain_xml import CreateCaps
 from virttui.core.create.spec import (
@@ -42,6 +43,7 @@ from virttui.core.create.spec import (
     PxeInstall,
     cdrom_bus_for,
 )
+from virttui.core.create.uploads import UploadTarget
 
 _SAFE = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789@%+=:./-_")
 
@@ -176,20 +178,33 @@ def virt_install_line(
     return shlex.join(virt_install_argv(spec, caps, uri=uri))
 
 
-def upload_notes(spec: CreateSpec, *, remote: bool) -> list[str]:
+def upload_notes(
+    spec: CreateSpec, *, remote: bool, targets: Sequence[UploadTarget] = ()
+) -> list[str]:
     """What the line cannot say: on a remote host each file of `spec.uploads` is uploaded into
-    its pool first, and virt-install would be given the volume's path, not the local one."""
+    its pool first. With `targets` (`core/create/uploads.upload_targets`), the line and the XML
+    already name the volume each file becomes (the note says which); without, or where a pool
+    type names its volumes otherwise, they still name the local file."""
     from virttui.core.create.spec import field_path
 
     if not remote:
         return []
+    where = {t.field: t for t in targets}
     out: list[str] = []
     for up in spec.uploads:
         path = field_path(spec, up.field)
-        if path is not None:
+        if path is None:
+            continue
+        head = (
+            f"{up.field}: {path} (a file on this machine) is uploaded first into pool {up.pool!r}"
+        )
+        target = where.get(up.field)
+        if target is not None and target.path is not None:
+            fmt = f", format {target.format}" if target.format else ""
+            out.append(f"{head} as {target.path}{fmt}")
+        else:
             out.append(
-                f"{up.field}: {path} (a file on this machine) is uploaded first into pool "
-                f"{up.pool!r}; virt-install is given the path as written and would need the "
+                f"{head}; virt-install is given the path as written and would need the "
                 "uploaded volume's path instead"
             )
     return out

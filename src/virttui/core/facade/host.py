@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from virttui.core.console.serial import SerialSession
     from virttui.core.create.runner import CreateResult
     from virttui.core.create.spec import CreateSpec
+    from virttui.core.create.uploads import UploadPlan
     from virttui.core.create.validate import CreateFacts
     from virttui.core.create.wizard_facts import WizardFacts
     from virttui.core.domain.action_result import Applied
@@ -1414,3 +1415,18 @@ class HostFacade:
         from virttui.core.storage.files import browse
 
         return browse(ctx, directory, uri=None, on_rows=on_rows, usage=None, label="this machine")
+
+    # ---- existingup
+    def create_upload_plan(self, spec: CreateSpec, *, remote: bool | None = None) -> UploadPlan:
+        """Where each file of `spec.uploads` will land on this host (the pool's target path + the
+        volume's name, as libvirt names it) and what each uploaded disk image is (qemu-img info
+        on this machine; an image that cannot be uploaded alone is in `.problems`). Empty on a
+        host that is this machine (`remote` None: from the URI; the wizard passes its own view).
+        The create wizard's summary shows the spec as it will be defined
+        (`uploads.planned_spec`). Inside a job (a local qemu-img runs)."""
+        from virttui.core.create.uploads import read_upload_plan
+        from virttui.core.jobs import JobContext, current_context
+
+        ctx = current_context() or JobContext(0, lambda _message: None)
+        local = not remote if remote is not None else self.is_local
+        return self._conn(lambda c: read_upload_plan(ctx, c, spec, local_files_host=local))

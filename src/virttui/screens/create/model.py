@@ -36,12 +36,17 @@ class DiskForm:
     backing: str | None = None
     known_path: str | None = None  # NewVolume.path from a preset (kept as is)
     image_format: str | None = None  # Disk.format from a preset (kept as is)
+    # kind "path" on a remote host: the path is a file on this machine, uploaded into this pool
+    # ("" = a path on the host); `spec.uploads` gets `disk_upload_field(index)`
+    upload_pool: str = ""
 
     def label(self, index: int) -> str:
         if self.kind == "new":
             what = f"new {self.format} {self.size} in {self.pool or '?'}/{self.name or '?'}"
         elif self.kind == "path":
             what = self.path or "(no path)"
+            if self.upload_pool:
+                what += f" (upload into {self.upload_pool})"
         else:
             what = f"{self.pool or '?'}/{self.volume or '?'}"
         flags = "".join((" ro" if self.readonly else "", " shared" if self.shareable else ""))

@@ -234,6 +234,7 @@ def compose_steps() -> ComposeResult:
                 Input(id="f-d-path", placeholder="/dev/vg/disk or /x.img", compact=True),
                 "f-d-path",
             )
+            yield upload_row("f-d-up")
             yield row("Volume", Input(id="f-d-volume", compact=True), "f-d-volume")
             yield row(
                 "Device",

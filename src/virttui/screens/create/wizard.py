@@ -15,6 +15,7 @@ used; tests pass them with the `create=` / `presets=` keywords.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 from pathlib import Path
 from typing import Any, Protocol, cast
@@ -57,8 +58,12 @@ from virttui.core.create.spec import (
     Nic,
     PxeInstall,
     Topology,
+    disk_upload_field,
+    field_path,
     mac_problem,
+    upload_disk_index,
 )
+from virttui.core.create.uploads import UploadPlan, UploadTarget, planned_spec, upload_targets
 from virttui.core.create.virt_install import upload_notes, virt_install_line
 from virttui.core.create.wizard_facts import WizardFacts
 from virttui.core.facade.host import HostFacade
@@ -88,6 +93,8 @@ PATH_FIELDS = frozenset(
 
 # a path field whose file can be on this machine (uploaded into a pool of a remote host):
 # spec field -> (its Input, its "File is" Select, the install method it belongs to; "" = any)
+# the disk editor's "File is" (an existing path: on the host, or a file here uploaded)
+DISK_UPLOAD = "f-d-up"
 UPLOAD_INPUTS: dict[str, tuple[str, str, str]] = {
     "install.iso_path": ("f-iso_path", "f-up-iso_path", "cdrom"),
     "install.kernel": ("f-kernel", "f-up-kernel", "kernel"),
@@ -175,6 +182,10 @@ class CreateWizardScreen(Screen[None]):
         self._loading_editor = False
         self._last_name = ""
         self._browsing: tuple[Any, str] | None = None
+        # where the uploads go (HostFacade.create_upload_plan), for the answers in `_plan_key`
+        self.upload_plan: UploadPlan | None = None
+        self._plan_key: tuple[object, ...] | None = None
+        self._plan_reading: tuple[object, ...] | None = None
 
     # ------------------------------------------------------------------ compose
     def compose(self) -> ComposeResult:
@@ -209,7 +220,7 @@ class CreateWizardScreen(Screen[None]):
                 label = Text("file on this machine, upload into pool ")
                 append_plain(label, name)
                 choices.append((label, name))
-        for _input, wid, _method in UPLOAD_INPUTS.values():
+        for wid in (*(w for _i, w, _m in UPLOAD_INPUTS.values()), DISK_UPLOAD):
             sel = self.query_one(f"#{wid}", Select)
             keep = sel.value
             sel.set_options(choices)
@@ -362,7 +373,7 @@ class CreateWizardScreen(Screen[None]):
         here = next(
             (
                 bool(self._value(f"#{wid}"))
-                for inp, wid, _m in UPLOAD_INPUTS.values()
+                for inp, wid, _m in (*UPLOAD_INPUTS.values(), ("f-d-path", DISK_UPLOAD, ""))
                 if inp == focused.id and self.remote
             ),
             False,
@@ -623,6 +634,7 @@ class CreateWizardScreen(Screen[None]):
             ("format", kind == "new"),
             ("prealloc", kind == "new"),
             ("path", kind == "path"),
+            ("up", kind == "path" and self.remote),
             ("volume", kind == "volume"),
         ):
             self.query_one(f"#row-f-d-{wid}").display = shown
@@ -662,6 +674,7 @@ class CreateWizardScreen(Screen[None]):
         d.io = self._value("#f-d-io")
         d.readonly = self.query_one("#f-d-readonly", TickBox).value
         d.shareable = self.query_one("#f-d-shareable", TickBox).value
+        d.upload_pool = self._value(f"#{DISK_UPLOAD}") if self.remote else ""
 
     def _load_editor(self) -> None:
         if not self.disks:
@@ -692,6 +705,10 @@ class CreateWizardScreen(Screen[None]):
                 self.query_one("#f-d-io", Select).value = d.io
                 self.query_one("#f-d-readonly", TickBox).value = d.readonly
                 self.query_one("#f-d-shareable", TickBox).value = d.shareable
+                if d.upload_pool:
+                    self._set_upload(DISK_UPLOAD, d.upload_pool)
+                else:
+                    self.query_one(f"#{DISK_UPLOAD}", Select).value = ""
         finally:
             self._loading_editor = False
         self._refresh_disk_list()
@@ -845,6 +862,10 @@ class CreateWizardScreen(Screen[None]):
             msel.value = ""
         self.disks = [form_from_disk(d) for d in spec.disks]
         self.disk_index = 0
+        for disk_up in spec.uploads:
+            index = upload_disk_index(disk_up.field)
+            if index is not None and index < len(self.disks) and self.remote:
+                self.disks[index].upload_pool = disk_up.pool
         self._set_input("#f-driver_iso", spec.driver_iso or "")
         for key, (_input, wid, _method) in UPLOAD_INPUTS.items():
             up = next((u for u in spec.uploads if u.field == key), None)
@@ -1013,6 +1034,9 @@ class CreateWizardScreen(Screen[None]):
                 pool = self._value(f"#{wid}")
                 if pool and (not for_method or for_method == method):
                     uploads.append(LocalUpload(cast(Any, key), pool))
+            for i, form in enumerate(self.disks):
+                if form.kind == "path" and form.upload_pool:
+                    uploads.append(LocalUpload(disk_upload_field(i), form.upload_pool))
         facts = self.facts
         video = self.base.video  # not asked: the preset's, else the spec's default
         try:
@@ -1126,6 +1150,8 @@ class CreateWizardScreen(Screen[None]):
     # ------------------------------------------------------------------ summary
     def refresh_summary(self) -> None:
         spec, errors = self.collect()
+        for k, v in self._plan_problems(spec).items():
+            errors.setdefault(k, v)
         self.show_errors_quiet(errors)
         status = self.query_one("#summary-status", Static)
         xml_view = self.query_one("#summary-xml", TextArea)
@@ -1147,15 +1173,16 @@ class CreateWizardScreen(Screen[None]):
             )
             return
         caps = self._caps_for(spec)
+        shown, targets = self._planned(spec)
         try:
-            xmls = build_domain_xmls(spec, caps)
+            xmls = build_domain_xmls(shown, caps)
         except ValueError as e:
             status.update(plain(f"cannot build the XML: {e}"))
             xml_view.text = ""
             return
-        self.install_line = virt_install_line(spec, caps, uri=self.uri)
+        self.install_line = virt_install_line(shown, caps, uri=self.uri)
         parts = ["# virt-install equivalent (ctrl+y copies it)", self.install_line]
-        parts += [f"# {note}" for note in upload_notes(spec, remote=self.remote)]
+        parts += [f"# {note}" for note in upload_notes(spec, remote=self.remote, targets=targets)]
         parts.append("")
         if xmls.install is not None:
             parts += ["<!-- first (install) boot, transient -->", xmls.install]
@@ -1171,6 +1198,63 @@ class CreateWizardScreen(Screen[None]):
                 " and starts the domain." if spec.start_after else " the domain."
             )
         status.update(plain(msg))
+
+    # ------------------------------------------------------------------ uploads
+    def _upload_key(self, spec: CreateSpec) -> tuple[object, ...]:
+        return tuple((u.field, u.pool, field_path(spec, u.field)) for u in spec.uploads)
+
+    def _planned(self, spec: CreateSpec) -> tuple[CreateSpec, tuple[UploadTarget, ...]]:
+        """The spec as it will be defined on a remote host: each file uploaded first, its
+        volume's path (and a disk image's format) in the XML and the line. Until the host said
+        (`HostFacade.create_upload_plan`, a job started here), the paths come from the pools
+        the wizard read at the start."""
+        if not self.remote or not spec.uploads:
+            return spec, ()
+        key = self._upload_key(spec)
+        if self.upload_plan is not None and self._plan_key == key:
+            targets = self.upload_plan.targets
+        else:
+            self._read_upload_plan(spec, key)
+            facts = self.facts
+            targets = (
+                upload_targets(spec, dict(facts.pool_targets), dict(facts.pool_types))
+                if facts is not None
+                else ()
+            )
+        return planned_spec(spec, targets), targets
+
+    def _plan_problems(self, spec: CreateSpec | None) -> dict[str, str]:
+        """What the host's plan found (a disk image that cannot be uploaded alone)."""
+        if spec is None or self.upload_plan is None or self._plan_key != self._upload_key(spec):
+            return {}
+        return dict(self.upload_plan.problems)
+
+    def _read_upload_plan(self, spec: CreateSpec, key: tuple[object, ...]) -> None:
+        if self._plan_reading == key:
+            return
+        self._plan_reading = key
+        remote = self.remote
+
+        def done(plan: UploadPlan) -> None:
+            self._plan_reading = None
+            self.upload_plan, self._plan_key = plan, key
+            if self.is_attached and self.step == SUMMARY_STEP:
+                self.refresh_summary()
+
+        def failed(_message: str) -> None:
+            self._plan_reading = None
+
+        started = host_job(
+            self.app,
+            self.uri,
+            "Read where the files are uploaded",
+            lambda facade: facade.create_upload_plan(spec, remote=remote),
+            done,
+            failed=failed,
+            mutating=False,
+        )
+        if started is None:
+            self._plan_reading = None
 
     def show_errors_quiet(self, errors: dict[str, str]) -> None:
         merged = dict(errors)
@@ -1227,11 +1311,15 @@ class CreateWizardScreen(Screen[None]):
             self.refresh_summary()
             return
         self.query_one("#summary-status", Static).update(plain("Checking against the host…"))
+        remote = self.remote
+        plans: list[UploadPlan] = []  # where the uploads go, read fresh with the check
 
         def done(result: tuple[dict[str, str], CreateCaps | None]) -> None:
             self.check_errors, caps = result
             if caps is not None:
                 self.caps = caps
+            if plans:
+                self.upload_plan, self._plan_key = plans[0], self._upload_key(spec)
             if self.step != SUMMARY_STEP:
                 self.go(SUMMARY_STEP)
             self.refresh_summary()
@@ -1247,6 +1335,9 @@ class CreateWizardScreen(Screen[None]):
                 caps = facade.create_facts(spec).caps
             except Exception:  # noqa: BLE001 - the preview falls back to the domain caps
                 caps = None
+            if remote and spec.uploads:
+                with contextlib.suppress(Exception):  # the preview keeps the paths it had
+                    plans.append(facade.create_upload_plan(spec, remote=True))
             return problems, caps
 
         def failed(_message: str) -> None:
