@@ -10,8 +10,9 @@ Frames come one of two ways (`mode`):
   changed. Keys and the mouse go as RFB KeyEvents (X keysyms) and PointerEvents.
 - "screenshots": `virDomainScreenshot` on demand (`grab`), for remote (`qemu+ssh`) connections,
   SPICE-only domains, or when RFB could not be attached (`rfb_note` says why).
-Linux keycodes (the screenshot path, and the special combinations from the menu on both paths)
-go through one sender thread per session, so they reach the guest in order;
+Pasted text on the live path is typed as keysyms in paced chunks (`type_keysyms`, run in a
+job). Linux keycodes (the screenshot path: keys, paste and the special combinations from the
+menu) go through one sender thread per session, so they reach the guest in order;
 `virDomainSendKey` errors are handed to `on_error` with libvirt's message.
 """
 
@@ -22,11 +23,12 @@ import socket
 import threading
 import time
 import xml.etree.ElementTree as ET
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from urllib.parse import urlsplit
 
 import libvirt
 
+from virttui.core.console.keysyms import PASTE_CHUNK, PASTE_INTERVAL
 from virttui.core.console.rfb import (
     RfbAuthError,
     RfbClient,
@@ -110,6 +112,7 @@ class GraphicsSession:
         self.rfb: RfbClient | None = None
         self.rfb_note = ""  # why RFB is not used (empty: not tried or in use)
         self._rfb_seen = -1
+        self._closed = False
         self._thread = threading.Thread(target=self._run, name="sendkey", daemon=True)
         self._thread.start()
 
@@ -190,6 +193,36 @@ class GraphicsSession:
             self.rfb.keys(keysyms)
             self.keys_sent += 1
 
+    def type_keysyms(
+        self,
+        groups: Sequence[Sequence[int]],
+        *,
+        wait: Callable[[float], bool],
+        progress: Callable[[int], None] | None = None,
+        chunk: int = PASTE_CHUNK,
+        interval: float = PASTE_INTERVAL,
+    ) -> int:
+        """Blocking (a job's thread): type key groups (RFB mode) in chunks of `chunk` groups,
+        `interval` seconds apart (`wait(seconds)` sleeps, True when cancelled), so the guest's
+        keyboard buffer keeps up. Stops when cancelled or when the console closes. Returns the
+        number of groups sent; `progress(sent)` after each chunk."""
+        sent = 0
+        for start in range(0, len(groups), max(1, chunk)):
+            if start and wait(interval):
+                break
+            client = self.rfb
+            if client is None or not client.alive or self._closed:
+                break
+            for group in groups[start : start + chunk]:
+                client.keys(group)
+            if not client.alive:  # the send failed: these may not have arrived
+                break
+            sent = min(len(groups), start + chunk)
+            self.keys_sent += sent - start
+            if progress is not None:
+                progress(sent)
+        return sent
+
     def send_pointer(self, x: int, y: int, buttons: int) -> None:
         if self.rfb is not None:
             self.rfb.pointer(x, y, buttons)
@@ -215,6 +248,7 @@ class GraphicsSession:
         return self._keys.empty()
 
     def close(self) -> None:
+        self._closed = True
         self._keys.put(None)
         if self.rfb is not None:
             self.rfb.close()

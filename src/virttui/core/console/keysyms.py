@@ -6,9 +6,16 @@ the code point itself, any other character 0x01000000 + code point, so the guest
 on the domain's VNC display) decides which keys make it: non-US layouts work. Characters a US
 keyboard types with Shift get Shift_L around them (QEMU maps a keysym to a key, not to a key
 plus Shift).
+
+Paste (`PastePlan`): each character becomes a press/release group (newline Return, tab Tab;
+other control characters are skipped), at most `PASTE_MAX_CHARS` characters, typed in chunks of
+`PASTE_CHUNK` groups `PASTE_INTERVAL` seconds apart (`GraphicsSession.type_keysyms`), so the
+guest's keyboard buffer never overflows and the paste stops when the console closes.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 XK_BACKSPACE = 0xFF08
 XK_TAB = 0xFF09
@@ -25,6 +32,7 @@ XK_PAGE_DOWN = 0xFF56
 XK_END = 0xFF57
 XK_INSERT = 0xFF63
 XK_PRINT = 0xFF61
+XK_SYS_REQ = 0xFF15
 XK_F1 = 0xFFBE
 XK_SHIFT_L = 0xFFE1
 XK_CONTROL_L = 0xFFE3
@@ -143,9 +151,10 @@ def key_keysyms(key: str, character: str | None = None) -> list[int] | None:
 
 
 def text_keysyms(text: str) -> list[list[int]]:
-    """One keysym group per character of pasted text (newline = Return, tab = Tab)."""
+    """One keysym group per character of pasted text (newline = Return, tab = Tab; a CR LF
+    pair is one Return)."""
     out: list[list[int]] = []
-    for ch in text:
+    for ch in text.replace("\r\n", "\n"):
         if ch in "\r\n":
             out.append([XK_RETURN])
         elif ch == "\t":
@@ -153,3 +162,58 @@ def text_keysyms(text: str) -> list[list[int]]:
         elif (sym := char_keysym(ch)) is not None:
             out.append(([XK_SHIFT_L] if ch in US_SHIFTED else []) + [sym])
     return out
+
+
+PASTE_MAX_CHARS = 4096  # characters typed from one paste at most
+PASTE_CHUNK = 8  # key groups (characters) sent together
+PASTE_INTERVAL = 0.04  # seconds between chunks (about 200 characters a second)
+
+
+@dataclass(frozen=True, slots=True)
+class PastePlan:
+    """What a paste types: `groups` (one per character), `typed` characters of `total` (the
+    rest is beyond the cap) of which `skipped` had no key (control characters)."""
+
+    groups: tuple[tuple[int, ...], ...]
+    typed: int
+    total: int
+    skipped: int
+
+    @property
+    def truncated(self) -> bool:
+        return self.typed < self.total
+
+    def starting(self) -> str:
+        """A message as the paste starts (only needed when it is cut)."""
+        return (
+            f"Typing the first {self.typed} of {self.total} pasted characters"
+            f" (at most {PASTE_MAX_CHARS} per paste)"
+        )
+
+    def summary(self, sent: int) -> str:
+        """A message when `sent` groups were typed: how much arrived and why not all."""
+        if sent < len(self.groups):
+            text = f"Paste stopped: typed {sent} of {len(self.groups)} characters"
+        elif self.truncated:
+            text = (
+                f"Pasted the first {self.typed} of {self.total} characters"
+                f" (at most {PASTE_MAX_CHARS} per paste; the rest was not typed)"
+            )
+        else:
+            text = f"Pasted {len(self.groups)} characters"
+        if self.skipped:
+            text += f"; {self.skipped} control characters skipped"
+        return text
+
+    @property
+    def complete(self) -> bool:
+        """Everything pasted is typed (no cut, nothing skipped)."""
+        return not self.truncated and not self.skipped
+
+
+def paste_plan(text: str, limit: int = PASTE_MAX_CHARS) -> PastePlan:
+    """The key groups typing `text` (newlines normalised, at most `limit` characters)."""
+    text = text.replace("\r\n", "\n")
+    head = text[:limit]
+    groups = tuple(tuple(g) for g in text_keysyms(head))
+    return PastePlan(groups, len(head), len(text), len(head) - len(groups))

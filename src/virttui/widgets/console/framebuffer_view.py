@@ -23,8 +23,10 @@ Shift+arrows (`console.pan_*`, only active in 1:1 mode; otherwise they reach the
 Keys: `key_hook` is called first for every key the view gets (True: handled, e.g. sent over
 RFB); otherwise they become Linux keycodes handed to `send_keys` (the screen sends them with
 virDomainSendKey). Ctrl+] posts Leave and Ctrl+\\ posts MenuRequested (special keys) before the
-hook. Mouse: `send_pointer(x, y, buttons)` gets guest pixels (cell centres mapped through the
-current scale / pan) and the RFB button mask.
+hook. Paste: `paste_hook(text)` first (True: handled, e.g. typed as keysyms over RFB), else
+each character as US-layout Linux keycodes through `send_keys`. Mouse: `send_pointer(x, y,
+buttons)` gets guest pixels (cell centres mapped through the current scale / pan) and the RFB
+button mask.
 """
 
 from __future__ import annotations
@@ -112,6 +114,7 @@ class FramebufferView(Widget, can_focus=True):
         *,
         send_pointer: Callable[[int, int, int], None] | None = None,
         key_hook: Callable[[events.Key], bool] | None = None,
+        paste_hook: Callable[[str], bool] | None = None,
         colors: str | None = None,
         graphics: GraphicsChoice | None = None,
         cell_pixels: tuple[int, int] | None = None,
@@ -124,6 +127,7 @@ class FramebufferView(Widget, can_focus=True):
         self._send_keys = send_keys
         self._send_pointer = send_pointer
         self._key_hook = key_hook
+        self._paste_hook = paste_hook
         self._colors = colors  # "truecolor" / "256"; None: ask the terminal
         self._graphics = graphics
         self._cell_pixels = cell_pixels
@@ -488,6 +492,8 @@ class FramebufferView(Widget, can_focus=True):
 
     def on_paste(self, event: events.Paste) -> None:
         event.stop()
+        if self._paste_hook is not None and self._paste_hook(event.text):
+            return
         if self._send_keys is None:
             return
         for ch in event.text:
