@@ -1,0 +1,149 @@
+"""RFB key events are keysyms that QEMU maps through the VNC display's keymap (`<graphics
+keymap=...>`) to scancodes; the tiny guest's kernel console uses the US layout and shows what
+arrived (read back from /dev/vcs1 over the serial console).
+
+- keymap='de': 'z' and 'y' sit on swapped keys of a German keyboard, so keysym 'z' arrives on
+  the US 'y' key and 'y' on the 'z' key (capitals too, with Shift): the path really goes through
+  QEMU's keymap, not through a US keycode table of ours.
+- no keymap (QEMU's en-us): the same text arrives unchanged; QEMU adds no Shift (keysym '!'
+  alone types '1'), so the client sends Shift_L for characters that need it.
+- the app: a paste (Pilot `events.Paste`) is typed over RFB as keysyms and arrives exactly, and
+  the special-keys menu's Alt+SysRq+H arrives as keysyms (the kernel logs the SysRq).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+
+import libvirt
+import pytest
+from textual import events
+
+from tests.guestlib import SYSTEM_URI, SerialConsole, running_guest, wait_for_shell
+from tests.pilot_utils import wait_until
+from virttui.app import HostSpec, VirtTUIApp
+from virttui.core.console.keysyms import XK_RETURN, text_keysyms
+from virttui.core.console.rfb import RfbClient
+from virttui.screens.console.graphics import open_graphical_console
+from virttui.screens.console.special_keys import SpecialKeysMenu
+
+
+@contextlib.contextmanager
+def rfb(dom: libvirt.virDomain) -> Iterator[RfbClient]:
+    fd = dom.openGraphicsFD(0, libvirt.VIR_DOMAIN_OPEN_GRAPHICS_SKIPAUTH)
+    updated = threading.Event()
+    errors: list[str] = []
+    client = RfbClient(socket.socket(fileno=fd), on_update=updated.set, on_error=errors.append)
+    try:
+        assert updated.wait(30), "no first frame"
+        yield client
+        assert errors == []
+    finally:
+        client.close()
+
+
+def screen_text(console: SerialConsole) -> str:
+    return console.run("cat /dev/vcs1")
+
+
+def wait_for(cond: Callable[[], bool], timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not cond():
+        assert time.monotonic() < deadline, what
+        time.sleep(0.3)
+
+
+def type_text(client: RfbClient, text: str) -> None:
+    for group in text_keysyms(text):
+        client.keys(group)
+        time.sleep(0.02)
+
+
+@contextlib.contextmanager
+def guest_with_keymap(
+    conn: libvirt.virConnect, keymap: str | None
+) -> Iterator[tuple[libvirt.virDomain, SerialConsole]]:
+    with running_guest(conn, "vt-rfbkm", vnc_keymap=keymap) as dom:
+        assert (f"keymap='{keymap}'" in dom.XMLDesc(0)) == (keymap is not None)
+        with SerialConsole(dom) as console:
+            wait_for_shell(console, timeout=120)
+            console.run(r"printf '\033[2J\033[H' >/dev/tty1")
+            yield dom, console
+
+
+def test_keymap_de_maps_keysyms_to_german_keys(system_conn: libvirt.virConnect) -> None:
+    with guest_with_keymap(system_conn, "de") as (dom, console), rfb(dom) as client:
+        type_text(client, "echo zykm1 ZYKM2\n")
+        # A German layout's 'z' is the US 'y' key: the US guest shows y for z, z for y.
+        wait_for(lambda: "yzkm1 YZKM2" in screen_text(console), 30, "typed text on tty1")
+        text = screen_text(console)
+        assert text.count("yzkm1 YZKM2") == 2  # the command line and echo's output
+        assert "zykm1" not in text and "ZYKM2" not in text
+
+
+def test_no_keymap_types_unchanged_and_qemu_adds_no_shift(
+    system_conn: libvirt.virConnect,
+) -> None:
+    with guest_with_keymap(system_conn, None) as (dom, console), rfb(dom) as client:
+        type_text(client, "echo zykm3 ZYKM4\n")
+        wait_for(lambda: "zykm3 ZYKM4" in screen_text(console), 30, "typed text on tty1")
+        assert screen_text(console).count("zykm3 ZYKM4") == 2
+        # keysym '!' without Shift_L: QEMU maps it to the '1' key and presses no Shift.
+        type_text(client, "echo qb")
+        client.keys([ord("!")])
+        type_text(client, "qb")
+        client.keys([XK_RETURN])
+        wait_for(lambda: "qb1qb" in screen_text(console), 30, "unshifted '!'")
+        # With Shift_L (what text_keysyms sends for it): '!'.
+        type_text(client, "echo qc!qc\n")
+        wait_for(lambda: screen_text(console).count("qc!qc") >= 2, 30, "shifted '!'")
+
+
+@pytest.fixture
+def plain_guest(
+    system_conn: libvirt.virConnect,
+) -> Iterator[tuple[libvirt.virDomain, SerialConsole]]:
+    with guest_with_keymap(system_conn, None) as pair:
+        yield pair
+
+
+async def test_app_paste_and_sysrq_over_rfb(
+    plain_guest: tuple[libvirt.virDomain, SerialConsole],
+) -> None:
+    dom, console = plain_guest
+    app = VirtTUIApp([HostSpec(SYSTEM_URI)], refresh=30.0)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_until(
+            pilot, lambda: SYSTEM_URI in app.hosts and app.hosts[SYSTEM_URI].connected, 30
+        )
+        screen = open_graphical_console(app, SYSTEM_URI, dom.UUIDString())
+        await wait_until(pilot, lambda: screen.state == "connected", 30)
+        assert screen.live
+        await wait_until(pilot, lambda: screen.view.frame is not None, 30)
+        keycodes_before = screen.handle.keys_sent
+        screen.view.post_message(events.Paste("echo Hello, World! 1+1=2\n"))
+        await wait_until(pilot, lambda: screen.pasting is None and screen.pasted == 25, 30)
+        deadline = time.monotonic() + 30
+        while screen_text(console).count("Hello, World! 1+1=2") < 2:  # command and output
+            assert time.monotonic() < deadline, screen_text(console)
+            await pilot.pause(0.3)
+        assert screen.handle.keys_sent == keycodes_before + 25  # as RFB key groups
+
+        # The menu's Alt+SysRq+H as keysyms (Alt_L, Sys_Req, h): the kernel logs it.
+        before = console.run("dmesg | grep -ci sysrq")
+        await pilot.press("ctrl+backslash")
+        await wait_until(pilot, lambda: isinstance(app.screen, SpecialKeysMenu), 10)
+        menu = app.screen
+        assert isinstance(menu, SpecialKeysMenu)
+        menu.dismiss("sysrq-h")
+        deadline = time.monotonic() + 30
+        while console.run("dmesg | grep -ci sysrq") == before:
+            assert time.monotonic() < deadline, console.run("dmesg | tail -5")
+            await pilot.pause(0.3)
+        assert "sysrq" in console.run("dmesg | tail -30").lower()
+        with contextlib.suppress(Exception):
+            app.exit()
