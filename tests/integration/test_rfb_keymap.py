@@ -75,14 +75,37 @@ def guest_with_keymap(
             yield dom, console
 
 
-def test_keymap_de_maps_keysyms_to_german_keys(system_conn: libvirt.virConnect) -> None:
-    with guest_with_keymap(system_conn, "de") as (dom, console), rfb(dom) as client:
-        type_text(client, "echo zykm1 ZYKM2\n")
-        # A German layout's 'z' is the US 'y' key: the US guest shows y for z, z for y.
-        wait_for(lambda: "yzkm1 YZKM2" in screen_text(console), 30, "typed text on tty1")
-        text = screen_text(console)
-        assert text.count("yzkm1 YZKM2") == 2  # the command line and echo's output
-        assert "zykm1" not in text and "ZYKM2" not in text
+async def test_keymap_de_maps_keysyms_to_german_keys(system_conn: libvirt.virConnect) -> None:
+    with guest_with_keymap(system_conn, "de") as (dom, console):
+        with rfb(dom) as client:
+            type_text(client, "echo zykm1 ZYKM2\n")
+            # A German layout's 'z' is the US 'y' key: the US guest shows y for z, z for y.
+            wait_for(lambda: "yzkm1 YZKM2" in screen_text(console), 30, "typed text on tty1")
+            text = screen_text(console)
+            assert text.count("yzkm1 YZKM2") == 2  # the command line and echo's output
+            assert "zykm1" not in text and "ZYKM2" not in text
+
+        # The app reads the display's keymap and holds the modifiers each character needs on
+        # a German keyboard: '/' Shift+7, '=' Shift+0, '+' its own key (the US ']' key), 'Z'
+        # Shift+(US y). The US guest shows those keys: "&", ")", "]", "Y" (with the US rules
+        # it would be "7", "0", "}", "Y").
+        app = VirtTUIApp([HostSpec(SYSTEM_URI)], refresh=30.0)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await wait_until(
+                pilot, lambda: SYSTEM_URI in app.hosts and app.hosts[SYSTEM_URI].connected, 30
+            )
+            screen = open_graphical_console(app, SYSTEM_URI, dom.UUIDString())
+            await wait_until(pilot, lambda: screen.state == "connected", 30)
+            assert screen.live
+            assert screen.handle.layout is not None and screen.handle.layout.name == "de"
+            screen.view.post_message(events.Paste("kmde/=+Z"))
+            await wait_until(pilot, lambda: screen.pasting is None and screen.pasted == 8, 30)
+            deadline = time.monotonic() + 30
+            while "kmde&)]Y" not in screen_text(console):
+                assert time.monotonic() < deadline, screen_text(console)
+                await pilot.pause(0.3)
+            with contextlib.suppress(Exception):
+                app.exit()
 
 
 def test_no_keymap_types_unchanged_and_qemu_adds_no_shift(
@@ -101,6 +124,19 @@ def test_no_keymap_types_unchanged_and_qemu_adds_no_shift(
         # With Shift_L (what text_keysyms sends for it): '!'.
         type_text(client, "echo qc!qc\n")
         wait_for(lambda: screen_text(console).count("qc!qc") >= 2, 30, "shifted '!'")
+
+
+def test_keymap_ru_needs_legacy_keysyms(system_conn: libvirt.virConnect) -> None:
+    """Cyrillic on a Russian display: the legacy keysym (Cyrillic_zhe 0x6d6) finds the key (the
+    US ';' key on the US guest); QEMU looks keysyms up by their low 16 bits, so the Unicode
+    keysym 0x01000436 finds nothing and types nothing."""
+    with guest_with_keymap(system_conn, "ru") as (dom, console), rfb(dom) as client:
+        # л т ж м ф are the US k n ; v a keys.
+        type_text(client, "лтжмф ")
+        client.keys([0x01000000 + 0x0436])  # ж as a Unicode keysym
+        type_text(client, "лт")
+        # Had the Unicode keysym typed anything, it would sit between "va " and "kn".
+        wait_for(lambda: "kn;va kn" in screen_text(console), 30, "typed text on tty1")
 
 
 @pytest.fixture

@@ -42,8 +42,10 @@ from virttui.core.console.keysyms import (
         ("ctrl+backslash", "\x1c", [XK_CONTROL_L, ord("\\")]),
         ("e_acute", "é", [0xE9]),  # Latin-1: the code point itself
         ("ü", "ü", [0xFC]),
-        ("€", "€", [0x01000000 + 0x20AC]),  # beyond Latin-1: 0x01000000 + code point
-        ("ж", "ж", [0x01000000 + 0x0436]),
+        ("€", "€", [0x20AC]),  # beyond Latin-1 with a legacy keysym: EuroSign
+        ("ж", "ж", [0x06D6]),  # Cyrillic_zhe (QEMU looks keysyms up by their low 16 bits)
+        ("Ա", "Ա", [0x01000000 + 0x0531]),  # no legacy keysym: 0x01000000 + code point
+        ("😀", "😀", [0x01000000 + 0x1F600]),
         ("ctrl+unknownkey", None, None),
         ("hyper+a", None, None),
     ],
@@ -61,12 +63,13 @@ def test_char_keysym_control_characters() -> None:
 
 
 def test_text_keysyms() -> None:
-    assert text_keysyms("aB\n\t€") == [
+    assert text_keysyms("aB\n\t€Ա") == [
         [ord("a")],
         [XK_SHIFT_L, ord("B")],
         [0xFF0D],
         [0xFF09],
-        [0x01000000 + 0x20AC],
+        [0x20AC],
+        [0x01000531],
     ]
 
 
@@ -87,7 +90,7 @@ def test_paste_plan_unicode_shift_and_order() -> None:
         (0xE9,),  # Latin-1: the code point
         (ord(","),),
         (0xFF09,),  # Tab
-        (0x01000000 + 0x0436,),  # no legacy keysym: 0x01000000 + code point
+        (0x06D6,),  # the legacy keysym Cyrillic_zhe
         (XK_SHIFT_L, ord("!")),  # QEMU adds no Shift: the client sends it
         (0xFF0D,),  # Return
     )

@@ -28,6 +28,7 @@ from urllib.parse import urlsplit
 
 import libvirt
 
+from virttui.core.console.keyboard_layout import KeyLayout, load_layout
 from virttui.core.console.keysyms import PASTE_CHUNK, PASTE_INTERVAL
 from virttui.core.console.rfb import (
     RfbAuthError,
@@ -95,6 +96,14 @@ def passes_fds(uri: str) -> bool:
     return transport in ("", "unix") and not parts.hostname
 
 
+def vnc_keymap(xml: str) -> str | None:
+    """The keymap of a domain's first VNC display (`<graphics type='vnc' keymap=...>`), if set."""
+    for g in ET.fromstring(xml).findall("./devices/graphics"):
+        if g.get("type") == "vnc":
+            return g.get("keymap") or None
+    return None
+
+
 def graphics_types(xml: str) -> list[str]:
     """The display types (vnc, spice, ...) of a domain XML, in device order."""
     return [g.get("type", "") for g in ET.fromstring(xml).findall("./devices/graphics")]
@@ -113,17 +122,24 @@ class GraphicsSession:
         self.rfb_note = ""  # why RFB is not used (empty: not tried or in use)
         self._rfb_seen = -1
         self._closed = False
+        # The VNC display's keyboard layout (QEMU's keymap file): which modifiers a character
+        # needs as RFB key events. None: not read (the US rules apply).
+        self.layout: KeyLayout | None = None
         self._thread = threading.Thread(target=self._run, name="sendkey", daemon=True)
         self._thread.start()
 
     @classmethod
     def open(cls, dom: libvirt.virDomain, on_error: Callable[[str], None]) -> GraphicsSession:
         """Blocking: refuse a domain without a display or not running, else start the sender."""
-        if not graphics_types(dom.XMLDesc(0)):
+        xml = dom.XMLDesc(0)
+        if not graphics_types(xml):
             raise ConsoleError("this domain has no graphics device (VNC or SPICE)")
         if not dom.isActive():
             raise ConsoleError("the domain is not running")
-        return cls(dom, on_error)
+        session = cls(dom, on_error)
+        if "vnc" in graphics_types(xml):
+            session.layout = load_layout(vnc_keymap(xml))
+        return session
 
     # ------------------------------------------------------------------ RFB
     def attach_rfb(

@@ -1,11 +1,13 @@
 """Textual key names -> X keysyms for RFB KeyEvents (free of Textual).
 
-`key_keysyms(key, character)` gives the keysyms to press in order (modifiers first) and release
-in reverse. Printable characters use their keysym: Latin-1 (U+0020..U+007E, U+00A0..U+00FF) is
-the code point itself, any other character 0x01000000 + code point, so the guest's keymap (set
-on the domain's VNC display) decides which keys make it: non-US layouts work. Characters a US
-keyboard types with Shift get Shift_L around them (QEMU maps a keysym to a key, not to a key
-plus Shift).
+`key_keysyms(key, character, layout)` gives the keysyms to press in order (modifiers first) and
+release in reverse. Printable characters use their keysym: Latin-1 (U+0020..U+007E,
+U+00A0..U+00FF) is the code point itself, a character with a legacy X keysym (Cyrillic, Greek,
+the euro sign...) that keysym, any other 0x01000000 + code point, so the keymap set on the
+domain's VNC display decides which keys make it: non-US layouts work. QEMU maps a keysym to a
+key, never to a key plus Shift, so the modifiers the character needs on the display's layout
+(`core/console/keyboard_layout.KeyLayout`, read from QEMU's own keymap file) are held around
+it; without a layout, Shift_L around the characters a US keyboard types with Shift.
 
 Paste (`PastePlan`): each character becomes a press/release group (newline Return, tab Tab;
 other control characters are skipped), at most `PASTE_MAX_CHARS` characters, typed in chunks of
@@ -16,6 +18,8 @@ guest's keyboard buffer never overflows and the paste stops when the console clo
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from virttui.core.console.keyboard_layout import KeyLayout, unicode_keysym
 
 XK_BACKSPACE = 0xFF08
 XK_TAB = 0xFF09
@@ -113,12 +117,21 @@ def char_keysym(ch: str) -> int | None:
     cp = ord(ch)
     if cp < 0x20 or 0x7F <= cp < 0xA0:
         return None
-    if cp <= 0xFF:
-        return cp
-    return 0x01000000 + cp
+    return unicode_keysym(cp)
 
 
-def key_keysyms(key: str, character: str | None = None) -> list[int] | None:
+def char_group(ch: str, sym: int, layout: KeyLayout | None = None) -> list[int]:
+    """The keysyms typing character `ch` (keysym `sym`): its modifiers on `layout` first (the
+    US rules when there is no layout or the layout lacks it), then the keysym."""
+    mods = layout.modifiers(sym) if layout is not None else None
+    if mods is None:
+        mods = (XK_SHIFT_L,) if ch in US_SHIFTED else ()
+    return [*mods, sym]
+
+
+def key_keysyms(
+    key: str, character: str | None = None, layout: KeyLayout | None = None
+) -> list[int] | None:
     """Keysyms to press together for a Textual key (modifiers first), or None if unknown."""
     parts = key.split("+")
     base = parts[-1]
@@ -140,8 +153,7 @@ def key_keysyms(key: str, character: str | None = None) -> list[int] | None:
     # A printable character with no modifier but Shift: its own keysym.
     if not prefix or prefix == [XK_SHIFT_L]:
         if character is not None and (sym := char_keysym(character)) is not None:
-            shift = [XK_SHIFT_L] if character in US_SHIFTED else []
-            return shift + [sym]
+            return char_group(character, sym, layout)
     ch = _KEY_NAME_CHARS.get(base, base)
     if len(ch) == 1 and (sym := char_keysym(ch)) is not None:
         if ch.isalpha() and XK_CONTROL_L in prefix:
@@ -150,7 +162,7 @@ def key_keysyms(key: str, character: str | None = None) -> list[int] | None:
     return None
 
 
-def text_keysyms(text: str) -> list[list[int]]:
+def text_keysyms(text: str, layout: KeyLayout | None = None) -> list[list[int]]:
     """One keysym group per character of pasted text (newline = Return, tab = Tab; a CR LF
     pair is one Return)."""
     out: list[list[int]] = []
@@ -160,7 +172,7 @@ def text_keysyms(text: str) -> list[list[int]]:
         elif ch == "\t":
             out.append([XK_TAB])
         elif (sym := char_keysym(ch)) is not None:
-            out.append(([XK_SHIFT_L] if ch in US_SHIFTED else []) + [sym])
+            out.append(char_group(ch, sym, layout))
     return out
 
 
@@ -211,9 +223,12 @@ class PastePlan:
         return not self.truncated and not self.skipped
 
 
-def paste_plan(text: str, limit: int = PASTE_MAX_CHARS) -> PastePlan:
-    """The key groups typing `text` (newlines normalised, at most `limit` characters)."""
+def paste_plan(
+    text: str, limit: int = PASTE_MAX_CHARS, layout: KeyLayout | None = None
+) -> PastePlan:
+    """The key groups typing `text` on `layout` (newlines normalised, at most `limit`
+    characters)."""
     text = text.replace("\r\n", "\n")
     head = text[:limit]
-    groups = tuple(tuple(g) for g in text_keysyms(head))
+    groups = tuple(tuple(g) for g in text_keysyms(head, layout))
     return PastePlan(groups, len(head), len(text), len(head) - len(groups))

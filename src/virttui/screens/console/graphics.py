@@ -374,7 +374,7 @@ class GraphicsConsoleScreen(ConsoleScreen):
             return False
         if event.key in (LEAVE_KEY, MENU_KEY):
             return False
-        syms = key_keysyms(event.key, event.character)
+        syms = key_keysyms(event.key, event.character, handle.layout)
         if not syms:
             return False
         handle.send_keysyms(syms)
@@ -394,7 +394,7 @@ class GraphicsConsoleScreen(ConsoleScreen):
                 timeout=4,
             )
             return True
-        plan = paste_plan(text)
+        plan = paste_plan(text, layout=handle.layout)
         if not plan.groups:
             return True
         if plan.truncated:
