@@ -7,8 +7,9 @@ arrived (read back from /dev/vcs1 over the serial console).
   QEMU's keymap, not through a US keycode table of ours.
 - no keymap (QEMU's en-us): the same text arrives unchanged; QEMU adds no Shift (keysym '!'
   alone types '1'), so the client sends Shift_L for characters that need it.
-- the app: a paste (Pilot `events.Paste`) is typed over RFB as keysyms and arrives exactly, and
-  the special-keys menu's Alt+SysRq+H arrives as keysyms (the kernel logs the SysRq).
+- the app: a paste (Pilot `events.Paste`) is typed over RFB as keysyms and arrives exactly (a
+  long one too: paced, nothing dropped), and the special-keys menu's Alt+SysRq+H arrives as
+  keysyms (the kernel logs the SysRq).
 """
 
 from __future__ import annotations
@@ -168,6 +169,17 @@ async def test_app_paste_and_sysrq_over_rfb(
             assert time.monotonic() < deadline, screen_text(console)
             await pilot.pause(0.3)
         assert screen.handle.keys_sent == keycodes_before + 25  # as RFB key groups
+
+        # A long paste (about 1100 key events, paced for QEMU's 10 ms per key event) arrives
+        # whole: not one key dropped from QEMU's queue.
+        digits = "0123456789" * 50
+        screen.view.post_message(events.Paste(f"echo -n {digits} | wc -c | sed s/^/LEN=/\n"))
+        await wait_until(pilot, lambda: screen.pasting is not None, 10)
+        await wait_until(pilot, lambda: screen.pasting is None, 120)
+        deadline = time.monotonic() + 30
+        while "LEN=500" not in screen_text(console):
+            assert time.monotonic() < deadline, screen_text(console)
+            await pilot.pause(0.3)
 
         # The menu's Alt+SysRq+H as keysyms (Alt_L, Sys_Req, h): the kernel logs it.
         before = console.run("dmesg | grep -ci sysrq")

@@ -6,8 +6,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import pytest
+
 from virttui.core.console.graphics import MODE_RFB, GraphicsSession
-from virttui.core.console.keysyms import PASTE_CHUNK, PASTE_INTERVAL, paste_plan
+from virttui.core.console.keysyms import PASTE_CHUNK, PASTE_EVENT_SECONDS, paste_plan
 
 
 class FakeRfb:
@@ -46,9 +48,13 @@ def test_typed_in_order_in_paced_chunks() -> None:
         s.close()
     assert sent == len(plan.groups) == 25
     assert tuple(rfb.groups) == plan.groups  # every character, in order
-    # A pause before every chunk but the first, after exactly one chunk more each time.
-    assert PASTE_CHUNK == 8 and PASTE_INTERVAL > 0
-    assert waits == [(PASTE_INTERVAL, 8), (PASTE_INTERVAL, 16), (PASTE_INTERVAL, 24)]
+    # After each chunk (but the last) a pause of PASTE_EVENT_SECONDS per key event it sent:
+    # "echo Hel" and "lo, Worl" are 9 keysyms each (H, W with Shift), "d! 1+1=2" 10.
+    assert PASTE_CHUNK == 8 and PASTE_EVENT_SECONDS >= 0.010  # QEMU: a key event per 10 ms
+    e = PASTE_EVENT_SECONDS
+    assert [w[1] for w in waits] == [8, 16, 24]
+    assert [w[0] for w in waits] == pytest.approx([18 * e, 18 * e, 20 * e])
+    assert plan.events == 2 * 29 and plan.seconds() == pytest.approx(58 * e)
     assert progress == [8, 16, 24, 25]
     assert s.keys_sent == 25
 

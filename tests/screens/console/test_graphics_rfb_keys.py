@@ -91,7 +91,7 @@ async def test_paste_over_the_cap_says_how_much_and_a_second_paste_waits() -> No
     app = LiveApp()
     async with app.run_test(size=(80, 24)) as pilot:
         handle = await connected(pilot, app)
-        app.gc.paste_interval = 0.02
+        app.gc.paste_event_seconds = 0.0002
         app.gc.paste_chunk = 64
         app.gc.view.post_message(events.Paste("a" * 5000))
         await wait_until(pilot, lambda: len(handle.fake.groups) >= 64, 10)
@@ -112,7 +112,7 @@ async def test_paste_stops_when_the_console_closes() -> None:
     app = LiveApp()
     async with app.run_test(size=(80, 24)) as pilot:
         handle = await connected(pilot, app)
-        app.gc.paste_interval = 0.05
+        app.gc.paste_event_seconds = 0.005
         app.gc.paste_chunk = 4
         app.gc.view.post_message(events.Paste("c" * 400))
         await wait_until(pilot, lambda: len(handle.fake.groups) >= 8, 10)

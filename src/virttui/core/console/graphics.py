@@ -29,7 +29,7 @@ from urllib.parse import urlsplit
 import libvirt
 
 from virttui.core.console.keyboard_layout import KeyLayout, load_layout
-from virttui.core.console.keysyms import PASTE_CHUNK, PASTE_INTERVAL
+from virttui.core.console.keysyms import PASTE_CHUNK, PASTE_EVENT_SECONDS
 from virttui.core.console.rfb import (
     RfbAuthError,
     RfbClient,
@@ -216,25 +216,29 @@ class GraphicsSession:
         wait: Callable[[float], bool],
         progress: Callable[[int], None] | None = None,
         chunk: int = PASTE_CHUNK,
-        interval: float = PASTE_INTERVAL,
+        event_seconds: float = PASTE_EVENT_SECONDS,
     ) -> int:
         """Blocking (a job's thread): type key groups (RFB mode) in chunks of `chunk` groups,
-        `interval` seconds apart (`wait(seconds)` sleeps, True when cancelled), so the guest's
-        keyboard buffer keeps up. Stops when cancelled or when the console closes. Returns the
-        number of groups sent; `progress(sent)` after each chunk."""
+        each chunk followed by `event_seconds` per key event it sent (`wait(seconds)` sleeps,
+        True when cancelled), so QEMU's key queue (one event per 10 ms) never overflows. Stops
+        when cancelled or when the console closes. Returns the number of groups sent;
+        `progress(sent)` after each chunk."""
         sent = 0
+        pause = 0.0
         for start in range(0, len(groups), max(1, chunk)):
-            if start and wait(interval):
+            if pause and wait(pause):
                 break
             client = self.rfb
             if client is None or not client.alive or self._closed:
                 break
-            for group in groups[start : start + chunk]:
+            part = groups[start : start + chunk]
+            for group in part:
                 client.keys(group)
             if not client.alive:  # the send failed: these may not have arrived
                 break
-            sent = min(len(groups), start + chunk)
-            self.keys_sent += sent - start
+            sent = start + len(part)
+            self.keys_sent += len(part)
+            pause = sum(2 * len(g) for g in part) * event_seconds
             if progress is not None:
                 progress(sent)
         return sent

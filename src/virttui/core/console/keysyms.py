@@ -11,8 +11,11 @@ it; without a layout, Shift_L around the characters a US keyboard types with Shi
 
 Paste (`PastePlan`): each character becomes a press/release group (newline Return, tab Tab;
 other control characters are skipped), at most `PASTE_MAX_CHARS` characters, typed in chunks of
-`PASTE_CHUNK` groups `PASTE_INTERVAL` seconds apart (`GraphicsSession.type_keysyms`), so the
-guest's keyboard buffer never overflows and the paste stops when the console closes.
+`PASTE_CHUNK` groups (`GraphicsSession.type_keysyms`), each chunk followed by a pause of
+`PASTE_EVENT_SECONDS` per key event it sent. QEMU's VNC server queues every key event with a
+10 ms delay (its `key-delay-ms`) in a queue of 1024 entries (three per key event) and drops
+what does not fit, so a paste sent faster than 100 key events a second would lose keys; paced
+like this the queue stays short, and the paste stops when the console closes.
 """
 
 from __future__ import annotations
@@ -178,7 +181,7 @@ def text_keysyms(text: str, layout: KeyLayout | None = None) -> list[list[int]]:
 
 PASTE_MAX_CHARS = 4096  # characters typed from one paste at most
 PASTE_CHUNK = 8  # key groups (characters) sent together
-PASTE_INTERVAL = 0.04  # seconds between chunks (about 200 characters a second)
+PASTE_EVENT_SECONDS = 0.012  # pause per key event sent: QEMU types one every 10 ms
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,12 +198,13 @@ class PastePlan:
     def truncated(self) -> bool:
         return self.typed < self.total
 
-    def starting(self) -> str:
-        """A message as the paste starts (only needed when it is cut)."""
-        return (
+    def starting(self, seconds: float | None = None) -> str:
+        """A message as the paste starts (when it is cut), with the time typing takes."""
+        text = (
             f"Typing the first {self.typed} of {self.total} pasted characters"
             f" (at most {PASTE_MAX_CHARS} per paste)"
         )
+        return text if seconds is None else f"{text}, about {seconds:.0f} s"
 
     def summary(self, sent: int) -> str:
         """A message when `sent` groups were typed: how much arrived and why not all."""
@@ -216,6 +220,15 @@ class PastePlan:
         if self.skipped:
             text += f"; {self.skipped} control characters skipped"
         return text
+
+    @property
+    def events(self) -> int:
+        """Key events the paste sends (a press and a release per keysym)."""
+        return sum(2 * len(g) for g in self.groups)
+
+    def seconds(self, event_seconds: float = PASTE_EVENT_SECONDS) -> float:
+        """About how long typing takes."""
+        return self.events * event_seconds
 
     @property
     def complete(self) -> bool:

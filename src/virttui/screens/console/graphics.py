@@ -6,7 +6,7 @@ one of two paths (`core.console.graphics.GraphicsSession`, opened through the ho
   Frame at most `LIVE_MAX_FPS` times a second (updates in between are coalesced), only while
   this screen is the visible one (hidden, the client asks QEMU for no updates at all). Keys go
   as X keysyms (`core/console/keysyms.py`) through the view's `key_hook`, pasted text as
-  keysyms typed in paced chunks by a job (`paste_hook`, `GraphicsSession.type_keysyms`, at most
+  keysyms typed in paced chunks by a job (QEMU types one key event per 10 ms) (`paste_hook`, `GraphicsSession.type_keysyms`, at most
   PASTE_MAX_CHARS characters, stopped when the console closes), the special-keys menu's combos
   as their keysyms; the mouse as RFB pointer events through `send_pointer`. A display with a
   password that libvirt will not skip asks for it in a dialog (used once, never kept).
@@ -43,7 +43,7 @@ from virttui.core.console.graphics import MODE_RFB, AdaptiveRate, GraphicsSessio
 from virttui.core.console.keycodes import COMBOS_BY_ID
 from virttui.core.console.keysyms import (
     PASTE_CHUNK,
-    PASTE_INTERVAL,
+    PASTE_EVENT_SECONDS,
     PastePlan,
     key_keysyms,
     paste_plan,
@@ -65,6 +65,7 @@ AFTER_KEY_GRAB = 0.15  # seconds after a key before the next frame
 LIVE_MAX_FPS = 30.0  # RFB: at most this many redraws a second
 FAST_FPS = 5.0  # remote screenshots: the rate for 2 s after a key (AdaptiveRate)
 SLOW_FPS = 0.5  # remote screenshots: the slowest rate while frames do not change
+PASTE_NOTE_SECONDS = 5.0  # a paste typed for longer says so as it starts
 PASSWORD_WAIT = 600.0  # seconds the open job waits for the password dialog
 
 FRAMES_AUTO = "auto"
@@ -159,7 +160,7 @@ class GraphicsConsoleScreen(ConsoleScreen):
         self.pasting: PastePlan | None = None  # live RFB: the paste being typed
         self.pasted = 0  # its groups typed so far
         self.paste_chunk = PASTE_CHUNK
-        self.paste_interval = PASTE_INTERVAL
+        self.paste_event_seconds = PASTE_EVENT_SECONDS
 
     def compose_console(self) -> Widget:
         return self.view
@@ -397,8 +398,11 @@ class GraphicsConsoleScreen(ConsoleScreen):
         plan = paste_plan(text, layout=handle.layout)
         if not plan.groups:
             return True
+        seconds = plan.seconds(self.paste_event_seconds)
         if plan.truncated:
-            self.notify(plan.starting(), severity="warning", timeout=8)
+            self.notify(plan.starting(seconds), severity="warning", timeout=8)
+        elif seconds >= PASTE_NOTE_SECONDS:
+            self.notify(f"Typing {len(plan.groups)} characters (about {seconds:.0f} s)", timeout=4)
         self.pasting, self.pasted = plan, 0
 
         def typing(ctx: JobContext) -> int:
@@ -410,7 +414,7 @@ class GraphicsConsoleScreen(ConsoleScreen):
                 wait=ctx.wait,
                 progress=progress,
                 chunk=self.paste_chunk,
-                interval=self.paste_interval,
+                event_seconds=self.paste_event_seconds,
             )
 
         def on_progress(message: JobProgress) -> None:
