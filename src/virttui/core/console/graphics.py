@@ -122,8 +122,10 @@ class GraphicsSession:
         self.rfb_note = ""  # why RFB is not used (empty: not tried or in use)
         self._rfb_seen = -1
         self._closed = False
-        # The VNC display's keyboard layout (QEMU's keymap file): which modifiers a character
-        # needs as RFB key events. None: not read (the US rules apply).
+        # The VNC display's keymap (None: QEMU's default, en-us) and, once RFB is attached (a
+        # local connection: QEMU's keymap files are on this machine), its layout: which
+        # modifiers a character needs as RFB key events. None: not read (the US rules apply).
+        self.keymap: str | None = None
         self.layout: KeyLayout | None = None
         self._thread = threading.Thread(target=self._run, name="sendkey", daemon=True)
         self._thread.start()
@@ -137,8 +139,7 @@ class GraphicsSession:
         if not dom.isActive():
             raise ConsoleError("the domain is not running")
         session = cls(dom, on_error)
-        if "vnc" in graphics_types(xml):
-            session.layout = load_layout(vnc_keymap(xml))
+        session.keymap = vnc_keymap(xml)
         return session
 
     # ------------------------------------------------------------------ RFB
@@ -190,6 +191,7 @@ class GraphicsSession:
         self.rfb = client
         self.mode = MODE_RFB
         self.rfb_note = ""
+        self.layout = load_layout(self.keymap)
         return True
 
     def rfb_frame(self, *, force: bool = False) -> Frame | None:
