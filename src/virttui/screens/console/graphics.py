@@ -5,9 +5,10 @@ one of two paths (`core.console.graphics.GraphicsSession`, opened through the ho
   updates on its own thread and posts `RfbUpdated`; the screen turns the framebuffer into a
   Frame at most `LIVE_MAX_FPS` times a second (updates in between are coalesced), only while
   this screen is the visible one (hidden, the client asks QEMU for no updates at all). Keys go
-  as X keysyms (`core/console/keysyms.py`) through the view's `key_hook`, pasted text as
-  keysyms typed in paced chunks by a job (QEMU types one key event per 10 ms) (`paste_hook`, `GraphicsSession.type_keysyms`, at most
-  PASTE_MAX_CHARS characters, stopped when the console closes), the special-keys menu's combos
+  as X keysyms (`core/console/keysyms.py`, with the modifiers the display's keymap needs)
+  through the view's `key_hook`; pasted text as keysyms typed in paced chunks by a job
+  (`paste_hook`, `GraphicsSession.type_keysyms`: QEMU types one key event per 10 ms; at most
+  PASTE_MAX_CHARS characters; stopped when the console closes); the special-keys menu's combos
   as their keysyms; the mouse as RFB pointer events through `send_pointer`. A display with a
   password that libvirt will not skip asks for it in a dialog (used once, never kept).
 - **screenshots** (remote `qemu+ssh` connections, SPICE-only domains, or when RFB cannot
@@ -481,10 +482,9 @@ class GraphicsConsoleScreen(ConsoleScreen):
         handle = self.handle
         if self.live and isinstance(handle, GraphicsSession):
             handle.send_keysyms(list(combo.keysyms))  # keysyms through the display's keymap
-            self.notify(f"Sent {combo.title}", timeout=2)
         else:
             self._send_keys(list(combo.keycodes))
-            self.notify(f"Sent {combo.title}", timeout=2)
+        self.notify(f"Sent {combo.title}", timeout=2)
 
 
 def open_graphical_console(
