@@ -82,6 +82,7 @@ def tiny_guest_xml(
     vcpus: int = 1,
     uuid: str | None = None,
     vnc: bool = True,
+    vnc_keymap: str | None = None,
     extra_devices: str = "",
     cmdline: str = GUEST_CMDLINE,
     serial_log: str | os.PathLike[str] | None = None,
@@ -92,6 +93,9 @@ def tiny_guest_xml(
 
     The virtio NIC is user-mode networking unless `network` names a libvirt network (tests use
     isolated ones only, see `isolated_network`); its init runs `udhcpc -i eth0` in the background.
+
+    `vnc_keymap` sets `<graphics keymap=...>` on the VNC display (QEMU's `-k`: the layout QEMU
+    maps RFB keysyms through; None leaves it out, QEMU then uses en-us).
 
     `extra_devices` is raw XML (one or more elements) appended to `<devices>`. `serial_log`
     makes virtlogd copy everything the serial port prints into that file, connected or not.
@@ -136,9 +140,11 @@ def tiny_guest_xml(
     console = ET.SubElement(devices, "console", type="pty")
     ET.SubElement(console, "target", type="serial", port="0")
     if vnc:
-        ET.SubElement(
+        graphics = ET.SubElement(
             devices, "graphics", type="vnc", port="-1", autoport="yes", listen="127.0.0.1"
         )
+        if vnc_keymap is not None:
+            graphics.set("keymap", vnc_keymap)
         video = ET.SubElement(devices, "video")
         ET.SubElement(video, "model", type="vga")
     ET.SubElement(devices, "memballoon", model="virtio")

@@ -170,3 +170,26 @@ def test_special_combo(combo_id: str) -> None:
     combo = COMBOS_BY_ID[combo_id]
     assert combo.keycodes == SPECIAL[combo_id]
     assert combo.title
+
+
+# X keysyms (X11 keysymdef.h), written out independently of the module: Control_L 0xffe3,
+# Alt_L 0xffe9, Delete 0xffff, BackSpace 0xff08, F1 0xffbe, Print 0xff61, Sys_Req 0xff15.
+SPECIAL_KEYSYMS = {
+    "ctrl-alt-del": (0xFFE3, 0xFFE9, 0xFFFF),
+    "ctrl-alt-backspace": (0xFFE3, 0xFFE9, 0xFF08),
+    **{f"ctrl-alt-f{i}": (0xFFE3, 0xFFE9, 0xFFBE + i - 1) for i in range(1, 7)},
+    "sysrq": (0xFF61,),
+    **{f"sysrq-{c}": (0xFFE9, 0xFF15, ord(c)) for c in "hsubeitmw"},
+}
+
+
+@pytest.mark.parametrize("combo_id", sorted(SPECIAL_KEYSYMS))
+def test_special_combo_keysyms(combo_id: str) -> None:
+    """The RFB path's combos: the same keys as the keycodes, entry by entry, as keysyms."""
+    combo = COMBOS_BY_ID[combo_id]
+    assert combo.keysyms == SPECIAL_KEYSYMS[combo_id]
+    assert len(combo.keysyms) == len(combo.keycodes)
+
+
+def test_special_combo_keysyms_cover_every_combo() -> None:
+    assert set(SPECIAL_KEYSYMS) == set(COMBOS_BY_ID)

@@ -10,8 +10,9 @@ Frames come one of two ways (`mode`):
   changed. Keys and the mouse go as RFB KeyEvents (X keysyms) and PointerEvents.
 - "screenshots": `virDomainScreenshot` on demand (`grab`), for remote (`qemu+ssh`) connections,
   SPICE-only domains, or when RFB could not be attached (`rfb_note` says why).
-Linux keycodes (the screenshot path, and the special combinations from the menu on both paths)
-go through one sender thread per session, so they reach the guest in order;
+Pasted text on the live path is typed as keysyms in paced chunks (`type_keysyms`, run in a
+job). Linux keycodes (the screenshot path: keys, paste and the special combinations from the
+menu) go through one sender thread per session, so they reach the guest in order;
 `virDomainSendKey` errors are handed to `on_error` with libvirt's message.
 """
 
@@ -22,11 +23,13 @@ import socket
 import threading
 import time
 import xml.etree.ElementTree as ET
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from urllib.parse import urlsplit
 
 import libvirt
 
+from virttui.core.console.keyboard_layout import KeyLayout, load_layout
+from virttui.core.console.keysyms import PASTE_CHUNK, PASTE_EVENT_SECONDS
 from virttui.core.console.rfb import (
     RfbAuthError,
     RfbClient,
@@ -93,6 +96,14 @@ def passes_fds(uri: str) -> bool:
     return transport in ("", "unix") and not parts.hostname
 
 
+def vnc_keymap(xml: str) -> str | None:
+    """The keymap of a domain's first VNC display (`<graphics type='vnc' keymap=...>`), if set."""
+    for g in ET.fromstring(xml).findall("./devices/graphics"):
+        if g.get("type") == "vnc":
+            return g.get("keymap") or None
+    return None
+
+
 def graphics_types(xml: str) -> list[str]:
     """The display types (vnc, spice, ...) of a domain XML, in device order."""
     return [g.get("type", "") for g in ET.fromstring(xml).findall("./devices/graphics")]
@@ -110,17 +121,26 @@ class GraphicsSession:
         self.rfb: RfbClient | None = None
         self.rfb_note = ""  # why RFB is not used (empty: not tried or in use)
         self._rfb_seen = -1
+        self._closed = False
+        # The VNC display's keymap (None: QEMU's default, en-us) and, once RFB is attached (a
+        # local connection: QEMU's keymap files are on this machine), its layout: which
+        # modifiers a character needs as RFB key events. None: not read (the US rules apply).
+        self.keymap: str | None = None
+        self.layout: KeyLayout | None = None
         self._thread = threading.Thread(target=self._run, name="sendkey", daemon=True)
         self._thread.start()
 
     @classmethod
     def open(cls, dom: libvirt.virDomain, on_error: Callable[[str], None]) -> GraphicsSession:
         """Blocking: refuse a domain without a display or not running, else start the sender."""
-        if not graphics_types(dom.XMLDesc(0)):
+        xml = dom.XMLDesc(0)
+        if not graphics_types(xml):
             raise ConsoleError("this domain has no graphics device (VNC or SPICE)")
         if not dom.isActive():
             raise ConsoleError("the domain is not running")
-        return cls(dom, on_error)
+        session = cls(dom, on_error)
+        session.keymap = vnc_keymap(xml)
+        return session
 
     # ------------------------------------------------------------------ RFB
     def attach_rfb(
@@ -171,6 +191,7 @@ class GraphicsSession:
         self.rfb = client
         self.mode = MODE_RFB
         self.rfb_note = ""
+        self.layout = load_layout(self.keymap)
         return True
 
     def rfb_frame(self, *, force: bool = False) -> Frame | None:
@@ -189,6 +210,40 @@ class GraphicsSession:
         if self.rfb is not None:
             self.rfb.keys(keysyms)
             self.keys_sent += 1
+
+    def type_keysyms(
+        self,
+        groups: Sequence[Sequence[int]],
+        *,
+        wait: Callable[[float], bool],
+        progress: Callable[[int], None] | None = None,
+        chunk: int = PASTE_CHUNK,
+        event_seconds: float = PASTE_EVENT_SECONDS,
+    ) -> int:
+        """Blocking (a job's thread): type key groups (RFB mode) in chunks of `chunk` groups,
+        each chunk followed by `event_seconds` per key event it sent (`wait(seconds)` sleeps,
+        True when cancelled), so QEMU's key queue (one event per 10 ms) never overflows. Stops
+        when cancelled or when the console closes. Returns the number of groups sent;
+        `progress(sent)` after each chunk."""
+        sent = 0
+        pause = 0.0
+        for start in range(0, len(groups), max(1, chunk)):
+            if pause and wait(pause):
+                break
+            client = self.rfb
+            if client is None or not client.alive or self._closed:
+                break
+            part = groups[start : start + chunk]
+            for group in part:
+                client.keys(group)
+            if not client.alive:  # the send failed: these may not have arrived
+                break
+            sent = start + len(part)
+            self.keys_sent += len(part)
+            pause = sum(2 * len(g) for g in part) * event_seconds
+            if progress is not None:
+                progress(sent)
+        return sent
 
     def send_pointer(self, x: int, y: int, buttons: int) -> None:
         if self.rfb is not None:
@@ -215,6 +270,7 @@ class GraphicsSession:
         return self._keys.empty()
 
     def close(self) -> None:
+        self._closed = True
         self._keys.put(None)
         if self.rfb is not None:
             self.rfb.close()

@@ -5,12 +5,25 @@ free of Textual:
 - `serial_bytes()`: what an xterm sends on a serial line for a key;
 - `linux_keycodes()`: the Linux input keycodes (`VIR_KEYCODE_SET_LINUX`) to press together for a
   key on the guest's keyboard (`virDomainSendKey`), modifiers first;
-plus the special combinations a terminal cannot type (Ctrl+Alt+Del, Ctrl+Alt+Fn, SysRq).
+plus the special combinations a terminal cannot type (Ctrl+Alt+Del, Ctrl+Alt+Fn, SysRq), each
+with its Linux keycodes (virDomainSendKey, the screenshot path) and its X keysyms (RFB key
+events on the live path: no US keycode table involved; QEMU maps them through the display's
+keymap).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from virttui.core.console.keysyms import (
+    XK_ALT_L,
+    XK_BACKSPACE,
+    XK_CONTROL_L,
+    XK_DELETE,
+    XK_F1,
+    XK_PRINT,
+    XK_SYS_REQ,
+)
 
 ESC = "\x1b"
 CSI = ESC + "["
@@ -199,26 +212,44 @@ def text_keycodes(text: str) -> list[list[int]]:
 
 @dataclass(frozen=True, slots=True)
 class Combo:
+    """A special key combination: pressed in order, released in reverse, as Linux keycodes
+    (`keycodes`) or as X keysyms (`keysyms`, the same keys entry by entry)."""
+
     id: str
     title: str
     keycodes: tuple[int, ...]
+    keysyms: tuple[int, ...]
 
 
 def _sysrq(letter: str, what: str) -> Combo:
     return Combo(
         f"sysrq-{letter}", f"Alt+SysRq+{letter.upper()} ({what})",
         (KEY_LEFTALT, KEY_SYSRQ, _CHAR_CODES[letter]),
+        (XK_ALT_L, XK_SYS_REQ, ord(letter)),
     )  # fmt: skip
 
 
+_CTRL_ALT = (KEY_LEFTCTRL, KEY_LEFTALT)
+_XK_CTRL_ALT = (XK_CONTROL_L, XK_ALT_L)
+# One table: each combo's Linux keycodes next to its keysyms.
 SPECIAL_COMBOS: tuple[Combo, ...] = (
-    Combo("ctrl-alt-del", "Ctrl+Alt+Del", (KEY_LEFTCTRL, KEY_LEFTALT, KEY_DELETE)),
-    Combo("ctrl-alt-backspace", "Ctrl+Alt+Backspace", (KEY_LEFTCTRL, KEY_LEFTALT, KEY_BACKSPACE)),
+    Combo("ctrl-alt-del", "Ctrl+Alt+Del", (*_CTRL_ALT, KEY_DELETE), (*_XK_CTRL_ALT, XK_DELETE)),
+    Combo(
+        "ctrl-alt-backspace",
+        "Ctrl+Alt+Backspace",
+        (*_CTRL_ALT, KEY_BACKSPACE),
+        (*_XK_CTRL_ALT, XK_BACKSPACE),
+    ),  # fmt: skip
     *(
-        Combo(f"ctrl-alt-f{i}", f"Ctrl+Alt+F{i}", (KEY_LEFTCTRL, KEY_LEFTALT, 58 + i))
+        Combo(
+            f"ctrl-alt-f{i}",
+            f"Ctrl+Alt+F{i}",
+            (*_CTRL_ALT, 58 + i),
+            (*_XK_CTRL_ALT, XK_F1 + i - 1),
+        )  # fmt: skip
         for i in range(1, 7)
     ),
-    Combo("sysrq", "SysRq (Print Screen)", (KEY_SYSRQ,)),
+    Combo("sysrq", "SysRq (Print Screen)", (KEY_SYSRQ,), (XK_PRINT,)),
     _sysrq("h", "help"),
     _sysrq("s", "sync"),
     _sysrq("u", "remount read-only"),

@@ -4,8 +4,12 @@ one of two paths (`core.console.graphics.GraphicsSession`, opened through the ho
 - **live RFB** (local connection, VNC display): the session's RFB client reads incremental
   updates on its own thread and posts `RfbUpdated`; the screen turns the framebuffer into a
   Frame at most `LIVE_MAX_FPS` times a second (updates in between are coalesced), only while
-  this screen is the visible one (hidden, the client asks QEMU for no updates at all). Keys go as X keysyms (`core/console/keysyms.py`) through the
-  view's `key_hook`, the mouse as RFB pointer events through `send_pointer`. A display with a
+  this screen is the visible one (hidden, the client asks QEMU for no updates at all). Keys go
+  as X keysyms (`core/console/keysyms.py`, with the modifiers the display's keymap needs)
+  through the view's `key_hook`; pasted text as keysyms typed in paced chunks by a job
+  (`paste_hook`, `GraphicsSession.type_keysyms`: QEMU types one key event per 10 ms; at most
+  PASTE_MAX_CHARS characters; stopped when the console closes); the special-keys menu's combos
+  as their keysyms; the mouse as RFB pointer events through `send_pointer`. A display with a
   password that libvirt will not skip asks for it in a dialog (used once, never kept).
 - **screenshots** (remote `qemu+ssh` connections, SPICE-only domains, or when RFB cannot
   attach): virDomainScreenshot on a worker, never two at a time, only while visible; an
@@ -13,7 +17,8 @@ one of two paths (`core.console.graphics.GraphicsSession`, opened through the ho
   it). Remote: adaptive until a rate is picked in the menu (`core.console.graphics.AdaptiveRate`):
   5 per second for 2 s after a key, the base rate while frames change, slowing down to 0.5 per
   second while they do not.
-  Keys go through virDomainSendKey (Linux keycodes, in order, one sender thread).
+  Keys, paste and the menu's combos go through virDomainSendKey (Linux keycodes, US layout, in
+  order, one sender thread).
 
 The status line says which path is in use ("live RFB" / "screenshots every N s").
 """
@@ -37,10 +42,16 @@ from textual.widgets import Button, Input, Static
 
 from virttui.core.console.graphics import MODE_RFB, AdaptiveRate, GraphicsSession, passes_fds
 from virttui.core.console.keycodes import COMBOS_BY_ID
-from virttui.core.console.keysyms import key_keysyms
+from virttui.core.console.keysyms import (
+    PASTE_CHUNK,
+    PASTE_EVENT_SECONDS,
+    PastePlan,
+    key_keysyms,
+    paste_plan,
+)
 from virttui.core.console.screenshot import Frame
 from virttui.core.facade.host import HostFacade
-from virttui.core.jobs import JobContext, JobFailed
+from virttui.core.jobs import JobContext, JobDone, JobFailed, JobProgress
 from virttui.screens.common import console_registry
 from virttui.screens.common.console_entries import ConsoleEntry
 from virttui.screens.common.jobs import start_job
@@ -55,6 +66,7 @@ AFTER_KEY_GRAB = 0.15  # seconds after a key before the next frame
 LIVE_MAX_FPS = 30.0  # RFB: at most this many redraws a second
 FAST_FPS = 5.0  # remote screenshots: the rate for 2 s after a key (AdaptiveRate)
 SLOW_FPS = 0.5  # remote screenshots: the slowest rate while frames do not change
+PASTE_NOTE_SECONDS = 5.0  # a paste typed for longer says so as it starts
 PASSWORD_WAIT = 600.0  # seconds the open job waits for the password dialog
 
 FRAMES_AUTO = "auto"
@@ -127,6 +139,7 @@ class GraphicsConsoleScreen(ConsoleScreen):
             send_keys=self._send_keys,
             send_pointer=self._send_pointer,
             key_hook=self._key_hook,
+            paste_hook=self._paste_hook,
             classes="console-view",
         )
         self.fps = fps
@@ -145,6 +158,10 @@ class GraphicsConsoleScreen(ConsoleScreen):
         self._rfb_timer: Timer | None = None
         self._last_draw = 0.0
         self.last_error: str | None = None
+        self.pasting: PastePlan | None = None  # live RFB: the paste being typed
+        self.pasted = 0  # its groups typed so far
+        self.paste_chunk = PASTE_CHUNK
+        self.paste_event_seconds = PASTE_EVENT_SECONDS
 
     def compose_console(self) -> Widget:
         return self.view
@@ -359,10 +376,71 @@ class GraphicsConsoleScreen(ConsoleScreen):
             return False
         if event.key in (LEAVE_KEY, MENU_KEY):
             return False
-        syms = key_keysyms(event.key, event.character)
+        syms = key_keysyms(event.key, event.character, handle.layout)
         if not syms:
             return False
         handle.send_keysyms(syms)
+        return True
+
+    def _paste_hook(self, text: str) -> bool:
+        """Live RFB: type the pasted text as keysyms, paced, in a job that stops when the
+        console closes (at most PASTE_MAX_CHARS characters; the rest is not typed)."""
+        handle = self.handle
+        if not self.live or not isinstance(handle, GraphicsSession):
+            return False
+        if self.pasting is not None:
+            self.notify(
+                f"Still typing the previous paste ({self.pasted} of {len(self.pasting.groups)}"
+                " characters): paste again when it is done",
+                severity="warning",
+                timeout=4,
+            )
+            return True
+        plan = paste_plan(text, layout=handle.layout)
+        if not plan.groups:
+            return True
+        seconds = plan.seconds(self.paste_event_seconds)
+        if plan.truncated:
+            self.notify(plan.starting(seconds), severity="warning", timeout=8)
+        elif seconds >= PASTE_NOTE_SECONDS:
+            self.notify(f"Typing {len(plan.groups)} characters (about {seconds:.0f} s)", timeout=4)
+        self.pasting, self.pasted = plan, 0
+
+        def typing(ctx: JobContext) -> int:
+            def progress(sent: int) -> None:
+                ctx.progress(sent / len(plan.groups), f"typed {sent} of {len(plan.groups)}")
+
+            return handle.type_keysyms(
+                plan.groups,
+                wait=ctx.wait,
+                progress=progress,
+                chunk=self.paste_chunk,
+                event_seconds=self.paste_event_seconds,
+            )
+
+        def on_progress(message: JobProgress) -> None:
+            if message.fraction is not None:
+                self.pasted = round(message.fraction * len(plan.groups))
+
+        def done(message: JobDone) -> None:
+            self.pasting = None
+            sent = int(message.result)
+            self.pasted = sent
+            if sent < len(plan.groups) or not plan.complete:
+                self.notify(plan.summary(sent), severity="warning", timeout=8)
+
+        def failed(_message: JobFailed) -> None:
+            self.pasting = None
+
+        start_job(
+            self,
+            typing,
+            on_progress=on_progress,
+            on_done=done,
+            on_failed=failed,
+            cancel_on_close=True,
+            group="paste",
+        )
         return True
 
     def _send_pointer(self, x: int, y: int, buttons: int) -> None:
@@ -399,9 +477,14 @@ class GraphicsConsoleScreen(ConsoleScreen):
             self.set_fps(float(choice[4:]))
             return
         combo = COMBOS_BY_ID.get(choice)
-        if combo is not None:
+        if combo is None:
+            return
+        handle = self.handle
+        if self.live and isinstance(handle, GraphicsSession):
+            handle.send_keysyms(list(combo.keysyms))  # keysyms through the display's keymap
+        else:
             self._send_keys(list(combo.keycodes))
-            self.notify(f"Sent {combo.title}", timeout=2)
+        self.notify(f"Sent {combo.title}", timeout=2)
 
 
 def open_graphical_console(

@@ -23,8 +23,12 @@ Shift+arrows (`console.pan_*`, only active in 1:1 mode; otherwise they reach the
 Keys: `key_hook` is called first for every key the view gets (True: handled, e.g. sent over
 RFB); otherwise they become Linux keycodes handed to `send_keys` (the screen sends them with
 virDomainSendKey). Ctrl+] posts Leave and Ctrl+\\ posts MenuRequested (special keys) before the
-hook. Mouse: `send_pointer(x, y, buttons)` gets guest pixels (cell centres mapped through the
-current scale / pan) and the RFB button mask.
+hook. Paste: `paste_hook(text)` first (True: handled, e.g. typed as keysyms over RFB), else
+each character as US-layout Linux keycodes through `send_keys`. Mouse: `send_pointer(x, y,
+buttons)` gets guest pixels (cell centres mapped through the current scale / pan) and the RFB
+button mask. Where the terminal reports the mouse in pixels (SGR-pixel, mode 1016, which Textual
+turns on when the terminal supports it) the exact guest pixel under the pointer is used instead
+of the cell centre.
 """
 
 from __future__ import annotations
@@ -112,6 +116,7 @@ class FramebufferView(Widget, can_focus=True):
         *,
         send_pointer: Callable[[int, int, int], None] | None = None,
         key_hook: Callable[[events.Key], bool] | None = None,
+        paste_hook: Callable[[str], bool] | None = None,
         colors: str | None = None,
         graphics: GraphicsChoice | None = None,
         cell_pixels: tuple[int, int] | None = None,
@@ -124,6 +129,7 @@ class FramebufferView(Widget, can_focus=True):
         self._send_keys = send_keys
         self._send_pointer = send_pointer
         self._key_hook = key_hook
+        self._paste_hook = paste_hook
         self._colors = colors  # "truecolor" / "256"; None: ask the terminal
         self._graphics = graphics
         self._cell_pixels = cell_pixels
@@ -141,6 +147,7 @@ class FramebufferView(Widget, can_focus=True):
         self._covered: frozenset[Region] = frozenset()  # view regions under overlays
         self._overlay_echo = False  # the next paint is the overlays' own repaint
         self._buttons = 0
+        self._pixel_mouse = False  # SGR-pixel mouse reports seen (see `pixel_mouse`)
         self.redraws = 0  # frames converted (half blocks) or encoded (Kitty/Sixel)
         self.image_writes = 0  # times the encoded image went into Textual's output
 
@@ -404,11 +411,31 @@ class FramebufferView(Widget, can_focus=True):
         lay = self.frame_layout
         return None if lay is None else lay.guest_point(x + 0.5, y + 0.5)
 
+    @property
+    def pixel_mouse(self) -> bool:
+        """Does the terminal report the mouse in pixels (SGR-pixel, mode 1016)? Textual turns
+        it on where the terminal supports it (with in-band resize, mode 2048) and reports
+        fractional cell positions; once one has been seen the mode is known to be on."""
+        if not self._pixel_mouse:
+            driver = getattr(self.app, "_driver", None) if self.is_attached else None
+            self._pixel_mouse = bool(getattr(driver, "_mouse_pixels", False))
+        return self._pixel_mouse
+
+    def event_guest_point(self, event: events.MouseEvent) -> tuple[int, int] | None:
+        """The guest pixel under the mouse: exact with pixel reporting, else the cell centre."""
+        px, py = event.pointer_x, event.pointer_y
+        if px != int(px) or py != int(py):
+            self._pixel_mouse = True
+        if self.pixel_mouse:
+            lay = self.frame_layout
+            return None if lay is None else lay.guest_point(px, py)
+        return self.guest_point(event.x, event.y)
+
     def _pointer(self, event: events.MouseEvent, buttons: int) -> None:
         if self._send_pointer is None:
             return
         event.stop()
-        point = self.guest_point(event.x, event.y)
+        point = self.event_guest_point(event)
         if point is not None:
             self._send_pointer(point[0], point[1], buttons)
 
@@ -488,6 +515,8 @@ class FramebufferView(Widget, can_focus=True):
 
     def on_paste(self, event: events.Paste) -> None:
         event.stop()
+        if self._paste_hook is not None and self._paste_hook(event.text):
+            return
         if self._send_keys is None:
             return
         for ch in event.text:
