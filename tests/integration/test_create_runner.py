@@ -36,7 +36,9 @@ from virttui.core.create.spec import (
     CreateSpec,
     Disk,
     ExistingPath,
+    ExistingVolume,
     Graphics,
+    ImportInstall,
     KernelBoot,
     LocationInstall,
     NewVolume,
@@ -652,3 +654,47 @@ def test_cloud_image_that_is_a_guest_disk_is_refused(
     assert info.value.field == "install.base_image"
     assert owner in str(info.value)
     assert _volumes(temp_pool) == before
+
+
+def test_existing_images_are_attached_in_their_own_format(
+    system_conn: libvirt.virConnect,
+    temp_pool: libvirt.virStoragePool,
+    cleanup: list[str],
+) -> None:
+    """An imported qcow2 image (by path or as a pool volume) is defined as qcow2 and a raw one as
+    raw when the spec names no format (it used to be raw always: a qcow2 import booted its
+    metadata); a format the spec names is kept."""
+    name = unique_name("vt-create-fmt")
+    cleanup.append(name)
+    folder = _pool_dir(temp_pool)
+    images = {}
+    for tag, fmt in (("q", "qcow2"), ("r", "raw"), ("v", "qcow2"), ("k", "qcow2")):
+        images[tag] = folder / f"{name}-{tag}.img"
+        subprocess.run(["qemu-img", "create", "-q", "-f", fmt, str(images[tag]), "16M"], check=True)
+    temp_pool.refresh(0)
+    spec = _base(
+        name,
+        temp_pool,
+        install=ImportInstall(),
+        disks=(
+            Disk(ExistingPath(str(images["q"]))),
+            Disk(ExistingPath(str(images["r"])), bus="sata"),
+            Disk(ExistingVolume(temp_pool.name(), images["v"].name), bus="scsi"),
+            Disk(ExistingPath(str(images["k"])), bus="sata", format="raw"),  # stated: kept
+        ),
+        start_after=False,
+    )
+    result = create_domain(_ctx(), system_conn, spec)
+    assert not result.started
+    root = ET.fromstring(system_conn.lookupByName(name).XMLDesc(0))
+    types = {
+        d.find("source").get("file"): d.find("driver").get("type")  # type: ignore[union-attr]
+        for d in root.iter("disk")
+    }
+    assert types == {
+        str(images["q"]): "qcow2",
+        str(images["r"]): "raw",
+        str(images["v"]): "qcow2",
+        str(images["k"]): "raw",
+    }
+    assert all(p.exists() for p in images.values())

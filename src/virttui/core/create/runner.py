@@ -74,6 +74,7 @@ from virttui.core.create.spec import (
     CreateSpec,
     Disk,
     ExistingPath,
+    ExistingVolume,
     KernelBoot,
     LocationInstall,
     NewVolume,
@@ -511,6 +512,9 @@ def _create(
             if index is not None and fmt is not None and spec.disks[index].format is None:
                 spec = with_disk_format(spec, index, fmt)
 
+    # existing images without a stated format: the one the host reads (as the Add disk dialog)
+    spec = with_existing_formats(conn, spec, facts.caps, remote=_remote(uri), notes=run.notes)
+
     # new volumes (the first disk of a cloud image is the overlay)
     disks = list(spec.disks)
     overlay_done = False
@@ -587,6 +591,39 @@ def _create(
         created=created,
         notes=tuple(run.notes),
     )
+
+
+def with_existing_formats(
+    conn: libvirt.virConnect,
+    spec: CreateSpec,
+    caps: CreateCaps,
+    *,
+    remote: bool,
+    notes: list[str] | None = None,
+) -> CreateSpec:
+    """Each existing disk image (a path or a pool volume, not a CD-ROM) whose format the spec
+    leaves open gets the one the host reads: `qemu-img info` on a local host, the pool's record
+    on a remote one, else raw (as virt-install, which lets libvirt probe it; an import of a
+    qcow2 image defined as raw would boot garbage). What was assumed is said in `notes`."""
+    from virttui.core.storage.image_format import detect_format
+
+    for index, disk in enumerate(spec.disks):
+        src = disk.source
+        if disk.format is not None or disk.device == "cdrom":
+            continue
+        if isinstance(src, ExistingPath):
+            path: str | None = src.path
+        elif isinstance(src, ExistingVolume):
+            path = caps.volume_paths.get(f"{src.pool}/{src.volume}")
+        else:
+            continue
+        if path is None:
+            continue
+        guess = detect_format(conn, path, local=not remote)
+        spec = with_disk_format(spec, index, guess.format)
+        if notes is not None and (guess.source == "default" or guess.note):
+            notes.append(f"disk {index + 1} ({path}) attached as {guess.describe()}")
+    return spec
 
 
 def _with_uuid(xml: str, dom_uuid: str) -> str:
