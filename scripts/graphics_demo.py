@@ -1,7 +1,10 @@
 """Show a recorded guest screenshot (tests/data/console/guest-tty1.png, or the PNG given) in
 the graphical console's view, drawn the way this terminal supports: the terminal is asked at
 start exactly as `virttui` does. For trying a terminal by hand and for the README image
-(scripts/xterm_shot.py runs it in xterm under Xvfb). Ctrl+^ toggles 1:1, q quits."""
+(scripts/terminal_shot.py runs it in xterm, kitty, mlterm, konsole or tmux under Xvfb). Ctrl+^
+toggles 1:1, q quits. --toast: a notification over the image for 1.5 s; --leave=S: after S
+seconds another screen is pushed over the console (a Kitty image must go), --graphics=MODE: the
+override, as virttui's option."""
 
 from __future__ import annotations
 
@@ -10,6 +13,7 @@ from pathlib import Path
 
 from textual.app import App, ComposeResult
 from textual.binding import Binding
+from textual.screen import Screen
 from textual.widgets import Static
 
 from virttui.core.console.graphics_mode import (
@@ -24,6 +28,17 @@ from virttui.widgets.console.framebuffer_view import FramebufferView
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_PNG = ROOT / "tests" / "data" / "console" / "guest-tty1.png"
+
+
+class Left(Screen[None]):
+    """What --leave pushes over the console: text only, no image may stay above it."""
+
+    def compose(self) -> ComposeResult:
+        yield Static("left the console: no image should be visible here (q quits)")
+
+    def on_key(self, event: object) -> None:
+        if getattr(event, "key", "") == "q":
+            self.app.exit()
 
 
 class GraphicsDemo(App[None]):
@@ -45,6 +60,9 @@ class GraphicsDemo(App[None]):
         self._status()
         if "--toast" in sys.argv:  # a notification over the image, gone after 1.5 s
             self.notify("a notification over the image " * 2, timeout=1.5)
+        leave = next((a.split("=", 1)[1] for a in sys.argv if a.startswith("--leave=")), None)
+        if leave is not None:
+            self.set_timer(float(leave), lambda: self.push_screen(Left()))
 
     def _key(self, event: object) -> bool:
         if getattr(event, "key", "") == "q":
