@@ -52,6 +52,7 @@ from virttui.widgets.console.graphics_protocols import (
     kitty_delete,
     kitty_sequence,
     layout,
+    pad_to_cells,
     render_image,
     sixel_sequence,
 )
@@ -226,7 +227,7 @@ class FramebufferView(Widget, can_focus=True):
             if mode == "kitty":
                 self._image_sequence = kitty_sequence(image, tmux=self.graphics.tmux)
             else:
-                self._image_sequence = sixel_sequence(image)
+                self._image_sequence = sixel_sequence(pad_to_cells(image, lay.cell))
             self._strips = []
             self.redraws += 1
             self.refresh()

@@ -110,6 +110,24 @@ def render_image(image: Image.Image, lay: Layout) -> Image.Image:
     return part
 
 
+def pad_to_cells(image: Image.Image, cell: tuple[int, int]) -> Image.Image:
+    """The image with black added on the right and at the bottom up to whole cells (Sixel).
+
+    mlterm 3.9 shows a Sixel image in whole cells and fills what the image leaves of its last
+    cell row or column with the terminal's default background (white by default): a 700x389
+    image in 7x14 cells had a 3-pixel white line under it (seen under Xvfb). Black, the colour
+    around a guest's screen, is drawn instead."""
+    cw, ch = cell
+    if cw <= 0 or ch <= 0:
+        return image
+    width, height = math.ceil(image.width / cw) * cw, math.ceil(image.height / ch) * ch
+    if (width, height) == image.size:
+        return image
+    padded = Image.new("RGB", (width, height), (0, 0, 0))
+    padded.paste(image.convert("RGB"), (0, 0))
+    return padded
+
+
 def _kitty(control: str, payload: str = "", *, tmux: bool) -> str:
     seq = f"\x1b_G{control}{';' + payload if payload else ''}\x1b\\"
     return tmux_wrap(seq) if tmux else seq
