@@ -11,6 +11,7 @@ Usage: python scripts/terminal_shot.py TERMINAL OUT.png [IMAGE.png] [demo option
     [--seconds N[,N...]] [--passthrough on|off] [--ssh USER@HOST:PORT] [--scale F]
   --seconds: when to take the shots (default 6); with several, OUT-1.png, OUT-2.png, ...
   --passthrough: tmux's allow-passthrough (default on; tmux only)
+  --outer: the terminal tmux runs in (default xterm; kitty, mlterm)
   --ssh: run the demo through `ssh -t` (the repository must be at the same path over there;
     extra ssh options in $TERMINAL_SHOT_SSH_OPTS, split on spaces)
   --scale: scale the PNG down by this factor (default 1)
@@ -34,7 +35,7 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parent.parent
 COLS, ROWS = 100, 32
 TERMINALS = ("xterm", "kitty", "mlterm", "konsole", "tmux")
-OWN_OPTIONS = ("--seconds", "--passthrough", "--ssh", "--scale")
+OWN_OPTIONS = ("--seconds", "--passthrough", "--ssh", "--scale", "--outer")
 
 
 def xwd_to_image(data: bytes) -> Image.Image:
@@ -89,7 +90,9 @@ def demo_command(passed: list[str], ssh: str | None) -> list[str]:
     return ["ssh", "-t", "-p", port, *extra, target, remote]
 
 
-def terminal_command(terminal: str, command: list[str], tmp: Path, passthrough: str) -> list[str]:
+def terminal_command(
+    terminal: str, command: list[str], tmp: Path, passthrough: str, outer: str = "xterm"
+) -> list[str]:
     if terminal == "xterm":
         return [
             "xterm",
@@ -129,7 +132,7 @@ def terminal_command(terminal: str, command: list[str], tmp: Path, passthrough: 
             "set -g status off\n"
         )
         tmux = ["tmux", "-L", f"shot{os.getpid()}", "-f", str(conf), "new-session", *command]
-        return terminal_command("xterm", tmux, tmp, passthrough)
+        return terminal_command(outer, tmux, tmp, passthrough, "xterm")
     raise ValueError(f"unknown terminal {terminal!r}; one of {', '.join(TERMINALS)}")
 
 
@@ -155,7 +158,8 @@ def main(argv: list[str]) -> int:
     passthrough = option(rest, "--passthrough", "on")
     ssh = option(rest, "--ssh", "") or None
     scale = float(option(rest, "--scale", "1"))
-    program = "xterm" if terminal == "tmux" else terminal
+    outer = option(rest, "--outer", "xterm")
+    program = outer if terminal == "tmux" else terminal
     for tool in ("Xvfb", "xwd", program, *(["tmux"] if terminal == "tmux" else [])):
         if shutil.which(tool) is None:
             print(f"{tool} is not installed", file=sys.stderr)
@@ -172,7 +176,7 @@ def main(argv: list[str]) -> int:
         try:
             time.sleep(1.5)
             command = demo_command(demo_args(rest), ssh)
-            argv_term = terminal_command(terminal, command, tmp, passthrough)
+            argv_term = terminal_command(terminal, command, tmp, passthrough, outer)
             term = subprocess.Popen(argv_term, env=env, start_new_session=True)
             start = time.monotonic()
             for n, when in enumerate(times, 1):

@@ -484,3 +484,62 @@ async def test_kitty_image_is_placed_below_text_and_cell_backgrounds() -> None:
         await pilot.pause()
         await pilot.pause()
         assert "notification" in terminal_output(app)
+
+
+_PASSTHROUGH = r"\x1bPtmux;((?:\x1b\x1b|[^\x1b])*)\x1b\\"
+
+
+def _unwrap_tmux(out: str) -> str:
+    """The outer terminal's view of tmux passthroughs: `ESC P tmux; ... ESC \\` with every inner
+    ESC doubled becomes its content."""
+    import re
+
+    return re.sub(_PASSTHROUGH, lambda m: m.group(1).replace("\x1b\x1b", "\x1b"), out)
+
+
+async def test_through_tmux_the_image_is_placed_by_the_outer_cursor() -> None:
+    """tmux 3.3a writes a passthrough wherever it left the outer cursor (the image came out a
+    row too high in kitty and xterm): the cursor is saved, moved to the view and restored inside
+    the passthrough, around the wrapped image (Sixel and Kitty)."""
+    from textual.containers import Vertical
+
+    class TwoRows(App[None]):
+        def __init__(self, view: FramebufferView) -> None:
+            super().__init__()
+            self.view = view
+
+        def compose(self) -> ComposeResult:
+            with Vertical():
+                yield Static("status line")
+                yield self.view
+
+    for mode in ("sixel", "kitty"):
+        view = FramebufferView(
+            graphics=GraphicsChoice(mode, "detected through tmux passthrough", True),
+            cell_pixels=CELL,
+            colors="truecolor",
+        )
+        app = TwoRows(view)
+        async with app.run_test(size=(80, 24)) as pilot:
+            frame = make_frame()
+            view.set_frame(frame)
+            await pilot.pause()
+            out = terminal_output(app)
+            start = out.index("\x1bPtmux;")
+            # The outer cursor: saved and moved to the view's top-left (row 2, column 1) ...
+            assert out[start:].startswith("\x1bPtmux;\x1b\x1b7\x1b\x1b[2;1H\x1b\\")
+            # ... the image, wrapped, then the cursor restored; nothing unwrapped in between.
+            end = out.index("\x1bPtmux;\x1b\x1b8\x1b\\", start) + len("\x1bPtmux;\x1b\x1b8\x1b\\")
+            part = out[start:end]
+            assert _unwrap_tmux(part).startswith("\x1b7\x1b[2;1H")
+            import re
+
+            assert re.sub(_PASSTHROUGH, "", part) == ""  # all of it for the outer terminal
+            outer = _unwrap_tmux(part)
+            if mode == "sixel":
+                image = sixel_image(outer, view)
+                assert mean_abs_error(image, reference(frame, view)) < 8
+            else:
+                ((_keys, image),) = kitty_images(outer)
+                assert mean_abs_error(image, reference(frame, view)) < 4
+            assert "\x1b_G" not in out.replace(part, "")

@@ -128,6 +128,20 @@ def pad_to_cells(image: Image.Image, cell: tuple[int, int]) -> Image.Image:
     return padded
 
 
+def tmux_placed(sequence: str, x: int, y: int, tmux: bool) -> str:
+    """The image `sequence` (already wrapped for tmux when `tmux`) drawn at the cell (x, y).
+
+    The caller moves the cursor there first, but tmux (3.3a, seen in kitty and xterm) writes a
+    passthrough wherever it left the outer terminal's cursor (the image landed a row too high,
+    where the last cell tmux drew was): inside tmux the outer cursor is saved, moved and
+    restored by passthrough sequences around the image, so tmux's idea of it stays true. The
+    position is the pane's: right for a pane at the window's top-left (one full-window pane,
+    tmux's status line at the bottom, as by default)."""
+    if not tmux:
+        return sequence
+    return tmux_wrap(f"\x1b7\x1b[{y + 1};{x + 1}H") + sequence + tmux_wrap("\x1b8")
+
+
 def _kitty(control: str, payload: str = "", *, tmux: bool) -> str:
     seq = f"\x1b_G{control}{';' + payload if payload else ''}\x1b\\"
     return tmux_wrap(seq) if tmux else seq
@@ -161,16 +175,17 @@ _SIXEL_HEAD = re.compile(r'\x1bP[0-9;]*q(?:"[0-9;]*)?')
 _SIXEL_DEFINE = re.compile(r"(#\d+);2;\d+;\d+;\d+")
 
 
-def sixel_sequence(image: Image.Image) -> str:
+def sixel_sequence(image: Image.Image, *, tmux: bool = False) -> str:
     """Sixel (DCS ... ST), at most 256 colours, by textual-image's encoder, with every colour
     register defined up front (as libsixel does). textual-image defines each register where it
     is first used; xterm 379 (-ti vt340) then paints the bands drawn before the later
     definitions in a wrong colour (seen under Xvfb: the top 24 pixel rows of a black text
-    screen came out grey or green)."""
+    screen came out grey or green). `tmux`: wrapped in tmux's passthrough, for the terminal tmux
+    runs in (tmux < 3.4 drops Sixel otherwise)."""
     data = image_to_sixels(image)
     head = _SIXEL_HEAD.match(data)
-    if head is None:
-        return data
-    body = data[head.end() :]
-    palette = "".join(m.group(0) for m in _SIXEL_DEFINE.finditer(body))
-    return data[: head.end()] + palette + _SIXEL_DEFINE.sub(r"\1", body)
+    if head is not None:
+        body = data[head.end() :]
+        palette = "".join(m.group(0) for m in _SIXEL_DEFINE.finditer(body))
+        data = data[: head.end()] + palette + _SIXEL_DEFINE.sub(r"\1", body)
+    return tmux_wrap(data) if tmux else data
