@@ -13,11 +13,13 @@ import pytest
 from virttui.core.console.graphics_mode import (
     DA1_QUERY,
     KITTY_QUERY,
+    XTVERSION_QUERY,
     GraphicsChoice,
     cell_pixel_size,
     choose,
     detect_terminal,
     detection_queries,
+    is_tmux_version,
     parse_replies,
     reply_complete,
     tmux_wrap,
@@ -63,6 +65,7 @@ def test_parse_replies(reply: str, mode: str, reason: str) -> None:
 TMUX_DA1 = "\x1b[?1;2c"
 KITTY_IN_TMUX = TMUX_DA1 + KITTY_OK + "\x1b[?62;c"  # kitty 0.26.5
 XTERM_IN_TMUX = TMUX_DA1 + "\x1b[?63;1;2;4;6;9;15;16;22;28c"  # xterm 379 -ti vt340
+XTVERSION_XTERM_DA1 = XTERM_IN_TMUX[len(TMUX_DA1) :].encode()
 
 
 def test_tmux_wraps_the_queries_and_marks_the_output() -> None:
@@ -180,6 +183,68 @@ def test_detect_through_tmux_waits_for_the_outer_terminal(
     assert choice.mode == mode and choice.reason.startswith(reason), choice
     assert choice.tmux == (mode != "halfblocks")
     assert seen == [detection_queries(True).encode()]
+
+
+def _answer_rounds(master: int, rounds: list[list[bytes]], seen: list[bytes]) -> None:
+    """One list of replies per query round (each round's queries end with a plain DA1)."""
+    for replies in rounds:
+        data = b""
+        while not data.endswith(DA1_QUERY.encode()):
+            data += os.read(master, 1024)
+        seen.append(data)
+        for reply in replies:
+            os.write(master, reply)
+            time.sleep(0.1)
+
+
+@pytest.mark.parametrize(
+    ("term", "rounds", "mode", "tmux"),
+    [
+        # tmux on this side of `ssh -t`: no $TMUX over there, but TERM is tmux's; tmux names
+        # itself in XTVERSION, then the tmux queries follow (kitty outside).
+        (
+            "tmux-256color",
+            [
+                [b"\x1bP>|tmux 3.3a\x1b\\" + TMUX_DA1.encode()],
+                [TMUX_DA1.encode(), KITTY_OK.encode() + b"\x1b[?62;c"],
+            ],
+            "kitty",
+            True,
+        ),
+        (
+            "screen-256color",
+            [
+                [b"\x1bP>|tmux 3.3a\x1b\\" + TMUX_DA1.encode()],
+                [TMUX_DA1.encode(), XTVERSION_XTERM_DA1],
+            ],
+            "sixel",
+            True,
+        ),
+        # GNU screen (no XTVERSION answer): asked as any terminal.
+        ("screen", [[b"\x1b[?1;2c"], [DA1_VT220_SIXEL.encode()]], "sixel", False),
+    ],
+)
+def test_tmux_over_ssh_is_found_by_xtversion(
+    term: str, rounds: list[list[bytes]], mode: str, tmux: bool
+) -> None:
+    master, slave = pty.openpty()
+    seen: list[bytes] = []
+    try:
+        worker = threading.Thread(target=_answer_rounds, args=(master, rounds, seen))
+        worker.start()
+        choice = detect_terminal(slave, slave, timeout=1.0, environ={"TERM": term})
+        worker.join(10)
+    finally:
+        os.close(master)
+        os.close(slave)
+    assert choice.mode == mode and choice.tmux == tmux, choice
+    assert seen == [(XTVERSION_QUERY + DA1_QUERY).encode(), detection_queries(tmux).encode()]
+
+
+def test_xtversion_reply() -> None:
+    assert is_tmux_version("\x1bP>|tmux 3.3a\x1b\\\x1b[?1;2c")
+    assert not is_tmux_version("\x1bP>|XTerm(379)\x1b\\\x1b[?63;4c")
+    assert not is_tmux_version("\x1b[?1;2c")
 
 
 def test_detect_on_a_non_terminal_falls_back() -> None:

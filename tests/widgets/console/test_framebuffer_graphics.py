@@ -5,6 +5,7 @@ hooks."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from PIL import Image, ImageChops, ImageDraw
@@ -492,8 +493,6 @@ _PASSTHROUGH = r"\x1bPtmux;((?:\x1b\x1b|[^\x1b])*)\x1b\\"
 def _unwrap_tmux(out: str) -> str:
     """The outer terminal's view of tmux passthroughs: `ESC P tmux; ... ESC \\` with every inner
     ESC doubled becomes its content."""
-    import re
-
     return re.sub(_PASSTHROUGH, lambda m: m.group(1).replace("\x1b\x1b", "\x1b"), out)
 
 
@@ -526,20 +525,22 @@ async def test_through_tmux_the_image_is_placed_by_the_outer_cursor() -> None:
             await pilot.pause()
             out = terminal_output(app)
             start = out.index("\x1bPtmux;")
-            # The outer cursor: saved and moved to the view's top-left (row 2, column 1) ...
-            assert out[start:].startswith("\x1bPtmux;\x1b\x1b7\x1b\x1b[2;1H\x1b\\")
-            # ... the image, wrapped, then the cursor restored; nothing unwrapped in between.
-            end = out.index("\x1bPtmux;\x1b\x1b8\x1b\\", start) + len("\x1bPtmux;\x1b\x1b8\x1b\\")
+            end = out.rindex("\x1b\x1b8\x1b\\") + len("\x1b\x1b8\x1b\\")
             part = out[start:end]
-            assert _unwrap_tmux(part).startswith("\x1b7\x1b[2;1H")
-            import re
-
             assert re.sub(_PASSTHROUGH, "", part) == ""  # all of it for the outer terminal
+            # The passthrough that places the image (the only Sixel one, the last Kitty chunk)
+            # saves the outer cursor, moves it to the view's top-left (row 2, column 1) and
+            # restores it, all in one passthrough.
+            placing = part[part.rindex("\x1bPtmux;") :]
+            assert placing.startswith("\x1bPtmux;\x1b\x1b7\x1b\x1b[2;1H")
+            assert placing.count("\x1bPtmux;") == 1
             outer = _unwrap_tmux(part)
             if mode == "sixel":
+                assert part == placing
                 image = sixel_image(outer, view)
                 assert mean_abs_error(image, reference(frame, view)) < 8
             else:
+                assert "m=0" in _unwrap_tmux(placing)  # the final chunk: kitty places it then
                 ((_keys, image),) = kitty_images(outer)
                 assert mean_abs_error(image, reference(frame, view)) < 4
             assert "\x1b_G" not in out.replace(part, "")

@@ -13,7 +13,9 @@ tmux's own answer comes first (a `4` there means tmux draws Sixel itself, tmux >
 Sixel), then, only when `allow-passthrough` is on, the outer terminal's answers: a Kitty "OK"
 (Kitty output wrapped in the passthrough), and its DA1 (a `4`: Sixel wrapped in the passthrough).
 With passthrough off the outer answers never come: the wait ends at the timeout and the reason
-says to turn it on.
+says to turn it on. On the far side of `ssh -t` from a tmux, $TMUX is not set but TERM is
+tmux's (screen*, tmux*): then XTVERSION is asked first (with DA1 to end the wait), and tmux
+naming itself there means the tmux queries above.
 
 Pure functions except `detect_terminal()` (raw fd I/O, never after Textual has started).
 """
@@ -26,6 +28,7 @@ import select
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import partial
 
 MODES = ("auto", "kitty", "sixel", "halfblocks")
 DRAW_MODES = ("kitty", "sixel", "halfblocks")
@@ -35,6 +38,11 @@ KITTY_QUERY = f"\x1b_Gi={KITTY_QUERY_ID},s=1,v=1,a=q,t=d,f=24;AAAA\x1b\\"
 DA1_QUERY = "\x1b[c"
 DETECT_TIMEOUT = 0.5  # seconds for the DA1 reply (a remote terminal over SSH answers in one RTT)
 
+XTVERSION_QUERY = "\x1b[>0q"
+# TERM inside tmux (its default-terminal: screen, screen-256color, tmux-256color); ssh sends TERM
+# but not $TMUX, so on the far side of `ssh -t` such a TERM is the hint to ask XTVERSION.
+_MULTIPLEXER_TERMS = ("screen", "tmux")
+_XTVERSION_REPLY = re.compile(r"\x1bP>\|([^\x1b]*)\x1b\\")
 _KITTY_REPLY = re.compile(r"\x1b_G([^;\x1b]*);([^\x1b]*)\x1b\\")
 _DA1_REPLY = re.compile(r"\x1b\[\?([0-9;]*)c")
 
@@ -152,27 +160,20 @@ def detect_terminal(
     import termios
     import tty
 
-    tmux = in_tmux(environ)
+    env = os.environ if environ is None else environ
+    tmux = in_tmux(env)
     try:
         saved = termios.tcgetattr(fd_in)
     except (termios.error, OSError) as exc:
         return GraphicsChoice("halfblocks", f"fallback: not a terminal ({exc})")
-    reply = ""
     try:
         tty.setcbreak(fd_in, termios.TCSANOW)
-        os.write(fd_out, detection_queries(tmux).encode())
-        deadline = time.monotonic() + timeout
-        while not reply_complete(reply, tmux=tmux):
-            left = deadline - time.monotonic()
-            if left <= 0:
-                break
-            readable, _, _ = select.select([fd_in], [], [], left)
-            if not readable:
-                break
-            chunk = os.read(fd_in, 1024)
-            if not chunk:
-                break
-            reply += chunk.decode("latin-1")
+        if not tmux and env.get("TERM", "").startswith(_MULTIPLEXER_TERMS):
+            # tmux on the other side of `ssh -t` ($TMUX is not sent): tmux answers XTVERSION.
+            answer = _exchange(fd_in, fd_out, XTVERSION_QUERY + DA1_QUERY, reply_complete, timeout)
+            tmux = is_tmux_version(answer)
+        done = partial(reply_complete, tmux=tmux)
+        reply = _exchange(fd_in, fd_out, detection_queries(tmux), done, timeout)
     except OSError as exc:
         return GraphicsChoice("halfblocks", f"fallback: terminal query failed ({exc})")
     finally:
@@ -181,6 +182,33 @@ def detect_terminal(
         except (termios.error, OSError):
             pass
     return parse_replies(reply, tmux=tmux)
+
+
+def _exchange(
+    fd_in: int, fd_out: int, query: str, done: Callable[[str], bool], timeout: float
+) -> str:
+    """Write `query`, read until `done(reply)` or `timeout` passes."""
+    os.write(fd_out, query.encode())
+    reply = ""
+    deadline = time.monotonic() + timeout
+    while not done(reply):
+        left = deadline - time.monotonic()
+        if left <= 0:
+            break
+        readable, _, _ = select.select([fd_in], [], [], left)
+        if not readable:
+            break
+        chunk = os.read(fd_in, 1024)
+        if not chunk:
+            break
+        reply += chunk.decode("latin-1")
+    return reply
+
+
+def is_tmux_version(reply: str) -> bool:
+    """True when the XTVERSION answer in `reply` names tmux (`DCS > | tmux 3.3a ST`)."""
+    match = _XTVERSION_REPLY.search(reply)
+    return match is not None and match.group(1).lower().startswith("tmux")
 
 
 def cell_pixel_size(fd: int) -> tuple[int, int] | None:

@@ -30,6 +30,7 @@ KITTY_PLACEMENT_ID = 1
 # toast, a tooltip or any overlay Textual draws over the view (with its own background) covers
 # the image; the view writes its own cells with the default background, so the image shows there.
 KITTY_Z = -(2**30) - 1
+_TMUX_START = "\x1bPtmux;"
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,14 +133,20 @@ def tmux_placed(sequence: str, x: int, y: int, tmux: bool) -> str:
     """The image `sequence` (already wrapped for tmux when `tmux`) drawn at the cell (x, y).
 
     The caller moves the cursor there first, but tmux (3.3a, seen in kitty and xterm) writes a
-    passthrough wherever it left the outer terminal's cursor (the image landed a row too high,
-    where the last cell tmux drew was): inside tmux the outer cursor is saved, moved and
-    restored by passthrough sequences around the image, so tmux's idea of it stays true. The
+    passthrough wherever it left the outer terminal's cursor, and may move that cursor between
+    two passthroughs (the image landed a row too high). So inside tmux the passthrough that
+    places the image (the only one for Sixel, the last chunk for Kitty) saves the outer cursor,
+    moves it to (x, y) and restores it, all in one: tmux's idea of the cursor stays true. The
     position is the pane's: right for a pane at the window's top-left (one full-window pane,
     tmux's status line at the bottom, as by default)."""
     if not tmux:
         return sequence
-    return tmux_wrap(f"\x1b7\x1b[{y + 1};{x + 1}H") + sequence + tmux_wrap("\x1b8")
+    last = sequence.rfind(_TMUX_START)
+    if last < 0 or not sequence.endswith("\x1b\\"):
+        return sequence
+    body = sequence[last + len(_TMUX_START) : -2]
+    placed = f"\x1b\x1b7\x1b\x1b[{y + 1};{x + 1}H{body}\x1b\x1b8"
+    return sequence[:last] + _TMUX_START + placed + "\x1b\\"
 
 
 def _kitty(control: str, payload: str = "", *, tmux: bool) -> str:
