@@ -4,7 +4,9 @@ start exactly as `virttui` does. For trying a terminal by hand and for the READM
 (scripts/terminal_shot.py runs it in xterm, kitty, mlterm, konsole or tmux under Xvfb). Ctrl+^
 toggles 1:1, q quits. --toast: a notification over the image for 1.5 s; --leave=S: after S
 seconds another screen is pushed over the console (a Kitty image must go), --graphics=MODE: the
-override, as virttui's option."""
+override, as virttui's option. --domain=UUID [--connect=URI]: the real app instead (built and
+asked exactly as `virttui -c URI` does, default qemu:///system), which opens that domain's
+graphical console once the host is connected; --toast and --leave (Ctrl+] then) work there too."""
 
 from __future__ import annotations
 
@@ -79,7 +81,41 @@ class GraphicsDemo(App[None]):
         self._status()
 
 
+def real_console(argv: list[str]) -> None:
+    """The real app on a real domain: the console opened as from the domain list."""
+    from virttui import cli
+    from virttui.screens.console.graphics import open_graphical_console
+
+    uuid = next(a.split("=", 1)[1] for a in argv if a.startswith("--domain="))
+    uri = next((a.split("=", 1)[1] for a in argv if a.startswith("--connect=")), "qemu:///system")
+    forced = [a for a in argv if a.startswith("--graphics=")]
+    app = cli.build_app(["-c", uri, *forced])
+    cli._detect_graphics(app)
+
+    def opened() -> bool:
+        host = app.hosts.get(uri)
+        if host is None or not host.connected:
+            return False
+        open_graphical_console(app, uri, uuid)
+        if "--toast" in argv:
+            app.notify("a notification over the image " * 2, timeout=4)
+        leave = next((a.split("=", 1)[1] for a in argv if a.startswith("--leave=")), None)
+        if leave is not None:
+            app.set_timer(float(leave), lambda: app.screen.post_message(FramebufferView.Leave()))
+        return True
+
+    def poll() -> None:
+        if not opened():
+            app.set_timer(0.3, poll)
+
+    app.call_later(lambda: app.set_timer(0.3, poll))
+    app.run()
+
+
 def main(argv: list[str]) -> None:
+    if any(a.startswith("--domain=") for a in argv):
+        real_console(argv)
+        return
     png = Path(argv[0]) if argv and not argv[0].startswith("--") else DEFAULT_PNG
     forced = next((a.split("=", 1)[1] for a in argv if a.startswith("--graphics=")), None)
     choice = choose(forced, "auto", lambda: detect_terminal(0, 1))

@@ -15,6 +15,8 @@ Usage: python scripts/terminal_shot.py TERMINAL OUT.png [IMAGE.png] [demo option
   --ssh: run the demo through `ssh -t` (the repository must be at the same path over there;
     extra ssh options in $TERMINAL_SHOT_SSH_OPTS, split on spaces)
   --scale: scale the PNG down by this factor (default 1)
+  --guest: boot the tiny test guest (tests/guestlib.py, VNC display, on qemu:///system; removed
+    afterwards) and show its real graphical console in the real app instead of a recorded PNG
 Other options (--toast, --leave=S, --graphics=MODE) go to graphics_demo.py.
 """
 
@@ -36,6 +38,7 @@ ROOT = Path(__file__).resolve().parent.parent
 COLS, ROWS = 100, 32
 TERMINALS = ("xterm", "kitty", "mlterm", "konsole", "tmux")
 OWN_OPTIONS = ("--seconds", "--passthrough", "--ssh", "--scale", "--outer")
+OWN_FLAGS = ("--guest",)
 
 
 def xwd_to_image(data: bytes) -> Image.Image:
@@ -75,6 +78,8 @@ def demo_args(argv: list[str]) -> list[str]:
             skip = False
         elif arg in OWN_OPTIONS:
             skip = True
+        elif arg in OWN_FLAGS:
+            pass
         else:
             out.append(arg)
     return out
@@ -149,6 +154,32 @@ def shot(display: str) -> Image.Image:
 
 
 def main(argv: list[str]) -> int:
+    if "--guest" in argv:
+        return with_guest(argv)
+    return shoot(argv)
+
+
+def with_guest(argv: list[str]) -> int:
+    """Boot the tiny guest, write a few lines on its VGA console, and shoot the real app's
+    graphical console of it."""
+    sys.path.insert(0, str(ROOT))
+    from tests.guestlib import SerialConsole, open_system_conn, running_guest, wait_for_shell
+
+    conn = open_system_conn()
+    try:
+        with running_guest(conn, "vt-shot") as dom, SerialConsole(dom) as console:
+            wait_for_shell(console, timeout=180)
+            console.run(
+                r"printf '\033[2J\033[H' >/dev/tty1; for i in 1 2 3 4 5 6; do "
+                "echo '#### virttui graphical console: the tiny guest ####'; done >/dev/tty1"
+            )
+            rest = [a for a in argv if a != "--guest"]
+            return shoot([*rest, f"--domain={dom.UUIDString()}"])
+    finally:
+        conn.close()
+
+
+def shoot(argv: list[str]) -> int:
     if len(argv) < 2 or argv[0] not in TERMINALS:
         print(__doc__, file=sys.stderr)
         return 2
