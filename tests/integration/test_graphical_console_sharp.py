@@ -8,8 +8,8 @@ from PIL import Image, ImageChops
 
 from tests.guestlib import SYSTEM_URI, SerialConsole
 from tests.pilot_utils import wait_until
-from tests.widgets.console.sixel_decode import decode_sixel, kitty_images, mean_abs_error
-from tests.widgets.console.test_framebuffer_graphics import terminal_output
+from tests.widgets.console.sixel_decode import kitty_images, mean_abs_error
+from tests.widgets.console.test_framebuffer_graphics import sixel_image, terminal_output
 from virttui.app import HostSpec, VirtTUIApp
 from virttui.core.console.graphics_mode import GraphicsChoice
 from virttui.screens.console.graphics import open_graphical_console
@@ -52,4 +52,4 @@ async def test_kitty_and_sixel_output_match_the_guest_screenshot(
         await pilot.pause()
         frame = screen.view.frame
         assert frame is not None
-        _close_enough(decode_sixel(terminal_output(app)), frame.image)
+        _close_enough(sixel_image(terminal_output(app), screen.view), frame.image)

@@ -5,6 +5,7 @@ hooks."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from PIL import Image, ImageChops, ImageDraw
@@ -22,7 +23,7 @@ from tests.widgets.console.sixel_decode import (
 from virttui.core.console.graphics_mode import GraphicsChoice
 from virttui.core.console.screenshot import Frame, frame_digest
 from virttui.widgets.console.framebuffer_view import FramebufferView
-from virttui.widgets.console.graphics_protocols import KITTY_IMAGE_ID, layout
+from virttui.widgets.console.graphics_protocols import KITTY_IMAGE_ID, layout, sixel_sequence
 
 CELL = (10, 20)
 
@@ -76,6 +77,21 @@ def reference(frame: Frame, view: FramebufferView, **kw: Any) -> Image.Image:
     return frame.image.crop(lay.source).resize(lay.size, Image.Resampling.BILINEAR)
 
 
+def sixel_image(out: str, view: FramebufferView) -> Image.Image:
+    """The Sixel image in `out`: padded with black to whole cells (mlterm fills a partly covered
+    cell with its default background), returned without the padding (the layout's size)."""
+    lay = view.frame_layout
+    assert lay is not None
+    image = decode_sixel(out)
+    cw, ch = lay.cell
+    assert image.size == (-(-lay.size[0] // cw) * cw, -(-lay.size[1] // ch) * ch)
+    assert image.width % cw == 0 and image.height % ch == 0
+    pad = Image.new("RGB", image.size)
+    pad.paste(image.crop((0, 0, *lay.size)), (0, 0))
+    assert image.tobytes() == pad.tobytes()  # outside the layout's size: black only
+    return image.crop((0, 0, *lay.size))
+
+
 def _view(mode: str, **kw: Any) -> FramebufferView:
     return FramebufferView(
         graphics=GraphicsChoice(mode, "test"), cell_pixels=CELL, colors="truecolor", **kw
@@ -119,7 +135,7 @@ async def test_sixel_output_decodes_to_the_scaled_frame() -> None:
         await pilot.pause()
         out = terminal_output(app)
         assert out.count("\x1bP") == 1  # one image per repaint
-        image = decode_sixel(out)
+        image = sixel_image(out, view)
         assert image.size == (800, 444)
         # 256 colours at most (textual-image quantizes): a little more error than PNG.
         assert mean_abs_error(image, reference(frame, view)) < 8
@@ -268,8 +284,8 @@ async def test_console_screen_status_and_a_real_guest_frame() -> None:
         await pilot.pause()
         assert "Sixel (override from config) · fit" in screen_text(app)
         frame = decode_frame((DATA / "guest-tty1.png").read_bytes(), "image/png")
-        image = decode_sixel(terminal_output(app))
         view = screen.view
+        image = sixel_image(terminal_output(app), view)
         assert view.frame_layout is not None and image.size == view.frame_layout.size
         expected = frame.image.convert("RGB").resize(image.size, Image.Resampling.BILINEAR)
         # A text screen is mostly black: the error is measured against what a blank image or
@@ -321,6 +337,22 @@ def test_sixel_palette_is_defined_before_any_pixel() -> None:
     assert ";2;" not in body  # no definition after the first pixel
     assert len(re.findall(r"#\d+;2;", head.group(1))) > 5
     assert decode_sixel(ours).tobytes() == decode_sixel(image_to_sixels(image)).tobytes()
+
+
+def test_sixel_image_is_padded_to_whole_cells_with_black() -> None:
+    """mlterm 3.9 fills the part of the last cell row (or column) a Sixel image leaves with its
+    default background (a white line under a 700x389 image in 7x14 cells): whole cells, black."""
+    from virttui.widgets.console.graphics_protocols import pad_to_cells
+
+    image = Image.new("RGB", (700, 389), (200, 100, 50))
+    padded = pad_to_cells(image, (7, 14))
+    assert padded.size == (700, 392)
+    assert padded.crop((0, 0, 700, 389)).tobytes() == image.tobytes()
+    assert padded.crop((0, 389, 700, 392)).getcolors() == [(2100, (0, 0, 0))]
+    narrow = pad_to_cells(image.crop((0, 0, 695, 14)), (7, 14))
+    assert narrow.size == (700, 14) and narrow.getpixel((697, 5)) == (0, 0, 0)
+    assert pad_to_cells(image.crop((0, 0, 700, 392)), (7, 14)).size == (700, 392)
+    assert decode_sixel(sixel_sequence(padded)).size == (700, 392)
 
 
 async def test_kitty_image_goes_when_another_screen_comes_and_returns_after() -> None:
@@ -422,7 +454,7 @@ async def test_sixel_image_goes_out_again_when_a_toast_goes() -> None:
         assert not view.overlay_regions()
         out = "".join(written)
         assert out.count("\x1bP") == 1  # the image went out again
-        image = decode_sixel(out[out.index("\x1bP") :])
+        image = sixel_image(out[out.index("\x1bP") :], view)
         assert image.size == (800, 444)
         assert mean_abs_error(image, reference(make_frame(seed=3), view)) < 8
         assert view.redraws == redraws  # the cached sequence, not re-encoded
@@ -453,3 +485,62 @@ async def test_kitty_image_is_placed_below_text_and_cell_backgrounds() -> None:
         await pilot.pause()
         await pilot.pause()
         assert "notification" in terminal_output(app)
+
+
+_PASSTHROUGH = r"\x1bPtmux;((?:\x1b\x1b|[^\x1b])*)\x1b\\"
+
+
+def _unwrap_tmux(out: str) -> str:
+    """The outer terminal's view of tmux passthroughs: `ESC P tmux; ... ESC \\` with every inner
+    ESC doubled becomes its content."""
+    return re.sub(_PASSTHROUGH, lambda m: m.group(1).replace("\x1b\x1b", "\x1b"), out)
+
+
+async def test_through_tmux_the_image_is_placed_by_the_outer_cursor() -> None:
+    """tmux 3.3a writes a passthrough wherever it left the outer cursor (the image came out a
+    row too high in kitty and xterm): the cursor is saved, moved to the view and restored inside
+    the passthrough, around the wrapped image (Sixel and Kitty)."""
+    from textual.containers import Vertical
+
+    class TwoRows(App[None]):
+        def __init__(self, view: FramebufferView) -> None:
+            super().__init__()
+            self.view = view
+
+        def compose(self) -> ComposeResult:
+            with Vertical():
+                yield Static("status line")
+                yield self.view
+
+    for mode in ("sixel", "kitty"):
+        view = FramebufferView(
+            graphics=GraphicsChoice(mode, "detected through tmux passthrough", True),
+            cell_pixels=CELL,
+            colors="truecolor",
+        )
+        app = TwoRows(view)
+        async with app.run_test(size=(80, 24)) as pilot:
+            frame = make_frame()
+            view.set_frame(frame)
+            await pilot.pause()
+            out = terminal_output(app)
+            start = out.index("\x1bPtmux;")
+            end = out.rindex("\x1b\x1b8\x1b\\") + len("\x1b\x1b8\x1b\\")
+            part = out[start:end]
+            assert re.sub(_PASSTHROUGH, "", part) == ""  # all of it for the outer terminal
+            # The passthrough that places the image (the only Sixel one, the last Kitty chunk)
+            # saves the outer cursor, moves it to the view's top-left (row 2, column 1) and
+            # restores it, all in one passthrough.
+            placing = part[part.rindex("\x1bPtmux;") :]
+            assert placing.startswith("\x1bPtmux;\x1b\x1b7\x1b\x1b[2;1H")
+            assert placing.count("\x1bPtmux;") == 1
+            outer = _unwrap_tmux(part)
+            if mode == "sixel":
+                assert part == placing
+                image = sixel_image(outer, view)
+                assert mean_abs_error(image, reference(frame, view)) < 8
+            else:
+                assert "m=0" in _unwrap_tmux(placing)  # the final chunk: kitty places it then
+                ((_keys, image),) = kitty_images(outer)
+                assert mean_abs_error(image, reference(frame, view)) < 4
+            assert "\x1b_G" not in out.replace(part, "")

@@ -56,8 +56,10 @@ from virttui.widgets.console.graphics_protocols import (
     kitty_delete,
     kitty_sequence,
     layout,
+    pad_to_cells,
     render_image,
     sixel_sequence,
+    tmux_placed,
 )
 
 UPPER_HALF = "\u2580"
@@ -233,7 +235,9 @@ class FramebufferView(Widget, can_focus=True):
             if mode == "kitty":
                 self._image_sequence = kitty_sequence(image, tmux=self.graphics.tmux)
             else:
-                self._image_sequence = sixel_sequence(image)
+                self._image_sequence = sixel_sequence(
+                    pad_to_cells(image, lay.cell), tmux=self.graphics.tmux
+                )
             self._strips = []
             self.redraws += 1
             self.refresh()
@@ -314,7 +318,11 @@ class FramebufferView(Widget, can_focus=True):
         segments = [
             cells,
             Segment(Control.move_to(region.x, region.y).segment.text, None, _RAW),
-            Segment(self._image_sequence, None, _RAW),
+            Segment(
+                tmux_placed(self._image_sequence, region.x, region.y, self.graphics.tmux),
+                None,
+                _RAW,
+            ),
             Segment(Control.move_to(region.x, region.bottom - 1).segment.text, None, _RAW),
         ]
         blank[-1] = Strip(segments, cell_length=crop.width)

@@ -30,6 +30,7 @@ KITTY_PLACEMENT_ID = 1
 # toast, a tooltip or any overlay Textual draws over the view (with its own background) covers
 # the image; the view writes its own cells with the default background, so the image shows there.
 KITTY_Z = -(2**30) - 1
+_TMUX_START = "\x1bPtmux;"
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +111,44 @@ def render_image(image: Image.Image, lay: Layout) -> Image.Image:
     return part
 
 
+def pad_to_cells(image: Image.Image, cell: tuple[int, int]) -> Image.Image:
+    """The image with black added on the right and at the bottom up to whole cells (Sixel).
+
+    mlterm 3.9 shows a Sixel image in whole cells and fills what the image leaves of its last
+    cell row or column with the terminal's default background (white by default): a 700x389
+    image in 7x14 cells had a 3-pixel white line under it (seen under Xvfb). Black, the colour
+    around a guest's screen, is drawn instead."""
+    cw, ch = cell
+    if cw <= 0 or ch <= 0:
+        return image
+    width, height = math.ceil(image.width / cw) * cw, math.ceil(image.height / ch) * ch
+    if (width, height) == image.size:
+        return image
+    padded = Image.new("RGB", (width, height), (0, 0, 0))
+    padded.paste(image.convert("RGB"), (0, 0))
+    return padded
+
+
+def tmux_placed(sequence: str, x: int, y: int, tmux: bool) -> str:
+    """The image `sequence` (already wrapped for tmux when `tmux`) drawn at the cell (x, y).
+
+    The caller moves the cursor there first, but tmux (3.3a, seen in kitty and xterm) writes a
+    passthrough wherever it left the outer terminal's cursor, and may move that cursor between
+    two passthroughs (the image landed a row too high). So inside tmux the passthrough that
+    places the image (the only one for Sixel, the last chunk for Kitty) saves the outer cursor,
+    moves it to (x, y) and restores it, all in one: tmux's idea of the cursor stays true. The
+    position is the pane's: right for a pane at the window's top-left (one full-window pane,
+    tmux's status line at the bottom, as by default)."""
+    if not tmux:
+        return sequence
+    last = sequence.rfind(_TMUX_START)
+    if last < 0 or not sequence.endswith("\x1b\\"):
+        return sequence
+    body = sequence[last + len(_TMUX_START) : -2]
+    placed = f"\x1b\x1b7\x1b\x1b[{y + 1};{x + 1}H{body}\x1b\x1b8"
+    return sequence[:last] + _TMUX_START + placed + "\x1b\\"
+
+
 def _kitty(control: str, payload: str = "", *, tmux: bool) -> str:
     seq = f"\x1b_G{control}{';' + payload if payload else ''}\x1b\\"
     return tmux_wrap(seq) if tmux else seq
@@ -143,16 +182,17 @@ _SIXEL_HEAD = re.compile(r'\x1bP[0-9;]*q(?:"[0-9;]*)?')
 _SIXEL_DEFINE = re.compile(r"(#\d+);2;\d+;\d+;\d+")
 
 
-def sixel_sequence(image: Image.Image) -> str:
+def sixel_sequence(image: Image.Image, *, tmux: bool = False) -> str:
     """Sixel (DCS ... ST), at most 256 colours, by textual-image's encoder, with every colour
     register defined up front (as libsixel does). textual-image defines each register where it
     is first used; xterm 379 (-ti vt340) then paints the bands drawn before the later
     definitions in a wrong colour (seen under Xvfb: the top 24 pixel rows of a black text
-    screen came out grey or green)."""
+    screen came out grey or green). `tmux`: wrapped in tmux's passthrough, for the terminal tmux
+    runs in (tmux < 3.4 drops Sixel otherwise)."""
     data = image_to_sixels(image)
     head = _SIXEL_HEAD.match(data)
-    if head is None:
-        return data
-    body = data[head.end() :]
-    palette = "".join(m.group(0) for m in _SIXEL_DEFINE.finditer(body))
-    return data[: head.end()] + palette + _SIXEL_DEFINE.sub(r"\1", body)
+    if head is not None:
+        body = data[head.end() :]
+        palette = "".join(m.group(0) for m in _SIXEL_DEFINE.finditer(body))
+        data = data[: head.end()] + palette + _SIXEL_DEFINE.sub(r"\1", body)
+    return tmux_wrap(data) if tmux else data
