@@ -273,7 +273,7 @@ async def test_a_preset_fills_the_form(tmp_path: Path) -> None:
         await settle(pilot)
         assert app.screen is dialog  # never a device directory
         assert "/dev is not a directory for a test file" in str(
-            dialog.query_one("#preset-error").content
+            dialog.query_one("#form-error").content
         )
         dialog.query_one("#preset-dir", Input).value = str(tmp_path)
         dialog.query_one("#confirm").press()
@@ -516,7 +516,7 @@ async def test_a_blank_device_needs_its_name_typed(blank_loop: str) -> None:
             await pilot.press("enter")
             await settle(pilot)
             assert app.screen is dialog and calls == []
-            assert "do not match" in str(dialog.query_one("#confirm-error").content)
+            assert "do not match" in str(dialog.query_one("#form-error").content)
         dialog.query_one(Input).value = blank_loop
         await pilot.press("enter")
         await wait_until(pilot, lambda: bool(calls), 10)

@@ -30,9 +30,9 @@ from rich.text import Text
 from textual import on
 from textual.app import App, ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.screen import ModalScreen, Screen
-from textual.widgets import Button, Footer, Input, OptionList, Select, Static
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import Footer, Input, OptionList, Select, Static
 from textual.widgets.option_list import Option
 
 from virttui.core.fio.guard import Verdict, guard_jobfile
@@ -50,7 +50,7 @@ from virttui.core.fio.job import (
 )
 from virttui.core.fio.runs import SavedRun
 from virttui.core.jobs import JobContext, JobDone, JobFailed
-from virttui.screens.common.confirm import ConfirmScreen
+from virttui.screens.common.confirm import ConfirmScreen, DialogScreen
 from virttui.screens.common.jobs import start_job
 from virttui.screens.common.services import services
 from virttui.screens.domain.action_dialogs import PromptScreen
@@ -125,164 +125,105 @@ def make_preset(kind: PresetKind, directory: str, *, local: bool) -> FioJob:
 
 
 # ------------------------------------------------------------------------------- dialogs
-class PresetScreen(ModalScreen[tuple[PresetKind, str, bool] | None]):
+class PresetScreen(DialogScreen[tuple[PresetKind, str, bool]]):
     """Pick a preset and the directory of its test file; returns (kind, directory, as new job)."""
 
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="fio.preset.cancel")]
+    frame_classes = "fio-dialog"
+    confirm_label = "Use preset"
+    hint = "The job writes a 1 GiB test file there, never a device."
 
     def __init__(self, directory: str, *, new_job: bool, check: Callable[[str, str], str]) -> None:
-        super().__init__()
+        super().__init__(Text("fio preset", style="bold"))
         self.directory = directory
         self.new_job = new_job
         self.check = check  # (kind, directory) -> "" or why not
 
-    def compose(self) -> ComposeResult:
-        with Vertical(classes="dialog fio-dialog"):
-            yield Static(Text("fio preset", style="bold"), classes="dialog-title")
-            yield Select(
-                [(label, kind) for kind, label in PRESETS.items()],
-                value="randread",
-                allow_blank=False,
-                id="preset-kind",
-                compact=True,
-            )
-            yield Static(Text("Directory of the test file (virttui-fio.test):"))
-            yield Input(self.directory, id="preset-dir", compact=True)
-            yield TickBox("Add as a new job", self.new_job, id="preset-new", compact=True)
-            yield Static(
-                Text("The job writes a 1 GiB test file there, never a device."),
-                classes="dialog-hint",
-            )
-            yield Static(id="preset-error", classes="dialog-error")
-            with Horizontal(classes="dialog-buttons"):
-                yield Button("Cancel", id="cancel", compact=True)
-                yield Button("Use preset", id="confirm", variant="success", compact=True)
+    def body(self) -> ComposeResult:
+        yield Select(
+            [(label, kind) for kind, label in PRESETS.items()],
+            value="randread",
+            allow_blank=False,
+            id="preset-kind",
+            compact=True,
+        )
+        yield Static(Text("Directory of the test file (virttui-fio.test):"))
+        yield Input(self.directory, id="preset-dir", compact=True)
+        yield TickBox("Add as a new job", self.new_job, id="preset-new", compact=True)
 
-    def on_mount(self) -> None:
-        self.query_one("#preset-kind", Select).focus()
-
-    def _answer(self) -> None:
+    def collect(self) -> tuple[PresetKind, str, bool]:
         kind = self.query_one("#preset-kind", Select).value
         directory = self.query_one("#preset-dir", Input).value.strip()
         if not isinstance(kind, str):
-            return
+            raise ValueError("Pick a preset")  # not reached: the list has no blank
         problem = self.check(kind, directory)
         if problem:
-            self.query_one("#preset-error", Static).update(plain(problem, multiline=True))
-            return
+            raise ValueError(problem)
         new = self.query_one("#preset-new", TickBox).value
-        self.dismiss((kind, directory, new))  # type: ignore[arg-type]  # a PRESETS key
-
-    @on(Input.Submitted)
-    def _submitted(self, event: Input.Submitted) -> None:
-        event.stop()
-        self._answer()
-
-    @on(Button.Pressed)
-    def _pressed(self, event: Button.Pressed) -> None:
-        event.stop()
-        if event.button.id == "confirm":
-            self._answer()
-        else:
-            self.dismiss(None)
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
+        return kind, directory, new  # type: ignore[return-value]  # a PRESETS key
 
 
-class RefusedScreen(ModalScreen[None]):
+class RefusedScreen(DialogScreen[None]):
     """The guard refused: every reason, in plain text, and only a way back."""
 
     BINDINGS = [Binding("escape,enter", "close", "Close", id="fio.refused.close")]
+    frame_classes = "fio-dialog"
+    body_classes = "fio-reasons"
+    destructive = True
+    confirm_label = ""
+    cancel_label = "Close"
+    cancel_id = "close"
+    hint = "Change the target (a test file on a filesystem) and run again."
 
     def __init__(self, verdict: Verdict) -> None:
-        super().__init__()
+        super().__init__(Text("fio will not run this job", style="bold"))
         self.verdict = verdict
 
-    def compose(self) -> ComposeResult:
-        with Vertical(classes="dialog danger fio-dialog"):
-            yield Static(Text("fio will not run this job", style="bold"), classes="dialog-title")
-            text = Text()
-            for reason in self.verdict.reasons or ("refused (no reason given)",):
-                text.append("• ")
-                append_plain(text, reason, multiline=True)
-                text.append("\n")
-            with VerticalScroll(classes="fio-reasons"):
-                yield Static(text, id="refused-reasons")
-            yield Static(
-                Text("Change the target (a test file on a filesystem) and run again."),
-                classes="dialog-hint",
-            )
-            with Horizontal(classes="dialog-buttons"):
-                yield Button("Close", id="close", variant="primary", compact=True)
-
-    def on_mount(self) -> None:
-        self.query_one("#close", Button).focus()
-
-    def on_button_pressed(self, event: Button.Pressed) -> None:
-        event.stop()
-        self.dismiss(None)
+    def body(self) -> ComposeResult:
+        text = Text()
+        for reason in self.verdict.reasons or ("refused (no reason given)",):
+            text.append("• ")
+            append_plain(text, reason, multiline=True)
+            text.append("\n")
+        yield Static(text, id="refused-reasons")
 
     def action_close(self) -> None:
-        self.dismiss(None)
+        self.action_cancel()
 
 
-class ConfirmNamesScreen(ModalScreen[bool]):
+class ConfirmNamesScreen(DialogScreen[bool]):
     """A raw device: the admin types each device's name exactly (`Verdict.accepts`)."""
 
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="fio.confirm.cancel")]
+    frame_classes = "fio-dialog"
+    body_classes = "fio-reasons"
+    destructive = True
+    confirm_label = "Destroy and run"
 
     def __init__(self, verdict: Verdict) -> None:
-        super().__init__()
+        super().__init__(Text("fio will write to a raw device", style="bold"))
         self.verdict = verdict
 
-    def compose(self) -> ComposeResult:
-        with Vertical(classes="dialog danger fio-dialog"):
-            yield Static(
-                Text("fio will write to a raw device", style="bold"), classes="dialog-title"
-            )
-            note = Text()
-            for reason in self.verdict.reasons:
-                append_plain(note, reason, multiline=True)
-                note.append("\n")
-            note.append("Everything on it is destroyed. Type each device's name to go on.")
-            yield Static(note, id="confirm-note")
-            for i, name in enumerate(self.verdict.confirm_names):
-                label = Text("Type ")
-                append_plain(label, name, "bold")
-                yield Static(label)
-                yield Input(id=f"confirm-name-{i}", compact=True)
-            yield Static(id="confirm-error", classes="dialog-error")
-            with Horizontal(classes="dialog-buttons"):
-                yield Button("Cancel", id="cancel", variant="primary", compact=True)
-                yield Button("Destroy and run", id="confirm", variant="error", compact=True)
-
-    def on_mount(self) -> None:
-        self.query(Input).first().focus()
+    def body(self) -> ComposeResult:
+        note = Text()
+        for reason in self.verdict.reasons:
+            append_plain(note, reason, multiline=True)
+            note.append("\n")
+        note.append("Everything on it is destroyed. Type each device's name to go on.")
+        yield Static(note, id="confirm-note")
+        for i, name in enumerate(self.verdict.confirm_names):
+            label = Text("Type ")
+            append_plain(label, name, "bold")
+            yield Static(label)
+            yield Input(id=f"confirm-name-{i}", compact=True)
 
     def typed(self) -> list[str]:
         return [w.value for w in self.query(Input)]
 
-    def _answer(self) -> None:
-        if self.verdict.accepts(self.typed()):
-            self.dismiss(True)
-            return
-        self.query_one("#confirm-error", Static).update(
-            Text("The names do not match: type each one exactly.")
-        )
-
-    @on(Input.Submitted)
-    def _submitted(self, event: Input.Submitted) -> None:
-        event.stop()
-        self._answer()
-
-    @on(Button.Pressed)
-    def _pressed(self, event: Button.Pressed) -> None:
-        event.stop()
-        if event.button.id == "confirm":
-            self._answer()
-        else:
-            self.dismiss(False)
+    def collect(self) -> bool:
+        if not self.verdict.accepts(self.typed()):
+            raise ValueError("The names do not match: type each one exactly.")
+        return True
 
     def action_cancel(self) -> None:
         self.dismiss(False)
