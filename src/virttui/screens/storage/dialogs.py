@@ -176,8 +176,8 @@ class RemovePoolScreen(StorageForm[bool]):
             "Also delete the directory (only if empty)", False, id="pool-delete-dir", compact=True
         )
 
-    def on_mount(self) -> None:
-        self.query_one("#cancel", Button).focus()  # Cancel is the default
+    def initial_focus(self) -> Widget:
+        return self.query_one("#cancel", Button)  # Cancel is the default
 
     def collect(self) -> bool:
         return self.ticked("#pool-delete-dir")
