@@ -24,11 +24,12 @@ import dataclasses
 import os
 import tempfile
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 from textual import on
-from textual.app import App, ComposeResult
+from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
@@ -230,14 +231,71 @@ class ConfirmNamesScreen(DialogScreen[bool]):
 
 
 # ------------------------------------------------------------------------------- sections
+@dataclass(frozen=True, slots=True)
+class FioAction:
+    """One action of the job builder. Its keys (the screen's Bindings, the section list's) and
+    its command-palette entry (`FioScreen.palette_commands`) all come from `FIO_ACTIONS`: an
+    action added there has both, or says why it is not in the palette."""
+
+    action: str  # FioScreen.action_<action>
+    label: str  # the footer's word; the palette's title is "fio: <label in lower case>"
+    # The palette's help ("": the tooltip), its keys appended; None: not in the palette.
+    palette: str | None = ""
+    key: str = ""  # the screen's key(s), binding id fio.<action>
+    show: bool = True
+    tooltip: str = ""
+    list_key: str = ""  # the section list's key(s), acting on the highlighted section
+    list_id: str = ""  # that binding's id: fio.sections.<list_id>
+
+    def binding(self) -> Binding:
+        return Binding(
+            self.key,
+            self.action,
+            self.label,
+            show=self.show,
+            id=f"fio.{self.action}",
+            tooltip=self.tooltip,
+        )
+
+    def list_binding(self) -> Binding:
+        return Binding(
+            self.list_key, f"screen.{self.action}", self.label, id=f"fio.sections.{self.list_id}"
+        )
+
+    def palette_help(self) -> str:
+        """ "Run the job (ctrl+r)", "Remove the job (d on the list)" (the first key of each)."""
+        keys = [k.split(",")[0] for k in (self.list_key, self.key) if k]
+        where = " / ".join(keys) + ("" if self.key else " on the list")
+        return f"{self.palette or self.tooltip} ({where})"
+
+
+FIO_ACTIONS: tuple[FioAction, ...] = (
+    FioAction("back", "Back", None, key="escape", show=False),  # escape leaves, as everywhere
+    FioAction("run", "Run", key="ctrl+r", tooltip="Guard, then run the job file"),
+    FioAction("check", "Check", key="ctrl+t", tooltip="fio --parse-only"),
+    FioAction("save", "Save", "Save the job file", key="ctrl+s", tooltip="Save as a .fio file"),
+    FioAction("load", "Load", "Load a .fio job file", key="ctrl+o", tooltip="Load a .fio file"),
+    FioAction("preset", "Preset", key="f2", tooltip="Fill a job from a preset"),
+    # The app's "fio: saved runs" opens them from every screen.
+    FioAction("runs", "Runs", None, key="f3,R", tooltip="Saved runs"),
+    FioAction(
+        "add_job",
+        "New job",
+        "Add a job section",
+        key="ctrl+n",
+        show=False,
+        list_key="n",
+        list_id="new",
+    ),
+    FioAction("copy_job", "Copy job", "Duplicate the job", list_key="c", list_id="copy"),
+    FioAction("delete_job", "Delete job", "Remove the job", list_key="d,delete", list_id="delete"),
+)
+
+
 class SectionList(OptionList):
     """[global] and the jobs of the file; the keys act on the highlighted one."""
 
-    BINDINGS = [
-        Binding("n", "screen.add_job", "New job", id="fio.sections.new"),
-        Binding("c", "screen.copy_job", "Copy job", id="fio.sections.copy"),
-        Binding("d,delete", "screen.delete_job", "Delete job", id="fio.sections.delete"),
-    ]
+    BINDINGS = [a.list_binding() for a in FIO_ACTIONS if a.list_key]
 
 
 def _section_label(index: int, name: str) -> Text:
@@ -250,16 +308,7 @@ def _section_label(index: int, name: str) -> Text:
 class FioScreen(Screen[None]):
     """The job builder (see the module doc)."""
 
-    BINDINGS = [
-        Binding("escape", "back", "Back", show=False, id="fio.back"),
-        Binding("ctrl+r", "run", "Run", id="fio.run", tooltip="Guard, then run the job file"),
-        Binding("ctrl+t", "check", "Check", id="fio.check", tooltip="fio --parse-only"),
-        Binding("ctrl+s", "save", "Save", id="fio.save", tooltip="Save as a .fio file"),
-        Binding("ctrl+o", "load", "Load", id="fio.load", tooltip="Load a .fio file"),
-        Binding("f2", "preset", "Preset", id="fio.preset", tooltip="Fill a job from a preset"),
-        Binding("f3,R", "runs", "Runs", id="fio.runs", tooltip="Saved runs"),
-        Binding("ctrl+n", "add_job", "New job", show=False, id="fio.add_job"),
-    ]
+    BINDINGS = [a.binding() for a in FIO_ACTIONS if a.key]  # the keys of the list: SectionList
 
     def __init__(
         self,
@@ -748,6 +797,16 @@ class FioScreen(Screen[None]):
         self.status(f"preset: {PRESETS[kind]} on {job.filename}")
 
     # ------------------------------------------------------------------ other screens
+    def palette_commands(self) -> list[SystemCommand]:
+        """This screen's actions for the command palette, from `FIO_ACTIONS`."""
+        return [
+            SystemCommand(
+                f"fio: {a.label.lower()}", a.palette_help(), getattr(self, f"action_{a.action}")
+            )
+            for a in FIO_ACTIONS
+            if a.palette is not None
+        ]
+
     def action_runs(self) -> None:
         self._open_runs()
 
