@@ -26,6 +26,7 @@ from virttui.screens.common.confirm import ConfirmScreen
 from virttui.screens.common.jobs import host_job
 from virttui.screens.common.readonly import READ_ONLY_MESSAGE, action_name, read_only_fallbacks
 from virttui.screens.common.services import services
+from virttui.screens.common.ui_jobs import show_status
 from virttui.widgets.common.plain import append_plain, plain
 
 if TYPE_CHECKING:
@@ -170,10 +171,7 @@ class LeasesScreen(Screen[None]):
         self.action_reload()
 
     def status(self, text: str, *, error: bool = False) -> None:
-        body = plain(text, multiline=True)
-        if error:
-            body.stylize("bold red")
-        self.query_one("#leases-status", Static).update(body)
+        show_status(self.query_one("#leases-status", Static), text, error=error)
 
     # ------------------------------------------------------------------ data
     def action_reload(self) -> None:

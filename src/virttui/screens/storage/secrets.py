@@ -26,6 +26,8 @@ from virttui.core.domain.blockjobs import parse_new_size
 from virttui.core.storage.secrets import LUKS_FORMATS, SecretError, SecretInfo, check_passphrase
 from virttui.screens.common.confirm import ConfirmScreen
 from virttui.screens.common.jobs import host_job
+from virttui.screens.common.ui_jobs import show_status
+from virttui.screens.storage.pool_choice import offer_active_pools
 from virttui.widgets.common.plain import append_plain, plain
 
 NEW_SECRET = "__new__"
@@ -39,10 +41,7 @@ def _label(app: Any, uri: str) -> str:
 
 
 def _status(screen: ModalScreen[Any], text: str, *, error: bool = False) -> None:
-    body = plain(text, multiline=True)
-    if error:
-        body.stylize("bold red")
-    screen.query_one(".live-status", Static).update(body)
+    show_status(screen.query_one(".live-status", Static), text, error=error)
 
 
 def _passphrase(screen: ModalScreen[Any]) -> str:
@@ -315,15 +314,7 @@ class EncryptedVolumeDialog(ModalScreen[str | None]):
         def failed(message: str) -> None:
             _status(self, message, error=True)
 
-        host_job(
-            self.app,
-            self.uri,
-            "Read pools",
-            lambda f: f.active_pools(),
-            self._pools,
-            failed=failed,
-            mutating=False,
-        )
+        offer_active_pools(self, self.uri, "#luks-pool", self.pool, failed)
         host_job(
             self.app,
             self.uri,
@@ -333,15 +324,6 @@ class EncryptedVolumeDialog(ModalScreen[str | None]):
             failed=failed,
             mutating=False,
         )
-
-    def _pools(self, pools: list[str]) -> None:
-        if not self.is_mounted:
-            return
-        select = self.query_one("#luks-pool", Select)
-        select.set_options([(plain(p), p) for p in pools])
-        select.prompt = "no active pool" if not pools else "choose a pool"
-        if self.pool in pools or len(pools) == 1:
-            select.value = self.pool if self.pool in pools else pools[0]
 
     def _secrets(self, secrets: list[SecretInfo]) -> None:
         if not self.is_mounted:
