@@ -19,6 +19,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widget import Widget
 from textual.widgets import Button, Input, Static
+from textual.widgets.button import ButtonVariant
 
 from virttui.widgets.common.plain import plain
 
@@ -82,6 +83,7 @@ class DialogScreen(ModalScreen[R | None], Generic[R]):
     cancel_label = "Cancel"
     cancel_id = "cancel"
     destructive = False
+    cancel_variant: ButtonVariant | None = None  # None: "primary" when destructive
     hint = ""
 
     def __init__(self, title: Text) -> None:
@@ -109,7 +111,7 @@ class DialogScreen(ModalScreen[R | None], Generic[R]):
                     self.cancel_label,
                     id=self.cancel_id,
                     compact=True,
-                    variant="primary" if self.destructive else "default",
+                    variant=self.cancel_variant or ("primary" if self.destructive else "default"),
                 )
                 if self.confirm_label:
                     yield Button(
