@@ -988,17 +988,7 @@ class VirtTUIApp(App[None]):
             partial(prompt_open_report, self),
         )
         if isinstance(screen, FioScreen):
-            for title, help_text, method in (
-                ("fio: run", "Guard, then run the job file (ctrl+r)", screen.action_run),
-                ("fio: check", "fio --parse-only (ctrl+t)", screen.action_check),
-                ("fio: save", "Save the job file (ctrl+s)", screen.action_save),
-                ("fio: load", "Load a .fio job file (ctrl+o)", screen.action_load),
-                ("fio: preset", "Fill a job from a preset (f2)", screen.action_preset),
-                ("fio: new job", "Add a job section (n / ctrl+n)", screen.action_add_job),
-                ("fio: copy job", "Duplicate the job (c on the list)", screen.action_copy_job),
-                ("fio: delete job", "Remove the job (d on the list)", screen.action_delete_job),
-            ):
-                yield SystemCommand(title, help_text, method)
+            yield from screen.palette_commands()  # from the job builder's action table
         if isinstance(screen, FioLiveScreen):
             yield from _screen_commands(
                 screen,

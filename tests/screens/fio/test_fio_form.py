@@ -27,10 +27,12 @@ from virttui.core.fio.job import FioJob, JobFile, parse_jobfile
 from virttui.screens.common.confirm import ConfirmScreen
 from virttui.screens.domain.action_dialogs import PromptScreen
 from virttui.screens.fio.form import (
+    FIO_ACTIONS,
     ConfirmNamesScreen,
     FioScreen,
     PresetScreen,
     RefusedScreen,
+    SectionList,
     open_fio,
 )
 from virttui.widgets.fio.form_fields import DIST_PARAM, JobForm, job_to_values
@@ -273,7 +275,7 @@ async def test_a_preset_fills_the_form(tmp_path: Path) -> None:
         await settle(pilot)
         assert app.screen is dialog  # never a device directory
         assert "/dev is not a directory for a test file" in str(
-            dialog.query_one("#preset-error").content
+            dialog.query_one("#form-error").content
         )
         dialog.query_one("#preset-dir", Input).value = str(tmp_path)
         dialog.query_one("#confirm").press()
@@ -516,7 +518,7 @@ async def test_a_blank_device_needs_its_name_typed(blank_loop: str) -> None:
             await pilot.press("enter")
             await settle(pilot)
             assert app.screen is dialog and calls == []
-            assert "do not match" in str(dialog.query_one("#confirm-error").content)
+            assert "do not match" in str(dialog.query_one("#form-error").content)
         dialog.query_one(Input).value = blank_loop
         await pilot.press("enter")
         await wait_until(pilot, lambda: bool(calls), 10)
@@ -576,6 +578,42 @@ async def test_open_fio_and_the_palette_command() -> None:
         assert {"fio: run", "fio: check", "fio: save", "fio: load", "fio: preset"} <= set(
             form_titles
         )
+
+
+def test_the_palette_and_the_keys_come_from_one_table() -> None:
+    """`FIO_ACTIONS` gives the screen's and the section list's keys and the palette entries:
+    every action bound to a key is offered in the palette (but leaving and the saved runs,
+    which the app offers everywhere), with the texts it had when they were listed by hand."""
+    screen = FioScreen()
+    commands = [(c.title, c.help, c.callback) for c in screen.palette_commands()]
+    assert [(t, h) for t, h, _ in commands] == [
+        ("fio: run", "Guard, then run the job file (ctrl+r)"),
+        ("fio: check", "fio --parse-only (ctrl+t)"),
+        ("fio: save", "Save the job file (ctrl+s)"),
+        ("fio: load", "Load a .fio job file (ctrl+o)"),
+        ("fio: preset", "Fill a job from a preset (f2)"),
+        ("fio: new job", "Add a job section (n / ctrl+n)"),
+        ("fio: copy job", "Duplicate the job (c on the list)"),
+        ("fio: delete job", "Remove the job (d on the list)"),
+    ]
+    offered = {getattr(callback, "__name__", "") for _t, _h, callback in commands}
+    bound = {b.action.removeprefix("screen.") for b in [*FioScreen.BINDINGS, *SectionList.BINDINGS]}
+    assert bound - {a.removeprefix("action_") for a in offered} == {"back", "runs"}
+    assert {a.action for a in FIO_ACTIONS} == bound
+    ids = [b.id for b in [*FioScreen.BINDINGS, *SectionList.BINDINGS]]
+    assert ids == [
+        "fio.back",
+        "fio.run",
+        "fio.check",
+        "fio.save",
+        "fio.load",
+        "fio.preset",
+        "fio.runs",
+        "fio.add_job",
+        "fio.sections.new",
+        "fio.sections.copy",
+        "fio.sections.delete",
+    ]
 
 
 async def test_key_b_on_the_domain_list_opens_it() -> None:

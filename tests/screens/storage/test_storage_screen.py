@@ -419,6 +419,7 @@ async def test_new_dir_pool_then_remove_it(tmp_path: Path) -> None:
         await pilot.pause(0.2)
         assert isinstance(app.screen, RemovePoolScreen)
         assert "libvirt never deletes the volumes in it" in screen_text(app)
+        await wait_until(pilot, lambda: app.focused is app.screen.query_one("#cancel"))
         await pilot.press("enter")  # Cancel is focused
         await settle(pilot)
         assert len(screen.pool_table.pools) == 2

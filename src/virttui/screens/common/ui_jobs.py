@@ -10,7 +10,7 @@ from typing import Any
 from rich.text import Text
 from textual.app import App
 from textual.screen import Screen
-from textual.widgets import ProgressBar
+from textual.widgets import ProgressBar, Static
 
 from virttui.core.common.safe_text import visible
 from virttui.core.domain.model import DomainDetails
@@ -19,7 +19,7 @@ from virttui.core.jobs import Severity
 from virttui.screens.common.confirm import ConfirmScreen
 from virttui.screens.common.jobs import host_job, writable_host
 from virttui.screens.common.services import services
-from virttui.widgets.common.plain import append_plain
+from virttui.widgets.common.plain import append_plain, plain
 
 __all__ = [
     "apply_and_report",
@@ -119,6 +119,17 @@ def apply_and_report(
         job,
         done_message=lambda done: report_lines(app, title, name, done.result, done.severity),
     )
+
+
+def show_status(target: Static, text: str | Text, *, error: bool = False, ok: bool = False) -> None:
+    """A dialog's or screen's status line: `text` (a string: untrusted, drawn literally),
+    bold red for an error, bold green for a success."""
+    body = text if isinstance(text, Text) else plain(text, multiline=True)
+    if error:
+        body.stylize("bold red")
+    elif ok:
+        body.stylize("bold green")
+    target.update(body)
 
 
 def show_fraction(bar: ProgressBar, fraction: float | None, *, steps: int = 100) -> None:

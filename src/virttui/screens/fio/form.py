@@ -24,15 +24,16 @@ import dataclasses
 import os
 import tempfile
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 from textual import on
-from textual.app import App, ComposeResult
+from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.screen import ModalScreen, Screen
-from textual.widgets import Button, Footer, Input, OptionList, Select, Static
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import Footer, Input, OptionList, Select, Static
 from textual.widgets.option_list import Option
 
 from virttui.core.fio.guard import Verdict, guard_jobfile
@@ -50,7 +51,7 @@ from virttui.core.fio.job import (
 )
 from virttui.core.fio.runs import SavedRun
 from virttui.core.jobs import JobContext, JobDone, JobFailed
-from virttui.screens.common.confirm import ConfirmScreen
+from virttui.screens.common.confirm import ConfirmScreen, DialogScreen
 from virttui.screens.common.jobs import start_job
 from virttui.screens.common.services import services
 from virttui.screens.domain.action_dialogs import PromptScreen
@@ -125,178 +126,176 @@ def make_preset(kind: PresetKind, directory: str, *, local: bool) -> FioJob:
 
 
 # ------------------------------------------------------------------------------- dialogs
-class PresetScreen(ModalScreen[tuple[PresetKind, str, bool] | None]):
+class PresetScreen(DialogScreen[tuple[PresetKind, str, bool]]):
     """Pick a preset and the directory of its test file; returns (kind, directory, as new job)."""
 
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="fio.preset.cancel")]
+    frame_classes = "fio-dialog"
+    confirm_label = "Use preset"
+    hint = "The job writes a 1 GiB test file there, never a device."
 
     def __init__(self, directory: str, *, new_job: bool, check: Callable[[str, str], str]) -> None:
-        super().__init__()
+        super().__init__(Text("fio preset", style="bold"))
         self.directory = directory
         self.new_job = new_job
         self.check = check  # (kind, directory) -> "" or why not
 
-    def compose(self) -> ComposeResult:
-        with Vertical(classes="dialog fio-dialog"):
-            yield Static(Text("fio preset", style="bold"), classes="dialog-title")
-            yield Select(
-                [(label, kind) for kind, label in PRESETS.items()],
-                value="randread",
-                allow_blank=False,
-                id="preset-kind",
-                compact=True,
-            )
-            yield Static(Text("Directory of the test file (virttui-fio.test):"))
-            yield Input(self.directory, id="preset-dir", compact=True)
-            yield TickBox("Add as a new job", self.new_job, id="preset-new", compact=True)
-            yield Static(
-                Text("The job writes a 1 GiB test file there, never a device."),
-                classes="dialog-hint",
-            )
-            yield Static(id="preset-error", classes="dialog-error")
-            with Horizontal(classes="dialog-buttons"):
-                yield Button("Cancel", id="cancel", compact=True)
-                yield Button("Use preset", id="confirm", variant="success", compact=True)
+    def body(self) -> ComposeResult:
+        yield Select(
+            [(label, kind) for kind, label in PRESETS.items()],
+            value="randread",
+            allow_blank=False,
+            id="preset-kind",
+            compact=True,
+        )
+        yield Static(Text("Directory of the test file (virttui-fio.test):"))
+        yield Input(self.directory, id="preset-dir", compact=True)
+        yield TickBox("Add as a new job", self.new_job, id="preset-new", compact=True)
 
-    def on_mount(self) -> None:
-        self.query_one("#preset-kind", Select).focus()
-
-    def _answer(self) -> None:
+    def collect(self) -> tuple[PresetKind, str, bool]:
         kind = self.query_one("#preset-kind", Select).value
         directory = self.query_one("#preset-dir", Input).value.strip()
         if not isinstance(kind, str):
-            return
+            raise ValueError("Pick a preset")  # not reached: the list has no blank
         problem = self.check(kind, directory)
         if problem:
-            self.query_one("#preset-error", Static).update(plain(problem, multiline=True))
-            return
+            raise ValueError(problem)
         new = self.query_one("#preset-new", TickBox).value
-        self.dismiss((kind, directory, new))  # type: ignore[arg-type]  # a PRESETS key
-
-    @on(Input.Submitted)
-    def _submitted(self, event: Input.Submitted) -> None:
-        event.stop()
-        self._answer()
-
-    @on(Button.Pressed)
-    def _pressed(self, event: Button.Pressed) -> None:
-        event.stop()
-        if event.button.id == "confirm":
-            self._answer()
-        else:
-            self.dismiss(None)
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
+        return kind, directory, new  # type: ignore[return-value]  # a PRESETS key
 
 
-class RefusedScreen(ModalScreen[None]):
+class RefusedScreen(DialogScreen[None]):
     """The guard refused: every reason, in plain text, and only a way back."""
 
     BINDINGS = [Binding("escape,enter", "close", "Close", id="fio.refused.close")]
+    frame_classes = "fio-dialog"
+    body_classes = "fio-reasons"
+    destructive = True
+    confirm_label = ""
+    cancel_label = "Close"
+    cancel_id = "close"
+    hint = "Change the target (a test file on a filesystem) and run again."
 
     def __init__(self, verdict: Verdict) -> None:
-        super().__init__()
+        super().__init__(Text("fio will not run this job", style="bold"))
         self.verdict = verdict
 
-    def compose(self) -> ComposeResult:
-        with Vertical(classes="dialog danger fio-dialog"):
-            yield Static(Text("fio will not run this job", style="bold"), classes="dialog-title")
-            text = Text()
-            for reason in self.verdict.reasons or ("refused (no reason given)",):
-                text.append("• ")
-                append_plain(text, reason, multiline=True)
-                text.append("\n")
-            with VerticalScroll(classes="fio-reasons"):
-                yield Static(text, id="refused-reasons")
-            yield Static(
-                Text("Change the target (a test file on a filesystem) and run again."),
-                classes="dialog-hint",
-            )
-            with Horizontal(classes="dialog-buttons"):
-                yield Button("Close", id="close", variant="primary", compact=True)
-
-    def on_mount(self) -> None:
-        self.query_one("#close", Button).focus()
-
-    def on_button_pressed(self, event: Button.Pressed) -> None:
-        event.stop()
-        self.dismiss(None)
+    def body(self) -> ComposeResult:
+        text = Text()
+        for reason in self.verdict.reasons or ("refused (no reason given)",):
+            text.append("• ")
+            append_plain(text, reason, multiline=True)
+            text.append("\n")
+        yield Static(text, id="refused-reasons")
 
     def action_close(self) -> None:
-        self.dismiss(None)
+        self.action_cancel()
 
 
-class ConfirmNamesScreen(ModalScreen[bool]):
+class ConfirmNamesScreen(DialogScreen[bool]):
     """A raw device: the admin types each device's name exactly (`Verdict.accepts`)."""
 
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="fio.confirm.cancel")]
+    frame_classes = "fio-dialog"
+    body_classes = "fio-reasons"
+    destructive = True
+    confirm_label = "Destroy and run"
 
     def __init__(self, verdict: Verdict) -> None:
-        super().__init__()
+        super().__init__(Text("fio will write to a raw device", style="bold"))
         self.verdict = verdict
 
-    def compose(self) -> ComposeResult:
-        with Vertical(classes="dialog danger fio-dialog"):
-            yield Static(
-                Text("fio will write to a raw device", style="bold"), classes="dialog-title"
-            )
-            note = Text()
-            for reason in self.verdict.reasons:
-                append_plain(note, reason, multiline=True)
-                note.append("\n")
-            note.append("Everything on it is destroyed. Type each device's name to go on.")
-            yield Static(note, id="confirm-note")
-            for i, name in enumerate(self.verdict.confirm_names):
-                label = Text("Type ")
-                append_plain(label, name, "bold")
-                yield Static(label)
-                yield Input(id=f"confirm-name-{i}", compact=True)
-            yield Static(id="confirm-error", classes="dialog-error")
-            with Horizontal(classes="dialog-buttons"):
-                yield Button("Cancel", id="cancel", variant="primary", compact=True)
-                yield Button("Destroy and run", id="confirm", variant="error", compact=True)
-
-    def on_mount(self) -> None:
-        self.query(Input).first().focus()
+    def body(self) -> ComposeResult:
+        note = Text()
+        for reason in self.verdict.reasons:
+            append_plain(note, reason, multiline=True)
+            note.append("\n")
+        note.append("Everything on it is destroyed. Type each device's name to go on.")
+        yield Static(note, id="confirm-note")
+        for i, name in enumerate(self.verdict.confirm_names):
+            label = Text("Type ")
+            append_plain(label, name, "bold")
+            yield Static(label)
+            yield Input(id=f"confirm-name-{i}", compact=True)
 
     def typed(self) -> list[str]:
         return [w.value for w in self.query(Input)]
 
-    def _answer(self) -> None:
-        if self.verdict.accepts(self.typed()):
-            self.dismiss(True)
-            return
-        self.query_one("#confirm-error", Static).update(
-            Text("The names do not match: type each one exactly.")
-        )
-
-    @on(Input.Submitted)
-    def _submitted(self, event: Input.Submitted) -> None:
-        event.stop()
-        self._answer()
-
-    @on(Button.Pressed)
-    def _pressed(self, event: Button.Pressed) -> None:
-        event.stop()
-        if event.button.id == "confirm":
-            self._answer()
-        else:
-            self.dismiss(False)
+    def collect(self) -> bool:
+        if not self.verdict.accepts(self.typed()):
+            raise ValueError("The names do not match: type each one exactly.")
+        return True
 
     def action_cancel(self) -> None:
         self.dismiss(False)
 
 
 # ------------------------------------------------------------------------------- sections
+@dataclass(frozen=True, slots=True)
+class FioAction:
+    """One action of the job builder. Its keys (the screen's Bindings, the section list's) and
+    its command-palette entry (`FioScreen.palette_commands`) all come from `FIO_ACTIONS`: an
+    action added there has both, or says why it is not in the palette."""
+
+    action: str  # FioScreen.action_<action>
+    label: str  # the footer's word; the palette's title is "fio: <label in lower case>"
+    # The palette's help ("": the tooltip), its keys appended; None: not in the palette.
+    palette: str | None = ""
+    key: str = ""  # the screen's key(s), binding id fio.<action>
+    show: bool = True
+    tooltip: str = ""
+    list_key: str = ""  # the section list's key(s), acting on the highlighted section
+    list_id: str = ""  # that binding's id: fio.sections.<list_id>
+
+    def binding(self) -> Binding:
+        return Binding(
+            self.key,
+            self.action,
+            self.label,
+            show=self.show,
+            id=f"fio.{self.action}",
+            tooltip=self.tooltip,
+        )
+
+    def list_binding(self) -> Binding:
+        return Binding(
+            self.list_key, f"screen.{self.action}", self.label, id=f"fio.sections.{self.list_id}"
+        )
+
+    def palette_help(self) -> str:
+        """ "Run the job (ctrl+r)", "Remove the job (d on the list)" (the first key of each)."""
+        keys = [k.split(",")[0] for k in (self.list_key, self.key) if k]
+        where = " / ".join(keys) + ("" if self.key else " on the list")
+        return f"{self.palette or self.tooltip} ({where})"
+
+
+FIO_ACTIONS: tuple[FioAction, ...] = (
+    FioAction("back", "Back", None, key="escape", show=False),  # escape leaves, as everywhere
+    FioAction("run", "Run", key="ctrl+r", tooltip="Guard, then run the job file"),
+    FioAction("check", "Check", key="ctrl+t", tooltip="fio --parse-only"),
+    FioAction("save", "Save", "Save the job file", key="ctrl+s", tooltip="Save as a .fio file"),
+    FioAction("load", "Load", "Load a .fio job file", key="ctrl+o", tooltip="Load a .fio file"),
+    FioAction("preset", "Preset", key="f2", tooltip="Fill a job from a preset"),
+    # The app's "fio: saved runs" opens them from every screen.
+    FioAction("runs", "Runs", None, key="f3,R", tooltip="Saved runs"),
+    FioAction(
+        "add_job",
+        "New job",
+        "Add a job section",
+        key="ctrl+n",
+        show=False,
+        list_key="n",
+        list_id="new",
+    ),
+    FioAction("copy_job", "Copy job", "Duplicate the job", list_key="c", list_id="copy"),
+    FioAction("delete_job", "Delete job", "Remove the job", list_key="d,delete", list_id="delete"),
+)
+
+
 class SectionList(OptionList):
     """[global] and the jobs of the file; the keys act on the highlighted one."""
 
-    BINDINGS = [
-        Binding("n", "screen.add_job", "New job", id="fio.sections.new"),
-        Binding("c", "screen.copy_job", "Copy job", id="fio.sections.copy"),
-        Binding("d,delete", "screen.delete_job", "Delete job", id="fio.sections.delete"),
-    ]
+    BINDINGS = [a.list_binding() for a in FIO_ACTIONS if a.list_key]
 
 
 def _section_label(index: int, name: str) -> Text:
@@ -309,16 +308,7 @@ def _section_label(index: int, name: str) -> Text:
 class FioScreen(Screen[None]):
     """The job builder (see the module doc)."""
 
-    BINDINGS = [
-        Binding("escape", "back", "Back", show=False, id="fio.back"),
-        Binding("ctrl+r", "run", "Run", id="fio.run", tooltip="Guard, then run the job file"),
-        Binding("ctrl+t", "check", "Check", id="fio.check", tooltip="fio --parse-only"),
-        Binding("ctrl+s", "save", "Save", id="fio.save", tooltip="Save as a .fio file"),
-        Binding("ctrl+o", "load", "Load", id="fio.load", tooltip="Load a .fio file"),
-        Binding("f2", "preset", "Preset", id="fio.preset", tooltip="Fill a job from a preset"),
-        Binding("f3,R", "runs", "Runs", id="fio.runs", tooltip="Saved runs"),
-        Binding("ctrl+n", "add_job", "New job", show=False, id="fio.add_job"),
-    ]
+    BINDINGS = [a.binding() for a in FIO_ACTIONS if a.key]  # the keys of the list: SectionList
 
     def __init__(
         self,
@@ -807,6 +797,16 @@ class FioScreen(Screen[None]):
         self.status(f"preset: {PRESETS[kind]} on {job.filename}")
 
     # ------------------------------------------------------------------ other screens
+    def palette_commands(self) -> list[SystemCommand]:
+        """This screen's actions for the command palette, from `FIO_ACTIONS`."""
+        return [
+            SystemCommand(
+                f"fio: {a.label.lower()}", a.palette_help(), getattr(self, f"action_{a.action}")
+            )
+            for a in FIO_ACTIONS
+            if a.palette is not None
+        ]
+
     def action_runs(self) -> None:
         self._open_runs()
 

@@ -48,6 +48,7 @@ from virttui.core.fio.runs import (
 from virttui.core.jobs import JobContext, JobDone, JobFailed
 from virttui.screens.common.confirm import ConfirmScreen
 from virttui.screens.common.jobs import start_job
+from virttui.screens.common.ui_jobs import show_status
 from virttui.screens.domain.action_dialogs import PromptScreen
 from virttui.screens.fio.report import show_report as show_fio_report
 from virttui.widgets.common.plain import append_plain, plain
@@ -243,10 +244,7 @@ class FioRunsScreen(Screen[None]):
         self.action_reload()
 
     def status(self, text: str, *, error: bool = False) -> None:
-        body = plain(text, multiline=True)
-        if error:
-            body.stylize("bold red")
-        self.query_one("#fio-runs-status", Static).update(body)
+        show_status(self.query_one("#fio-runs-status", Static), text, error=error)
 
     # ------------------------------------------------------------------ jobs
     def _job(
@@ -657,10 +655,7 @@ class FioCompareScreen(Screen[None]):
         self.status("B/A: above 1, B has more; the word says whether that is better")
 
     def status(self, text: str, *, error: bool = False) -> None:
-        body = plain(text, multiline=True)
-        if error:
-            body.stylize("bold red")
-        self.query_one("#fio-compare-status", Static).update(body)
+        show_status(self.query_one("#fio-compare-status", Static), text, error=error)
 
     def action_switch(self) -> None:
         table = self.query_one("#fio-compare-table", DataTable)

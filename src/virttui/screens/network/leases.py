@@ -17,15 +17,17 @@ from rich.text import Text
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen, Screen
+from textual.screen import ModalScreen
 from textual.widgets import Button, DataTable, Footer, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
 from virttui.core.network.leases import Lease, Reservation
 from virttui.screens.common.confirm import ConfirmScreen
+from virttui.screens.common.host_screen import HostObjectsScreen, host_is_open
 from virttui.screens.common.jobs import host_job
-from virttui.screens.common.readonly import READ_ONLY_MESSAGE, action_name, read_only_fallbacks
+from virttui.screens.common.readonly import read_only_fallbacks
 from virttui.screens.common.services import services
+from virttui.screens.common.ui_jobs import show_status
 from virttui.widgets.common.plain import append_plain, plain
 
 if TYPE_CHECKING:
@@ -58,8 +60,7 @@ def expiry_text(expiry: int, now: float | None = None) -> str:
 
 def open_leases(app: App[Any], uri: str, network: str | None = None) -> None:
     """The leases screen of `network` on host `uri`; without a network, choose one first."""
-    if services(app).facade(uri) is None:
-        app.notify(f"{uri}: no such connection", severity="error", markup=False)
+    if not host_is_open(app, uri):
         return
     if network is not None:
         app.push_screen(LeasesScreen(uri, network))
@@ -104,7 +105,7 @@ class NetworkChooser(ModalScreen[str | None]):
         self.dismiss(None)
 
 
-class LeasesScreen(Screen[None]):
+class LeasesScreen(HostObjectsScreen):
     BINDINGS = [
         Binding("escape", "back", "Back", id="leases.back"),
         Binding("r", "reload", "Reload", id="leases.reload"),
@@ -126,10 +127,10 @@ class LeasesScreen(Screen[None]):
         Binding("tab", "switch", "Switch table", show=False, id="leases.switch"),
     ]
     BINDINGS += read_only_fallbacks(BINDINGS, WRITE_ACTIONS)
+    write_actions = WRITE_ACTIONS
 
     def __init__(self, uri: str, network: str) -> None:
-        super().__init__()
-        self.uri = uri
+        super().__init__(uri)
         self.network = network
         self.leases: list[Lease] = []
         self.reservations: list[Reservation] = []
@@ -144,11 +145,6 @@ class LeasesScreen(Screen[None]):
         yield DataTable(id="leases-reservations", cursor_type="row", zebra_stripes=True)
         yield Static(id="leases-status")
         yield Footer()
-
-    @property
-    def read_only(self) -> bool:
-        facade = services(self).facade(self.uri)
-        return facade is None or facade.readonly
 
     def _title(self) -> Text:
         text = Text("DHCP leases of ", style="bold")
@@ -170,10 +166,7 @@ class LeasesScreen(Screen[None]):
         self.action_reload()
 
     def status(self, text: str, *, error: bool = False) -> None:
-        body = plain(text, multiline=True)
-        if error:
-            body.stylize("bold red")
-        self.query_one("#leases-status", Static).update(body)
+        show_status(self.query_one("#leases-status", Static), text, error=error)
 
     # ------------------------------------------------------------------ data
     def action_reload(self) -> None:
@@ -239,17 +232,6 @@ class LeasesScreen(Screen[None]):
         return self.reservations[table.cursor_row]
 
     # ------------------------------------------------------------------ actions
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        name = action_name(action)
-        if name == "read_only":
-            return self.read_only
-        if name in WRITE_ACTIONS and self.read_only:
-            return False
-        return True
-
-    def action_read_only(self) -> None:
-        self.notify(READ_ONLY_MESSAGE, severity="warning", markup=False)
-
     def action_switch(self) -> None:
         leases = self.query_one("#leases-table", DataTable)
         other = self.query_one("#leases-reservations", DataTable)
@@ -298,9 +280,6 @@ class LeasesScreen(Screen[None]):
     def _after_change(self, _result: object) -> None:
         if self.is_mounted:
             self.action_reload()
-
-    def action_back(self) -> None:
-        self.app.pop_screen()
 
 
 class ReservationDialog(ModalScreen[Reservation | None]):

@@ -23,14 +23,14 @@ from typing import Any, ClassVar
 from rich.text import Text
 from textual.app import App, ComposeResult
 from textual.binding import Binding
-from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from virttui.core.facade.host import HostFacade
 from virttui.core.network.create import CreateContext
 from virttui.core.network.networks import NetUser, NetworkInfo, names_text
+from virttui.screens.common.host_screen import HostObjectsScreen, host_is_open
 from virttui.screens.common.jobs import host_job
-from virttui.screens.common.readonly import READ_ONLY_MESSAGE, action_name, read_only_fallbacks
+from virttui.screens.common.readonly import read_only_fallbacks
 from virttui.screens.common.services import services
 from virttui.screens.common.ui_jobs import confirm, host_screen_title
 from virttui.screens.network.create import NewNetworkRequest, NewNetworkScreen
@@ -65,10 +65,8 @@ LeasesOpener = Callable[[App[Any], str, str], None]
 
 def open_networks(app: App[Any], uri: str) -> None:
     """Open the networks screen of host `uri` (the entry point for keys, palette, other screens)."""
-    if services(app).facade(uri) is None:
-        app.notify(f"{uri}: no such connection", severity="error", markup=False)
-        return
-    app.push_screen(NetworksScreen(uri))
+    if host_is_open(app, uri):
+        app.push_screen(NetworksScreen(uri))
 
 
 def _open_leases(app: App[Any], uri: str, network: str) -> None:
@@ -77,7 +75,7 @@ def _open_leases(app: App[Any], uri: str, network: str) -> None:
     open_leases(app, uri, network)
 
 
-class NetworksScreen(Screen[None]):
+class NetworksScreen(HostObjectsScreen):
     BINDINGS = [
         Binding("escape", "back", "Back", show=False, id="networks.back"),
         Binding("s", "net_start", "Start", id="networks.start", tooltip="Start the network"),
@@ -129,14 +127,14 @@ class NetworksScreen(Screen[None]):
         ),
     ]
     BINDINGS += read_only_fallbacks(BINDINGS, WRITE_ACTIONS)
+    write_actions = WRITE_ACTIONS
 
     # `l`: the leases screen of the highlighted network (a class attribute so that tests and
     # embedders can replace it; None hides the key).
     open_leases: ClassVar[LeasesOpener | None] = staticmethod(_open_leases)
 
     def __init__(self, uri: str) -> None:
-        super().__init__()
-        self.uri = uri
+        super().__init__(uri)
         self.loaded = False
 
     # ------------------------------------------------------------------ layout
@@ -161,15 +159,6 @@ class NetworksScreen(Screen[None]):
     @property
     def detail(self) -> Static:
         return self.query_one("#networks-detail", Static)
-
-    @property
-    def facade(self) -> HostFacade | None:
-        return services(self).facade(self.uri)
-
-    @property
-    def read_only(self) -> bool:
-        facade = self.facade
-        return facade is None or facade.readonly
 
     def current_network(self) -> NetworkInfo | None:
         # None before compose (Textual may check the footer's bindings first, under load).
@@ -208,12 +197,7 @@ class NetworksScreen(Screen[None]):
         self.refresh_bindings()
 
     # ------------------------------------------------------------------ keys
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        name = action_name(action)
-        if name == "read_only":
-            return self.read_only
-        if name in WRITE_ACTIONS and self.read_only:
-            return False
+    def allows(self, name: str) -> bool | None:
         if name == "leases" and type(self).open_leases is None:
             return False
         if name in _NEEDS_NETWORK:
@@ -227,12 +211,6 @@ class NetworksScreen(Screen[None]):
             if name == "net_start_autostart" and net.active and net.autostart:
                 return None
         return True
-
-    def action_read_only(self) -> None:
-        self.notify(READ_ONLY_MESSAGE, severity="warning", markup=False)
-
-    def action_back(self) -> None:
-        self.app.pop_screen()
 
     def action_reload(self) -> None:
         self.reload()

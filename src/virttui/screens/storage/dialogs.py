@@ -11,13 +11,14 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widget import Widget
 from textual.widgets import Button, Checkbox, Input, ProgressBar, Select, Static, TextArea
 
 from virttui.core.common.units import human_bytes, parse_bytes
 from virttui.core.storage.volumes import FORMATS, PREALLOCATIONS, VolumeInfo, VolumeSpec
+from virttui.screens.common.confirm import DialogScreen
 from virttui.screens.common.ui_jobs import show_fraction
 from virttui.widgets.common.plain import append_plain, plain
 from virttui.widgets.common.ticks import TickBox
@@ -51,78 +52,13 @@ def field(label: str, widget: Widget) -> Horizontal:
     return Horizontal(Static(Text(label), classes="field-label"), widget, classes="field")
 
 
-class StorageForm(ModalScreen[R | None], Generic[R]):
-    """A titled form with Cancel / confirm. Subclasses yield `fields()` and build the value in
-    `collect()`, raising ValueError with a sentence the form shows (nothing is applied then)."""
+class StorageForm(DialogScreen[R], Generic[R]):
+    """A titled form with Cancel / confirm (`screens/common/confirm.DialogScreen`). Subclasses
+    yield `body()` and build the value in `collect()`, raising ValueError with a sentence the
+    form shows (nothing is applied then)."""
 
     BINDINGS = [Binding("escape", "cancel", "Cancel"), Binding("ctrl+s", "submit", "Apply")]
-    confirm_label = "Apply"
-    destructive = False
-    hint = ""
-
-    def __init__(self, title: Text) -> None:
-        super().__init__()
-        self.form_title = title
-
-    def fields(self) -> ComposeResult:
-        raise NotImplementedError
-
-    def collect(self) -> R:
-        raise NotImplementedError
-
-    def compose(self) -> ComposeResult:
-        with Vertical(classes="dialog form storage-form" + (" danger" if self.destructive else "")):
-            yield Static(self.form_title, classes="dialog-title")
-            with VerticalScroll(classes="form-body"):
-                yield from self.fields()
-            if self.hint:
-                yield Static(plain(self.hint, multiline=True), classes="dialog-hint")
-            yield Static(id="form-error", classes="dialog-error")
-            with Horizontal(classes="dialog-buttons"):
-                yield Button(
-                    "Cancel",
-                    id="cancel",
-                    compact=True,
-                    variant="primary" if self.destructive else "default",
-                )
-                yield Button(
-                    self.confirm_label,
-                    id="confirm",
-                    compact=True,
-                    variant="error" if self.destructive else "success",
-                )
-
-    def on_mount(self) -> None:
-        focusable = self.query("Input, TextArea, Select, Checkbox")
-        if focusable:
-            focusable.first().focus()
-
-    def show_error(self, message: str) -> None:
-        self.query_one("#form-error", Static).update(plain(message, multiline=True))
-
-    def action_submit(self) -> None:
-        try:
-            value = self.collect()
-        except ValueError as exc:
-            self.show_error(str(exc))
-            return
-        self.dismiss(value)
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
-
-    @on(Button.Pressed)
-    def _pressed(self, event: Button.Pressed) -> None:
-        event.stop()
-        if event.button.id == "confirm":
-            self.action_submit()
-        else:
-            self.action_cancel()
-
-    @on(Input.Submitted)
-    def _submitted(self, event: Input.Submitted) -> None:
-        event.stop()
-        self.action_submit()
+    frame_classes = "form storage-form"
 
     def text(self, selector: str) -> str:
         return self.query_one(selector, Input).value
@@ -155,7 +91,7 @@ class NewDirPoolScreen(StorageForm[DirPoolRequest]):
         super().__init__(title_text("New dir pool"))
         self.directory = directory
 
-    def fields(self) -> ComposeResult:
+    def body(self) -> ComposeResult:
         yield field("Name", Input(id="pool-name", placeholder="images", compact=True))
         yield field(
             "Directory",
@@ -193,7 +129,7 @@ class PoolXmlScreen(StorageForm[PoolXmlRequest]):
         super().__init__(title_text("Define a pool from XML"))
         self.xml = xml
 
-    def fields(self) -> ComposeResult:
+    def body(self) -> ComposeResult:
         yield TextArea(self.xml, id="pool-xml", language=None, soft_wrap=False)
         yield TickBox(
             "Build it first (creates/formats the source)", False, id="pool-build", compact=True
@@ -220,7 +156,7 @@ class RemovePoolScreen(StorageForm[bool]):
         self.volume_count = volumes
         self.users = users
 
-    def fields(self) -> ComposeResult:
+    def body(self) -> ComposeResult:
         text = Text()
         text.append("The pool is stopped and its definition removed. Its files stay in ")
         append_plain(text, self.target or "its storage")
@@ -240,8 +176,8 @@ class RemovePoolScreen(StorageForm[bool]):
             "Also delete the directory (only if empty)", False, id="pool-delete-dir", compact=True
         )
 
-    def on_mount(self) -> None:
-        self.query_one("#cancel", Button).focus()  # Cancel is the default
+    def initial_focus(self) -> Widget:
+        return self.query_one("#cancel", Button)  # Cancel is the default
 
     def collect(self) -> bool:
         return self.ticked("#pool-delete-dir")
@@ -258,7 +194,7 @@ class NewVolumeScreen(StorageForm[VolumeSpec]):
     def __init__(self, pool: str) -> None:
         super().__init__(title_text("New volume in", pool))
 
-    def fields(self) -> ComposeResult:
+    def body(self) -> ComposeResult:
         yield field("Name", Input(id="vol-name", placeholder="disk.qcow2", compact=True))
         yield field(
             "Format",
@@ -324,7 +260,7 @@ class CloneVolumeScreen(StorageForm[str]):
         self.volume = volume
         self.existing = existing
 
-    def fields(self) -> ComposeResult:
+    def body(self) -> ComposeResult:
         stem, dot, ext = self.volume.name.rpartition(".")
         suggestion = f"{stem}-clone.{ext}" if dot and stem else f"{self.volume.name}-clone"
         yield field("New name", Input(suggestion, id="clone-name", compact=True))
@@ -365,7 +301,7 @@ class ResizeVolumeScreen(StorageForm[ResizeRequest]):
                 "size at its next start."
             )
 
-    def fields(self) -> ComposeResult:
+    def body(self) -> ComposeResult:
         yield field("New size", Input(id="resize-size", placeholder="20G", compact=True))
         yield TickBox(
             "Shrink (loses the data past the new end)", False, id="resize-shrink", compact=True

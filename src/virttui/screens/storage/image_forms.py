@@ -14,10 +14,10 @@ from typing import Any, Generic, Literal, TypeVar
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.screen import ModalScreen
-from textual.widgets import Button, Checkbox, Input, Select, Static
+from textual.containers import Horizontal
+from textual.widgets import Checkbox, Input, Select, Static
 
+from virttui.screens.common.confirm import DialogScreen
 from virttui.widgets.common.plain import plain
 
 R = TypeVar("R")
@@ -37,14 +37,17 @@ class Field:
     placeholder: str = ""
 
 
-class ImageFormScreen(ModalScreen[R | None], Generic[R]):
-    """A titled form; `build(values)` turns the typed values into the result or raises
-    ValueError with a sentence (shown, the form stays open)."""
+class ImageFormScreen(DialogScreen[R], Generic[R]):
+    """A titled form (`screens/common/confirm.DialogScreen`) of `fields`; `build(values)`
+    turns the typed values into the result or raises ValueError with a sentence (shown, the
+    form stays open). `danger`: a red frame and confirm button (Cancel stays plain)."""
 
     BINDINGS = [
         Binding("escape", "cancel", "Cancel", id="image.form.cancel"),
         Binding("ctrl+s", "submit", "OK", id="image.form.submit"),
     ]
+    frame_classes = "form image-form"
+    body_classes = "form-body image-form-body"
 
     def __init__(
         self,
@@ -56,36 +59,21 @@ class ImageFormScreen(ModalScreen[R | None], Generic[R]):
         confirm_label: str = "OK",
         danger: bool = False,
     ) -> None:
-        super().__init__()
-        self.form_title = title
+        super().__init__(plain(title, "bold"))
         self.form_fields = list(fields)
         self.build = build
         self.hint = hint
         self.confirm_label = confirm_label
-        self.danger = danger
+        self.destructive = danger
+        self.cancel_variant = "default"
 
-    def compose(self) -> ComposeResult:
-        classes = "dialog form image-form" + (" danger" if self.danger else "")
-        with Vertical(classes=classes):
-            yield Static(plain(self.form_title, "bold"), classes="dialog-title")
-            with VerticalScroll(classes="form-body image-form-body"):
-                for f in self.form_fields:
-                    yield Horizontal(
-                        Static(Text(f.label), classes="field-label"),
-                        self._widget(f),
-                        classes="field image-field",
-                    )
-            if self.hint:
-                yield Static(plain(self.hint, multiline=True), classes="dialog-hint")
-            yield Static(id="image-form-error", classes="dialog-error")
-            with Horizontal(classes="dialog-buttons"):
-                yield Button("Cancel", id="cancel", compact=True)
-                yield Button(
-                    self.confirm_label,
-                    id="confirm",
-                    variant="error" if self.danger else "success",
-                    compact=True,
-                )
+    def body(self) -> ComposeResult:
+        for f in self.form_fields:
+            yield Horizontal(
+                Static(Text(f.label), classes="field-label"),
+                self._widget(f),
+                classes="field image-field",
+            )
 
     def _widget(self, f: Field) -> Input | Select[str] | Checkbox:
         wid = f"field-{f.name}"
@@ -107,11 +95,6 @@ class ImageFormScreen(ModalScreen[R | None], Generic[R]):
             compact=True,
         )
 
-    def on_mount(self) -> None:
-        found = self.query("Input, Select, Checkbox")
-        if found:
-            found.first().focus()
-
     def values(self) -> Values:
         out: Values = {}
         for f in self.form_fields:
@@ -124,30 +107,8 @@ class ImageFormScreen(ModalScreen[R | None], Generic[R]):
                 out[f.name] = widget.value
         return out
 
-    def show_error(self, message: str) -> None:
-        self.query_one("#image-form-error", Static).update(plain(message, multiline=True))
-
-    def action_submit(self) -> None:
-        try:
-            result = self.build(self.values())
-        except ValueError as exc:
-            self.show_error(str(exc))
-            return
-        self.dismiss(result)
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
-
-    def on_button_pressed(self, event: Button.Pressed) -> None:
-        event.stop()
-        if event.button.id == "confirm":
-            self.action_submit()
-        else:
-            self.action_cancel()
-
-    def on_input_submitted(self, event: Input.Submitted) -> None:
-        event.stop()
-        self.action_submit()
+    def collect(self) -> R:
+        return self.build(self.values())
 
 
 def typed_confirmation(title: str, question: str, word: str, button: str) -> ImageFormScreen[bool]:

@@ -36,7 +36,7 @@ from virttui.core.facade.host import HostFacade
 from virttui.core.jobs import Job, JobContext, JobDone, JobFailed, JobProgress
 from virttui.screens.common.jobs import host_job, start_job, writable_host
 from virttui.screens.common.services import services
-from virttui.screens.common.ui_jobs import show_fraction
+from virttui.screens.common.ui_jobs import show_fraction, show_status
 from virttui.widgets.common.plain import append_plain, plain
 
 MIB = 1 << 20
@@ -124,12 +124,7 @@ class _LiveDialog(ModalScreen[None]):
         return row.name if row is not None else self.uuid
 
     def status(self, text: str | Text, *, error: bool = False, ok: bool = False) -> None:
-        body = text if isinstance(text, Text) else plain(text, multiline=True)
-        if error:
-            body.stylize("bold red")
-        elif ok:
-            body.stylize("bold green")
-        self.query_one(".live-status", Static).update(body)
+        show_status(self.query_one(".live-status", Static), text, error=error, ok=ok)
 
     def action_close(self) -> None:
         self.dismiss(None)

@@ -11,6 +11,7 @@ Entry points: `SecretsScreen(uri)`; `EncryptedVolumeDialog(uri, pool="")` (for a
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from rich.text import Text
@@ -23,9 +24,12 @@ from textual.widgets import Button, DataTable, Input, Label, Select, Static
 
 from virttui.core.common.units import human_bytes
 from virttui.core.domain.blockjobs import parse_new_size
+from virttui.core.facade.host import HostFacade
 from virttui.core.storage.secrets import LUKS_FORMATS, SecretError, SecretInfo, check_passphrase
 from virttui.screens.common.confirm import ConfirmScreen
 from virttui.screens.common.jobs import host_job
+from virttui.screens.common.ui_jobs import show_status
+from virttui.screens.storage.pool_choice import offer_active_pools
 from virttui.widgets.common.plain import append_plain, plain
 
 NEW_SECRET = "__new__"
@@ -39,10 +43,7 @@ def _label(app: Any, uri: str) -> str:
 
 
 def _status(screen: ModalScreen[Any], text: str, *, error: bool = False) -> None:
-    body = plain(text, multiline=True)
-    if error:
-        body.stylize("bold red")
-    screen.query_one(".live-status", Static).update(body)
+    show_status(screen.query_one(".live-status", Static), text, error=error)
 
 
 def _passphrase(screen: ModalScreen[Any]) -> str:
@@ -199,15 +200,60 @@ class SecretsScreen(ModalScreen[None]):
         self.dismiss(None)
 
 
-# ---------------------------------------------------------------------------------- new secret
-class NewSecretDialog(ModalScreen[str | None]):
-    """A volume passphrase secret for a volume path; dismisses with the new UUID."""
+# ---------------------------------------------------------------------------------- create
+class _CreateDialog(ModalScreen[str | None]):
+    """Shared by the new secret and new LUKS volume dialogs: Cancel / Create, and the creation
+    as a job (Create disabled meanwhile; a failure shown, Create again; done: notified, then
+    the dialog dismisses with what `_create_job`'s call returned)."""
 
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
 
-    def __init__(self, uri: str, volume_path: str = "") -> None:
+    def __init__(self, uri: str) -> None:
         super().__init__()
         self.uri = uri
+
+    def _create(self) -> None:
+        raise NotImplementedError
+
+    def _create_job(
+        self,
+        title: str,
+        call: Callable[[HostFacade], str],
+        done_title: str,
+        notice: Callable[[str], str],
+    ) -> None:
+        """Run `call` on the host (job `title`); done: notification `done_title` saying
+        `notice(result)`."""
+        self.query_one("#create", Button).disabled = True
+
+        def failed(message: str) -> None:
+            if self.is_mounted:
+                self.query_one("#create", Button).disabled = False
+                _status(self, message, error=True)
+
+        def done(result: str) -> None:
+            self.app.notify(notice(result), title=done_title, markup=False)
+            if self.is_mounted:
+                self.dismiss(result)
+
+        host_job(self.app, self.uri, title, call, done, failed=failed)
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "create":
+            self._create()
+        else:
+            self.action_cancel()
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+# ---------------------------------------------------------------------------------- new secret
+class NewSecretDialog(_CreateDialog):
+    """A volume passphrase secret for a volume path; dismisses with the new UUID."""
+
+    def __init__(self, uri: str, volume_path: str = "") -> None:
+        super().__init__(uri)
         self.volume_path = volume_path
 
     def compose(self) -> ComposeResult:
@@ -236,47 +282,21 @@ class NewSecretDialog(ModalScreen[str | None]):
         except ValueError as exc:
             _status(self, str(exc), error=True)
             return
-        self.query_one("#create", Button).disabled = True
-
-        def failed(message: str) -> None:
-            if self.is_mounted:
-                self.query_one("#create", Button).disabled = False
-                _status(self, message, error=True)
-
-        def done(uuid: str) -> None:
-            self.app.notify(f"Secret {uuid} for {path}", title="Secret created", markup=False)
-            if self.is_mounted:
-                self.dismiss(uuid)
-
-        host_job(
-            self.app,
-            self.uri,
+        self._create_job(
             "Create secret",
             lambda f: f.create_volume_secret(path, passphrase, description),
-            done,
-            failed=failed,
+            "Secret created",
+            lambda uuid: f"Secret {uuid} for {path}",
         )
-
-    def on_button_pressed(self, event: Button.Pressed) -> None:
-        if event.button.id == "create":
-            self._create()
-        else:
-            self.action_cancel()
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
 
 
 # ---------------------------------------------------------------------------------- LUKS volume
-class EncryptedVolumeDialog(ModalScreen[str | None]):
+class EncryptedVolumeDialog(_CreateDialog):
     """A LUKS volume (qcow2 or raw) in an active pool, with a new passphrase secret or an
     existing volume secret; dismisses with the volume's path."""
 
-    BINDINGS = [Binding("escape", "cancel", "Cancel")]
-
     def __init__(self, uri: str, pool: str = "") -> None:
-        super().__init__()
-        self.uri = uri
+        super().__init__(uri)
         self.pool = pool
 
     def compose(self) -> ComposeResult:
@@ -315,15 +335,7 @@ class EncryptedVolumeDialog(ModalScreen[str | None]):
         def failed(message: str) -> None:
             _status(self, message, error=True)
 
-        host_job(
-            self.app,
-            self.uri,
-            "Read pools",
-            lambda f: f.active_pools(),
-            self._pools,
-            failed=failed,
-            mutating=False,
-        )
+        offer_active_pools(self, self.uri, "#luks-pool", self.pool, failed)
         host_job(
             self.app,
             self.uri,
@@ -333,15 +345,6 @@ class EncryptedVolumeDialog(ModalScreen[str | None]):
             failed=failed,
             mutating=False,
         )
-
-    def _pools(self, pools: list[str]) -> None:
-        if not self.is_mounted:
-            return
-        select = self.query_one("#luks-pool", Select)
-        select.set_options([(plain(p), p) for p in pools])
-        select.prompt = "no active pool" if not pools else "choose a pool"
-        if self.pool in pools or len(pools) == 1:
-            select.value = self.pool if self.pool in pools else pools[0]
 
     def _secrets(self, secrets: list[SecretInfo]) -> None:
         if not self.is_mounted:
@@ -377,48 +380,21 @@ class EncryptedVolumeDialog(ModalScreen[str | None]):
         except ValueError as exc:
             _status(self, str(exc), error=True)
             return
-        self.query_one("#create", Button).disabled = True
         _status(self, f"Creating {name} ({human_bytes(size)}, {fmt_text}, LUKS)…")
 
-        def failed(message: str) -> None:
-            if self.is_mounted:
-                self.query_one("#create", Button).disabled = False
-                _status(self, message, error=True)
-
-        def done(path: str) -> None:
-            self.app.notify(f"{path} (LUKS, {fmt_text})", title="Volume created", markup=False)
-            if self.is_mounted:
-                self.dismiss(path)
-
-        if secret_uuid == NEW_SECRET:
-            host_job(
-                self.app,
-                self.uri,
-                "Create encrypted volume",
-                lambda f: f.create_encrypted_volume_with_secret(
+        def create(f: HostFacade) -> str:
+            if secret_uuid == NEW_SECRET:
+                return f.create_encrypted_volume_with_secret(
                     pool, name, size, passphrase, fmt=fmt_text
-                )[0],
-                done,
-                failed=failed,
-            )
-        else:
-            host_job(
-                self.app,
-                self.uri,
-                "Create encrypted volume",
-                lambda f: f.create_encrypted_volume(pool, name, size, secret_uuid, fmt=fmt_text),
-                done,
-                failed=failed,
-            )
+                )[0]
+            return f.create_encrypted_volume(pool, name, size, secret_uuid, fmt=fmt_text)
 
-    def on_button_pressed(self, event: Button.Pressed) -> None:
-        if event.button.id == "create":
-            self._create()
-        else:
-            self.action_cancel()
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
+        self._create_job(
+            "Create encrypted volume",
+            create,
+            "Volume created",
+            lambda path: f"{path} (LUKS, {fmt_text})",
+        )
 
 
 __all__ = ["EncryptedVolumeDialog", "NewSecretDialog", "SecretsScreen"]

@@ -17,16 +17,15 @@ from typing import Any, Literal
 from rich.text import Text
 from textual.app import App, ComposeResult
 from textual.binding import Binding
-from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
 from virttui.core.common.units import human_bytes
-from virttui.core.facade.host import HostFacade
 from virttui.core.jobs import Job, JobDone, JobFailed, JobProgress
 from virttui.core.storage.pools import PoolInfo
 from virttui.core.storage.volumes import LIVE_RESIZE_HINT, VolumeInfo, VolumeSpec
+from virttui.screens.common.host_screen import HostObjectsScreen, host_is_open
 from virttui.screens.common.jobs import host_job, start_job, writable_host
-from virttui.screens.common.readonly import READ_ONLY_MESSAGE, action_name, read_only_fallbacks
+from virttui.screens.common.readonly import read_only_fallbacks
 from virttui.screens.common.services import services
 from virttui.screens.common.ui_jobs import confirm, host_screen_title
 from virttui.screens.storage.dialogs import (
@@ -78,13 +77,11 @@ _NEEDS_VOLUME = frozenset(
 
 def open_storage(app: App[Any], uri: str) -> None:
     """Open the storage screen of host `uri` (the entry point for keys, palette, other screens)."""
-    if services(app).facade(uri) is None:
-        app.notify(f"{uri}: no such connection", severity="error", markup=False)
-        return
-    app.push_screen(StorageScreen(uri))
+    if host_is_open(app, uri):
+        app.push_screen(StorageScreen(uri))
 
 
-class StorageScreen(Screen[None]):
+class StorageScreen(HostObjectsScreen):
     BINDINGS = [
         Binding("escape", "back", "Back", show=False, id="storage.back"),
         Binding("s", "pool_start", "Start", id="storage.pool_start", tooltip="Start the pool"),
@@ -198,10 +195,10 @@ class StorageScreen(Screen[None]):
         ),
     ]
     BINDINGS += read_only_fallbacks(BINDINGS, WRITE_ACTIONS)
+    write_actions = WRITE_ACTIONS
 
     def __init__(self, uri: str) -> None:
-        super().__init__()
-        self.uri = uri
+        super().__init__(uri)
         self.loading_pool = ""  # the pool whose volumes are being listed
         self._clone: Job[VolumeInfo] | None = None
 
@@ -229,15 +226,6 @@ class StorageScreen(Screen[None]):
     @property
     def volume_table(self) -> VolumeTable:
         return self.query_one(VolumeTable)
-
-    @property
-    def facade(self) -> HostFacade | None:
-        return services(self).facade(self.uri)
-
-    @property
-    def read_only(self) -> bool:
-        facade = self.facade
-        return facade is None or facade.readonly
 
     def current_pool(self) -> PoolInfo | None:
         # None before compose: Textual checks the footer's bindings (check_action) as soon as
@@ -419,12 +407,7 @@ class StorageScreen(Screen[None]):
         self.refresh_bindings()
 
     # ------------------------------------------------------------------ key states
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        name = action_name(action)
-        if name == "read_only":
-            return self.read_only
-        if name in WRITE_ACTIONS and self.read_only:
-            return False  # hidden; the key falls through to `read_only`, which says why
+    def allows(self, name: str) -> bool | None:
         pool = self.current_pool()
         if name in ("pool_start",):
             return True if pool is not None and not pool.active else None
@@ -437,9 +420,6 @@ class StorageScreen(Screen[None]):
         if name in _NEEDS_VOLUME and self.current_volume() is None:
             return None
         return True
-
-    def action_read_only(self) -> None:
-        self.notify(READ_ONLY_MESSAGE, severity="warning", markup=False)
 
     def action_edit_xml(self) -> None:
         """The XML editor on the highlighted pool, or the highlighted volume's XML (read-only:
@@ -455,9 +435,6 @@ class StorageScreen(Screen[None]):
             return
         name = pool.name
         open_xml_editor(self.app, self.uri, "pool", name, on_saved=lambda: self.reload(pool=name))
-
-    def action_back(self) -> None:
-        self.app.pop_screen()
 
     def action_switch_table(self) -> None:
         if self.pool_table.has_focus:

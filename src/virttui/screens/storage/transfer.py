@@ -28,8 +28,9 @@ from virttui.core.storage.used_by import User
 from virttui.screens.common.confirm import ConfirmScreen
 from virttui.screens.common.jobs import host_job, start_job, writable_host
 from virttui.screens.common.services import services
-from virttui.screens.common.ui_jobs import show_fraction
-from virttui.widgets.common.plain import append_plain, plain
+from virttui.screens.common.ui_jobs import show_fraction, show_status
+from virttui.screens.storage.pool_choice import offer_active_pools
+from virttui.widgets.common.plain import append_plain
 
 Direction = Literal["upload", "download"]
 
@@ -73,32 +74,16 @@ class TransferDialog(ModalScreen[None]):
 
     def on_mount(self) -> None:
         self.query_one("#transfer-local", Input).focus()
-        host_job(
-            self.app,
+        offer_active_pools(
+            self,
             self.uri,
-            "Read pools",
-            lambda f: f.active_pools(),
-            self._pools,
+            "#transfer-pool",
+            self.pool,
             failed=lambda message: self.status(message, error=True),
-            mutating=False,
         )
 
-    def _pools(self, pools: list[str]) -> None:
-        if not self.is_mounted:
-            return
-        select = self.query_one("#transfer-pool", Select)
-        select.set_options([(plain(p), p) for p in pools])
-        select.prompt = "no active pool" if not pools else "choose a pool"
-        if self.pool in pools or len(pools) == 1:
-            select.value = self.pool if self.pool in pools else pools[0]
-
     def status(self, text: str, *, error: bool = False, ok: bool = False) -> None:
-        body = plain(text, multiline=True)
-        if error:
-            body.stylize("bold red")
-        elif ok:
-            body.stylize("bold green")
-        self.query_one(".live-status", Static).update(body)
+        show_status(self.query_one(".live-status", Static), text, error=error, ok=ok)
 
     @property
     def running(self) -> bool:
