@@ -326,22 +326,21 @@ def yaml_problem(exc: yaml.YAMLError, what: str, text: str = "") -> str:
     """One line for a YAML error, naming the line (and column) of the text as typed: where
     PyYAML noticed it, or, for a key without its `:` or a construct left open at the end of
     the text, the line where that began (PyYAML notices those lines later)."""
-    problem = getattr(exc, "problem", None)
-    mark = getattr(exc, "problem_mark", None)
-    context = getattr(exc, "context", None)
-    context_mark = getattr(exc, "context_mark", None)
+    problem: str | None = getattr(exc, "problem", None)
+    mark: yaml.Mark | None = getattr(exc, "problem_mark", None)
+    context: str | None = getattr(exc, "context", None)
+    context_mark: yaml.Mark | None = getattr(exc, "context_mark", None)
     if problem is None:
         problem, mark, context = context or "cannot be read", context_mark or mark, None
-    late = mark is not None and (
-        mark.index >= len(text.rstrip()) or (context or "").endswith("simple key")
-    )
-    if context and context_mark is not None and late and context_mark.line != mark.line:
-        lead = context_mark
-        tail = f" ({context}; noticed at line {mark.line + 1})"
-    else:
-        lead = mark
-        same = context_mark is None or mark is None or context_mark.line == mark.line
-        tail = f" ({context} at line {context_mark.line + 1})" if context and not same else ""
+    lead, tail = mark, ""
+    if context and context_mark is not None and mark is not None:
+        late = mark.index >= len(text.rstrip()) or context.endswith("simple key")
+        if context_mark.line == mark.line:
+            pass
+        elif late:
+            lead, tail = context_mark, f" ({context}; noticed at line {mark.line + 1})"
+        else:
+            tail = f" ({context} at line {context_mark.line + 1})"
     where = f" at line {lead.line + 1}, column {lead.column + 1}" if lead is not None else ""
     return _CONTROL.sub(" ", f"{what} is not valid YAML{where}: {problem}{tail}")
 
