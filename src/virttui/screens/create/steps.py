@@ -38,10 +38,10 @@ NIC_MODELS = ("virtio", "e1000", "e1000e", "rtl8139")
 PASSWORD_NOTE = "hashed (SHA-512-crypt) before it goes into the seed; never saved in presets"
 SERIAL_NOTE = "A serial console (pty) is always added: `v` in the list opens it."
 # the cloud-init step's newer answers (core/create/cloudinit.py SeedOptions)
-SUDO_NOTE = "the user named above may run any command as root (the image's default user has it)"
+SUDO_NOTE = "the user above may sudo without a password (the image's default user can)"
 SSH_PWAUTH_NOTE = "ssh_pwauth: allow password logins over SSH (off: SSH keys only)"
 EXTRA_USER_DATA_NOTE = (
-    "extra #cloud-config YAML merged over the generated one (lists appended, mappings merged); "
+    "#cloud-config YAML merged over the generated one (lists appended, mappings merged); "
     "saved in presets as typed"
 )
 NETWORK_CONFIG_NOTE = "network-config v1/v2 (netplan) YAML; empty: the image's DHCP"

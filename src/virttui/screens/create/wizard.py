@@ -1129,7 +1129,13 @@ class CreateWizardScreen(Screen[None]):
             at = _LINE_COLUMN.search(self.errors.get(path, ""))
             if at is not None:
                 widget.move_cursor((int(at.group(1)) - 1, int(at.group(2)) - 1))
-        widget.scroll_visible(animate=False)
+        # the field's row holds its note and its message below it: all of it in view. A step
+        # just shown has no layout yet (its widgets are not placed before the screen's next
+        # layout pass, which comes after the refresh callbacks): scroll again a moment later.
+        row = self.query(f"#row-{place.widget}")
+        target = row.first() if row else widget
+        target.scroll_visible(animate=False)
+        self.set_timer(0.02, lambda: target.scroll_visible(animate=False))
         return widget
 
     # ------------------------------------------------------------------ summary
