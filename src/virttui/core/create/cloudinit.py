@@ -4,8 +4,11 @@ with volume id `cidata`, and the guest's disk as a qcow2 overlay on the cloud im
 - `SeedOptions`: hostname, instance-id, user, password *hash* (`hash_password` makes a
   SHA-512-crypt hash, pure Python: the clear password is never stored, never written, never in
   a repr), SSH public keys (shape checked: type, base64 blob naming the same type, comment),
-  packages, raw extra user-data merged in, optional network-config. `validate()` raises
-  `SeedError` whose `field` names the form field the message belongs next to.
+  packages, passwordless sudo for the named user (default on), SSH password login (ssh_pwauth,
+  default off), raw extra user-data merged in, optional network-config (v1/v2, its shape
+  checked). `problems()` gives every problem, form field -> message (a YAML error names its
+  line: `yaml_problem`); `validate()` raises the first as a `SeedError` whose `field` names the
+  form field the message belongs next to. core/create/seed.py maps a spec onto these options.
 - `user_data(opts)` / `meta_data(opts)` / `network_config(opts)`: YAML written by PyYAML's
   `safe_dump` from a dict, never by string concatenation: quotes, colons, `#`, newlines,
   leading spaces and any unicode survive (cloud-init reads it with PyYAML's SafeLoader; the
