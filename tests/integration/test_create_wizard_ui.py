@@ -8,7 +8,9 @@ Each test runs twice: with the runner given to the wizard (`create=`, createrun'
 `core/create/runner.create_domain` on the facade's connection) and through the product's default
 path (`HostFacade.create_domain`). Where createrun's runner or facade method is not in this
 build, the variant skips with that reason (they turn on once both branches are merged).
-Everything made is removed: domains by name, volumes with the temp pool, files we wrote."""
+The cloud-init domain also has the newer answers (no sudo rule, extra user-data merged, a
+network-config file). Everything made is removed: domains by name, volumes with the temp pool,
+files we wrote."""
 
 from __future__ import annotations
 
@@ -35,6 +37,10 @@ from virttui.core.jobs import JobContext
 from virttui.screens.create.wizard import CreateWizardScreen
 
 URI = "qemu:///system"
+CLOUD_EXTRA = (
+    "timezone: 'Etc/UTC'\npackages: [jq]\nruncmd:\n  - [sh, -c, 'echo \"a: b\" > /etc/motd']\n"
+)
+CLOUD_NET = "version: 2\nethernets:\n  id0:\n    match: {name: 'en*'}\n    dhcp4: true\n"
 
 
 @pytest.fixture(params=["create-keyword", "facade-default"])
@@ -271,6 +277,12 @@ async def test_cloud_init_domain_seed_and_overlay(
         await set_input(pilot, wizard, "f-user", "admin")
         await set_input(pilot, wizard, "f-password", "pa:ss 'word'")
         await set_input(pilot, wizard, "f-packages", "curl")
+        # the newer answers: no sudo rule, extra user-data merged, a network-config file
+        from textual.widgets import Checkbox as Tick
+
+        wizard.query_one("#f-sudo", Tick).value = False
+        wizard.query_one("#f-extra_user_data", TextArea).text = CLOUD_EXTRA
+        wizard.query_one("#f-network_config", TextArea).text = CLOUD_NET
         await set_input(pilot, wizard, "f-memory", "128M")
         await set_input(pilot, wizard, "f-vcpus", "1")
         await new_disk_in(pilot, wizard, temp_pool.name(), name)
@@ -309,9 +321,20 @@ async def test_cloud_init_domain_seed_and_overlay(
             out = io.BytesIO()
             iso.get_file_from_iso_fp(out, rr_path="/user-data")
             user_data = out.getvalue().decode()
+            out = io.BytesIO()
+            iso.get_file_from_iso_fp(out, rr_path="/network-config")
+            network_config = out.getvalue().decode()
         finally:
             iso.close()
-        assert {"user-data", "meta-data"} <= names
+        assert {"user-data", "meta-data", "network-config"} <= names
         assert user_data.startswith("#cloud-config")
         assert "pa:ss" not in user_data  # the password only as its hash
         assert "admin" in user_data and "curl" in user_data
+        import yaml
+
+        doc = yaml.safe_load(user_data)
+        assert doc["users"][0]["name"] == "admin" and "sudo" not in doc["users"][0]
+        assert doc["timezone"] == "Etc/UTC"
+        assert doc["runcmd"] == [["sh", "-c", 'echo "a: b" > /etc/motd']]
+        assert doc["packages"] == ["curl", "jq"]  # ours, then the extra user-data's
+        assert yaml.safe_load(network_config) == yaml.safe_load(CLOUD_NET)

@@ -457,3 +457,163 @@ def test_overlay_refusals(tmp_path: Path, cloud_image: Path) -> None:
             c, str(cloud_image), str(tmp_path / "ok.qcow2"), base_users=[chained]
         )
     )
+
+
+# ------------------------------------------------------------------------------------ the seed's
+# newer answers: sudo, SSH password login, extra user-data and network-config (issue 12)
+TRICKY = "say: \"hi: there\" # not a comment\nsecond line 'x'\n  indented: y\n"
+
+
+def test_sudo_rule_follows_the_option() -> None:
+    with_sudo = parse_user_data(C.user_data(opts(user="bob")))
+    assert with_sudo["users"][0]["sudo"] == C.SUDO_NOPASSWD
+    without = parse_user_data(C.user_data(opts(user="bob", sudo=False)))
+    assert "sudo" not in without["users"][0]
+    assert "sudo" not in C.user_data(opts(user="bob", sudo=False))
+
+
+def test_ssh_password_login_is_ssh_pwauth() -> None:
+    assert parse_user_data(C.user_data(opts()))["ssh_pwauth"] is False
+    assert parse_user_data(C.user_data(opts(ssh_password_login=True)))["ssh_pwauth"] is True
+    # without a password it could never work: refused on its own field
+    no_pw = opts(password_hash="", ssh_keys=(ssh_key(),), ssh_password_login=True)
+    assert set(no_pw.problems()) == {"ssh_password_login"}
+    with pytest.raises(C.SeedError) as err:
+        no_pw.validate()
+    assert err.value.field == "ssh_password_login"
+
+
+def test_extra_user_data_with_quotes_colons_and_newlines_survives() -> None:
+    extra = (
+        "#cloud-config\n"
+        "write_files:\n"
+        "  - path: /etc/motd\n"
+        "    content: |\n"
+        + "".join(f"      {line}\n" for line in TRICKY.splitlines())
+        + "runcmd:\n"
+        "  - ['sh', '-c', 'echo \"a: b\" >> /etc/motd']\n"
+        "users:\n"
+        "  - name: extra\n"
+        '    gecos: "Extra: \\"quoted\\" user"\n'
+    )
+    doc = parse_user_data(C.user_data(opts(user="bob", extra_user_data=extra)))
+    assert doc["write_files"] == [{"path": "/etc/motd", "content": TRICKY}]
+    assert doc["runcmd"] == [["sh", "-c", 'echo "a: b" >> /etc/motd']]
+    # lists are concatenated: our user first, then the admin's
+    assert [u["name"] for u in doc["users"]] == ["bob", "extra"]
+    assert doc["users"][1]["gecos"] == 'Extra: "quoted" user'
+    assert doc["hostname"] == "vm1"  # ours kept where the extra text says nothing
+
+
+def test_network_config_in_the_iso_read_back_with_pycdlib(tmp_path: Path) -> None:
+    net = (
+        "network:\n"
+        "  version: 2\n"
+        "  ethernets:\n"
+        "    id0:\n"
+        "      match: {name: 'en*'}\n"
+        "      addresses: ['192.0.2.10/24']\n"
+        "      routes: [{to: default, via: 192.0.2.1}]\n"
+        "      nameservers: {search: ['ex: \"quoted\"'], addresses: [192.0.2.53]}\n"
+    )
+    seed = opts(network_config=net, sudo=False, ssh_password_login=True)
+    path = tmp_path / "seed.iso"
+    C.build_seed_iso(seed, str(path))
+    iso, files = read_iso(path.read_bytes())
+    try:
+        buf = io.BytesIO()
+        iso.get_file_from_iso_fp(buf, joliet_path="/network-config")
+        assert buf.getvalue() == files["network-config"]
+    finally:
+        iso.close()
+    assert set(files) == {"user-data", "meta-data", "network-config"}
+    assert yaml.safe_load(files["network-config"]) == yaml.safe_load(net)
+    ns = yaml.safe_load(files["network-config"])["network"]["ethernets"]["id0"]["nameservers"]
+    assert ns["search"] == ['ex: "quoted"']
+    user = parse_user_data(files["user-data"].decode())
+    assert user["ssh_pwauth"] is True and "users" not in user  # default user: no sudo rule
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "version: 2\n",
+        "network:\n  version: 2\n  ethernets:\n    eth0: {dhcp4: true}\n",
+        "version: 1\nconfig:\n  - type: physical\n    name: eth0\n    subnets: [{type: dhcp}]\n",
+        "network: {config: disabled}\n",
+        "config: disabled\n",
+        "# only a comment\n",
+    ],
+)
+def test_network_config_shapes_accepted(text: str) -> None:
+    assert "network_config" not in opts(network_config=text).problems()
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ("ethernets:\n  eth0: {dhcp4: true}\n", "version: 1` or `version: 2"),
+        ("version: 3\n", "version: 1` or `version: 2"),
+        ("version: true\n", "version: 1` or `version: 2"),
+        ("version: 1\nconfig: {type: physical}\n", "list of entries"),
+        ("version: 2\nethernets: [eth0]\n", "`ethernets:` maps interface names"),
+        ("network: [a]\n", "`network:` must hold a mapping"),
+        ("- version: 2\n", "must be a YAML mapping"),
+    ],
+)
+def test_network_config_shapes_refused(text: str, words: str) -> None:
+    problems = opts(network_config=text).problems()
+    assert words in problems["network_config"], problems
+
+
+def test_yaml_errors_name_the_line() -> None:
+    bad_net = "version: 2\nethernets:\n  eth0:\n    dhcp4: true\n   bad: x\n"
+    msg = opts(network_config=bad_net).problems()["network_config"]
+    assert msg.startswith("network-config is not valid YAML at line 5, column 4: "), msg
+    assert "\n" not in msg
+    bad_extra = "packages:\n  - curl\nruncmd\n  - ls\n"
+    msg = opts(extra_user_data=bad_extra).problems()["extra_user_data"]
+    # the key without its ':' is on line 3 (PyYAML notices it on line 5)
+    assert msg.startswith("extra user-data is not valid YAML at line 3, column 1: "), msg
+    assert msg.endswith("(while scanning a simple key; noticed at line 5)"), msg
+    msg = opts(extra_user_data="a: [1, 2\nb: 3\nc: 4\n").problems()["extra_user_data"]
+    assert "at line 2, column 2: " in msg and "(while parsing a flow sequence at line 1)" in msg
+    with pytest.raises(C.SeedError) as err:
+        opts(extra_user_data='a: "unclosed\n').validate()
+    assert err.value.field == "extra_user_data" and "line 2" in str(err.value)
+
+
+def test_problems_names_every_field_at_once() -> None:
+    bad = opts(
+        hostname="bad_name",
+        user="Bob",
+        password_hash="",
+        ssh_keys=(ssh_key(), "ssh-rsa notbase64!"),
+        packages=("ok", "-y"),
+        extra_user_data="#!/bin/sh\n",
+        network_config="version: 9\n",
+        ssh_password_login=True,
+    )
+    problems = bad.problems()
+    assert list(problems) == [
+        "hostname",
+        "user",
+        "ssh_keys",
+        "packages",
+        "extra_user_data",
+        "network_config",
+    ]  # (extra user-data may set a password itself: no "no way to log in" then)
+    assert problems["ssh_keys"].startswith("key 2: ")
+    with pytest.raises(C.SeedError) as err:
+        bad.validate()
+    assert err.value.field == "hostname"  # the first one, in the form's order
+    assert opts().problems() == {}
+    no_login = opts(password_hash="", ssh_password_login=True, packages=("-y",)).problems()
+    assert list(no_login) == ["packages", "password", "ssh_password_login"]
+
+
+def test_hostname_from_a_domain_name() -> None:
+    assert C.hostname_from_name("Web server #1 ü") == "Web-server-1"
+    assert C.hostname_from_name("ü") == "localhost"
+    assert len(C.hostname_from_name("a" * 100)) == 63
+    C.check_hostname(C.hostname_from_name("-x-" * 40))

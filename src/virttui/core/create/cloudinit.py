@@ -4,8 +4,11 @@ with volume id `cidata`, and the guest's disk as a qcow2 overlay on the cloud im
 - `SeedOptions`: hostname, instance-id, user, password *hash* (`hash_password` makes a
   SHA-512-crypt hash, pure Python: the clear password is never stored, never written, never in
   a repr), SSH public keys (shape checked: type, base64 blob naming the same type, comment),
-  packages, raw extra user-data merged in, optional network-config. `validate()` raises
-  `SeedError` whose `field` names the form field the message belongs next to.
+  packages, passwordless sudo for the named user (default on), SSH password login (ssh_pwauth,
+  default off), raw extra user-data merged in, optional network-config (v1/v2, its shape
+  checked). `problems()` gives every problem, form field -> message (a YAML error names its
+  line: `yaml_problem`); `validate()` raises the first as a `SeedError` whose `field` names the
+  form field the message belongs next to. core/create/seed.py maps a spec onto these options.
 - `user_data(opts)` / `meta_data(opts)` / `network_config(opts)`: YAML written by PyYAML's
   `safe_dump` from a dict, never by string concatenation: quotes, colons, `#`, newlines,
   leading spaces and any unicode survive (cloud-init reads it with PyYAML's SafeLoader; the
@@ -41,7 +44,7 @@ import secrets
 import struct
 import tempfile
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -67,6 +70,7 @@ SSH_KEY_TYPES = (
 )
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 _HOST_LABEL = re.compile(r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
+_HOST_SAFE = re.compile(r"[^A-Za-z0-9-]+")
 _USER_NAME = re.compile(r"[a-z_][a-z0-9_-]{0,31}")
 _PACKAGE = re.compile(r"[A-Za-z0-9][A-Za-z0-9+._:~=*-]*")
 # The crypt(3) hashes every cloud-init recognises as hashes in `password:` (its regex
@@ -232,33 +236,54 @@ class SeedOptions:
     network_config: str = ""  # raw network-config YAML (v1 or v2); "" : the image's DHCP
 
     def validate(self) -> None:
-        check_hostname(self.hostname)
+        """SeedError for the first problem of `problems()` (in the form's order)."""
+        for field_name, message in self.problems().items():
+            raise SeedError(field_name, message)
+
+    def problems(self) -> dict[str, str]:
+        """Every problem, form field -> message (the first one of each field); {} = fine."""
+        out: dict[str, str] = {}
+
+        def check(fn: Callable[[str], object], value: str) -> None:
+            try:
+                fn(value)
+            except SeedError as exc:
+                out.setdefault(exc.field, str(exc))
+
+        check(check_hostname, self.hostname)
         if not self.instance_id.strip() or _CONTROL.search(self.instance_id):
-            raise SeedError("instance_id", "instance-id: one line of text, not empty")
-        if len(self.instance_id) > 255:
-            raise SeedError("instance_id", "instance-id: at most 255 characters")
+            out["instance_id"] = "instance-id: one line of text, not empty"
+        elif len(self.instance_id) > 255:
+            out["instance_id"] = "instance-id: at most 255 characters"
         if self.user and not _USER_NAME.fullmatch(self.user):
-            raise SeedError(
-                "user",
+            out["user"] = (
                 "user name: lower-case letters, digits, _ and -, starting with a letter or _ "
-                "(at most 32)",
+                "(at most 32)"
             )
         if self.password_hash and not is_password_hash(self.password_hash):
-            raise SeedError("password", "not a password hash (hash_password() makes one)")
-        for key in self.ssh_keys:
-            check_ssh_key(key)
+            out["password"] = "not a password hash (hash_password() makes one)"
+        for i, key in enumerate(self.ssh_keys):
+            try:
+                check_ssh_key(key)
+            except SeedError as exc:
+                which = f"key {i + 1}: " if len(self.ssh_keys) > 1 else ""
+                out.setdefault(exc.field, f"{which}{exc}")
         for name in self.packages:
             if not _PACKAGE.fullmatch(name):
-                raise SeedError("packages", f"not a package name: {name!r}")
+                out.setdefault("packages", f"not a package name: {name!r}")
         if self.extra_user_data.strip():
-            parse_extra_user_data(self.extra_user_data)
+            check(parse_extra_user_data, self.extra_user_data)
         if self.network_config.strip():
-            _parse_mapping(self.network_config, "network_config", "network-config")
+            check(parse_network_config, self.network_config)
         if not (self.password_hash or self.ssh_keys or self.extra_user_data.strip()):
-            raise SeedError(
-                "password",
-                "no way to log in: give a password or an SSH public key (or both)",
+            out.setdefault(
+                "password", "no way to log in: give a password or an SSH public key (or both)"
             )
+        if self.ssh_password_login and not (self.password_hash or self.extra_user_data.strip()):
+            out["ssh_password_login"] = (
+                "SSH password login needs a password (give one above, or turn this off)"
+            )
+        return out
 
 
 def check_hostname(name: str) -> str:
@@ -272,6 +297,13 @@ def check_hostname(name: str) -> str:
             "up to 63",
         )
     return name
+
+
+def hostname_from_name(name: str) -> str:
+    """The seed's host name when none is given: the domain's name, each run of characters a
+    host name cannot hold made a `-`, at most 63 ("localhost" when nothing is left)."""
+    label = _HOST_SAFE.sub("-", name).strip("-")[:63].strip("-")
+    return label or "localhost"
 
 
 # ------------------------------------------------------------------------------------ YAML
@@ -293,15 +325,75 @@ def _dump(data: Mapping[str, Any]) -> str:
     raise SeedError("extra_user_data", "this text cannot be written as YAML that reads back")
 
 
+def yaml_problem(exc: yaml.YAMLError, what: str, text: str = "") -> str:
+    """One line for a YAML error, naming the line (and column) of the text as typed: where
+    PyYAML noticed it, or, for a key without its `:` or a construct left open at the end of
+    the text, the line where that began (PyYAML notices those lines later)."""
+    problem: str | None = getattr(exc, "problem", None)
+    mark: yaml.Mark | None = getattr(exc, "problem_mark", None)
+    context: str | None = getattr(exc, "context", None)
+    context_mark: yaml.Mark | None = getattr(exc, "context_mark", None)
+    if problem is None:
+        problem, mark, context = context or "cannot be read", context_mark or mark, None
+    lead, tail = mark, ""
+    if context and context_mark is not None and mark is not None:
+        late = mark.index >= len(text.rstrip()) or context.endswith("simple key")
+        if context_mark.line == mark.line:
+            pass
+        elif late:
+            lead, tail = context_mark, f" ({context}; noticed at line {mark.line + 1})"
+        else:
+            tail = f" ({context} at line {context_mark.line + 1})"
+    where = f" at line {lead.line + 1}, column {lead.column + 1}" if lead is not None else ""
+    return _CONTROL.sub(" ", f"{what} is not valid YAML{where}: {problem}{tail}")
+
+
 def _parse_mapping(text: str, field_name: str, what: str) -> dict[str, Any]:
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise SeedError(field_name, f"{what} is not valid YAML: {exc}") from None
+        raise SeedError(field_name, yaml_problem(exc, what, text)) from None
     if data is None:
         return {}
     if not isinstance(data, dict) or not all(isinstance(k, str) for k in data):
         raise SeedError(field_name, f"{what} must be a YAML mapping (key: value lines)")
+    return data
+
+
+def parse_network_config(text: str) -> dict[str, Any]:
+    """The admin's network-config as a dict: NoCloud's `network-config` file, version 1
+    (`config:` a list of interfaces) or 2 (netplan's `ethernets:`, `bonds:`, ...), optionally
+    under a top-level `network:` key; `config: disabled` turns cloud-init's networking off."""
+    data = _parse_mapping(text, "network_config", "network-config")
+    if not data:
+        return data
+    inner = data.get("network", data) if set(data) == {"network"} else data
+    if not isinstance(inner, dict):
+        raise SeedError("network_config", "network-config: `network:` must hold a mapping")
+    if inner.get("config") == "disabled":
+        return data
+    version = inner.get("version")
+    if isinstance(version, bool) or version not in (1, 2):
+        raise SeedError(
+            "network_config",
+            "network-config needs `version: 1` or `version: 2` (v2 is netplan's format)",
+        )
+    if version == 1:
+        config = inner.get("config")
+        if not isinstance(config, list) or not all(
+            isinstance(item, dict) and "type" in item for item in config
+        ):
+            raise SeedError(
+                "network_config",
+                "network-config version 1: `config:` is a list of entries, each with a `type:`",
+            )
+    else:
+        for key in ("ethernets", "bonds", "bridges", "vlans", "wifis"):
+            if key in inner and not isinstance(inner[key], dict):
+                raise SeedError(
+                    "network_config",
+                    f"network-config version 2: `{key}:` maps interface names to settings",
+                )
     return data
 
 
@@ -382,7 +474,7 @@ def network_config(opts: SeedOptions) -> str:
     """The network-config file ("" when none was given: the image's own DHCP default)."""
     if not opts.network_config.strip():
         return ""
-    return _dump(_parse_mapping(opts.network_config, "network_config", "network-config"))
+    return _dump(parse_network_config(opts.network_config))
 
 
 def seed_files(opts: SeedOptions) -> dict[str, bytes]:

@@ -68,6 +68,7 @@ from virttui.core.create.domain_xml import (
     disk_path,
     has_install_phase,
 )
+from virttui.core.create.seed import seed_field, seed_options
 from virttui.core.create.spec import (
     CdromInstall,
     CloudImageInstall,
@@ -758,29 +759,6 @@ def undefine_with_state(dom: libvirt.virDomain) -> None:
 _HOST_SAFE = re.compile(r"[^A-Za-z0-9-]+")
 
 
-def _seed_hostname(spec: CreateSpec, seed_hostname: str) -> str:
-    if seed_hostname:
-        return seed_hostname
-    name = _HOST_SAFE.sub("-", spec.name).strip("-")[:63].strip("-")
-    return name or "localhost"
-
-
-def seed_options(
-    spec: CreateSpec, inst: CloudImageInstall, dom_uuid: str | None = None
-) -> C.SeedOptions:
-    """The seed of the spec's cloud-init answers; the instance-id is new per created domain
-    (its UUID: cloud-init runs its first-boot modules once per instance-id)."""
-    seed = inst.seed
-    return C.SeedOptions(
-        hostname=_seed_hostname(spec, seed.hostname),
-        instance_id=f"iid-{dom_uuid or uuidlib.uuid4()}",
-        user=seed.user,
-        password_hash=seed.password_hash,
-        ssh_keys=seed.ssh_keys,
-        packages=seed.packages,
-    )
-
-
 def _free_name(conn: libvirt.virConnect, pool_name: str, wanted: str) -> str:
     import libvirt
 
@@ -890,7 +868,7 @@ def _upload_seed(
     try:
         data = C.seed_iso_bytes(seed_options(spec, inst, dom_uuid))
     except C.SeedError as exc:
-        raise _StepFailed(str(exc), f"install.seed.{exc.field}") from exc
+        raise _StepFailed(str(exc), seed_field(exc.field)) from exc
     pool = first.source.pool
     name = _free_name(conn, pool, f"{spec.name}-cidata.iso")
     return str(_upload_bytes(ctx, conn, pool, name, data, run, "seed ISO"))

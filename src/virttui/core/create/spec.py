@@ -115,13 +115,18 @@ class KernelBoot:
 
 @dataclass(frozen=True)
 class CloudSeed:
-    """What goes into the NoCloud seed (built by core/create/cloudinit.py)."""
+    """What goes into the NoCloud seed (built by core/create/cloudinit.py; checked by
+    core/create/seed.py: `seed_problems`, keyed ``install.seed.<field>``)."""
 
-    hostname: str = ""
-    user: str = ""
-    password_hash: str = ""
+    hostname: str = ""  # "": made of the domain's name (cloudinit.hostname_from_name)
+    user: str = ""  # "": the cloud image's default user
+    password_hash: str = ""  # never the clear password (the wizard leaves it out of presets)
     ssh_keys: tuple[str, ...] = ()
     packages: tuple[str, ...] = ()
+    sudo: bool = True  # the named user gets passwordless sudo
+    ssh_password_login: bool = False  # cloud-init's ssh_pwauth
+    extra_user_data: str = ""  # raw #cloud-config YAML, merged over the generated one
+    network_config: str = ""  # raw network-config YAML (v1 or v2); "": the image's DHCP
 
 
 @dataclass(frozen=True)

@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING
 from lxml import etree
 
 from virttui.core.create.domain_xml import BuildError, CreateCaps, build_domain_xmls, disk_fields
+from virttui.core.create.seed import seed_problems
 from virttui.core.create.spec import CdromInstall, CreateSpec, ExistingVolume, cdrom_bus_for
 from virttui.core.host.probe.domcaps import parse_domain_capabilities
 
@@ -347,12 +348,15 @@ def read_create_facts(
 
 def check_create(spec: CreateSpec, facts: CreateFacts) -> dict[str, str]:
     """Every check before anything is created, field -> message ({} = go): the spec's own
-    rules, the name in use, the host's domain capabilities, pools and volumes, libvirt's schema
+    rules, the name in use, the host's domain capabilities, the cloud-init seed
+    (`seed.seed_problems`), pools and volumes, libvirt's schema
     on the XML that will be defined (and on the install boot's)."""
     errors = spec.validate()
     if spec.name in facts.domain_names:
         errors.setdefault("name", f"a domain named {spec.name!r} already exists on this host")
     for key, msg in check_domain_caps(spec, facts.domcaps_xml, machines=facts.machines).items():
+        errors.setdefault(key, msg)
+    for key, msg in seed_problems(spec).items():  # the cloud-init seed, before anything is made
         errors.setdefault(key, msg)
     if errors:
         return errors  # the XML of a spec with errors would only repeat them

@@ -47,6 +47,17 @@ _FIELDS: dict[str, tuple[int, str]] = {
     "ssh_keys": (1, "f-ssh_keys"),
     "packages": (1, "f-packages"),
     "install.seed": (1, "f-hostname"),
+    # ... and as spec paths (core/create/seed.seed_problems, the host check, the runner)
+    "install.seed.hostname": (1, "f-hostname"),
+    "install.seed.user": (1, "f-user"),
+    "install.seed.password_hash": (1, "f-password"),
+    "install.seed.password": (1, "f-password"),
+    "install.seed.ssh_keys": (1, "f-ssh_keys"),
+    "install.seed.packages": (1, "f-packages"),
+    "install.seed.sudo": (1, "f-sudo"),
+    "install.seed.ssh_password_login": (1, "f-ssh_password_login"),
+    "install.seed.extra_user_data": (1, "f-extra_user_data"),
+    "install.seed.network_config": (1, "f-network_config"),
     "memory_bytes": (2, "f-memory"),
     "max_memory_bytes": (2, "f-max_memory"),
     "vcpus": (2, "f-vcpus"),
@@ -137,6 +148,10 @@ def locate(path: str, *, install_kind: str = "", nic_source_type: str = "network
         return Place(4, widget)
     if path in _FIELDS:
         step, widget = _FIELDS[path]
+        return Place(step, widget)
+    bare = re.sub(r"\[\d+\]", "", path)  # install.seed.ssh_keys[1] (a preset's line)
+    if bare in _FIELDS:
+        step, widget = _FIELDS[bare]
         return Place(step, widget)
     top = path.split(".")[0].split("[")[0]
     if top in _FIELDS:

@@ -6,11 +6,14 @@ Every answer widget has the id `f-<field>` and a `#err-f-<field>` line under it,
 
 from __future__ import annotations
 
+from typing import Any
+
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widget import Widget
 from textual.widgets import Button, Input, OptionList, Select, Static, TextArea
+from textual.widgets.text_area import LanguageDoesNotExist
 
 from virttui.widgets.common.plain import plain
 from virttui.widgets.common.ticks import TickBox
@@ -34,6 +37,14 @@ CACHES = ("", "none", "writeback", "writethrough", "directsync", "unsafe")
 NIC_MODELS = ("virtio", "e1000", "e1000e", "rtl8139")
 PASSWORD_NOTE = "hashed (SHA-512-crypt) before it goes into the seed; never saved in presets"
 SERIAL_NOTE = "A serial console (pty) is always added: `v` in the list opens it."
+# the cloud-init step's newer answers (core/create/cloudinit.py SeedOptions)
+SUDO_NOTE = "the user above may sudo without a password (the image's default user can)"
+SSH_PWAUTH_NOTE = "ssh_pwauth: allow password logins over SSH (off: SSH keys only)"
+EXTRA_USER_DATA_NOTE = (
+    "#cloud-config YAML merged over the generated one (lists appended, mappings merged); "
+    "saved in presets as typed"
+)
+NETWORK_CONFIG_NOTE = "network-config v1/v2 (netplan) YAML; empty: the image's DHCP"
 
 
 def row(label: str, widget: Widget, name: str, *, note: str = "") -> Vertical:
@@ -54,6 +65,18 @@ def select(options: list[tuple[str, str]], wid: str, value: str | None = None) -
 
 def opts(values: tuple[str, ...], blank: str = "default") -> list[tuple[str, str]]:
     return [(v or blank, v) for v in values]
+
+
+def yaml_area(wid: str) -> TextArea:
+    """A multi-line YAML answer: YAML highlighting when tree-sitter-yaml is installed, line
+    numbers (the checks name the line), tab leaves the field (indent with spaces)."""
+    kw: dict[str, Any] = dict(
+        id=wid, compact=True, soft_wrap=False, show_line_numbers=True, classes="cw-yaml"
+    )
+    try:
+        return TextArea(language="yaml", **kw)
+    except LanguageDoesNotExist:
+        return TextArea(language=None, **kw)
 
 
 def upload_row(wid: str) -> Vertical:
@@ -141,7 +164,11 @@ def compose_steps() -> ComposeResult:
                 "f-base_image",
             )
             yield upload_row("f-up-base_image")
-            yield row("Hostname", Input(id="f-hostname", compact=True), "f-hostname")
+            yield row(
+                "Hostname",
+                Input(id="f-hostname", placeholder="from the domain's name", compact=True),
+                "f-hostname",
+            )
             yield row("User", Input(id="f-user", placeholder="debian", compact=True), "f-user")
             yield row(
                 "Password",
@@ -154,6 +181,30 @@ def compose_steps() -> ComposeResult:
                 "Packages",
                 Input(id="f-packages", placeholder="qemu-guest-agent curl", compact=True),
                 "f-packages",
+            )
+            yield row(
+                "",
+                TickBox("passwordless sudo for the user", value=True, id="f-sudo", compact=True),
+                "f-sudo",
+                note=SUDO_NOTE,
+            )
+            yield row(
+                "",
+                TickBox("SSH password login", id="f-ssh_password_login", compact=True),
+                "f-ssh_password_login",
+                note=SSH_PWAUTH_NOTE,
+            )
+            yield row(
+                "User-data",
+                yaml_area("f-extra_user_data"),
+                "f-extra_user_data",
+                note=EXTRA_USER_DATA_NOTE,
+            )
+            yield row(
+                "Net config",
+                yaml_area("f-network_config"),
+                "f-network_config",
+                note=NETWORK_CONFIG_NOTE,
             )
         yield Static(id="install-note", classes="cw-note")
     with VerticalScroll(id="step-2", classes="cw-step"):

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import re
 from pathlib import Path
 from typing import Any, Protocol, cast
 
@@ -41,6 +42,7 @@ from textual.widgets.option_list import Option
 
 from virttui.core.create import osinfo
 from virttui.core.create.domain_xml import CreateCaps, build_domain_xmls
+from virttui.core.create.seed import seed_problems
 from virttui.core.create.spec import (
     CdromInstall,
     CloudImageInstall,
@@ -87,6 +89,7 @@ from virttui.widgets.common.plain import append_plain, plain
 from virttui.widgets.common.ticks import TickBox
 
 SEARCH_LIMIT = 8
+_LINE_COLUMN = re.compile(r"\bat line (\d+), column (\d+)")
 PATH_FIELDS = frozenset(
     {"f-iso_path", "f-kernel", "f-initrd", "f-base_image", "f-d-path", "f-driver_iso", "f-location"}
 )
@@ -806,7 +809,10 @@ class CreateWizardScreen(Screen[None]):
             "f-packages",
         ):
             self._set_input(f"#{wid}", "")
-        self.query_one("#f-ssh_keys", TextArea).text = ""
+        for area in ("f-ssh_keys", "f-extra_user_data", "f-network_config"):
+            self.query_one(f"#{area}", TextArea).text = ""
+        self.query_one("#f-sudo", TickBox).value = True
+        self.query_one("#f-ssh_password_login", TickBox).value = False
         if isinstance(inst, CdromInstall):
             self._set_input("#f-iso_path", inst.iso_path or "")
             if inst.pool or inst.volume:
@@ -826,6 +832,10 @@ class CreateWizardScreen(Screen[None]):
             self._set_input("#f-user", inst.seed.user)
             self._set_input("#f-packages", " ".join(inst.seed.packages))
             self.query_one("#f-ssh_keys", TextArea).text = "\n".join(inst.seed.ssh_keys)
+            self.query_one("#f-sudo", TickBox).value = inst.seed.sudo
+            self.query_one("#f-ssh_password_login", TickBox).value = inst.seed.ssh_password_login
+            self.query_one("#f-extra_user_data", TextArea).text = inst.seed.extra_user_data
+            self.query_one("#f-network_config", TextArea).text = inst.seed.network_config
             if inst.seed.password_hash:
                 self._hashes[""] = inst.seed.password_hash  # kept unless a password is typed
         self._set_input("#f-memory", memory_text(spec.memory_bytes))
@@ -986,9 +996,12 @@ class CreateWizardScreen(Screen[None]):
                 password_hash=self._password_hash(text("f-password")),
                 ssh_keys=keys,
                 packages=tuple(text("f-packages").replace(",", " ").split()),
+                sudo=self.query_one("#f-sudo", TickBox).value,
+                ssh_password_login=self.query_one("#f-ssh_password_login", TickBox).value,
+                extra_user_data=self._yaml_text("f-extra_user_data"),
+                network_config=self._yaml_text("f-network_config"),
             )
             install = CloudImageInstall(base_image=text("f-base_image").strip(), seed=seed)
-            self._check_seed(seed, errors)
         disks: list[Disk] = []
         for i, form in enumerate(self.disks):
             if method == "cloud" and i == 0 and form.kind == "new":
@@ -1080,25 +1093,16 @@ class CreateWizardScreen(Screen[None]):
             return None, errors
         for path, msg in spec.validate().items():
             errors.setdefault(path, msg)
+        for path, msg in seed_problems(spec).items():  # what the host check refuses too
+            errors.setdefault(path, msg)
         if spec.name in (facts.domain_names if facts else ()):
             errors.setdefault("name", f"a domain named {spec.name!r} already exists on this host")
         return spec, errors
 
-    def _check_seed(self, seed: CloudSeed, errors: dict[str, str]) -> None:
-        from virttui.core.create.cloudinit import SeedError, SeedOptions
-
-        try:
-            SeedOptions(
-                hostname=seed.hostname,
-                user=seed.user,
-                password_hash=seed.password_hash,
-                ssh_keys=seed.ssh_keys,
-                packages=seed.packages,
-            ).validate()
-        except SeedError as e:
-            errors.setdefault(e.field, str(e))
-        except TypeError:  # pragma: no cover - SeedOptions' fields differ
-            pass
+    def _yaml_text(self, wid: str) -> str:
+        """A YAML answer as typed ("" when it holds only blanks: no file, no merge)."""
+        raw = self.query_one(f"#{wid}", TextArea).text
+        return raw if raw.strip() else ""
 
     # ------------------------------------------------------------------ errors
     def _set_error(self, widget: Widget, message: str) -> None:
@@ -1144,7 +1148,18 @@ class CreateWizardScreen(Screen[None]):
         widget = found.first()
         if widget.focusable:
             widget.focus()
-        widget.scroll_visible(animate=False)
+        if isinstance(widget, TextArea) and not widget.read_only:
+            # a YAML message names its line: put the cursor there
+            at = _LINE_COLUMN.search(self.errors.get(path, ""))
+            if at is not None:
+                widget.move_cursor((int(at.group(1)) - 1, int(at.group(2)) - 1))
+        # the field's row holds its note and its message below it: all of it in view. A step
+        # just shown has no layout yet (its widgets are not placed before the screen's next
+        # layout pass, which comes after the refresh callbacks): scroll again a moment later.
+        row = self.query(f"#row-{place.widget}")
+        target = row.first() if row else widget
+        target.scroll_visible(animate=False)
+        self.set_timer(0.02, lambda: target.scroll_visible(animate=False))
         return widget
 
     # ------------------------------------------------------------------ summary
