@@ -176,3 +176,24 @@ async def test_preset_with_a_disk_upload_fills_the_choice(
         assert wizard.query_one("#f-d-up", Select).value == POOL
         got, _errors = wizard.collect()
         assert got is not None and got.uploads == spec.uploads
+
+
+async def test_local_existing_disk_shown_in_the_format_the_host_reads(
+    tmp_path: Path, osdb: osinfo.OsDb
+) -> None:
+    """The summary's XML is the one Create defines: an imported qcow2 image whose format the
+    answers leave open shows as qcow2 once the host read it (it showed raw, and the runner now
+    attaches what the host reads)."""
+    image = qcow2(tmp_path / "imported.qcow2")
+    app, uri = make_app(tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        wizard = await open_wizard(pilot, app, uri, osdb, facts=facts())
+        await existing_disk(pilot, wizard, image)
+        wizard.go(6)
+        await wait_until(pilot, lambda: wizard.upload_plan is not None, 30)
+        await pilot.pause(0.2)
+        shown = wizard.query_one("#summary-xml", TextArea).text
+        assert f'<source file="{image}"' in shown
+        assert '<driver name="qemu" type="qcow2"' in shown
+        assert wizard.upload_plan is not None
+        assert dict(wizard.upload_plan.disk_formats) == {0: "qcow2"}

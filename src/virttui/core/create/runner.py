@@ -61,6 +61,7 @@ from typing import TYPE_CHECKING
 
 from virttui.core.common.units import human_bytes
 from virttui.core.create import cloudinit as C
+from virttui.core.create.disk_formats import existing_disk_formats, format_notes, with_formats
 from virttui.core.create.domain_xml import (
     BuildError,
     CreateCaps,
@@ -75,7 +76,6 @@ from virttui.core.create.spec import (
     CreateSpec,
     Disk,
     ExistingPath,
-    ExistingVolume,
     KernelBoot,
     LocationInstall,
     NewVolume,
@@ -514,7 +514,9 @@ def _create(
                 spec = with_disk_format(spec, index, fmt)
 
     # existing images without a stated format: the one the host reads (as the Add disk dialog)
-    spec = with_existing_formats(conn, spec, facts.caps, remote=_remote(uri), notes=run.notes)
+    guesses = existing_disk_formats(conn, spec, remote=not local_files_host)
+    spec = with_formats(spec, {i: g.format for i, g in guesses.items()})
+    run.notes.extend(format_notes(spec, guesses))
 
     # new volumes (the first disk of a cloud image is the overlay)
     disks = list(spec.disks)
@@ -592,39 +594,6 @@ def _create(
         created=created,
         notes=tuple(run.notes),
     )
-
-
-def with_existing_formats(
-    conn: libvirt.virConnect,
-    spec: CreateSpec,
-    caps: CreateCaps,
-    *,
-    remote: bool,
-    notes: list[str] | None = None,
-) -> CreateSpec:
-    """Each existing disk image (a path or a pool volume, not a CD-ROM) whose format the spec
-    leaves open gets the one the host reads: `qemu-img info` on a local host, the pool's record
-    on a remote one, else raw (as virt-install, which lets libvirt probe it; an import of a
-    qcow2 image defined as raw would boot garbage). What was assumed is said in `notes`."""
-    from virttui.core.storage.image_format import detect_format
-
-    for index, disk in enumerate(spec.disks):
-        src = disk.source
-        if disk.format is not None or disk.device == "cdrom":
-            continue
-        if isinstance(src, ExistingPath):
-            path: str | None = src.path
-        elif isinstance(src, ExistingVolume):
-            path = caps.volume_paths.get(f"{src.pool}/{src.volume}")
-        else:
-            continue
-        if path is None:
-            continue
-        guess = detect_format(conn, path, local=not remote)
-        spec = with_disk_format(spec, index, guess.format)
-        if notes is not None and (guess.source == "default" or guess.note):
-            notes.append(f"disk {index + 1} ({path}) attached as {guess.describe()}")
-    return spec
 
 
 def _with_uuid(xml: str, dom_uuid: str) -> str:

@@ -25,6 +25,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from virttui.core.create.disk_formats import existing_disk_formats, format_notes, with_formats
 from virttui.core.create.spec import (
     CreateSpec,
     field_path,
@@ -75,6 +76,10 @@ class UploadPlan:
 
     targets: tuple[UploadTarget, ...] = ()
     problems: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    # existing disks whose format the spec leaves open: index -> the host's reading, and what
+    # was assumed (core/create/disk_formats.py; on every host, not only remote ones)
+    disk_formats: Mapping[int, str] = dataclasses.field(default_factory=dict)
+    notes: tuple[str, ...] = ()
 
 
 def upload_volume_name(path: str) -> str:
@@ -137,9 +142,16 @@ def upload_targets(
     return tuple(out)
 
 
-def planned_spec(spec: CreateSpec, targets: tuple[UploadTarget, ...]) -> CreateSpec:
+def planned_spec(
+    spec: CreateSpec,
+    targets: tuple[UploadTarget, ...],
+    disk_formats: Mapping[int, str] | None = None,
+) -> CreateSpec:
     """The spec as the runner will define it: each upload's path replaced by its volume's (when
-    known), an uploaded disk with its image's format (when probed)."""
+    known), an uploaded disk with its image's format (when probed), the other existing disks
+    with the format the host reads (`disk_formats`, when read)."""
+    if disk_formats:
+        spec = with_formats(spec, disk_formats)
     for t in targets:
         if t.path is not None:
             spec = with_field_path(spec, t.field, t.path)
@@ -181,9 +193,13 @@ def read_upload_plan(
     ctx: JobContext, conn: libvirt.virConnect, spec: CreateSpec, *, local_files_host: bool
 ) -> UploadPlan:
     """The spec's uploads with the pools as the host has them now and the disk images probed
-    here; empty on a host that is this machine (the paths are used as they are)."""
+    here (none on a host that is this machine: the paths are used as they are), and the
+    format of each existing disk the spec leaves open, as the host reads it."""
+    guesses = existing_disk_formats(conn, spec, remote=not local_files_host)
+    disk_formats = {i: g.format for i, g in guesses.items()}
+    notes = tuple(format_notes(spec, guesses))
     if local_files_host or not spec.uploads:
-        return UploadPlan()
+        return UploadPlan(disk_formats=disk_formats, notes=notes)
     from virttui.core.storage.pools import list_pools
 
     pools = list_pools(conn)
@@ -194,7 +210,7 @@ def read_upload_plan(
         {p.name: p.type for p in pools},
         formats,
     )
-    return UploadPlan(targets, problems)
+    return UploadPlan(targets, problems, disk_formats, notes)
 
 
 __all__ = [

@@ -1420,9 +1420,11 @@ class HostFacade:
     def create_upload_plan(self, spec: CreateSpec, *, remote: bool | None = None) -> UploadPlan:
         """Where each file of `spec.uploads` will land on this host (the pool's target path + the
         volume's name, as libvirt names it) and what each uploaded disk image is (qemu-img info
-        on this machine; an image that cannot be uploaded alone is in `.problems`). Empty on a
-        host that is this machine (`remote` None: from the URI; the wizard passes its own view).
-        The create wizard's summary shows the spec as it will be defined
+        on this machine; an image that cannot be uploaded alone is in `.problems`); no uploads
+        on a host that is this machine (`remote` None: from the URI; the wizard passes its own
+        view). On every host: the format of each existing disk the spec leaves open, as the
+        host reads it (`.disk_formats`, `.notes`). The create wizard's summary shows the spec as
+        it will be defined
         (`uploads.planned_spec`). Inside a job (a local qemu-img runs)."""
         from virttui.core.create.uploads import read_upload_plan
         from virttui.core.jobs import JobContext, current_context

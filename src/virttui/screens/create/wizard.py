@@ -41,6 +41,7 @@ from textual.widgets import (
 from textual.widgets.option_list import Option
 
 from virttui.core.create import osinfo
+from virttui.core.create.disk_formats import open_format_disks
 from virttui.core.create.domain_xml import CreateCaps, build_domain_xmls
 from virttui.core.create.seed import seed_problems
 from virttui.core.create.spec import (
@@ -1198,6 +1199,7 @@ class CreateWizardScreen(Screen[None]):
         self.install_line = virt_install_line(shown, caps, uri=self.uri)
         parts = ["# virt-install equivalent (ctrl+y copies it)", self.install_line]
         parts += [f"# {note}" for note in upload_notes(spec, remote=self.remote, targets=targets)]
+        parts += [f"# {note}" for note in self._format_notes(spec)]
         parts.append("")
         if xmls.install is not None:
             parts += ["<!-- first (install) boot, transient -->", xmls.install]
@@ -1216,27 +1218,37 @@ class CreateWizardScreen(Screen[None]):
 
     # ------------------------------------------------------------------ uploads
     def _upload_key(self, spec: CreateSpec) -> tuple[object, ...]:
-        return tuple((u.field, u.pool, field_path(spec, u.field)) for u in spec.uploads)
+        uploads = tuple((u.field, u.pool, field_path(spec, u.field)) for u in spec.uploads)
+        disks = tuple(
+            (i, path, spec.disks[i].source) for i, path in open_format_disks(spec).items()
+        )
+        return uploads + disks
 
     def _planned(self, spec: CreateSpec) -> tuple[CreateSpec, tuple[UploadTarget, ...]]:
-        """The spec as it will be defined on a remote host: each file uploaded first, its
-        volume's path (and a disk image's format) in the XML and the line. Until the host said
-        (`HostFacade.create_upload_plan`, a job started here), the paths come from the pools
-        the wizard read at the start."""
-        if not self.remote or not spec.uploads:
+        """The spec as it will be defined: on a remote host each file uploaded first, its
+        volume's path (and a disk image's format) in the XML and the line; on any host each
+        existing disk whose format is left open in the format the host reads. Until the host
+        said (`HostFacade.create_upload_plan`, a job started here), the paths come from the
+        pools the wizard read at the start (and open formats stay open)."""
+        uploading = self.remote and bool(spec.uploads)
+        if not uploading and not open_format_disks(spec):
             return spec, ()
         key = self._upload_key(spec)
         if self.upload_plan is not None and self._plan_key == key:
-            targets = self.upload_plan.targets
-        else:
-            self._read_upload_plan(spec, key)
-            facts = self.facts
-            targets = (
-                upload_targets(spec, dict(facts.pool_targets), dict(facts.pool_types))
-                if facts is not None
-                else ()
-            )
+            plan = self.upload_plan
+            return planned_spec(spec, plan.targets, plan.disk_formats), plan.targets
+        self._read_upload_plan(spec, key)
+        facts = self.facts
+        if not uploading or facts is None:  # existing disks only: their formats once read
+            return spec, ()
+        targets = upload_targets(spec, dict(facts.pool_targets), dict(facts.pool_types))
         return planned_spec(spec, targets), targets
+
+    def _format_notes(self, spec: CreateSpec) -> tuple[str, ...]:
+        """What the host's reading of the existing disks assumed (raw by default...)."""
+        if self.upload_plan is None or self._plan_key != self._upload_key(spec):
+            return ()
+        return self.upload_plan.notes
 
     def _plan_problems(self, spec: CreateSpec | None) -> dict[str, str]:
         """What the host's plan found (a disk image that cannot be uploaded alone)."""
