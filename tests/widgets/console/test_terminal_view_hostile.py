@@ -150,11 +150,13 @@ async def test_redraw_renders_outside_the_emulator_lock() -> None:
             view.feed(screen)
             await pilot.pause(0.1)
         await pilot.pause(0.3)
-    full = [(whole, held) for whole, held in ticks if whole > 0.005]
-    assert len(full) >= 3, ticks
-    ratios = sorted(held / whole for whole, held in full)
-    # Measured: unpatched the median was 0.6 (the whole render under the lock), now ~0.01.
-    assert ratios[len(ratios) // 2] < 0.1, ratios
+    # Ticks that drew something (the feeder hands the GIL over between slices, so how the
+    # rows spread over the ticks varies): the share of their time spent holding the lock.
+    drawn = [(whole, held) for whole, held in ticks if whole > 0.001]
+    assert len(drawn) >= 3 and sum(whole for whole, _ in drawn) > 0.02, ticks
+    share = sum(held for _, held in drawn) / sum(whole for whole, _ in drawn)
+    # Measured: unpatched about 0.6 (the whole render under the lock), now ~0.05.
+    assert share < 0.15, (share, ticks)
 
 
 def test_costly_output_is_fed_in_smaller_slices() -> None:
