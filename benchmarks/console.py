@@ -19,7 +19,8 @@ Every case (the plain lines too) is written once into a 1 MB file in the guest's
 the measurements (PREP) and sent with the same `cat` loop, so each costs the guest the same and
 only our side differs (under TCG, urandom or tr while flooding cost the guest's shell up to 6x
 the echo latency).
-For each: drain time, the CPU time of the UI thread and of the feeder thread (per MB too),
+For each: drain time, the CPU time of the UI thread and of the feeder thread (per MB too), the
+cyclic GC's pauses (count, longest full collection: they stop every thread),
 key-to-echo p50/p99, p99 relative to the plain flood's, sequences
 dropped, bytes dropped from the pending buffer, and whether the feeder is still alive. With
 --bare-hostile the bare reader's echo latency during the same commands is measured too (the
@@ -34,6 +35,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import os
 import resource
@@ -219,6 +221,37 @@ def cpu_marks(screen: SerialConsoleScreen) -> tuple[float, float]:
     )
 
 
+class GcPauses:
+    """The cyclic GC's pauses (any thread: they stop every Python thread) while a case runs."""
+
+    def __init__(self) -> None:
+        self.pauses: list[tuple[int, float]] = []
+        self._t0 = 0.0
+        gc.callbacks.append(self._callback)
+
+    def _callback(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._t0 = time.perf_counter()
+        else:
+            self.pauses.append((info["generation"], (time.perf_counter() - self._t0) * 1000))
+
+    def mark(self) -> int:
+        return len(self.pauses)
+
+    def since(self, mark: int) -> dict[str, Any]:
+        new = self.pauses[mark:]
+        full = [ms for gen, ms in new if gen == 2]
+        return {
+            "collections": len(new),
+            "full": len(full),
+            "full_ms_max": round(max(full, default=0.0), 1),
+            "ms_max": round(max((ms for _g, ms in new), default=0.0), 1),
+        }
+
+
+GC = GcPauses()
+
+
 def summary(values: list[float]) -> dict[str, Any]:
     finite = [v for v in values if v != float("inf")]
     if not finite:
@@ -311,6 +344,7 @@ async def flood_case(
     probe.rearm()
     t0 = time.monotonic()
     ui0, feeder0 = cpu_marks(screen)
+    gc_mark = GC.mark()
     screen.handle.write(command.encode())
     lat: list[float] = []
     pipe: list[float] = []
@@ -333,6 +367,7 @@ async def flood_case(
         "ended": probe.ended(),
         "ui_cpu_s": round(ui1 - ui0, 2),
         "feeder_cpu_s": round(feeder1 - feeder0, 2),
+        "gc": GC.since(gc_mark),
         "latency_ms": summary(lat),
         "pipeline_ms": summary(pipe),
         "dropped_sequences": view.dropped_sequences - dropped_seq,

@@ -211,7 +211,8 @@ async def test_network_and_pool_editors_and_read_only_volume(tmp_path: Path) -> 
         await wait_until(pilot, lambda: isinstance(app.screen, XmlEditorScreen), 20)
         editor = app.screen
         assert isinstance(editor, XmlEditorScreen) and editor.source.kind == "network"
-        assert "keeps its old configuration" in screen_text(app)
+        # the screen is pushed before it is drawn: under load its text comes a frame later
+        await wait_until(pilot, lambda: "keeps its old configuration" in screen_text(app), 20)
         editor.area.load_text(editor.area.text.replace("stp='on'", "stp='off'"))
         await pilot.press("ctrl+s")
         await settle(pilot)
@@ -242,7 +243,7 @@ async def test_network_and_pool_editors_and_read_only_volume(tmp_path: Path) -> 
         await wait_until(pilot, lambda: isinstance(app.screen, XmlEditorScreen), 20)
         vol = app.screen
         assert isinstance(vol, XmlEditorScreen) and vol.query_one(TextArea).read_only
-        assert "cannot redefine a volume" in screen_text(app)
+        await wait_until(pilot, lambda: "cannot redefine a volume" in screen_text(app), 20)
         assert "Save" not in screen_text(app).splitlines()[-1]  # no save key in the footer
 
 
