@@ -417,6 +417,8 @@ async def virttui_pipeline(
             while screen.state != "connected":
                 await pilot.pause(0.1)
         log(f"virttui console {screen.state}")
+        if args.freeze_after_open:
+            gc.freeze()  # experiment: what the console made so far out of full collections
         probe = Probe(screen)
         await pilot.pause(1.0)
         await pilot.press("ctrl+u")
@@ -479,6 +481,11 @@ def main() -> None:
         "--no-jump",
         action="store_true",
         help="draw every frame at REFRESH_HZ even in a flood (the view before jump scroll)",
+    )
+    parser.add_argument(
+        "--freeze-after-open",
+        action="store_true",
+        help="experiment: gc.freeze() once the console is open (the app freezes at start only)",
     )
     args = parser.parse_args()
     if args.no_jump:
