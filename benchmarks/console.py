@@ -419,6 +419,14 @@ async def virttui_pipeline(
         log(f"virttui console {screen.state}")
         if args.freeze_after_open:
             gc.freeze()  # experiment: what the console made so far out of full collections
+        if args.freeze_each_full:
+            # experiment: after each full collection its survivors are frozen, so the next one
+            # only walks what came since (is the GC what decides the p99s?)
+            gc.callbacks.append(
+                lambda phase, info: (
+                    gc.freeze() if phase == "stop" and info["generation"] == 2 else None
+                )
+            )
         probe = Probe(screen)
         await pilot.pause(1.0)
         await pilot.press("ctrl+u")
@@ -486,6 +494,11 @@ def main() -> None:
         "--freeze-after-open",
         action="store_true",
         help="experiment: gc.freeze() once the console is open (the app freezes at start only)",
+    )
+    parser.add_argument(
+        "--freeze-each-full",
+        action="store_true",
+        help="experiment: gc.freeze() after every full collection once the console is open",
     )
     args = parser.parse_args()
     if args.no_jump:
