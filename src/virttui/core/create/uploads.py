@@ -30,7 +30,6 @@ from virttui.core.create.spec import (
     CreateSpec,
     field_path,
     upload_disk_index,
-    with_disk_format,
     with_field_path,
 )
 from virttui.core.jobs import JobContext, JobError
@@ -150,15 +149,14 @@ def planned_spec(
     """The spec as the runner will define it: each upload's path replaced by its volume's (when
     known), an uploaded disk with its image's format (when probed), the other existing disks
     with the format the host reads (`disk_formats`, when read)."""
-    if disk_formats:
-        spec = with_formats(spec, disk_formats)
+    formats = dict(disk_formats or {})
     for t in targets:
         if t.path is not None:
             spec = with_field_path(spec, t.field, t.path)
         index = upload_disk_index(t.field)
-        if index is not None and t.format is not None and spec.disks[index].format is None:
-            spec = with_disk_format(spec, index, t.format)
-    return spec
+        if index is not None and t.format is not None:
+            formats[index] = t.format
+    return with_formats(spec, formats)
 
 
 def disk_upload_problems(

@@ -1113,19 +1113,7 @@ class CreateWizardScreen(Screen[None]):
 
     def show_errors(self, errors: dict[str, str]) -> None:
         """Every message next to its field (disk messages when that disk is in the editor)."""
-        self.errors = dict(errors)
-        for err in self.query(".cw-error"):
-            self._set_error(err, "")
-        kind = self._value("#f-install")
-        nic = self._value("#f-nic")
-        for path, msg in errors.items():
-            place = locate(path, install_kind=kind, nic_source_type=nic)
-            if place.disk is not None:
-                continue
-            target = self.query(f"#err-{place.widget}")
-            if target:
-                self._set_error(target.first(), msg)
-        self._show_disk_errors()
+        self._place_errors(dict(errors))
         self._refresh_disk_list()
         self._show_step()
 
@@ -1288,12 +1276,16 @@ class CreateWizardScreen(Screen[None]):
         if self.check_errors is not None:
             for k, v in self.check_errors.items():
                 merged.setdefault(k, v)
-        self.errors = merged
+        self._place_errors(merged)
+
+    def _place_errors(self, errors: dict[str, str]) -> None:
+        """`errors` become the wizard's: each message under its field (disks: in the editor)."""
+        self.errors = errors
         for err in self.query(".cw-error"):
             self._set_error(err, "")
         kind = self._value("#f-install")
         nic = self._value("#f-nic")
-        for path, msg in merged.items():
+        for path, msg in errors.items():
             place = locate(path, install_kind=kind, nic_source_type=nic)
             if place.disk is not None:
                 continue
