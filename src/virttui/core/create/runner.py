@@ -82,7 +82,6 @@ from virttui.core.create.spec import (
     field_path,
     upload_disk_index,
     upload_for,
-    with_disk_format,
     with_field_path,
 )
 from virttui.core.create.uploads import (
@@ -510,8 +509,8 @@ def _create(
                     raise _StepFailed(str(exc), up.field) from exc
             vol = _upload_local(ctx, conn, up.pool, path, up.field, run, sparse=index is not None)
             spec = with_field_path(spec, up.field, str(vol))
-            if index is not None and fmt is not None and spec.disks[index].format is None:
-                spec = with_disk_format(spec, index, fmt)
+            if index is not None and fmt is not None:
+                spec = with_formats(spec, {index: fmt})
 
     # existing images without a stated format: the one the host reads (as the Add disk dialog)
     guesses = existing_disk_formats(conn, spec, remote=not local_files_host)
