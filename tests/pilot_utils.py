@@ -9,14 +9,26 @@ from textual.pilot import Pilot
 
 
 async def wait_until(
-    pilot: Pilot[object], cond: Callable[[], object], timeout: float = 5.0, step: float = 0.05
+    pilot: Pilot[object],
+    cond: Callable[[], object],
+    timeout: float = 5.0,
+    step: float = 0.05,
+    *,
+    describe: Callable[[], object] | None = None,
 ) -> None:
+    """Wait for `cond()`; on timeout fail with `describe()` (what the screen showed) if given."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if cond():
             return
         await pilot.pause(step)
-    raise AssertionError(f"condition not met within {timeout}s")
+    seen = ""
+    if describe is not None:
+        try:
+            seen = f"; seen: {describe()!r}"
+        except Exception as exc:  # noqa: BLE001 - a diagnostic must not hide the timeout
+            seen = f"; describe() failed: {exc!r}"
+    raise AssertionError(f"condition not met within {timeout}s{seen}")
 
 
 def hosts_settled(app: object) -> bool:

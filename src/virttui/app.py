@@ -16,6 +16,7 @@ from textual.message import Message
 from textual.notifications import SeverityLevel
 from textual.screen import Screen
 
+from virttui.core.common import gc_pacer
 from virttui.core.common.safe_text import visible
 from virttui.core.common.terminal_watch import EXIT_TERMINAL_GONE
 from virttui.core.console.graphics_mode import PENDING, GraphicsChoice
@@ -172,6 +173,9 @@ class VirtTUIApp(App[None]):
         self.call_after_refresh(self._start_hosts)
         self.set_interval(ADDRESS_REFRESH_SECONDS, self.refresh_addresses)
         self.set_timer(2.0, self.refresh_addresses)
+        # Full GC collections at quiet moments, not between a console key and its echo.
+        gc_pacer.PACER.install()
+        self.set_interval(gc_pacer.TICK_S, gc_pacer.PACER.tick, name="gc-pacer")
 
     def _apply_user_keymap(self) -> list[str]:
         """[keys] from config.toml: unknown ids are reported and skipped, the rest applies.
@@ -325,6 +329,7 @@ class VirtTUIApp(App[None]):
     def on_unmount(self) -> None:
         for host in self.hosts.values():
             host.stop(timeout=0.5)
+        gc_pacer.PACER.uninstall()
 
     # ------------------------------------------------------------------ model updates
     def refresh_addresses(self, uri: str | None = None) -> None:

@@ -35,8 +35,15 @@ def make_app() -> VirtTUIApp:
     return VirtTUIApp([HostSpec(SYSTEM_URI)], refresh=2.0)
 
 
+def _seen(app: object) -> str:
+    """For a timeout: the top screen, its status line and the notifications shown."""
+    screen = getattr(app, "screen", None)
+    notes = [str(n.message) for n in getattr(app, "_notifications", [])]
+    return f"screen={type(screen).__name__} status={status(screen)!r} notifications={notes!r}"
+
+
 async def until(pilot: Pilot[Any], cond: Callable[[], object], timeout: float = 60) -> None:
-    await wait_until(pilot, cond, timeout, step=0.2)
+    await wait_until(pilot, cond, timeout, step=0.2, describe=lambda: _seen(pilot.app))
 
 
 async def ready(pilot: Pilot[Any]) -> VirtTUIApp:

@@ -40,6 +40,7 @@ from textual.message import Message
 from textual.strip import Strip
 from textual.widget import Widget
 
+from virttui.core.common import gc_pacer
 from virttui.core.console.keycodes import serial_bytes
 from virttui.core.console.vt_screen import DEFAULT_SCROLLBACK, VtScreen, VtStream
 
@@ -298,6 +299,7 @@ class TerminalView(Widget, can_focus=True):
     def _tick(self) -> None:
         if not self._changed:
             return
+        gc_pacer.PACER.busy()  # output is coming: the next full GC collection waits for a lull
         # Jump scroll (as xterm's): output that scrolls a quarter of the screen or more between
         # two frames (hundreds of lines a second) cannot be read, and each such frame repaints
         # every row: draw those frames at JUMP_HZ instead of REFRESH_HZ, which leaves the UI
