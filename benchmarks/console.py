@@ -64,6 +64,7 @@ from tests.guestlib import (  # noqa: E402
     wait_for_shell,
 )
 from virttui.app import HostSpec, VirtTUIApp  # noqa: E402
+from virttui.core.common import gc_pacer  # noqa: E402
 from virttui.screens.console.serial import SerialConsoleScreen, open_serial_console  # noqa: E402
 from virttui.widgets.console import terminal_view  # noqa: E402
 
@@ -235,17 +236,23 @@ class GcPauses:
         else:
             self.pauses.append((info["generation"], (time.perf_counter() - self._t0) * 1000))
 
-    def mark(self) -> int:
-        return len(self.pauses)
+    def mark(self) -> tuple[int, int, int]:
+        pacer = gc_pacer.PACER
+        return len(self.pauses), pacer.collections, pacer.overdue
 
-    def since(self, mark: int) -> dict[str, Any]:
-        new = self.pauses[mark:]
+    def since(self, mark: tuple[int, int, int]) -> dict[str, Any]:
+        """Collections since `mark`; `paced`: full ones the app's pacer ran (`overdue`: of them,
+        during output, because the flood went on past gc_pacer.OVERDUE_S)."""
+        count, paced, overdue = mark
+        new = self.pauses[count:]
         full = [ms for gen, ms in new if gen == 2]
         return {
             "collections": len(new),
             "full": len(full),
             "full_ms_max": round(max(full, default=0.0), 1),
             "ms_max": round(max((ms for _g, ms in new), default=0.0), 1),
+            "paced": gc_pacer.PACER.collections - paced,
+            "overdue": gc_pacer.PACER.overdue - overdue,
         }
 
 
@@ -417,16 +424,8 @@ async def virttui_pipeline(
             while screen.state != "connected":
                 await pilot.pause(0.1)
         log(f"virttui console {screen.state}")
-        if args.freeze_after_open:
-            gc.freeze()  # experiment: what the console made so far out of full collections
-        if args.freeze_each_full:
-            # experiment: after each full collection its survivors are frozen, so the next one
-            # only walks what came since (is the GC what decides the p99s?)
-            gc.callbacks.append(
-                lambda phase, info: (
-                    gc.freeze() if phase == "stop" and info["generation"] == 2 else None
-                )
-            )
+        if args.no_gc_pacer:
+            gc_pacer.PACER.uninstall()  # CPython's own full collections again (the comparison)
         probe = Probe(screen)
         await pilot.pause(1.0)
         await pilot.press("ctrl+u")
@@ -491,14 +490,9 @@ def main() -> None:
         help="draw every frame at REFRESH_HZ even in a flood (the view before jump scroll)",
     )
     parser.add_argument(
-        "--freeze-after-open",
+        "--no-gc-pacer",
         action="store_true",
-        help="experiment: gc.freeze() once the console is open (the app freezes at start only)",
-    )
-    parser.add_argument(
-        "--freeze-each-full",
-        action="store_true",
-        help="experiment: gc.freeze() after every full collection once the console is open",
+        help="leave full GC collections to CPython (the app paces them to quiet moments)",
     )
     args = parser.parse_args()
     if args.no_jump:
