@@ -39,7 +39,11 @@ def _seen(app: object) -> str:
     """For a timeout: the top screen, its status line and the notifications shown."""
     screen = getattr(app, "screen", None)
     notes = [str(n.message) for n in getattr(app, "_notifications", [])]
-    return f"screen={type(screen).__name__} status={status(screen)!r} notifications={notes!r}"
+    disk = getattr(screen, "disk", None)  # a live dialog's disk, once read
+    return (
+        f"screen={type(screen).__name__} status={status(screen)!r} disk={disk!r} "
+        f"mounted={getattr(screen, 'is_mounted', None)} notifications={notes!r}"
+    )
 
 
 async def until(pilot: Pilot[Any], cond: Callable[[], object], timeout: float = 60) -> None:

@@ -51,6 +51,7 @@ from virttui.screens.common.jobs import start_job
 from virttui.screens.common.ui_jobs import show_status
 from virttui.screens.domain.action_dialogs import PromptScreen
 from virttui.screens.fio.report import show_report as show_fio_report
+from virttui.widgets.common.mounting import when_mounted
 from virttui.widgets.common.plain import append_plain, plain
 
 __all__ = [
@@ -262,13 +263,13 @@ class FioRunsScreen(Screen[None]):
 
         def on_done(message: JobDone) -> None:
             self.busy -= 1
-            if self.is_mounted:
-                done(message.result)
+            when_mounted(self, lambda: done(message.result))
 
         def on_failed(message: JobFailed) -> None:
             self.busy -= 1
-            if self.is_mounted:
-                (failed or (lambda m: self.status(m, error=True)))(message.message)
+            when_mounted(
+                self, lambda: (failed or (lambda m: self.status(m, error=True)))(message.message)
+            )
 
         start_job(self, run, title=title, on_done=on_done, on_failed=on_failed)
 

@@ -28,6 +28,7 @@ from virttui.screens.common.jobs import host_job
 from virttui.screens.common.readonly import read_only_fallbacks
 from virttui.screens.common.services import services
 from virttui.screens.common.ui_jobs import show_status
+from virttui.widgets.common.mounting import after_mount
 from virttui.widgets.common.plain import append_plain, plain
 
 if TYPE_CHECKING:
@@ -185,9 +186,8 @@ class LeasesScreen(HostObjectsScreen):
             mutating=False,
         )
 
+    @after_mount
     def show(self, data: tuple[list[Lease], list[Reservation]]) -> None:
-        if not self.is_mounted:
-            return
         self.leases, self.reservations = data
         now = self.now if self.now is not None else time.time()
         table = self.query_one("#leases-table", DataTable)

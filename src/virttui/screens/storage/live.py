@@ -37,6 +37,7 @@ from virttui.core.jobs import Job, JobContext, JobDone, JobFailed, JobProgress
 from virttui.screens.common.jobs import host_job, start_job, writable_host
 from virttui.screens.common.services import services
 from virttui.screens.common.ui_jobs import show_fraction, show_status
+from virttui.widgets.common.mounting import after_mount
 from virttui.widgets.common.plain import append_plain, plain
 
 MIB = 1 << 20
@@ -164,12 +165,12 @@ class LiveResizeDialog(_LiveDialog):
             mutating=False,
         )
 
+    @after_mount
     def _show_current(self, size: int) -> None:
         self.current = size
-        if self.is_mounted:
-            self.query_one("#live-current", Static).update(
-                plain(f"Current size: {human_bytes(size)} ({size} bytes)")
-            )
+        self.query_one("#live-current", Static).update(
+            plain(f"Current size: {human_bytes(size)} ({size} bytes)")
+        )
 
     def new_size(self) -> int:
         """The size typed, checked against the current size (ValueError with a sentence)."""
@@ -323,10 +324,9 @@ class BlockJobDialog(_LiveDialog):
             mutating=False,
         )
 
+    @after_mount
     def _show_disk(self, disk: LiveDisk) -> None:
         self.disk = disk
-        if not self.is_mounted:
-            return
         chain = plain("Backing chain: ", style="bold")
         append_plain(chain, " → ".join(disk.images) or "(no file)")
         self.query_one("#live-chain", Static).update(chain)

@@ -10,6 +10,7 @@ from textual.screen import Screen
 from textual.widgets import Select
 
 from virttui.screens.common.jobs import host_job
+from virttui.widgets.common.mounting import when_mounted
 from virttui.widgets.common.plain import plain
 
 
@@ -23,9 +24,7 @@ def offer_active_pools(
     """List host `uri`'s active pools in a job, then offer them in the Select `selector` of
     `screen`: `preferred` chosen when it is one of them, else the only one when there is one."""
 
-    def show(pools: list[str]) -> None:
-        if not screen.is_mounted:
-            return
+    def offer(pools: list[str]) -> None:
         select = screen.query_one(selector, Select)
         select.set_options([(plain(p), p) for p in pools])
         select.prompt = "no active pool" if not pools else "choose a pool"
@@ -37,7 +36,7 @@ def offer_active_pools(
         uri,
         "Read pools",
         lambda f: f.active_pools(),
-        show,
+        lambda pools: when_mounted(screen, lambda: offer(pools)),
         failed=failed,
         mutating=False,
     )

@@ -30,6 +30,7 @@ from virttui.screens.common.confirm import ConfirmScreen
 from virttui.screens.common.jobs import host_job
 from virttui.screens.common.ui_jobs import show_status
 from virttui.screens.storage.pool_choice import offer_active_pools
+from virttui.widgets.common.mounting import after_mount
 from virttui.widgets.common.plain import append_plain, plain
 
 NEW_SECRET = "__new__"
@@ -114,9 +115,8 @@ class SecretsScreen(ModalScreen[None]):
             mutating=False,
         )
 
+    @after_mount
     def show(self, secrets: list[SecretInfo]) -> None:
-        if not self.is_mounted:
-            return
         self.rows = secrets
         table = self.query_one(DataTable)
         table.clear()
@@ -346,9 +346,8 @@ class EncryptedVolumeDialog(_CreateDialog):
             mutating=False,
         )
 
+    @after_mount
     def _secrets(self, secrets: list[SecretInfo]) -> None:
-        if not self.is_mounted:
-            return
         options: list[tuple[Text | str, str]] = [("a new secret with this passphrase", NEW_SECRET)]
         for s in secrets:
             if s.usage_type == "volume":
