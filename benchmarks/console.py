@@ -25,10 +25,12 @@ key-to-echo p50/p99, p99 relative to the plain flood's, sequences
 dropped, bytes dropped from the pending buffer, and whether the feeder is still alive. With
 --bare-hostile the bare reader's echo latency during the same commands is measured too (the
 guest's own share of each command's cost) and `p99_added_ms` is what our side adds to it.
+With --rounds N every case runs N times, the cases interleaved (the bare reader's too), samples
+pooled per case: a change in the machine's load during the run reaches every case alike.
 Prints JSON.
 
     .venv/bin/python benchmarks/console.py [--mb 20] [--samples 40] [--hostile-mb 2]
-                                           [--line-mb 10] [--bare-hostile] [--no-jump]
+                                           [--line-mb 10] [--rounds 1] [--bare-hostile] [--no-jump]
 """
 
 from __future__ import annotations
@@ -199,6 +201,7 @@ def bare_reader(
         "bytes": state["bytes"],
         "latency_ms_idle": summary(idle),
         "latency_ms_flood": summary(flood),
+        "_flood": flood,
     }
 
 
@@ -377,6 +380,8 @@ async def flood_case(
         "gc": GC.since(gc_mark),
         "latency_ms": summary(lat),
         "pipeline_ms": summary(pipe),
+        "_lat": lat,
+        "_pipe": pipe,
         "dropped_sequences": view.dropped_sequences - dropped_seq,
         "bytes_dropped": view.bytes_dropped - dropped_bytes,
         "feeder_alive": view.feeder_alive,
@@ -387,24 +392,62 @@ async def flood_case(
 async def hostile_cases(
     pilot: Any, screen: SerialConsoleScreen, probe: Probe, args: argparse.Namespace
 ) -> dict[str, Any]:
+    """Every case once per round, the rounds one after the other (plain, long line, ...,
+    plain, long line, ...): a change in the machine's load during the run reaches every case
+    alike. A case's figures are over all its rounds (latency samples pooled); `p99_vs_plain`
+    also per round."""
     size = int(args.hostile_mb * 1_000_000)
     sizes = {kind: size for kind in HOSTILE}
     sizes["long_line"] = int(args.line_mb * 1_000_000)
-    out: dict[str, Any] = {}
-    for kind in HOSTILE:
-        log(f"hostile case {kind}: {sizes[kind]} bytes")
-        out[kind] = await flood_case(
-            pilot, screen, probe, hostile_command(kind, sizes[kind]), args.samples
-        )
-        out[kind]["bytes"] = sizes[kind]
-        mb = sizes[kind] / 1e6
-        out[kind]["ui_cpu_ms_per_mb"] = round(out[kind]["ui_cpu_s"] * 1000 / mb, 1)
-        out[kind]["feeder_cpu_ms_per_mb"] = round(out[kind]["feeder_cpu_s"] * 1000 / mb, 1)
-        log(f"{kind}: {out[kind]}")
+    rounds: list[dict[str, dict[str, Any]]] = []
+    for number in range(args.rounds):
+        done: dict[str, dict[str, Any]] = {}
+        for kind in HOSTILE:
+            log(f"round {number + 1}/{args.rounds}, hostile case {kind}: {sizes[kind]} bytes")
+            done[kind] = await flood_case(
+                pilot, screen, probe, hostile_command(kind, sizes[kind]), args.samples
+            )
+            log(f"{kind}: { {k: v for k, v in done[kind].items() if not k.startswith('_')} }")
+        rounds.append(done)
+    out = {kind: merged([r[kind] for r in rounds], sizes[kind]) for kind in HOSTILE}
     plain = out["plain_lines"]["latency_ms"].get("p99")
-    for case in out.values():
+    for kind, case in out.items():
         p99 = case["latency_ms"].get("p99")
         case["p99_vs_plain"] = round(p99 / plain, 2) if p99 and plain else None
+        per_round = []
+        for r in rounds:
+            mine, base = r[kind]["latency_ms"].get("p99"), r["plain_lines"]["latency_ms"].get("p99")
+            per_round.append(round(mine / base, 2) if mine and base else None)
+        case["p99_vs_plain_rounds"] = per_round
+    return out
+
+
+def merged(cases: list[dict[str, Any]], size: int) -> dict[str, Any]:
+    """One case's rounds as one: times and CPU added up, latency samples pooled."""
+    lat = [v for c in cases for v in c.pop("_lat")]
+    pipe = [v for c in cases for v in c.pop("_pipe")]
+    mb = size * len(cases) / 1e6
+    out: dict[str, Any] = {
+        "rounds": len(cases),
+        "bytes": size * len(cases),
+        "seconds": round(sum(c["seconds"] for c in cases), 2),
+        "ended": all(c["ended"] for c in cases),
+        "ui_cpu_s": round(sum(c["ui_cpu_s"] for c in cases), 2),
+        "feeder_cpu_s": round(sum(c["feeder_cpu_s"] for c in cases), 2),
+        "gc": {
+            key: (max if key.endswith("_max") else sum)(c["gc"][key] for c in cases)
+            for key in cases[0]["gc"]
+        },
+        "latency_ms": summary(lat),
+        "latency_ms_rounds": [c["latency_ms"] for c in cases],
+        "pipeline_ms": summary(pipe),
+        "dropped_sequences": sum(c["dropped_sequences"] for c in cases),
+        "bytes_dropped": sum(c["bytes_dropped"] for c in cases),
+        "feeder_alive": all(c["feeder_alive"] for c in cases),
+        "rss_mib": max(c["rss_mib"] for c in cases),
+    }
+    out["ui_cpu_ms_per_mb"] = round(out["ui_cpu_s"] * 1000 / mb, 1)
+    out["feeder_cpu_ms_per_mb"] = round(out["feeder_cpu_s"] * 1000 / mb, 1)
     return out
 
 
@@ -480,6 +523,12 @@ def main() -> None:
     parser.add_argument("--hostile-mb", type=float, default=2.0, help="0: skip hostile cases")
     parser.add_argument("--line-mb", type=float, default=10.0)
     parser.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="hostile cases: run every case this many times, interleaved (--samples each time)",
+    )
+    parser.add_argument(
         "--bare-hostile",
         action="store_true",
         help="also run the hostile commands with the bare reader",
@@ -514,16 +563,25 @@ def main() -> None:
                 log(f"{kind} file: {console.run(prep_command(kind), 300).strip()} bytes")
         log("bare reader flood")
         bare = bare_reader(dom, nbytes, args.samples)
+        bare.pop("_flood")
         log(f"bare reader: {bare}")
         bare_hostile: dict[str, Any] = {}
         if args.bare_hostile and args.hostile_mb > 0:
             # The guest's own share of the echo latency for each kind of output (urandom and
             # tr cost TCG far more than yes): the same commands, read by the bare reader.
+            # As many rounds as ours, interleaved the same way, samples pooled.
+            pooled: dict[str, list[float]] = {kind: [] for kind in HOSTILE}
+            seconds: dict[str, float] = dict.fromkeys(HOSTILE, 0.0)
+            for _round in range(args.rounds):
+                for kind in HOSTILE:
+                    mb = args.line_mb if kind == "long_line" else args.hostile_mb
+                    size = int(mb * 1_000_000)
+                    case = bare_reader(dom, size, args.samples, hostile_command(kind, size))
+                    pooled[kind] += case["_flood"]
+                    seconds[kind] += case["seconds"]
+                    log(f"bare reader {kind}: {case['latency_ms_flood']}")
             for kind in HOSTILE:
-                size = int((args.line_mb if kind == "long_line" else args.hostile_mb) * 1_000_000)
-                case = bare_reader(dom, size, args.samples, hostile_command(kind, size))
-                bare_hostile[kind] = case["latency_ms_flood"] | {"seconds": case["seconds"]}
-                log(f"bare reader {kind}: {bare_hostile[kind]}")
+                bare_hostile[kind] = summary(pooled[kind]) | {"seconds": round(seconds[kind], 2)}
         peak_after_bare = peak_rss_mib()
         ours = asyncio.run(virttui_pipeline(dom, nbytes, args.samples, args))
     report = {

@@ -9,6 +9,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
+from textual import events
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.driver import Driver
@@ -325,6 +326,11 @@ class VirtTUIApp(App[None]):
             timeout=timeout,
             markup=markup,
         )
+
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, events.InputEvent):
+            gc_pacer.PACER.busy()  # someone is typing or pointing: no full collection now
+        await super().on_event(event)
 
     def on_unmount(self) -> None:
         for host in self.hosts.values():

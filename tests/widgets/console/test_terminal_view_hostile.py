@@ -187,3 +187,18 @@ def test_costly_output_is_fed_in_smaller_slices() -> None:
     sizes.clear()
     view.feed(b"y" * 64 * 1024)
     assert max(sizes) > MIN_FEED_SLICE, sizes
+
+
+def test_drawing_output_marks_the_gc_pacer_busy() -> None:
+    """A frame with new output tells the GC pacer not to run a full collection now; a frame
+    with nothing new does not."""
+    from virttui.core.common import gc_pacer
+
+    view = TerminalView(columns=80, rows=24, threaded=False)
+    view._tick()  # the first frame
+    gc_pacer.PACER._busy_at = 0.0  # noqa: SLF001 - quiet for long
+    view._tick()  # nothing new
+    assert gc_pacer.PACER._busy_at == 0.0  # noqa: SLF001
+    view.feed(b"output\r\n")
+    view._tick()
+    assert gc_pacer.PACER._busy_at > 0.0  # noqa: SLF001

@@ -10,9 +10,9 @@ The pacer takes the full collections off CPython's own schedule (the young ones 
 they only look at new objects and take well under a millisecond) and runs them from the app's
 timer instead, once as many young collections went by as would have triggered one (DUE) and the
 output has been quiet for QUIET_S, or, whatever the output does, after OVERDUE_S: the memory that
-cyclic garbage holds stays bounded during an endless flood. Whatever is busy (a console drawing
-guest output) calls `busy()`; the app calls `install()`, `tick()` a few times a second and
-`uninstall()`, which puts CPython's thresholds back.
+cyclic garbage holds stays bounded during an endless flood. Whatever is busy calls `busy()` (a
+console drawing guest output; the app for every key and mouse event); the app calls `install()`,
+`tick()` a few times a second and `uninstall()`, which puts CPython's thresholds back.
 """
 
 from __future__ import annotations
