@@ -60,8 +60,10 @@ async def test_add_connect_disconnect_autoconnect_remove(node_uri: str) -> None:
     app = VirtTUIApp([HostSpec(GOOD)], refresh=0.2)
     async with app.run_test(size=(120, 30)) as pilot:
         screen = await open_connections(pilot)
-        await wait_until(pilot, lambda: lines(app)[GOOD].state == "connected")
-        assert lines(app)[GOOD].domains == 1
+        # "connected" comes with the connection; the domain count with the first poll after it.
+        await wait_until(
+            pilot, lambda: lines(app)[GOOD].state == "connected" and lines(app)[GOOD].domains == 1
+        )
         assert not lines(app)[GOOD].saved  # opened from the command line only
 
         # Add: a bad URI is refused in the dialog with a reason, then a good one is taken.
@@ -76,9 +78,13 @@ async def test_add_connect_disconnect_autoconnect_remove(node_uri: str) -> None:
         dialog.query_one("#add-host-label").value = "[bold]lab[/] rack"  # type: ignore[attr-defined]
         await pilot.click("#add")
         await wait_until(pilot, lambda: node_uri in app.hosts)
-        await wait_until(pilot, lambda: lines(app)[node_uri].state == "connected")
+        await wait_until(
+            pilot,
+            lambda: lines(app)[node_uri].state == "connected" and lines(app)[node_uri].domains == 1,
+            describe=lambda: lines(app)[node_uri],
+        )
         added = lines(app)[node_uri]
-        assert added.label == "[bold]lab[/] rack" and added.domains == 1 and added.saved
+        assert added.label == "[bold]lab[/] rack" and added.saved
         saved = load_config()
         assert HostEntry(node_uri, "[bold]lab[/] rack", False) in saved.config.hosts
         assert app.store.hosts[node_uri].rows  # the domain list has it too

@@ -105,7 +105,8 @@ def host_lines(app: AppServices, loaded: LoadedConfig) -> list[HostLine]:
             elif state == ConnState.STOPPED.value:
                 state = "disconnected"
             elif state == ConnState.CONNECTED.value:
-                domains = len(store_entry.rows)
+                # Blank until the first poll after connecting has listed them (not "0").
+                domains = None if store_entry.sampled_at is None else len(store_entry.rows)
                 error = ""
         label = entry.label or (store_entry.label if store_entry is not None else "") or entry.uri
         lines.append(HostLine(entry.uri, label, entry.autoconnect, saved, state, domains, error))
