@@ -72,11 +72,14 @@ def _moved_from(state: Screen, cursor_bg: str) -> Callable[[pyte.Screen], bool]:
     return check
 
 
-def run(uri: str, session: float = SESSION, seed: int = 1) -> dict[str, Any]:
+def run(
+    uri: str, session: float = SESSION, seed: int = 1, extra_env: dict[str, str] | None = None
+) -> dict[str, Any]:
     log(f"latency: down-arrow to repaint on a pty, {session:g} s at 1 Hz polling")
     rng = random.Random(seed)
     app = PtyApp(
-        virttui_argv(uri, refresh=float(os.environ.get("BENCH_REFRESH", "1"))), env=bare_env()
+        virttui_argv(uri, refresh=float(os.environ.get("BENCH_REFRESH", "1"))),
+        env=bare_env() | (extra_env or {}),
     )
     samples: list[float] = []
     scrolled = hidden = 0
@@ -111,12 +114,33 @@ def run(uri: str, session: float = SESSION, seed: int = 1) -> dict[str, Any]:
         "ms": summary(samples),
         "goal_p99_max_ms": GOAL_P99_MS,
         "pass": p99 <= GOAL_P99_MS,
+        "_samples": samples,
     }
 
 
+def compare_gc_pacer(uri: str, rounds: int = 2) -> dict[str, Any]:
+    """The same sessions with the app's GC pacer and without it (VIRTTUI_GC_PACER=off),
+    alternated, so the machine's load reaches both alike; each side's samples pooled."""
+    pooled: dict[str, list[float]] = {"pacer": [], "cpython": []}
+    for number in range(rounds):
+        for side, env in (("pacer", {}), ("cpython", {"VIRTTUI_GC_PACER": "off"})):
+            result = run(uri, seed=number + 1, extra_env=env)
+            pooled[side] += result.pop("_samples")
+    out = {side: summary(samples) for side, samples in pooled.items()}
+    p99 = {side: percentile(samples, 99) for side, samples in pooled.items()}
+    out["p99_ratio_pacer_to_cpython"] = round(p99["pacer"] / p99["cpython"], 3)
+    return out
+
+
 def main() -> None:
+    compare = "--compare-gc-pacer" in sys.argv[1:]
     with bench_host() as uri:
-        emit(run(uri))
+        if compare:
+            emit(compare_gc_pacer(uri))
+        else:
+            result = run(uri)
+            result.pop("_samples")
+            emit(result)
 
 
 if __name__ == "__main__":

@@ -54,6 +54,7 @@ def main() -> int:
         doc["memory"] = memory.run(uri)
         doc["startup"] = startup.run(uri)
         doc["latency"] = latency.run(uri)
+        doc["latency"].pop("_samples")
         doc["cpu"] = cpu.run(uri)
         doc["refresh"] = refresh.run(uri)
     doc["convert"] = convert.run()  # issue 10: qemu-img convert through the job pipeline

@@ -175,8 +175,9 @@ class VirtTUIApp(App[None]):
         self.set_interval(ADDRESS_REFRESH_SECONDS, self.refresh_addresses)
         self.set_timer(2.0, self.refresh_addresses)
         # Full GC collections at quiet moments, not between a console key and its echo.
-        gc_pacer.PACER.install()
-        self.set_interval(gc_pacer.TICK_S, gc_pacer.PACER.tick, name="gc-pacer")
+        if gc_pacer.enabled():
+            gc_pacer.PACER.install()
+            self.set_interval(gc_pacer.TICK_S, gc_pacer.PACER.tick, name="gc-pacer")
 
     def _apply_user_keymap(self) -> list[str]:
         """[keys] from config.toml: unknown ids are reported and skipped, the rest applies.

@@ -13,12 +13,15 @@ output has been quiet for QUIET_S, or, whatever the output does, after OVERDUE_S
 cyclic garbage holds stays bounded during an endless flood. Whatever is busy calls `busy()` (a
 console drawing guest output; the app for every key and mouse event); the app calls `install()`,
 `tick()` a few times a second and `uninstall()`, which puts CPython's thresholds back.
+VIRTTUI_GC_PACER=off in the environment leaves CPython's schedule alone (benchmarks compare the
+two: `benchmarks/latency.py --compare-gc-pacer`, `benchmarks/console.py --no-gc-pacer`).
 """
 
 from __future__ import annotations
 
 import gc
 import math
+import os
 import time
 from collections.abc import Callable
 
@@ -27,6 +30,11 @@ QUIET_S = 0.5  # no busy() for this long: a full collection now bothers nobody
 OVERDUE_S = 60.0  # a flood this long gets its full collection anyway
 TICK_S = 0.25  # how often the app calls tick()
 _NEVER = 1 << 30  # a generation-2 threshold CPython never reaches
+
+
+def enabled() -> bool:
+    """Unless VIRTTUI_GC_PACER=off (a comparison without it)."""
+    return os.environ.get("VIRTTUI_GC_PACER", "").strip().lower() not in ("off", "0", "no")
 
 
 class GcPacer:
