@@ -202,3 +202,24 @@ def test_drawing_output_marks_the_gc_pacer_busy() -> None:
     view.feed(b"output\r\n")
     view._tick()
     assert gc_pacer.PACER._busy_at > 0.0  # noqa: SLF001
+
+
+async def test_a_threaded_view_shortens_the_gil_switch_interval_while_mounted() -> None:
+    """The feeder thread is CPU-bound in a flood: while it runs the GIL changes hands every
+    gil_switch.SWITCH_S; CPython's interval is back once the view is gone."""
+    import sys
+
+    from virttui.core.common import gil_switch
+
+    before = sys.getswitchinterval()
+
+    class One(App[None]):
+        def compose(self) -> ComposeResult:
+            yield TerminalView(columns=80, rows=24)
+
+    app = One()
+    async with app.run_test() as pilot:
+        await pilot.pause()
+        assert app.query_one(TerminalView).feeder_alive
+        assert sys.getswitchinterval() == min(before, gil_switch.SWITCH_S)
+    assert sys.getswitchinterval() == before and not gil_switch.held()

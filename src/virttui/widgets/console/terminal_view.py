@@ -40,7 +40,7 @@ from textual.message import Message
 from textual.strip import Strip
 from textual.widget import Widget
 
-from virttui.core.common import gc_pacer
+from virttui.core.common import gc_pacer, gil_switch
 from virttui.core.console.keycodes import serial_bytes
 from virttui.core.console.vt_screen import DEFAULT_SCROLLBACK, VtScreen, VtStream
 
@@ -171,6 +171,7 @@ class TerminalView(Widget, can_focus=True):
         self._scrolled_drawn = 0  # vt.scrolled at the last frame drawn
         self._next_jump_frame = 0.0
         self._feeder: threading.Thread | None = None
+        self._holds_gil_switch = False
         self._changed = True
         self._strips: list[Strip] = []
         self._rows: list[_Row | None] = []  # what each strip was drawn from
@@ -267,6 +268,8 @@ class TerminalView(Widget, can_focus=True):
     # ------------------------------------------------------------------ lifecycle
     def on_mount(self) -> None:
         if self._threaded:
+            gil_switch.hold()  # the feeder is CPU-bound in a flood: keys and echoes wait less
+            self._holds_gil_switch = True
             self._feeder = threading.Thread(target=self._feed_loop, name="vt-feeder", daemon=True)
             self._feeder.start()
         self.set_interval(1 / REFRESH_HZ, self._tick, name="terminal-refresh")
@@ -277,6 +280,9 @@ class TerminalView(Widget, can_focus=True):
             self._pending_lock.notify_all()
         if self._feeder is not None:
             self._feeder.join(timeout=1)
+        if self._holds_gil_switch:
+            self._holds_gil_switch = False
+            gil_switch.release()
 
     def on_resize(self, event: events.Resize) -> None:
         cols, rows = max(2, event.size.width), max(2, event.size.height)
