@@ -27,6 +27,15 @@ def clock() -> Iterator[Clock]:
     gc.set_threshold(*saved)
 
 
+@pytest.fixture
+def pacer(clock: Clock) -> Iterator[GcPacer]:
+    """An installed pacer on the test clock (uninstalled afterwards)."""
+    installed = GcPacer(clock)
+    installed.install()
+    yield installed
+    installed.uninstall()
+
+
 def make_due() -> None:
     """Enough young (generation-1) collections that a full one is due."""
     gc.collect()
@@ -50,68 +59,50 @@ def test_install_keeps_young_collections_and_uninstall_restores(clock: Clock) ->
     assert gc.get_threshold() == before
 
 
-def test_cpython_no_longer_runs_full_collections_while_installed(clock: Clock) -> None:
-    pacer = GcPacer(clock)
-    pacer.install()
+def test_cpython_no_longer_runs_full_collections_while_installed(pacer: GcPacer) -> None:
+    full: list[int] = []
+
+    def seen(phase: str, info: dict[str, int]) -> None:
+        if phase == "start" and info["generation"] == 2:
+            full.append(1)
+
+    gc.callbacks.append(seen)
     try:
-        full: list[int] = []
-
-        def seen(phase: str, info: dict[str, int]) -> None:
-            if phase == "start" and info["generation"] == 2:
-                full.append(1)
-
-        gc.callbacks.append(seen)
-        try:
-            keep = [[i] for i in range(300_000)]  # survivors: CPython would collect fully
-        finally:
-            gc.callbacks.remove(seen)
-        assert keep and not full
-        assert gc.get_count()[2] >= 1  # the young collections went on
+        keep = [[i] for i in range(300_000)]  # survivors: CPython would collect fully
     finally:
-        pacer.uninstall()
+        gc.callbacks.remove(seen)
+    assert keep and not full
+    assert gc.get_count()[2] >= 1  # the young collections went on
 
 
-def test_tick_waits_for_a_quiet_moment(clock: Clock) -> None:
-    pacer = GcPacer(clock)
-    pacer.install()
-    try:
-        make_due()
+def test_tick_waits_for_a_quiet_moment(pacer: GcPacer, clock: Clock) -> None:
+    make_due()
+    pacer.busy()
+    clock.now += QUIET_S / 2
+    assert not pacer.tick() and gc.get_count()[2] >= DUE  # output still coming
+    clock.now += QUIET_S
+    assert pacer.tick()
+    assert gc.get_count()[2] == 0 and pacer.collections == 1 and pacer.overdue == 0
+    assert not pacer.tick()  # nothing due any more
+
+
+def test_tick_does_nothing_before_enough_young_collections(pacer: GcPacer, clock: Clock) -> None:
+    gc.collect()
+    clock.now += 10 * OVERDUE_S
+    assert not pacer.tick() and pacer.collections == 0
+
+
+def test_an_endless_flood_still_gets_a_collection_once_overdue(
+    pacer: GcPacer, clock: Clock
+) -> None:
+    make_due()
+    for _ in range(int(OVERDUE_S / gc_pacer.TICK_S) - 1):
+        clock.now += gc_pacer.TICK_S
         pacer.busy()
-        clock.now += QUIET_S / 2
-        assert not pacer.tick() and gc.get_count()[2] >= DUE  # output still coming
-        clock.now += QUIET_S
-        assert pacer.tick()
-        assert gc.get_count()[2] == 0 and pacer.collections == 1 and pacer.overdue == 0
-        assert not pacer.tick()  # nothing due any more
-    finally:
-        pacer.uninstall()
-
-
-def test_tick_does_nothing_before_enough_young_collections(clock: Clock) -> None:
-    pacer = GcPacer(clock)
-    pacer.install()
-    try:
-        gc.collect()
-        clock.now += 10 * OVERDUE_S
-        assert not pacer.tick() and pacer.collections == 0
-    finally:
-        pacer.uninstall()
-
-
-def test_an_endless_flood_still_gets_a_collection_once_overdue(clock: Clock) -> None:
-    pacer = GcPacer(clock)
-    pacer.install()
-    try:
-        make_due()
-        for _ in range(int(OVERDUE_S / gc_pacer.TICK_S) - 1):
-            clock.now += gc_pacer.TICK_S
-            pacer.busy()
-            assert not pacer.tick()
-        clock.now += 2 * gc_pacer.TICK_S
-        pacer.busy()
-        assert pacer.tick() and pacer.overdue == 1
-    finally:
-        pacer.uninstall()
+        assert not pacer.tick()
+    clock.now += 2 * gc_pacer.TICK_S
+    pacer.busy()
+    assert pacer.tick() and pacer.overdue == 1
 
 
 def test_not_installed_never_collects(clock: Clock) -> None:
