@@ -8,6 +8,7 @@ from textual.app import App
 from textual.pilot import Pilot
 
 from tests import paths
+from tests.pilot_utils import wait_until
 from virttui.core.console.screenshot import decode_frame
 from virttui.core.facade.host import HostFacade
 from virttui.core.host.connection import HostConnection
@@ -67,6 +68,23 @@ class ConsoleApp(App[None]):
 
 
 async def _settle(pilot: Pilot[None]) -> None:
+    app = pilot.app
+    await wait_until(
+        pilot, lambda: isinstance(app.screen, SerialConsoleScreen | GraphicsConsoleScreen)
+    )
+    screen = app.screen
+    if isinstance(screen, SerialConsoleScreen):
+        # The feeder thread takes the recording in slices and the view draws at its own rate:
+        # wait until the emulator has every byte and the view has drawn the last of them
+        # (a fixed pause was short on a loaded machine).
+        view = screen.terminal
+        await wait_until(
+            pilot,
+            lambda: (
+                view.bytes_fed > 0 and view.bytes_consumed == view.bytes_fed and not view._changed
+            ),  # noqa: SLF001 - drawn since the last byte
+            timeout=20,
+        )
     for _ in range(20):
         await pilot.pause(0.05)
     await pilot.wait_for_scheduled_animations()
