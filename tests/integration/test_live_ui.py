@@ -337,14 +337,23 @@ async def test_guard_route_for_an_intermediate_overlay(guest: libvirt.virDomain)
         after = live_disk(guest, "vda")
         assert after.source == str(top) and after.chain[0] == base
     finally:
-        # back onto the base for the other tests (an active commit), then the files go
+        # The overlays the chain no longer holds go first: one left on the base would make the
+        # commit below refuse the base as shared (and the active layer would stay behind).
+        # Then back onto the base for the other tests (an active commit), then the rest.
+        def drop_unused() -> None:
+            in_use = set(live_disk(guest, "vda").images)
+            for path in made:
+                if str(path) not in in_use:
+                    with contextlib.suppress(FileNotFoundError):
+                        path.unlink()
+
+        drop_unused()
         with contextlib.suppress(Exception):
             from virttui.core.domain.blockjobs import block_commit
             from virttui.core.jobs import Job
 
             job = Job(lambda ctx: block_commit(ctx, guest, "vda"), lambda m: None)
             job.run()
-        for path in made:
-            if live_disk(guest, "vda").source != str(path):
-                with contextlib.suppress(FileNotFoundError):
-                    path.unlink()
+        drop_unused()
+        assert live_disk(guest, "vda").source == base, "the guest is not back on its base"
+        assert not any(path.exists() for path in made), "an overlay was left behind"
