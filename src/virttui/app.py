@@ -175,7 +175,8 @@ class VirtTUIApp(App[None]):
         self.set_interval(ADDRESS_REFRESH_SECONDS, self.refresh_addresses)
         self.set_timer(2.0, self.refresh_addresses)
         # Full GC collections at quiet moments, not between a console key and its echo.
-        if gc_pacer.enabled():
+        self._paces_gc = gc_pacer.enabled()
+        if self._paces_gc:
             gc_pacer.PACER.install()
             self.set_interval(gc_pacer.TICK_S, gc_pacer.PACER.tick, name="gc-pacer")
 
@@ -336,7 +337,8 @@ class VirtTUIApp(App[None]):
     def on_unmount(self) -> None:
         for host in self.hosts.values():
             host.stop(timeout=0.5)
-        gc_pacer.PACER.uninstall()
+        if getattr(self, "_paces_gc", False):  # only what this app installed
+            gc_pacer.PACER.uninstall()
 
     # ------------------------------------------------------------------ model updates
     def refresh_addresses(self, uri: str | None = None) -> None:
