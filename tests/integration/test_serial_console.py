@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import socket
+import threading
 import time
 from collections.abc import Iterator
 
@@ -24,6 +25,7 @@ from tests.guestlib import (
 from tests.pilot_utils import wait_until
 from tests.textshot import screen_text
 from virttui.app import HostSpec, VirtTUIApp
+from virttui.core.console.serial import SerialSession
 from virttui.screens.common import console_registry
 from virttui.screens.console.serial import SerialConsoleScreen, open_serial_console
 from virttui.screens.domain.domain_list import DomainsScreen
@@ -231,6 +233,55 @@ async def _connected_console(pilot, app: VirtTUIApp, dom: libvirt.virDomain) -> 
     await wait_until(pilot, lambda: screen.state == "connected", 30)
     await _wait_prompt(pilot, screen)
     return screen
+
+
+def test_session_delivers_a_flood_whole_with_one_recv_per_event(
+    shared_guest: libvirt.virDomain,
+) -> None:
+    """~190 KB of `seq` output arrives whole and in order, in few reads: SerialSession reads
+    once per stream event (libvirt's recv hands over every queued packet and calls back while
+    more is queued: the reads that found nothing, EAGAIN, are none or a few, not one per event)
+    and, while output flows, pauses GATHER_MS between reads (a read then takes hundreds of
+    bytes, not the handful of one packet: median 7 bytes)."""
+    got = bytearray()
+    done = threading.Event()
+    counts = {"events": 0, "recv": 0, "eagain": 0}
+
+    def on_data(data: bytes) -> None:
+        got.extend(data)
+        if b"SEQEND" in got[-64:]:
+            done.set()
+
+    session = SerialSession(on_data, lambda _reason: None)
+    read = session._read_all
+
+    class Counted:
+        def __init__(self, stream: libvirt.virStream) -> None:
+            self.stream = stream
+
+        def recv(self, nbytes: int) -> object:
+            counts["recv"] += 1
+            data = self.stream.recv(nbytes)
+            counts["eagain"] += data == -2
+            return data
+
+    def counted_read(stream: libvirt.virStream, *, to_the_end: bool = False) -> bool:
+        counts["events"] += 1
+        return read(Counted(stream), to_the_end=to_the_end)  # type: ignore[arg-type]
+
+    session._read_all = counted_read  # type: ignore[method-assign]
+    session.open(shared_guest, force=True)
+    try:
+        session.write(b"\x15seq 1 30000; echo SEQ''END\r")
+        assert done.wait(120), bytes(got[-300:])
+    finally:
+        session.close()
+    expected = "\r\n".join(map(str, range(1, 30001))).encode() + b"\r\nSEQEND"
+    assert expected in got, bytes(got[:200])
+    assert counts["events"] > 100, counts  # a flood comes in many events ...
+    assert counts["eagain"] <= max(3, counts["events"] // 100), counts  # ... each read once
+    assert counts["recv"] <= counts["events"] + 2, counts  # no second read per event
+    assert len(got) / counts["events"] >= 50, (len(got), counts)  # ~25 without the pause
 
 
 async def test_console_ended_another_client_took_over(shared_guest: libvirt.virDomain) -> None:

@@ -189,6 +189,54 @@ def test_costly_output_is_fed_in_smaller_slices() -> None:
     assert max(sizes) > MIN_FEED_SLICE, sizes
 
 
+async def test_a_trickle_is_gathered_and_a_lone_byte_is_fed_at_once(monkeypatch: Any) -> None:
+    """A serial flood comes as thousands of reads of a few bytes: the feeder takes what came
+    within GATHER_S of its previous step in one emulator step (one wake-up, one GIL hand-off)
+    instead of a step per read; a byte after a quiet spell (an echo) is fed without waiting."""
+    from virttui.widgets.console import terminal_view
+
+    view = TerminalView(columns=80, rows=24)
+    steps: list[int] = []
+    waits: list[float] = []
+    real_sleep = terminal_view._sleep
+
+    def watched_sleep(seconds: float) -> None:
+        waits.append(seconds)
+        real_sleep(seconds)
+
+    monkeypatch.setattr(terminal_view, "_sleep", watched_sleep)
+    async with TermApp(view).run_test(size=(80, 24)) as pilot:
+        stream = view._stream
+
+        class Counted:
+            def feed(self, data: bytes) -> None:
+                steps.append(len(data))
+                stream.feed(data)
+
+        view._stream = Counted()  # type: ignore[assignment]
+        await pilot.pause(0.1)  # quiet for far longer than GATHER_S
+        view.feed(b"a")
+        await wait_until(pilot, lambda: view.bytes_consumed == view.bytes_fed, 10)
+        assert steps == [1] and waits == [], (steps, waits)
+
+        reads = 2000
+
+        def trickle() -> None:
+            for i in range(reads):
+                view.feed(b"%05d\r\n" % i)  # 7 bytes, the median read of a flood
+                time.sleep(0.0001)
+
+        thread = threading.Thread(target=trickle, name="fake-libvirt-loop")
+        thread.start()
+        thread.join(60)
+        await wait_until(pilot, lambda: view.bytes_consumed == view.bytes_fed, 30)
+        assert sum(steps) == 1 + 7 * reads  # everything fed, once
+        # One step per read without gathering; here a step per GATHER_S at most, give or take.
+        assert len(steps) < reads // 4, (len(steps), reads)
+        assert waits and max(waits) <= terminal_view.GATHER_S, waits[:5]
+        assert f"{reads - 1:05d}" in _text(view)
+
+
 def test_drawing_output_marks_the_gc_pacer_busy() -> None:
     """A frame with new output tells the GC pacer not to run a full collection now; a frame
     with nothing new does not."""

@@ -4,7 +4,8 @@ Data path: `feed()` (called on the libvirt event loop thread) appends to a bound
 MAX_PENDING bytes the oldest are dropped and counted: memory stays bounded whatever the guest
 sends); a feeder thread runs the emulator (VtStream -> VtScreen) over it in small slices under
 a lock, so a flood never stalls the UI thread (a slice is halved while a step takes longer
-than SLICE_BUDGET: output that costs more per byte does not hold the lock longer), and no
+than SLICE_BUDGET: output that costs more per byte does not hold the lock longer; a trickle of
+small reads is gathered for up to GATHER_S after the previous step into one step), and no
 input can kill it (a failing slice is counted in `feed_errors` and skipped). A timer redraws the rows pyte marked dirty at most 30
 times a second (JUMP_HZ while the output scrolls a quarter screen or more between frames: jump
 scroll, as xterm's): it copies those rows out under the lock and renders them after releasing it.
@@ -56,6 +57,12 @@ FEED_SLICE = 2048  # bytes per emulator step at most: the lock is never held lon
 MIN_FEED_SLICE = 128  # ... and at least
 SLICE_BUDGET = 0.001  # seconds one step should take: costly output is fed in smaller steps
 MAX_PENDING = 1 << 20  # bytes waiting for the emulator; beyond that the oldest are dropped
+# A serial console delivers a flood as thousands of reads a second of a few bytes each (7,500/s,
+# median 7 bytes, from the tiny guest under TCG): the feeder gathers a trickle for at most this
+# long after its previous step instead of waking for each read (every wake-up is a GIL hand-off
+# and a whole emulator step for a handful of bytes). An echo after a quiet spell is not delayed.
+GATHER_S = 0.002
+_sleep = time.sleep  # the gathering wait (tests watch it)
 
 _COLOURS = {
     "black": "black", "red": "red", "green": "green", "brown": "yellow", "blue": "blue",
@@ -243,13 +250,20 @@ class TerminalView(Widget, can_focus=True):
                 self.bytes_consumed += len(chunk)
 
     def _feed_loop(self) -> None:
+        last = 0.0  # when the previous step ended
         while True:
             with self._pending_lock:
                 while not self._pending and not self._stop:
                     self._pending_lock.wait()
                 if self._stop:
                     return
+                trickle = len(self._pending) < self.feed_slice
+            if trickle:
+                wait = last + GATHER_S - time.perf_counter()
+                if wait > 0:
+                    _sleep(wait)
             self._drain()
+            last = time.perf_counter()
 
     @property
     def feeder_alive(self) -> bool:
