@@ -344,7 +344,8 @@ class _PerCharacterScreen(VtScreen):
 def test_mixed_text_draw_matches_per_character_reference() -> None:
     """Random text mixing every width class (as random bytes decode to): ASCII, U+FFFD, wide,
     combining marks (also more than MAX_COMBINING), other zero-width characters, C0 controls
-    pyte draws as text, C1 controls, also in insert mode and without autowrap."""
+    pyte draws as text, C1 controls, beyond the BMP (an emoji, a tag character), also in insert
+    mode and without autowrap."""
     alphabet = [
         "a",
         "Z",
@@ -357,7 +358,7 @@ def test_mixed_text_draw_matches_per_character_reference() -> None:
         "\u0308",
         "\u200b",
         "\u00ad",
-    ] + ["\x01", "\x1c", "\x1f", "\x85", "\x90", "\u2028", "\ufeff"]
+    ] + ["\x01", "\x1c", "\x1f", "\x85", "\x90", "\u2028", "\ufeff", "\U0001f600", "\U000e0001"]
     rnd = random.Random(5)
     for mode in (b"", b"\x1b[4h", b"\x1b[?7l"):
         parts = [mode]

@@ -16,7 +16,8 @@ Differences from pyte's own screens, each for a reason:
   zero-width characters pyte cannot place are skipped instead of cutting off the rest of the
   text (pyte stops drawing at the first one), and a long line without autowrap costs one cell write, not one per character.
   Mixed text (random bytes: U+FFFD, C0 controls pyte passes as text, marks) is cut into runs
-  of one width class at C speed (`str.translate` + a regex), not a Python step per character.
+  of one width class at C speed (regex sets of the whole BMP's width classes, built on first
+  use), not a Python step per character.
 
 `VtStream` is the parser to feed it with: pyte's ByteStream (incremental UTF-8 decoder with
 replacement characters), except that an escape sequence pyte raises on, or one longer than
@@ -238,19 +239,22 @@ def _ignore() -> None:
     """NUL and DEL: pyte's parser skips them."""
 
 
+def _width_class(code: int) -> str:
+    char = chr(code)
+    width = wcwidth(char)
+    if width > 0:
+        return "2" if width > 1 else "1"
+    if width == 0:
+        return "c" if combining(char) else "0"
+    return "-"
+
+
 class _WidthClasses(dict[int, str]):
     """Code point -> its width class for `str.translate`: "1" / "2" (columns), "c" (a combining
     mark, width 0), "0" (other zero width) or "-" (unprintable). Bounded."""
 
     def __missing__(self, code: int) -> str:
-        char = chr(code)
-        width = wcwidth(char)
-        if width > 0:
-            kind = "2" if width > 1 else "1"
-        elif width == 0:
-            kind = "c" if combining(char) else "0"
-        else:
-            kind = "-"
+        kind = _width_class(code)
         if len(self) >= 1 << 16:
             self.clear()
         self[code] = kind
@@ -271,6 +275,55 @@ class _Visible(dict[int, int | None]):
 _WIDTH_CLASSES = _WidthClasses()
 _VISIBLE = _Visible()
 _CLASS_RUNS = re.compile(r"1+|2+|c+")
+
+
+def _class_set(classes: str, kinds: str) -> str:
+    """A regex character set of the code points whose width class (`kinds[code]`) is one of
+    `classes`."""
+    spans: list[str] = []
+    first = last = -2
+    for code, kind in enumerate(kinds):
+        if kind not in classes:
+            continue
+        if code != last + 1:
+            if first >= 0:
+                spans.append(f"\\U{first:08x}-\\U{last:08x}")
+            first = code
+        last = code
+    if first >= 0:
+        spans.append(f"\\U{first:08x}-\\U{last:08x}")
+    return "".join(spans)
+
+
+class _BmpRuns:
+    """Every code point of the Basic Multilingual Plane (all that random bytes decode to, and
+    nearly all text) sorted into width classes once, with the same rule as _WIDTH_CLASSES (so
+    these cannot disagree with it), as regex character sets: a run is classified and split at
+    C speed (a regex costs a few ns per character, str.translate with the caching dicts ~70).
+    Built on the first non-ASCII text (about 30 ms, on the feeder thread), not at import."""
+
+    def __init__(self) -> None:
+        kinds = "".join(map(_width_class, range(0x10000)))
+        narrow, skipped = _class_set("1", kinds), _class_set("-0", kinds)
+        wide, marks = _class_set("2", kinds), _class_set("c", kinds)
+        self.narrow = re.compile(f"[{narrow}]*")
+        self.narrow_or_skipped = re.compile(f"[{narrow}{skipped}]*")
+        self.skipped = re.compile(f"[{skipped}]+")
+        # One match per run: width 1 (skipped characters inside, removed when drawn), width 2,
+        # combining marks, or beyond the BMP (classified one character at a time).
+        self.runs = re.compile(
+            f"([{narrow}{skipped}]+)|([{wide}]+)|([{marks}]+)|([\\U00010000-\\U0010ffff]+)"
+        )
+
+
+_BMP: _BmpRuns | None = None
+
+
+def _bmp_runs() -> _BmpRuns:
+    global _BMP  # noqa: PLW0603 - built once, on first use
+    if _BMP is None:
+        _BMP = _BmpRuns()
+    return _BMP
 
 
 class _CharCache(dict[str, Char]):
@@ -298,6 +351,8 @@ class VtScreen(pyte.Screen):
         self.scrollback: deque[dict[int, Char]] = deque(maxlen=max(0, scrollback))
         self._reply = reply
         self._char_caches: dict[Char, _CharCache] = {}
+        self._last_attrs: Char | None = None
+        self._last_char_cache: _CharCache | None = None
         self._saved_main: dict[int, StaticDefaultDict[int, Char]] | None = None
         self.rejected_sequences = 0
         self.scrolled = 0  # lines scrolled off the top so far (the view's jump scroll reads it)
@@ -430,7 +485,15 @@ class VtScreen(pyte.Screen):
         if len(cache) > 4096:
             cache.clear()  # a flood of distinct characters must not grow it without end
         columns = self.columns
-        pos, end = 0, len(data)
+        x, end = cursor.x, len(data)
+        if x + end <= columns:  # the usual case: it fits in the row (random bytes: ~40 chars)
+            self.buffer[cursor.y].update(
+                zip(range(x, x + end), map(cache.__getitem__, data), strict=True)
+            )
+            cursor.x = x + end
+            self.dirty.add(cursor.y)
+            return
+        pos = 0
         while pos < end:
             if cursor.x >= columns:
                 self.dirty.add(cursor.y)
@@ -450,19 +513,36 @@ class VtScreen(pyte.Screen):
         other zero-width or unprintable ones are skipped (pyte would stop drawing there and
         lose the rest of the text).
 
-        Each character's width class comes from one `str.translate` (C speed, cached per code
-        point), then the text is cut into runs of one class with a regex: mixed text (invalid
-        UTF-8 turned into U+FFFD between ASCII, random bytes) costs a few calls per run instead
-        of a Python step per character."""
-        classes = data.translate(_WIDTH_CLASSES)
-        if "-" in classes or "0" in classes:
-            # Skipped anyway, and they only split the runs (C0 controls pyte treats as text).
-            data = data.translate(_VISIBLE)
-            classes = classes.replace("-", "").replace("0", "")
-        if classes.count("1") == len(classes):  # é, ж, U+FFFD among ASCII: one run
-            if classes:
+        The text is cut into runs of one width class by a regex (_BmpRuns, C speed): mixed text
+        (invalid UTF-8 turned into U+FFFD between ASCII and controls, random bytes) costs a few
+        calls per run instead of a Python step per character; most runs are width 1 only."""
+        bmp = _BMP or _bmp_runs()
+        if bmp.narrow_or_skipped.fullmatch(data):  # é, ж, U+FFFD, skipped controls, ASCII
+            if not bmp.narrow.fullmatch(data):
+                data = bmp.skipped.sub("", data)  # C0 / C1 controls pyte passes as text
+            if data:
                 self._draw_widths(data, 1)
             return
+        for run in bmp.runs.finditer(data):
+            text = run.group()
+            kind = run.lastindex
+            if kind == 1:
+                text = bmp.skipped.sub("", text)
+                if text:
+                    self._draw_widths(text, 1)
+            elif kind == 2:
+                super().draw(text)
+            elif kind == 3:
+                self._combine(text)
+            else:
+                self._draw_classified(text)
+
+    def _draw_classified(self, data: str) -> None:
+        """Characters beyond the BMP (emoji...): width classes from _WIDTH_CLASSES."""
+        classes = data.translate(_WIDTH_CLASSES)
+        if "-" in classes or "0" in classes:
+            data = data.translate(_VISIBLE)  # skipped anyway
+            classes = classes.replace("-", "").replace("0", "")
         for run in _CLASS_RUNS.finditer(classes):
             start, end = run.span()
             kind = classes[start]
@@ -497,9 +577,12 @@ class VtScreen(pyte.Screen):
             super().draw(marks[:room])
 
     def _char_cache(self, attrs: Char) -> _CharCache:
+        if attrs is self._last_attrs and self._last_char_cache is not None:
+            return self._last_char_cache  # the attributes of the last draw: no hashing them
         cache = self._char_caches.get(attrs)
         if cache is None:
             if len(self._char_caches) > 64:
                 self._char_caches.clear()
             cache = self._char_caches[attrs] = _CharCache(attrs)
+        self._last_attrs, self._last_char_cache = attrs, cache
         return cache
