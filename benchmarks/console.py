@@ -19,9 +19,12 @@ Every case (the plain lines too) is written once into a 1 MB file in the guest's
 the measurements (PREP) and sent with the same `cat` loop, so each costs the guest the same and
 only our side differs (under TCG, urandom or tr while flooding cost the guest's shell up to 6x
 the echo latency).
-For each: drain time, the CPU time of the UI thread and of the feeder thread (per MB too), the
+For each: drain time, the CPU time of the UI thread, of the feeder thread and of libvirt's
+event loop thread (which reads the stream; per MB too), the
 cyclic GC's pauses (count, longest full collection: they stop every thread),
-key-to-echo p50/p99, p99 relative to the plain flood's, sequences
+key-to-echo p50/p90/p99 (and two parts of it: the key event to SerialSession.write on the UI
+thread, `sending_ms`; the echo's arrival from libvirt to the emulator, `pipeline_ms`), p99
+relative to the plain flood's, sequences
 dropped, bytes dropped from the pending buffer, and whether the feeder is still alive. With
 --bare-hostile the bare reader's echo latency during the same commands is measured too (the
 guest's own share of each command's cost) and `p99_added_ms` is what our side adds to it.
@@ -30,7 +33,8 @@ pooled per case: a change in the machine's load during the run reaches every cas
 Prints JSON.
 
     .venv/bin/python benchmarks/console.py [--mb 20] [--samples 40] [--hostile-mb 2]
-                                           [--line-mb 10] [--rounds 1] [--bare-hostile] [--no-jump]
+                                           [--line-mb 10] [--rounds 1] [--interval 0.2]
+                                           [--bare-hostile] [--no-jump] [--no-gc-pacer]
 """
 
 from __future__ import annotations
@@ -71,6 +75,7 @@ from virttui.screens.console.serial import SerialConsoleScreen, open_serial_cons
 from virttui.widgets.console import terminal_view  # noqa: E402
 
 END = "FLOODEND"  # split so the echoed command line never matches
+SAMPLE_PAUSE = 0.2  # seconds between two key-to-echo samples during a flood (--interval)
 
 
 def flood_command(nbytes: int) -> str:
@@ -188,7 +193,7 @@ def bare_reader(
     while not done.is_set():
         if len(flood) < samples:
             flood.append(echo_ms(b"Q"))
-            time.sleep(0.2)
+            time.sleep(SAMPLE_PAUSE)
         else:
             done.wait(0.05)
     elapsed = time.monotonic() - t0
@@ -216,12 +221,14 @@ def thread_cpu_s(native_id: int | None) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def cpu_marks(screen: SerialConsoleScreen) -> tuple[float, float]:
-    """(UI thread, feeder thread) CPU seconds so far."""
+def cpu_marks(screen: SerialConsoleScreen) -> tuple[float, float, float]:
+    """(UI thread, feeder thread, libvirt event loop thread) CPU seconds so far."""
     feeder = screen.terminal._feeder  # noqa: SLF001 - a benchmark looks inside
+    loop = next((t for t in threading.enumerate() if t.name == "libvirt-event-loop"), None)
     return (
         thread_cpu_s(threading.main_thread().native_id),
         thread_cpu_s(feeder.native_id if feeder is not None else None),
+        thread_cpu_s(loop.native_id if loop is not None else None),
     )
 
 
@@ -270,6 +277,7 @@ def summary(values: list[float]) -> dict[str, Any]:
         "n": len(finite),
         "lost": len(values) - len(finite),
         "p50": round(statistics.median(finite), 1),
+        "p90": round(percentile(finite, 90), 1),
         "p99": round(percentile(finite, 99), 1),
     }
 
@@ -307,6 +315,16 @@ class Probe:
             inner(data)
 
         session._on_data = feed
+        write = session.write
+        self.written = 0.0  # when the awaited key reached SerialSession.write
+
+        def timed_write(data: bytes) -> None:
+            with self.lock:
+                if self.want is not None and not self.written and self.want in data:
+                    self.written = time.monotonic()
+            write(data)
+
+        session.write = timed_write  # type: ignore[method-assign]
 
     def rearm(self) -> None:
         """Look for the next end marker (one Probe serves several floods)."""
@@ -315,7 +333,7 @@ class Probe:
 
     def expect(self, byte: bytes) -> None:
         with self.lock:
-            self.want, self.found_at = byte, None
+            self.want, self.found_at, self.written = byte, None, 0.0
 
     def echoed(self) -> bool:
         with self.lock:
@@ -327,10 +345,16 @@ class Probe:
 
 
 async def measure_echo(
-    pilot: Any, probe: Probe, key: str, pipeline: list[float], timeout: float = 30.0
+    pilot: Any,
+    probe: Probe,
+    key: str,
+    pipeline: list[float],
+    timeout: float = 30.0,
+    sending: list[float] | None = None,
 ) -> float:
-    """Key event -> echoed byte consumed by the emulator. Also records the part spent
-    in our pipeline: echo bytes received from libvirt -> consumed by the emulator."""
+    """Key event -> echoed byte consumed by the emulator. Also records the parts spent in our
+    pipeline: echo bytes received from libvirt -> consumed by the emulator (`pipeline`), and
+    key event -> the key handed to SerialSession.write by the UI thread (`sending`)."""
     probe.expect(key.encode())
     t0 = time.monotonic()
     # Straight into the app's queue, as the terminal driver would (Pilot.press also waits for
@@ -342,6 +366,8 @@ async def measure_echo(
         await asyncio.sleep(0.001)
     now = time.monotonic()
     pipeline.append((now - probe.arrived) * 1000)
+    if sending is not None and probe.written:
+        sending.append((probe.written - t0) * 1000)
     return (now - t0) * 1000
 
 
@@ -353,22 +379,23 @@ async def flood_case(
     dropped_seq, dropped_bytes = view.dropped_sequences, view.bytes_dropped
     probe.rearm()
     t0 = time.monotonic()
-    ui0, feeder0 = cpu_marks(screen)
+    ui0, feeder0, loop0 = cpu_marks(screen)
     gc_mark = GC.mark()
     screen.handle.write(command.encode())
     lat: list[float] = []
     pipe: list[float] = []
+    sending: list[float] = []
     await pilot.pause(1.0)
     while not probe.ended():
         if len(lat) < samples:
-            lat.append(await measure_echo(pilot, probe, "Q", pipe))
-            await pilot.pause(0.2)
+            lat.append(await measure_echo(pilot, probe, "Q", pipe, sending=sending))
+            await pilot.pause(SAMPLE_PAUSE)
         else:
             await asyncio.sleep(0.01)
         if time.monotonic() - t0 > 900:
             break
     elapsed = time.monotonic() - t0
-    ui1, feeder1 = cpu_marks(screen)
+    ui1, feeder1, loop1 = cpu_marks(screen)
     await pilot.press("ctrl+u")
     await pilot.pause(0.5)
     view.feed(b"\x18\x07\x1bc")  # whatever modes the output set: start the next case clean
@@ -377,11 +404,14 @@ async def flood_case(
         "ended": probe.ended(),
         "ui_cpu_s": round(ui1 - ui0, 2),
         "feeder_cpu_s": round(feeder1 - feeder0, 2),
+        "event_loop_cpu_s": round(loop1 - loop0, 2),
         "gc": GC.since(gc_mark),
         "latency_ms": summary(lat),
         "pipeline_ms": summary(pipe),
+        "sending_ms": summary(sending),
         "_lat": lat,
         "_pipe": pipe,
+        "_sending": sending,
         "dropped_sequences": view.dropped_sequences - dropped_seq,
         "bytes_dropped": view.bytes_dropped - dropped_bytes,
         "feeder_alive": view.feeder_alive,
@@ -426,6 +456,7 @@ def merged(cases: list[dict[str, Any]], size: int) -> dict[str, Any]:
     """One case's rounds as one: times and CPU added up, latency samples pooled."""
     lat = [v for c in cases for v in c.pop("_lat")]
     pipe = [v for c in cases for v in c.pop("_pipe")]
+    sending = [v for c in cases for v in c.pop("_sending")]
     mb = size * len(cases) / 1e6
     out: dict[str, Any] = {
         "rounds": len(cases),
@@ -434,6 +465,7 @@ def merged(cases: list[dict[str, Any]], size: int) -> dict[str, Any]:
         "ended": all(c["ended"] for c in cases),
         "ui_cpu_s": round(sum(c["ui_cpu_s"] for c in cases), 2),
         "feeder_cpu_s": round(sum(c["feeder_cpu_s"] for c in cases), 2),
+        "event_loop_cpu_s": round(sum(c["event_loop_cpu_s"] for c in cases), 2),
         "gc": {
             key: (max if key.endswith("_max") else sum)(c["gc"][key] for c in cases)
             for key in cases[0]["gc"]
@@ -441,6 +473,7 @@ def merged(cases: list[dict[str, Any]], size: int) -> dict[str, Any]:
         "latency_ms": summary(lat),
         "latency_ms_rounds": [c["latency_ms"] for c in cases],
         "pipeline_ms": summary(pipe),
+        "sending_ms": summary(sending),
         "dropped_sequences": sum(c["dropped_sequences"] for c in cases),
         "bytes_dropped": sum(c["bytes_dropped"] for c in cases),
         "feeder_alive": all(c["feeder_alive"] for c in cases),
@@ -448,6 +481,7 @@ def merged(cases: list[dict[str, Any]], size: int) -> dict[str, Any]:
     }
     out["ui_cpu_ms_per_mb"] = round(out["ui_cpu_s"] * 1000 / mb, 1)
     out["feeder_cpu_ms_per_mb"] = round(out["feeder_cpu_s"] * 1000 / mb, 1)
+    out["event_loop_cpu_ms_per_mb"] = round(out["event_loop_cpu_s"] * 1000 / mb, 1)
     return out
 
 
@@ -492,7 +526,7 @@ async def virttui_pipeline(
         while not probe.ended():
             if len(flood_lat) < samples and not probe.ended():
                 flood_lat.append(await measure_echo(pilot, probe, "Q", flood_pipe))
-                await pilot.pause(0.2)
+                await pilot.pause(SAMPLE_PAUSE)
             else:
                 await asyncio.sleep(0.01)
         elapsed = time.monotonic() - t0
@@ -523,6 +557,13 @@ def main() -> None:
     parser.add_argument("--hostile-mb", type=float, default=2.0, help="0: skip hostile cases")
     parser.add_argument("--line-mb", type=float, default=10.0)
     parser.add_argument(
+        "--interval",
+        type=float,
+        default=0.2,
+        help="seconds between two echo samples during a flood (shorter: more samples per MB,"
+        " so a p99 is not just the slowest of a few dozen)",
+    )
+    parser.add_argument(
         "--rounds",
         type=int,
         default=1,
@@ -544,6 +585,8 @@ def main() -> None:
         help="leave full GC collections to CPython (the app paces them to quiet moments)",
     )
     args = parser.parse_args()
+    global SAMPLE_PAUSE
+    SAMPLE_PAUSE = args.interval
     if args.no_jump:
         terminal_view.JUMP_HZ = terminal_view.REFRESH_HZ
     # `timeout`/Ctrl+C: unwind through running_guest so the guest is destroyed and undefined.
