@@ -17,7 +17,7 @@ from textual.message import Message
 from textual.notifications import SeverityLevel
 from textual.screen import Screen
 
-from virttui.core.common import gc_pacer, input_first
+from virttui.core.common import gc_pacer
 from virttui.core.common.safe_text import visible
 from virttui.core.common.terminal_watch import EXIT_TERMINAL_GONE
 from virttui.core.console.graphics_mode import PENDING, GraphicsChoice
@@ -332,8 +332,6 @@ class VirtTUIApp(App[None]):
     async def on_event(self, event: events.Event) -> None:
         if isinstance(event, events.InputEvent):
             gc_pacer.PACER.busy()  # someone is typing or pointing: no full collection now
-        if isinstance(event, (events.Key, events.Paste)):
-            input_first.GATE.begin()  # a console's emulator steps aside until it is sent
         await super().on_event(event)
 
     def on_unmount(self) -> None:

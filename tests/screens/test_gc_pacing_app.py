@@ -34,20 +34,3 @@ async def test_the_timer_runs_a_due_collection_at_a_quiet_moment() -> None:
         gc_pacer.PACER._busy_at = 0.0  # noqa: SLF001 - quiet for long
         await wait_until(pilot, lambda: gc_pacer.PACER.collections > ran, timeout=5)
         assert gc.get_count()[2] < gc_pacer.DUE
-
-
-async def test_a_key_puts_a_console_feeder_behind_it() -> None:
-    """The app marks a key as it comes (core/common/input_first): a console's emulator waits
-    between steps until the key is sent on (or MAX_WAIT_S passed)."""
-    from virttui.core.common import input_first
-
-    app = VirtTUIApp([], demo_fallback=False)
-    async with app.run_test(size=(80, 24)) as pilot:
-        came: list[float] = []
-        begin = input_first.GATE.begin
-        input_first.GATE.begin = lambda: (came.append(1), begin())[1]  # type: ignore[method-assign]
-        try:
-            await pilot.press("down")
-        finally:
-            input_first.GATE.begin = begin  # type: ignore[method-assign]
-        assert came

@@ -237,38 +237,6 @@ async def test_a_trickle_is_gathered_and_a_lone_byte_is_fed_at_once(monkeypatch:
         assert f"{reads - 1:05d}" in _text(view)
 
 
-async def test_a_key_in_hand_holds_the_feeder_until_the_view_sends_it(monkeypatch: Any) -> None:
-    """While the UI thread has a key in hand (the app marked it, input_first.GATE) the feeder
-    stops between emulator steps; the view sending the key lets it go on: nothing is lost."""
-    from virttui.core.common import input_first
-
-    monkeypatch.setattr(input_first, "MAX_WAIT_S", 30.0)  # only the key's handling releases it
-    sent: list[bytes] = []
-    view = TerminalView(sent.append, columns=80, rows=24)
-    steps: list[int] = []
-    async with TermApp(view).run_test(size=(80, 24)) as pilot:
-        stream = view._stream
-
-        class Counted:
-            def feed(self, data: bytes) -> None:
-                steps.append(len(data))
-                stream.feed(data)
-
-        view._stream = Counted()  # type: ignore[assignment]
-        input_first.GATE.begin()  # as VirtTUIApp.on_event does for a key
-        try:
-            view.feed(b"y" * (4 * FEED_SLICE) + b"\r\nafter the key")
-            await pilot.pause(0.3)
-            assert len(steps) <= 1, steps  # one step at most, then it waits
-            assert view.backlog > 0
-            await pilot.press("a")  # TerminalView.on_key sends it and ends the wait
-        finally:
-            input_first.GATE.end()
-        await wait_until(pilot, lambda: "after the key" in _text(view), 10)
-        assert sent == [b"a"]
-        assert view.bytes_consumed == view.bytes_fed
-
-
 def test_drawing_output_marks_the_gc_pacer_busy() -> None:
     """A frame with new output tells the GC pacer not to run a full collection now; a frame
     with nothing new does not."""

@@ -5,8 +5,7 @@ MAX_PENDING bytes the oldest are dropped and counted: memory stays bounded whate
 sends); a feeder thread runs the emulator (VtStream -> VtScreen) over it in small slices under
 a lock, so a flood never stalls the UI thread (a slice is halved while a step takes longer
 than SLICE_BUDGET: output that costs more per byte does not hold the lock longer; a trickle of
-small reads is gathered for up to GATHER_S after the previous step into one step; while the
-UI thread has a key in hand the feeder waits between steps, core/common/input_first), and no
+small reads is gathered for up to GATHER_S after the previous step into one step), and no
 input can kill it (a failing slice is counted in `feed_errors` and skipped). A timer redraws the rows pyte marked dirty at most 30
 times a second (JUMP_HZ while the output scrolls a quarter screen or more between frames: jump
 scroll, as xterm's): it copies those rows out under the lock and renders them after releasing it.
@@ -42,7 +41,7 @@ from textual.message import Message
 from textual.strip import Strip
 from textual.widget import Widget
 
-from virttui.core.common import gc_pacer, gil_switch, input_first
+from virttui.core.common import gc_pacer, gil_switch
 from virttui.core.console.keycodes import serial_bytes
 from virttui.core.console.vt_screen import DEFAULT_SCROLLBACK, VtScreen, VtStream
 
@@ -249,8 +248,6 @@ class TerminalView(Widget, can_focus=True):
                 self.feed_slice = min(FEED_SLICE, size * 2)
             with self._pending_lock:
                 self.bytes_consumed += len(chunk)
-            if self._threaded:
-                input_first.GATE.wait()  # a key in hand goes to the guest first (bounded)
 
     def _feed_loop(self) -> None:
         last = 0.0  # when the previous step ended
@@ -496,12 +493,6 @@ class TerminalView(Widget, can_focus=True):
     def on_key(self, event: events.Key) -> None:
         event.stop()
         event.prevent_default()
-        try:
-            self._send_key(event)
-        finally:
-            input_first.GATE.end()  # handled: the feeder goes on
-
-    def _send_key(self, event: events.Key) -> None:
         if event.key == LEAVE_KEY:
             self.post_message(self.Leave())
             return
@@ -518,7 +509,6 @@ class TerminalView(Widget, can_focus=True):
         if event.text:
             self._snap_to_bottom()
             self.send(event.text.replace("\r\n", "\r").replace("\n", "\r").encode("utf-8"))
-        input_first.GATE.end()
 
     # ------------------------------------------------------------------ reading (tests, tools)
     def display_lines(self) -> list[str]:
