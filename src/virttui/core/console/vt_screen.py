@@ -37,7 +37,7 @@ import pyte
 from pyte import control as ctrl
 from pyte import modes as mo
 from pyte.charsets import LAT1_MAP
-from pyte.screens import Char, Margins, StaticDefaultDict
+from pyte.screens import Char, StaticDefaultDict
 from wcwidth import wcwidth
 
 log = logging.getLogger(__name__)
@@ -376,7 +376,8 @@ class VtScreen(pyte.Screen):
     def index(self) -> None:
         # pyte's index, plus scrollback, without materialising blank lines while shifting.
         lines = self.lines
-        top, bottom = self.margins or Margins(0, lines - 1)
+        margins = self.margins
+        top, bottom = (0, lines - 1) if margins is None else margins
         if self.cursor.y != bottom:
             self.cursor_down()
             return
@@ -531,11 +532,36 @@ class VtScreen(pyte.Screen):
                 if text:
                     self._draw_widths(text, 1)
             elif kind == 2:
-                super().draw(text)
+                self._draw_wide(text)
             elif kind == 3:
                 self._combine(text)
             else:
                 self._draw_classified(text)
+
+    def _draw_wide(self, data: str) -> None:
+        """Characters of width 2 (CJK...): pyte's draw without its per-character wcwidth and
+        Char building, when autowrap is on and insert mode off (else pyte's own)."""
+        if mo.DECAWM not in self.mode or mo.IRM in self.mode:
+            super().draw(data)
+            return
+        cursor = self.cursor
+        cache = self._char_cache(cursor.attrs)
+        if len(cache) > 4096:
+            cache.clear()
+        stub = cache[""]  # pyte's empty cell after a wide character
+        columns, buffer = self.columns, self.buffer
+        for char in data:
+            if cursor.x == columns:  # as pyte: wrap first, only at the margin
+                self.dirty.add(cursor.y)
+                self.carriage_return()
+                self.linefeed()
+            x = cursor.x
+            line = buffer[cursor.y]
+            line[x] = cache[char]
+            if x + 1 < columns:
+                line[x + 1] = stub
+            cursor.x = min(x + 2, columns)
+        self.dirty.add(cursor.y)
 
     def _draw_classified(self, data: str) -> None:
         """Characters beyond the BMP (emoji...): width classes from _WIDTH_CLASSES."""
