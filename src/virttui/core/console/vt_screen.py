@@ -306,8 +306,6 @@ class _BmpRuns:
         kinds = "".join(map(_width_class, range(0x10000)))
         narrow, skipped = _class_set("1", kinds), _class_set("-0", kinds)
         wide, marks = _class_set("2", kinds), _class_set("c", kinds)
-        self.narrow = re.compile(f"[{narrow}]*")
-        self.narrow_or_skipped = re.compile(f"[{narrow}{skipped}]*")
         self.skipped = re.compile(f"[{skipped}]+")
         # One match per run: width 1 (skipped characters inside, removed when drawn), width 2,
         # combining marks, or beyond the BMP (classified one character at a time).
@@ -483,8 +481,6 @@ class VtScreen(pyte.Screen):
         """Draw characters of width 1 with autowrap on and insert mode off, a row at a time."""
         cursor = self.cursor
         cache = self._char_cache(cursor.attrs)
-        if len(cache) > 4096:
-            cache.clear()  # a flood of distinct characters must not grow it without end
         columns = self.columns
         x, end = cursor.x, len(data)
         if x + end <= columns:  # the usual case: it fits in the row (random bytes: ~40 chars)
@@ -518,16 +514,10 @@ class VtScreen(pyte.Screen):
         (invalid UTF-8 turned into U+FFFD between ASCII and controls, random bytes) costs a few
         calls per run instead of a Python step per character; most runs are width 1 only."""
         bmp = _BMP or _bmp_runs()
-        if bmp.narrow_or_skipped.fullmatch(data):  # é, ж, U+FFFD, skipped controls, ASCII
-            if not bmp.narrow.fullmatch(data):
-                data = bmp.skipped.sub("", data)  # C0 / C1 controls pyte passes as text
-            if data:
-                self._draw_widths(data, 1)
-            return
         for run in bmp.runs.finditer(data):
             text = run.group()
             kind = run.lastindex
-            if kind == 1:
+            if kind == 1:  # é, ж, U+FFFD, ASCII; C0 / C1 controls pyte passes as text dropped
                 text = bmp.skipped.sub("", text)
                 if text:
                     self._draw_widths(text, 1)
@@ -546,8 +536,6 @@ class VtScreen(pyte.Screen):
             return
         cursor = self.cursor
         cache = self._char_cache(cursor.attrs)
-        if len(cache) > 4096:
-            cache.clear()
         stub = cache[""]  # pyte's empty cell after a wide character
         columns, buffer = self.columns, self.buffer
         for char in data:
@@ -603,12 +591,16 @@ class VtScreen(pyte.Screen):
             super().draw(marks[:room])
 
     def _char_cache(self, attrs: Char) -> _CharCache:
-        if attrs is self._last_attrs and self._last_char_cache is not None:
-            return self._last_char_cache  # the attributes of the last draw: no hashing them
-        cache = self._char_caches.get(attrs)
-        if cache is None:
-            if len(self._char_caches) > 64:
-                self._char_caches.clear()
-            cache = self._char_caches[attrs] = _CharCache(attrs)
-        self._last_attrs, self._last_char_cache = attrs, cache
+        """The shared cells of these attributes; a flood of distinct characters must not grow
+        the cache without end."""
+        cache = self._last_char_cache
+        if attrs is not self._last_attrs or cache is None:  # else no hashing of the attributes
+            cache = self._char_caches.get(attrs)
+            if cache is None:
+                if len(self._char_caches) > 64:
+                    self._char_caches.clear()
+                cache = self._char_caches[attrs] = _CharCache(attrs)
+            self._last_attrs, self._last_char_cache = attrs, cache
+        if len(cache) > 4096:
+            cache.clear()
         return cache
