@@ -38,6 +38,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 
+from virttui.core.console.vt_screen import VtScreen, VtStream  # noqa: E402
 from virttui.widgets.console.terminal_view import TerminalView  # noqa: E402
 
 READ_CHUNK = 256 * 1024  # SerialSession's read size
@@ -172,6 +173,9 @@ def main() -> None:
     parser.add_argument("--profile", metavar="KIND", help="cProfile one payload to stderr")
     parser.add_argument("--profile-frames", metavar="KIND", help="cProfile its frames to stderr")
     args = parser.parse_args()
+    # The emulator classifies the BMP's width classes once, on the first non-ASCII text (~40 ms):
+    # built here, so that it is not counted in whichever payload comes first.
+    VtStream(VtScreen(8, 2)).feed("é".encode())
     data = {
         k: onlcr(v)
         for k, v in payloads(int(args.mb * 1_000_000), int(args.line_mb * 1_000_000)).items()
