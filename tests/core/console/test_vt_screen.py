@@ -419,3 +419,27 @@ def test_controls_that_change_nothing_stay_inside_a_text_run() -> None:
     stream.use_utf8 = False
     stream.feed(b"ab\x0ecd\x0fef")
     assert len(latin_draws) == 3, latin_draws
+
+
+def test_rows_and_cells_built_without_pyte_factories_equal_pyte_s() -> None:
+    """New rows (a scroll brings one in per line) and cached cells are built in one C call, not
+    by pyte's factories: the same values, reverse video (DECSCNM) included."""
+    data = (
+        "abc\r\n" * 30
+        + "\x1b[?5h"  # reverse video: new rows' blank cell is reversed
+        + "\x1b[1;32mgr\u00e9en\x1b[0m\r\n" * 30
+        + "".join(chr(c) for c in range(0x4E00, 0x4E00 + 300))
+        + "\x1b[?5l\r\nend\r\n" * 3
+    ).encode()
+    ref, ours = pyte.Screen(40, 10), VtScreen(40, 10)
+    _feed(ref, data[: len(data) // 2])
+    _feed(ours, data[: len(data) // 2])
+    assert ours._new_line().default == ref.default_char  # noqa: SLF001 - the factory itself
+    _feed(ref, data[len(data) // 2 :])
+    _feed(ours, data[len(data) // 2 :])
+    assert ours._new_line().default == ref.default_char  # noqa: SLF001
+    for y in range(10):
+        assert ours.buffer[y].default == ref.buffer[y].default
+        for x in range(40):
+            assert ours.buffer[y][x] == ref.buffer[y][x]
+            assert type(ours.buffer[y][x]) is type(ref.buffer[y][x])

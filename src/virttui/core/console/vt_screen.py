@@ -324,15 +324,20 @@ def _bmp_runs() -> _BmpRuns:
     return _BMP
 
 
+_new_tuple = tuple.__new__  # what a namedtuple's own __new__ calls (Char._replace: ~10x slower)
+
+
 class _CharCache(dict[str, Char]):
-    """One shared Char per (character, attributes)."""
+    """One shared Char per (character, attributes). Random bytes decode to thousands of distinct
+    characters (a miss every ~90 bytes): a miss builds the Char in one C call."""
 
     def __init__(self, attrs: Char) -> None:
         super().__init__()
         self.attrs = attrs
+        self._rest = tuple(attrs[1:])  # every field but `data`
 
     def __missing__(self, key: str) -> Char:
-        char = self.attrs._replace(data=key)
+        char = _new_tuple(Char, (key, *self._rest))
         self[key] = char
         return char
 
@@ -354,7 +359,18 @@ class VtScreen(pyte.Screen):
         self._saved_main: dict[int, StaticDefaultDict[int, Char]] | None = None
         self.rejected_sequences = 0
         self.scrolled = 0  # lines scrolled off the top so far (the view's jump scroll reads it)
+        self._blank = Char(data=" ", fg="default", bg="default", reverse=False)
         super().__init__(columns, lines)
+        # pyte's factory builds a typing alias instance and a new default Char for every row a
+        # scroll brings in (a flood: thousands a second); same rows, built once.
+        self.buffer.default_factory = self._new_line  # type: ignore[attr-defined]  # a defaultdict
+
+    def _new_line(self) -> StaticDefaultDict[int, Char]:
+        blank = self._blank
+        reverse = mo.DECSCNM in self.mode
+        if blank.reverse != reverse:  # pyte's default_char follows DECSCNM (reverse video)
+            blank = self._blank = blank._replace(reverse=reverse)
+        return StaticDefaultDict(blank)
 
     # ------------------------------------------------------------------ replies
     def write_process_input(self, data: str) -> None:
@@ -514,13 +530,18 @@ class VtScreen(pyte.Screen):
         (invalid UTF-8 turned into U+FFFD between ASCII and controls, random bytes) costs a few
         calls per run instead of a Python step per character; most runs are width 1 only."""
         bmp = _BMP or _bmp_runs()
+        fill = self._fill if mo.DECAWM in self.mode and mo.IRM not in self.mode else None
         for run in bmp.runs.finditer(data):
             text = run.group()
             kind = run.lastindex
             if kind == 1:  # é, ж, U+FFFD, ASCII; C0 / C1 controls pyte passes as text dropped
                 text = bmp.skipped.sub("", text)
-                if text:
-                    self._draw_widths(text, 1)
+                if not text:
+                    continue
+                if fill is not None:
+                    fill(text)  # as fast as ASCII
+                else:
+                    super().draw(text)
             elif kind == 2:
                 self._draw_wide(text)
             elif kind == 3:
