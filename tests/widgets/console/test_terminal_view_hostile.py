@@ -271,3 +271,57 @@ async def test_a_threaded_view_shortens_the_gil_switch_interval_while_mounted() 
         assert app.query_one(TerminalView).feeder_alive
         assert sys.getswitchinterval() == min(before, gil_switch.SWITCH_S)
     assert sys.getswitchinterval() == before and not gil_switch.held()
+
+
+async def test_the_reading_thread_emulates_a_read_itself_and_leaves_a_backlog_to_the_feeder(
+    monkeypatch: Any,
+) -> None:
+    """feed_inline (what the serial console's stream reader calls): with the feeder idle, a
+    read is emulated on the reading thread before feed_inline returns (no hand-off to another
+    thread, no waiting for it to get the GIL); past INLINE_BUDGET the rest is left to the feeder
+    thread; whoever emulates, one at a time and the bytes in order."""
+    from virttui.widgets.console import terminal_view
+
+    view = TerminalView(columns=80, rows=24, scrollback=30000)
+    async with TermApp(view).run_test(size=(80, 24)) as pilot:
+        stream = view._stream
+        threads: list[str] = []
+
+        class Watched:
+            def feed(self, data: bytes) -> None:
+                threads.append(threading.current_thread().name)
+                stream.feed(data)
+
+        view._stream = Watched()  # type: ignore[assignment]
+        await pilot.pause(0.1)
+        seen: dict[str, bool] = {}
+
+        def echo() -> None:  # stands for libvirt's event loop thread
+            view.feed_inline(b"echo\r\n")
+            seen["emulated on return"] = view.bytes_consumed == view.bytes_fed
+
+        reader = threading.Thread(target=echo, name="fake-libvirt-loop")
+        reader.start()
+        reader.join(10)
+        assert seen == {"emulated on return": True} and threads == ["fake-libvirt-loop"]
+
+        threads.clear()
+        monkeypatch.setattr(terminal_view, "INLINE_BUDGET", 0.0)  # one step inline, no more
+        lines = b"".join(b"%06d\r\n" % i for i in range(20000))
+
+        def flood() -> None:
+            for i in range(0, len(lines), 4096):
+                view.feed_inline(lines[i : i + 4096])
+
+        reader = threading.Thread(target=flood, name="fake-libvirt-loop")
+        reader.start()
+        reader.join(60)
+        await wait_until(pilot, lambda: view.bytes_consumed == view.bytes_fed, 30)
+        assert {"fake-libvirt-loop", "vt-feeder"} <= set(threads), set(threads)
+        with view._lock:
+            history = [
+                "".join(c.data for _x, c in sorted(line.items())) for line in view.vt.scrollback
+            ]
+        numbers = [int(text) for text in history[1:] if text.strip()]
+        assert numbers == list(range(numbers[0], numbers[0] + len(numbers))), "out of order"
+        assert numbers[0] == 0 and "019999" in _text(view)

@@ -7,7 +7,8 @@ what the guest prints and hands it to `on_data` (bytes), and flushes the keystro
 When the stream ends (guest stopped, another client forced the console away, daemon gone)
 `on_ended` is called once with what the stream said; `core.console_end.explain_end` (given
 `conn`, the connection the console runs on) tells those three apart. Both callbacks run on the event loop thread:
-they must hand the work to their own thread and return quickly.
+they must return quickly (the console view emulates a read there only while it keeps up, for
+at most a couple of milliseconds, and hands a backlog to its own thread).
 """
 
 from __future__ import annotations

@@ -57,7 +57,7 @@ class SerialConsoleScreen(ConsoleScreen):
     def open_console(self, force: bool, token: int) -> SerialSession:
         return self.host.open_serial(
             self.uuid,
-            self.terminal.feed,
+            self.terminal.feed_inline,
             lambda reason: self.console_ended(token, reason),
             force=force,
         )
