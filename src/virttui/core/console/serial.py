@@ -2,8 +2,10 @@
 
 Threads: `open()` and `close()` make RPCs and block, so they run on worker threads. Everything
 else happens on the libvirt event loop thread (see libvirt_runtime): the stream callback reads
-what the guest prints and hands it to `on_data` (bytes), and flushes the keystrokes that
-`write()` queued (write itself only appends and asks for a WRITABLE event, it never blocks).
+what the guest prints and hands it to `on_data` (bytes), and flushes the input that `write()`
+queued. A keystroke (DIRECT_MAX bytes at most, nothing queued before it) is sent by `write()`
+itself: an echo does not wait for the event loop thread to wake up and get the GIL. Anything
+longer (a paste) or behind queued input is appended and sent by the event loop thread.
 When the stream ends (guest stopped, another client forced the console away, daemon gone)
 `on_ended` is called once with what the stream said; `core.console_end.explain_end` (given
 `conn`, the connection the console runs on) tells those three apart. Both callbacks run on the event loop thread:
@@ -30,6 +32,10 @@ READ_CHUNK = 256 * 1024
 # never delayed.
 GATHER_MS = 2
 WRITE_CHUNK = 64 * 1024
+# A write this small with nothing queued is sent by the caller at once (libvirt queues a stream
+# packet on the connection's socket: no wait for the daemon, which may be stopped; only a socket
+# buffer filled by hundreds of KB of unread input could make it wait, and pastes are queued).
+DIRECT_MAX = 64
 MAX_OUT = 1 << 20  # keystrokes/paste queued for a guest that does not read: beyond, dropped
 _READ_EVENTS = (
     libvirt.VIR_STREAM_EVENT_READABLE
@@ -76,6 +82,7 @@ class SerialSession:
         self.conn: libvirt.virConnect | None = None  # the connection the console runs on
         self._events = _READ_EVENTS
         self._paused = False  # READABLE left out for GATHER_MS (see GATHER_MS)
+        self._sending = False  # write() is sending directly: the event loop's flush waits
         self._resume_timer: int | None = None
         self._last_read = 0.0
         self._done = False
@@ -119,19 +126,47 @@ class SerialSession:
         return self._stream is not None and not self._done
 
     def write(self, data: bytes) -> None:
-        """Queue bytes for the guest; the event loop thread sends them. Never blocks. What does
-        not fit in MAX_OUT queued bytes (a guest that stopped reading) is dropped and counted."""
+        """Send a keystroke at once, or queue bytes for the event loop thread to send (see
+        DIRECT_MAX); the daemon is never waited for. What does not fit in MAX_OUT queued bytes
+        (a guest that stopped reading) is dropped and counted."""
         if not data or self._done:
             return
         with self._lock:
-            room = MAX_OUT - len(self._out)
-            if len(data) > room:
-                self.bytes_refused += len(data) - max(0, room)
-                data = data[: max(0, room)]
-                if not data:
-                    return
-            self._out += data
-            self._set_events_locked(True)
+            stream = self._stream
+            if (
+                stream is not None
+                and not self._out
+                and not self._sending
+                and len(data) <= DIRECT_MAX
+            ):
+                self._sending = True
+            else:
+                room = MAX_OUT - len(self._out)
+                if len(data) > room:
+                    self.bytes_refused += len(data) - max(0, room)
+                    data = data[: max(0, room)]
+                    if not data:
+                        return
+                self._out += data
+                self._set_events_locked(True)
+                return
+        self._send_direct(stream, data)
+
+    def _send_direct(self, stream: libvirt.virStream, data: bytes) -> None:
+        sent = 0
+        try:
+            sent = stream.send(data)
+        except libvirt.libvirtError:
+            sent = 0  # queued below: the event loop's flush meets the error and reports it
+        finally:
+            with self._lock:
+                self._sending = False
+                sent = max(0, sent)  # -2: would block, all of it queued
+                self.bytes_out += sent
+                if sent < len(data):
+                    self._out[:0] = data[sent:]  # before anything queued meanwhile
+                if self._out:
+                    self._set_events_locked(True)
 
     # ------------------------------------------------------------------ event loop thread
     def _set_events_locked(self, writable: bool) -> None:
@@ -225,7 +260,7 @@ class SerialSession:
         while True:
             with self._lock:
                 chunk = bytes(self._out[:WRITE_CHUNK])
-                if not chunk:
+                if not chunk or self._sending:  # after a direct send, it asks again
                     self._set_events_locked(False)
                     return
             try:
