@@ -20,7 +20,8 @@ the measurements (PREP) and sent with the same `cat` loop, so each costs the gue
 only our side differs (under TCG, urandom or tr while flooding cost the guest's shell up to 6x
 the echo latency).
 For each: drain time, the CPU time of the UI thread, of the feeder thread and of libvirt's
-event loop thread (which reads the stream; per MB too), the
+event loop thread (which reads the stream, and emulates a read itself while the emulator keeps
+up: the feeder only takes a backlog; per MB too), the
 cyclic GC's pauses (count, longest full collection: they stop every thread),
 key-to-echo p50/p90/p99 (and two parts of it: the key event to SerialSession.write on the UI
 thread, `sending_ms`; the echo's arrival from libvirt to the emulator, `pipeline_ms`), p99
