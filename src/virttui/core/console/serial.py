@@ -157,7 +157,7 @@ class SerialSession:
         try:
             sent = stream.send(data)
         except libvirt.libvirtError:
-            sent = 0  # queued below: the event loop's flush meets the error and reports it
+            pass  # all of it queued below: the event loop's flush meets the error, reports it
         finally:
             with self._lock:
                 self._sending = False

@@ -530,18 +530,14 @@ class VtScreen(pyte.Screen):
         (invalid UTF-8 turned into U+FFFD between ASCII and controls, random bytes) costs a few
         calls per run instead of a Python step per character; most runs are width 1 only."""
         bmp = _BMP or _bmp_runs()
-        fill = self._fill if mo.DECAWM in self.mode and mo.IRM not in self.mode else None
+        narrow = self._narrow_drawer()
         for run in bmp.runs.finditer(data):
             text = run.group()
             kind = run.lastindex
             if kind == 1:  # é, ж, U+FFFD, ASCII; C0 / C1 controls pyte passes as text dropped
                 text = bmp.skipped.sub("", text)
-                if not text:
-                    continue
-                if fill is not None:
-                    fill(text)  # as fast as ASCII
-                else:
-                    super().draw(text)
+                if text:
+                    narrow(text)
             elif kind == 2:
                 self._draw_wide(text)
             elif kind == 3:
@@ -552,7 +548,7 @@ class VtScreen(pyte.Screen):
     def _draw_wide(self, data: str) -> None:
         """Characters of width 2 (CJK...): pyte's draw without its per-character wcwidth and
         Char building, when autowrap is on and insert mode off (else pyte's own)."""
-        if mo.DECAWM not in self.mode or mo.IRM in self.mode:
+        if not self._fills_rows():
             super().draw(data)
             return
         cursor = self.cursor
@@ -589,10 +585,16 @@ class VtScreen(pyte.Screen):
                 self._combine(data[start:end])
 
     def _draw_widths(self, data: str, widest: int) -> None:
-        if widest == 1 and mo.DECAWM in self.mode and mo.IRM not in self.mode:
-            self._fill(data)  # é, ж, U+FFFD...: as fast as ASCII
-        else:
-            super().draw(data)
+        (self._narrow_drawer() if widest == 1 else super().draw)(data)
+
+    def _narrow_drawer(self) -> Callable[[str], None]:
+        """What draws characters of width 1: `_fill` (é, ж, U+FFFD...: as fast as ASCII) when
+        autowrap is on and insert mode off, else pyte's draw."""
+        return self._fill if self._fills_rows() else super().draw
+
+    def _fills_rows(self) -> bool:
+        """Autowrap on and insert mode off: the fast paths may write cells row by row."""
+        return mo.DECAWM in self.mode and mo.IRM not in self.mode
 
     def _combine(self, marks: str) -> None:
         """Combining marks onto the previous cell, as pyte does, up to MAX_COMBINING per cell."""

@@ -231,19 +231,15 @@ class TerminalView(Widget, can_focus=True):
     def feed_inline(self, data: bytes) -> None:
         """feed() for the thread that reads the guest's output: when the feeder is idle, emulate
         here at once, for at most INLINE_BUDGET; what is left (a backlog) goes to the feeder."""
-        if not data:
+        if not data or not self._threaded:
+            self.feed(data)
             return
         with self._pending_lock:
             self._queue_locked(data)
-            inline = self._threaded and not self._draining and not self._stop
-            if inline:
-                self._draining = True
-            else:
-                self._pending_lock.notify()
-        if not inline:
-            if not self._threaded:
-                self._drain()
-            return
+            if self._draining or self._stop:
+                self._pending_lock.notify()  # the thread emulating now takes it
+                return
+            self._draining = True
         try:
             self._drain(time.perf_counter() + INLINE_BUDGET)
         finally:
