@@ -289,7 +289,8 @@ async def test_wizard_creates_a_domain_on_an_uploaded_disk(
             wizard.query_one("#f-d-path", Input).value = str(image)
             up = wizard.query_one("#f-d-up", Select)
             await wait_until(pilot, lambda: any(v == pool for _l, v in up._options), 10)
-            assert wizard.query_one("#row-f-d-up").display
+            # shown once the kind's Select.Changed has been handled (a busy machine: later)
+            await wait_until(pilot, lambda: wizard.query_one("#row-f-d-up").display, 10)
             up.value = pool
             wizard.query_one("#f-nic", Select).value = "none"
             wizard.query_one("#f-graphics", Select).value = "none"
