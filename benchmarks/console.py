@@ -24,7 +24,9 @@ event loop thread (which reads the stream, and emulates a read itself while the 
 up: the feeder only takes a backlog; per MB too), the
 cyclic GC's pauses (count, longest full collection: they stop every thread),
 key-to-echo p50/p90/p99 (and two parts of it: the key event to SerialSession.write on the UI
-thread, `sending_ms`; the echo's arrival from libvirt to the emulator, `pipeline_ms`), p99
+thread, `sending_ms`; the echo's arrival from libvirt to the emulator, `pipeline_ms`, of which
+`emulated_ms` until the emulator consumed it, and which thread did: `by_feeder` is the share of
+echoes, and of the slowest tenth, that waited for the feeder thread's backlog), p99
 relative to the plain flood's, sequences
 dropped, bytes dropped from the pending buffer, and whether the feeder is still alive. With
 --bare-hostile the bare reader's echo latency during the same commands is measured too (the
@@ -332,15 +334,39 @@ class Probe:
             write(data)
 
         session.write = timed_write  # type: ignore[method-assign]
+        self.emulated_at = 0.0  # when the emulator consumed the awaited byte
+        self.emulated_by = ""  # on which thread (the reading thread inline, or the feeder)
+        self._watched: object = None
+        self._watch_stream()
+
+    def _watch_stream(self) -> None:
+        """Wrap the view's VtStream.feed (again if the view replaced its stream)."""
+        stream = self.view._stream  # noqa: SLF001 - a benchmark looks inside
+        if stream is self._watched:
+            return
+        inner = stream.feed
+
+        def feed(chunk: bytes) -> None:
+            inner(chunk)
+            with self.lock:  # bytes_consumed is counted after this step: add the chunk
+                found, consumed = self.found_at, self.view.bytes_consumed + len(chunk)
+                if found is not None and not self.emulated_at and consumed >= found:
+                    self.emulated_at = time.monotonic()
+                    self.emulated_by = threading.current_thread().name
+
+        stream.feed = feed  # type: ignore[method-assign]
+        self._watched = stream
 
     def rearm(self) -> None:
         """Look for the next end marker (one Probe serves several floods)."""
         with self.lock:
             self.end_at, self.tail = None, b""
+        self._watch_stream()
 
     def expect(self, byte: bytes) -> None:
         with self.lock:
             self.want, self.found_at, self.written = byte, None, 0.0
+            self.emulated_at, self.emulated_by = 0.0, ""
 
     def echoed(self) -> bool:
         with self.lock:
@@ -358,9 +384,11 @@ async def measure_echo(
     pipeline: list[float],
     timeout: float = 30.0,
     sending: list[float] | None = None,
+    emulated: list[tuple[float, str]] | None = None,
 ) -> float:
     """Key event -> echoed byte consumed by the emulator. Also records the parts spent in our
-    pipeline: echo bytes received from libvirt -> consumed by the emulator (`pipeline`), and
+    pipeline: echo bytes received from libvirt -> consumed by the emulator (`pipeline`, until
+    the UI thread saw it; `emulated`: until the emulator consumed it, and on which thread), and
     key event -> the key handed to SerialSession.write by the UI thread (`sending`)."""
     probe.expect(key.encode())
     t0 = time.monotonic()
@@ -375,6 +403,8 @@ async def measure_echo(
     pipeline.append((now - probe.arrived) * 1000)
     if sending is not None and probe.written:
         sending.append((probe.written - t0) * 1000)
+    if emulated is not None and probe.emulated_at:
+        emulated.append(((probe.emulated_at - probe.arrived) * 1000, probe.emulated_by))
     return (now - t0) * 1000
 
 
@@ -392,10 +422,13 @@ async def flood_case(
     lat: list[float] = []
     pipe: list[float] = []
     sending: list[float] = []
+    emulated: list[tuple[float, str]] = []
     await pilot.pause(1.0)
     while not probe.ended():
         if len(lat) < samples:
-            lat.append(await measure_echo(pilot, probe, "Q", pipe, sending=sending))
+            lat.append(
+                await measure_echo(pilot, probe, "Q", pipe, sending=sending, emulated=emulated)
+            )
             await pilot.pause(SAMPLE_PAUSE)
         else:
             await asyncio.sleep(0.01)
@@ -416,9 +449,12 @@ async def flood_case(
         "latency_ms": summary(lat),
         "pipeline_ms": summary(pipe),
         "sending_ms": summary(sending),
+        "emulated_ms": summary([ms for ms, _by in emulated]),
+        "by_feeder": by_feeder(emulated),
         "_lat": lat,
         "_pipe": pipe,
         "_sending": sending,
+        "_emulated": emulated,
         "dropped_sequences": view.dropped_sequences - dropped_seq,
         "bytes_dropped": view.bytes_dropped - dropped_bytes,
         "feeder_alive": view.feeder_alive,
@@ -483,11 +519,25 @@ def ratio_interval(
     return [round(percentile(ratios, 5), 2), round(percentile(ratios, 95), 2)]
 
 
+def by_feeder(emulated: list[tuple[float, str]]) -> dict[str, float | None]:
+    """Share of the echoes the feeder thread emulated (they arrived behind a backlog), over all
+    and over the slowest tenth (arrival -> emulated)."""
+    if not emulated:
+        return {"all": None, "slowest_tenth": None}
+    slow = sorted(emulated, reverse=True)[: max(1, len(emulated) // 10)]
+
+    def share(items: list[tuple[float, str]]) -> float:
+        return round(sum(by == "vt-feeder" for _ms, by in items) / len(items), 2)
+
+    return {"all": share(emulated), "slowest_tenth": share(slow)}
+
+
 def merged(cases: list[dict[str, Any]], size: int) -> dict[str, Any]:
     """One case's rounds as one: times and CPU added up, latency samples pooled."""
     lat = [v for c in cases for v in c.pop("_lat")]
     pipe = [v for c in cases for v in c.pop("_pipe")]
     sending = [v for c in cases for v in c.pop("_sending")]
+    emulated = [v for c in cases for v in c.pop("_emulated")]
     mb = size * len(cases) / 1e6
     out: dict[str, Any] = {
         "rounds": len(cases),
@@ -506,6 +556,8 @@ def merged(cases: list[dict[str, Any]], size: int) -> dict[str, Any]:
         "latency_ms_rounds": [c["latency_ms"] for c in cases],
         "pipeline_ms": summary(pipe),
         "sending_ms": summary(sending),
+        "emulated_ms": summary([ms for ms, _by in emulated]),
+        "by_feeder": by_feeder(emulated),
         "dropped_sequences": sum(c["dropped_sequences"] for c in cases),
         "bytes_dropped": sum(c["bytes_dropped"] for c in cases),
         "feeder_alive": all(c["feeder_alive"] for c in cases),
