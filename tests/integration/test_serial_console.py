@@ -270,6 +270,13 @@ def test_session_delivers_a_flood_whole_with_one_recv_per_event(
         return read(Counted(stream), to_the_end=to_the_end)  # type: ignore[arg-type]
 
     session._read_all = counted_read  # type: ignore[method-assign]
+    resume = session._resume
+
+    def counted_resume(timer: int, opaque: object) -> None:
+        counts["pauses"] = counts.get("pauses", 0) + 1
+        resume(timer, opaque)
+
+    session._resume = counted_resume  # type: ignore[method-assign]
     session.open(shared_guest, force=True)
     try:
         session.write(b"\x15seq 1 30000; echo SEQ''END\r")
@@ -281,7 +288,11 @@ def test_session_delivers_a_flood_whole_with_one_recv_per_event(
     assert counts["events"] > 100, counts  # a flood comes in many events ...
     assert counts["eagain"] <= max(3, counts["events"] // 100), counts  # ... each read once
     assert counts["recv"] <= counts["events"] + 2, counts  # no second read per event
-    assert len(got) / counts["events"] >= 50, (len(got), counts)  # ~25 without the pause
+    # While output flows reads pause GATHER_MS (the timer ends most pauses), so a read takes
+    # what came meanwhile: ~60 bytes a read on a quiet machine, 47 on a loaded one (the guest
+    # prints slower), ~25 without the pause; a packet's median is 7 bytes.
+    assert counts.get("pauses", 0) >= counts["events"] // 4, counts
+    assert len(got) / counts["events"] >= 30, (len(got), counts)
 
 
 async def test_console_ended_another_client_took_over(shared_guest: libvirt.virDomain) -> None:
