@@ -335,7 +335,7 @@ class Probe:
 
         session.write = timed_write  # type: ignore[method-assign]
         self.emulated_at = 0.0  # when the emulator consumed the awaited byte
-        self.emulated_by = ""  # on which thread (the reading thread inline, or the feeder)
+        self.by_feeder = False  # emulated by the feeder thread (else the reading thread, inline)
         self._watched: object = None
         self._watch_stream()
 
@@ -352,7 +352,7 @@ class Probe:
                 found, consumed = self.found_at, self.view.bytes_consumed + len(chunk)
                 if found is not None and not self.emulated_at and consumed >= found:
                     self.emulated_at = time.monotonic()
-                    self.emulated_by = threading.current_thread().name
+                    self.by_feeder = threading.current_thread() is self.view._feeder  # noqa: SLF001
 
         stream.feed = feed  # type: ignore[method-assign]
         self._watched = stream
@@ -366,7 +366,7 @@ class Probe:
     def expect(self, byte: bytes) -> None:
         with self.lock:
             self.want, self.found_at, self.written = byte, None, 0.0
-            self.emulated_at, self.emulated_by = 0.0, ""
+            self.emulated_at, self.by_feeder = 0.0, False
 
     def echoed(self) -> bool:
         with self.lock:
@@ -384,7 +384,7 @@ async def measure_echo(
     pipeline: list[float],
     timeout: float = 30.0,
     sending: list[float] | None = None,
-    emulated: list[tuple[float, str]] | None = None,
+    emulated: list[tuple[float, bool]] | None = None,
 ) -> float:
     """Key event -> echoed byte consumed by the emulator. Also records the parts spent in our
     pipeline: echo bytes received from libvirt -> consumed by the emulator (`pipeline`, until
@@ -404,7 +404,7 @@ async def measure_echo(
     if sending is not None and probe.written:
         sending.append((probe.written - t0) * 1000)
     if emulated is not None and probe.emulated_at:
-        emulated.append(((probe.emulated_at - probe.arrived) * 1000, probe.emulated_by))
+        emulated.append(((probe.emulated_at - probe.arrived) * 1000, probe.by_feeder))
     return (now - t0) * 1000
 
 
@@ -422,7 +422,7 @@ async def flood_case(
     lat: list[float] = []
     pipe: list[float] = []
     sending: list[float] = []
-    emulated: list[tuple[float, str]] = []
+    emulated: list[tuple[float, bool]] = []
     await pilot.pause(1.0)
     while not probe.ended():
         if len(lat) < samples:
@@ -519,15 +519,15 @@ def ratio_interval(
     return [round(percentile(ratios, 5), 2), round(percentile(ratios, 95), 2)]
 
 
-def by_feeder(emulated: list[tuple[float, str]]) -> dict[str, float | None]:
+def by_feeder(emulated: list[tuple[float, bool]]) -> dict[str, float | None]:
     """Share of the echoes the feeder thread emulated (they arrived behind a backlog), over all
     and over the slowest tenth (arrival -> emulated)."""
     if not emulated:
         return {"all": None, "slowest_tenth": None}
     slow = sorted(emulated, reverse=True)[: max(1, len(emulated) // 10)]
 
-    def share(items: list[tuple[float, str]]) -> float:
-        return round(sum(by == "vt-feeder" for _ms, by in items) / len(items), 2)
+    def share(items: list[tuple[float, bool]]) -> float:
+        return round(sum(feeder for _ms, feeder in items) / len(items), 2)
 
     return {"all": share(emulated), "slowest_tenth": share(slow)}
 
