@@ -443,3 +443,100 @@ def test_rows_and_cells_built_without_pyte_factories_equal_pyte_s() -> None:
         for x in range(40):
             assert ours.buffer[y][x] == ref.buffer[y][x]
             assert type(ours.buffer[y][x]) is type(ref.buffer[y][x])
+
+
+_ROW_MOVERS = [
+    b"\r\n", b"\n", b"\x0b", b"\x1bD", b"\x1bE", b"\x1bM", b"\x1b[L", b"\x1b[3L", b"\x1b[M",
+    b"\x1b[2M", b"\x1b[3;7r", b"\x1b[2;9r", b"\x1b[r", b"\x1b[2J", b"\x1b[J", b"\x1b[1J",
+    b"\x1b[H", b"\x1b[9;1H", b"\x1b[4;3H", b"\x1b[?5h", b"\x1b[?5l", b"\x1b[?6h", b"\x1b[?6l",
+    b"\x1b#8", b"\x1b[K", b"\x1b[1;32m", b"\x1b[0m", b"\x1b[?7l", b"\x1b[?7h",
+]  # fmt: skip
+
+
+class _ClampingScreen(pyte.Screen):
+    """pyte's Screen with its two row bugs mended as VtScreen mends them: a resize moves the
+    cursor onto the screen (pyte leaves it past the margin or below the last line), and DL
+    sees every row (pyte's keeps the deleted line above a row never written: see
+    test_deleting_a_line_above_rows_never_written_removes_it)."""
+
+    def delete_lines(self, count: int | None = None) -> None:
+        for y in range(self.lines):
+            self.buffer[y]  # noqa: B018 - the defaultdict makes the row
+        super().delete_lines(count)
+
+    def resize(self, lines: int | None = None, columns: int | None = None) -> None:
+        super().resize(lines, columns)
+        self.ensure_hbounds()
+        self.ensure_vbounds(use_margins=False)
+
+
+def test_rows_move_as_in_pyte_through_scrolls_margins_inserts_deletes_and_resizes() -> None:
+    """The rows are a list (a scroll is one C call, not a re-keying of pyte's dict of rows):
+    every way rows move (index, reverse index, scroll regions, inserted and deleted lines,
+    erasing, a resize either way) leaves the same screen as pyte's own Screen."""
+    rnd = random.Random(11)
+    ref, ours = _ClampingScreen(30, 10), VtScreen(30, 10)
+    sizes = [(10, 30), (6, 20), (14, 41), (3, 12), (10, 30)]
+    for round_ in range(40):
+        parts = []
+        for i in range(rnd.randint(20, 120)):
+            parts.append(f"{round_}.{i} ".encode() + b"#" * rnd.randint(0, 45))
+            parts.append(rnd.choice(_ROW_MOVERS))
+        data = b"".join(parts)
+        for screen in (ref, ours):
+            _feed(screen, data)
+        if round_ % 4 == 3:
+            lines, columns = sizes[(round_ // 4) % len(sizes)]
+            ref.resize(lines, columns)
+            ours.resize(lines, columns)
+            # pyte keeps rows below a smaller screen when its cursor was outside the scroll
+            # region (nothing dropped from the top): they would come back on a bigger one. Ours
+            # are dropped, as xterm's; drop pyte's too before comparing.
+            for y in [y for y in ref.buffer if y >= lines]:
+                del ref.buffer[y]
+        assert (ours.lines, ours.columns) == (ref.lines, ref.columns)
+        assert len(ours.buffer) == ours.lines
+        assert ours.display == ref.display, round_
+        for y in range(ref.lines):
+            assert ours.buffer[y].default == ref.buffer[y].default
+            for x in range(ref.columns):
+                assert ours.buffer[y][x] == ref.buffer[y][x], (round_, y, x)
+        assert (ours.cursor.x, ours.cursor.y) == (ref.cursor.x, ref.cursor.y)
+        assert ours.margins == ref.margins
+
+
+def test_alternate_screen_survives_a_resize_and_reset_leaves_blank_rows() -> None:
+    screen = VtScreen(20, 6)
+    _feed(screen, b"".join(b"main %d\r\n" % i for i in range(5)))
+    before = screen.display
+    _feed(screen, b"\x1b[?1049h\x1b[Hvi\r\n")
+    screen.resize(4, 20)  # smaller while in the alternate screen
+    screen.resize(8, 20)  # and bigger again
+    _feed(screen, b"\x1b[?1049l")
+    assert len(screen.buffer) == 8
+    assert screen.display == before + [" " * 20] * 2  # the main screen's rows, as they were
+    _feed(screen, b"\x1bc")  # RIS: every row blank, still one per line
+    assert len(screen.buffer) == 8
+    assert screen.display == [" " * 20] * 8
+    assert 3 in screen.buffer and 8 not in screen.buffer and screen.buffer.get(8) is None
+
+
+def test_a_resize_moves_the_cursor_onto_the_screen() -> None:
+    """pyte leaves it past the new margin or below the new last line: the next character went
+    off screen, or (rows are a list) to a row that is not there."""
+    screen = VtScreen(40, 10)
+    _feed(screen, b"\x1b[10;38H")
+    screen.resize(5, 12)
+    assert (screen.cursor.x, screen.cursor.y) == (11, 4)
+    _feed(screen, b"ab\x1b[?7lcdef")  # a in the last column, b wraps (a scroll), the rest follow
+    assert screen.display[3:] == [" " * 11 + "a", "bcdef" + " " * 7]
+
+
+def test_deleting_a_line_above_rows_never_written_removes_it() -> None:
+    """pyte's DL (ESC[M) keeps the deleted line when the row below it was never written (its
+    dict of rows has no entry to move up); every row is there in ours."""
+    ref, ours = pyte.Screen(10, 4), VtScreen(10, 4)
+    for screen in (ref, ours):
+        _feed(screen, b"row0\r\nrow1\x1b[2;1H\x1b[M")
+    assert ref.display[1] == "row1      "  # pyte's
+    assert ours.display == ["row0      "] + [" " * 10] * 3

@@ -4,6 +4,10 @@ Differences from pyte's own screens, each for a reason:
 - Scrollback is a `deque(maxlen=...)` of the lines that scrolled off the top, so memory stays
   bounded; pyte's HistoryScreen wraps every attribute access in Python (about 2x slower) and
   pages by rewriting the live buffer.
+- Rows are a list, one per line and always there (`_Rows`): a scroll is one list delete and
+  insert in C where pyte re-keys its dict of rows (a third of a plain flood's cost, offline).
+  Every row being there also mends pyte's DL, which kept a deleted line above a row never
+  written. A resize moves the cursor onto the screen, as xterm (pyte leaves it past the margin).
 - Replies the terminal owes the guest (cursor position for `ESC[6n`, which busybox sends after
   each prompt, device attributes) go to a `reply` callback instead of being dropped.
 - Runs of printable ASCII (floods, `yes`, logs) are drawn a line at a time with shared `Char`
@@ -30,7 +34,7 @@ import logging
 import re
 from collections import deque
 from collections.abc import Callable
-from typing import Any, cast
+from typing import Any
 from unicodedata import combining
 
 import pyte
@@ -342,6 +346,55 @@ class _CharCache(dict[str, Char]):
         return char
 
 
+_Row = StaticDefaultDict[int, Char]
+
+
+class _Rows(list[_Row]):
+    """The screen's rows in a list, one per line, each always there (an empty row is blank).
+
+    pyte keeps a dict of line number -> row and scrolls by re-keying every row (a flood scrolls
+    thousands of times a second: that was about half of a plain flood's cost); here a scroll
+    is one list delete and one insert, in C. Indexing is list indexing (C speed); the dict
+    methods pyte calls on its buffer are here with its meaning: `pop(y)` and `clear()` leave
+    blank rows, `y in rows` asks whether y is a line of the screen.
+    """
+
+    __slots__ = ("new_row",)
+
+    def __init__(self, new_row: Callable[[], _Row], lines: int) -> None:
+        super().__init__(new_row() for _ in range(lines))
+        self.new_row = new_row
+
+    def get(self, y: int, default: _Row | None = None) -> _Row | None:
+        return self[y] if 0 <= y < len(self) else default
+
+    def pop(self, y: int, default: _Row | None = None) -> _Row | None:  # type: ignore[override]  # pyte's dict-style pop
+        if not 0 <= y < len(self):
+            return default
+        row = self[y]
+        self[y] = self.new_row()
+        return row
+
+    def __contains__(self, y: object) -> bool:
+        return isinstance(y, int) and 0 <= y < len(self)
+
+    def values(self) -> list[_Row]:
+        return list(self)
+
+    def items(self) -> list[tuple[int, _Row]]:
+        return list(enumerate(self))
+
+    def clear(self) -> None:
+        self[:] = [self.new_row() for _ in range(len(self))]
+
+    def set_lines(self, lines: int) -> None:
+        """Rows dropped or blank rows added at the bottom (pyte's resize already moved them)."""
+        if lines < len(self):
+            del self[lines:]
+        else:
+            self.extend(self.new_row() for _ in range(lines - len(self)))
+
+
 class VtScreen(pyte.Screen):
     def __init__(
         self,
@@ -356,14 +409,14 @@ class VtScreen(pyte.Screen):
         self._char_caches: dict[Char, _CharCache] = {}
         self._last_attrs: Char | None = None
         self._last_char_cache: _CharCache | None = None
-        self._saved_main: dict[int, StaticDefaultDict[int, Char]] | None = None
+        self._saved_main: list[_Row] | None = None
         self.rejected_sequences = 0
         self.scrolled = 0  # lines scrolled off the top so far (the view's jump scroll reads it)
         self._blank = Char(data=" ", fg="default", bg="default", reverse=False)
         super().__init__(columns, lines)
-        # pyte's factory builds a typing alias instance and a new default Char for every row a
-        # scroll brings in (a flood: thousands a second); same rows, built once.
-        self.buffer.default_factory = self._new_line  # type: ignore[attr-defined]  # a defaultdict
+        # Rows in a list (_Rows: a scroll is one C call); pyte's factory built a typing alias
+        # instance and a new default Char for every row a scroll brought in; ours shares one.
+        self.buffer: _Rows = _Rows(self._new_line, lines)  # type: ignore[assignment]  # pyte's dict-like buffer
 
     def _new_line(self) -> StaticDefaultDict[int, Char]:
         blank = self._blank
@@ -388,29 +441,39 @@ class VtScreen(pyte.Screen):
         return self._saved_main is not None
 
     def index(self) -> None:
-        # pyte's index, plus scrollback, without materialising blank lines while shifting.
+        # pyte's index, plus scrollback; the rows move in one list delete + insert.
         lines = self.lines
         margins = self.margins
         top, bottom = (0, lines - 1) if margins is None else margins
         if self.cursor.y != bottom:
             self.cursor_down()
             return
-        buf = self.buffer
+        rows = self.buffer
         if top == 0 and bottom == lines - 1 and self._saved_main is None:
-            self.scrollback.append(buf.get(top) or {})
+            self.scrollback.append(rows[top] or {})
         self.scrolled += 1
         self.dirty.update(range(lines))
-        moved = list(map(buf.get, range(top + 1, bottom + 1)))
-        if None in moved:
-            for y, line in zip(range(top, bottom), moved, strict=True):
-                if line is None:
-                    buf.pop(y, None)
-                else:
-                    buf[y] = line
-        else:  # every row written (a flood): shift them in one C call
-            written = cast("list[StaticDefaultDict[int, Char]]", moved)  # no None, checked above
-            buf.update(zip(range(top, bottom), written, strict=True))
-        buf.pop(bottom, None)
+        del rows[top]
+        rows.insert(bottom, self._new_line())
+
+    def reverse_index(self) -> None:
+        # pyte's reverse_index (ESC M, scroll down at the top margin), as one list delete + insert.
+        top, bottom = (0, self.lines - 1) if self.margins is None else self.margins
+        if self.cursor.y != top:
+            self.cursor_up()
+            return
+        self.dirty.update(range(self.lines))
+        rows = self.buffer
+        del rows[bottom]
+        rows.insert(top, self._new_line())
+
+    def resize(self, lines: int | None = None, columns: int | None = None) -> None:
+        super().resize(lines, columns)
+        self.buffer.set_lines(self.lines)
+        # pyte leaves the cursor where it was, past the new margin or below the last line (the
+        # next character went off screen, or to a row that is not there); xterm moves it in.
+        self.ensure_hbounds()
+        self.ensure_vbounds(use_margins=False)
 
     # pyte raises on these parameters (then VtStream has to rebuild its parser, which is slow
     # under a flood of them): refuse them here, counted like the dropped ones.
@@ -457,7 +520,7 @@ class VtScreen(pyte.Screen):
         if self._saved_main is not None:
             return
         self.save_cursor()
-        self._saved_main = dict(self.buffer)
+        self._saved_main = list(self.buffer)
         self.buffer.clear()
         self.dirty.update(range(self.lines))
 
@@ -466,9 +529,8 @@ class VtScreen(pyte.Screen):
             return
         saved, self._saved_main = self._saved_main, None
         self.buffer.clear()
-        for y, line in saved.items():
-            if y < self.lines:
-                self.buffer[y] = line
+        for y, line in enumerate(saved[: self.lines]):
+            self.buffer[y] = line
         self.restore_cursor()
         self.dirty.update(range(self.lines))
 
@@ -486,9 +548,11 @@ class VtScreen(pyte.Screen):
         if mo.DECAWM not in self.mode:
             # Without autowrap every character past the margin overwrites the last column:
             # only the last one stays, so a 10 MB line costs one write, not ten million.
+            # A cursor past the margin (pyte's resize leaves it there) writes its first
+            # character off screen, then the last one lands in the last column.
             room = self.columns - self.cursor.x
             if len(data) > room:
-                data = data[: max(0, room - 1)] + data[-1]
+                data = data[: room - 1] + data[-1] if room > 0 else data[0] + data[-1]
             super().draw(data)
             return
         self._fill(data)
