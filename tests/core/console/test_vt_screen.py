@@ -540,3 +540,18 @@ def test_deleting_a_line_above_rows_never_written_removes_it() -> None:
         _feed(screen, b"row0\r\nrow1\x1b[2;1H\x1b[M")
     assert ref.display[1] == "row1      "  # pyte's
     assert ours.display == ["row0      "] + [" " * 10] * 3
+
+
+def test_replacement_characters_are_cells_of_their_own_and_c1_controls_stay_unseen() -> None:
+    """U+FFFD is looked up in the cell cache under a C1 control's code (never drawn): its cells
+    still hold U+FFFD, with the right attributes, and a real C1 control draws nothing."""
+    screen = VtScreen(20, 2)
+    stream = VtStream(screen)
+    stream.feed(b"\xff\x1b[1;31m\xfe\xc2\x80x\xef\xbf\xbd\x1b[0m\xc2\x9f\xff")
+    row = screen.buffer[0]
+    assert [row[x].data for x in range(5)] == ["\ufffd", "\ufffd", "x", "\ufffd", "\ufffd"]
+    assert [(row[x].fg, row[x].bold) for x in range(5)] == [("default", False)] + [
+        ("red", True)
+    ] * 3 + [("default", False)]
+    assert screen.display[0] == "\ufffd\ufffdx\ufffd\ufffd" + " " * 15
+    assert all(cell.data not in "\x80\x9f" for cell in row.values())

@@ -328,6 +328,10 @@ def _bmp_runs() -> _BmpRuns:
     return _BMP
 
 
+# U+FFFD (invalid UTF-8: half of random bytes) is looked up in the cell cache as a C1 control,
+# never drawn (skipped as unprintable), so never in drawn text: iterating a string makes a new
+# object for every character beyond Latin-1, and hashes it, but reuses one for each Latin-1 one.
+_FFFD, _FFFD_KEY = "\ufffd", "\x80"
 _new_tuple = tuple.__new__  # what a namedtuple's own __new__ calls (Char._replace: ~10x slower)
 
 
@@ -341,7 +345,7 @@ class _CharCache(dict[str, Char]):
         self._rest = tuple(attrs[1:])  # every field but `data`
 
     def __missing__(self, key: str) -> Char:
-        char = _new_tuple(Char, (key, *self._rest))
+        char = _new_tuple(Char, (_FFFD if key == _FFFD_KEY else key, *self._rest))
         self[key] = char
         return char
 
@@ -559,6 +563,8 @@ class VtScreen(pyte.Screen):
 
     def _fill(self, data: str) -> None:
         """Draw characters of width 1 with autowrap on and insert mode off, a row at a time."""
+        if _FFFD in data:
+            data = data.replace(_FFFD, _FFFD_KEY)
         cursor = self.cursor
         cache = self._char_cache(cursor.attrs)
         columns = self.columns
