@@ -288,10 +288,12 @@ def test_session_delivers_a_flood_whole_with_one_recv_per_event(
     assert counts["events"] > 100, counts  # a flood comes in many events ...
     assert counts["eagain"] <= max(3, counts["events"] // 100), counts  # ... each read once
     assert counts["recv"] <= counts["events"] + 2, counts  # no second read per event
-    # While output flows reads pause GATHER_MS (the timer ends most pauses), so a read takes
-    # what came meanwhile: ~60 bytes a read on a quiet machine, 47 on a loaded one (the guest
-    # prints slower), ~25 without the pause; a packet's median is 7 bytes.
-    assert counts["pauses"] >= counts["events"] // 4, counts
+    # While output flows every read is followed by a pause of GATHER_MS (the timer ends most
+    # pauses; the read a pause's end lets in counts as flowing too: before, only every second
+    # read paused, 1769 pauses in 3561 events), so a read takes what came meanwhile: ~80 bytes
+    # a read on a quiet machine (56 when every second read paused, ~25 without the pause);
+    # a packet's median is 7 bytes.
+    assert counts["pauses"] >= counts["events"] * 3 // 4, counts
     assert len(got) / counts["events"] >= 30, (len(got), counts)
 
 

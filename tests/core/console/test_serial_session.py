@@ -15,8 +15,9 @@ def test_queued_input_is_bounded() -> None:
 
 def test_reads_pause_while_output_flows_and_resume_by_themselves() -> None:
     """A read after a quiet spell leaves reading on (an echo is never delayed); a read less
-    than GATHER_MS after the previous one stops reading for GATHER_MS (libvirt queues the
-    packets meanwhile), and libvirt's own event loop timer turns reading back on."""
+    than GATHER_MS after the previous one, or after a pause ended, stops reading for GATHER_MS
+    (libvirt queues the packets meanwhile), and libvirt's own event loop timer turns reading
+    back on."""
     import time
 
     from virttui.core.console import serial
@@ -32,6 +33,11 @@ def test_reads_pause_while_output_flows_and_resume_by_themselves() -> None:
     while session._paused and time.monotonic() < deadline:
         time.sleep(0.001)
     assert not session._paused  # resumed by the timer (within GATHER_MS, give or take)
+    session._gather()  # the read the end of the pause lets in: still flowing, pause again
+    assert session._paused
+    while session._paused and time.monotonic() < deadline:
+        time.sleep(0.001)
+    assert not session._paused
     time.sleep(2 * serial.GATHER_MS / 1000)
     session._gather()  # quiet again for longer than GATHER_MS
     assert not session._paused

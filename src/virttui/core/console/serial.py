@@ -225,8 +225,10 @@ class SerialSession:
                 return True
 
     def _gather(self) -> None:
-        """After a read: if the previous one was less than GATHER_MS ago (output is flowing),
-        stop reading for GATHER_MS so that libvirt queues what comes meanwhile."""
+        """After a read: if the previous one, or the end of a pause, was less than GATHER_MS ago
+        (output is flowing), stop reading for GATHER_MS so that libvirt queues what comes
+        meanwhile. The read that ends a pause counts as flowing: else every second read of a
+        flood came at once after it and took a single packet."""
         now = time.monotonic()
         flowing = now - self._last_read < GATHER_MS / 1000
         self._last_read = now
@@ -252,6 +254,7 @@ class SerialSession:
             libvirt.virEventUpdateTimeout(timer, -1)
         except libvirt.libvirtError:
             pass
+        self._last_read = time.monotonic()  # a read now is the same flow: pause after it too
         with self._lock:
             self._paused = False
             self._set_events_locked(bool(self._out))
