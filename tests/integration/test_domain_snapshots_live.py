@@ -183,7 +183,10 @@ def test_external_create_write_manual_revert_delete(
     new = plan.disks[0].overlay
     assert plan.disks[0].base == base and new.startswith(str(Path(base).with_suffix("")))
     ctx = JobContext(1, lambda _m: None)
-    done = facade.snapshot_manual_revert_job(ctx, uuid, "ext one")
+    # The overlay names the plan showed (as the screen passes them: a name made again here
+    # carries the next second's time stamp when the clock ticks in between; failed once in CI).
+    chosen = {d.target: d.overlay for d in plan.disks}
+    done = facade.snapshot_manual_revert_job(ctx, uuid, "ext one", chosen)
     assert done.disks[0].overlay == new
     assert disk_source(dom) == new
     assert [c[:2] for c in chain(new)] == [(new, base), (base, "")]
