@@ -385,9 +385,6 @@ class _Rows(list[_Row]):
     def values(self) -> list[_Row]:
         return list(self)
 
-    def items(self) -> list[tuple[int, _Row]]:
-        return list(enumerate(self))
-
     def clear(self) -> None:
         self[:] = [self.new_row() for _ in range(len(self))]
 
