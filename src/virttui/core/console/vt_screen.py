@@ -549,8 +549,8 @@ class VtScreen(pyte.Screen):
         if mo.DECAWM not in self.mode:
             # Without autowrap every character past the margin overwrites the last column:
             # only the last one stays, so a 10 MB line costs one write, not ten million.
-            # A cursor past the margin (pyte's resize leaves it there) writes its first
-            # character off screen, then the last one lands in the last column.
+            # A cursor at the margin (room 0) draws as pyte does: each character lands in the
+            # last column, so the last one stays.
             room = self.columns - self.cursor.x
             if len(data) > room:
                 data = data[: room - 1] + data[-1] if room > 0 else data[0] + data[-1]
