@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
+from textual.errors import NoWidget
 from textual.pilot import Pilot
 
 
@@ -29,6 +30,27 @@ async def wait_until(
         except Exception as exc:  # noqa: BLE001 - a diagnostic must not hide the timeout
             seen = f"; describe() failed: {exc!r}"
     raise AssertionError(f"condition not met within {timeout}s{seen}")
+
+
+async def click_on(pilot: Pilot[object], selector: str, timeout: float = 5.0) -> None:
+    """Click the widget `selector` names once the screen shows it where it is, and fail if the
+    click lands elsewhere. Pilot.click aims at the widget's region as it is at the call: a widget
+    just shown (a notice's button, a dialog just pushed) may not be laid out yet, and the click
+    then lands on whatever was there before, or nowhere (a CI run lost a Reconnect that way)."""
+    widget = pilot.app.screen.query_one(selector)
+
+    def hit() -> bool:
+        region = widget.region
+        if not region.area:
+            return False
+        try:
+            under, _ = pilot.app.get_widget_at(region.x, region.y)
+        except NoWidget:
+            return False
+        return under is widget
+
+    await wait_until(pilot, hit, timeout, describe=lambda: (selector, widget.region))
+    assert await pilot.click(widget), f"the click on {selector} landed elsewhere"
 
 
 def hosts_settled(app: object) -> bool:

@@ -19,7 +19,7 @@ from textual.pilot import Pilot
 from textual.widgets import Select
 from textual.widgets._select import SelectOverlay
 
-from tests.pilot_utils import hosts_settled, wait_until
+from tests.pilot_utils import click_on, hosts_settled, wait_until
 from tests.textshot import screen_text
 from virttui.app import HostSpec, VirtTUIApp
 from virttui.core.facade.host import HostFacade
@@ -361,7 +361,7 @@ async def test_notifications_with_hostile_error_text(hostile_uri: str) -> None:
         # Force off asks first (the question names the domain), then reports per domain.
         app.run_lifecycle("destroy", [(hostile_uri, _uuid(app, hostile_uri, DEL_NAME))])
         await pilot.pause(0.3)
-        await pilot.click("#confirm")
+        await click_on(pilot, "#confirm")
         await wait_until(pilot, lambda: "del\\x7fname: " in screen_text(app), 10)
         assert_screen_clean(app)
 

@@ -25,7 +25,7 @@ from tests.guestlib import (
     running_guest,
     unique_name,
 )
-from tests.pilot_utils import wait_until
+from tests.pilot_utils import click_on, wait_until
 from tests.screens.domain.test_actions_ui import answer_prompt, choose, on_screen, submit_form
 from virttui.app import HostSpec, VirtTUIApp
 from virttui.screens.common.confirm import ConfirmScreen
@@ -78,7 +78,7 @@ async def test_managed_save_then_start_resumes(system_conn: libvirt.virConnect) 
             app = await started(pilot, uuid)
             await choose(pilot, lambda: ui.open_actions_menu(app, SYSTEM_URI, uuid), "M")
             await on_screen(pilot, ConfirmScreen)
-            await pilot.click("#confirm")
+            await click_on(pilot, "#confirm")
             await until(pilot, lambda: dom.hasManagedSaveImage(0))
             assert dom.state()[0] == S.VIR_DOMAIN_SHUTOFF
             await choose(pilot, lambda: ui.open_actions_menu(app, SYSTEM_URI, uuid), "s")
@@ -139,7 +139,7 @@ async def test_undefine_deletes_exactly_the_ticked_volume(
             checklist = dialog.query_one(SelectionList)
             assert sorted(checklist.selected) == sorted([ticked, kept])
             checklist.deselect(kept)
-            await pilot.click("#confirm")
+            await click_on(pilot, "#confirm")
             await until(pilot, lambda: name not in system_conn.listDefinedDomains())
         temp_pool.refresh(0)
         assert temp_pool.listVolumes() == ["kept.qcow2"]

@@ -9,7 +9,7 @@ from pathlib import Path
 import libvirt
 
 from tests.guestlib import running_guest
-from tests.pilot_utils import domain_row, select_domain, wait_until
+from tests.pilot_utils import click_on, domain_row, select_domain, wait_until
 from tests.textshot import screen_text
 from virttui.app import HostSpec, VirtTUIApp
 from virttui.screens.common.confirm import ConfirmScreen
@@ -60,7 +60,7 @@ async def test_pause_resume_force_off_from_the_list(system_conn: libvirt.virConn
             )
             await pilot.press("F")
             await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
-            await pilot.click("#confirm")
+            await click_on(pilot, "#confirm")
             await wait_until(
                 pilot, lambda: domain_row(app, URI, uuid).state == libvirt.VIR_DOMAIN_SHUTOFF, 5
             )

@@ -19,7 +19,7 @@ from textual.widgets import Button
 
 from tests.guestlib import SYSTEM_URI, running_guest, unique_name
 from tests.integration.test_qemu_ssh import LocalSshd, local_sshd  # noqa: F401 - a fixture
-from tests.pilot_utils import wait_until
+from tests.pilot_utils import click_on, wait_until
 from tests.screens.domain.test_actions_ui import choose, finding_for, on_screen, submit_form
 from virttui.app import HostSpec, VirtTUIApp
 from virttui.core.domain import devices as D
@@ -150,7 +150,7 @@ async def test_dialog_refuses_memory_above_host_ram_then_saves_anyway(
         assert form.query_one("#force", Button).display
         assert app.screen is form
         assert persistent_xml(guest) == before
-        await pilot.click("#force")
+        await click_on(pilot, "#force")
         await wait_until(
             pilot,
             lambda: (
@@ -210,7 +210,7 @@ async def test_qemu_ssh_host_says_what_it_could_not_check(
         form = await on_screen(pilot, FormScreen)
         note = str(form.query_one("#form-host-note").render())
         assert note.startswith("Remote host:") and "interface API" in note
-        await pilot.click("#nic-bridge")
+        await click_on(pilot, "#nic-bridge")
         await submit_form(pilot, {"#nic-bridge-name": "vtnobr0"})
         await wait_until(pilot, lambda: bool(finding_for(form, "nic-bridge-name")), SLOW, 0.2)
         # This libvirt has an interface API (udev): a missing bridge is known even remotely.

@@ -22,7 +22,7 @@ from textual.pilot import Pilot
 from textual.widgets import Input, RadioButton, Select
 
 from tests.guestlib import SYSTEM_URI, create_qcow2, running_guest, unique_name
-from tests.pilot_utils import wait_until
+from tests.pilot_utils import click_on, wait_until
 from tests.screens.domain.test_actions_ui import answer_prompt, choose, submit_form
 from tests.textshot import screen_text
 from virttui.app import HostSpec, VirtTUIApp
@@ -184,7 +184,7 @@ async def test_remove_lists_each_display_and_removes_exactly_the_chosen_one(
         await pilot.press("down", "enter")
         await wait_screen(pilot, ConfirmScreen)
         assert "SPICE 0.0.0.0 auto" in str(app.screen.question)
-        await pilot.click("#confirm")
+        await click_on(pilot, "#confirm")
         await until(pilot, lambda: len(displays(defined)) == 1)
         assert [(d["type"], d["listen"]) for d in displays(defined)] == [("vnc", "127.0.0.1")]
         # Two VNC displays (what the old Add graphics wrote): the chosen 0.0.0.0 one goes, the
@@ -198,7 +198,7 @@ async def test_remove_lists_each_display_and_removes_exactly_the_chosen_one(
         assert "hunter2" not in screen_text(app)
         await pilot.press("down", "enter")
         await wait_screen(pilot, ConfirmScreen)
-        await pilot.click("#confirm")
+        await click_on(pilot, "#confirm")
         await until(pilot, lambda: len(displays(defined)) == 1)
         assert [(d["type"], d["listen"], d["passwd"]) for d in displays(defined)] == [
             ("vnc", "127.0.0.1", "")
@@ -220,7 +220,7 @@ async def test_adding_a_second_vnc_offers_to_edit_the_existing_one(
         await wait_screen(pilot, ConfirmScreen)
         question = str(app.screen.question)
         assert "already has a VNC display (listen 127.0.0.1, port auto)" in question
-        await pilot.click("#confirm")  # "Edit it"
+        await click_on(pilot, "#confirm")  # "Edit it"
         form = await wait_screen(pilot, EditGraphicsScreen)
         assert form.query_one("#gfx-listen", Input).value == "0.0.0.0"
         assert "s3cret" not in screen_text(app)

@@ -154,7 +154,7 @@ async def test_offer_replug_names_the_guest_and_puts_its_tap_back(
 ) -> None:
     from textual.widgets import Static
 
-    from tests.pilot_utils import wait_until
+    from tests.pilot_utils import click_on, wait_until
     from tests.screens.domain.test_actions_ui import on_screen
     from virttui.app import HostSpec, VirtTUIApp
     from virttui.core.domain.replug import ReplugResult
@@ -176,7 +176,7 @@ async def test_offer_replug_names_the_guest_and_puts_its_tap_back(
         text = str(dialog.query_one("#confirm-question", Static).render())
         assert f"{guest.name()}: NIC {nic.mac} (tap {nic.tap})" in text
         assert "cannot be checked" not in text  # local: the taps were looked at
-        await pilot.click("#confirm")
+        await click_on(pilot, "#confirm")
         await wait_until(pilot, lambda: bool(results), SLOW)
         [[result]] = results
         assert result.ok, result.message

@@ -22,7 +22,7 @@ from tests.guestlib import (
     open_system_conn,
     running_guest,
 )
-from tests.pilot_utils import wait_until
+from tests.pilot_utils import click_on, wait_until
 from tests.textshot import screen_text
 from virttui.app import HostSpec, VirtTUIApp
 from virttui.core.console.serial import SerialSession
@@ -158,7 +158,7 @@ async def test_console_in_use_force_and_guest_destroyed(tiny_guest: libvirt.virD
             force = screen.query_one("#console-force")
             assert force.display and app.focused is force
 
-            await pilot.click("#console-force")
+            await click_on(pilot, "#console-force")
             await wait_until(pilot, lambda: screen.state == "connected", 30)
             assert screen.notice_text() == ""
             with other._cond:  # the other client was disconnected by the forced open
@@ -173,11 +173,11 @@ async def test_console_in_use_force_and_guest_destroyed(tiny_guest: libvirt.virD
             assert screen.query_one("#console-reconnect").display
 
             # Reconnecting while it is down says why, still without a traceback.
-            await pilot.click("#console-reconnect")
+            await click_on(pilot, "#console-reconnect")
             await wait_until(pilot, lambda: screen.state == "failed", 30)
             assert "not running" in screen.notice_text()
             tiny_guest.create()
-            await pilot.click("#console-reconnect")
+            await click_on(pilot, "#console-reconnect")
             await wait_until(pilot, lambda: screen.state == "connected", 30)
         assert app.return_code in (None, 0)
     finally:
@@ -229,7 +229,7 @@ def _libvirt_sockets() -> set[int]:
 async def _connected_console(pilot, app: VirtTUIApp, dom: libvirt.virDomain) -> SerialConsoleScreen:  # type: ignore[no-untyped-def]
     screen = await _start(pilot, app, dom)
     if screen.state == "busy":  # a previous test's client may still be letting go
-        await pilot.click("#console-force")
+        await click_on(pilot, "#console-force")
     await wait_until(pilot, lambda: screen.state == "connected", 30)
     await _wait_prompt(pilot, screen)
     return screen
@@ -309,10 +309,10 @@ async def test_console_ended_another_client_took_over(shared_guest: libvirt.virD
             assert "still running" in notice
             assert screen.query_one("#console-reconnect").display
         # The other client left: Reconnect attaches again.
-        await pilot.click("#console-reconnect")
+        await click_on(pilot, "#console-reconnect")
         await wait_until(pilot, lambda: screen.state in ("connected", "busy"), 30)
         if screen.state == "busy":
-            await pilot.click("#console-force")
+            await click_on(pilot, "#console-force")
         await wait_until(pilot, lambda: screen.state == "connected", 30)
 
 
@@ -335,8 +335,13 @@ async def test_console_ended_connection_to_daemon_lost(shared_guest: libvirt.vir
         # The host reconnects by itself (the daemon is fine); Reconnect reattaches.
         host = app.hosts[SYSTEM_URI]
         await wait_until(pilot, lambda: host.connected, 30)
-        await pilot.click("#console-reconnect")
-        await wait_until(pilot, lambda: screen.state in ("connected", "busy"), 30)
+        await click_on(pilot, "#console-reconnect")
+        await wait_until(
+            pilot,
+            lambda: screen.state in ("connected", "busy"),
+            30,
+            describe=lambda: (screen.state, screen.notice_text(), host.state, host.last_error),
+        )
 
 
 async def test_console_ended_guest_shut_down(shared_guest: libvirt.virDomain) -> None:

@@ -20,7 +20,7 @@ import tomli_w
 from textual.pilot import Pilot
 from textual.widgets import Input, OptionList, Select, Static, TextArea
 
-from tests.pilot_utils import wait_until
+from tests.pilot_utils import click_on, wait_until
 from tests.screens.create.conftest import fixed_facts, make_app, ready
 from tests.textshot import screen_text
 from virttui.app import VirtTUIApp
@@ -124,7 +124,7 @@ async def test_every_step_reached_with_the_keyboard_at_80x24(
         assert wizard.query_one("#f-name", Input).value == "web1"
         await pilot.press("escape")
         await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen), 5)
-        await pilot.click("#confirm")
+        await click_on(pilot, "#confirm")
         await wait_until(
             pilot, lambda: app.screen is not wizard and not isinstance(app.screen, ConfirmScreen), 5
         )
@@ -150,7 +150,7 @@ async def test_os_search_fills_the_defaults(tmp_path: Path, osdb: osinfo.OsDb) -
     app, uri = make_app(tmp_path)
     async with app.run_test(size=(80, 24)) as pilot:
         wizard = await open_wizard(pilot, app, uri, osdb)
-        await pilot.click("#f-os")
+        await click_on(pilot, "#f-os")
         await pilot.press(*"win10")
         await pilot.pause(0.1)
         results = wizard.query_one("#os-results", OptionList)
@@ -191,7 +191,7 @@ async def test_field_errors_next_to_their_fields(tmp_path: Path, osdb: osinfo.Os
         # a CD-ROM on virtio
         wizard.go(3)
         await pilot.pause(0.05)
-        await pilot.click("#disk-add-cdrom")
+        await click_on(pilot, "#disk-add-cdrom")
         await pilot.pause(0.05)
         wizard.query_one("#f-d-path", Input).value = "/tmp/x.iso"
         wizard.query_one("#f-d-bus", Select).value = "virtio"
@@ -405,7 +405,7 @@ async def test_create_success_closes_and_selects_the_domain(
         wizard.query_one("#f-start_after", Static)  # exists
         wizard.go(3)
         await pilot.pause(0.05)
-        await pilot.click("#disk-remove")  # no volume on the test driver
+        await click_on(pilot, "#disk-remove")  # no volume on the test driver
         wizard.go(6)
         await pilot.pause(0.05)
         # Create checks with the host first; the test driver has no domain capabilities, so

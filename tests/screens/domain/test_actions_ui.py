@@ -18,7 +18,7 @@ from textual.screen import Screen
 from textual.widgets import Input, SelectionList, TextArea
 
 from tests import paths
-from tests.pilot_utils import wait_until
+from tests.pilot_utils import click_on, wait_until
 from tests.textshot import screen_text
 from virttui.app import HostSpec, VirtTUIApp
 from virttui.core.domain.xml_parse import parse_domain_xml
@@ -163,7 +163,7 @@ async def test_reset_asks_first_with_cancel_default() -> None:
         assert not any(t == "Reset" for t, _m, _s in notes)
         await choose(pilot, lambda: ui.open_actions_menu(app, URI, UUID), "x")
         await on_screen(pilot, ConfirmScreen)
-        await pilot.click("#confirm")
+        await click_on(pilot, "#confirm")
         await wait_until(pilot, lambda: any(t == "Reset" for t, _m, _s in notes))
 
 
@@ -200,12 +200,12 @@ async def test_managed_save_then_remove_it() -> None:
         assert not has_image()
         await choose(pilot, lambda: ui.open_actions_menu(app, URI, UUID), "M")
         await on_screen(pilot, ConfirmScreen)
-        await pilot.click("#confirm")
+        await click_on(pilot, "#confirm")
         await wait_until(pilot, has_image)
         assert state(app) == libvirt.VIR_DOMAIN_SHUTOFF
         await choose(pilot, lambda: ui.open_actions_menu(app, URI, UUID), "X")
         await on_screen(pilot, ConfirmScreen)
-        await pilot.click("#confirm")
+        await click_on(pilot, "#confirm")
         await wait_until(pilot, lambda: not has_image())
 
 
@@ -272,7 +272,7 @@ async def test_undefine_cancel_then_delete_exactly_the_ticked_volume() -> None:
         checklist = dialog.query_one(SelectionList)
         assert sorted(checklist.selected) == sorted([main, data])  # writable disks ticked
         checklist.deselect(main)
-        await pilot.click("#confirm")
+        await click_on(pilot, "#confirm")
         await wait_until(pilot, lambda: not exists(app, "gone"))
         await wait_until(pilot, lambda: "gone-data.img" not in volumes(app))
         assert "gone.img" in volumes(app)
@@ -371,7 +371,7 @@ async def test_add_and_remove_hardware() -> None:
         assert "extra.qcow2" in volumes(app)
         await choose(pilot, lambda: edit.open_edit_menu(app, URI, UUID), "n")
         await on_screen(pilot, FormScreen)
-        await pilot.click("#nic-bridge")
+        await click_on(pilot, "#nic-bridge")
         await submit_form(pilot, {"#nic-bridge-name": "br0", "#nic-model": "e1000e"})
         await wait_until(pilot, lambda: len(inactive(app).nics) == 2)
         assert inactive(app).nics[1].source_bridge == "br0"
@@ -397,14 +397,14 @@ async def test_add_and_remove_hardware() -> None:
         await on_screen(pilot, PickScreen)
         await pilot.press("down", "enter")
         await on_screen(pilot, ConfirmScreen)
-        await pilot.click("#confirm")
+        await click_on(pilot, "#confirm")
         await wait_until(pilot, lambda: "vdb" not in [d.target for d in inactive(app).disks])
         for key, moves in (("N", ["down"]), ("G", []), ("L", [])):  # the bridge NIC is 2nd
             await choose(pilot, lambda k=key: edit.open_edit_menu(app, URI, UUID), key)
             await on_screen(pilot, PickScreen)
             await pilot.press(*moves, "enter")
             await on_screen(pilot, ConfirmScreen)
-            await pilot.click("#confirm")
+            await click_on(pilot, "#confirm")
             await wait_until(pilot, lambda: isinstance(app.screen, DomainsScreen))
         await wait_until(pilot, lambda: not inactive(app).graphics)
         d = inactive(app)
@@ -431,7 +431,7 @@ async def test_save_over_an_existing_file_asks_first(tmp_path: Path) -> None:
         await choose(pilot, lambda: ui.open_actions_menu(app, URI, UUID), "v")
         await answer_prompt(pilot, str(target))
         await on_screen(pilot, ConfirmScreen)
-        await pilot.click("#confirm")
+        await click_on(pilot, "#confirm")
         await wait_until(pilot, lambda: state(app) == libvirt.VIR_DOMAIN_SHUTOFF)
         assert target.read_bytes() != before
 
@@ -457,7 +457,7 @@ async def test_add_existing_disk_takes_the_probed_format_never_qcow2_by_default(
         form = await on_screen(pilot, AddDiskScreen)
         fmt = form.query_one("#disk-format", Select)
         assert fmt.value == "qcow2"  # a new volume: we create it, qcow2 is ours to choose
-        await pilot.click("#disk-existing")
+        await click_on(pilot, "#disk-existing")
         await pilot.pause()
         assert fmt.value == "detect"
         path = form.query_one("#disk-path", Input)
@@ -466,7 +466,7 @@ async def test_add_existing_disk_takes_the_probed_format_never_qcow2_by_default(
         path.value = raw
         await wait_until(pilot, lambda: fmt.value == "raw" and form.guess is not None)
         assert "storage pool default-pool" in screen_text(app)
-        await pilot.click("#disk-new")
+        await click_on(pilot, "#disk-new")
         await pilot.pause()
         assert fmt.value == "qcow2"
         form.query_one("#disk-existing", RadioButton).value = True
@@ -520,7 +520,7 @@ async def test_graphics_second_of_a_type_offers_edit_and_remove_picks_the_exact_
         )
         await on_screen(pilot, ConfirmScreen)
         assert "already has a VNC display (listen 127.0.0.1, port auto)" in str(app.screen.question)
-        await pilot.click("#confirm")
+        await click_on(pilot, "#confirm")
         await on_screen(pilot, FormScreen)  # Edit that display
         assert "s3cret" not in screen_text(app)
         await pilot.press("ctrl+s")
@@ -541,7 +541,7 @@ async def test_graphics_second_of_a_type_offers_edit_and_remove_picks_the_exact_
         ]
         await pilot.press("down", "enter")
         await on_screen(pilot, ConfirmScreen)
-        await pilot.click("#confirm")
+        await click_on(pilot, "#confirm")
         await wait_until(pilot, lambda: _graphics(app) == [("vnc", "127.0.0.1", "")])
 
 

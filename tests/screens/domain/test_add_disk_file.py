@@ -12,7 +12,7 @@ from typing import Any
 
 from textual.widgets import Input, Select
 
-from tests.pilot_utils import wait_until
+from tests.pilot_utils import click_on, wait_until
 from tests.screens.domain.test_actions_ui import (
     INACTIVE,
     URI,
@@ -46,7 +46,7 @@ async def test_new_image_file_at_path(tmp_path: Path) -> None:
         app = await ready(pilot)
         await choose(pilot, lambda: edit.open_edit_menu(app, URI, UUID), "d")
         form = await on_screen(pilot, AddDiskScreen)
-        await pilot.click("#disk-new-file")
+        await click_on(pilot, "#disk-new-file")
         await pilot.pause()
         path_input = form.query_one("#disk-path", Input)
         assert not path_input.disabled and not form.query_one("#disk-size", Input).disabled
@@ -75,7 +75,7 @@ async def test_new_image_file_refuses_an_existing_file(tmp_path: Path) -> None:
         before = disk_files(app)
         await choose(pilot, lambda: edit.open_edit_menu(app, URI, UUID), "d")
         form = await on_screen(pilot, AddDiskScreen)
-        await pilot.click("#disk-new-file")
+        await click_on(pilot, "#disk-new-file")
         await pilot.pause()
         form.query_one("#disk-path", Input).value = str(taken)
         form.query_one("#disk-format", Select).value = "raw"

@@ -9,7 +9,7 @@ from typing import Any
 from textual.pilot import Pilot
 from textual.widgets import Button, Input, RadioButton, Select, Static
 
-from tests.pilot_utils import wait_until
+from tests.pilot_utils import click_on, wait_until
 from tests.screens.domain.test_actions_ui import (
     URI,
     UUID,
@@ -75,7 +75,7 @@ async def test_every_network_is_offered_with_its_state_and_an_inactive_one_is_st
         assert "network vt-iso is not running" in await refused(pilot, form, "nic-network-name")
         assert shown(form, "start-network")
         assert "vt-iso" in str(form.query_one("#start-network", Button).label)
-        await pilot.click("#start-network")
+        await click_on(pilot, "#start-network")
         await wait_until(
             pilot, lambda: call(app, lambda c: c.networkLookupByName("vt-iso").isActive()), 10
         )
@@ -108,7 +108,7 @@ async def test_a_typed_bridge_name_gets_a_warning() -> None:
         app = await ready(pilot)
         call(app, lambda c: c.interfaceDefineXML(BRIDGE_XML, 0))
         form = await open_form(pilot)
-        await pilot.click("#nic-bridge")
+        await click_on(pilot, "#nic-bridge")
         form.query_one("#nic-bridge-name", Input).value = "brtypo"
         await pilot.pause(0.1)
         warning = text_of(form, "#nic-bridge-warning")

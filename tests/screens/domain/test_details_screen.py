@@ -9,7 +9,7 @@ import libvirt
 from textual.pilot import Pilot
 from textual.widgets import TabbedContent
 
-from tests.pilot_utils import hosts_settled, wait_until
+from tests.pilot_utils import click_on, hosts_settled, wait_until
 from tests.textshot import screen_text
 from virttui.app import HostSpec, VirtTUIApp
 from virttui.core.host.nodexml import node_uri
@@ -145,7 +145,7 @@ async def test_lifecycle_keys_act_on_this_domain_and_reload() -> None:
         assert app.screen is details
         await pilot.press("F")
         await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
-        await pilot.click("#confirm")
+        await click_on(pilot, "#confirm")
         await wait_until(pilot, lambda: state() == libvirt.VIR_DOMAIN_SHUTOFF)
         await wait_until(pilot, lambda: "shut off" in screen_text(app))
         assert app.screen is details

@@ -10,7 +10,7 @@ import pytest
 from rich.cells import cell_len
 
 from tests.conftest import HOSTILE_NAMES
-from tests.pilot_utils import hosts_settled, wait_until
+from tests.pilot_utils import click_on, hosts_settled, wait_until
 from tests.textshot import screen_text
 from virttui.app import HostSpec, VirtTUIApp
 from virttui.core.host.nodexml import node_uri
@@ -78,7 +78,7 @@ async def test_pause_resume_and_force_off_with_confirmation() -> None:
         assert app.store.row(uri, uuid).state == libvirt.VIR_DOMAIN_RUNNING
         await pilot.press("F")
         await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
-        await pilot.click("#confirm")
+        await click_on(pilot, "#confirm")
         await wait_until(
             pilot, lambda: app.store.row(uri, uuid).state == libvirt.VIR_DOMAIN_SHUTOFF, 3
         )
@@ -185,7 +185,7 @@ async def test_multi_select_runs_on_all_with_one_confirmation() -> None:
         await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
         question = str(app.screen.question)
         assert "web-01" in question and "web-02" in question
-        await pilot.click("#confirm")
+        await click_on(pilot, "#confirm")
         uri = next(iter(app.store.hosts))
         await wait_until(
             pilot,
@@ -320,5 +320,5 @@ async def test_selection_hidden_by_the_filter_is_counted_before_any_action() -> 
             assert set(states().values()) == {libvirt.VIR_DOMAIN_RUNNING}
         await pilot.press("p")
         await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
-        await pilot.click("#confirm")
+        await click_on(pilot, "#confirm")
         await wait_until(pilot, lambda: set(states().values()) == {libvirt.VIR_DOMAIN_PAUSED}, 5)

@@ -17,7 +17,7 @@ import pytest
 from textual.pilot import Pilot
 from textual.widgets import Button, Input
 
-from tests.pilot_utils import hosts_settled, select_domain, wait_until
+from tests.pilot_utils import click_on, hosts_settled, select_domain, wait_until
 from tests.textshot import screen_text
 from virttui.app import HostSpec, VirtTUIApp
 from virttui.screens.common.confirm import ConfirmScreen
@@ -180,7 +180,7 @@ async def test_create_through_the_form_and_delete_with_children() -> None:
         assert "no guest agent channel" in text  # quiesce disabled, with the reason
         form.query_one("#snap-name", Input).value = "first one"
         form.query_one("#snap-desc", Input).value = "notes"
-        await pilot.click("#create")
+        await click_on(pilot, "#create")
         await wait_until(
             pilot,
             lambda: screen.tree_data is not None and len(screen.tree_data.snapshots) == 1,
@@ -192,7 +192,7 @@ async def test_create_through_the_form_and_delete_with_children() -> None:
         await pilot.press("c")
         await wait_until(pilot, lambda: isinstance(app.screen, CreateSnapshotScreen))
         app.screen.query_one("#snap-name", Input).value = "first one"
-        await pilot.click("#create")
+        await click_on(pilot, "#create")
         await pilot.pause(0.1)
         assert "already has a snapshot named 'first one'" in screen_text(app)
         app.screen.query_one("#snap-name", Input).value = "second"

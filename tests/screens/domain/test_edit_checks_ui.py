@@ -12,7 +12,7 @@ from typing import Any
 from textual.pilot import Pilot
 from textual.widgets import Button
 
-from tests.pilot_utils import wait_until
+from tests.pilot_utils import click_on, wait_until
 from tests.screens.domain.test_actions_ui import (
     URI,
     UUID,
@@ -54,7 +54,7 @@ async def test_memory_above_host_ram_is_refused_next_to_the_field_then_saved_any
         assert shown(form, "force") and not shown(form, "start-network")
         await pilot.pause(0.3)
         assert inactive(app).memory_current_kib == before  # nothing saved
-        await pilot.click("#force")
+        await click_on(pilot, "#force")
         await wait_until(pilot, lambda: inactive(app).memory_current_kib == 4000 * 1024, 10)
         await wait_until(pilot, lambda: any(t == "Memory and vCPUs" for t, _m, _s in notes), 10)
         message = next(m for t, m, _s in notes if t == "Memory and vCPUs")
@@ -68,7 +68,7 @@ async def test_editing_after_a_refusal_checks_again_instead_of_forcing() -> None
         form = await submit_form(pilot, {"#res-memory": "4000"})
         await refused(pilot, form, "res-memory")
         form.query_one("#res-memory").value = "1000"  # type: ignore[attr-defined]
-        await pilot.click("#force")  # a new value is checked, not forced
+        await click_on(pilot, "#force")  # a new value is checked, not forced
         await wait_until(pilot, lambda: inactive(app).memory_current_kib == 1000 * 1024, 10)
         assert isinstance(app.screen, DomainsScreen)
 
@@ -121,7 +121,7 @@ async def test_inactive_network_is_offered_to_start_then_the_nic_is_added() -> N
         assert "network isolated is not running" in message
         assert shown(form, "start-network") and shown(form, "force")
         assert "isolated" in str(form.query_one("#start-network", Button).label)
-        await pilot.click("#start-network")
+        await click_on(pilot, "#start-network")
         await wait_until(pilot, active, 10)
         await wait_until(pilot, lambda: not shown(form, "start-network"), 5)
         await pilot.press("ctrl+s")

@@ -15,7 +15,7 @@ from textual.pilot import Pilot
 from textual.widgets import Button
 from textual.widgets._toast import Toast
 
-from tests.pilot_utils import hosts_settled, wait_until
+from tests.pilot_utils import click_on, hosts_settled, wait_until
 from tests.textshot import screen_text
 from virttui.app import HostSpec, VirtTUIApp
 from virttui.core.domain.states import IGNORED, SAVED, SHORT_NAMES
@@ -199,7 +199,7 @@ async def test_add_connection_dialog_buttons_are_on_screen_at_80x24() -> None:
             # Visible, not scrolled out of its dialog: the label is on the screen.
             assert str(button.label) in screen_text(app)
         # And it still works: Add with an empty URI says so instead of closing.
-        await pilot.click("#add")
+        await click_on(pilot, "#add")
         await pilot.pause(0.2)
         assert isinstance(app.screen, AddHostScreen)
 

@@ -11,7 +11,7 @@ from textual.pilot import Pilot
 from textual.screen import Screen
 from textual.widgets import Button, Checkbox, Select, Static
 
-from tests.pilot_utils import hosts_settled, wait_until
+from tests.pilot_utils import click_on, hosts_settled, wait_until
 from virttui.app import HostSpec, VirtTUIApp
 from virttui.screens.domain.migrate import MigrateScreen
 
@@ -68,7 +68,7 @@ async def test_refusal_is_shown_and_domain_stays(dest_uri: str) -> None:
         assert dialog.query_one("#copy", Checkbox).disabled
         dialog.query_one("#live", Checkbox).value = True
         await pilot.pause()
-        await pilot.click("#start")
+        await click_on(pilot, "#start")
         await wait_until(pilot, lambda: "Migration failed" in status(dialog), 10)
         assert not dialog.running
         assert dialog.query_one("#abort", Button).disabled
@@ -84,7 +84,7 @@ async def test_no_destination_says_so() -> None:
     app = VirtTUIApp([HostSpec(SOURCE)], refresh=0.2)
     async with app.run_test(size=(100, 30)) as pilot:
         dialog = await open_migrate(pilot)
-        await pilot.click("#start")
+        await click_on(pilot, "#start")
         await pilot.pause()
         assert "Choose a destination" in status(dialog)
         assert not dialog.running

@@ -15,7 +15,7 @@ import pytest
 from textual.pilot import Pilot
 from textual.widgets import Checkbox, SelectionList
 
-from tests.pilot_utils import wait_until
+from tests.pilot_utils import click_on, wait_until
 from tests.screens.domain.test_actions_ui import (
     NODE,
     URI,
@@ -130,7 +130,7 @@ async def test_used_storage_is_labelled_and_cannot_be_ticked(tmp_path: Path) -> 
         assert sorted(checklist.selected) == [own]
         assert dialog.choice().delete_volumes == (own,)
 
-        await pilot.click("#confirm")
+        await click_on(pilot, "#confirm")
         await wait_until(pilot, lambda: not exists(app, "gone"))
         await wait_until(pilot, lambda: "gone.img" not in volumes(app))
         assert "shared.img" in volumes(app) and exists(app, "keeper")

@@ -17,7 +17,7 @@ from textual.pilot import Pilot
 from textual.widgets import DataTable, Input
 
 from tests.core.fio.test_runs import T0, recorded_run
-from tests.pilot_utils import wait_until
+from tests.pilot_utils import click_on, wait_until
 from tests.textshot import screen_text
 from virttui.core.fio.runs import Headline, LoadedRun, RunStore, SavedRun, compare, read_export
 from virttui.resources import stylesheets
@@ -275,7 +275,7 @@ async def test_delete_asks_first(tmp_path: Path) -> None:
         await pilot.press("down", "delete")  # the cursor stayed on row 2: now junk
         await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
         await wait_until(pilot, lambda: "Delete the saved run junk?" in screen_text(app), 20)
-        await pilot.click("#confirm")
+        await click_on(pilot, "#confirm")
         await wait_until(pilot, lambda: len(screen.runs) == 2, 20)
         assert not (store.root / "junk").exists()
 

@@ -12,7 +12,7 @@ import pytest
 from textual.pilot import Pilot
 from textual.widgets import Input
 
-from tests.pilot_utils import wait_until
+from tests.pilot_utils import click_on, wait_until
 from virttui.app import HostSpec, VirtTUIApp
 from virttui.core.host.connection import ConnState
 from virttui.core.settings.config import Config, HostEntry, config_path, load_config, save_config
@@ -76,7 +76,7 @@ async def test_add_connect_disconnect_autoconnect_remove(node_uri: str) -> None:
         assert "/system or /session" in str(dialog.query_one("#add-host-error").render())
         dialog.query_one("#add-host-uri").value = node_uri  # type: ignore[attr-defined]
         dialog.query_one("#add-host-label").value = "[bold]lab[/] rack"  # type: ignore[attr-defined]
-        await pilot.click("#add")
+        await click_on(pilot, "#add")
         await wait_until(pilot, lambda: node_uri in app.hosts)
         await wait_until(
             pilot,

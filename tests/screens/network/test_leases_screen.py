@@ -9,7 +9,7 @@ import pytest
 from textual.pilot import Pilot
 from textual.widgets import Button, DataTable, Input, Static
 
-from tests.pilot_utils import hosts_settled, wait_until
+from tests.pilot_utils import click_on, hosts_settled, wait_until
 from tests.textshot import screen_text
 from virttui.app import HostSpec, VirtTUIApp
 from virttui.core.facade.host import HostFacade
@@ -152,7 +152,7 @@ async def test_reserve_the_highlighted_lease_then_remove_it(
         assert app.screen.query_one("#reserve-name", Input).value == ""
         # A bad name: the error sits next to its field, nothing is added.
         app.screen.query_one("#reserve-name", Input).value = "web 01"
-        await pilot.click("#reserve")
+        await click_on(pilot, "#reserve")
         await wait_until(
             pilot,
             lambda: (
@@ -172,7 +172,7 @@ async def test_reserve_the_highlighted_lease_then_remove_it(
         assert table.has_focus
         await pilot.press("down", "d")
         await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
-        await pilot.click("#confirm")
+        await click_on(pilot, "#confirm")
         await wait_until(pilot, lambda: len(screen.reservations) == 1)
         assert ("remove", "lab", "52:54:00:aa:00:01") in stub.calls
 
@@ -187,7 +187,7 @@ async def test_duplicate_ip_error_goes_next_to_the_ip(monkeypatch: pytest.Monkey
         await wait_until(pilot, lambda: isinstance(app.screen, ReservationDialog))
         app.screen.query_one("#reserve-mac", Input).value = "52:54:00:aa:00:07"
         app.screen.query_one("#reserve-ip", Input).value = "198.18.7.10"
-        await pilot.click("#reserve")
+        await click_on(pilot, "#reserve")
         await wait_until(
             pilot,
             lambda: (

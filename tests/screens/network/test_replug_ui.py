@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from textual.widgets import Static
 
-from tests.pilot_utils import wait_until
+from tests.pilot_utils import click_on, wait_until
 from tests.screens.domain.test_actions_ui import (
     URI,
     UUID,
@@ -38,7 +38,7 @@ async def test_the_offer_names_the_domains_then_reports_each_result() -> None:
         assert "Re-plug NICs: default?" in text
         assert "test: NIC aa:bb:cc:dd:ee:ff" in text
         assert "libvirt does not reconnect" in text and "cannot be checked" in text
-        await pilot.click("#confirm")
+        await click_on(pilot, "#confirm")
         await wait_until(pilot, lambda: bool(results), 10)
         [[result]] = results
         assert (result.uuid, result.domain, result.ok) == (UUID, "test", False)

@@ -10,7 +10,7 @@ import pytest
 from textual.pilot import Pilot
 from textual.widgets import Button, Input, Static
 
-from tests.pilot_utils import hosts_settled, wait_until
+from tests.pilot_utils import click_on, hosts_settled, wait_until
 from virttui.app import HostSpec, VirtTUIApp
 from virttui.core.domain.menu import EDIT_ENTRIES, entries_for
 from virttui.screens.storage.live import (
@@ -76,7 +76,7 @@ async def test_resize_dialog_refuses_shrink_and_shows_libvirt_refusal() -> None:
             assert words in status(dialog), (text, status(dialog))
             assert not dialog.query_one("#grow", Button).disabled  # nothing started
         dialog.query_one("#live-size", Input).value = "+1G"
-        await pilot.click("#grow")
+        await click_on(pilot, "#grow")
         # The test driver has no blockResize: libvirt's words, in the dialog, which stays.
         await wait_until(pilot, lambda: "not supported" in status(dialog), 10)
         assert app.screen is dialog

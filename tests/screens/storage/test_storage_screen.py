@@ -15,7 +15,7 @@ from rich.text import Text
 from textual.pilot import Pilot
 from textual.widgets import Checkbox, Input, TextArea
 
-from tests.pilot_utils import wait_until
+from tests.pilot_utils import click_on, wait_until
 from tests.textshot import screen_text
 from virttui.app import HostSpec, VirtTUIApp
 from virttui.core.host.nodexml import node_uri
@@ -425,7 +425,7 @@ async def test_new_dir_pool_then_remove_it(tmp_path: Path) -> None:
         assert len(screen.pool_table.pools) == 2
         await pilot.press("U")
         await pilot.pause(0.2)
-        await pilot.click("#confirm")
+        await click_on(pilot, "#confirm")
         await settle(pilot)
         assert [p.name for p in screen.pool_table.pools] == [POOL]
 
