@@ -30,7 +30,9 @@ echoes, and of the slowest tenth, that waited for the feeder thread's backlog), 
 relative to the plain flood's, sequences
 dropped, bytes dropped from the pending buffer, and whether the feeder is still alive. With
 --bare-hostile the bare reader's echo latency during the same commands is measured too (the
-guest's own share of each command's cost) and `p99_added_ms` is what our side adds to it.
+guest's own share of each command's cost) and `p99_added_ms` is what our side adds to it;
+`added_minus_plain_added_ci90` is a bootstrap interval of a kind's added p99 minus the plain
+flood's (above 0: worse than plain beyond luck; holding 0: not told apart by this run).
 With --rounds N every case runs N times, the cases interleaved (the bare reader's too), samples
 pooled per case: a change in the machine's load during the run reaches every case alike.
 Prints JSON.
@@ -495,9 +497,7 @@ async def hostile_cases(
     base = out["plain_lines"]["_pooled"]
     for case in out.values():
         case["p99_vs_plain_ci90"] = ratio_interval(case["_pooled"], base)
-    for case in out.values():
-        del case["_pooled"]
-    return out
+    return out  # "_pooled" stays for main's added-latency interval, which removes it
 
 
 def ratio_interval(
@@ -517,6 +517,32 @@ def ratio_interval(
         for _ in range(rounds)
     )
     return [round(percentile(ratios, 5), 2), round(percentile(ratios, 95), 2)]
+
+
+def added_interval(
+    mine: list[float],
+    mine_bare: list[float],
+    plain: list[float],
+    plain_bare: list[float],
+    rounds: int = 2000,
+    seed: int = 1,
+) -> list[float] | None:
+    """5th and 95th percentiles, over bootstrap resamples of all four sample sets, of what our
+    side adds to a kind's echo p99 minus what it adds to the plain flood's (each added figure
+    is our p99 minus the bare reader's for the same output, in ms). An interval above 0 means the
+    kind is worse than plain beyond another run's luck; one that holds 0 cannot tell them apart."""
+    sets = [[v for v in s if v != float("inf")] for s in (mine, mine_bare, plain, plain_bare)]
+    if not all(sets):
+        return None
+    rnd = random.Random(seed)
+
+    def p99(values: list[float]) -> float:
+        return percentile(rnd.choices(values, k=len(values)), 99)
+
+    diffs = sorted(
+        (p99(sets[0]) - p99(sets[1])) - (p99(sets[2]) - p99(sets[3])) for _ in range(rounds)
+    )
+    return [round(percentile(diffs, 5), 1), round(percentile(diffs, 95), 1)]
 
 
 def by_feeder(emulated: list[tuple[float, bool]]) -> dict[str, float | None]:
@@ -709,6 +735,7 @@ def main() -> None:
                     log(f"bare reader {kind}: {case['latency_ms_flood']}")
             for kind in HOSTILE:
                 bare_hostile[kind] = summary(pooled[kind]) | {"seconds": round(seconds[kind], 2)}
+                bare_hostile[kind]["_pooled"] = pooled[kind]
         peak_after_bare = peak_rss_mib()
         ours = asyncio.run(virttui_pipeline(dom, nbytes, args.samples, args))
     report = {
@@ -736,6 +763,18 @@ def main() -> None:
         if bare_p99 is not None and ours_p99 is not None:
             case["p99_added_ms"] = round(ours_p99 - bare_p99, 1)
     plain_added = hostile.get("plain_lines", {}).get("p99_added_ms")
+    if "plain_lines" in hostile and "plain_lines" in bare_hostile:
+        for kind, case in hostile.items():
+            if kind != "plain_lines" and kind in bare_hostile:
+                case["added_minus_plain_added_ci90"] = added_interval(
+                    case["_pooled"],
+                    bare_hostile[kind]["_pooled"],
+                    hostile["plain_lines"]["_pooled"],
+                    bare_hostile["plain_lines"]["_pooled"],
+                )
+    for section in (hostile, bare_hostile):
+        for case in section.values():
+            case.pop("_pooled", None)
     for kind, case in hostile.items():
         if kind != "plain_lines":
             ratio = case["p99_vs_plain"]
