@@ -3,9 +3,10 @@
 #
 #   bash scripts/build-test-guest.sh CACHE_DIR      (make guest: CACHE_DIR=/var/cache/virttui/test-guest)
 #
-# Result: CACHE_DIR/<kernelver>_<busyboxver>/{vmlinuz,initrd.gz,versions} and the symlink
-# CACHE_DIR/current pointing at it (replaced atomically). Nothing is rebuilt when the directory
-# for the current candidate versions exists. Needs root (apt-get download), apt lists (apt-get
+# Result: CACHE_DIR/<kernelver>_<busyboxver>_<script>/{vmlinuz,initrd.gz,versions} and the
+# symlink CACHE_DIR/current pointing at it (replaced atomically); <script> is a hash of this
+# file, so a change to the guest rebuilds it. Nothing is rebuilt when the directory for the
+# current candidate versions and this script exists. Needs root (apt-get download), apt lists (apt-get
 # update), cpio and gzip. The guest boots with `console=tty1 console=ttyS0`, prints
 # "virttui test guest ready" and keeps a root shell on ttyS0 (serial) and on tty1 (VGA).
 set -euo pipefail
@@ -56,7 +57,8 @@ fi
 
 krel=${kpkg#linux-image-}
 # Epochs ("1:") are dropped from the directory name; the versions file keeps the full strings.
-key="${krel}-${kver#*:}_busybox-${bbver#*:}"
+script_hash=$(sha256sum "${BASH_SOURCE[0]}" | cut -c1-10)
+key="${krel}-${kver#*:}_busybox-${bbver#*:}_g${script_hash}"
 key=${key//[^A-Za-z0-9._+-]/-}
 dest="$CACHE_DIR/$key"
 
@@ -198,6 +200,20 @@ if [ -e /sys/class/net/eth0 ]; then
     udhcpc -i eth0 -b -q -t 10 -s /usr/share/udhcpc/default.script >/dev/null 2>&1
 fi
 acpid
+# acpid forks before it opens the input devices: until it holds the power button's one, an
+# ACPI shutdown pressed right after "ready" goes unheard and the guest never powers off (a
+# loaded CI host lost one). Wait for it, 10 s at most.
+n=0
+while [ $n -lt 100 ]; do
+    held=
+    for fd in /proc/$(pidof acpid)/fd/*; do
+        case $(readlink "$fd") in /dev/input/event*) held=1 ;; esac
+    done
+    [ -n "$held" ] && break
+    sleep 0.1
+    n=$((n + 1))
+done
+[ -n "$held" ] || echo "virttui-guest: acpid holds no input device; ACPI shutdown may go unheard"
 # Only warnings and worse from the kernel from now on: keep the shells' output clean.
 echo 4 >/proc/sys/kernel/printk
 echo "virttui test guest ready" >/dev/tty1
