@@ -16,7 +16,9 @@ import contextlib
 import io
 import os
 import secrets
+import shutil
 import subprocess
+import tempfile
 import threading
 import time
 import uuid as uuidlib
@@ -170,6 +172,33 @@ def create_qcow2(path: str | os.PathLike[str], size: str = "64M") -> Path:
 
 def unique_name(prefix: str = "vt-test") -> str:
     return f"{prefix}-{secrets.token_hex(4)}"
+
+
+@contextlib.contextmanager
+def transient_dir_pool(
+    conn: libvirt.virConnect, prefix: str, path: Path | None = None
+) -> Iterator[tuple[libvirt.virStoragePool, Path]]:
+    """A transient dir pool named `prefix`-<random> over `path`, or over a fresh directory
+    under /var/tmp that QEMU (libvirt-qemu) can traverse. Afterwards its volumes are deleted,
+    the pool destroyed, and a directory made here removed (a given `path` stays its owner's)."""
+    made = path is None
+    root = Path(tempfile.mkdtemp(prefix=f"{prefix}-", dir="/var/tmp")) if path is None else path
+    root.chmod(0o755)
+    pool_el = ET.Element("pool", type="dir")
+    ET.SubElement(pool_el, "name").text = unique_name(prefix)
+    ET.SubElement(ET.SubElement(pool_el, "target"), "path").text = str(root)
+    pool = conn.storagePoolCreateXML(ET.tostring(pool_el, encoding="unicode"), 0)
+    try:
+        yield pool, root
+    finally:
+        with contextlib.suppress(libvirt.libvirtError):
+            pool.refresh(0)
+            for vol in pool.listAllVolumes(0):
+                vol.delete(0)
+        with contextlib.suppress(libvirt.libvirtError):
+            pool.destroy()
+        if made:
+            shutil.rmtree(root, ignore_errors=True)
 
 
 def random_test_subnet() -> str:

@@ -8,9 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
-import tempfile
-import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -24,7 +21,7 @@ from tests.guestlib import (
     guest_dir,
     open_system_conn,
     running_guest,
-    unique_name,
+    transient_dir_pool,
     wait_for_shell,
 )
 from virttui.core.host.libvirt_runtime import error_message
@@ -132,19 +129,5 @@ def guest_console(tiny_guest: libvirt.virDomain) -> Iterator[SerialConsole]:
 def temp_pool(system_conn: libvirt.virConnect) -> Iterator[libvirt.virStoragePool]:
     """A transient dir pool over a fresh directory QEMU (libvirt-qemu) can traverse; its volumes,
     the pool and the directory are removed afterwards."""
-    path = Path(tempfile.mkdtemp(prefix="vt-pool-", dir="/var/tmp"))
-    path.chmod(0o755)
-    pool_el = ET.Element("pool", type="dir")
-    ET.SubElement(pool_el, "name").text = unique_name("vt-pool")
-    ET.SubElement(ET.SubElement(pool_el, "target"), "path").text = str(path)
-    pool = system_conn.storagePoolCreateXML(ET.tostring(pool_el, encoding="unicode"), 0)
-    try:
+    with transient_dir_pool(system_conn, "vt-pool") as (pool, _path):
         yield pool
-    finally:
-        with contextlib.suppress(libvirt.libvirtError):
-            pool.refresh(0)
-            for vol in pool.listAllVolumes(0):
-                vol.delete(0)
-        with contextlib.suppress(libvirt.libvirtError):
-            pool.destroy()
-        shutil.rmtree(path, ignore_errors=True)

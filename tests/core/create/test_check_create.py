@@ -3,19 +3,14 @@ created but the module's own empty transient pool; pools and domain names are on
 
 from __future__ import annotations
 
-import contextlib
-import shutil
-import tempfile
-import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterator
 from dataclasses import replace
-from pathlib import Path
 from typing import TypeVar, cast
 
 import libvirt
 import pytest
 
-from tests.guestlib import SYSTEM_URI, unique_name
+from tests.guestlib import SYSTEM_URI, transient_dir_pool, unique_name
 from virttui.core.create.spec import (
     CdromInstall,
     CreateSpec,
@@ -75,19 +70,9 @@ def a_pool(facade: HostFacade) -> Iterator[str]:
     """An empty transient directory pool of this module's own (a fresh host has none active:
     these tests skipped in CI), removed afterwards with its directory."""
     conn = cast(ConnHost, facade.host).conn
-    path = Path(tempfile.mkdtemp(prefix="vt-checkpool-", dir="/var/tmp"))
-    path.chmod(0o755)
-    pool_el = ET.Element("pool", type="dir")
-    ET.SubElement(pool_el, "name").text = unique_name("vt-checkpool")
-    ET.SubElement(ET.SubElement(pool_el, "target"), "path").text = str(path)
-    pool = conn.storagePoolCreateXML(ET.tostring(pool_el, encoding="unicode"), 0)  # transient
-    try:
+    with transient_dir_pool(conn, "vt-checkpool") as (pool, _path):
         assert pool.name() in {p.name for p in facade.pools() if p.active and p.type == "dir"}
         yield pool.name()
-    finally:
-        with contextlib.suppress(libvirt.libvirtError):
-            pool.destroy()
-        shutil.rmtree(path, ignore_errors=True)
 
 
 def spec(pool: str, **kw: object) -> CreateSpec:

@@ -227,22 +227,17 @@ def pool_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 
     import libvirt
 
-    from tests.guestlib import unique_name
+    from tests.guestlib import transient_dir_pool
 
     try:
         conn = libvirt.open("qemu:///system")
     except libvirt.libvirtError as exc:
         pytest.skip(f"no qemu:///system: {exc}")
     root = tmp_path_factory.mktemp("osinfo-vi")
-    root.chmod(0o755)
-    xml = ET.Element("pool", type="dir")
-    ET.SubElement(xml, "name").text = unique_name("vt-osinfo-pool")
-    ET.SubElement(ET.SubElement(xml, "target"), "path").text = str(root)
-    pool = conn.storagePoolCreateXML(ET.tostring(xml, encoding="unicode"), 0)  # transient
     try:
-        yield root
+        with transient_dir_pool(conn, "vt-osinfo-pool", root):
+            yield root
     finally:
-        pool.destroy()
         for other in conn.listAllStoragePools(0):  # nothing virt-install made may stay
             target = ET.fromstring(other.XMLDesc(0)).findtext("target/path") or ""
             if target == str(root) or target.startswith(str(root) + "/"):
