@@ -191,14 +191,20 @@ def transient_dir_pool(
     try:
         yield pool, root
     finally:
-        with contextlib.suppress(libvirt.libvirtError):
-            pool.refresh(0)
-            for vol in pool.listAllVolumes(0):
-                vol.delete(0)
-        with contextlib.suppress(libvirt.libvirtError):
-            pool.destroy()
+        empty_and_stop_pool(pool)
         if made:
             shutil.rmtree(root, ignore_errors=True)
+
+
+def empty_and_stop_pool(pool: libvirt.virStoragePool) -> None:
+    """Test clean-up: delete the pool's volumes and destroy (stop) it, libvirt errors ignored
+    (a persistent pool stays defined: undefine it after)."""
+    with contextlib.suppress(libvirt.libvirtError):
+        pool.refresh(0)
+        for vol in pool.listAllVolumes(0):
+            vol.delete(0)
+    with contextlib.suppress(libvirt.libvirtError):
+        pool.destroy()
 
 
 def random_test_subnet() -> str:

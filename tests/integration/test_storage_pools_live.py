@@ -17,7 +17,7 @@ from pathlib import Path
 import libvirt
 import pytest
 
-from tests.guestlib import defined_guest, unique_name
+from tests.guestlib import defined_guest, empty_and_stop_pool, unique_name
 from tests.integration.test_qemu_ssh import LocalSshd, local_sshd  # noqa: F401 - the fixture
 from virttui.core.storage import pools as P
 from virttui.core.storage import volumes as V
@@ -44,12 +44,7 @@ def dir_pool(system_conn: libvirt.virConnect) -> Iterator[tuple[str, Path]]:
     finally:
         with contextlib.suppress(libvirt.libvirtError):
             pool = system_conn.storagePoolLookupByName(name)
-            with contextlib.suppress(libvirt.libvirtError):
-                pool.refresh(0)
-                for vol in pool.listAllVolumes(0):
-                    vol.delete(0)
-            with contextlib.suppress(libvirt.libvirtError):
-                pool.destroy()
+            empty_and_stop_pool(pool)
             pool.undefine()
         shutil.rmtree(parent, ignore_errors=True)
 
