@@ -56,6 +56,7 @@ import statistics
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -500,49 +501,43 @@ async def hostile_cases(
     return out  # "_pooled" stays for main's added-latency interval, which removes it
 
 
-def ratio_interval(
-    mine: list[float], base: list[float], rounds: int = 2000, seed: int = 1
-) -> list[float] | None:
-    """5th and 95th percentiles of p99(mine) / p99(base) over bootstrap resamples of both
-    sample sets: how far the ratio could move with another run's luck (with a few dozen samples
-    a p99 is the slowest one or two, and the interval is wide)."""
-    mine = [v for v in mine if v != float("inf")]
-    base = [v for v in base if v != float("inf")]
-    if not mine or not base:
-        return None
-    rnd = random.Random(seed)
-    ratios = sorted(
-        percentile(rnd.choices(mine, k=len(mine)), 99)
-        / max(1e-9, percentile(rnd.choices(base, k=len(base)), 99))
-        for _ in range(rounds)
-    )
-    return [round(percentile(ratios, 5), 2), round(percentile(ratios, 95), 2)]
-
-
-def added_interval(
-    mine: list[float],
-    mine_bare: list[float],
-    plain: list[float],
-    plain_bare: list[float],
+def p99_interval(
+    sets: list[list[float]],
+    statistic: Callable[[list[float]], float],
+    digits: int,
     rounds: int = 2000,
     seed: int = 1,
 ) -> list[float] | None:
-    """5th and 95th percentiles, over bootstrap resamples of all four sample sets, of what our
-    side adds to a kind's echo p99 minus what it adds to the plain flood's (each added figure
-    is our p99 minus the bare reader's for the same output, in ms). An interval above 0 means the
-    kind is worse than plain beyond another run's luck; one that holds 0 cannot tell them apart."""
-    sets = [[v for v in s if v != float("inf")] for s in (mine, mine_bare, plain, plain_bare)]
-    if not all(sets):
+    """5th and 95th percentiles of `statistic` over bootstrap resamples of every sample set,
+    given the p99 of each resample in order: how far the figure could move with another run's
+    luck (with a few dozen samples a p99 is the slowest one or two, and the interval is wide).
+    Lost samples (inf) are left out; None when a set has none left."""
+    kept = [[v for v in values if v != float("inf")] for values in sets]
+    if not all(kept):
         return None
     rnd = random.Random(seed)
-
-    def p99(values: list[float]) -> float:
-        return percentile(rnd.choices(values, k=len(values)), 99)
-
-    diffs = sorted(
-        (p99(sets[0]) - p99(sets[1])) - (p99(sets[2]) - p99(sets[3])) for _ in range(rounds)
+    figures = sorted(
+        statistic([percentile(rnd.choices(values, k=len(values)), 99) for values in kept])
+        for _ in range(rounds)
     )
-    return [round(percentile(diffs, 5), 1), round(percentile(diffs, 95), 1)]
+    return [round(percentile(figures, 5), digits), round(percentile(figures, 95), digits)]
+
+
+def ratio_interval(mine: list[float], base: list[float]) -> list[float] | None:
+    """The interval of p99(mine) / p99(base)."""
+    return p99_interval([mine, base], lambda p: p[0] / max(1e-9, p[1]), 2)
+
+
+def added_interval(
+    mine: list[float], mine_bare: list[float], plain: list[float], plain_bare: list[float]
+) -> list[float] | None:
+    """The interval of what our side adds to a kind's echo p99 minus what it adds to the plain
+    flood's (each added figure is our p99 minus the bare reader's for the same output, in ms).
+    An interval above 0 means the kind is worse than plain beyond another run's luck; one that
+    holds 0 cannot tell them apart."""
+    return p99_interval(
+        [mine, mine_bare, plain, plain_bare], lambda p: (p[0] - p[1]) - (p[2] - p[3]), 1
+    )
 
 
 def by_feeder(emulated: list[tuple[float, bool]]) -> dict[str, float | None]:
