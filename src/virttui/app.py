@@ -41,6 +41,7 @@ from virttui.resources import stylesheets
 from virttui.screens.common.console_entries import ConsoleRegistry
 from virttui.screens.common.services import AppServices, HostSubscriber
 from virttui.screens.domain.domain_list import DomainsScreen
+from virttui.widgets.common import strip_cycles
 from virttui.widgets.common.glyphs import pick_glyphs
 from virttui.widgets.common.plain import append_plain
 
@@ -118,6 +119,7 @@ class VirtTUIApp(App[None]):
         """`early`: connections the entry point started before importing the UI (the same
         hosts); the app takes them over instead of opening its own."""
         super().__init__()
+        strip_cycles.install()  # drawn lines freed when replaced, not by the cyclic GC
         self.config_problems = list(config_problems)
         self.host_specs = list(hosts)
         self.readonly = readonly

@@ -47,6 +47,7 @@ from textual.widget import Widget
 from virttui.core.common import gc_pacer, gil_switch
 from virttui.core.console.keycodes import serial_bytes
 from virttui.core.console.vt_screen import DEFAULT_SCROLLBACK, VtScreen, VtStream
+from virttui.widgets.common import strip_cycles
 
 log = logging.getLogger(__name__)
 
@@ -175,6 +176,7 @@ class TerminalView(Widget, can_focus=True):
         classes: str | None = None,
     ) -> None:
         super().__init__(id=id, classes=classes)
+        strip_cycles.install()  # its rows' strips freed when replaced (also outside the app)
         self._send = send
         self._lock = threading.Lock()
         self.vt = VtScreen(columns, rows, scrollback=scrollback, reply=self._reply)
