@@ -10,8 +10,8 @@ segment list...), not freed by reference counting when the next frame replaced i
 What that cost: a console flood drawing 120x39 left ~30,000 such objects per MB
 of output; the young collections freed most of them, but those that lived a while reached the
 oldest generation, and the full collection that frees them (about once a minute during a flood,
-`core/common/gc_pacer.py`) stopped every thread for 15-70 ms of CPU in the console bench, most
-of it spent freeing those strips (16,000-23,000 freed objects per full collection).
+`core/common/gc_pacer.py`) stopped every thread for 14-69 ms of CPU in the console bench, most
+of it spent freeing those strips (8,000-23,000 freed objects per full collection).
 
 `install()` (idempotent; the app and the console widget call it) wraps `Strip.divide`: that
 whole-width case returns a new `[self]` without caching it (the cache only saved building a
