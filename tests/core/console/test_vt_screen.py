@@ -13,11 +13,29 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from wcwidth import wcwidth
 
+from virttui.core.console import vt_screen
 from virttui.core.console.vt_screen import MAX_COMBINING, MAX_SEQUENCE, VtScreen, VtStream
 
 
 def _feed(screen: pyte.Screen, data: bytes) -> None:
     pyte.ByteStream(screen).feed(data)
+
+
+def _no_ground(data: str, pos: int) -> int:
+    """A VtScreen's draw_ground that takes nothing: every run goes through draw() and every
+    control through its screen method, as the parser dispatches them."""
+    return pos
+
+
+def _ascii_ground() -> vt_screen._Ground:
+    """draw_ground's tokens before the BMP's width classes are built."""
+    return vt_screen._Ground(r"\x20-\x7e\ufffd", vt_screen._ASCII_QUIET)
+
+
+def _bmp_ground() -> vt_screen._Ground:
+    """draw_ground's tokens once they are (on the first text that needs them)."""
+    bmp = vt_screen._bmp_runs()
+    return vt_screen._Ground(bmp.narrow, bmp.quiet)
 
 
 def test_fast_text_path_matches_pyte() -> None:
@@ -396,7 +414,14 @@ def test_controls_that_change_nothing_stay_inside_a_text_run() -> None:
     """NUL, DEL, BEL (and SO / SI in UTF-8 mode) no longer cut text into one draw call each
     (random bytes hold one every 64 bytes); the screen is the same as with pyte's parser."""
     data = b"ab\x00cd\x7fef\x07gh\x0eij\x0fkl"
+    # The ground loop (draw_ground) takes the whole text as one run, before and after the BMP's
+    # width classes are built.
+    for ground in (_ascii_ground(), _bmp_ground()):
+        match = ground.token.match(data.decode())
+        assert match is not None and match.group(1) == data.decode()
+    # So does the parser's path, when the ground loop does not apply.
     screen = VtScreen(40, 4)
+    screen.draw_ground = _no_ground  # type: ignore[method-assign]
     draws: list[str] = []
     draw = screen.draw
 
@@ -411,6 +436,9 @@ def test_controls_that_change_nothing_stay_inside_a_text_run() -> None:
     pyte.ByteStream(ref).feed(data)
     assert screen.display == ref.display and screen.display[0].startswith("abcdefghijkl ")
     # Outside UTF-8 mode SO / SI switch character sets: they still end the run.
+    grounded = VtScreen(40, 4)
+    VtStream(grounded).feed(data)
+    assert grounded.display == ref.display
     latin = VtScreen(40, 4)
     latin_draws: list[str] = []
     latin_draw = latin.draw
@@ -555,3 +583,158 @@ def test_replacement_characters_are_cells_of_their_own_and_c1_controls_stay_unse
     ] * 3 + [("default", False)]
     assert screen.display[0] == "\ufffd\ufffdx\ufffd\ufffd" + " " * 15
     assert all(cell.data not in "\x80\x9f" for cell in row.values())
+
+
+# Pieces of guest output for the ground loop's equivalence: text of every width class, the
+# controls it takes (BS, HT, LF, VT, FF, CR) and those it leaves (ESC...), and every state that
+# turns it off (no autowrap, insert mode, new-line mode, DEC graphics, SO / SI) or that it has
+# to respect (margins, colours, reverse video, the alternate screen, a cursor at the margin).
+_GROUND_PIECES = [
+    b"x" * 130,
+    b"abc def",
+    b"\r\n",
+    b"\n",
+    b"\x0b",
+    b"\x0c",
+    b"\r",
+    b"\x08",
+    b"\x08\x08\x08",
+    b"\t",
+    b"\x00\x07\x7f\x18\x1a\x01\x1f",
+    b"\x0e",
+    b"\x0f",
+    "é ж \ufffd \u00a0".encode(),
+    "漢字".encode(),
+    "e\u0301\u0308".encode(),
+    "\u200b\u00ad\u2028".encode(),
+    "\U0001f600".encode(),
+    "\x85\x90\x9b1m\x9d0;t\x07".encode(),
+    b"\xff\xfe\xc3",
+    b"\x1b[?7l",
+    b"\x1b[?7h",
+    b"\x1b[4h",
+    b"\x1b[4l",
+    b"\x1b[20h",
+    b"\x1b[20l",
+    b"\x1b(0",
+    b"\x1b(B",
+    b"\x1b)0",
+    b"\x1b[1;31m",
+    b"\x1b[0m",
+    b"\x1b[3;6r",
+    b"\x1b[r",
+    b"\x1b[5;3H",
+    b"\x1b[8;38H",
+    b"\x1b[?5h",
+    b"\x1b[?5l",
+    b"\x1b[?1049h",
+    b"\x1b[?1049l",
+    b"\x1bM",
+    b"\x1b[3g",
+    b"\x1bH",
+    b"\x1b[2J",
+    b"\x1b[99999999999999999999J",
+]
+
+
+def _grounded_pair(ground: vt_screen._Ground, data: bytes, slices: list[int]) -> None:
+    """The same bytes, in the same reads, to a VtScreen with the ground loop and to one
+    without: the same cells, cursor, scrollback and dirty rows after every read."""
+    saved = vt_screen._GROUND
+    vt_screen._GROUND = ground
+    try:
+        fast, slow = VtScreen(40, 10, scrollback=50), VtScreen(40, 10, scrollback=50)
+        slow.draw_ground = _no_ground  # type: ignore[method-assign]
+        fast_stream, slow_stream = VtStream(fast), VtStream(slow)
+        start = 0
+        for end in [*slices, len(data)]:
+            fast_stream.feed(data[start:end])
+            slow_stream.feed(data[start:end])
+            start = end
+            assert fast.buffer == slow.buffer
+            assert (fast.cursor.x, fast.cursor.y, fast.cursor.attrs) == (
+                slow.cursor.x,
+                slow.cursor.y,
+                slow.cursor.attrs,
+            )
+            assert list(fast.scrollback) == list(slow.scrollback)
+            assert fast.dirty == slow.dirty
+            assert fast.scrolled == slow.scrolled
+            fast.dirty.clear()
+            slow.dirty.clear()
+    finally:
+        vt_screen._GROUND = saved
+
+
+@pytest.mark.parametrize("which", ["ascii", "bmp"])
+def test_ground_loop_draws_what_the_parser_path_draws(which: str) -> None:
+    """draw_ground (runs of width-1 text and BS/HT/LF/VT/FF/CR in one loop) changes nothing
+    but the speed: random pieces of every kind, with random bytes between them, read in
+    random slices (a sequence split between reads), give the same screen as draw() and the
+    screen methods, read by read."""
+    ground = _ascii_ground() if which == "ascii" else _bmp_ground()
+    rnd = random.Random(11)
+    for _ in range(4):
+        parts = []
+        for _ in range(400):
+            if rnd.random() < 0.3:
+                parts.append(rnd.randbytes(rnd.randint(1, 60)))
+            else:
+                parts.append(rnd.choice(_GROUND_PIECES))
+        data = b"".join(parts)
+        slices = sorted(rnd.sample(range(1, len(data)), 40))
+        _grounded_pair(ground, data, slices)
+
+
+@given(
+    pieces=st.lists(st.sampled_from(_GROUND_PIECES) | st.binary(max_size=8), max_size=60),
+    cut=st.integers(min_value=0, max_value=400),
+)
+@settings(max_examples=300, deadline=None)
+def test_ground_loop_equivalence_property(pieces: list[bytes], cut: int) -> None:
+    data = b"".join(pieces)
+    _grounded_pair(_bmp_ground(), data, [cut] if 0 < cut < len(data) else [])
+
+
+def _count_draws(data: bytes) -> int:
+    """How many draw() calls feeding `data` to a VtScreen through VtStream makes."""
+    screen = VtScreen(80, 24)
+    draws = 0
+    draw = screen.draw
+
+    def counting_draw(text: str) -> None:
+        nonlocal draws
+        draws += 1
+        draw(text)
+
+    screen.draw = counting_draw  # type: ignore[method-assign]
+    VtStream(screen).feed(data)
+    return draws
+
+
+def test_ground_loop_takes_floods_of_lines_and_random_bytes_in_runs() -> None:
+    """The point of it: a flood of lines, and random bytes, are taken by the ground loop in
+    runs (one regex match and one row update each), not one draw() per run."""
+    rnd = random.Random(3)
+    for data in (b"line of text\r\n" * 200, rnd.randbytes(20_000).replace(b"\x1b", b"")):
+        draws = _count_draws(data)
+        controls = sum(data.count(bytes([c])) for c in b"\x08\t\n\x0b\x0c\r")
+        # Without the loop there is a draw() per run, about one per control. With it only
+        # what the loop leaves goes to draw(): characters beyond the BMP, text after a C1 CSI
+        # or OSC (none in the lines; a few in 20 KB of random bytes).
+        limit = 0 if data.isascii() else controls // 20
+        assert draws <= limit, (draws, controls)
+
+
+def test_ground_loop_leaves_other_character_sets_to_draw() -> None:
+    """pyte ignores ESC ( 0 in UTF-8 mode, but a screen given the DEC graphics set (by its
+    owner) still translates: the ground loop leaves that text to draw()."""
+    from pyte.charsets import VT100_MAP
+
+    screens = VtScreen(20, 3), VtScreen(20, 3)
+    screens[1].draw_ground = _no_ground  # type: ignore[method-assign]
+    for screen in screens:
+        screen.g0_charset = VT100_MAP
+        VtStream(screen).feed(b"lqqk\r\nx  x\r\nmqqj")
+    assert screens[0].buffer == screens[1].buffer
+    assert screens[0].display[0].startswith("┌──┐")
