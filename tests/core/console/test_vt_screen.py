@@ -9,7 +9,7 @@ from unicodedata import combining
 
 import pyte
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from wcwidth import wcwidth
 
@@ -34,8 +34,7 @@ def _ascii_ground() -> vt_screen._Ground:
 
 def _bmp_ground() -> vt_screen._Ground:
     """draw_ground's tokens once they are (on the first text that needs them)."""
-    bmp = vt_screen._bmp_runs()
-    return vt_screen._Ground(bmp.narrow, bmp.quiet)
+    return vt_screen._bmp_runs().ground()
 
 
 def test_fast_text_path_matches_pyte() -> None:
@@ -607,6 +606,7 @@ _GROUND_PIECES = [
     "漢字".encode(),
     "e\u0301\u0308".encode(),
     "\u200b\u00ad\u2028".encode(),
+    "a\u07a6b\u0f39".encode(),  # zero width but printable (marks of combining class 0)
     "\U0001f600".encode(),
     "\x85\x90\x9b1m\x9d0;t\x07".encode(),
     b"\xff\xfe\xc3",
@@ -690,6 +690,7 @@ def test_ground_loop_draws_what_the_parser_path_draws(which: str) -> None:
     pieces=st.lists(st.sampled_from(_GROUND_PIECES) | st.binary(max_size=8), max_size=60),
     cut=st.integers(min_value=0, max_value=400),
 )
+@example(pieces=[b"\xde\xa6"], cut=0)  # U+07A6: zero width, printable, not combining
 @settings(max_examples=300, deadline=None)
 def test_ground_loop_equivalence_property(pieces: list[bytes], cut: int) -> None:
     data = b"".join(pieces)
@@ -738,3 +739,16 @@ def test_ground_loop_leaves_other_character_sets_to_draw() -> None:
         VtStream(screen).feed(b"lqqk\r\nx  x\r\nmqqj")
     assert screens[0].buffer == screens[1].buffer
     assert screens[0].display[0].startswith("┌──┐")
+
+
+@pytest.mark.parametrize("which", ["ascii", "bmp"])
+def test_ground_loop_every_bmp_character(which: str) -> None:
+    """Every character of the BMP (each alone at the start of a row, after a letter, and in a
+    run with its neighbours) gives the same screen with the ground loop as without: no width
+    class is taken for another (U+07A6 is zero width yet printable: it was drawn once)."""
+    ground = _ascii_ground() if which == "ascii" else _bmp_ground()
+    chars = [chr(c) for c in range(0x10000) if not 0xD800 <= c <= 0xDFFF and c != 0x1B]
+    for start in range(0, len(chars), 512):
+        block = chars[start : start + 512]
+        text = "".join(f"\r\n{c}\r\na{c}b" for c in block) + "\r\n" + "".join(block)
+        _grounded_pair(ground, text.encode(), [])

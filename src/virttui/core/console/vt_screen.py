@@ -323,16 +323,28 @@ class _BmpRuns:
         kinds = "".join(map(_width_class, range(0x10000)))
         narrow, skipped = _class_set("1", kinds), _class_set("-0", kinds)
         wide, marks = _class_set("2", kinds), _class_set("c", kinds)
-        # For draw_ground: width 1, and what changes nothing without ending a text run.
-        ends = "".join("e" if code in _GROUND_ENDS else kind for code, kind in enumerate(kinds))
-        self.narrow, self.quiet = narrow, _class_set("-0", ends)
-        self.wide, self.marks = wide, marks
+        # For draw_ground: what changes nothing without ending a text run, apart as printable
+        # ("p": str.isprintable() cannot tell them from text) or not.
+        ground = "".join(
+            "e"
+            if code in _GROUND_ENDS
+            else "p"
+            if kind in "-0" and chr(code).isprintable()
+            else kind
+            for code, kind in enumerate(kinds)
+        )
+        self.narrow, self.wide, self.marks = narrow, wide, marks
+        self.quiet, self.hidden = _class_set("-0", ground), _class_set("p", ground)
         self.skipped = re.compile(f"[{skipped}]+")
         # One match per run: width 1 (skipped characters inside, removed when drawn), width 2,
         # combining marks, or beyond the BMP (classified one character at a time).
         self.runs = re.compile(
             f"([{narrow}{skipped}]+)|([{wide}]+)|([{marks}]+)|([\\U00010000-\\U0010ffff]+)"
         )
+
+    def ground(self) -> _Ground:
+        """draw_ground's tokens with these width classes."""
+        return _Ground(self.narrow, self.quiet, self.wide, self.marks, self.hidden)
 
 
 _BMP: _BmpRuns | None = None
@@ -342,7 +354,7 @@ def _bmp_runs() -> _BmpRuns:
     global _BMP, _GROUND  # noqa: PLW0603 - built once, on first use
     if _BMP is None:
         _BMP = _BmpRuns()
-        _GROUND = _Ground(_BMP.narrow, _BMP.quiet, _BMP.wide, _BMP.marks)
+        _GROUND = _BMP.ground()
     return _BMP
 
 
@@ -357,20 +369,27 @@ _ASCII_QUIET = r"\x00-\x07\x0e-\x1a\x1c-\x1f\x7f"
 
 
 class _Ground:
-    """The tokens of ground-state text that VtScreen.draw_ground takes in one loop: a run of
-    characters of width 1 with, inside it, characters that change nothing (zero width or
-    unprintable, removed with `quiet`), a run of width-2 characters, a run of combining marks,
-    or one of the controls BS, HT, LF, VT, FF, CR. Anything else (ESC, C1 CSI / OSC, beyond the
-    BMP) ends the loop.
+    """The tokens of ground-state text that VtScreen.draw_ground takes in one loop (by group): a
+    run of characters of width 1 with, inside it, characters that change nothing and that
+    str.isprintable() calls unprintable (controls, format characters: removed with `quiet`)
+    (1), a run of width-2 characters (2), a run of combining marks (3), CR LF (4: every line
+    of text is one token), a run of other characters that change nothing (5: zero-width
+    letters and marks pyte cannot place, `hidden`), or one of the controls BS, HT, LF, VT, FF,
+    CR (no group). Anything else (ESC, C1 CSI / OSC, beyond the BMP) ends the loop.
 
     Until the BMP's width classes are built (_BmpRuns, on the first text that needs them), the
     width-1 characters are printable ASCII and U+FFFD (and there are no wide ones or marks): an
     ASCII console never pays for them."""
 
-    def __init__(self, narrow: str, quiet: str, wide: str = "", marks: str = "") -> None:
-        wide_run = f"([{wide}]+)" if wide else "((?!))"
-        marks_run = f"([{marks}]+)" if marks else "((?!))"
-        self.token = re.compile(f"([{narrow}{quiet}]+)|{wide_run}|{marks_run}|[{_GROUND_CONTROLS}]")
+    def __init__(
+        self, narrow: str, quiet: str, wide: str = "", marks: str = "", hidden: str = ""
+    ) -> None:
+        wide_run, marks_run, hidden_run = (
+            f"([{chars}]+)" if chars else "((?!))" for chars in (wide, marks, hidden)
+        )
+        self.token = re.compile(
+            f"([{narrow}{quiet}]+)|{wide_run}|{marks_run}|(\r\n)|{hidden_run}|[{_GROUND_CONTROLS}]"
+        )
         self.quiet = re.compile(f"[{quiet}]+")
 
 
@@ -624,6 +643,12 @@ class VtScreen(pyte.Screen):
                     self.tab()
                 else:  # LF, VT, FF: pyte's linefeed with LNM off
                     self.index()
+                continue
+            if kind == 4:  # CR LF
+                cursor.x = 0
+                self.index()
+                continue
+            if kind == 5:  # zero width, nowhere to go: skipped, as draw() does
                 continue
             text = match.group(kind)
             if kind == 2:
