@@ -26,8 +26,10 @@ cyclic GC's pauses (count, longest full collection: they stop every thread),
 key-to-echo p50/p90/p99 (and two parts of it: the key event to SerialSession.write on the UI
 thread, `sending_ms`; the echo's arrival from libvirt to the emulator, `pipeline_ms`, of which
 `emulated_ms` until the emulator consumed it, and which thread did: `by_feeder` is the share of
-echoes, and of the slowest tenth, that waited for the feeder thread's backlog), p99
-relative to the plain flood's, sequences
+echoes, and of the slowest tenth, that waited for the feeder thread's backlog; `parts_ms`:
+each echo cut into key -> write, write -> received (the guest, libvirt and our reading thread),
+received -> emulated, emulated -> seen by the UI thread, means over all and the slowest tenth),
+p99 relative to the plain flood's, sequences
 dropped, bytes dropped from the pending buffer, and whether the feeder is still alive. With
 --bare-hostile the bare reader's echo latency during the same commands is measured too (the
 guest's own share of each command's cost) and `p99_added_ms` is what our side adds to it;
@@ -47,6 +49,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
+import itertools
 import json
 import os
 import random
@@ -388,11 +391,15 @@ async def measure_echo(
     timeout: float = 30.0,
     sending: list[float] | None = None,
     emulated: list[tuple[float, bool]] | None = None,
+    parts: list[tuple[float, ...]] | None = None,
 ) -> float:
     """Key event -> echoed byte consumed by the emulator. Also records the parts spent in our
     pipeline: echo bytes received from libvirt -> consumed by the emulator (`pipeline`, until
     the UI thread saw it; `emulated`: until the emulator consumed it, and on which thread), and
-    key event -> the key handed to SerialSession.write by the UI thread (`sending`)."""
+    key event -> the key handed to SerialSession.write by the UI thread (`sending`). `parts`:
+    per echo (total, send, guest, emulate, notice) in ms, the whole cut at those moments: key ->
+    write, write -> the echo received (the guest, libvirt, and our reading thread getting to
+    it), received -> emulated, emulated -> seen by the UI thread."""
     probe.expect(key.encode())
     t0 = time.monotonic()
     # Straight into the app's queue, as the terminal driver would (Pilot.press also waits for
@@ -408,6 +415,9 @@ async def measure_echo(
         sending.append((probe.written - t0) * 1000)
     if emulated is not None and probe.emulated_at:
         emulated.append(((probe.emulated_at - probe.arrived) * 1000, probe.by_feeder))
+    if parts is not None and probe.written and probe.emulated_at:
+        moments = (t0, probe.written, probe.arrived, probe.emulated_at, now)
+        parts.append(((now - t0) * 1000, *((b - a) * 1000 for a, b in itertools.pairwise(moments))))
     return (now - t0) * 1000
 
 
@@ -426,11 +436,14 @@ async def flood_case(
     pipe: list[float] = []
     sending: list[float] = []
     emulated: list[tuple[float, bool]] = []
+    parts: list[tuple[float, ...]] = []
     await pilot.pause(1.0)
     while not probe.ended():
         if len(lat) < samples:
             lat.append(
-                await measure_echo(pilot, probe, "Q", pipe, sending=sending, emulated=emulated)
+                await measure_echo(
+                    pilot, probe, "Q", pipe, sending=sending, emulated=emulated, parts=parts
+                )
             )
             await pilot.pause(SAMPLE_PAUSE)
         else:
@@ -458,6 +471,7 @@ async def flood_case(
         "_pipe": pipe,
         "_sending": sending,
         "_emulated": emulated,
+        "_parts": parts,
         "dropped_sequences": view.dropped_sequences - dropped_seq,
         "bytes_dropped": view.bytes_dropped - dropped_bytes,
         "feeder_alive": view.feeder_alive,
@@ -553,12 +567,29 @@ def by_feeder(emulated: list[tuple[float, bool]]) -> dict[str, float | None]:
     return {"all": share(emulated), "slowest_tenth": share(slow)}
 
 
+def parts_summary(parts: list[tuple[float, ...]]) -> dict[str, dict[str, float] | None]:
+    """Where the echoes' time went (measure_echo's parts): the mean of each part over all
+    echoes and over the slowest tenth (by the whole), in ms."""
+
+    def means(items: list[tuple[float, ...]]) -> dict[str, float] | None:
+        if not items:
+            return None
+        names = ("send", "guest", "emulate", "notice")
+        return {
+            name: round(statistics.mean(p[i + 1] for p in items), 1) for i, name in enumerate(names)
+        }
+
+    slow = sorted(parts, reverse=True)[: max(1, len(parts) // 10)]
+    return {"all": means(parts), "slowest_tenth": means(slow)}
+
+
 def merged(cases: list[dict[str, Any]], size: int) -> dict[str, Any]:
     """One case's rounds as one: times and CPU added up, latency samples pooled."""
     lat = [v for c in cases for v in c.pop("_lat")]
     pipe = [v for c in cases for v in c.pop("_pipe")]
     sending = [v for c in cases for v in c.pop("_sending")]
     emulated = [v for c in cases for v in c.pop("_emulated")]
+    parts = [v for c in cases for v in c.pop("_parts")]
     mb = size * len(cases) / 1e6
     out: dict[str, Any] = {
         "rounds": len(cases),
@@ -579,6 +610,7 @@ def merged(cases: list[dict[str, Any]], size: int) -> dict[str, Any]:
         "sending_ms": summary(sending),
         "emulated_ms": summary([ms for ms, _by in emulated]),
         "by_feeder": by_feeder(emulated),
+        "parts_ms": parts_summary(parts),
         "dropped_sequences": sum(c["dropped_sequences"] for c in cases),
         "bytes_dropped": sum(c["bytes_dropped"] for c in cases),
         "feeder_alive": all(c["feeder_alive"] for c in cases),
