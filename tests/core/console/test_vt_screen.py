@@ -391,22 +391,27 @@ def test_mixed_text_draw_matches_per_character_reference() -> None:
         assert list(ref.scrollback) == list(ours.scrollback)
 
 
+def _record_calls(screen: VtScreen, name: str) -> list[str]:
+    """Wrap the screen's method `name` (one text argument): the list gets each call's text."""
+    calls: list[str] = []
+    method = getattr(screen, name)
+
+    def recording(text: str) -> None:
+        calls.append(text)
+        method(text)
+
+    setattr(screen, name, recording)
+    return calls
+
+
 def test_unprintable_characters_do_not_split_the_row_fill() -> None:
     """Invalid UTF-8 and random bytes are full of C0 controls pyte passes as text (skipped when
     drawn): they no longer cut the text into one row fill per piece."""
     screen = VtScreen(80, 24)
-    fills = 0
-    fill = screen._fill
-
-    def counting_fill(data: str) -> None:
-        nonlocal fills
-        fills += 1
-        fill(data)
-
-    screen._fill = counting_fill  # type: ignore[method-assign]
+    fills = _record_calls(screen, "_fill")
     screen.draw("\ufffd\x01" * 30)
     assert screen.display[0].startswith("\ufffd" * 30 + " ")
-    assert fills == 1, fills
+    assert len(fills) == 1, fills
 
 
 def test_controls_that_change_nothing_stay_inside_a_text_run() -> None:
@@ -700,17 +705,9 @@ def test_ground_loop_equivalence_property(pieces: list[bytes], cut: int) -> None
 def _count_draws(data: bytes) -> int:
     """How many draw() calls feeding `data` to a VtScreen through VtStream makes."""
     screen = VtScreen(80, 24)
-    draws = 0
-    draw = screen.draw
-
-    def counting_draw(text: str) -> None:
-        nonlocal draws
-        draws += 1
-        draw(text)
-
-    screen.draw = counting_draw  # type: ignore[method-assign]
+    draws = _record_calls(screen, "draw")
     VtStream(screen).feed(data)
-    return draws
+    return len(draws)
 
 
 def test_ground_loop_takes_floods_of_lines_and_random_bytes_in_runs() -> None:
