@@ -61,7 +61,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -554,12 +554,21 @@ def added_interval(
     )
 
 
+_Sample = TypeVar("_Sample", bound=tuple[Any, ...])
+
+
+def slowest_tenth(samples: list[_Sample]) -> list[_Sample]:
+    """The slowest tenth (at least one) of samples that are tuples, slowest first: by their
+    first item, the time."""
+    return sorted(samples, reverse=True)[: max(1, len(samples) // 10)]
+
+
 def by_feeder(emulated: list[tuple[float, bool]]) -> dict[str, float | None]:
     """Share of the echoes the feeder thread emulated (they arrived behind a backlog), over all
     and over the slowest tenth (arrival -> emulated)."""
     if not emulated:
         return {"all": None, "slowest_tenth": None}
-    slow = sorted(emulated, reverse=True)[: max(1, len(emulated) // 10)]
+    slow = slowest_tenth(emulated)
 
     def share(items: list[tuple[float, bool]]) -> float:
         return round(sum(feeder for _ms, feeder in items) / len(items), 2)
@@ -579,8 +588,7 @@ def parts_summary(parts: list[tuple[float, ...]]) -> dict[str, dict[str, float] 
             name: round(statistics.mean(p[i + 1] for p in items), 1) for i, name in enumerate(names)
         }
 
-    slow = sorted(parts, reverse=True)[: max(1, len(parts) // 10)]
-    return {"all": means(parts), "slowest_tenth": means(slow)}
+    return {"all": means(parts), "slowest_tenth": means(slowest_tenth(parts))}
 
 
 def merged(cases: list[dict[str, Any]], size: int) -> dict[str, Any]:

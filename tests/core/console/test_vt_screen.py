@@ -426,27 +426,18 @@ def test_controls_that_change_nothing_stay_inside_a_text_run() -> None:
     # So does the parser's path, when the ground loop does not apply.
     screen = VtScreen(40, 4)
     screen.draw_ground = _no_ground  # type: ignore[method-assign]
-    draws: list[str] = []
-    draw = screen.draw
-
-    def counting_draw(text: str) -> None:
-        draws.append(text)
-        draw(text)
-
-    screen.draw = counting_draw  # type: ignore[method-assign]
+    draws = _record_calls(screen, "draw")
     VtStream(screen).feed(data)
     assert len(draws) == 1, draws
     ref = pyte.Screen(40, 4)
     pyte.ByteStream(ref).feed(data)
     assert screen.display == ref.display and screen.display[0].startswith("abcdefghijkl ")
-    # Outside UTF-8 mode SO / SI switch character sets: they still end the run.
     grounded = VtScreen(40, 4)
     VtStream(grounded).feed(data)
     assert grounded.display == ref.display
+    # Outside UTF-8 mode SO / SI switch character sets: they still end the run.
     latin = VtScreen(40, 4)
-    latin_draws: list[str] = []
-    latin_draw = latin.draw
-    latin.draw = lambda text: (latin_draws.append(text), latin_draw(text))[1]  # type: ignore[method-assign]
+    latin_draws = _record_calls(latin, "draw")
     stream = VtStream(latin)
     stream.use_utf8 = False
     stream.feed(b"ab\x0ecd\x0fef")
